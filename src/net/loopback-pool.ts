@@ -1,0 +1,83 @@
+// Loopback addresses for processes that need fixed ports (etcd's 2379/2380, swarm's
+// 2377 and 7946): each gets an address of its own in 127.0.0.0/8. Reservations are
+// files created with O_EXCL in one directory shared by every process on the machine,
+// so parallel test workers, the local provider and the demo never hand out the same
+// address twice. A reservation whose owner process has died is taken over.
+import { mkdirSync, openSync, closeSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const DEFAULT_POOL_DIR = join(tmpdir(), 'swarmkeeper-loopback');
+
+export interface ReserveOptions {
+  /** Second octet: 127.<block>.x.y. Different users of the pool pick different blocks. */
+  readonly block: number;
+  /** Who holds it (a pid; defaults to this process). */
+  readonly ownerPid?: number;
+  readonly dir?: string;
+}
+
+/** Reserves the next free address of the block and returns it. */
+export function reserveLoopback(opts: ReserveOptions): string {
+  const dir = opts.dir ?? DEFAULT_POOL_DIR;
+  mkdirSync(dir, { recursive: true });
+  const owner = opts.ownerPid ?? process.pid;
+  for (let third = 0; third < 256; third++) {
+    for (let fourth = 2; fourth < 255; fourth++) {
+      const address = `127.${opts.block}.${third}.${fourth}`;
+      if (tryClaim(join(dir, address), owner)) return address;
+    }
+  }
+  throw new Error(`no free loopback address left in 127.${opts.block}.0.0/16 (reservations in ${dir})`);
+}
+
+/** Reserves a specific address; false when someone alive holds it. */
+export function reserveSpecificLoopback(address: string, ownerPid: number = process.pid, dir: string = DEFAULT_POOL_DIR): boolean {
+  mkdirSync(dir, { recursive: true });
+  return tryClaim(join(dir, address), ownerPid);
+}
+
+export function releaseLoopback(address: string, dir: string = DEFAULT_POOL_DIR): void {
+  rmSync(join(dir, address), { force: true });
+}
+
+function tryClaim(file: string, owner: number): boolean {
+  try {
+    const fd = openSync(file, 'wx');
+    writeSync(fd, String(owner));
+    closeSync(fd);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+  if (isAlive(readOwner(file))) return false;
+  // The owner died without releasing: take the reservation over. Removing and
+  // re-creating with O_EXCL keeps two takers from both winning.
+  rmSync(file, { force: true });
+  try {
+    const fd = openSync(file, 'wx');
+    writeSync(fd, String(owner));
+    closeSync(fd);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function readOwner(file: string): number {
+  try {
+    return Number.parseInt(readFileSync(file, 'utf8'), 10);
+  } catch {
+    return Number.NaN;
+  }
+}
+
+function isAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -1,0 +1,95 @@
+// Steps: the planner's output, plain data. The executor (src/act) runs them in the
+// order given, writes each to the journal before running it, and re-checks each one's
+// precondition against a fresh observation first (checkPrecondition in
+// src/plan/preconditions.ts), because the world may have moved since the plan.
+import type { Role } from '../spec/schema.ts';
+
+/**
+ * Safety rule ids (design.md "Safety rules the planner enforces"), so output can say
+ * which rule allowed or held back a step.
+ */
+export type RuleId =
+  | 'R1-complete-observation'
+  | 'R2-manager-floor'
+  | 'R3-one-membership-change'
+  | 'R4-stable-cluster'
+  | 'R5-projected-quorum'
+  | 'R6-replace-order'
+  | 'R7-manager-removal-order'
+  | 'R8-worker-removal-order'
+  | 'R9-surge-unavailable'
+  | 'R10-remediation-brakes'
+  | 'R11-alerts-are-evidence'
+  | 'R12-quorum-lost-freeze'
+  | 'R13-idempotent-journal'
+  | 'R14-startup-timeout'
+  | 'converge';
+
+interface StepBase {
+  /** Why this step, in words for `swarmkeeper plan` and the journal. */
+  readonly reason: string;
+  /** The rule that allowed the step (or `converge` for plain convergence). */
+  readonly rule: RuleId;
+}
+
+export type Step =
+  /** Launch `count` instances of `role`. The client token makes a repeat a no-op. */
+  | (StepBase & { readonly kind: 'instance.launch'; readonly role: Role; readonly count: number; readonly clientToken: string; readonly configHash: string; readonly zone?: string })
+  /** Terminate an instance. Gone already counts as done. */
+  | (StepBase & { readonly kind: 'instance.terminate'; readonly instanceId: string; readonly role: Role })
+  /** Record that an instance never joined (rule 14); a later cycle cleans it up. */
+  | (StepBase & { readonly kind: 'instance.markOrphan'; readonly instanceId: string })
+  /** Add the instance's etcd member as a learner (non-voting) through a healthy member. */
+  | (StepBase & { readonly kind: 'etcd.addLearner'; readonly instanceId: string; readonly peerURL: string })
+  /** Promote a caught-up learner to voter. Fails (retried) until it has caught up. */
+  | (StepBase & { readonly kind: 'etcd.promote'; readonly instanceId: string; readonly memberId: string })
+  /** Remove a member through a surviving member. */
+  | (StepBase & { readonly kind: 'etcd.removeMember'; readonly memberId: string; readonly instanceId?: string })
+  /** Move etcd leadership away from a member about to be removed. */
+  | (StepBase & { readonly kind: 'etcd.moveLeader'; readonly fromMemberId: string; readonly toMemberId: string })
+  /** Promote a joined swarm worker to manager. */
+  | (StepBase & { readonly kind: 'swarm.promote'; readonly instanceId: string; readonly nodeId: string })
+  /** Demote a manager and wait until the worker role is observed (demotion is asynchronous). */
+  | (StepBase & { readonly kind: 'swarm.demote'; readonly instanceId: string; readonly nodeId: string })
+  /** Set availability=drain so swarm moves tasks away. */
+  | (StepBase & { readonly kind: 'swarm.drain'; readonly instanceId: string; readonly nodeId: string })
+  /** Wait until no tasks run on the node, or until the deadline (ms epoch) passes. */
+  | (StepBase & { readonly kind: 'swarm.waitDrained'; readonly instanceId: string; readonly nodeId: string; readonly deadline: number })
+  /** Remove the node object from the swarm (force for a node that is down). */
+  | (StepBase & { readonly kind: 'swarm.removeNode'; readonly nodeId: string; readonly instanceId?: string; readonly force: boolean })
+  /** Publish the managers' etcd client URLs so workers' gateways follow membership. */
+  | (StepBase & { readonly kind: 'cluster.publishEndpoints'; readonly clientURLs: readonly string[] });
+
+export type StepKind = Step['kind'];
+
+/** Steps that change etcd or swarm raft membership: at most one in flight (rule 3). */
+export const MEMBERSHIP_STEP_KINDS: ReadonlySet<StepKind> = new Set<StepKind>([
+  'etcd.addLearner',
+  'etcd.promote',
+  'etcd.removeMember',
+  'swarm.promote',
+  'swarm.demote',
+]);
+
+/** Steps that lose something if taken on a wrong picture of the world (rule 1). */
+export const DESTRUCTIVE_STEP_KINDS: ReadonlySet<StepKind> = new Set<StepKind>([
+  'instance.terminate',
+  'etcd.removeMember',
+  'swarm.demote',
+  'swarm.drain',
+  'swarm.removeNode',
+]);
+
+/** Why the planner did not do something it otherwise would: shown in status and `plan`. */
+export interface PlanHold {
+  readonly rule: RuleId;
+  readonly reason: string;
+  readonly message: string;
+}
+
+export interface PlanResult {
+  readonly steps: readonly Step[];
+  readonly holds: readonly PlanHold[];
+  /** Cluster phase as judged from the snapshot. */
+  readonly phase: 'Pending' | 'Provisioning' | 'Ready' | 'Degraded' | 'Frozen' | 'Paused';
+}

@@ -1,0 +1,75 @@
+// Defaults are applied here and nowhere else. The planner and the controller only ever
+// see a ResolvedSpec, in which every optional knob has its value, so "what happens when
+// the field is absent" is answered in one place.
+import type { ProviderName, ProviderSpec, Role, SwarmClusterSpec, Unit } from './schema.ts';
+
+export const DEFAULTS = {
+  instanceType: { manager: 't3.medium', worker: 't3.large' },
+  rollout: { maxSurge: 1, maxUnavailable: 1, drainTimeoutSeconds: 300 },
+  healing: {
+    enabled: true,
+    unhealthyAfterSeconds: 120,
+    nodeStartupTimeoutSeconds: 600,
+    maxUnhealthy: '40%' as number | string,
+    minHealthySeconds: 60,
+    maxRetriesPerNode: 3,
+  },
+} as const;
+
+export interface ResolvedRole {
+  readonly count: number;
+  readonly instanceType: string;
+  readonly units: readonly Unit[];
+}
+
+export interface ResolvedSpec {
+  readonly name: string;
+  readonly generation: number;
+  readonly managers: ResolvedRole;
+  readonly workers: ResolvedRole;
+  readonly provider: ProviderSpec;
+  readonly providerName: ProviderName;
+  readonly rollout: { readonly maxSurge: number; readonly maxUnavailable: number; readonly drainTimeoutSeconds: number };
+  readonly healing: {
+    readonly enabled: boolean;
+    readonly unhealthyAfterSeconds: number;
+    readonly nodeStartupTimeoutSeconds: number;
+    readonly maxUnhealthy: number | string;
+    readonly minHealthySeconds: number;
+    readonly maxRetriesPerNode: number;
+  };
+  readonly paused: boolean;
+}
+
+export function resolveSpec(name: string, generation: number, spec: SwarmClusterSpec): ResolvedSpec {
+  const providerName = (Object.keys(spec.provider) as ProviderName[])[0] ?? 'local';
+  return {
+    name,
+    generation,
+    managers: resolveRole('manager', spec.managers),
+    workers: resolveRole('worker', spec.workers),
+    provider: spec.provider,
+    providerName,
+    rollout: { ...DEFAULTS.rollout, ...dropUndefined(spec.rollout ?? {}) },
+    healing: { ...DEFAULTS.healing, ...dropUndefined(spec.healing ?? {}) },
+    paused: spec.paused ?? false,
+  };
+}
+
+function resolveRole(role: Role, r: { count: number; instanceType?: string; units?: Unit[] }): ResolvedRole {
+  return { count: r.count, instanceType: r.instanceType ?? DEFAULTS.instanceType[role], units: r.units ?? [] };
+}
+
+function dropUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/**
+ * maxUnhealthy as a node count for a role of `total` nodes. Percentages round down,
+ * as Cluster API's MachineHealthCheck does: "40%" of 3 is 1.
+ */
+export function maxUnhealthyCount(maxUnhealthy: number | string, total: number): number {
+  if (typeof maxUnhealthy === 'number') return maxUnhealthy;
+  const pct = Number.parseInt(maxUnhealthy, 10);
+  return Math.floor((pct * total) / 100);
+}

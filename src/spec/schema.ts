@@ -1,0 +1,245 @@
+// The SwarmCluster schema: the one source of truth. The TypeScript types below are
+// derived from it (Static<>), the validator runs it, and crds/swarmcluster.yaml is
+// generated from it (src/spec/crd.ts), so the three cannot drift.
+//
+// Rules that JSON Schema can say are said here (odd manager counts as an enum, the
+// percent pattern of maxUnhealthy, exactly one provider block), so the CRD enforces
+// them too; only cross-field rules live in validate.ts.
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+
+export const API_VERSION = 'swarmkeeper.dev/v1alpha1';
+export const KIND = 'SwarmCluster';
+
+const strict = { additionalProperties: false } as const;
+
+/** An extra systemd unit a node of the role runs (the seeds' manager-systemd-units.txt). */
+export const UnitSchema = Type.Object(
+  {
+    name: Type.String({ pattern: '^[A-Za-z0-9@._-]+\\.(service|timer|socket|mount|path|target)$', maxLength: 128 }),
+    command: Type.Optional(Type.Union([Type.Literal('start'), Type.Literal('stop'), Type.Literal('restart')])),
+    enable: Type.Optional(Type.Boolean()),
+    content: Type.Optional(Type.String({ maxLength: 8192 })),
+    dropIns: Type.Optional(
+      Type.Array(
+        Type.Object({ name: Type.String({ pattern: '^[A-Za-z0-9._-]+\\.conf$' }), content: Type.String({ maxLength: 8192 }) }, strict),
+        { maxItems: 16 },
+      ),
+    ),
+  },
+  strict,
+);
+
+export const ManagersSchema = Type.Object(
+  {
+    // Odd sizes only: an even etcd/raft membership tolerates no more failures than the
+    // odd size below it and costs one more member. 7 is the most swarmkit recommends.
+    count: Type.Union([Type.Literal(1), Type.Literal(3), Type.Literal(5), Type.Literal(7)]),
+    instanceType: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    units: Type.Optional(Type.Array(UnitSchema, { maxItems: 32 })),
+  },
+  strict,
+);
+
+export const WorkersSchema = Type.Object(
+  {
+    count: Type.Integer({ minimum: 0, maximum: 10000 }),
+    instanceType: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    units: Type.Optional(Type.Array(UnitSchema, { maxItems: 32 })),
+  },
+  strict,
+);
+
+export const Ec2ProviderSchema = Type.Object(
+  {
+    region: Type.String({ pattern: '^[a-z]{2}(-[a-z]+)+-\\d+$' }),
+    imageId: Type.String({ pattern: '^ami-[0-9a-f]{8,17}$' }),
+    subnetIds: Type.Array(Type.String({ pattern: '^subnet-[0-9a-f]{8,17}$' }), { minItems: 1, maxItems: 16 }),
+    securityGroupIds: Type.Array(Type.String({ pattern: '^sg-[0-9a-f]{8,17}$' }), { minItems: 1, maxItems: 16 }),
+    keyName: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
+    iamInstanceProfile: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
+    tags: Type.Optional(Type.Record(Type.String({ minLength: 1, maxLength: 127 }), Type.String({ maxLength: 255 }))),
+    /** An EC2-compatible endpoint (tests use a moto server on loopback). */
+    endpoint: Type.Optional(Type.String({ pattern: '^https?://' })),
+  },
+  strict,
+);
+
+export const LocalProviderSchema = Type.Object(
+  {
+    /** Where instance directories live; default under the OS temp dir. */
+    baseDir: Type.Optional(Type.String({ minLength: 1 })),
+    /** Second octet of the 127.N.x.y block the instances get addresses from. */
+    addressBlock: Type.Optional(Type.Integer({ minimum: 1, maximum: 254 })),
+  },
+  strict,
+);
+
+export const SimProviderSchema = Type.Object(
+  {
+    seed: Type.Optional(Type.Integer({ minimum: 0 })),
+    bootDelaySeconds: Type.Optional(Type.Number({ minimum: 0, maximum: 3600 })),
+  },
+  strict,
+);
+
+export const ProviderSchema = Type.Object(
+  {
+    ec2: Type.Optional(Ec2ProviderSchema),
+    local: Type.Optional(LocalProviderSchema),
+    sim: Type.Optional(SimProviderSchema),
+  },
+  { ...strict, minProperties: 1, maxProperties: 1 },
+);
+
+export const RolloutSchema = Type.Object(
+  {
+    maxSurge: Type.Optional(Type.Integer({ minimum: 0, maximum: 100 })),
+    maxUnavailable: Type.Optional(Type.Integer({ minimum: 0, maximum: 100 })),
+    drainTimeoutSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 86400 })),
+  },
+  strict,
+);
+
+/** A count ("2") or a percent of the role's desired count ("40%"). */
+export const IntOrPercentSchema = Type.Union([
+  Type.Integer({ minimum: 0 }),
+  Type.String({ pattern: '^(100|[1-9]?[0-9])%$' }),
+]);
+
+export const HealingSchema = Type.Object(
+  {
+    enabled: Type.Optional(Type.Boolean()),
+    unhealthyAfterSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 86400 })),
+    nodeStartupTimeoutSeconds: Type.Optional(Type.Integer({ minimum: 10, maximum: 86400 })),
+    maxUnhealthy: Type.Optional(IntOrPercentSchema),
+    /** A replaced node must stay healthy this long before the next remediation. */
+    minHealthySeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 86400 })),
+    /** How often one node may be remediated before swarmkeeper gives up on it. */
+    maxRetriesPerNode: Type.Optional(Type.Integer({ minimum: 0, maximum: 100 })),
+  },
+  strict,
+);
+
+export const SwarmClusterSpecSchema = Type.Object(
+  {
+    managers: ManagersSchema,
+    workers: WorkersSchema,
+    provider: ProviderSchema,
+    rollout: Type.Optional(RolloutSchema),
+    healing: Type.Optional(HealingSchema),
+    /** The pause switch: observe and report, change nothing. */
+    paused: Type.Optional(Type.Boolean()),
+  },
+  strict,
+);
+
+export const MetadataSchema = Type.Object(
+  {
+    name: Type.String({ pattern: '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$' }),
+    labels: Type.Optional(Type.Record(Type.String(), Type.String())),
+    annotations: Type.Optional(Type.Record(Type.String(), Type.String())),
+    // Set by the store, never by the user; accepted on input so `get -o yaml | apply -f -` works.
+    generation: Type.Optional(Type.Integer({ minimum: 0 })),
+    resourceVersion: Type.Optional(Type.String()),
+    creationTimestamp: Type.Optional(Type.String()),
+    uid: Type.Optional(Type.String()),
+  },
+  strict,
+);
+
+export const ConditionTypeSchema = Type.Union([
+  Type.Literal('Ready'),
+  Type.Literal('Progressing'),
+  Type.Literal('Degraded'),
+  Type.Literal('SpecValid'),
+]);
+
+export const ConditionSchema = Type.Object(
+  {
+    type: ConditionTypeSchema,
+    status: Type.Union([Type.Literal('True'), Type.Literal('False'), Type.Literal('Unknown')]),
+    reason: Type.String(),
+    message: Type.String(),
+    lastTransitionTime: Type.String(),
+  },
+  strict,
+);
+
+export const RoleCountsSchema = Type.Object({ desired: Type.Integer(), ready: Type.Integer() }, strict);
+
+export const NodeRowSchema = Type.Object(
+  {
+    instanceId: Type.String(),
+    role: Type.Union([Type.Literal('manager'), Type.Literal('worker')]),
+    address: Type.Optional(Type.String()),
+    zone: Type.Optional(Type.String()),
+    instanceState: Type.String(),
+    swarmNodeId: Type.Optional(Type.String()),
+    swarmState: Type.Optional(Type.String()),
+    swarmRole: Type.Optional(Type.String()),
+    availability: Type.Optional(Type.String()),
+    etcdMemberId: Type.Optional(Type.String()),
+    etcdMembership: Type.Optional(Type.String()),
+    healthy: Type.Boolean(),
+    marks: Type.Optional(Type.Array(Type.String())),
+    configHash: Type.Optional(Type.String()),
+    launchedAt: Type.Optional(Type.String()),
+  },
+  strict,
+);
+
+export const HoldSchema = Type.Object({ rule: Type.String(), reason: Type.String(), message: Type.String() }, strict);
+
+export const SwarmClusterStatusSchema = Type.Object(
+  {
+    observedGeneration: Type.Optional(Type.Integer()),
+    phase: Type.Optional(
+      Type.Union([
+        Type.Literal('Pending'),
+        Type.Literal('Provisioning'),
+        Type.Literal('Ready'),
+        Type.Literal('Degraded'),
+        Type.Literal('Frozen'),
+        Type.Literal('Paused'),
+      ]),
+    ),
+    conditions: Type.Optional(Type.Array(ConditionSchema)),
+    managers: Type.Optional(RoleCountsSchema),
+    workers: Type.Optional(RoleCountsSchema),
+    nodes: Type.Optional(Type.Array(NodeRowSchema)),
+    holds: Type.Optional(Type.Array(HoldSchema)),
+    lastReconcileTime: Type.Optional(Type.String()),
+  },
+  strict,
+);
+
+export const SwarmClusterSchema = Type.Object(
+  {
+    apiVersion: Type.Literal(API_VERSION),
+    kind: Type.Literal(KIND),
+    metadata: MetadataSchema,
+    spec: SwarmClusterSpecSchema,
+    status: Type.Optional(SwarmClusterStatusSchema),
+  },
+  strict,
+);
+
+export type Unit = Static<typeof UnitSchema>;
+export type Ec2ProviderSpec = Static<typeof Ec2ProviderSchema>;
+export type LocalProviderSpec = Static<typeof LocalProviderSchema>;
+export type SimProviderSpec = Static<typeof SimProviderSchema>;
+export type ProviderSpec = Static<typeof ProviderSchema>;
+export type SwarmClusterSpec = Static<typeof SwarmClusterSpecSchema>;
+export type Metadata = Static<typeof MetadataSchema>;
+export type Condition = Static<typeof ConditionSchema>;
+export type ConditionType = Static<typeof ConditionTypeSchema>;
+export type NodeRow = Static<typeof NodeRowSchema>;
+export type Hold = Static<typeof HoldSchema>;
+export type SwarmClusterStatus = Static<typeof SwarmClusterStatusSchema>;
+export type SwarmCluster = Static<typeof SwarmClusterSchema>;
+export type Role = 'manager' | 'worker';
+export type ProviderName = keyof ProviderSpec;
+
+export function schemaOf(): TSchema {
+  return SwarmClusterSchema;
+}

@@ -1,0 +1,35 @@
+// The narrow swarm interface the core uses; the dockerode adapter (docker-swarm.ts) and
+// the simulator implement it. Errors: SwarmkeeperError with NotFound (no such node),
+// Conflict (stale version index: re-read and retry), Unavailable (dockerd unreachable,
+// or this engine is not a manager).
+import type { SwarmAvailability, SwarmNode } from '../observe/snapshot.ts';
+import type { Role } from '../spec/schema.ts';
+
+export interface SwarmJoinTokens {
+  readonly worker: string;
+  readonly manager: string;
+}
+
+export interface SwarmInfo {
+  /** 'active' once the engine is part of a swarm. */
+  readonly localNodeState: 'inactive' | 'pending' | 'active' | 'error' | 'locked';
+  readonly nodeId?: string;
+  readonly isManager: boolean;
+  readonly clusterId?: string;
+}
+
+export interface SwarmApi {
+  info(): Promise<SwarmInfo>;
+  /** All nodes, as a manager sees them. */
+  listNodes(): Promise<SwarmNode[]>;
+  /** Number of tasks whose desired state is running on the node. */
+  runningTasks(nodeId: string): Promise<number>;
+  setAvailability(nodeId: string, version: number, availability: SwarmAvailability): Promise<void>;
+  setRole(nodeId: string, version: number, role: Role): Promise<void>;
+  removeNode(nodeId: string, force: boolean): Promise<void>;
+  init(listenAddr: string, advertiseAddr: string): Promise<void>;
+  join(remoteAddrs: readonly string[], token: string, listenAddr: string, advertiseAddr: string): Promise<void>;
+  joinTokens(): Promise<SwarmJoinTokens>;
+  leave(force: boolean): Promise<void>;
+  close(): Promise<void>;
+}
