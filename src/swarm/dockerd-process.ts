@@ -1,0 +1,309 @@
+// Starting and stopping a real dockerd per node, several on one host (the local provider,
+// the demo and the integration tests). Facts measured on these machines (design.md):
+// every dockerd needs its own --data-root, --exec-root and unix socket, `--bridge none
+// --iptables=false --ip6tables=false` so they do not fight over the host's network, and
+// an engine label `swarmkeeper.instance=<id>` because they all report the same hostname.
+// In swarm mode dockerd mounts network namespaces under exec-root and overlay layers
+// under data-root: removeNodeDirs() unmounts them (deepest first) before deleting.
+//
+// Layout of a node directory (everything a node owns lives under it):
+//   <dir>/d.sock  API socket      <dir>/d.pid  pid file (written by dockerd)
+//   <dir>/d.log   stdout+stderr   <dir>/data   --data-root   <dir>/x   --exec-root
+// Unix socket paths are limited to 108 bytes and dockerd puts sockets up to 37 bytes deep
+// under exec-root (x/containerd/containerd.sock.ttrpc, x/libnetwork/<12 hex>.sock), so `dir` must be short
+// (/tmp/sk-xxxx style); startDockerd refuses a longer one with a clear error.
+import { spawn, execFileSync } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
+import { resolve } from 'node:path';
+import { SwarmkeeperError } from '../errors.ts';
+
+/** Longest `dir` accepted: 108-byte socket limit minus the deepest socket dockerd makes under it. */
+export const MAX_NODE_DIR_LENGTH = 64;
+
+export interface StartDockerdOptions {
+  /** Loopback address the node's swarm will listen on and advertise (127.x.y.z). */
+  readonly address: string;
+  /** The node's own directory; created if missing. Keep it short (MAX_NODE_DIR_LENGTH). */
+  readonly dir: string;
+  /** Becomes the engine label swarmkeeper.instance, which maps swarm nodes to instances. */
+  readonly instanceId: string;
+  /** Outlive the caller (own session, no exit hook): the local provider's instances must survive a controller restart. */
+  readonly detached?: boolean;
+  /** Extra engine labels. */
+  readonly labels?: Readonly<Record<string, string>>;
+  /** How long to wait for /_ping to answer; default 90 s (a loaded 2-core machine). */
+  readonly readyTimeoutMs?: number;
+  readonly binary?: string;
+}
+
+export interface DockerdPaths {
+  readonly dir: string;
+  readonly socketPath: string;
+  readonly pidFile: string;
+  readonly logFile: string;
+  readonly dataRoot: string;
+  readonly execRoot: string;
+}
+
+export interface DockerdProcess extends DockerdPaths {
+  readonly pid: number;
+  readonly address: string;
+  readonly instanceId: string;
+  /** SIGTERM, wait up to `timeoutMs` (default 30 s), then SIGKILL; resolves once it is gone. */
+  stop(timeoutMs?: number): Promise<void>;
+  /** SIGKILL (dockerd's containerd dies with it); resolves once it is gone. */
+  kill(): Promise<void>;
+}
+
+export function dockerdPaths(dir: string): DockerdPaths {
+  const d = resolve(dir);
+  return {
+    dir: d,
+    socketPath: `${d}/d.sock`,
+    pidFile: `${d}/d.pid`,
+    logFile: `${d}/d.log`,
+    dataRoot: `${d}/data`,
+    execRoot: `${d}/x`,
+  };
+}
+
+export async function startDockerd(opts: StartDockerdOptions): Promise<DockerdProcess> {
+  const paths = dockerdPaths(opts.dir);
+  if (Buffer.byteLength(paths.dir) > MAX_NODE_DIR_LENGTH) {
+    throw new SwarmkeeperError(
+      'Usage',
+      `dockerd node directory ${paths.dir} is longer than ${MAX_NODE_DIR_LENGTH} bytes: unix socket paths under it would pass the 108-byte limit; use a short directory such as /tmp/sk-<id>`,
+    );
+  }
+  if (!/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(opts.address)) {
+    throw new SwarmkeeperError('Usage', `dockerd address ${opts.address} is not a loopback IPv4 address (127.x.y.z)`);
+  }
+  if (typeof process.getuid === 'function' && process.getuid() !== 0) {
+    throw new SwarmkeeperError('Unavailable', 'starting dockerd needs root: run as root, or use the sim provider');
+  }
+  const running = readLivePid(paths);
+  if (running !== undefined) {
+    throw new SwarmkeeperError('Conflict', `a dockerd (pid ${running}) already runs for ${paths.dir}; stop it first`, {
+      details: { pid: running, dir: paths.dir },
+    });
+  }
+  mkdirSync(paths.dir, { recursive: true });
+  rmSync(paths.socketPath, { force: true });
+  rmSync(paths.pidFile, { force: true });
+
+  const labels = { ...opts.labels, 'swarmkeeper.instance': opts.instanceId };
+  const args = [
+    '--data-root', paths.dataRoot,
+    '--exec-root', paths.execRoot,
+    '-H', `unix://${paths.socketPath}`,
+    '--pidfile', paths.pidFile,
+    '--bridge', 'none',
+    '--iptables=false',
+    '--ip6tables=false',
+    '--swarm-default-advertise-addr', opts.address,
+    ...Object.entries(labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]),
+  ];
+  const logFd = openSync(paths.logFile, 'a');
+  const child = (() => {
+    try {
+      return spawn(opts.binary ?? 'dockerd', args, { detached: opts.detached === true, stdio: ['ignore', logFd, logFd] });
+    } finally {
+      closeSync(logFd);
+    }
+  })();
+  const spawnError = new Promise<Error>((res) => child.once('error', res));
+  if (child.pid === undefined) {
+    throw new SwarmkeeperError('Unavailable', `starting dockerd: ${(await spawnError).message} (is docker.io installed?)`);
+  }
+  const pid = child.pid;
+  let exitHook: (() => void) | undefined;
+  if (opts.detached) {
+    child.unref();
+  } else {
+    // Not detached: do not leave a dockerd behind when this process exits normally.
+    exitHook = () => signal(pid, 'SIGTERM');
+    process.once('exit', exitHook);
+  }
+  const dropHook = (): void => {
+    if (exitHook) process.removeListener('exit', exitHook);
+  };
+
+  const deadline = Date.now() + (opts.readyTimeoutMs ?? 90_000);
+  while (!(await ping(paths.socketPath))) {
+    if (!isAlive(pid) || child.exitCode !== null) {
+      dropHook();
+      throw new SwarmkeeperError('Unavailable', `dockerd for ${opts.instanceId} exited before answering: ${logTail(paths.logFile)}`);
+    }
+    if (Date.now() > deadline) {
+      dropHook();
+      await terminate(pid, paths, 10_000);
+      throw new SwarmkeeperError('Unavailable', `dockerd for ${opts.instanceId} did not answer /_ping in time: ${logTail(paths.logFile)}`);
+    }
+    await sleep(200);
+  }
+  return {
+    ...paths,
+    pid,
+    address: opts.address,
+    instanceId: opts.instanceId,
+    stop: async (timeoutMs = 30_000) => {
+      dropHook();
+      await terminate(pid, paths, timeoutMs);
+    },
+    kill: async () => {
+      dropHook();
+      signal(pid, 'SIGKILL');
+      await waitGone(pid, 30_000);
+      await stopContainerd(paths);
+    },
+  };
+}
+
+/** Whether the dockerd of `dir` answers its API. */
+export function pingDockerd(dir: string): Promise<boolean> {
+  return ping(dockerdPaths(dir).socketPath);
+}
+
+/**
+ * The pid of the dockerd that runs for `dir` (from its pid file), or undefined. The pid
+ * is only believed when that process is a dockerd using this directory (pids get reused).
+ */
+export function dockerdPid(dir: string): number | undefined {
+  return readLivePid(dockerdPaths(dir));
+}
+
+/** Stops the dockerd of `dir` by its pid file (SIGTERM, then SIGKILL); resolves when none runs. */
+export async function stopByPidFile(dir: string, timeoutMs = 30_000): Promise<void> {
+  const paths = dockerdPaths(dir);
+  const pid = readLivePid(paths);
+  if (pid !== undefined) await terminate(pid, paths, timeoutMs);
+  else await stopContainerd(paths);
+}
+
+/**
+ * Unmounts everything mounted under `dir` (per /proc/mounts, deepest first, `umount -l`)
+ * and deletes it. Stop the dockerd first. Idempotent: a missing dir is fine.
+ */
+export function removeNodeDirs(dir: string): void {
+  const root = resolve(dir);
+  for (const mountPoint of mountsUnder(root)) {
+    try {
+      execFileSync('umount', ['-l', mountPoint], { stdio: 'ignore' });
+    } catch {
+      // Already gone (a lazy unmount of a parent can take children with it); rmSync below tells if not.
+    }
+  }
+  try {
+    rmSync(root, { recursive: true, force: true, maxRetries: 3 });
+  } catch (err) {
+    throw new SwarmkeeperError('Internal', `removing node directory ${root}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** Mount points at or under `root`, deepest first. /proc/mounts escapes spaces and such as \ooo. */
+export function mountsUnder(root: string, mountsText?: string): string[] {
+  const text = mountsText ?? readFileSync('/proc/mounts', 'utf8');
+  const points = text
+    .split('\n')
+    .map((line) => line.split(' ')[1])
+    .filter((p): p is string => p !== undefined && p !== '')
+    .map((p) => p.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(Number.parseInt(o, 8))))
+    .filter((p) => p === root || p.startsWith(`${root}/`));
+  return [...new Set(points)].sort((a, b) => b.split('/').length - a.split('/').length || b.length - a.length);
+}
+
+async function terminate(pid: number, paths: DockerdPaths, timeoutMs: number): Promise<void> {
+  signal(pid, 'SIGTERM');
+  if (!(await waitGone(pid, timeoutMs))) {
+    signal(pid, 'SIGKILL');
+    await waitGone(pid, 30_000);
+  }
+  await stopContainerd(paths);
+}
+
+/** dockerd's own containerd normally dies with it (parent-death signal); make sure. */
+async function stopContainerd(paths: DockerdPaths): Promise<void> {
+  const pid = readPidFile(`${paths.execRoot}/containerd/containerd.pid`);
+  if (pid === undefined || !cmdlineOf(pid).includes(paths.execRoot)) return;
+  signal(pid, 'SIGKILL');
+  await waitGone(pid, 10_000);
+}
+
+function readLivePid(paths: DockerdPaths): number | undefined {
+  const pid = readPidFile(paths.pidFile);
+  if (pid === undefined || !isAlive(pid)) return undefined;
+  const cmd = cmdlineOf(pid);
+  return cmd.includes('dockerd') && cmd.includes(paths.socketPath) ? pid : undefined;
+}
+
+function readPidFile(file: string): number | undefined {
+  if (!existsSync(file)) return undefined;
+  const pid = Number.parseInt(readFileSync(file, 'utf8').trim(), 10);
+  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+}
+
+function cmdlineOf(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+  } catch {
+    return '';
+  }
+}
+
+/** Alive and not a zombie (an unreaped child still answers kill 0). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    // Already gone.
+  }
+}
+
+async function waitGone(pid: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (isAlive(pid)) {
+    if (Date.now() > deadline) return false;
+    await sleep(100);
+  }
+  return true;
+}
+
+function ping(socketPath: string): Promise<boolean> {
+  return new Promise((res) => {
+    const req = request({ socketPath, path: '/_ping', method: 'GET', timeout: 2_000 }, (resp) => {
+      resp.resume();
+      res(resp.statusCode === 200);
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => res(false));
+    req.end();
+  });
+}
+
+function logTail(file: string): string {
+  try {
+    const lines = readFileSync(file, 'utf8').trim().split('\n');
+    return `last log lines of ${file}:\n${lines.slice(-8).join('\n')}`;
+  } catch {
+    return `no log at ${file}`;
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
