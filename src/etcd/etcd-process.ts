@@ -1,0 +1,351 @@
+// Starts and stops a real `etcd` (3.4) server process. Used by test/support/etcd.ts,
+// by the local provider's node agent and by the demo. Two lifetimes:
+// - attached (default): the process is our child; stop() ends it and waits for the exit.
+// - detached: the process gets a session of its own (setsid), its output goes to the
+//   log file, it is unref'ed so it outlives the caller, and its pid is written to a pid
+//   file so a later process can stop it with stopEtcdByPidFile().
+//
+// Readiness is "/health answers ok" on a loopback client URL. A member that cannot be
+// healthy alone (one of a new 3-member cluster, a learner) is started with
+// `waitFor: 'listening'` or `'none'`, and the caller waits with waitForEtcdHealth().
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { dirname } from 'node:path';
+import { SwarmkeeperError } from '../errors.ts';
+
+export interface EtcdTlsFiles {
+  /** Server certificate and key (used for client and peer traffic). */
+  readonly certFile: string;
+  readonly keyFile: string;
+  /** CA that signed client certificates and peers. */
+  readonly trustedCaFile: string;
+  /** Require clients to present a certificate signed by trustedCaFile. */
+  readonly clientCertAuth?: boolean;
+}
+
+export interface EtcdProcessOptions {
+  readonly name: string;
+  readonly dataDir: string;
+  /** URLs etcd listens on for clients; the first loopback one is used for health checks. */
+  readonly clientUrls: readonly string[];
+  /** What the member advertises to clients; defaults to clientUrls. */
+  readonly advertiseClientUrls?: readonly string[];
+  readonly peerUrl: string;
+  /** `name=peerURL,...`; defaults to this member alone. */
+  readonly initialCluster?: string;
+  readonly initialClusterState?: 'new' | 'existing';
+  readonly initialClusterToken?: string;
+  /** TLS for client URLs (https://) and, when peerTls is true, for the peer URL. */
+  readonly tls?: EtcdTlsFiles;
+  readonly peerTls?: boolean;
+  /** Where etcd's output goes; default `<dataDir>.log`. */
+  readonly logFile?: string;
+  /** Own session (setsid), unref'ed, survives the caller. Requires a pid file. */
+  readonly detached?: boolean;
+  /** Written with the pid once spawned; default `<dataDir>.pid` when detached. */
+  readonly pidFile?: string;
+  /** 'health' (default): /health ok; 'listening': /version answers; 'none': return at once. */
+  readonly waitFor?: 'health' | 'listening' | 'none';
+  readonly startTimeoutMs?: number;
+  readonly binary?: string;
+  readonly extraArgs?: readonly string[];
+}
+
+export interface EtcdProcess {
+  readonly pid: number;
+  readonly name: string;
+  readonly clientUrl: string;
+  readonly clientUrls: readonly string[];
+  readonly peerUrl: string;
+  readonly dataDir: string;
+  readonly logFile: string;
+  readonly pidFile?: string;
+  /** SIGTERM, then SIGKILL after `timeoutMs`; resolves once the process is gone. */
+  stop(timeoutMs?: number): Promise<void>;
+  /** SIGKILL (a crash); resolves once the process is gone. */
+  kill(): Promise<void>;
+  isRunning(): boolean;
+}
+
+export interface HealthProbeTls {
+  readonly caFile?: string;
+  readonly certFile?: string;
+  readonly keyFile?: string;
+}
+
+/** Builds etcd's command line. Exported for tests and for cloud-config rendering checks. */
+export function etcdArgs(opts: EtcdProcessOptions): string[] {
+  const args = [
+    '--name', opts.name,
+    '--data-dir', opts.dataDir,
+    '--listen-client-urls', opts.clientUrls.join(','),
+    '--advertise-client-urls', (opts.advertiseClientUrls ?? opts.clientUrls).join(','),
+    '--listen-peer-urls', opts.peerUrl,
+    '--initial-advertise-peer-urls', opts.peerUrl,
+    '--initial-cluster', opts.initialCluster ?? `${opts.name}=${opts.peerUrl}`,
+    '--initial-cluster-state', opts.initialClusterState ?? 'new',
+    '--initial-cluster-token', opts.initialClusterToken ?? 'swarmkeeper',
+    // Small, fast-failing defaults suited to loopback: quick elections, no metrics port.
+    '--heartbeat-interval', '100',
+    '--election-timeout', '1000',
+    '--logger', 'zap',
+    '--log-outputs', 'stderr',
+  ];
+  if (opts.tls) {
+    args.push('--cert-file', opts.tls.certFile, '--key-file', opts.tls.keyFile, '--trusted-ca-file', opts.tls.trustedCaFile);
+    if (opts.tls.clientCertAuth) args.push('--client-cert-auth');
+    if (opts.peerTls) {
+      args.push('--peer-cert-file', opts.tls.certFile, '--peer-key-file', opts.tls.keyFile, '--peer-trusted-ca-file', opts.tls.trustedCaFile);
+      if (opts.tls.clientCertAuth) args.push('--peer-client-cert-auth');
+    }
+  }
+  args.push(...(opts.extraArgs ?? []));
+  return args;
+}
+
+export async function startEtcdProcess(opts: EtcdProcessOptions): Promise<EtcdProcess> {
+  if (opts.clientUrls.length === 0) throw new SwarmkeeperError('Usage', `etcd ${opts.name}: at least one client URL is required`);
+  mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
+  const logFile = opts.logFile ?? `${opts.dataDir}.log`;
+  mkdirSync(dirname(logFile), { recursive: true });
+  const pidFile = opts.pidFile ?? (opts.detached ? `${opts.dataDir}.pid` : undefined);
+  const logFd = openSync(logFile, 'a');
+  let child: ChildProcess;
+  try {
+    child = spawn(opts.binary ?? 'etcd', etcdArgs(opts), {
+      detached: opts.detached ?? false,
+      stdio: ['ignore', logFd, logFd],
+    });
+  } finally {
+    closeSync(logFd);
+  }
+  const pid = child.pid;
+  if (pid === undefined) {
+    const spawnError = await new Promise<unknown>((resolve) => child.once('error', resolve));
+    throw new SwarmkeeperError('Unavailable', `starting etcd ${opts.name}: ${String((spawnError as Error)?.message ?? spawnError)}`, { cause: spawnError });
+  }
+  let exited = false;
+  let exitCode: number | null = null;
+  child.once('exit', (code) => {
+    exited = true;
+    exitCode = code;
+  });
+  if (opts.detached) child.unref();
+  if (pidFile) {
+    mkdirSync(dirname(pidFile), { recursive: true });
+    writeFileSync(pidFile, `${pid}\n`);
+  }
+
+  const isRunning = (): boolean => !exited && isPidAlive(pid);
+  const proc: EtcdProcess = {
+    pid,
+    name: opts.name,
+    clientUrl: opts.clientUrls[0] as string,
+    clientUrls: [...opts.clientUrls],
+    peerUrl: opts.peerUrl,
+    dataDir: opts.dataDir,
+    logFile,
+    ...(pidFile ? { pidFile } : {}),
+    isRunning,
+    stop: async (timeoutMs = 10_000) => {
+      await terminatePid(pid, timeoutMs, isRunning);
+      if (pidFile) rmSync(pidFile, { force: true });
+    },
+    kill: async () => {
+      signal(pid, 'SIGKILL');
+      await waitUntil(() => !isRunning(), 10_000);
+      if (pidFile) rmSync(pidFile, { force: true });
+    },
+  };
+
+  const waitFor = opts.waitFor ?? 'health';
+  if (waitFor === 'none') return proc;
+  const probeUrl = loopbackUrlOf(opts.clientUrls);
+  const tls: HealthProbeTls | undefined = opts.tls
+    ? { caFile: opts.tls.trustedCaFile, certFile: opts.tls.certFile, keyFile: opts.tls.keyFile }
+    : undefined;
+  try {
+    await waitForEtcdHealth(probeUrl, {
+      timeoutMs: opts.startTimeoutMs ?? 60_000,
+      tls,
+      path: waitFor === 'listening' ? '/version' : '/health',
+      abortIf: () => (isRunning() ? undefined : `etcd ${opts.name} exited (code ${String(exitCode)}) before it was ready`),
+    });
+  } catch (err) {
+    await proc.stop(5_000).catch(() => undefined);
+    const tail = tailOf(logFile, 15);
+    throw new SwarmkeeperError('Unavailable', `${(err as Error).message}; last lines of ${logFile}:\n${tail}`, { cause: err });
+  }
+  return proc;
+}
+
+/** GET `<clientUrl>/health` once; true when etcd says {"health":"true"}. */
+export async function checkEtcdHealth(clientUrl: string, tls?: HealthProbeTls, path = '/health'): Promise<boolean> {
+  const url = new URL(path, clientUrl);
+  assertLoopback(url);
+  const body = await httpGet(url, tls, 3_000).catch(() => undefined);
+  if (body === undefined) return false;
+  if (path !== '/health') return true;
+  try {
+    return (JSON.parse(body) as { health?: unknown }).health === 'true';
+  } catch {
+    return false;
+  }
+}
+
+export interface WaitHealthOptions {
+  readonly timeoutMs?: number;
+  readonly tls?: HealthProbeTls;
+  readonly path?: string;
+  /** Returns a message to give up early (the process died). */
+  readonly abortIf?: () => string | undefined;
+}
+
+/** Polls until /health answers ok; throws Unavailable after the timeout. */
+export async function waitForEtcdHealth(clientUrl: string, opts: WaitHealthOptions = {}): Promise<void> {
+  const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
+  const path = opts.path ?? '/health';
+  for (;;) {
+    const abort = opts.abortIf?.();
+    if (abort) throw new SwarmkeeperError('Unavailable', abort);
+    if (await checkEtcdHealth(clientUrl, opts.tls, path)) return;
+    if (Date.now() > deadline) {
+      throw new SwarmkeeperError('Unavailable', `etcd at ${clientUrl} did not answer ${path} within ${opts.timeoutMs ?? 60_000} ms`);
+    }
+    await sleep(200);
+  }
+}
+
+/**
+ * Stops the etcd whose pid is in `pidFile` (a detached one, maybe started by another
+ * process). Returns false when there was nothing to stop. The pid is only signalled
+ * when /proc says it is still an etcd, so a recycled pid is never hit.
+ */
+export async function stopEtcdByPidFile(pidFile: string, timeoutMs = 10_000): Promise<boolean> {
+  if (!existsSync(pidFile)) return false;
+  const pid = Number.parseInt(readFileSync(pidFile, 'utf8').trim(), 10);
+  let stopped = false;
+  if (Number.isInteger(pid) && pid > 0 && isEtcdPid(pid)) {
+    await terminatePid(pid, timeoutMs, () => isPidAlive(pid));
+    stopped = true;
+  }
+  rmSync(pidFile, { force: true });
+  return stopped;
+}
+
+/** The pid in `pidFile` when that process is alive and is an etcd. */
+export function runningEtcdPid(pidFile: string): number | undefined {
+  if (!existsSync(pidFile)) return undefined;
+  const pid = Number.parseInt(readFileSync(pidFile, 'utf8').trim(), 10);
+  return Number.isInteger(pid) && pid > 0 && isEtcdPid(pid) ? pid : undefined;
+}
+
+function isEtcdPid(pid: number): boolean {
+  if (!isPidAlive(pid)) return false;
+  try {
+    const argv0 = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0] ?? '';
+    return /(^|\/)etcd$/.test(argv0);
+  } catch {
+    return false;
+  }
+}
+
+async function terminatePid(pid: number, timeoutMs: number, alive: () => boolean): Promise<void> {
+  if (!alive()) return;
+  signal(pid, 'SIGTERM');
+  if (await waitUntil(() => !alive(), timeoutMs)) return;
+  signal(pid, 'SIGKILL');
+  await waitUntil(() => !alive(), 10_000);
+}
+
+function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+  }
+}
+
+function isPidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  // A zombie (exited, not yet reaped by a parent that is not us) counts as gone.
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/^\d+ \(.*\) Z /.test(stat);
+  } catch {
+    return false;
+  }
+}
+
+async function waitUntil(cond: () => boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (cond()) return true;
+    await sleep(50);
+  }
+  return cond();
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function loopbackUrlOf(urls: readonly string[]): string {
+  const found = urls.find((u) => isLoopbackHost(new URL(u).hostname));
+  if (!found) {
+    throw new SwarmkeeperError('Usage', `etcd health checks go to loopback only: add a 127.x.y.z client URL to ${urls.join(',')}`);
+  }
+  return found;
+}
+
+function assertLoopback(url: URL): void {
+  if (!isLoopbackHost(url.hostname)) {
+    throw new SwarmkeeperError('Usage', `refusing to probe ${url.host}: etcd health checks go to loopback addresses only`);
+  }
+}
+
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '[::1]' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+function httpGet(url: URL, tls: HealthProbeTls | undefined, timeoutMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const common = { method: 'GET', timeout: timeoutMs };
+    const req =
+      url.protocol === 'https:'
+        ? httpsRequest(url, {
+            ...common,
+            ...(tls?.caFile ? { ca: readFileSync(tls.caFile) } : {}),
+            ...(tls?.certFile ? { cert: readFileSync(tls.certFile) } : {}),
+            ...(tls?.keyFile ? { key: readFileSync(tls.keyFile) } : {}),
+          })
+        : httpRequest(url, common);
+    req.on('response', (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const body = Buffer.concat(chunks).toString('utf8');
+        if ((res.statusCode ?? 500) >= 400 && url.pathname !== '/health') reject(new Error(`HTTP ${res.statusCode}`));
+        else resolve(body);
+      });
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+function tailOf(file: string, lines: number): string {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
