@@ -36,7 +36,10 @@ export type ManagerReachability = 'reachable' | 'unreachable' | 'unknown';
 
 export interface SwarmNode {
   readonly id: string;
+  /** The OBSERVED role: manager while the node is a member of the manager raft (has ManagerStatus). */
   readonly role: Role;
+  /** The role asked for in the node's spec; differs from `role` while a promotion or demotion is in flight. Undefined when not read. */
+  readonly desiredRole?: Role;
   readonly availability: SwarmAvailability;
   readonly state: SwarmNodeState;
   /** Only for managers. */
