@@ -127,6 +127,11 @@ export interface Snapshot {
   readonly controls: readonly NodeControl[];
   /** Instance id of the node the controller itself runs on, if it runs on the cluster. */
   readonly selfInstanceId?: string;
+  /**
+   * The etcd client URLs currently published under keys.endpoints (what workers' gateways
+   * follow). Undefined means nothing is published: the planner then publishes.
+   */
+  readonly publishedClientURLs?: readonly string[];
 }
 
 /** The URL etcd peers use for a node at `address`; members are matched to instances by it. */

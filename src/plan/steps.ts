@@ -34,7 +34,7 @@ interface StepBase {
 
 export type Step =
   /** Launch `count` instances of `role`. The client token makes a repeat a no-op. */
-  | (StepBase & { readonly kind: 'instance.launch'; readonly role: Role; readonly count: number; readonly clientToken: string; readonly configHash: string; readonly zone?: string })
+  | (StepBase & { readonly kind: 'instance.launch'; readonly role: Role; readonly count: number; readonly clientToken: string; readonly configHash: string; readonly zone?: string; /** Precondition: the role's live, not-removing instances plus `count` may not exceed this (surge bound). */ readonly maxRoleInstances?: number })
   /** Terminate an instance. Gone already counts as done. */
   | (StepBase & { readonly kind: 'instance.terminate'; readonly instanceId: string; readonly role: Role })
   /** Record that an instance never joined (rule 14); a later cycle cleans it up. */
@@ -52,7 +52,7 @@ export type Step =
   /** Demote a manager and wait until the worker role is observed (demotion is asynchronous). */
   | (StepBase & { readonly kind: 'swarm.demote'; readonly instanceId: string; readonly nodeId: string })
   /** Set availability=drain so swarm moves tasks away. */
-  | (StepBase & { readonly kind: 'swarm.drain'; readonly instanceId: string; readonly nodeId: string })
+  | (StepBase & { readonly kind: 'swarm.drain'; readonly instanceId: string; readonly nodeId: string; /** Precondition for a voluntary removal: ready nodes of the role other than this one stay >= this (maxUnavailable). */ readonly minReadyAfter?: number })
   /** Wait until no tasks run on the node, or until the deadline (ms epoch) passes. */
   | (StepBase & { readonly kind: 'swarm.waitDrained'; readonly instanceId: string; readonly nodeId: string; readonly deadline: number })
   /** Remove the node object from the swarm (force for a node that is down). */

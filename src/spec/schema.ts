@@ -78,6 +78,8 @@ export const SimProviderSchema = Type.Object(
   {
     seed: Type.Optional(Type.Integer({ minimum: 0 })),
     bootDelaySeconds: Type.Optional(Type.Number({ minimum: 0, maximum: 3600 })),
+    /** Simulated availability zones new nodes are spread over (the planner's zone list). */
+    zones: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 16 })),
   },
   strict,
 );
