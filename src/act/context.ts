@@ -1,0 +1,59 @@
+// What the executor needs, injected so the controller, the demo and tests wire it the
+// same way (real adapters in production, SimWorld's in unit tests).
+import type { Etcd3 } from 'etcd3';
+import type { MarkStore } from '../heal/port.ts';
+import type { Logger } from '../log.ts';
+import type { NodeAgentConfig } from '../node/agent-config.ts';
+import type { Snapshot } from '../observe/snapshot.ts';
+import type { PeerClients } from '../observe/peer-clients.ts';
+import type { Step } from '../plan/steps.ts';
+import type { Provider } from '../providers/provider.ts';
+import type { ResolvedSpec } from '../spec/defaults.ts';
+import type { Role } from '../spec/schema.ts';
+import type { Journal } from '../store/journal.ts';
+import type { LeaderFence } from '../store/port.ts';
+
+/** A precondition verdict (adapted from the planner's checkPrecondition). */
+export type PreconditionVerdict = { readonly ok: true } | { readonly ok: false; readonly reason: string };
+
+export type PreconditionCheck = (step: Step, snapshot: Snapshot, now: number) => PreconditionVerdict;
+
+/** Builds what a launched node's agent is told; ec2 adds a one-time bootstrap token here. */
+export type AgentConfigFactory = (spec: ResolvedSpec, role: Role, clientToken: string) => Promise<NodeAgentConfig>;
+
+export interface ActTimeouts {
+  /** etcd membership calls retried through "unhealthy cluster" windows. */
+  readonly etcdMs: number;
+  /** Promotion waits for the learner to catch up. */
+  readonly promoteMs: number;
+  /** Swarm demotion is asynchronous: how long to wait to see the worker role. */
+  readonly demoteMs: number;
+  /** Waiting to see a promoted node as a reachable manager. */
+  readonly swarmPromoteMs: number;
+}
+
+export const DEFAULT_TIMEOUTS: ActTimeouts = { etcdMs: 30_000, promoteMs: 60_000, demoteMs: 60_000, swarmPromoteMs: 30_000 };
+
+export interface ActDeps {
+  readonly cluster: string;
+  readonly spec: ResolvedSpec;
+  readonly provider: Provider;
+  readonly peers: PeerClients;
+  readonly journal: Journal;
+  /** The management etcd (keys.endpoints is written there) and its key prefix. */
+  readonly mgmt: Etcd3;
+  readonly prefix: string;
+  readonly marks?: MarkStore;
+  readonly fence?: LeaderFence;
+  /** Aborted when leadership is lost: stop acting at once. */
+  readonly signal?: AbortSignal;
+  /** Who we are, written into journal entries. */
+  readonly leader?: string;
+  /** A fresh observation (steps re-check their precondition against it). */
+  readonly observe: () => Promise<Snapshot>;
+  readonly checkPrecondition: PreconditionCheck;
+  readonly agentConfig: AgentConfigFactory;
+  readonly logger: Logger;
+  readonly now: () => number;
+  readonly timeouts?: Partial<ActTimeouts>;
+}

@@ -1,0 +1,84 @@
+// etcd membership steps. Each first looks whether its goal already holds (the step was
+// run before, by us or by a controller that died), so re-running a done step is a no-op.
+// etcd's "unhealthy cluster" refusal right after members connect (Unavailable) and a
+// promotion of a learner that has not caught up (Precondition) are retried with backoff.
+import { SwarmkeeperError } from '../errors.ts';
+import type { EtcdMember } from '../observe/snapshot.ts';
+import type { Step } from '../plan/steps.ts';
+import type { Snapshot } from '../observe/snapshot.ts';
+import { DEFAULT_TIMEOUTS, type ActDeps } from './context.ts';
+import { etcdFor } from './peers.ts';
+import { retrying } from './retry.ts';
+
+type EtcdStep = Extract<Step, { kind: `etcd.${string}` }>;
+
+export async function runEtcdStep(step: EtcdStep, snapshot: Snapshot, deps: ActDeps): Promise<string> {
+  const etcd = etcdFor(deps, snapshot);
+  const t = { ...DEFAULT_TIMEOUTS, ...deps.timeouts };
+  const log = deps.logger;
+  const retry = <T>(what: string, deadlineMs: number, fn: () => Promise<T>, retryOn: ('Unavailable' | 'Precondition')[] = ['Unavailable']): Promise<T> =>
+    retrying(fn, {
+      retryOn,
+      deadlineMs,
+      signal: deps.signal,
+      onRetry: (err, attempt, delayMs) => log.info({ attempt, delayMs, err: (err as Error).message }, `Retrying ${what}`),
+    });
+  switch (step.kind) {
+    case 'etcd.addLearner': {
+      const existing = byPeerUrl(await etcd.listMembers(), step.peerURL);
+      if (existing) return `member ${existing.id} already present`;
+      return retry('adding the learner', t.etcdMs, async () => {
+        // A timed-out add may have been applied: look before adding again.
+        const again = byPeerUrl(await etcd.listMembers(), step.peerURL);
+        if (again) return `member ${again.id} already present`;
+        const id = await etcd.addLearner([step.peerURL]);
+        return `learner ${id} added`;
+      });
+    }
+    case 'etcd.promote':
+      return retry(
+        'promoting the learner',
+        t.promoteMs,
+        async () => {
+          const m = (await etcd.listMembers()).find((x) => sameId(x.id, step.memberId));
+          if (!m) throw new SwarmkeeperError('NotFound', `promoting etcd member ${step.memberId}: no such member`);
+          if (!m.isLearner) return `member ${m.id} is a voter`;
+          await etcd.promote(m.id);
+          return `member ${m.id} promoted`;
+        },
+        ['Unavailable', 'Precondition'],
+      );
+    case 'etcd.removeMember':
+      return retry('removing the member', t.etcdMs, async () => {
+        const m = (await etcd.listMembers()).find((x) => sameId(x.id, step.memberId));
+        if (!m) return `member ${step.memberId} already gone`;
+        await etcd.removeMember(m.id);
+        return `member ${m.id} removed`;
+      });
+    case 'etcd.moveLeader':
+      return retry('moving etcd leadership', t.etcdMs, async () => {
+        const view = await etcd.view();
+        if (view.leaderId !== undefined && !sameId(view.leaderId, step.fromMemberId)) return `leader is ${view.leaderId} already`;
+        await etcd.moveLeader(step.toMemberId);
+        return `leadership moved to ${step.toMemberId}`;
+      });
+  }
+}
+
+function byPeerUrl(members: readonly EtcdMember[], peerURL: string): EtcdMember | undefined {
+  return members.find((m) => m.peerURLs.includes(peerURL));
+}
+
+/** Member ids may come as decimal or hex strings; compare them as numbers. */
+export function sameId(a: string, b: string): boolean {
+  if (a === b) return true;
+  try {
+    return toBig(a) === toBig(b);
+  } catch {
+    return false;
+  }
+}
+
+function toBig(id: string): bigint {
+  return /^[0-9]+$/.test(id) ? BigInt(id) : BigInt(`0x${id.replace(/^0x/i, '')}`);
+}

@@ -1,0 +1,120 @@
+// executeStep(): the one way a step touches the world. Ordering contract:
+//   1. write the step to the journal (pending) BEFORE anything else happens;
+//   2. take a fresh observation and re-check the step's precondition against it (the
+//      world may have moved since the plan); a failed check ends the step as failed
+//      with a Precondition error and nothing was done;
+//   3. mark it running, run it through the ports, mark it done or failed.
+// Every journal write is fenced by leadership: a deposed leader's first write fails and
+// it stops before acting. Steps are idempotent, so resuming an interrupted entry
+// (resumeEntry) re-runs it safely.
+import { messageOf, SwarmkeeperError } from '../errors.ts';
+import type { Snapshot } from '../observe/snapshot.ts';
+import type { Step } from '../plan/steps.ts';
+import { stepTarget, type JournalEntry } from '../store/journal.ts';
+import type { ActDeps } from './context.ts';
+import { runEtcdStep } from './etcd-steps.ts';
+import { runInstanceStep } from './instance-steps.ts';
+import { runSwarmStep } from './swarm-steps.ts';
+
+export interface StepOutcome {
+  readonly status: 'done' | 'failed' | 'skipped';
+  readonly entry?: JournalEntry;
+  readonly result?: string;
+  readonly error?: SwarmkeeperError;
+}
+
+export async function executeStep(step: Step, deps: ActDeps): Promise<StepOutcome> {
+  deps.signal?.throwIfAborted();
+  const entry = await deps.journal.record(deps.cluster, step, { now: deps.now(), fence: deps.fence, leader: deps.leader });
+  return runEntry(entry, deps);
+}
+
+/** Finishes a journal entry left pending or running (by us or a controller that died). */
+export async function resumeEntry(entry: JournalEntry, deps: ActDeps): Promise<StepOutcome> {
+  deps.logger.info({ operation: entry.id, step: entry.stepKind, target: entry.target, state: entry.state }, 'Resuming an interrupted operation');
+  return runEntry(entry, deps);
+}
+
+async function runEntry(entry: JournalEntry, deps: ActDeps): Promise<StepOutcome> {
+  const step = entry.step;
+  const log = deps.logger.child({ step: step.kind, target: stepTarget(step), operation: entry.id });
+  const ctx = { ...deps, logger: log };
+  const snapshot = await deps.observe();
+  const verdict = deps.checkPrecondition(step, snapshot, deps.now());
+  if (!verdict.ok) {
+    const error = new SwarmkeeperError('Precondition', `${step.kind} ${stepTarget(step)}: precondition no longer holds: ${verdict.reason}`);
+    log.info({ reason: verdict.reason }, 'Skipping a step whose precondition no longer holds');
+    const done = await deps.journal.transition(deps.cluster, entry, { state: 'failed', error: error.message }, { now: deps.now(), fence: deps.fence });
+    return { status: 'skipped', entry: done, error };
+  }
+  let running = await deps.journal.transition(deps.cluster, entry, { state: 'running', attempts: entry.attempts + 1 }, { now: deps.now(), fence: deps.fence });
+  log.info({ reason: step.reason, rule: step.rule }, describeStep(step));
+  try {
+    deps.signal?.throwIfAborted();
+    const result = await runStep(step, snapshot, ctx);
+    running = await deps.journal.transition(deps.cluster, running, { state: 'done', result }, { now: deps.now(), fence: deps.fence });
+    log.info({ result }, 'Step done');
+    return { status: 'done', entry: running, result };
+  } catch (err) {
+    const error = err instanceof SwarmkeeperError ? err : new SwarmkeeperError('Unavailable', `${step.kind} ${stepTarget(step)}: ${messageOf(err)}`, { cause: err });
+    log.warn({ err: error.message, code: error.code }, 'Step failed');
+    // Best effort: when leadership is gone the fenced write fails too, which is right.
+    const failed = await deps.journal
+      .transition(deps.cluster, running, { state: 'failed', error: error.message }, { now: deps.now(), fence: deps.fence })
+      .catch(() => running);
+    return { status: 'failed', entry: failed, error };
+  }
+}
+
+async function runStep(step: Step, snapshot: Snapshot, deps: ActDeps): Promise<string> {
+  switch (step.kind) {
+    case 'etcd.addLearner':
+    case 'etcd.promote':
+    case 'etcd.removeMember':
+    case 'etcd.moveLeader':
+      return runEtcdStep(step, snapshot, deps);
+    case 'swarm.promote':
+    case 'swarm.demote':
+    case 'swarm.drain':
+    case 'swarm.waitDrained':
+    case 'swarm.removeNode':
+      return runSwarmStep(step, snapshot, deps);
+    case 'instance.launch':
+    case 'instance.terminate':
+    case 'instance.markOrphan':
+    case 'cluster.publishEndpoints':
+      return runInstanceStep(step, deps);
+  }
+}
+
+/** The log line before an action: an -ing verb and the target (cluster-api's rule). */
+export function describeStep(step: Step): string {
+  switch (step.kind) {
+    case 'instance.launch':
+      return `Launching ${step.count} ${step.role}${step.count === 1 ? '' : 's'}`;
+    case 'instance.terminate':
+      return `Terminating ${step.role} ${step.instanceId}`;
+    case 'instance.markOrphan':
+      return `Marking ${step.instanceId} as never joined`;
+    case 'etcd.addLearner':
+      return `Adding etcd learner for ${step.instanceId}`;
+    case 'etcd.promote':
+      return `Promoting etcd learner ${step.memberId} of ${step.instanceId}`;
+    case 'etcd.removeMember':
+      return `Removing etcd member ${step.memberId}`;
+    case 'etcd.moveLeader':
+      return `Moving etcd leadership from ${step.fromMemberId} to ${step.toMemberId}`;
+    case 'swarm.promote':
+      return `Promoting swarm node of ${step.instanceId} to manager`;
+    case 'swarm.demote':
+      return `Demoting swarm manager ${step.instanceId}`;
+    case 'swarm.drain':
+      return `Draining swarm node of ${step.instanceId}`;
+    case 'swarm.waitDrained':
+      return `Waiting for tasks to leave ${step.instanceId}`;
+    case 'swarm.removeNode':
+      return `Removing swarm node ${step.nodeId}`;
+    case 'cluster.publishEndpoints':
+      return `Publishing ${step.clientURLs.length} etcd endpoints`;
+  }
+}

@@ -1,0 +1,61 @@
+// Provider steps and the endpoints record. A launch carries the planner's deterministic
+// client token, so the provider returns the first call's instances on a repeat (rule
+// 13): this is what lets a new controller re-run an interrupted launch safely.
+import { clusterKeys } from '../store/keys.ts';
+import { writeFenced } from '../store/fenced-write.ts';
+import { encodeEndpoints, endpointsOf, parseEndpoints, sameEndpoints } from '../node/cluster-endpoints.ts';
+import { urlHost } from '../observe/snapshot.ts';
+import type { Step } from '../plan/steps.ts';
+import { wrapError } from '../errors.ts';
+import type { ActDeps } from './context.ts';
+
+type InstanceStep = Extract<Step, { kind: 'instance.launch' | 'instance.terminate' | 'instance.markOrphan' | 'cluster.publishEndpoints' }>;
+
+export async function runInstanceStep(step: InstanceStep, deps: ActDeps): Promise<string> {
+  switch (step.kind) {
+    case 'instance.launch': {
+      const agent = await deps.agentConfig(deps.spec, step.role, step.clientToken);
+      const launched = await deps.provider.launch({
+        spec: deps.spec,
+        role: step.role,
+        count: step.count,
+        clientToken: step.clientToken,
+        configHash: step.configHash,
+        ...(step.zone === undefined ? {} : { zone: step.zone }),
+        agent,
+      });
+      return `launched ${launched.map((i) => i.id).join(', ') || 'nothing'}`;
+    }
+    case 'instance.terminate':
+      await deps.provider.terminate(deps.cluster, step.instanceId);
+      return `terminated ${step.instanceId}`;
+    case 'instance.markOrphan': {
+      if (!deps.marks) return 'no mark store: orphan not recorded';
+      await deps.marks.putMark(deps.cluster, { instanceId: step.instanceId, source: 'detector:startup', reason: step.reason, since: deps.now() });
+      return `marked ${step.instanceId} as never joined`;
+    }
+    case 'cluster.publishEndpoints':
+      return publishEndpoints(step.clientURLs, deps);
+  }
+}
+
+/** Writes keys.endpoints for the managers behind `clientURLs`, unless it says so already. */
+async function publishEndpoints(clientURLs: readonly string[], deps: ActDeps): Promise<string> {
+  const key = clusterKeys(deps.prefix, deps.cluster).endpoints;
+  const next = endpointsOf(clientURLs.map(urlHost), new Date(deps.now()).toISOString());
+  let current: string | null;
+  try {
+    current = await deps.mgmt.get(key).string();
+  } catch (err) {
+    throw wrapError('reading the published endpoints', err);
+  }
+  if (current !== null) {
+    try {
+      if (sameEndpoints(parseEndpoints(current, key), next)) return 'endpoints unchanged';
+    } catch {
+      // An unreadable record is replaced below.
+    }
+  }
+  await writeFenced(deps.mgmt, [{ kind: 'put', key, value: encodeEndpoints(next) }], deps.fence, 'publishing the cluster endpoints');
+  return `published ${next.etcdClientURLs.length} endpoints`;
+}

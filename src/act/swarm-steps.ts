@@ -1,0 +1,75 @@
+// Swarm steps, through an engine that is a manager right now. Updates quote the node's
+// version index; a Conflict (someone updated the node first) re-reads and retries. Each
+// step checks its goal first, so a repeat is a no-op. Demotion is asynchronous in
+// swarmkit: the step only ends when the worker role is observed (design rule 7).
+import { SwarmkeeperError } from '../errors.ts';
+import type { Snapshot, SwarmNode } from '../observe/snapshot.ts';
+import type { Step } from '../plan/steps.ts';
+import type { SwarmApi } from '../swarm/port.ts';
+import { DEFAULT_TIMEOUTS, type ActDeps } from './context.ts';
+import { swarmManagerFor } from './peers.ts';
+import { pollUntil, retrying } from './retry.ts';
+
+type SwarmStep = Extract<Step, { kind: `swarm.${string}` }>;
+
+export async function runSwarmStep(step: SwarmStep, snapshot: Snapshot, deps: ActDeps): Promise<string> {
+  const t = { ...DEFAULT_TIMEOUTS, ...deps.timeouts };
+  const swarm = await swarmManagerFor(deps, snapshot);
+  const update = (what: string, fn: (node: SwarmNode) => Promise<string>): Promise<string> =>
+    retrying(async () => fn(await findNode(swarm, step.nodeId)), { retryOn: ['Conflict', 'Unavailable'], deadlineMs: 15_000, signal: deps.signal, onRetry: (err) => deps.logger.info({ err: (err as Error).message }, `Retrying ${what}`) });
+  switch (step.kind) {
+    case 'swarm.promote': {
+      const res = await update('promoting the node', async (n) => {
+        if (n.role === 'manager') return `node ${n.id} is a manager`;
+        await swarm.setRole(n.id, n.version, 'manager');
+        return `node ${n.id} promoted`;
+      });
+      // Promotion is quick, but the next membership change must see its result: wait
+      // until the node is a reachable manager, so the planner's next cycle observes it.
+      const seen = await pollUntil(async () => {
+        const n = await findNode(swarm, step.nodeId);
+        return n.role === 'manager' && n.reachability === 'reachable';
+      }, { deadlineMs: t.swarmPromoteMs, signal: deps.signal });
+      if (!seen) throw new SwarmkeeperError('Unavailable', `promoting swarm node ${step.nodeId}: not a reachable manager after ${t.swarmPromoteMs} ms`);
+      return res;
+    }
+    case 'swarm.demote': {
+      const res = await update('demoting the node', async (n) => {
+        if (n.role === 'worker') return `node ${n.id} is a worker`;
+        await swarm.setRole(n.id, n.version, 'worker');
+        return `node ${n.id} demoted`;
+      });
+      const seen = await pollUntil(async () => (await findNode(swarm, step.nodeId)).role === 'worker', { deadlineMs: t.demoteMs, signal: deps.signal });
+      if (!seen) throw new SwarmkeeperError('Unavailable', `demoting swarm node ${step.nodeId}: worker role not observed after ${t.demoteMs} ms`);
+      return res;
+    }
+    case 'swarm.drain':
+      return update('draining the node', async (n) => {
+        if (n.availability === 'drain') return `node ${n.id} drained already`;
+        await swarm.setAvailability(n.id, n.version, 'drain');
+        return `node ${n.id} set to drain`;
+      });
+    case 'swarm.waitDrained': {
+      // The deadline bounds the wait (the spec's drain timeout); past it we go on.
+      const left = Math.max(0, step.deadline - deps.now());
+      const drained = await pollUntil(async () => (await swarm.runningTasks(step.nodeId)) === 0, { deadlineMs: left, intervalMs: 500, signal: deps.signal });
+      return drained ? `no tasks left on ${step.nodeId}` : `drain timeout passed with tasks left on ${step.nodeId}`;
+    }
+    case 'swarm.removeNode':
+      return retrying(
+        async () => {
+          const nodes = await swarm.listNodes();
+          if (!nodes.some((n) => n.id === step.nodeId)) return `node ${step.nodeId} already gone`;
+          await swarm.removeNode(step.nodeId, step.force);
+          return `node ${step.nodeId} removed`;
+        },
+        { retryOn: ['Unavailable', 'Conflict'], deadlineMs: 15_000, signal: deps.signal },
+      );
+  }
+}
+
+async function findNode(swarm: SwarmApi, nodeId: string): Promise<SwarmNode> {
+  const node = (await swarm.listNodes()).find((n) => n.id === nodeId);
+  if (!node) throw new SwarmkeeperError('NotFound', `swarm node ${nodeId} not found`);
+  return node;
+}
