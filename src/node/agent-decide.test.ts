@@ -1,0 +1,144 @@
+import { describe, expect, it } from 'vitest';
+import type { EtcdMember } from '../observe/snapshot.ts';
+import { decideAgentAction, gatewayEndpointsOf, initialClusterOf, needsMemberList, type AgentFacts } from './agent-decide.ts';
+import { endpointsOf } from './cluster-endpoints.ts';
+
+const ME = { instanceId: 'lc-me', address: '127.200.0.5' };
+
+function facts(overrides: Partial<AgentFacts> = {}): AgentFacts {
+  return {
+    role: 'manager',
+    ...ME,
+    etcdDataPresent: false,
+    etcdRunning: false,
+    claim: undefined,
+    tokensStored: false,
+    swarmState: 'inactive',
+    ...overrides,
+  };
+}
+
+function aMember(overrides: Partial<EtcdMember> = {}): EtcdMember {
+  return { id: '1', name: 'lc-first', peerURLs: ['http://127.200.0.2:2380'], clientURLs: ['http://127.200.0.2:2379'], isLearner: false, leader: true, ...overrides };
+}
+
+const claimOf = (instanceId: string) => ({ instanceId, address: '127.200.0.2', claimedAt: '2026-01-01T00:00:00Z' });
+const published = endpointsOf(['127.200.0.2']);
+const learner = aMember({ id: '2', name: '', peerURLs: ['http://127.200.0.5:2380'], clientURLs: [], isLearner: true, leader: false });
+
+describe('decideAgentAction: the first manager', () => {
+  it('claims the init key when nobody has', () => {
+    expect(decideAgentAction(facts())).toEqual({ kind: 'claimInit' });
+  });
+  it('starts a new single-member etcd once the claim is its own', () => {
+    expect(decideAgentAction(facts({ claim: claimOf('lc-me') }))).toEqual({ kind: 'startEtcd', mode: 'new' });
+  });
+  it('initialises the swarm after etcd runs, then stores tokens, then publishes endpoints', () => {
+    const base = facts({ claim: claimOf('lc-me'), etcdRunning: true });
+    expect(decideAgentAction(base)).toEqual({ kind: 'swarmInit' });
+    expect(decideAgentAction({ ...base, swarmState: 'active' })).toEqual({ kind: 'storeTokens' });
+    expect(decideAgentAction({ ...base, swarmState: 'active', tokensStored: true })).toEqual({
+      kind: 'publishEndpoints',
+      endpoints: { etcdClientURLs: ['http://127.200.0.5:2379'], swarmManagers: ['127.200.0.5:2377'] },
+    });
+    expect(decideAgentAction({ ...base, swarmState: 'active', tokensStored: true, endpoints: endpointsOf([ME.address]) })).toEqual({ kind: 'steady' });
+  });
+  it('stores missing tokens after a crash between swarm init and the token write (no second init)', () => {
+    const f = facts({ claim: claimOf('lc-me'), etcdDataPresent: true, etcdRunning: true, swarmState: 'active' });
+    expect(decideAgentAction(f)).toEqual({ kind: 'storeTokens' });
+  });
+  it('does not claim while the claim could not be read', () => {
+    expect(decideAgentAction(facts({ claim: 'unread' }))).toMatchObject({ kind: 'wait' });
+  });
+});
+
+describe('decideAgentAction: a later manager', () => {
+  const later = facts({ claim: claimOf('lc-first'), endpoints: published, tokensStored: true });
+  it('joins the swarm as a worker while it waits for its learner entry', () => {
+    expect(decideAgentAction({ ...later, members: [aMember()] })).toEqual({ kind: 'joinSwarm', remoteAddrs: ['127.200.0.2:2377'] });
+  });
+  it('waits for the controller to add it as a learner', () => {
+    const a = decideAgentAction({ ...later, swarmState: 'active', members: [aMember()] });
+    expect(a).toEqual({ kind: 'wait', reason: 'waiting for the controller to add this node as an etcd learner' });
+  });
+  it('starts etcd with the existing cluster once its peer URL is listed, matching the unnamed learner by peer URL', () => {
+    const a = decideAgentAction({ ...later, members: [aMember(), learner] });
+    expect(a).toEqual({
+      kind: 'startEtcd',
+      mode: 'existing',
+      initialCluster: 'lc-first=http://127.200.0.2:2380,lc-me=http://127.200.0.5:2380',
+    });
+  });
+  it('waits when the member list cannot be read', () => {
+    expect(decideAgentAction({ ...later, swarmState: 'active', members: 'unavailable' })).toMatchObject({ kind: 'wait' });
+  });
+  it('waits for endpoints and tokens before anything', () => {
+    expect(decideAgentAction(facts({ claim: claimOf('lc-first') }))).toMatchObject({ kind: 'wait' });
+    expect(decideAgentAction({ ...later, tokensStored: false, members: [aMember()] })).toMatchObject({ kind: 'wait' });
+  });
+  it('is steady once etcd runs and the swarm is active', () => {
+    expect(decideAgentAction({ ...later, etcdRunning: true, etcdDataPresent: true, swarmState: 'active' })).toEqual({ kind: 'steady' });
+  });
+  it('asks for the member list only when it has to join etcd', () => {
+    expect(needsMemberList(later)).toBe(true);
+    expect(needsMemberList({ ...later, etcdDataPresent: true })).toBe(false);
+    expect(needsMemberList({ ...later, claim: claimOf('lc-me') })).toBe(false);
+    expect(needsMemberList({ ...later, role: 'worker' })).toBe(false);
+  });
+});
+
+describe('decideAgentAction: a reboot keeps membership', () => {
+  it('resumes etcd from its data dir without claiming or joining again', () => {
+    for (const claim of [claimOf('lc-first'), claimOf('lc-me'), undefined, 'unread' as const]) {
+      expect(decideAgentAction(facts({ claim, etcdDataPresent: true, swarmState: 'active' }))).toEqual({ kind: 'startEtcd', mode: 'resume' });
+    }
+  });
+  it('never initialises or joins a swarm the node is already part of', () => {
+    const f = facts({ claim: claimOf('lc-first'), etcdDataPresent: true, etcdRunning: true, swarmState: 'active', endpoints: published, tokensStored: true });
+    expect(decideAgentAction(f)).toEqual({ kind: 'steady' });
+    expect(decideAgentAction({ ...f, role: 'worker', gatewayEndpoints: ['127.200.0.2:2379'] })).toEqual({ kind: 'steady' });
+  });
+});
+
+describe('decideAgentAction: a worker', () => {
+  const worker = facts({ role: 'worker', claim: claimOf('lc-first'), endpoints: published, tokensStored: true });
+  it('starts the gateway to the managers, then joins the swarm', () => {
+    expect(decideAgentAction(worker)).toEqual({ kind: 'startGateway', endpoints: ['127.200.0.2:2379'] });
+    expect(decideAgentAction({ ...worker, etcdRunning: true, gatewayEndpoints: ['127.200.0.2:2379'] })).toEqual({
+      kind: 'joinSwarm',
+      remoteAddrs: ['127.200.0.2:2377'],
+    });
+  });
+  it('restarts the gateway when the managers change', () => {
+    const moved = endpointsOf(['127.200.0.2', '127.200.0.3']);
+    const a = decideAgentAction({ ...worker, endpoints: moved, etcdRunning: true, gatewayEndpoints: ['127.200.0.2:2379'], swarmState: 'active' });
+    expect(a).toEqual({ kind: 'startGateway', endpoints: ['127.200.0.2:2379', '127.200.0.3:2379'] });
+  });
+  it('never claims the cluster', () => {
+    expect(decideAgentAction(facts({ role: 'worker' }))).toMatchObject({ kind: 'wait' });
+  });
+});
+
+describe('decideAgentAction: the node itself', () => {
+  it('waits while its dockerd does not answer', () => {
+    expect(decideAgentAction(facts({ swarmState: 'unreachable' }))).toMatchObject({ kind: 'wait' });
+  });
+  it('waits on a swarm that is pending or in error', () => {
+    expect(decideAgentAction(facts({ claim: claimOf('lc-me'), etcdRunning: true, swarmState: 'pending' }))).toMatchObject({ kind: 'wait' });
+  });
+});
+
+describe('helpers', () => {
+  it('names other unstarted members so etcd sees every member in the initial cluster', () => {
+    const other = aMember({ id: 'ab', name: '', peerURLs: ['http://127.200.0.9:2380'] });
+    expect(initialClusterOf([aMember(), other, learner], learner, 'lc-me')).toBe(
+      'lc-first=http://127.200.0.2:2380,member-ab=http://127.200.0.9:2380,lc-me=http://127.200.0.5:2380',
+    );
+  });
+  it('turns client URLs into gateway endpoints without a scheme', () => {
+    expect(gatewayEndpointsOf({ etcdClientURLs: ['http://127.1.0.3:2379', 'http://127.1.0.2:2379'], swarmManagers: [] })).toEqual([
+      '127.1.0.2:2379',
+      '127.1.0.3:2379',
+    ]);
+  });
+});

@@ -1,0 +1,155 @@
+// The node agent's decisions, as a pure function of what it observed (no I/O, no clock),
+// so the join protocol of RULES.md is unit-tested here and the agent's loop only
+// gathers facts and carries out one action at a time (node-agent.ts).
+//
+// The protocol, per role:
+// - Manager, first of the cluster: claim keys.initClaim (create-if-absent), start a new
+//   single-member etcd, `swarm init`, store the join tokens, publish keys.endpoints.
+// - Manager, later: wait until the controller has added this node's peer URL as an etcd
+//   learner, start etcd with --initial-cluster-state existing (the initial cluster is the
+//   member list, this node named by its instance id); join the swarm AS A WORKER with
+//   the worker token. The controller promotes it in both rafts.
+// - Worker: run an etcd gateway to the managers' client URLs, restarted when
+//   keys.endpoints changes; join the swarm as a worker.
+// - Any node that already joined (a reboot): etcd resumes from its data dir and the swarm
+//   membership is kept; nothing is initialised or joined twice.
+//
+// Etcd actions come before swarm actions, except that a later manager waiting for its
+// learner entry joins the swarm meanwhile (the two are independent; it saves seconds).
+import type { EtcdMember } from '../observe/snapshot.ts';
+import { etcdPeerUrl, urlHost } from '../observe/snapshot.ts';
+import type { Role } from '../spec/schema.ts';
+import type { SwarmInfo } from '../swarm/port.ts';
+import { endpointsOf, type ClusterEndpoints, type InitClaim } from './cluster-endpoints.ts';
+
+export interface AgentFacts {
+  readonly role: Role;
+  readonly instanceId: string;
+  readonly address: string;
+  /** Manager: the etcd data dir already holds a member (this node joined before). */
+  readonly etcdDataPresent: boolean;
+  /** This node's etcd process (member for managers, gateway for workers) runs. */
+  readonly etcdRunning: boolean;
+  /** Worker: the host:port endpoints the running gateway was started with. */
+  readonly gatewayEndpoints?: readonly string[];
+  /** keys.initClaim: absent (undefined), or 'unread' when the read failed. */
+  readonly claim: InitClaim | undefined | 'unread';
+  /** keys.endpoints, when present and readable. */
+  readonly endpoints?: ClusterEndpoints;
+  /** Whether the swarm-tokens secret exists (its value never enters the facts). */
+  readonly tokensStored: boolean;
+  /** The local engine's swarm state, or 'unreachable' when dockerd does not answer. */
+  readonly swarmState: SwarmInfo['localNodeState'] | 'unreachable';
+  /** Later manager: the cluster etcd's member list, or 'unavailable' when it could not be read. */
+  readonly members?: readonly EtcdMember[] | 'unavailable';
+}
+
+export type AgentAction =
+  | { readonly kind: 'claimInit' }
+  | { readonly kind: 'startEtcd'; readonly mode: 'new' | 'resume' }
+  | { readonly kind: 'startEtcd'; readonly mode: 'existing'; readonly initialCluster: string }
+  | { readonly kind: 'swarmInit' }
+  | { readonly kind: 'storeTokens' }
+  | { readonly kind: 'publishEndpoints'; readonly endpoints: ClusterEndpoints }
+  | { readonly kind: 'joinSwarm'; readonly remoteAddrs: readonly string[] }
+  | { readonly kind: 'startGateway'; readonly endpoints: readonly string[] }
+  | { readonly kind: 'wait'; readonly reason: string }
+  /** Joined everywhere: supervise etcd/gateway and follow keys.endpoints. */
+  | { readonly kind: 'steady' };
+
+export type AgentActionKind = AgentAction['kind'];
+
+/** What this node should facts-wise gather: later managers need the member list. */
+export function needsMemberList(f: Pick<AgentFacts, 'role' | 'instanceId' | 'etcdDataPresent' | 'etcdRunning' | 'claim' | 'endpoints'>): boolean {
+  if (f.role !== 'manager' || f.etcdRunning || f.etcdDataPresent || !f.endpoints) return false;
+  return f.claim !== undefined && f.claim !== 'unread' && f.claim.instanceId !== f.instanceId;
+}
+
+export function decideAgentAction(f: AgentFacts): AgentAction {
+  if (f.swarmState === 'unreachable') return wait("this node's dockerd does not answer");
+  return f.role === 'manager' ? decideManager(f) : decideWorker(f);
+}
+
+function decideManager(f: AgentFacts): AgentAction {
+  if (f.claim === 'unread' && !f.etcdDataPresent) return wait('reading the init claim from the management etcd');
+  const initNode = typeof f.claim === 'object' && f.claim.instanceId === f.instanceId;
+  let etcdBlocked: string | undefined;
+  if (!f.etcdRunning) {
+    if (f.etcdDataPresent) return { kind: 'startEtcd', mode: 'resume' };
+    if (f.claim === undefined) return { kind: 'claimInit' };
+    if (initNode) return { kind: 'startEtcd', mode: 'new' };
+    const join = decideEtcdJoin(f);
+    if (join.kind === 'startEtcd') return join;
+    etcdBlocked = join.reason;
+  }
+  if (initNode) {
+    if (f.swarmState === 'inactive') return { kind: 'swarmInit' };
+    if (f.swarmState !== 'active') return wait(`the swarm is ${f.swarmState} on this node`);
+    if (!f.tokensStored) return { kind: 'storeTokens' };
+    if (!f.endpoints) return { kind: 'publishEndpoints', endpoints: endpointsOf([f.address]) };
+    return etcdBlocked ? wait(etcdBlocked) : { kind: 'steady' };
+  }
+  const swarm = decideSwarmJoin(f);
+  if (swarm.kind === 'joinSwarm') return swarm;
+  if (etcdBlocked) return wait(etcdBlocked);
+  return swarm;
+}
+
+type EtcdJoin = Extract<AgentAction, { kind: 'startEtcd' } | { kind: 'wait' }>;
+
+function decideEtcdJoin(f: AgentFacts): EtcdJoin {
+  if (!f.endpoints) return wait('waiting for the cluster endpoints to be published');
+  if (f.members === undefined || f.members === 'unavailable') return wait("reading the cluster etcd's member list");
+  const peerUrl = etcdPeerUrl(f.address);
+  const own = f.members.find((m) => m.peerURLs.includes(peerUrl));
+  if (!own) return wait('waiting for the controller to add this node as an etcd learner');
+  return { kind: 'startEtcd', mode: 'existing', initialCluster: initialClusterOf(f.members, own, f.instanceId) };
+}
+
+/**
+ * `name=peerURL,...` for every member, this node named by its instance id. etcd checks
+ * that the initial cluster has exactly the members the cluster has (matched by peer URL),
+ * so an unstarted member other than this one (empty name) still needs an entry.
+ */
+export function initialClusterOf(members: readonly EtcdMember[], own: EtcdMember, instanceId: string): string {
+  return members
+    .flatMap((m) => {
+      const name = m === own ? instanceId : m.name || `member-${m.id}`;
+      return m.peerURLs.map((u) => `${name}=${u}`);
+    })
+    .join(',');
+}
+
+function decideWorker(f: AgentFacts): AgentAction {
+  if (!f.endpoints) return wait('waiting for the cluster endpoints to be published');
+  const want = gatewayEndpointsOf(f.endpoints);
+  if (want.length === 0) return wait('the cluster endpoints list no etcd member');
+  if (!f.etcdRunning || !sameSet(f.gatewayEndpoints ?? [], want)) return { kind: 'startGateway', endpoints: want };
+  return decideSwarmJoin(f);
+}
+
+function decideSwarmJoin(f: AgentFacts): AgentAction {
+  if (f.swarmState === 'active') return { kind: 'steady' };
+  if (f.swarmState !== 'inactive') return wait(`the swarm is ${f.swarmState} on this node`);
+  if (!f.endpoints || f.endpoints.swarmManagers.length === 0) return wait('waiting for the swarm managers to be published');
+  if (!f.tokensStored) return wait('waiting for the swarm join tokens to be stored');
+  return { kind: 'joinSwarm', remoteAddrs: [...f.endpoints.swarmManagers] };
+}
+
+/** `host:port` endpoints for `etcd gateway start --endpoints` (it takes no scheme). */
+export function gatewayEndpointsOf(e: ClusterEndpoints): string[] {
+  return [...new Set(e.etcdClientURLs.map((u) => `${urlHost(u)}:${portOf(u)}`))].sort();
+}
+
+function portOf(url: string): string {
+  const m = /:(\d+)(?:\/.*)?$/.exec(url.replace(/^[a-z]+:\/\//i, ''));
+  return m?.[1] ?? '2379';
+}
+
+function sameSet(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && [...a].sort().every((x, i) => x === [...b].sort()[i]);
+}
+
+function wait(reason: string): Extract<AgentAction, { kind: 'wait' }> {
+  return { kind: 'wait', reason };
+}

@@ -1,0 +1,141 @@
+// A worker's local etcd endpoint: `etcd gateway start`, a TCP proxy to the managers'
+// client URLs (the seeds' "etcd in proxy mode"), listening on the node's own
+// address:2379 so software on the node talks to etcd at one fixed place. It is
+// stateless, so the agent simply restarts it when the managers change.
+//
+// It runs in the agent's process group (the agent supervises it, as systemd would a
+// unit of the node) and writes a pid file the local provider reads to stop it.
+import { spawn } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { dirname } from 'node:path';
+import { SwarmkeeperError } from '../errors.ts';
+
+export interface GatewayOptions {
+  /** host:port of each manager's etcd client URL (no scheme: the gateway takes none). */
+  readonly endpoints: readonly string[];
+  /** Address the gateway listens on (this node's address); port 2379. */
+  readonly listenAddress: string;
+  readonly pidFile: string;
+  readonly logFile: string;
+  readonly startTimeoutMs?: number;
+  readonly binary?: string;
+}
+
+export interface GatewayProcess {
+  readonly pid: number;
+  readonly endpoints: readonly string[];
+  isRunning(): boolean;
+  /** SIGTERM, then SIGKILL; resolves once the process is gone. */
+  stop(timeoutMs?: number): Promise<void>;
+}
+
+export function gatewayArgs(opts: Pick<GatewayOptions, 'endpoints' | 'listenAddress'>): string[] {
+  return [
+    'gateway',
+    'start',
+    `--endpoints=${opts.endpoints.join(',')}`,
+    `--listen-addr=${opts.listenAddress}:2379`,
+    // The default retry delay is a minute: a manager that comes back would stay unused that long.
+    '--retry-delay=2s',
+  ];
+}
+
+export async function startGateway(opts: GatewayOptions): Promise<GatewayProcess> {
+  mkdirSync(dirname(opts.logFile), { recursive: true });
+  const logFd = openSync(opts.logFile, 'a');
+  const child = (() => {
+    try {
+      return spawn(opts.binary ?? 'etcd', gatewayArgs(opts), { stdio: ['ignore', logFd, logFd] });
+    } finally {
+      closeSync(logFd);
+    }
+  })();
+  if (child.pid === undefined) {
+    const err = await new Promise<Error>((res) => child.once('error', res));
+    throw new SwarmkeeperError('Unavailable', `starting the etcd gateway: ${err.message} (install etcd-server)`, { cause: err });
+  }
+  const pid = child.pid;
+  let exited = false;
+  child.once('exit', () => {
+    exited = true;
+  });
+  writeFileSync(opts.pidFile, `${pid}\n`);
+  const proc: GatewayProcess = {
+    pid,
+    endpoints: [...opts.endpoints],
+    isRunning: () => !exited,
+    stop: async (timeoutMs = 5_000) => {
+      if (!exited) {
+        child.kill('SIGTERM');
+        if (!(await waitUntil(() => exited, timeoutMs))) {
+          child.kill('SIGKILL');
+          await waitUntil(() => exited, 5_000);
+        }
+      }
+      rmSync(opts.pidFile, { force: true });
+    },
+  };
+  const deadline = Date.now() + (opts.startTimeoutMs ?? 20_000);
+  while (!(await canConnect(opts.listenAddress, 2379))) {
+    if (exited || Date.now() > deadline) {
+      await proc.stop();
+      throw new SwarmkeeperError('Unavailable', `the etcd gateway on ${opts.listenAddress}:2379 did not start; see ${opts.logFile}`);
+    }
+    await sleep(100);
+  }
+  return proc;
+}
+
+/** Stops a gateway left behind by an earlier agent (pid file), checking /proc first so a reused pid is never hit. */
+export async function stopGatewayByPidFile(pidFile: string): Promise<boolean> {
+  let pid: number;
+  try {
+    pid = Number.parseInt(readFileSync(pidFile, 'utf8').trim(), 10);
+  } catch {
+    return false;
+  }
+  const isGateway = (): boolean => {
+    try {
+      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      return /(^|\/)etcd$/.test(argv[0] ?? '') && argv[1] === 'gateway';
+    } catch {
+      return false;
+    }
+  };
+  let stopped = false;
+  if (Number.isInteger(pid) && pid > 0 && isGateway()) {
+    process.kill(pid, 'SIGTERM');
+    if (!(await waitUntil(() => !isGateway(), 5_000))) process.kill(pid, 'SIGKILL');
+    await waitUntil(() => !isGateway(), 5_000);
+    stopped = true;
+  }
+  rmSync(pidFile, { force: true });
+  return stopped;
+}
+
+function canConnect(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    const done = (ok: boolean): void => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(1_000, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+async function waitUntil(cond: () => boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) return false;
+    await sleep(50);
+  }
+  return true;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
