@@ -1,0 +1,140 @@
+// One node model, two renderings: everything a booting node needs, independent of the
+// user-data format. cloud-config (coreos-cloudinit, what the seeds used) and Ignition
+// (Flatcar's recommended path) are both produced from the NodeFiles this module builds,
+// so the two cannot disagree about what runs on a node.
+import { readFileSync } from 'node:fs';
+import type { NodeAgentConfig } from '../node/agent-config.ts';
+import type { Role, Unit } from '../spec/schema.ts';
+import { SwarmkeeperError } from '../errors.ts';
+
+export const DEFAULT_AGENT_IMAGE = 'ghcr.io/swarmkeeper/swarmkeeper:latest';
+export const DEFAULT_ETCD_IMAGE = 'quay.io/coreos/etcd:v3.5.17';
+
+/** Where the agent finds its configuration and one-time token on the node. */
+export const AGENT_CONFIG_PATH = '/etc/swarmkeeper/agent.json';
+export const BOOTSTRAP_TOKEN_PATH = '/etc/swarmkeeper/bootstrap-token';
+
+export interface NodeModel {
+  readonly agent: NodeAgentConfig;
+  /** Extra units from spec.managers.units / spec.workers.units. */
+  readonly units: readonly Unit[];
+  readonly etcdImage?: string;
+}
+
+export interface NodeUnit {
+  readonly name: string;
+  readonly contents?: string;
+  readonly enable: boolean;
+  /** Start it right after cloud-config ran (cloud-config only; Ignition starts enabled units at boot). */
+  readonly start: boolean;
+  readonly mask: boolean;
+  readonly dropIns: readonly { readonly name: string; readonly contents: string }[];
+}
+
+export interface NodeFile {
+  readonly path: string;
+  readonly contents: string;
+  /** Octal permission bits, e.g. 0o600. */
+  readonly mode: number;
+}
+
+export interface NodeFiles {
+  readonly role: Role;
+  readonly units: readonly NodeUnit[];
+  readonly files: readonly NodeFile[];
+}
+
+const TEMPLATE_DIR = new URL('../../cloud-config/units/', import.meta.url);
+
+/** Reads a unit template from cloud-config/units and fills `{{name}}` placeholders; unknown ones are an error. */
+export function renderTemplate(file: string, values: Readonly<Record<string, string>>): string {
+  const text = readFileSync(new URL(file, TEMPLATE_DIR), 'utf8');
+  return text.replace(/\{\{([a-zA-Z]+)\}\}/g, (_m, key: string) => {
+    const v = values[key];
+    if (v === undefined) throw new SwarmkeeperError('Internal', `cloud-config template ${file} uses {{${key}}}, which has no value`);
+    return v;
+  });
+}
+
+/** The non-secret part of the agent config, as the node reads it from AGENT_CONFIG_PATH. */
+export function agentConfigFile(agent: NodeAgentConfig): string {
+  const { bootstrapToken: _secret, ...rest } = agent;
+  return `${JSON.stringify({ ...rest, bootstrapTokenFile: agent.bootstrapToken ? BOOTSTRAP_TOKEN_PATH : undefined }, null, 2)}\n`;
+}
+
+export function buildNodeFiles(model: NodeModel): NodeFiles {
+  const { agent } = model;
+  checkShellSafe('cluster', agent.cluster);
+  const agentImage = agent.agentImage ?? DEFAULT_AGENT_IMAGE;
+  const etcdImage = model.etcdImage ?? DEFAULT_ETCD_IMAGE;
+  checkShellSafe('agentImage', agentImage);
+  checkShellSafe('etcdImage', etcdImage);
+  for (const e of agent.managementEtcd.endpoints) checkShellSafe('managementEtcd.endpoints', e);
+  const values = {
+    cluster: agent.cluster,
+    role: agent.role,
+    agentImage,
+    etcdImage,
+    etcdEndpoints: agent.managementEtcd.endpoints.join(','),
+    etcdUnit: agent.role === 'manager' ? 'swarmkeeper-etcd-member.service' : 'swarmkeeper-etcd-gateway.service',
+    etcdEnvFile: agent.role === 'manager' ? '/etc/swarmkeeper/etcd.env' : '/etc/swarmkeeper/gateway.env',
+  };
+  const unit = (name: string, file: string, o: Partial<NodeUnit> = {}): NodeUnit => ({
+    name,
+    contents: renderTemplate(file, values),
+    enable: true,
+    start: true,
+    mask: false,
+    dropIns: [],
+    ...o,
+  });
+  const units: NodeUnit[] = [
+    unit('swarmkeeper-node-env.service', 'swarmkeeper-node-env.service'),
+    {
+      name: 'docker.service',
+      enable: true,
+      start: true,
+      mask: false,
+      dropIns: [{ name: '10-swarmkeeper.conf', contents: renderTemplate('docker-swarmkeeper.conf', values) }],
+    },
+    // Never a plain TCP docker API (design): Flatcar ships this socket for port 2375.
+    { name: 'docker-tcp.socket', enable: false, start: false, mask: true, dropIns: [] },
+    agent.role === 'manager'
+      ? unit('swarmkeeper-etcd-member.service', 'swarmkeeper-etcd-member.service', { start: false })
+      : unit('swarmkeeper-etcd-gateway.service', 'swarmkeeper-etcd-gateway.service', { start: false }),
+    unit('swarmkeeper-etcd.path', 'swarmkeeper-etcd.path'),
+    unit('swarmkeeper-bootstrap.service', 'swarmkeeper-bootstrap.service'),
+    ...model.units.map(extraUnit),
+  ];
+  const names = new Set<string>();
+  for (const u of units) {
+    if (names.has(u.name)) {
+      throw new SwarmkeeperError('SpecInvalid', `unit ${u.name} is declared twice (extra units may not reuse swarmkeeper's unit names)`, {
+        details: { field: `spec.${agent.role}s.units` },
+      });
+    }
+    names.add(u.name);
+  }
+  const files: NodeFile[] = [{ path: AGENT_CONFIG_PATH, contents: agentConfigFile(agent), mode: 0o644 }];
+  if (agent.bootstrapToken) files.push({ path: BOOTSTRAP_TOKEN_PATH, contents: `${agent.bootstrapToken}\n`, mode: 0o600 });
+  return { role: agent.role, units, files };
+}
+
+function extraUnit(u: Unit): NodeUnit {
+  return {
+    name: u.name,
+    ...(u.content !== undefined ? { contents: u.content } : {}),
+    enable: u.enable ?? u.content !== undefined,
+    start: u.command === 'start' || u.command === 'restart',
+    mask: false,
+    dropIns: (u.dropIns ?? []).map((d) => ({ name: d.name, contents: d.content })),
+  };
+}
+
+/** Values that end up inside unit command lines must not carry shell or systemd syntax. */
+function checkShellSafe(what: string, value: string): void {
+  if (!/^[A-Za-z0-9._:/@,\-[\]]+$/.test(value)) {
+    // The value is not quoted: endpoints may carry credentials.
+    throw new SwarmkeeperError('SpecInvalid', `${what} contains characters not allowed in a unit command line (letters, digits and ._:/@,-[] only)`, { details: { field: what } });
+  }
+}

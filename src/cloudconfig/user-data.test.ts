@@ -1,0 +1,146 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { parse } from 'yaml';
+import type { NodeAgentConfig } from '../node/agent-config.ts';
+import type { Unit } from '../spec/schema.ts';
+import { isSwarmkeeperError } from '../errors.ts';
+import { renderUserData } from './user-data.ts';
+import { ignitionProblems, cloudConfigProblems, USER_DATA_LIMIT_BYTES } from './validate-user-data.ts';
+
+const TOKEN = 'skb1.abcdefabcdef.0123456789abcdef0123456789abcdef';
+
+function anAgent(o: Partial<NodeAgentConfig> = {}): NodeAgentConfig {
+  return {
+    cluster: 'prod',
+    role: 'manager',
+    managementEtcd: { endpoints: ['http://10.0.0.5:2379'], prefix: '/swarmkeeper' },
+    bootstrapUrl: 'https://controller.internal:8443',
+    bootstrapToken: TOKEN,
+    agentImage: 'registry.example/swarmkeeper:1.2.3',
+    ...o,
+  };
+}
+
+const vault: Unit = {
+  name: 'vault.service',
+  command: 'start',
+  content: '[Unit]\nDescription=Vault\n\n[Service]\nExecStart=/usr/bin/docker run --rm --net=host vault:1.15\n\n[Install]\nWantedBy=multi-user.target\n',
+};
+
+interface CcUnit {
+  name: string;
+  command?: string;
+  mask?: boolean;
+  enable?: boolean;
+  content?: string;
+  'drop-ins'?: { name: string; content: string }[];
+}
+
+function cloudConfigUnits(text: string): CcUnit[] {
+  return (parse(text) as { coreos: { units: CcUnit[] } }).coreos.units;
+}
+
+describe('cloud-config rendering', () => {
+  it('renders a manager: etcd member, docker on the local socket only, the bootstrap agent and the extra units', () => {
+    const out = renderUserData({ agent: anAgent(), units: [vault] });
+    expect(out.text.split('\n')[0]).toBe('#cloud-config');
+    expect(cloudConfigProblems(out.text)).toEqual([]);
+    const units = cloudConfigUnits(out.text);
+    const byName = new Map(units.map((u) => [u.name, u]));
+    expect(byName.get('swarmkeeper-etcd-member.service')?.content).toContain('ETCD_LISTEN_METRICS_URLS');
+    expect(byName.has('swarmkeeper-etcd-gateway.service')).toBe(false);
+    expect(byName.get('docker-tcp.socket')).toEqual({ name: 'docker-tcp.socket', mask: true });
+    const boot = byName.get('swarmkeeper-bootstrap.service');
+    expect(boot?.command).toBe('start');
+    expect(boot?.content).toContain('registry.example/swarmkeeper:1.2.3 node bootstrap --config /etc/swarmkeeper/agent.json');
+    expect(boot?.content).toContain('--etcd-endpoints http://10.0.0.5:2379');
+    expect(byName.get('vault.service')?.command).toBe('start');
+    expect(byName.get('docker.service')?.['drop-ins']?.[0]?.content).toContain('EnvironmentFile=/run/swarmkeeper/node.env');
+    // Docker's API: no TCP listener anywhere in what the node gets.
+    expect(out.text).not.toMatch(/-H[ =]?tcp:|tcp:\/\/0\.0\.0\.0|:2375/);
+    expect(out.size.rawBytes).toBeLessThan(USER_DATA_LIMIT_BYTES);
+  });
+
+  it('renders a worker with an etcd gateway instead of a member', () => {
+    const units = cloudConfigUnits(renderUserData({ agent: anAgent({ role: 'worker' }), units: [] }).text);
+    const names = units.map((u) => u.name);
+    expect(names).toContain('swarmkeeper-etcd-gateway.service');
+    expect(names).not.toContain('swarmkeeper-etcd-member.service');
+    expect(units.find((u) => u.name === 'swarmkeeper-etcd-gateway.service')?.content).toContain('etcd gateway start');
+  });
+
+  it('puts the bootstrap token only in a root-only file, never in the agent config or a unit', () => {
+    const out = renderUserData({ agent: anAgent(), units: [] });
+    const doc = parse(out.text) as { write_files: { path: string; permissions: string; content: string }[] };
+    const holders = doc.write_files.filter((f) => f.content.includes(TOKEN));
+    expect(holders.map((f) => [f.path, f.permissions])).toEqual([['/etc/swarmkeeper/bootstrap-token', '0600']]);
+    const agentJson = JSON.parse(doc.write_files.find((f) => f.path === '/etc/swarmkeeper/agent.json')?.content ?? '{}') as Record<string, unknown>;
+    expect(agentJson.bootstrapToken).toBeUndefined();
+    expect(agentJson.bootstrapTokenFile).toBe('/etc/swarmkeeper/bootstrap-token');
+    expect(out.text).not.toContain('SWMTKN');
+  });
+
+  it('refuses an extra unit that reuses a swarmkeeper unit name', () => {
+    expect(() => renderUserData({ agent: anAgent(), units: [{ name: 'swarmkeeper-bootstrap.service', content: '[Service]\nExecStart=/bin/true\n' }] })).toThrow(
+      /declared twice/,
+    );
+  });
+
+  it('refuses user-data over the 16 KB limit, naming the limit', () => {
+    const big: Unit = { name: 'big.service', content: `[Service]\nExecStart=/bin/true\n# ${'x'.repeat(8000)}\n` };
+    const big2: Unit = { ...big, name: 'big2.service' };
+    try {
+      renderUserData({ agent: anAgent(), units: [big, big2] });
+      expect.unreachable();
+    } catch (err) {
+      expect(isSwarmkeeperError(err, 'SpecInvalid')).toBe(true);
+      expect((err as Error).message).toMatch(/over EC2's 16384-byte user-data limit/);
+    }
+  });
+});
+
+describe('Ignition rendering', () => {
+  it('validates against the 3.3.0 schema and carries the same units and files', () => {
+    const agent = anAgent();
+    const ign = renderUserData({ agent, units: [vault], format: 'ignition' });
+    expect(ignitionProblems(ign.text)).toEqual([]);
+    const doc = JSON.parse(ign.text) as { ignition: { version: string }; systemd: { units: { name: string; mask?: boolean }[] }; storage: { files: { path: string; mode: number; contents: { source: string } }[] } };
+    expect(doc.ignition.version).toBe('3.3.0');
+    const cc = cloudConfigUnits(renderUserData({ agent, units: [vault] }).text);
+    expect(doc.systemd.units.map((u) => u.name)).toEqual(cc.map((u) => u.name));
+    const token = doc.storage.files.find((f) => f.path === '/etc/swarmkeeper/bootstrap-token');
+    expect(token?.mode).toBe(0o600);
+    expect(Buffer.from(token?.contents.source.replace('data:;base64,', '') ?? '', 'base64').toString()).toBe(`${TOKEN}\n`);
+    expect(ign.size.rawBytes).toBeLessThan(USER_DATA_LIMIT_BYTES);
+  });
+
+  it('the schema check fails on a broken config (the validator can say no)', () => {
+    const doc = JSON.parse(renderUserData({ agent: anAgent(), units: [], format: 'ignition' }).text) as Record<string, unknown>;
+    expect(ignitionProblems(JSON.stringify({ ...doc, ignition: { version: '2.2.0' } })).length).toBeGreaterThan(0);
+    expect(ignitionProblems(JSON.stringify({ ...doc, systemd: { units: [{ enabled: true }] } })).join()).toMatch(/name/);
+    expect(ignitionProblems(JSON.stringify({ ...doc, storage: { files: [{ path: 'relative', mode: 420 }] } })).join()).toMatch(/pattern/);
+  });
+});
+
+describe('both formats from one node model (property)', () => {
+  const unitArb = fc.record({
+    name: fc.stringMatching(/^[a-z][a-z0-9-]{0,20}\.(service|timer|path)$/),
+    command: fc.option(fc.constantFrom('start' as const, 'stop' as const, 'restart' as const), { nil: undefined }),
+    content: fc.option(fc.stringMatching(/^[ -~]{0,200}$/).map((s) => `[Service]\nExecStart=/bin/echo ${s}\n`), { nil: undefined }),
+    dropIns: fc.option(fc.array(fc.record({ name: fc.stringMatching(/^[a-z0-9]{1,10}\.conf$/), content: fc.stringMatching(/^[ -~\n]{0,100}$/) }), { maxLength: 2 }), { nil: undefined }),
+  });
+  it('renders valid cloud-config and Ignition with the same unit names for any extra units', () => {
+    fc.assert(
+      fc.property(fc.uniqueArray(unitArb, { selector: (u) => u.name, maxLength: 6 }), fc.constantFrom('manager' as const, 'worker' as const), (units, role) => {
+        const agent = anAgent({ role });
+        const cc = renderUserData({ agent, units });
+        const ign = renderUserData({ agent, units, format: 'ignition' });
+        expect(cloudConfigProblems(cc.text)).toEqual([]);
+        expect(ignitionProblems(ign.text)).toEqual([]);
+        const ignNames = (JSON.parse(ign.text) as { systemd: { units: { name: string }[] } }).systemd.units.map((u) => u.name);
+        expect(ignNames).toEqual(cloudConfigUnits(cc.text).map((u) => u.name));
+      }),
+      { numRuns: 100 },
+    );
+  });
+});
