@@ -1,0 +1,108 @@
+// POST /v1/alerts: the Alertmanager webhook. Order of checks, each before any work the
+// next one costs: bearer token (onRequest, before the body is read), content type and
+// body size (fastify's parser: 415, 413), JSON syntax (400), schema (400, naming the
+// field), then the batch is judged as a whole (404 unknown cluster or node, 422 alert
+// without cluster or node labels) and only then written. A rejected request writes
+// nothing. Alertmanager does not retry 4xx answers, and retries 5xx (etcd unreachable),
+// which is safe: marking and clearing are idempotent.
+import type { FastifyPluginAsync } from 'fastify';
+import type { Logger } from '../log.ts';
+import { messageOf } from '../errors.ts';
+import { clustersOfAlerts, judgeAlerts, type ClusterNodes, type NodeDirectory } from '../heal/alert-intake.ts';
+import type { MarkStore } from '../heal/port.ts';
+import { AlertmanagerPayloadSchema, type AlertmanagerPayload } from './alert-schema.ts';
+import { bearerTokenMatches } from './auth.ts';
+import type { Metrics } from './metrics.ts';
+
+export interface AlertsRouteOptions {
+  /** The shared secret Alertmanager sends as `Authorization: Bearer <token>`. */
+  readonly webhookToken: string;
+  readonly marks: MarkStore;
+  readonly directory: NodeDirectory;
+  readonly metrics: Metrics;
+  readonly logger: Logger;
+  /** How long an alert mark lives without a repeat notification; default 900 s. */
+  readonly markTtlSeconds?: number;
+  /** Default 256 KiB: a large Alertmanager group of 1000 alerts fits in well under that. */
+  readonly bodyLimitBytes?: number;
+  readonly clock?: () => number;
+}
+
+export const MIN_WEBHOOK_TOKEN_LENGTH = 16;
+
+export const alertsRoute: FastifyPluginAsync<AlertsRouteOptions> = async (app, opts) => {
+  if (opts.webhookToken.length < MIN_WEBHOOK_TOKEN_LENGTH) {
+    throw new Error(`the alert webhook token must be at least ${MIN_WEBHOOK_TOKEN_LENGTH} characters long`);
+  }
+  const clock = opts.clock ?? Date.now;
+  const markTtlSeconds = opts.markTtlSeconds ?? 900;
+  const log = opts.logger.child({ component: 'alerts' });
+  // Alertmanager sends application/json; anything else is refused with 415 instead of
+  // being parsed as text and failing later with a less helpful message.
+  app.removeContentTypeParser('text/plain');
+
+  app.addHook('onRequest', async (req, reply) => {
+    const header = req.headers.authorization;
+    if (header === undefined) {
+      return reply
+        .code(401)
+        .header('www-authenticate', 'Bearer realm="swarmkeeper"')
+        .send({ statusCode: 401, error: 'Unauthorized', message: 'Authorization: Bearer <token> is required' });
+    }
+    if (!bearerTokenMatches(header, opts.webhookToken)) {
+      log.warn({ remoteAddress: req.ip }, 'Refusing an alert request with a wrong bearer token');
+      return reply
+        .code(401)
+        .header('www-authenticate', 'Bearer realm="swarmkeeper", error="invalid_token"')
+        .send({ statusCode: 401, error: 'Unauthorized', message: 'The bearer token is not valid' });
+    }
+  });
+
+  app.post<{ Body: AlertmanagerPayload }>(
+    '/v1/alerts',
+    { schema: { body: AlertmanagerPayloadSchema }, bodyLimit: opts.bodyLimitBytes ?? 256 * 1024 },
+    async (req, reply) => {
+      const payload = req.body;
+      const names = clustersOfAlerts(payload.alerts);
+      const clusters = new Map<string, ClusterNodes | undefined>();
+      try {
+        for (const name of names) clusters.set(name, await opts.directory.lookup(name));
+      } catch (err) {
+        opts.metrics.recordError('alerts');
+        log.error({ err: messageOf(err) }, 'Looking up the nodes an alert refers to failed');
+        return reply.code(503).send({ statusCode: 503, error: 'Service Unavailable', message: 'Cannot look up cluster nodes right now; retry' });
+      }
+      const now = clock();
+      const judged = judgeAlerts(payload.alerts, clusters, { now, markTtlSeconds });
+      if (!judged.ok) {
+        for (const a of payload.alerts) opts.metrics.recordAlert(a.status, 'rejected');
+        log.warn({ status: judged.status, problem: judged.message }, 'Rejecting an alert batch');
+        const error = judged.status === 404 ? 'Not Found' : 'Unprocessable Entity';
+        return reply.code(judged.status).send({ statusCode: judged.status, error, message: judged.message });
+      }
+      const marked: string[] = [];
+      const cleared: string[] = [];
+      try {
+        for (const c of judged.changes) {
+          if (c.action === 'mark' && c.mark) {
+            await opts.marks.putMark(c.cluster, c.mark);
+            marked.push(c.instanceId);
+            opts.metrics.recordAlert('firing', 'marked');
+            log.info({ cluster: c.cluster, instanceId: c.instanceId, reason: c.mark.reason }, 'Marking node unhealthy from an alert');
+          } else {
+            await opts.marks.clearMark(c.cluster, c.instanceId, 'alert');
+            cleared.push(c.instanceId);
+            opts.metrics.recordAlert('resolved', 'cleared');
+            log.info({ cluster: c.cluster, instanceId: c.instanceId }, 'Clearing alert mark of a resolved alert');
+          }
+        }
+      } catch (err) {
+        opts.metrics.recordError('alerts');
+        log.error({ err: messageOf(err) }, 'Writing alert marks failed');
+        return reply.code(503).send({ statusCode: 503, error: 'Service Unavailable', message: 'Cannot write health marks right now; retry' });
+      }
+      for (let i = 0; i < judged.ignored; i++) opts.metrics.recordAlert('resolved', 'ignored');
+      return reply.code(200).send({ marked, cleared, ignored: judged.ignored });
+    },
+  );
+};

@@ -1,0 +1,140 @@
+// The HTTP surface: /healthz, /readyz, /metrics, /v1/alerts, plus plugins others mount
+// (the bootstrap-token exchange, src/http/bootstrap-route.ts). buildServer() only
+// builds: tests drive it with inject() and no port; listenServer() binds, to
+// 127.0.0.1 unless told otherwise (a container or pod passes --listen 0.0.0.0:8080).
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync, type FastifyPluginCallback } from 'fastify';
+import type { Logger } from '../log.ts';
+import { messageOf } from '../errors.ts';
+import type { NodeDirectory } from '../heal/alert-intake.ts';
+import type { MarkStore } from '../heal/port.ts';
+import { alertsRoute } from './alerts-route.ts';
+import type { Metrics } from './metrics.ts';
+
+export interface ReadinessChecks {
+  /** Whether the management etcd answers. */
+  etcd(): Promise<boolean>;
+  /** Whether this replica leads; only the leader must also reach the swarm. */
+  isLeader(): boolean;
+  /** Whether the managed swarm answers (asked only on the leader). */
+  swarm?(): Promise<boolean>;
+}
+
+export interface AlertsDeps {
+  readonly webhookToken: string;
+  readonly marks: MarkStore;
+  readonly directory: NodeDirectory;
+  readonly markTtlSeconds?: number;
+  readonly bodyLimitBytes?: number;
+  readonly clock?: () => number;
+}
+
+export interface ExtraPlugin {
+  // Plugins come with their own option types; the server only passes them through.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  readonly plugin: FastifyPluginAsync<any> | FastifyPluginCallback<any>;
+  readonly options?: Record<string, unknown>;
+}
+
+export interface ServerDeps {
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly readiness: ReadinessChecks;
+  /** Without it, /v1/alerts is not served (404). */
+  readonly alerts?: AlertsDeps;
+  readonly plugins?: readonly ExtraPlugin[];
+  /** How long one readiness check may take before it counts as failed; default 2000 ms. */
+  readonly readinessTimeoutMs?: number;
+}
+
+export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
+  const log = deps.logger.child({ component: 'http' });
+  const app = Fastify({
+    loggerInstance: log as FastifyBaseLogger,
+    disableRequestLogging: true,
+    // Strict validation: "123" is not silently coerced into 123 or the reverse.
+    ajv: { customOptions: { coerceTypes: false, allErrors: false } },
+    return503OnClosing: true,
+  });
+
+  app.addHook('onResponse', async (req, reply) => {
+    if (req.url === '/healthz' || req.url === '/metrics') return;
+    log.debug({ method: req.method, url: req.url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'Answered HTTP request');
+  });
+  app.setErrorHandler(async (err: Error & { statusCode?: number; code?: string }, _req, reply) => {
+    const statusCode = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
+    if (statusCode >= 500) {
+      log.error({ err: messageOf(err) }, 'HTTP handler failed');
+      deps.metrics.recordError('http');
+      return reply.code(statusCode).send({ statusCode, error: 'Internal Server Error', message: 'Internal error; see the controller log' });
+    }
+    return reply.code(statusCode).send({ statusCode, code: err.code, error: httpError(statusCode), message: err.message });
+  });
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+
+  app.get('/readyz', async (_req, reply) => {
+    const timeout = deps.readinessTimeoutMs ?? 2000;
+    const etcd = await check(deps.readiness.etcd, timeout);
+    const leader = deps.readiness.isLeader();
+    const swarmCheck = deps.readiness.swarm;
+    const swarm = leader && swarmCheck ? await check(swarmCheck, timeout) : 'skipped';
+    const ready = etcd === 'ok' && swarm !== 'failed';
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', leader, checks: { etcd, swarm } });
+  });
+
+  app.get('/metrics', async (_req, reply) => {
+    const body = await deps.metrics.render();
+    return reply.header('content-type', deps.metrics.contentType).send(body);
+  });
+
+  if (deps.alerts) {
+    await app.register(alertsRoute, { ...deps.alerts, metrics: deps.metrics, logger: deps.logger });
+  }
+  for (const p of deps.plugins ?? []) await app.register(p.plugin, p.options ?? {});
+  await app.ready();
+  return app;
+}
+
+export interface ListenOptions {
+  /** Default 127.0.0.1: nothing is exposed unless asked for. */
+  readonly host?: string;
+  /** Default 0 (any free port); the bound address is returned. */
+  readonly port?: number;
+}
+
+/** Binds the server and returns its base URL (http://host:port). */
+export async function listenServer(app: FastifyInstance, opts: ListenOptions = {}): Promise<string> {
+  const host = opts.host ?? '127.0.0.1';
+  await app.listen({ host, port: opts.port ?? 0 });
+  const addr = app.server.address();
+  if (addr === null || typeof addr === 'string') throw new Error(`server bound to an unexpected address: ${String(addr)}`);
+  const h = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  return `http://${h}:${addr.port}`;
+}
+
+/** Parses `host:port`, `[v6]:port` or `:port` (host defaults to 127.0.0.1). */
+export function parseListenAddress(value: string): Required<ListenOptions> {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(value.trim());
+  const port = Number(m?.[3]);
+  if (!m || !Number.isInteger(port) || port > 65535) throw new Error(`listen address "${value}" is not host:port (for example 127.0.0.1:8080)`);
+  return { host: m[1] ?? (m[2] || '127.0.0.1'), port };
+}
+
+async function check(fn: () => Promise<boolean>, timeoutMs: number): Promise<'ok' | 'failed'> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const timeout = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), timeoutMs);
+    });
+    return (await Promise.race([fn(), timeout])) ? 'ok' : 'failed';
+  } catch {
+    return 'failed';
+  } finally {
+    if (timer) clearTimeout(timer);
+  }
+}
+
+function httpError(code: number): string {
+  const names: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 413: 'Payload Too Large', 415: 'Unsupported Media Type', 422: 'Unprocessable Entity', 429: 'Too Many Requests' };
+  return names[code] ?? 'Error';
+}
