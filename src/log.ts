@@ -44,11 +44,23 @@ export const REDACT_PATHS = [
   '*.cert',
   'userData',
   '*.userData',
+  // Gaps found by log.test.ts: commander's option object, the notification webhook
+  // URL (Slack puts its secret in the path), header spellings, generic `secret` fields.
+  'etcdPassword',
+  '*.etcdPassword',
+  'webhookUrl',
+  '*.webhookUrl',
+  'headers.Authorization',
+  '*.headers.authorization',
+  '*.headers.Authorization',
+  '*.*.webhookToken',
+  'secret',
+  '*.secret',
 ];
 
 export interface LoggerOptions {
   readonly level?: string;
-  /** Pretty, coloured output for people at a terminal; JSON otherwise. */
+  /** Pretty, coloured output; defaults to whether stderr is a terminal. */
   readonly pretty?: boolean;
   readonly destination?: DestinationStream;
 }
@@ -60,7 +72,8 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
     base: { name: 'swarmkeeper' },
   };
   if (opts.destination) return pino(base, opts.destination);
-  if (opts.pretty) {
+  // Pretty for people at a terminal unless told otherwise; JSON for collectors.
+  if (opts.pretty ?? Boolean(process.stderr.isTTY)) {
     return pino({ ...base, transport: { target: 'pino-pretty', options: { colorize: true, destination: 2 } } });
   }
   return pino(base, pino.destination(2));
