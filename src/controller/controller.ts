@@ -1,0 +1,204 @@
+// The controller: leader election, a watch on every cluster's spec, a periodic resync,
+// and a per-cluster work queue so one cluster is reconciled by one cycle at a time.
+// Only the leader reconciles; every write it makes is fenced by its election key, and
+// losing leadership aborts the running cycle's signal at once.
+//
+// Embeddable (the demo runs it in-process): every dependency is injected, start() and
+// stop() bracket its life, and 'progress' events report each step and cycle.
+import { EventEmitter } from 'node:events';
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import type { Etcd3 } from 'etcd3';
+import { messageOf } from '../errors.ts';
+import type { MarkStore } from '../heal/port.ts';
+import { silentLogger, type Logger } from '../log.ts';
+import type { AgentConfigFactory, ActTimeouts, PreconditionCheck } from '../act/context.ts';
+import { PeerClients, type PeerFactories } from '../observe/peer-clients.ts';
+import type { ObserveHints } from '../observe/observe.ts';
+import type { Provider } from '../providers/provider.ts';
+import type { ResolvedSpec } from '../spec/defaults.ts';
+import { LeaderElection, type Leadership } from '../store/election.ts';
+import { Journal } from '../store/journal.ts';
+import type { ClusterStore, Watcher } from '../store/port.ts';
+import type { ProgressEvent } from './events.ts';
+import { reconcileCluster, type PlanFn } from './reconcile.ts';
+import { ProviderCache } from './provider-cache.ts';
+import { WorkQueue, type RunOutcome } from './work-queue.ts';
+import { localAgentConfig } from './agent-config.ts';
+
+export interface ControllerDeps {
+  readonly store: ClusterStore;
+  /** The management etcd client (election, journal, endpoints). */
+  readonly mgmt: Etcd3;
+  readonly prefix: string;
+  /** Management etcd endpoints as nodes' agents should reach them (local launches). */
+  readonly managementEndpoints?: readonly string[];
+  readonly providerFor: (spec: ResolvedSpec) => Provider;
+  readonly peers: PeerFactories;
+  readonly plan: PlanFn;
+  readonly checkPrecondition: PreconditionCheck;
+  readonly marks?: MarkStore;
+  readonly agentConfig?: AgentConfigFactory;
+  readonly ingest?: (name: string) => Promise<unknown>;
+  readonly logger?: Logger;
+  /** Shown as the leader's value; host:pid:random by default. */
+  readonly identity?: string;
+  /** Full resync period of a converged cluster (ms). */
+  readonly resyncMs?: number;
+  /** Re-check period while a cluster is still converging (ms). */
+  readonly convergingMs?: number;
+  readonly electionTtlSeconds?: number;
+  readonly observeTimeoutMs?: number;
+  readonly timeouts?: Partial<ActTimeouts>;
+  readonly selfInstanceId?: string;
+  readonly now?: () => number;
+}
+
+export interface Controller {
+  start(): Promise<void>;
+  /** Stops acting, resigns leadership, closes clients. Never stops instances. */
+  stop(): Promise<void>;
+  /** Queues a cycle of `name` now (coalesced with one already queued). */
+  reconcileNow(name: string): void;
+  isLeader(): boolean;
+  on(event: 'progress', listener: (e: ProgressEvent) => void): this;
+  off(event: 'progress', listener: (e: ProgressEvent) => void): this;
+}
+
+export function createController(deps: ControllerDeps): Controller {
+  return new ReconcileController(deps);
+}
+
+class ReconcileController extends EventEmitter implements Controller {
+  private readonly log: Logger;
+  private readonly identity: string;
+  private readonly election: LeaderElection;
+  private readonly journal: Journal;
+  private readonly peers: PeerClients;
+  private readonly providers: ProviderCache;
+  private readonly queue: WorkQueue;
+  private readonly hints = new Map<string, ObserveHints>();
+  private watcher: Watcher | undefined;
+  private resyncTimer: NodeJS.Timeout | undefined;
+  private cycles = 0;
+  private started = false;
+
+  constructor(private readonly deps: ControllerDeps) {
+    super();
+    this.log = deps.logger ?? silentLogger();
+    this.identity = deps.identity ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+    this.election = new LeaderElection(deps.mgmt, { prefix: deps.prefix, identity: this.identity, ttlSeconds: deps.electionTtlSeconds ?? 10, logger: this.log });
+    this.journal = new Journal(deps.mgmt, { prefix: deps.prefix });
+    this.peers = new PeerClients(deps.peers);
+    this.providers = new ProviderCache(deps.providerFor);
+    this.queue = new WorkQueue((name) => this.runCycle(name), {
+      backoffInitialMs: 500,
+      backoffMaxMs: 30_000,
+      onError: (name, err, retryInMs) => this.log.warn({ cluster: name, err: messageOf(err), retryInMs }, 'Reconcile failed, backing off'),
+    });
+  }
+
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    this.election.on('elected', (l) => this.onElected(l));
+    this.election.on('lost', () => this.emitProgress({ type: 'leadership', leader: false, identity: this.identity }));
+    // The watch runs on every replica (cheap), but only the leader enqueues work.
+    this.watcher = await this.deps.store.watch((e) => {
+      if (!this.isLeader()) return;
+      if (e.type === 'resync') void this.enqueueAll();
+      else this.queue.add(e.name);
+    });
+    this.election.start();
+    const resync = this.deps.resyncMs ?? 30_000;
+    this.resyncTimer = setInterval(() => {
+      if (this.isLeader()) void this.enqueueAll();
+    }, resync);
+    this.resyncTimer.unref?.();
+    this.log.info({ identity: this.identity }, 'Controller started');
+  }
+
+  async stop(): Promise<void> {
+    if (!this.started) return;
+    this.started = false;
+    if (this.resyncTimer) clearInterval(this.resyncTimer);
+    // Resign first: it aborts the running cycle's signal, so no new action starts.
+    await this.election.stop();
+    await this.queue.stop();
+    await this.watcher?.close().catch(() => undefined);
+    await this.peers.close();
+    await this.providers.close();
+    this.log.info('Controller stopped');
+  }
+
+  reconcileNow(name: string): void {
+    this.queue.add(name);
+  }
+
+  isLeader(): boolean {
+    return this.election.leadership !== undefined;
+  }
+
+  private onElected(l: Leadership): void {
+    this.emitProgress({ type: 'leadership', leader: true, identity: l.identity });
+    void this.enqueueAll();
+  }
+
+  private async enqueueAll(): Promise<void> {
+    try {
+      for (const c of await this.deps.store.list()) this.queue.add(c.cluster.metadata.name);
+    } catch (err) {
+      this.log.warn({ err: messageOf(err) }, 'Listing clusters failed');
+    }
+  }
+
+  private async runCycle(name: string): Promise<RunOutcome> {
+    const leadership = this.election.leadership;
+    if (!leadership) return {};
+    const cycle = `${(++this.cycles).toString(36)}-${randomBytes(2).toString('hex')}`;
+    let hints = this.hints.get(name);
+    if (!hints) this.hints.set(name, (hints = {}));
+    const result = await reconcileCluster(name, cycle, {
+      store: this.deps.store,
+      mgmt: this.deps.mgmt,
+      prefix: this.deps.prefix,
+      journal: this.journal,
+      marks: this.deps.marks,
+      peers: this.peers,
+      providerFor: (spec) => this.providers.get(spec),
+      plan: this.deps.plan,
+      checkPrecondition: this.deps.checkPrecondition,
+      agentConfig: this.deps.agentConfig ?? localAgentConfig(this.deps.managementEndpoints ?? [], this.deps.prefix),
+      ingest: this.deps.ingest,
+      leadership,
+      logger: this.log,
+      now: this.deps.now ?? Date.now,
+      observeTimeoutMs: this.deps.observeTimeoutMs,
+      timeouts: this.deps.timeouts,
+      selfInstanceId: this.deps.selfInstanceId,
+      hints,
+      emit: (e) => this.emitProgress(e),
+    });
+    if (result.deleted) {
+      this.queue.forget(name);
+      this.hints.delete(name);
+      await this.providers.drop(name);
+      return {};
+    }
+    if (result.executed > 0) {
+      await this.journal.prune(name, leadership.fence).catch(() => undefined);
+      return { requeueAfterMs: 100 };
+    }
+    if (result.skipped) return { requeueAfterMs: 300 };
+    if (!result.converged) return { requeueAfterMs: this.deps.convergingMs ?? 1000 };
+    return { requeueAfterMs: this.deps.resyncMs ?? 30_000 };
+  }
+
+  private emitProgress(e: ProgressEvent): void {
+    try {
+      this.emit('progress', e);
+    } catch (err) {
+      this.log.warn({ err: messageOf(err) }, 'A progress listener threw');
+    }
+  }
+}

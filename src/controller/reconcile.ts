@@ -1,0 +1,171 @@
+// One reconcile cycle of one cluster, cluster-api style: observe (failed reads kept as
+// data), judge (pure plan), act (steps in order, stopping at the first that does not
+// complete), and write status in a deferred block so it is written even when the cycle
+// fails. Interrupted journal entries are finished first (resumeEntry), so a controller
+// that took over completes what its predecessor started instead of starting it again.
+import type { Etcd3 } from 'etcd3';
+import { messageOf } from '../errors.ts';
+import type { MarkStore } from '../heal/port.ts';
+import type { Logger } from '../log.ts';
+import type { AgentConfigFactory, ActDeps, ActTimeouts, PreconditionCheck } from '../act/context.ts';
+import { executeStep, resumeEntry, describeStep, type StepOutcome } from '../act/execute-step.ts';
+import { observeCluster, type ObserveHints } from '../observe/observe.ts';
+import type { PeerClients } from '../observe/peer-clients.ts';
+import type { Snapshot } from '../observe/snapshot.ts';
+import type { PlanResult, Step } from '../plan/steps.ts';
+import type { Provider } from '../providers/provider.ts';
+import { resolveSpec, type ResolvedSpec } from '../spec/defaults.ts';
+import type { Journal } from '../store/journal.ts';
+import type { Leadership } from '../store/election.ts';
+import type { ClusterStore } from '../store/port.ts';
+import { readPublishedClientURLs } from './published-endpoints.ts';
+import { buildStatus } from './status.ts';
+import type { ProgressEvent } from './events.ts';
+
+export type PlanFn = (spec: ResolvedSpec, snapshot: Snapshot, opts: { now: number }) => PlanResult;
+
+export interface CycleDeps {
+  readonly store: ClusterStore;
+  readonly mgmt: Etcd3;
+  readonly prefix: string;
+  readonly journal: Journal;
+  readonly marks?: MarkStore;
+  readonly peers: PeerClients;
+  readonly providerFor: (spec: ResolvedSpec) => Provider;
+  readonly plan: PlanFn;
+  readonly checkPrecondition: PreconditionCheck;
+  readonly agentConfig: AgentConfigFactory;
+  /** Spec intake: validates the spec key and moves it to last-good (H1's ingestSpec). */
+  readonly ingest?: (name: string) => Promise<unknown>;
+  readonly leadership: Leadership;
+  readonly logger: Logger;
+  readonly now: () => number;
+  readonly observeTimeoutMs?: number;
+  readonly timeouts?: Partial<ActTimeouts>;
+  readonly selfInstanceId?: string;
+  readonly hints: ObserveHints;
+  readonly emit: (e: ProgressEvent) => void;
+}
+
+export interface CycleResult {
+  readonly deleted?: boolean;
+  readonly phase?: PlanResult['phase'];
+  readonly planned: number;
+  readonly executed: number;
+  /** A step was refused by its precondition: replan soon. */
+  readonly skipped: boolean;
+  readonly converged: boolean;
+}
+
+/** How fresh the cycle's snapshot must be for the first step to use it instead of re-observing. */
+const REUSE_SNAPSHOT_MS = 1000;
+
+export async function reconcileCluster(name: string, cycle: string, deps: CycleDeps): Promise<CycleResult> {
+  const log = deps.logger.child({ cluster: name, cycle });
+  if (deps.ingest) await deps.ingest(name);
+  const stored = await deps.store.get(name);
+  if (!stored) return { deleted: true, planned: 0, executed: 0, skipped: false, converged: true };
+  const spec = resolveSpec(name, stored.cluster.metadata.generation ?? 0, stored.cluster.spec);
+  const fence = deps.leadership.fence;
+  let snapshot: Snapshot | undefined;
+  let planned: PlanResult | undefined;
+  const executed: Step[] = [];
+  let skipped = false;
+  let error: string | undefined;
+  try {
+    const provider = deps.providerFor(spec);
+    const observe = async (): Promise<Snapshot> => {
+      const [snap, published] = await Promise.all([
+        observeCluster({
+          cluster: name,
+          provider,
+          peers: deps.peers,
+          marks: deps.marks,
+          journal: deps.journal,
+          now: deps.now,
+          timeoutMs: deps.observeTimeoutMs,
+          selfInstanceId: deps.selfInstanceId,
+          hints: deps.hints,
+        }),
+        readPublishedClientURLs(deps.mgmt, deps.prefix, name).catch(() => undefined),
+      ]);
+      return Object.freeze({ ...snap, ...(published === undefined ? {} : { publishedClientURLs: published }) });
+    };
+    let reusable: Snapshot | undefined;
+    const act: ActDeps = {
+      cluster: name,
+      spec,
+      provider,
+      peers: deps.peers,
+      journal: deps.journal,
+      mgmt: deps.mgmt,
+      prefix: deps.prefix,
+      marks: deps.marks,
+      fence,
+      signal: deps.leadership.signal,
+      leader: deps.leadership.identity,
+      // The first step may use the cycle's own (fresh) snapshot; later steps re-observe,
+      // because the steps before them changed the world.
+      observe: async () => {
+        const s = reusable && deps.now() - reusable.observedAt < REUSE_SNAPSHOT_MS ? reusable : await observe();
+        reusable = undefined;
+        return s;
+      },
+      checkPrecondition: deps.checkPrecondition,
+      agentConfig: deps.agentConfig,
+      logger: log,
+      now: deps.now,
+      timeouts: deps.timeouts,
+    };
+
+    for (const entry of await deps.journal.inFlight(name)) {
+      const out = await resumeEntry(entry, act);
+      report(deps, name, cycle, entry.step, out);
+      if (out.status === 'failed') throw out.error ?? new Error(`resuming ${entry.stepKind} failed`);
+    }
+
+    snapshot = await observe();
+    planned = deps.plan(spec, snapshot, { now: deps.now() });
+    log.debug({ phase: planned.phase, steps: planned.steps.length, holds: planned.holds.length }, 'Planned');
+    reusable = snapshot;
+    for (const step of planned.steps) {
+      deps.emit({ type: 'step', cluster: name, cycle, status: 'started', step, message: describeStep(step) });
+      const out = await executeStep(step, act);
+      report(deps, name, cycle, step, out);
+      if (out.status === 'done') {
+        executed.push(step);
+        continue;
+      }
+      if (out.status === 'skipped') {
+        skipped = true;
+        break;
+      }
+      throw out.error ?? new Error(`${step.kind} failed`);
+    }
+  } catch (err) {
+    error = messageOf(err);
+    log.warn({ err: error }, 'Reconcile failed');
+    throw err;
+  } finally {
+    const status = buildStatus({ spec, previous: stored.status, specError: stored.specError, snapshot, plan: planned, executed, error, now: deps.now() });
+    if (!deps.leadership.signal.aborted) {
+      await deps.store.writeStatus(name, status, fence).catch((e: unknown) => log.warn({ err: messageOf(e) }, 'Writing status failed'));
+    }
+    deps.emit({ type: 'cycle', cluster: name, cycle, phase: status.phase ?? 'Pending', planned: planned?.steps.length ?? 0, executed: executed.length, status, ...(error ? { error } : {}) });
+  }
+  const converged = planned.phase === 'Ready' && planned.steps.length === 0;
+  return { phase: planned.phase, planned: planned.steps.length, executed: executed.length, skipped, converged };
+}
+
+function report(deps: CycleDeps, cluster: string, cycle: string, step: Step, out: StepOutcome): void {
+  deps.emit({
+    type: 'step',
+    cluster,
+    cycle,
+    status: out.status,
+    step,
+    message: describeStep(step),
+    ...(out.result === undefined ? {} : { result: out.result }),
+    ...(out.error === undefined ? {} : { error: out.error.message }),
+  });
+}

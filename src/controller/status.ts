@@ -1,0 +1,128 @@
+// The status a cycle writes back: judged from the spec, the snapshot, the plan and what
+// was executed, with pure condition setters (lastTransitionTime only moves when a
+// condition's status changes). Written even when the cycle failed (deferred write in
+// reconcile.ts), so `status` always says what the controller last saw.
+import { REASONS, setCondition, type Reason } from '../spec/conditions.ts';
+import type { ResolvedSpec } from '../spec/defaults.ts';
+import type { Condition, NodeRow, SwarmClusterStatus } from '../spec/schema.ts';
+import type { EtcdMember, Instance, Snapshot, SwarmNode } from '../observe/snapshot.ts';
+import { etcdPeerUrl, urlHost } from '../observe/snapshot.ts';
+import type { PlanResult, Step } from '../plan/steps.ts';
+
+export interface StatusInput {
+  readonly spec: ResolvedSpec;
+  readonly previous?: SwarmClusterStatus;
+  readonly specError?: string;
+  readonly snapshot?: Snapshot;
+  readonly plan?: PlanResult;
+  /** Steps this cycle ran to completion. */
+  readonly executed: readonly Step[];
+  /** Why the cycle failed, if it did. */
+  readonly error?: string;
+  readonly now: number;
+}
+
+export function buildStatus(input: StatusInput): SwarmClusterStatus {
+  const { spec, snapshot, plan, now } = input;
+  const nodes = snapshot ? nodeRows(snapshot) : (input.previous?.nodes ?? []);
+  const ready = (role: 'manager' | 'worker'): number => nodes.filter((n) => n.role === role && n.healthy && n.swarmRole === role).length;
+  const phase = plan?.phase ?? input.previous?.phase ?? 'Pending';
+  let conditions: Condition[] = [...(input.previous?.conditions ?? [])];
+  const set = (type: Condition['type'], status: Condition['status'], reason: Reason, message: string): void => {
+    conditions = setCondition(conditions, { type, status, reason, message }, now);
+  };
+
+  if (input.specError) set('SpecValid', 'False', REASONS.SpecRejected, `${input.specError} (the last valid spec stays in force)`);
+  else set('SpecValid', 'True', REASONS.SpecAccepted, `generation ${spec.generation} accepted`);
+
+  const pending = plan?.steps ?? [];
+  const converged = plan !== undefined && pending.length === 0 && phase === 'Ready' && !input.error;
+  if (converged) set('Ready', 'True', REASONS.Converged, `${spec.managers.count} managers and ${spec.workers.count} workers ready`);
+  else set('Ready', 'False', spec.paused ? REASONS.Paused : REASONS.WaitingForNodes, `managers ${ready('manager')}/${spec.managers.count}, workers ${ready('worker')}/${spec.workers.count} ready`);
+
+  if (pending.length > 0) {
+    const reason = progressReason(pending);
+    set('Progressing', 'True', reason, pending.map((s) => s.reason).slice(0, 3).join('; '));
+  } else {
+    set('Progressing', 'False', REASONS.AsExpected, converged ? 'nothing to do' : 'waiting for the world to catch up');
+  }
+
+  const degraded = degradedReason(input);
+  if (degraded) set('Degraded', 'True', degraded.reason, degraded.message);
+  else set('Degraded', 'False', REASONS.AsExpected, 'all sources observed, no holds');
+
+  return {
+    observedGeneration: spec.generation,
+    phase,
+    conditions,
+    managers: { desired: spec.managers.count, ready: ready('manager') },
+    workers: { desired: spec.workers.count, ready: ready('worker') },
+    nodes,
+    holds: (plan?.holds ?? []).map((h) => ({ rule: h.rule, reason: h.reason, message: h.message })),
+    lastReconcileTime: new Date(now).toISOString(),
+  };
+}
+
+function progressReason(steps: readonly Step[]): Reason {
+  if (steps.some((s) => s.rule === 'R11-alerts-are-evidence' || s.rule === 'R10-remediation-brakes')) return REASONS.Remediating;
+  if (steps.some((s) => s.kind === 'instance.launch')) return REASONS.ScalingUp;
+  if (steps.some((s) => s.kind === 'instance.terminate' || s.kind === 'swarm.drain' || s.kind === 'swarm.demote')) return REASONS.ScalingDown;
+  return REASONS.ScalingUp;
+}
+
+function degradedReason(input: StatusInput): { reason: Reason; message: string } | undefined {
+  const s = input.snapshot;
+  if (input.plan?.phase === 'Frozen') {
+    return { reason: REASONS.QuorumLost, message: 'quorum lost: no automatic membership change; restore from an etcd snapshot (see the runbook in README)' };
+  }
+  if (input.error) return { reason: REASONS.ProviderError, message: input.error };
+  if (s) {
+    const down = [
+      s.instances.status === 'unavailable' ? s.instances.error : undefined,
+      s.swarm.status === 'unavailable' ? s.swarm.error : undefined,
+      s.etcd.status === 'unavailable' ? s.etcd.error : undefined,
+    ].filter((x): x is string => x !== undefined);
+    if (down.length > 0) return { reason: REASONS.ObservationIncomplete, message: down.join('; ') };
+  }
+  const brake = input.plan?.holds.find((h) => h.rule === 'R10-remediation-brakes');
+  if (brake) return { reason: REASONS.MaxUnhealthyExceeded, message: brake.message };
+  const hold = input.plan?.holds[0];
+  if (hold) return { reason: REASONS.NodesUnhealthy, message: `${hold.reason}: ${hold.message}` };
+  return undefined;
+}
+
+/** One row per instance: what the provider, the swarm and etcd each say about it. */
+export function nodeRows(s: Snapshot): NodeRow[] {
+  const instances: readonly Instance[] = s.instances.status === 'ok' ? s.instances.value : (s.instances.partial ?? []);
+  const swarmNodes: readonly SwarmNode[] = s.swarm.status === 'ok' ? s.swarm.value.nodes : [];
+  const members: readonly EtcdMember[] = s.etcd.status === 'ok' ? s.etcd.value.members : [];
+  return [...instances]
+    .sort((a, b) => (a.role === b.role ? a.launchedAt - b.launchedAt || a.id.localeCompare(b.id) : a.role === 'manager' ? -1 : 1))
+    .map((inst) => {
+      const node = swarmNodes.find((n) => n.instanceId === inst.id);
+      const member = inst.address ? members.find((m) => m.peerURLs.includes(etcdPeerUrl(inst.address!)) || m.peerURLs.some((u) => urlHost(u) === inst.address)) : undefined;
+      const marks = s.marks.filter((m) => m.instanceId === inst.id).map((m) => `${m.source}: ${m.reason}`);
+      const etcdOk = inst.role === 'worker' || (member !== undefined && !member.isLearner && member.healthy !== false);
+      const healthy = inst.state === 'running' && node?.state === 'ready' && etcdOk && marks.length === 0;
+      const row: NodeRow = {
+        instanceId: inst.id,
+        role: inst.role,
+        instanceState: inst.state,
+        healthy,
+        configHash: inst.configHash,
+        launchedAt: new Date(inst.launchedAt).toISOString(),
+        ...(inst.address === undefined ? {} : { address: inst.address }),
+        ...(inst.zone === undefined ? {} : { zone: inst.zone }),
+        ...(node ? { swarmNodeId: node.id, swarmState: node.state, swarmRole: node.role, availability: node.availability } : {}),
+        ...(member ? { etcdMemberId: member.id, etcdMembership: membership(member) } : inst.role === 'worker' ? { etcdMembership: 'gateway' } : {}),
+        ...(marks.length > 0 ? { marks } : {}),
+      };
+      return row;
+    });
+}
+
+function membership(m: EtcdMember): string {
+  if (m.isLearner) return m.name === '' ? 'learner (not started)' : 'learner';
+  if (m.healthy === false) return 'voter (unhealthy)';
+  return m.leader ? 'voter (leader)' : 'voter';
+}
