@@ -5,6 +5,7 @@ import { Command, CommanderError } from 'commander';
 import { isSwarmkeeperError, messageOf } from '../errors.ts';
 import { addGlobalOptions } from './global-options.ts';
 import { registerVersion } from './commands/version.ts';
+import { registerNode } from './commands/node.ts';
 
 export function buildProgram(): Command {
   const program = new Command('swarmkeeper')
@@ -13,6 +14,7 @@ export function buildProgram(): Command {
     .exitOverride();
   addGlobalOptions(program);
   registerVersion(program);
+  registerNode(program);
   return program;
 }
 

@@ -3,7 +3,7 @@
 // files created with O_EXCL in one directory shared by every process on the machine,
 // so parallel test workers, the local provider and the demo never hand out the same
 // address twice. A reservation whose owner process has died is taken over.
-import { mkdirSync, openSync, closeSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { mkdirSync, openSync, closeSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -35,6 +35,18 @@ export function reserveLoopback(opts: ReserveOptions): string {
 export function reserveSpecificLoopback(address: string, ownerPid: number = process.pid, dir: string = DEFAULT_POOL_DIR): boolean {
   mkdirSync(dir, { recursive: true });
   return tryClaim(join(dir, address), ownerPid);
+}
+
+/**
+ * Hands a reservation to another owner, atomically (write and rename, so a concurrent
+ * reserver never reads a half-written owner). Owner pid 1 never dies: the reservation is
+ * then held until releaseLoopback(), whoever crashes meanwhile.
+ */
+export function transferLoopback(address: string, ownerPid: number, dir: string = DEFAULT_POOL_DIR): void {
+  const file = join(dir, address);
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, String(ownerPid));
+  renameSync(tmp, file);
 }
 
 export function releaseLoopback(address: string, dir: string = DEFAULT_POOL_DIR): void {

@@ -1,0 +1,81 @@
+// `swarmkeeper node bootstrap`: the node agent a node runs at boot (a systemd unit on
+// Flatcar, a detached process for the local provider). Management etcd flags come from
+// the global options; everything else says who this node is.
+import { Command, Option } from 'commander';
+import { SwarmkeeperError } from '../../errors.ts';
+import { createLogger } from '../../log.ts';
+import type { NodeAgentConfig } from '../../node/agent-config.ts';
+import { EtcdManagementKv } from '../../node/management-kv.ts';
+import { runNodeAgent, type NodeIdentity } from '../../node/node-agent.ts';
+import { DockerSwarm } from '../../swarm/docker-swarm.ts';
+import { etcdOptionsOf } from '../global-options.ts';
+import { createAgentEtcdClient, listMembersVia } from './node-clients.ts';
+
+interface BootstrapFlags {
+  role: string;
+  cluster: string;
+  instanceId: string;
+  address: string;
+  dockerHost: string;
+  dataDir: string;
+}
+
+export function registerNode(program: Command): void {
+  const node = program.command('node').description('Commands a cluster node runs');
+  node
+    .command('bootstrap')
+    .description('Join this node to its cluster (etcd and swarm) and keep its etcd member or gateway running')
+    .addOption(new Option('--role <role>', 'manager or worker').choices(['manager', 'worker']).makeOptionMandatory())
+    .requiredOption('--cluster <name>', 'SwarmCluster name')
+    .requiredOption('--instance-id <id>', "this node's instance id (its engine label swarmkeeper.instance)")
+    .requiredOption('--address <ip>', "this node's private address (etcd and swarm listen and advertise on it)")
+    .requiredOption('--docker-host <url>', "this node's dockerd, unix:///path/to/docker.sock")
+    .requiredOption('--data-dir <dir>', 'where the agent keeps etcd data, pid files and logs')
+    .action(async (flags: BootstrapFlags, cmd: Command) => {
+      const etcd = etcdOptionsOf(cmd);
+      const { config, identity, socketPath } = parseBootstrapFlags(flags, etcd.endpoints, etcd.prefix);
+      const root = program.opts<{ logLevel?: string }>();
+      const logger = createLogger({ level: root.logLevel ?? 'info', pretty: false });
+      const client = createAgentEtcdClient(etcd);
+      const kv = new EtcdManagementKv(client, etcd.prefix, config.cluster);
+      const swarm = new DockerSwarm({ socketPath });
+      const abort = new AbortController();
+      const stop = (): void => abort.abort();
+      process.once('SIGTERM', stop);
+      process.once('SIGINT', stop);
+      try {
+        const exit = await runNodeAgent(config, identity, { kv, swarm, listClusterMembers: listMembersVia, logger, signal: abort.signal });
+        if (exit === 'node-dead') process.exitCode = 1;
+      } finally {
+        process.removeListener('SIGTERM', stop);
+        process.removeListener('SIGINT', stop);
+        await swarm.close().catch(() => undefined);
+        await kv.close();
+      }
+    });
+}
+
+/** Validates the flags; errors name the flag. Exported for tests. */
+export function parseBootstrapFlags(
+  flags: BootstrapFlags,
+  endpoints: readonly string[],
+  prefix: string,
+): { config: NodeAgentConfig; identity: NodeIdentity; socketPath: string } {
+  if (flags.role !== 'manager' && flags.role !== 'worker') throw usage(`--role must be manager or worker, not ${flags.role}`);
+  if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(flags.cluster)) throw usage(`--cluster ${flags.cluster} is not a valid cluster name`);
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(flags.instanceId)) throw usage(`--instance-id ${flags.instanceId} is not a valid instance id`);
+  if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(flags.address)) throw usage(`--address ${flags.address} is not an IPv4 address`);
+  const m = /^unix:\/\/(\/.+)$/.exec(flags.dockerHost);
+  if (!m?.[1]) throw usage(`--docker-host ${flags.dockerHost} must be unix:///path/to/docker.sock`);
+  if (!flags.dataDir.startsWith('/')) throw usage(`--data-dir ${flags.dataDir} must be an absolute path`);
+  if (endpoints.length === 0) throw usage('--etcd-endpoints: the agent needs the management etcd');
+  return {
+    config: { cluster: flags.cluster, role: flags.role, managementEtcd: { endpoints: [...endpoints], prefix } },
+    identity: { instanceId: flags.instanceId, address: flags.address, dataDir: flags.dataDir },
+    socketPath: m[1],
+  };
+}
+
+function usage(message: string): SwarmkeeperError {
+  return new SwarmkeeperError('Usage', message);
+}

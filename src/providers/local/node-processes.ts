@@ -1,0 +1,138 @@
+// Starting and stopping one local instance's processes: its dockerd (H3's
+// startDockerd, detached so it outlives the controller), its node agent (a detached
+// `swarmkeeper node bootstrap`, whose etcd member or gateway runs in the agent's process
+// group) and, on terminate, all of them by pid file. Pids are only signalled after
+// /proc confirms they are still the process we started (pids get reused).
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { stopEtcdByPidFile } from '../../etcd/etcd-process.ts';
+import { nodeAgentPaths } from '../../node/node-agent.ts';
+import { stopGatewayByPidFile } from '../../node/gateway-process.ts';
+import { dockerdPaths, dockerdPid, isAlive, stopByPidFile } from '../../swarm/dockerd-process.ts';
+import type { NodeAgentConfig } from '../../node/agent-config.ts';
+
+export const CLI_ENTRY = fileURLToPath(new URL('../../../bin/swarmkeeper.js', import.meta.url));
+
+export interface AgentLaunch {
+  readonly agent: NodeAgentConfig;
+  readonly instanceId: string;
+  readonly address: string;
+  readonly nodeDir: string;
+  /** argv prefix that runs the CLI; default [node, bin/swarmkeeper.js]. */
+  readonly command?: readonly string[];
+  readonly logLevel?: string;
+}
+
+export function agentFiles(nodeDir: string) {
+  return { dataDir: join(nodeDir, 'agent'), pidFile: join(nodeDir, 'agent.pid'), logFile: join(nodeDir, 'agent.log') };
+}
+
+/** The agent's command line: global management-etcd flags, then `node bootstrap ...`. */
+export function agentArgv(l: AgentLaunch): string[] {
+  const files = agentFiles(l.nodeDir);
+  return [
+    ...(l.command ?? [process.execPath, CLI_ENTRY]),
+    '--etcd-endpoints', l.agent.managementEtcd.endpoints.join(','),
+    '--prefix', l.agent.managementEtcd.prefix,
+    '--log-level', l.logLevel ?? 'info',
+    'node', 'bootstrap',
+    '--role', l.agent.role,
+    '--cluster', l.agent.cluster,
+    '--instance-id', l.instanceId,
+    '--address', l.address,
+    '--docker-host', `unix://${dockerdPaths(l.nodeDir).socketPath}`,
+    '--data-dir', files.dataDir,
+  ];
+}
+
+/** Starts the agent detached (own session and process group); returns its pid. */
+export function spawnAgent(l: AgentLaunch): number {
+  const files = agentFiles(l.nodeDir);
+  const [cmd, ...args] = agentArgv(l);
+  const logFd = openSync(files.logFile, 'a');
+  try {
+    const child = spawn(cmd as string, args, { detached: true, stdio: ['ignore', logFd, logFd], env: process.env });
+    if (child.pid === undefined) throw new Error(`could not spawn the node agent (${cmd})`);
+    child.unref();
+    writeFileSync(files.pidFile, `${child.pid}\n`);
+    return child.pid;
+  } finally {
+    closeSync(logFd);
+  }
+}
+
+/** The live agent of the node, by pid file, when /proc says it is this instance's agent. */
+export function agentPid(nodeDir: string, instanceId: string): number | undefined {
+  const pid = readPid(agentFiles(nodeDir).pidFile);
+  if (pid === undefined || !isAlive(pid)) return undefined;
+  const cmd = cmdlineOf(pid);
+  return cmd.includes('bootstrap') && cmd.includes(instanceId) ? pid : undefined;
+}
+
+export interface NodeLiveness {
+  readonly dockerd: boolean;
+  readonly agent: boolean;
+}
+
+export function livenessOf(nodeDir: string, instanceId: string): NodeLiveness {
+  return { dockerd: existsSync(nodeDir) && dockerdPid(nodeDir) !== undefined, agent: agentPid(nodeDir, instanceId) !== undefined };
+}
+
+/**
+ * Stops everything of the node: the agent's process group (SIGTERM, SIGKILL after 10 s),
+ * its etcd member or gateway by pid file, then dockerd (with its containerd). Resolves
+ * when none of them runs. Safe to repeat.
+ */
+export async function stopNodeProcesses(nodeDir: string, instanceId: string): Promise<void> {
+  const pid = agentPid(nodeDir, instanceId);
+  if (pid !== undefined) {
+    signalGroup(pid, 'SIGTERM');
+    if (!(await waitUntil(() => !isAlive(pid), 10_000))) signalGroup(pid, 'SIGKILL');
+    await waitUntil(() => !isAlive(pid), 10_000);
+  }
+  rmSync(agentFiles(nodeDir).pidFile, { force: true });
+  const paths = nodeAgentPaths(agentFiles(nodeDir).dataDir);
+  await stopEtcdByPidFile(paths.etcdPidFile, 10_000);
+  await stopGatewayByPidFile(paths.gatewayPidFile);
+  if (existsSync(nodeDir)) await stopByPidFile(nodeDir, 20_000);
+}
+
+function signalGroup(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, sig);
+  } catch {
+    try {
+      process.kill(pid, sig);
+    } catch {
+      // gone
+    }
+  }
+}
+
+function readPid(file: string): number | undefined {
+  try {
+    const pid = Number.parseInt(readFileSync(file, 'utf8').trim(), 10);
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function cmdlineOf(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+  } catch {
+    return '';
+  }
+}
+
+async function waitUntil(cond: () => boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return true;
+}
