@@ -25,6 +25,9 @@ import { reconcileCluster, type PlanFn } from './reconcile.ts';
 import { ProviderCache } from './provider-cache.ts';
 import { WorkQueue, type RunOutcome } from './work-queue.ts';
 import { localAgentConfig } from './agent-config.ts';
+import type { DetectorState } from './detect-marks.ts';
+import type { Metrics } from '../http/metrics.ts';
+import type { CycleResult } from './reconcile.ts';
 
 export interface ControllerDeps {
   readonly store: ClusterStore;
@@ -38,6 +41,8 @@ export interface ControllerDeps {
   readonly plan: PlanFn;
   readonly checkPrecondition: PreconditionCheck;
   readonly marks?: MarkStore;
+  /** H7's Prometheus metrics; recorded per cycle when given. */
+  readonly metrics?: Metrics;
   readonly agentConfig?: AgentConfigFactory;
   readonly ingest?: (name: string) => Promise<unknown>;
   readonly logger?: Logger;
@@ -78,6 +83,7 @@ class ReconcileController extends EventEmitter implements Controller {
   private readonly providers: ProviderCache;
   private readonly queue: WorkQueue;
   private readonly hints = new Map<string, ObserveHints>();
+  private readonly detectors = new Map<string, DetectorState>();
   private watcher: Watcher | undefined;
   private resyncTimer: NodeJS.Timeout | undefined;
   private cycles = 0;
@@ -102,6 +108,9 @@ class ReconcileController extends EventEmitter implements Controller {
     if (this.started) return;
     this.started = true;
     this.election.on('elected', (l) => this.onElected(l));
+    this.election.on('lost', () => {
+      this.deps.metrics?.setLeader(false);
+    });
     this.election.on('lost', () => this.emitProgress({ type: 'leadership', leader: false, identity: this.identity }));
     // The watch runs on every replica (cheap), but only the leader enqueues work.
     this.watcher = await this.deps.store.watch((e) => {
@@ -140,6 +149,7 @@ class ReconcileController extends EventEmitter implements Controller {
   }
 
   private onElected(l: Leadership): void {
+    this.deps.metrics?.setLeader(true);
     this.emitProgress({ type: 'leadership', leader: true, identity: l.identity });
     void this.enqueueAll();
   }
@@ -158,7 +168,49 @@ class ReconcileController extends EventEmitter implements Controller {
     const cycle = `${(++this.cycles).toString(36)}-${randomBytes(2).toString('hex')}`;
     let hints = this.hints.get(name);
     if (!hints) this.hints.set(name, (hints = {}));
-    const result = await reconcileCluster(name, cycle, {
+    let detectors = this.detectors.get(name);
+    if (!detectors) this.detectors.set(name, (detectors = { memory: {} }));
+    const started = performance.now();
+    let result: CycleResult;
+    try {
+      result = await this.reconcile(name, cycle, leadership, hints, detectors);
+      this.recordMetrics(name, result, started, 'ok');
+    } catch (err) {
+      this.deps.metrics?.recordError('reconcile');
+      this.deps.metrics?.recordReconcile(name, (performance.now() - started) / 1000, 'error');
+      throw err;
+    }
+    if (result.deleted) {
+      this.queue.forget(name);
+      this.hints.delete(name);
+      this.detectors.delete(name);
+      this.deps.metrics?.forgetCluster(name);
+      await this.providers.drop(name);
+      return {};
+    }
+    if (result.executed > 0) {
+      await this.journal.prune(name, leadership.fence).catch(() => undefined);
+      return { requeueAfterMs: 100 };
+    }
+    if (result.skipped) return { requeueAfterMs: 300 };
+    if (!result.converged) return { requeueAfterMs: this.deps.convergingMs ?? 1000 };
+    return { requeueAfterMs: this.deps.resyncMs ?? 30_000 };
+  }
+
+  private recordMetrics(name: string, r: CycleResult, started: number, outcome: 'ok'): void {
+    const m = this.deps.metrics;
+    if (!m || r.deleted) return;
+    m.recordReconcile(name, (performance.now() - started) / 1000, outcome);
+    if (r.plan) m.recordPlanSteps(name, r.plan.steps);
+    if (r.snapshot) m.recordSnapshot(name, r.snapshot);
+    if (r.status) {
+      if (r.status.managers) m.recordDesiredReady(name, 'manager', r.status.managers.desired, r.status.managers.ready);
+      if (r.status.workers) m.recordDesiredReady(name, 'worker', r.status.workers.desired, r.status.workers.ready);
+    }
+  }
+
+  private reconcile(name: string, cycle: string, leadership: Leadership, hints: ObserveHints, detectors: DetectorState): Promise<CycleResult> {
+    return reconcileCluster(name, cycle, {
       store: this.deps.store,
       mgmt: this.deps.mgmt,
       prefix: this.deps.prefix,
@@ -177,21 +229,9 @@ class ReconcileController extends EventEmitter implements Controller {
       timeouts: this.deps.timeouts,
       selfInstanceId: this.deps.selfInstanceId,
       hints,
+      detectors,
       emit: (e) => this.emitProgress(e),
     });
-    if (result.deleted) {
-      this.queue.forget(name);
-      this.hints.delete(name);
-      await this.providers.drop(name);
-      return {};
-    }
-    if (result.executed > 0) {
-      await this.journal.prune(name, leadership.fence).catch(() => undefined);
-      return { requeueAfterMs: 100 };
-    }
-    if (result.skipped) return { requeueAfterMs: 300 };
-    if (!result.converged) return { requeueAfterMs: this.deps.convergingMs ?? 1000 };
-    return { requeueAfterMs: this.deps.resyncMs ?? 30_000 };
   }
 
   private emitProgress(e: ProgressEvent): void {

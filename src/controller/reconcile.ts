@@ -20,7 +20,9 @@ import type { Leadership } from '../store/election.ts';
 import type { ClusterStore } from '../store/port.ts';
 import { readPublishedClientURLs } from './published-endpoints.ts';
 import { buildStatus } from './status.ts';
+import { applyDetectors, type DetectorState } from './detect-marks.ts';
 import type { ProgressEvent } from './events.ts';
+import type { SwarmClusterStatus } from '../spec/schema.ts';
 
 export type PlanFn = (spec: ResolvedSpec, snapshot: Snapshot, opts: { now: number }) => PlanResult;
 
@@ -44,6 +46,7 @@ export interface CycleDeps {
   readonly timeouts?: Partial<ActTimeouts>;
   readonly selfInstanceId?: string;
   readonly hints: ObserveHints;
+  readonly detectors: DetectorState;
   readonly emit: (e: ProgressEvent) => void;
 }
 
@@ -55,6 +58,10 @@ export interface CycleResult {
   /** A step was refused by its precondition: replan soon. */
   readonly skipped: boolean;
   readonly converged: boolean;
+  /** The cycle's observation and plan, for metrics. */
+  readonly snapshot?: Snapshot;
+  readonly plan?: PlanResult;
+  readonly status?: SwarmClusterStatus;
 }
 
 /** How fresh the cycle's snapshot must be for the first step to use it instead of re-observing. */
@@ -72,6 +79,7 @@ export async function reconcileCluster(name: string, cycle: string, deps: CycleD
   const executed: Step[] = [];
   let skipped = false;
   let error: string | undefined;
+  let status: SwarmClusterStatus | undefined;
   try {
     const provider = deps.providerFor(spec);
     const observe = async (): Promise<Snapshot> => {
@@ -125,6 +133,7 @@ export async function reconcileCluster(name: string, cycle: string, deps: CycleD
     }
 
     snapshot = await observe();
+    if (deps.marks) snapshot = await applyDetectors(name, spec, snapshot, deps.marks, deps.detectors, deps.now(), log);
     planned = deps.plan(spec, snapshot, { now: deps.now() });
     log.debug({ phase: planned.phase, steps: planned.steps.length, holds: planned.holds.length }, 'Planned');
     reusable = snapshot;
@@ -147,14 +156,14 @@ export async function reconcileCluster(name: string, cycle: string, deps: CycleD
     log.warn({ err: error }, 'Reconcile failed');
     throw err;
   } finally {
-    const status = buildStatus({ spec, previous: stored.status, specError: stored.specError, snapshot, plan: planned, executed, error, now: deps.now() });
+    status = buildStatus({ spec, previous: stored.status, specError: stored.specError, snapshot, plan: planned, executed, error, now: deps.now() });
     if (!deps.leadership.signal.aborted) {
       await deps.store.writeStatus(name, status, fence).catch((e: unknown) => log.warn({ err: messageOf(e) }, 'Writing status failed'));
     }
     deps.emit({ type: 'cycle', cluster: name, cycle, phase: status.phase ?? 'Pending', planned: planned?.steps.length ?? 0, executed: executed.length, status, ...(error ? { error } : {}) });
   }
   const converged = planned.phase === 'Ready' && planned.steps.length === 0;
-  return { phase: planned.phase, planned: planned.steps.length, executed: executed.length, skipped, converged };
+  return { phase: planned.phase, planned: planned.steps.length, executed: executed.length, skipped, converged, snapshot, plan: planned, status };
 }
 
 function report(deps: CycleDeps, cluster: string, cycle: string, step: Step, out: StepOutcome): void {
