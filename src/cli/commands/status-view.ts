@@ -1,0 +1,101 @@
+// What `swarmkeeper status NAME` shows, as data first (the JSON form) and then as text:
+// nodes (role, instance id, address, swarm state, etcd membership, health), conditions,
+// holds and the most recent operations of the journal. Pure, so it is unit-tested.
+import type { SwarmCluster, SwarmClusterStatus } from '../../spec/schema.ts';
+import type { JournalEntry } from '../../store/journal.ts';
+
+export interface StatusView {
+  readonly name: string;
+  readonly generation?: number;
+  readonly observedGeneration?: number;
+  readonly phase: string;
+  readonly specError?: string;
+  readonly managers?: { readonly desired: number; readonly ready: number };
+  readonly workers?: { readonly desired: number; readonly ready: number };
+  readonly nodes: NonNullable<SwarmClusterStatus['nodes']>;
+  readonly conditions: NonNullable<SwarmClusterStatus['conditions']>;
+  readonly holds: NonNullable<SwarmClusterStatus['holds']>;
+  readonly operations: readonly OperationRow[];
+  readonly lastReconcileTime?: string;
+}
+
+export interface OperationRow {
+  readonly id: string;
+  readonly step: string;
+  readonly target: string;
+  readonly state: string;
+  readonly startedAt: string;
+  readonly attempts: number;
+  readonly result?: string;
+  readonly error?: string;
+}
+
+export function buildStatusView(cluster: SwarmCluster, status: SwarmClusterStatus | undefined, journal: readonly JournalEntry[], opts: { specError?: string; operations?: number } = {}): StatusView {
+  const recent = journal.slice(-(opts.operations ?? 10)).reverse();
+  return {
+    name: cluster.metadata.name,
+    ...(cluster.metadata.generation === undefined ? {} : { generation: cluster.metadata.generation }),
+    ...(status?.observedGeneration === undefined ? {} : { observedGeneration: status.observedGeneration }),
+    phase: status?.phase ?? 'Unknown',
+    ...(opts.specError ? { specError: opts.specError } : {}),
+    ...(status?.managers ? { managers: status.managers } : {}),
+    ...(status?.workers ? { workers: status.workers } : {}),
+    nodes: status?.nodes ?? [],
+    conditions: status?.conditions ?? [],
+    holds: status?.holds ?? [],
+    operations: recent.map((e) => ({
+      id: e.id,
+      step: e.stepKind,
+      target: e.target,
+      state: e.state,
+      startedAt: new Date(e.startedAt).toISOString(),
+      attempts: e.attempts,
+      ...(e.result === undefined ? {} : { result: e.result }),
+      ...(e.error === undefined ? {} : { error: e.error }),
+    })),
+    ...(status?.lastReconcileTime ? { lastReconcileTime: status.lastReconcileTime } : {}),
+  };
+}
+
+export function renderStatusText(v: StatusView): string {
+  const out: string[] = [];
+  const gen = v.generation === undefined ? '' : ` (generation ${v.generation}, observed ${v.observedGeneration ?? '-'})`;
+  out.push(`Cluster ${v.name}: ${v.phase}${gen}`);
+  if (v.managers || v.workers) {
+    out.push(`Managers ${v.managers?.ready ?? 0}/${v.managers?.desired ?? 0} ready, workers ${v.workers?.ready ?? 0}/${v.workers?.desired ?? 0} ready`);
+  }
+  if (v.specError) out.push(`Spec rejected: ${v.specError}`);
+  if (v.lastReconcileTime) out.push(`Last reconcile: ${v.lastReconcileTime}`);
+  out.push('', 'NODES');
+  out.push(
+    ...table(
+      ['ROLE', 'INSTANCE', 'ADDRESS', 'STATE', 'SWARM', 'ETCD', 'HEALTH'],
+      v.nodes.map((n) => [
+        n.role,
+        n.instanceId,
+        n.address ?? '-',
+        n.instanceState,
+        n.swarmState ? `${n.swarmRole ?? '?'}/${n.swarmState}${n.availability && n.availability !== 'active' ? `/${n.availability}` : ''}` : '-',
+        n.etcdMembership ?? '-',
+        n.healthy ? 'healthy' : n.marks?.length ? `unhealthy (${n.marks.join('; ')})` : 'not ready',
+      ]),
+    ),
+  );
+  out.push('', 'CONDITIONS');
+  out.push(...table(['TYPE', 'STATUS', 'REASON', 'MESSAGE'], v.conditions.map((c) => [c.type, c.status, c.reason, c.message])));
+  if (v.holds.length > 0) {
+    out.push('', 'HOLDS');
+    out.push(...table(['RULE', 'REASON', 'MESSAGE'], v.holds.map((h) => [h.rule, h.reason, h.message])));
+  }
+  out.push('', 'RECENT OPERATIONS');
+  out.push(...table(['STARTED', 'STEP', 'TARGET', 'STATE', 'DETAIL'], v.operations.map((o) => [o.startedAt, o.step, o.target, o.state, o.error ?? o.result ?? ''])));
+  return `${out.join('\n')}\n`;
+}
+
+/** Left-aligned columns; an empty table says so instead of printing bare headers. */
+function table(headers: readonly string[], rows: readonly (readonly string[])[]): string[] {
+  if (rows.length === 0) return ['(none)'];
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]): string => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd();
+  return [line(headers), ...rows.map(line)];
+}
