@@ -57,7 +57,9 @@ export const Ec2ProviderSchema = Type.Object(
     securityGroupIds: Type.Array(Type.String({ pattern: '^sg-[0-9a-f]{8,17}$' }), { minItems: 1, maxItems: 16 }),
     keyName: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
     iamInstanceProfile: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
-    tags: Type.Optional(Type.Record(Type.String({ minLength: 1, maxLength: 127 }), Type.String({ maxLength: 255 }))),
+    // Key rules (1-127 characters, no "aws:" prefix) are cross-field rules in rules.ts:
+    // TypeBox records do not check keys.
+    tags: Type.Optional(Type.Record(Type.String({ minLength: 1, maxLength: 127 }), Type.String({ maxLength: 255 }), { maxProperties: 40 })),
     /** An EC2-compatible endpoint (tests use a moto server on loopback). */
     endpoint: Type.Optional(Type.String({ pattern: '^https?://' })),
   },
