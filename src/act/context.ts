@@ -7,16 +7,15 @@ import type { NodeAgentConfig } from '../node/agent-config.ts';
 import type { Snapshot } from '../observe/snapshot.ts';
 import type { PeerClients } from '../observe/peer-clients.ts';
 import type { Step } from '../plan/steps.ts';
+import type { PreconditionResult } from '../plan/preconditions.ts';
 import type { Provider } from '../providers/provider.ts';
 import type { ResolvedSpec } from '../spec/defaults.ts';
 import type { Role } from '../spec/schema.ts';
 import type { Journal } from '../store/journal.ts';
 import type { LeaderFence } from '../store/port.ts';
 
-/** A precondition verdict (adapted from the planner's checkPrecondition). */
-export type PreconditionVerdict = { readonly ok: true } | { readonly ok: false; readonly reason: string };
-
-export type PreconditionCheck = (step: Step, snapshot: Snapshot, now: number) => PreconditionVerdict;
+/** The planner's checkPrecondition (src/plan/preconditions.ts), injected. */
+export type PreconditionCheck = (step: Step, snapshot: Snapshot, now: number, spec?: ResolvedSpec) => PreconditionResult;
 
 /** Builds what a launched node's agent is told; ec2 adds a one-time bootstrap token here. */
 export type AgentConfigFactory = (spec: ResolvedSpec, role: Role, clientToken: string) => Promise<NodeAgentConfig>;

@@ -40,10 +40,16 @@ async function runEntry(entry: JournalEntry, deps: ActDeps): Promise<StepOutcome
   const log = deps.logger.child({ step: step.kind, target: stepTarget(step), operation: entry.id });
   const ctx = { ...deps, logger: log };
   const snapshot = await deps.observe();
-  const verdict = deps.checkPrecondition(step, snapshot, deps.now());
-  if (!verdict.ok) {
-    const error = new SwarmkeeperError('Precondition', `${step.kind} ${stepTarget(step)}: precondition no longer holds: ${verdict.reason}`);
-    log.info({ reason: verdict.reason }, 'Skipping a step whose precondition no longer holds');
+  const verdict = deps.checkPrecondition(step, snapshot, deps.now(), deps.spec);
+  if (verdict.status === 'satisfied') {
+    // Its effect is there already (a predecessor ran it, or the world got there): done.
+    log.info({ reason: verdict.reason }, 'Step already satisfied');
+    const done = await deps.journal.transition(deps.cluster, entry, { state: 'done', result: `already satisfied: ${verdict.reason}` }, { now: deps.now(), fence: deps.fence });
+    return { status: 'done', entry: done, result: done.result };
+  }
+  if (verdict.status === 'refused') {
+    const error = new SwarmkeeperError('Precondition', `${step.kind} ${stepTarget(step)}: precondition no longer holds (${verdict.rule}): ${verdict.reason}`);
+    log.info({ reason: verdict.reason, rule: verdict.rule }, 'Skipping a step whose precondition no longer holds');
     const done = await deps.journal.transition(deps.cluster, entry, { state: 'failed', error: error.message }, { now: deps.now(), fence: deps.fence });
     return { status: 'skipped', entry: done, error };
   }
