@@ -1,0 +1,157 @@
+// The node agent against real peers: a management etcd, real dockerds, the etcd members
+// and gateway it starts itself. The test plays the controller's part (learner add,
+// promote, publish endpoints) directly, as RULES.md's join protocol describes.
+import { join } from 'node:path';
+import { Etcd3 } from 'etcd3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { clusterKeys } from '../../src/store/keys.ts';
+import { encodeEndpoints, endpointsOf, parseClaim, parseEndpoints, parseTokens, swarmTokensKey } from '../../src/node/cluster-endpoints.ts';
+import type { AgentAction } from '../../src/node/agent-decide.ts';
+import { startEtcdCluster, type EtcdTestCluster } from '../support/etcd.ts';
+import { startSwarm, type TestDockerNode, type TestSwarm } from '../support/dockerd.ts';
+import { startTestAgent, stopAllTestAgents, type TestAgent } from '../support/node-agent.ts';
+
+const CLUSTER = 'agent-it';
+const PREFIX = '/sk-agent-it';
+const keys = clusterKeys(PREFIX, CLUSTER);
+
+let mgmt: EtcdTestCluster;
+let swarm: TestSwarm;
+let m1: TestDockerNode;
+let m2: TestDockerNode;
+let w1: TestDockerNode;
+let kv: Etcd3;
+const clients: Etcd3[] = [];
+
+beforeAll(async () => {
+  mgmt = await startEtcdCluster({ size: 1 });
+  kv = mgmt.client();
+  swarm = await startSwarm({ managers: 0, workers: 0, form: false, idPrefix: `ag${process.pid}` });
+  [m1, m2, w1] = await Promise.all([swarm.addNode('manager'), swarm.addNode('manager'), swarm.addNode('worker')]);
+});
+
+afterAll(async () => {
+  await stopAllTestAgents();
+  for (const c of clients) c.close();
+  kv?.close();
+  await swarm?.cleanup();
+  await mgmt?.stop();
+});
+
+function agentOn(node: TestDockerNode): TestAgent {
+  return startTestAgent({
+    cluster: CLUSTER,
+    role: node.role,
+    identity: { instanceId: node.instanceId, address: node.address, dataDir: join(node.dir, 'agent') },
+    managementEndpoints: mgmt.endpoints,
+    prefix: PREFIX,
+    swarm: node.api,
+  });
+}
+
+function clusterEtcd(address: string): Etcd3 {
+  const c = new Etcd3({ hosts: [`http://${address}:2379`], dialTimeout: 3_000 });
+  clients.push(c);
+  return c;
+}
+
+async function retry<T>(what: string, fn: () => Promise<T>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (Date.now() > deadline) throw new Error(`${what}: ${(err as Error).message}`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}
+
+const isSteady = (a: AgentAction): boolean => a.kind === 'steady';
+
+describe('node agent (real etcd and dockerd)', () => {
+  let a1: TestAgent;
+  let aw: TestAgent;
+  let a2: TestAgent;
+
+  it('brings up the first manager: claim, new etcd, swarm init, tokens stored, endpoints published', async () => {
+    a1 = agentOn(m1);
+    await a1.waitFor(isSteady);
+    expect(a1.actions.map((a) => a.kind).filter((k) => k !== 'wait')).toEqual([
+      'claimInit',
+      'startEtcd',
+      'swarmInit',
+      'storeTokens',
+      'publishEndpoints',
+      'steady',
+    ]);
+    expect(parseClaim((await kv.get(keys.initClaim).string()) ?? '').instanceId).toBe(m1.instanceId);
+    const tokens = parseTokens((await kv.get(swarmTokensKey(keys.secrets)).string()) ?? '');
+    expect(tokens.worker).toMatch(/^SWMTKN-/);
+    expect(parseEndpoints((await kv.get(keys.endpoints).string()) ?? '')).toMatchObject(endpointsOf([m1.address]));
+    const members = await clusterEtcd(m1.address).cluster.memberList({});
+    expect(members.members.map((m) => m.name)).toEqual([m1.instanceId]);
+    const info = await m1.api.info();
+    expect(info).toMatchObject({ localNodeState: 'active', isManager: true });
+  });
+
+  it('brings up a worker: etcd gateway to the managers, swarm join as worker', async () => {
+    aw = agentOn(w1);
+    await aw.waitFor(isSteady);
+    expect(aw.actions.find((a) => a.kind === 'startGateway')).toEqual({ kind: 'startGateway', endpoints: [`${m1.address}:2379`] });
+    // The gateway proxies K/V traffic to the managers' etcd.
+    const viaGateway = clusterEtcd(w1.address);
+    await retry('writing through the gateway', async () => {
+      await viaGateway.put('/probe').value('from-worker');
+    });
+    expect(await clusterEtcd(m1.address).get('/probe').string()).toBe('from-worker');
+    const nodes = await m1.api.listNodes();
+    expect(nodes.find((n) => n.instanceId === w1.instanceId)).toMatchObject({ role: 'worker', state: 'ready' });
+  });
+
+  it('joins a second manager through a learner the controller adds, and follows new endpoints on the worker', async () => {
+    a2 = agentOn(m2);
+    // It joins the swarm as a worker while it waits for its learner entry.
+    await a2.waitFor((a) => a.kind === 'wait' && a.reason.includes('learner'));
+    await retry('seeing m2 in the swarm', async () => {
+      expect((await m2.api.info()).localNodeState).toBe('active');
+    });
+    const etcd1 = clusterEtcd(m1.address);
+    const added = await retry('adding the learner', () => etcd1.cluster.memberAdd({ peerURLs: [`http://${m2.address}:2380`], isLearner: true }));
+    await a2.waitFor((a) => a.kind === 'startEtcd' && a.mode === 'existing');
+    await a2.waitFor(isSteady);
+    const learnerId = added.member.ID;
+    await retry('promoting the learner', () => etcd1.cluster.memberPromote({ ID: learnerId }), 90_000);
+    const listed = await etcd1.cluster.memberList({});
+    expect(listed.members.map((m) => [m.name, m.isLearner === true]).sort()).toEqual([
+      [m1.instanceId, false],
+      [m2.instanceId, false],
+    ].sort());
+    // The controller promotes in the swarm and publishes the new manager set.
+    const node2 = (await m1.api.listNodes()).find((n) => n.instanceId === m2.instanceId);
+    expect(node2?.role).toBe('worker');
+    await m1.api.setRole(node2!.id, node2!.version, 'manager');
+    await kv.put(keys.endpoints).value(encodeEndpoints(endpointsOf([m1.address, m2.address])));
+    await aw.waitFor((a) => a.kind === 'startGateway' && a.endpoints.length === 2);
+    await aw.waitFor((a) => a === aw.actions.at(-1) && isSteady(a));
+    expect(aw.actions.filter((a) => a.kind === 'joinSwarm')).toHaveLength(1);
+  });
+
+  it('keeps etcd and swarm membership when the agent runs again (a reboot)', async () => {
+    await a2.stop();
+    const etcd1 = clusterEtcd(m1.address);
+    const before = (await etcd1.cluster.memberList({})).members.map((m) => m.ID).sort();
+    const again = agentOn(m2);
+    await again.waitFor(isSteady);
+    const kinds = again.actions.filter((a) => a.kind !== 'wait');
+    expect(kinds).toEqual([{ kind: 'startEtcd', mode: 'resume' }, { kind: 'steady' }]);
+    const after = await etcd1.cluster.memberList({});
+    expect(after.members.map((m) => m.ID).sort()).toEqual(before);
+    await retry('the restarted member serving', async () => {
+      expect(await clusterEtcd(m2.address).get('/probe').string()).toBe('from-worker');
+    });
+    expect((await m2.api.info()).localNodeState).toBe('active');
+    const swarmNodes = (await m1.api.listNodes()).filter((n) => n.instanceId === m2.instanceId);
+    expect(swarmNodes).toHaveLength(1);
+  });
+});
