@@ -1,0 +1,153 @@
+// The local provider against real processes: each instance a detached dockerd plus a
+// node agent (`node bin/swarmkeeper.js node bootstrap`) that starts etcd and joins the
+// swarm. Every test run terminates what it launched, even on failure (afterAll).
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { Etcd3 } from 'etcd3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_POOL_DIR } from '../../src/net/loopback-pool.ts';
+import type { Instance } from '../../src/observe/snapshot.ts';
+import { LocalProvider } from '../../src/providers/local/local-provider.ts';
+import type { LaunchRequest } from '../../src/providers/provider.ts';
+import { resolveSpec } from '../../src/spec/defaults.ts';
+import { nodeConfigHash } from '../../src/spec/config-hash.ts';
+import type { Role } from '../../src/spec/schema.ts';
+import { DockerSwarm } from '../../src/swarm/docker-swarm.ts';
+import { startEtcdCluster, type EtcdTestCluster } from '../support/etcd.ts';
+
+const CLUSTER = 'local-it';
+const PREFIX = '/sk-local-it';
+const BLOCK = 202;
+
+let mgmt: EtcdTestCluster;
+let baseDir: string;
+let provider: LocalProvider;
+const swarms: DockerSwarm[] = [];
+const etcds: Etcd3[] = [];
+
+beforeAll(async () => {
+  mgmt = await startEtcdCluster({ size: 1 });
+  baseDir = mkdtempSync('/tmp/skp-');
+  provider = new LocalProvider({ baseDir, addressBlock: BLOCK });
+});
+
+afterAll(async () => {
+  for (const s of swarms) await s.close().catch(() => undefined);
+  for (const e of etcds) e.close();
+  if (provider) {
+    const left = await provider.list(CLUSTER).catch(() => [] as Instance[]);
+    for (const i of left) await provider.terminate(CLUSTER, i.id).catch(() => undefined);
+    // Node dirs of instances whose record is gone but whose processes might not be.
+    for (const id of existsSync(join(baseDir, 'n')) ? readdirSync(join(baseDir, 'n')) : []) {
+      await provider.terminate(CLUSTER, id).catch(() => undefined);
+    }
+  }
+  if (baseDir) rmSync(baseDir, { recursive: true, force: true });
+  await mgmt?.stop();
+});
+
+const spec = resolveSpec(CLUSTER, 1, { managers: { count: 1 }, workers: { count: 1 }, provider: { local: { addressBlock: BLOCK } } });
+
+function launchRequest(role: Role, clientToken: string, count = 1): LaunchRequest {
+  return {
+    spec,
+    role,
+    count,
+    clientToken,
+    configHash: nodeConfigHash(spec, role),
+    agent: { cluster: CLUSTER, role, managementEtcd: { endpoints: mgmt.endpoints, prefix: PREFIX } },
+  };
+}
+
+function swarmOf(i: Instance): DockerSwarm {
+  const s = new DockerSwarm(provider.dockerEndpoint(i));
+  swarms.push(s);
+  return s;
+}
+
+async function eventually(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await Promise.resolve(check()).catch(() => false))) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+function processesOf(instanceId: string): string[] {
+  return readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .flatMap((p) => {
+      try {
+        const cmd = readFileSync(`/proc/${p}/cmdline`, 'utf8').replaceAll('\0', ' ');
+        return cmd.includes(instanceId) || cmd.includes(join(baseDir, 'n', instanceId)) ? [`${p} ${cmd}`] : [];
+      } catch {
+        return [];
+      }
+    });
+}
+
+describe('LocalProvider (real dockerd, etcd and node agents)', () => {
+  let manager: Instance;
+  let worker: Instance;
+
+  it('launches a manager whose agent starts etcd and initialises the swarm', async () => {
+    const [m, ...rest] = await provider.launch(launchRequest('manager', 'local-it-g1-m0'));
+    expect(rest).toEqual([]);
+    manager = m!;
+    expect(manager).toMatchObject({ role: 'manager', state: 'running', statusChecksOk: true, clientToken: 'local-it-g1-m0' });
+    expect(manager.address).toMatch(new RegExp(`^127\\.${BLOCK}\\.\\d+\\.\\d+$`));
+    expect(provider.etcdClientUrl(manager)).toBe(`http://${manager.address}:2379`);
+    const s = swarmOf(manager);
+    await eventually('the manager to initialise the swarm', async () => (await s.info()).isManager);
+    const etcd = new Etcd3({ hosts: [provider.etcdClientUrl(manager)] });
+    etcds.push(etcd);
+    await eventually('the manager etcd to serve', async () => (await etcd.cluster.memberList({})).members.length === 1);
+    const nodes = await s.listNodes();
+    expect(nodes.map((n) => n.instanceId)).toEqual([manager.id]);
+  });
+
+  it('is idempotent on the client token: the same instances, nothing new', async () => {
+    const again = await provider.launch(launchRequest('manager', 'local-it-g1-m0'));
+    expect(again.map((i) => i.id)).toEqual([manager.id]);
+    expect(await provider.list(CLUSTER)).toHaveLength(1);
+    expect(readdirSync(join(baseDir, 'n'))).toEqual([manager.id]);
+  });
+
+  it('keeps its state for a new provider instance (a restarted controller)', async () => {
+    const fresh = new LocalProvider({ baseDir, addressBlock: BLOCK });
+    const listed = await fresh.list(CLUSTER);
+    expect(listed.map(({ id, role, state, address, configHash, clientToken }) => ({ id, role, state, address, configHash, clientToken }))).toEqual([
+      { id: manager.id, role: 'manager', state: 'running', address: manager.address, configHash: manager.configHash, clientToken: manager.clientToken },
+    ]);
+    expect(fresh.dockerEndpoint(listed[0]!)).toEqual(provider.dockerEndpoint(manager));
+    expect(await fresh.launch(launchRequest('manager', 'local-it-g1-m0'))).toHaveLength(1);
+    await fresh.close();
+  });
+
+  it('launches a worker that joins the swarm through its agent', async () => {
+    [worker] = (await provider.launch(launchRequest('worker', 'local-it-g1-w1'))) as [Instance];
+    const s = swarmOf(manager);
+    await eventually('the worker in the swarm', async () => (await s.listNodes()).some((n) => n.instanceId === worker.id && n.state === 'ready'));
+  });
+
+  it('lists an instance whose dockerd was killed as stopped', async () => {
+    const pid = Number(readFileSync(join(baseDir, 'n', worker.id, 'd.pid'), 'utf8'));
+    process.kill(pid, 'SIGKILL');
+    await eventually('the worker listed as stopped', async () => (await provider.list(CLUSTER)).find((i) => i.id === worker.id)?.state === 'stopped', 30_000);
+  });
+
+  it('terminates: no process, no mount, no directory, address released; a second terminate is a no-op', async () => {
+    for (const inst of [worker, manager]) {
+      await provider.terminate(CLUSTER, inst.id);
+      expect(processesOf(inst.id)).toEqual([]);
+      expect(readFileSync('/proc/mounts', 'utf8')).not.toContain(join(baseDir, 'n', inst.id));
+      expect(existsSync(join(baseDir, 'n', inst.id))).toBe(false);
+      expect(existsSync(join(DEFAULT_POOL_DIR, inst.address!))).toBe(false);
+      await provider.terminate(CLUSTER, inst.id);
+    }
+    expect(await provider.list(CLUSTER)).toEqual([]);
+    // The token stays spent: a repeat launches nothing (the planner never reuses a token).
+    expect(await provider.launch(launchRequest('manager', 'local-it-g1-m0'))).toEqual([]);
+    expect(await provider.list(CLUSTER)).toEqual([]);
+  });
+});
