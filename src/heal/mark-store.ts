@@ -14,7 +14,7 @@ import { clusterKeys } from '../store/keys.ts';
 import type { MarkStore } from './port.ts';
 
 const SOURCES: ReadonlySet<string> = new Set<HealthMarkSource>(['alert', 'detector:swarm', 'detector:etcd', 'detector:startup', 'detector:ec2', 'operator']);
-const CAS_ATTEMPTS = 5;
+const CAS_ATTEMPTS = 20;
 
 export interface EtcdMarkStoreOptions {
   readonly prefix: string;
@@ -57,20 +57,23 @@ export class EtcdMarkStore implements MarkStore {
     checkMark(mark);
     const key = this.markKey(cluster, mark.instanceId, mark.source);
     try {
+      // One lease for all attempts: a lost race must not leave a lease per retry.
+      const lease =
+        mark.expiresAt === undefined
+          ? undefined
+          : await this.client.lease(Math.max(1, Math.ceil((mark.expiresAt - this.clock()) / 1000)), { autoKeepAlive: false }).grant();
       for (let attempt = 1; attempt <= CAS_ATTEMPTS; attempt++) {
         const res = await this.client.get(key).exec();
         const kv = res.kvs[0];
         const previous = kv ? parseMark(kv.value.toString()) : undefined;
         const merged: HealthMark = previous ? { ...mark, since: Math.min(previous.since, mark.since) } : mark;
         const put = this.client.put(key).value(JSON.stringify(merged));
-        if (merged.expiresAt !== undefined) {
-          const ttl = Math.max(1, Math.ceil((merged.expiresAt - this.clock()) / 1000));
-          const grant = await this.client.lease(ttl, { autoKeepAlive: false }).grant();
-          put.lease(grant);
-        }
+        if (lease !== undefined) put.lease(lease);
         const txn = kv ? this.client.if(key, 'Mod', '==', kv.mod_revision) : this.client.if(key, 'Create', '==', 0);
         const out = await txn.then(put).commit();
         if (out.succeeded) return;
+        // Lost a race with another writer: back off a little, with jitter, and re-read.
+        await new Promise((r) => setTimeout(r, Math.random() * 20 * attempt));
       }
     } catch (err) {
       throw wrapError(`writing health mark ${mark.source} of instance ${mark.instanceId}`, err);
