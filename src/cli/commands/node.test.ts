@@ -1,0 +1,26 @@
+import { describe, expect, it } from 'vitest';
+import { parseBootstrapFlags } from './node.ts';
+
+const good = { role: 'manager', cluster: 'demo', instanceId: 'lc-1', address: '127.200.0.2', dockerHost: 'unix:///tmp/sk/n/lc-1/d.sock', dataDir: '/tmp/sk/n/lc-1/agent' };
+
+describe('node bootstrap flags', () => {
+  it('turns flags into the agent config and node identity', () => {
+    expect(parseBootstrapFlags(good, ['http://127.9.0.2:2379'], '/sk')).toEqual({
+      config: { cluster: 'demo', role: 'manager', managementEtcd: { endpoints: ['http://127.9.0.2:2379'], prefix: '/sk' } },
+      identity: { instanceId: 'lc-1', address: '127.200.0.2', dataDir: '/tmp/sk/n/lc-1/agent' },
+      socketPath: '/tmp/sk/n/lc-1/d.sock',
+    });
+  });
+  it.each([
+    [{ role: 'boss' }, /--role/],
+    [{ cluster: 'Bad_Name' }, /--cluster/],
+    [{ address: 'host' }, /--address/],
+    [{ dockerHost: 'tcp://1.2.3.4:2375' }, /--docker-host/],
+    [{ dataDir: 'rel/dir' }, /--data-dir/],
+  ])('refuses %o naming the flag', (override, message) => {
+    expect(() => parseBootstrapFlags({ ...good, ...override }, ['http://127.9.0.2:2379'], '/sk')).toThrow(message);
+  });
+  it('needs the management etcd', () => {
+    expect(() => parseBootstrapFlags(good, [], '/sk')).toThrow(/--etcd-endpoints/);
+  });
+});
