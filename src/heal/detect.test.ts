@@ -170,23 +170,3 @@ describe('detectHealthMarks', () => {
     expect(r.memory).toEqual({ 'm1/detector:etcd': T0 - 50 * S });
   });
 });
-
-describe('HealthDetector', () => {
-  it('remembers across cycles and writes marks through the store', async () => {
-    const { HealthDetector } = await import('./health-detector.ts');
-    const { MemoryMarkStore } = await import('./memory-mark-store.ts');
-    const { silentLogger } = await import('../log.ts');
-    const store = new MemoryMarkStore();
-    const detector = new HealthDetector(store, silentLogger());
-    const spec = { name: 'prod', healing: { ...healing, enabled: true, maxUnhealthy: '40%', minHealthySeconds: 0, maxRetriesPerNode: 3 } };
-    const full = (snap: Snap, marks: HealthMark[]): Snapshot => ({ ...snap, marks, observedAt: T0, operations: [], controls: [] }) as Snapshot;
-    const down = aSnapshot({ nodes: [aNode({ state: 'down' }), managerNode] });
-    await detector.run(spec, full(down, []), T0);
-    expect(await store.listMarks('prod', T0)).toEqual([]);
-    await detector.run(spec, full(down, []), T0 + 120 * S);
-    const marks = await store.listMarks('prod', T0 + 120 * S);
-    expect(marks.map((m) => `${m.instanceId}/${m.source}`)).toEqual(['w1/detector:swarm']);
-    await detector.run(spec, full(aSnapshot(), marks), T0 + 130 * S);
-    expect(await store.listMarks('prod', T0 + 130 * S)).toEqual([]);
-  });
-});
