@@ -1,0 +1,342 @@
+// ClusterStore on the management etcd (keys from keys.ts):
+//   spec       the user's document as written (apply writes JSON; etcdctl may write anything)
+//   last-good  the last valid spec, with metadata.generation/uid/creationTimestamp: in force
+//   status     the controller's status
+//
+// Contracts:
+// - apply validates first and writes nothing on error (SpecInvalid). It writes spec and
+//   last-good in ONE transaction guarded by the mod revisions it read (and by
+//   `expectedRevision` / metadata.resourceVersion when given): a concurrent writer makes
+//   it fail with Conflict instead of being overwritten silently.
+// - generation increments on every spec change; an apply with the same spec, labels and
+//   annotations is 'unchanged' and writes nothing. Label-only changes are 'configured'
+//   without a generation bump (Kubernetes semantics).
+// - metadata.resourceVersion is the spec key's mod revision, set on read, never stored.
+// - writeStatus with a LeaderFence succeeds only while the election key exists at the
+//   fence's create revision.
+// - watch survives etcd restarts and compaction: see store-watch.ts.
+import { randomUUID } from 'node:crypto';
+import type { Etcd3 } from 'etcd3';
+import { SwarmkeeperError, messageOf, wrapError } from '../errors.ts';
+import { parseClusterText } from '../spec/codec.ts';
+import { assertValidCluster, describeInvalid, validateCluster } from '../spec/validate.ts';
+import type { SwarmCluster, SwarmClusterStatus } from '../spec/schema.ts';
+import { clusterKeys, clustersPrefix } from './keys.ts';
+import type { ApplyResult, ClusterStore, ClusterWatchEvent, LeaderFence, StoredCluster, Watcher } from './port.ts';
+import { watchClusterSpecs, type WatchLogger } from './store-watch.ts';
+
+export interface EtcdClusterStoreOptions {
+  readonly prefix: string;
+  readonly now?: () => number;
+  readonly logger?: WatchLogger;
+  /** Close the client in close(); default true. */
+  readonly ownsClient?: boolean;
+}
+
+/** What the keys of one cluster hold right now, before any interpretation. */
+export interface RawCluster {
+  readonly name: string;
+  /** The spec key's text and mod revision ('0' when absent). */
+  readonly specText?: string;
+  readonly specRevision: string;
+  readonly lastGoodText?: string;
+  readonly lastGoodRevision: string;
+  readonly statusText?: string;
+}
+
+export class EtcdClusterStore implements ClusterStore {
+  readonly client: Etcd3;
+  readonly prefix: string;
+  private readonly now: () => number;
+  private readonly logger: WatchLogger | undefined;
+  private readonly ownsClient: boolean;
+
+  constructor(client: Etcd3, opts: EtcdClusterStoreOptions) {
+    this.client = client;
+    this.prefix = opts.prefix;
+    this.now = opts.now ?? Date.now;
+    this.logger = opts.logger;
+    this.ownsClient = opts.ownsClient ?? true;
+  }
+
+  keys(name: string): ReturnType<typeof clusterKeys> {
+    return clusterKeys(this.prefix, name);
+  }
+
+  /** The three keys of a cluster, read at one revision. */
+  async readRaw(name: string): Promise<RawCluster> {
+    const k = this.keys(name);
+    let res;
+    try {
+      res = await this.client.kv.txn({
+        compare: [],
+        success: [k.spec, k.lastGood, k.status].map((key) => ({ request_range: { key: Buffer.from(key) } })),
+        failure: [],
+      });
+    } catch (err) {
+      throw wrapError(`reading cluster ${name}`, err);
+    }
+    const kvOf = (i: number): { value: Buffer; mod_revision: string } | undefined => res.responses[i]?.response_range?.kvs[0];
+    const spec = kvOf(0);
+    const lastGood = kvOf(1);
+    const status = kvOf(2);
+    return {
+      name,
+      ...(spec ? { specText: spec.value.toString('utf8') } : {}),
+      specRevision: spec?.mod_revision ?? '0',
+      ...(lastGood ? { lastGoodText: lastGood.value.toString('utf8') } : {}),
+      lastGoodRevision: lastGood?.mod_revision ?? '0',
+      ...(status ? { statusText: status.value.toString('utf8') } : {}),
+    };
+  }
+
+  async get(name: string): Promise<StoredCluster | undefined> {
+    return interpret(await this.readRaw(name));
+  }
+
+  async list(): Promise<StoredCluster[]> {
+    const names = await this.listNames();
+    const out: StoredCluster[] = [];
+    for (const name of names) {
+      const c = await this.get(name);
+      if (c) out.push(c);
+    }
+    return out;
+  }
+
+  /** Names of every cluster that has a spec or last-good key, sorted. */
+  async listNames(): Promise<string[]> {
+    const p = clustersPrefix(this.prefix);
+    let keys: string[];
+    try {
+      keys = await this.client.getAll().prefix(p).keys();
+    } catch (err) {
+      throw wrapError('listing clusters', err);
+    }
+    const names = new Set<string>();
+    for (const key of keys) {
+      const rest = key.slice(p.length);
+      const m = /^([^/]+)\/(spec|last-good)$/.exec(rest);
+      if (m?.[1]) names.add(m[1]);
+    }
+    return [...names].sort();
+  }
+
+  async apply(doc: unknown, opts: { expectedRevision?: string } = {}): Promise<{ result: ApplyResult; cluster: SwarmCluster }> {
+    const incoming = assertValidCluster(doc);
+    const name = incoming.metadata.name;
+    const raw = await this.readRaw(name);
+    const expected = opts.expectedRevision ?? incoming.metadata.resourceVersion;
+    if (expected !== undefined && expected !== raw.specRevision) {
+      throw conflict(name, expected, raw.specRevision);
+    }
+    const current = inForce(raw);
+    const specDoc = raw.specText === undefined ? undefined : tryParse(raw.specText);
+    const next = composeStored(incoming, current, this.now);
+    const sameAsInForce = current !== undefined && sameContent(current, next);
+    const specKeyInSync = specDoc !== undefined && validateCluster(specDoc).ok && sameContent(specDoc as SwarmCluster, next);
+    if (sameAsInForce && specKeyInSync) {
+      return { result: 'unchanged', cluster: withRevision(current, raw.specRevision) };
+    }
+    const k = this.keys(name);
+    const text = JSON.stringify(next);
+    let res;
+    try {
+      res = await this.client
+        .if(k.spec, 'Mod', '==', raw.specRevision)
+        .and(k.lastGood, 'Mod', '==', raw.lastGoodRevision)
+        .then(this.client.put(k.spec).value(text), this.client.put(k.lastGood).value(text))
+        .commit();
+    } catch (err) {
+      throw wrapError(`writing cluster ${name}`, err);
+    }
+    if (!res.succeeded) throw conflict(name, raw.specRevision, 'a newer one');
+    const revision = res.header.revision;
+    return { result: raw.specText === undefined && raw.lastGoodText === undefined ? 'created' : 'configured', cluster: withRevision(next, revision) };
+  }
+
+  async delete(name: string): Promise<boolean> {
+    const k = this.keys(name);
+    const base = k.spec.slice(0, -'spec'.length);
+    try {
+      const before = await this.readRaw(name);
+      if (before.specText === undefined && before.lastGoodText === undefined) return false;
+      await this.client.delete().prefix(base);
+      return true;
+    } catch (err) {
+      throw wrapError(`deleting cluster ${name}`, err);
+    }
+  }
+
+  async writeStatus(name: string, status: SwarmClusterStatus, fence?: LeaderFence): Promise<void> {
+    const key = this.keys(name).status;
+    const put = this.client.put(key).value(JSON.stringify(status));
+    try {
+      if (!fence) {
+        await put;
+        return;
+      }
+      const res = await this.client.if(fence.key, 'Create', '==', fence.createRevision).then(put).commit();
+      if (!res.succeeded) {
+        throw new SwarmkeeperError('Conflict', `writing status of ${name}: leadership lost (the election key moved), write refused`, {
+          details: { fenceKey: fence.key },
+        });
+      }
+    } catch (err) {
+      if (err instanceof SwarmkeeperError) throw err;
+      throw wrapError(`writing status of ${name}`, err);
+    }
+  }
+
+  /**
+   * Replaces last-good with `next` only if neither the spec key nor last-good moved
+   * since `raw` was read (used by spec-intake.ts). False when someone raced us.
+   */
+  async promote(raw: RawCluster, next: SwarmCluster): Promise<boolean> {
+    const k = this.keys(raw.name);
+    try {
+      const res = await this.client
+        .if(k.spec, 'Mod', '==', raw.specRevision)
+        .and(k.lastGood, 'Mod', '==', raw.lastGoodRevision)
+        .then(this.client.put(k.lastGood).value(JSON.stringify(next)))
+        .commit();
+      return res.succeeded;
+    } catch (err) {
+      throw wrapError(`promoting the spec of ${raw.name}`, err);
+    }
+  }
+
+  async watch(onEvent: (e: ClusterWatchEvent) => void): Promise<Watcher> {
+    return watchClusterSpecs(this.client, this.prefix, onEvent, this.logger);
+  }
+
+  async close(): Promise<void> {
+    if (this.ownsClient) this.client.close();
+  }
+}
+
+/** StoredCluster from the raw keys; undefined when nothing valid was ever stored. */
+export function interpret(raw: RawCluster): StoredCluster | undefined {
+  const inForceDoc = inForce(raw);
+  const specError = specErrorOf(raw);
+  if (!inForceDoc) return undefined;
+  const status = raw.statusText === undefined ? undefined : parseStatus(raw.statusText);
+  return {
+    cluster: withRevision(inForceDoc, raw.specRevision),
+    specRevision: raw.specRevision,
+    ...(specError ? { specError } : {}),
+    ...(status ? { status } : {}),
+  };
+}
+
+/** The document in force: last-good, or a valid spec key when nothing was promoted yet. */
+export function inForce(raw: RawCluster): SwarmCluster | undefined {
+  const fits = (d: unknown): boolean => {
+    const r = validateCluster(d);
+    return r.ok && (raw.name === '' || r.cluster.metadata.name === raw.name);
+  };
+  if (raw.lastGoodText !== undefined) {
+    const d = tryParse(raw.lastGoodText);
+    if (fits(d)) return d as SwarmCluster;
+  }
+  if (raw.specText !== undefined) {
+    const d = tryParse(raw.specText);
+    if (fits(d)) {
+      const c = d as SwarmCluster;
+      return { ...c, metadata: { ...c.metadata, generation: c.metadata.generation ?? 1 } };
+    }
+  }
+  return undefined;
+}
+
+/** The error of the spec key's document, when it is invalid (not in force). */
+export function specErrorOf(raw: RawCluster): string | undefined {
+  if (raw.specText === undefined) return undefined;
+  let doc: unknown;
+  try {
+    doc = parseClusterText(raw.specText, `spec key of ${raw.name}`);
+  } catch (err) {
+    return messageOf(err);
+  }
+  const r = validateCluster(doc);
+  if (r.ok) {
+    if (r.cluster.metadata.name !== raw.name) {
+      return `spec key of ${raw.name}: metadata.name is "${r.cluster.metadata.name}"; it must match the key's cluster name "${raw.name}"`;
+    }
+    return undefined;
+  }
+  return describeInvalid(doc, r.errors, `spec key of ${raw.name}`);
+}
+
+/**
+ * The stored form of `incoming`: store-owned metadata (uid, creationTimestamp,
+ * generation) carried over from `current`, generation bumped when the spec changed.
+ * Status is never part of the spec document (it has its own key).
+ */
+export function composeStored(incoming: SwarmCluster, current: SwarmCluster | undefined, now: () => number): SwarmCluster {
+  const prevGen = current?.metadata.generation ?? 0;
+  const changed = current === undefined || !deepEqual(current.spec, incoming.spec);
+  const metadata: SwarmCluster['metadata'] = {
+    name: incoming.metadata.name,
+    ...(incoming.metadata.labels ? { labels: incoming.metadata.labels } : {}),
+    ...(incoming.metadata.annotations ? { annotations: incoming.metadata.annotations } : {}),
+    generation: changed ? prevGen + 1 : prevGen,
+    uid: current?.metadata.uid ?? randomUUID(),
+    creationTimestamp: current?.metadata.creationTimestamp ?? new Date(now()).toISOString(),
+  };
+  return { apiVersion: incoming.apiVersion, kind: incoming.kind, metadata, spec: incoming.spec };
+}
+
+/** Same spec, labels and annotations (what a user can change). */
+export function sameContent(a: SwarmCluster, b: SwarmCluster): boolean {
+  return (
+    deepEqual(a.spec, b.spec) &&
+    deepEqual(a.metadata.labels ?? {}, b.metadata.labels ?? {}) &&
+    deepEqual(a.metadata.annotations ?? {}, b.metadata.annotations ?? {})
+  );
+}
+
+function withRevision(c: SwarmCluster, revision: string): SwarmCluster {
+  const { status: _status, ...rest } = c;
+  return { ...rest, metadata: { ...c.metadata, resourceVersion: revision } };
+}
+
+function tryParse(text: string): unknown {
+  try {
+    return parseClusterText(text, 'stored document');
+  } catch {
+    return undefined;
+  }
+}
+
+function parseStatus(text: string): SwarmClusterStatus | undefined {
+  try {
+    const v = JSON.parse(text) as unknown;
+    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as SwarmClusterStatus) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function conflict(name: string, expected: string, actual: string): SwarmkeeperError {
+  return new SwarmkeeperError(
+    'Conflict',
+    `SwarmCluster "${name}" was changed by someone else (expected revision ${expected}, found ${actual}); read it again and retry`,
+    { details: { name, expected, actual } },
+  );
+}
+
+export function deepEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== typeof b || a === null || b === null || typeof a !== 'object') return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Array.isArray(a)) {
+    const bb = b as unknown[];
+    return a.length === bb.length && a.every((x, i) => deepEqual(x, bb[i]));
+  }
+  const ao = a as Record<string, unknown>;
+  const bo = b as Record<string, unknown>;
+  const ak = Object.keys(ao).filter((k) => ao[k] !== undefined);
+  const bk = Object.keys(bo).filter((k) => bo[k] !== undefined);
+  return ak.length === bk.length && ak.every((k) => deepEqual(ao[k], bo[k]));
+}
