@@ -1,0 +1,157 @@
+// POST /v1/bootstrap: a booting EC2 node exchanges its one-time bootstrap token
+// (src/node/bootstrap-tokens.ts) for what it needs to join: the swarm worker join token
+// (every node joins as a worker; the controller promotes managers), the managers' swarm
+// addresses and etcd client URLs, or, for the first manager of a new cluster, the
+// instruction to initialise. POST /v1/bootstrap/initialized: that first manager
+// reports the join tokens of the swarm it created, with the same token.
+//
+// Order of checks (each before any work the next costs, nothing consumed on failure):
+// body schema (400); token verified for this instance, hash compared in constant time
+// (401, one answer for every kind of bad token so the answer leaks nothing); the
+// instance belongs to the token's launch and, when required, the request comes from
+// its private address (401); the cluster is ready for this node (503 + Retry-After);
+// then the redemption is recorded and the answer sent. Tokens and join tokens are
+// never logged; the log says which check failed, with the token's public id only.
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import type { Logger } from '../log.ts';
+import { messageOf } from '../errors.ts';
+import type { Instance } from '../observe/snapshot.ts';
+import type { Role } from '../spec/schema.ts';
+import type { ManagementKv } from '../node/management-kv.ts';
+import { endpointsOf } from '../node/cluster-endpoints.ts';
+import type { BootstrapTokenVerifier } from '../node/bootstrap-tokens.ts';
+
+export interface BootstrapRouteOptions {
+  readonly tokens: BootstrapTokenVerifier & { redeemedBy(cluster: string, token: string, instanceId: string): Promise<boolean> };
+  /** The instance as the provider sees it (EC2: DescribeInstances), or undefined. */
+  readonly findInstance: (cluster: string, instanceId: string) => Promise<Instance | undefined>;
+  /** The management etcd records of one cluster (claim, endpoints, join tokens). */
+  readonly kvFor: (cluster: string) => ManagementKv;
+  /** Require the request's source address to be the instance's private address (default true). */
+  readonly requireSourceAddress?: boolean;
+  readonly logger: Logger;
+  readonly clock?: () => number;
+}
+
+export interface JoinResponse {
+  readonly cluster: string;
+  readonly role: Role;
+  readonly instanceId: string;
+  /** First manager: start a new etcd and `swarm init`, then POST /v1/bootstrap/initialized. */
+  readonly initialize: boolean;
+  /** Absent when initialising. The token joins as a worker. */
+  readonly swarm?: { readonly joinToken: string; readonly managers: readonly string[] };
+  readonly etcd: { readonly clientURLs: readonly string[] };
+}
+
+const idPattern = '^[A-Za-z0-9._:-]{1,128}$';
+const exchangeBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['cluster', 'token', 'instanceId'],
+  properties: {
+    cluster: { type: 'string', pattern: '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$' },
+    token: { type: 'string', maxLength: 128 },
+    instanceId: { type: 'string', pattern: idPattern },
+  },
+} as const;
+const initializedBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['cluster', 'token', 'instanceId', 'address', 'swarmTokens'],
+  properties: {
+    ...exchangeBody.properties,
+    address: { type: 'string', pattern: '^[0-9a-fA-F:.]{2,45}$' },
+    swarmTokens: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['worker', 'manager'],
+      properties: { worker: { type: 'string', minLength: 1, maxLength: 256 }, manager: { type: 'string', minLength: 1, maxLength: 256 } },
+    },
+  },
+} as const;
+
+interface ExchangeBody {
+  cluster: string;
+  token: string;
+  instanceId: string;
+}
+interface InitializedBody extends ExchangeBody {
+  address: string;
+  swarmTokens: { worker: string; manager: string };
+}
+
+const REFUSED = 'bootstrap token invalid, expired or already used';
+
+export const bootstrapRoute: FastifyPluginAsync<BootstrapRouteOptions> = async (app, opts) => {
+  const log = opts.logger.child({ component: 'bootstrap' });
+  const clock = opts.clock ?? Date.now;
+  const requireSource = opts.requireSourceAddress ?? true;
+
+  const refuse = (reply: FastifyReply, why: string, fields: Record<string, unknown>): FastifyReply => {
+    log.warn({ ...fields, why }, 'Refused a bootstrap token');
+    return reply.code(401).send({ statusCode: 401, error: 'Unauthorized', message: REFUSED });
+  };
+  const later = (reply: FastifyReply, message: string): FastifyReply =>
+    reply.code(503).header('retry-after', '10').send({ statusCode: 503, error: 'Service Unavailable', message });
+
+  app.post<{ Body: ExchangeBody }>('/v1/bootstrap', { schema: { body: exchangeBody }, bodyLimit: 4096 }, async (req, reply) => {
+    const { cluster, token, instanceId } = req.body;
+    const verdict = await opts.tokens.verify(cluster, token, instanceId);
+    if (!verdict.ok) return refuse(reply, verdict.reason, { cluster, instanceId });
+    const fields = { cluster, instanceId, tokenId: verdict.id };
+    const instance = await opts.findInstance(cluster, instanceId);
+    if (!instance || instance.clientToken !== verdict.record.clientToken || instance.role !== verdict.record.role) {
+      return refuse(reply, 'instance not of this launch', fields);
+    }
+    if (requireSource && (!instance.address || normaliseIp(req.ip) !== instance.address)) return refuse(reply, 'request not from the instance address', fields);
+    const kv = opts.kvFor(cluster);
+    let answer: JoinResponse;
+    try {
+      const [endpoints, tokens] = await Promise.all([kv.readEndpoints(), kv.readTokens()]);
+      if (endpoints && tokens && endpoints.swarmManagers.length > 0) {
+        answer = { cluster, role: instance.role, instanceId, initialize: false, swarm: { joinToken: tokens.worker, managers: endpoints.swarmManagers }, etcd: { clientURLs: endpoints.etcdClientURLs } };
+      } else if (instance.role === 'manager' && instance.address) {
+        const claim = { instanceId, address: instance.address, claimedAt: new Date(clock()).toISOString() };
+        const mine = (await kv.claimInit(claim)) || (await kv.readClaim())?.instanceId === instanceId;
+        if (!mine) return later(reply, 'the first manager is still initialising the cluster; retry');
+        answer = { cluster, role: 'manager', instanceId, initialize: true, etcd: { clientURLs: [] } };
+      } else {
+        return later(reply, 'the cluster has no manager yet; retry');
+      }
+    } catch (err) {
+      log.error({ ...fields, err: messageOf(err) }, 'Reading the join records failed');
+      return later(reply, 'the management etcd did not answer; retry');
+    }
+    if (!(await opts.tokens.consume(cluster, verdict.id, instanceId))) return refuse(reply, 'used concurrently', fields);
+    log.info({ ...fields, initialize: answer.initialize }, 'Exchanged a bootstrap token');
+    return reply.code(200).send(answer);
+  });
+
+  app.post<{ Body: InitializedBody }>('/v1/bootstrap/initialized', { schema: { body: initializedBody }, bodyLimit: 4096 }, async (req, reply) => {
+    const { cluster, token, instanceId, address, swarmTokens } = req.body;
+    if (!(await opts.tokens.redeemedBy(cluster, token, instanceId))) return refuse(reply, 'init report without a redeemed token', { cluster, instanceId });
+    const kv = opts.kvFor(cluster);
+    const claim = await kv.readClaim();
+    if (claim?.instanceId !== instanceId || claim.address !== address) return refuse(reply, 'init report from a node that does not hold the init claim', { cluster, instanceId });
+    if (requireSource && normaliseIp(req.ip) !== address) return refuse(reply, 'request not from the instance address', { cluster, instanceId });
+    // Both create-if-absent: a repeated report, or a race, never overwrites.
+    await kv.storeTokens(swarmTokens);
+    await kv.publishInitialEndpoints(endpointsOf([address], new Date(clock()).toISOString()));
+    log.info({ cluster, instanceId }, 'Recorded the initialised cluster');
+    return reply.code(204).send();
+  });
+};
+
+function normaliseIp(ip: string): string {
+  return ip.startsWith('::ffff:') ? ip.slice(7) : ip;
+}
+
+/** The node side of the exchange (the agent calls it; exported so both ends are tested together). */
+export async function exchangeBootstrapToken(bootstrapUrl: string, body: ExchangeBody, fetchImpl: typeof fetch = fetch): Promise<{ status: number; retryAfterSeconds?: number; join?: JoinResponse }> {
+  const res = await fetchImpl(new URL('/v1/bootstrap', bootstrapUrl), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  if (res.status === 200) return { status: 200, join: (await res.json()) as JoinResponse };
+  const retry = Number(res.headers.get('retry-after'));
+  await res.body?.cancel();
+  return { status: res.status, ...(Number.isFinite(retry) && retry > 0 ? { retryAfterSeconds: retry } : {}) };
+}

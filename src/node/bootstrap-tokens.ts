@@ -1,0 +1,238 @@
+// One-time bootstrap tokens: what an EC2 node carries in its user-data instead of a
+// swarm join token or an etcd password (the way kubeadm bootstrap tokens and Docker for
+// AWS's token server worked). The controller issues one per launch; the node exchanges
+// it at POST /v1/bootstrap (src/http/bootstrap-route.ts) for what it needs to join.
+//
+// Shape: `skb1.<id>.<secret>`. <id> names the record under keys.bootstrapTokens; only
+// sha256(<secret>) is stored, so reading the management etcd does not yield a usable
+// token. The secret is HMAC(cluster key, cluster|clientToken|role): issuing again for
+// the same launch intent yields the same token, so the user-data of a repeated
+// RunInstances is byte-identical and EC2's ClientToken idempotency holds (another token
+// would be "the same client token with other parameters"). The HMAC key lives under
+// keys.secrets, beside the swarm join tokens, with the same protection.
+//
+// Validity: until the spec's node startup timeout (a node that has not joined by then
+// is cleaned up anyway). Batches: one token for a launch of N instances; each instance
+// redeems it once, with its instance id, which the route checks belongs to that launch.
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Etcd3 } from 'etcd3';
+import { SwarmkeeperError, wrapError } from '../errors.ts';
+import type { ResolvedSpec } from '../spec/defaults.ts';
+import type { Role } from '../spec/schema.ts';
+import { clusterKeys } from '../store/keys.ts';
+import type { NodeAgentConfig } from './agent-config.ts';
+
+export const TOKEN_SCHEME = 'skb1';
+const HMAC_KEY_SECRET = 'bootstrap-hmac-key';
+
+export interface BootstrapTokenRecord {
+  readonly cluster: string;
+  readonly role: Role;
+  readonly clientToken: string;
+  /** sha256 of the secret part, hex. */
+  readonly hash: string;
+  readonly issuedAt: number;
+  readonly expiresAt: number;
+  /** instance id -> when it redeemed the token (ms). */
+  readonly redeemed: Readonly<Record<string, number>>;
+}
+
+export interface IssueRequest {
+  readonly cluster: string;
+  readonly role: Role;
+  readonly clientToken: string;
+  readonly ttlSeconds: number;
+}
+
+/** What the controller's executor calls at launch. */
+export interface BootstrapTokenIssuer {
+  issue(req: IssueRequest): Promise<string>;
+}
+
+export type VerifyFailure = 'malformed' | 'unknown' | 'mismatch' | 'expired' | 'used';
+
+export type VerifyResult = { readonly ok: true; readonly id: string; readonly record: BootstrapTokenRecord } | { readonly ok: false; readonly reason: VerifyFailure };
+
+/** What the bootstrap route needs. */
+export interface BootstrapTokenVerifier {
+  /** Checks a token for one instance without using it up. */
+  verify(cluster: string, token: string, instanceId: string): Promise<VerifyResult>;
+  /** Records the instance's redemption; false when it had redeemed already (or a race lost). */
+  consume(cluster: string, id: string, instanceId: string): Promise<boolean>;
+}
+
+export function parseBootstrapToken(token: string): { id: string; secret: string } | undefined {
+  const m = /^skb1\.([0-9a-f]{16})\.([0-9a-f]{32})$/.exec(token.trim());
+  return m ? { id: m[1] as string, secret: m[2] as string } : undefined;
+}
+
+function sha256Hex(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** Constant-time comparison of two hex digests (length is public: both are sha256). */
+export function sameDigest(a: string, b: string): boolean {
+  const x = Buffer.from(a, 'hex');
+  const y = Buffer.from(b, 'hex');
+  return x.length === y.length && x.length > 0 && timingSafeEqual(x, y);
+}
+
+export class EtcdBootstrapTokens implements BootstrapTokenIssuer, BootstrapTokenVerifier {
+  private readonly hmacKeys = new Map<string, Buffer>();
+
+  constructor(
+    private readonly client: Etcd3,
+    private readonly prefix: string,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async issue(req: IssueRequest): Promise<string> {
+    if (!/^[\x21-\x7e]{1,64}$/.test(req.clientToken)) throw new SwarmkeeperError('Internal', 'issuing a bootstrap token: the client token is not 1-64 printable ASCII');
+    const key = await this.hmacKey(req.cluster);
+    const id = sha256Hex(`${req.cluster}|${req.clientToken}`).slice(0, 16);
+    const secret = createHmac('sha256', key).update(`${req.cluster}|${req.clientToken}|${req.role}`).digest('hex').slice(0, 32);
+    const recordKey = this.recordKey(req.cluster, id);
+    const now = this.now();
+    const fresh: BootstrapTokenRecord = {
+      cluster: req.cluster,
+      role: req.role,
+      clientToken: req.clientToken,
+      hash: sha256Hex(secret),
+      issuedAt: now,
+      expiresAt: now + req.ttlSeconds * 1000,
+      redeemed: {},
+    };
+    try {
+      for (let attempt = 0; attempt < 5; attempt++) {
+        const current = await this.read(recordKey);
+        if (!current) {
+          const res = await this.client.if(recordKey, 'Create', '==', 0).then(this.client.put(recordKey).value(JSON.stringify(fresh))).commit();
+          if (res.succeeded) break;
+          continue;
+        }
+        // A repeat of the same launch: the same token. It gets a new validity window
+        // only when the old one ran out (the launch is being retried, not replayed).
+        if (current.record.expiresAt > now && current.record.hash === fresh.hash) break;
+        const next = { ...current.record, hash: fresh.hash, expiresAt: fresh.expiresAt };
+        const res = await this.client.if(recordKey, 'Mod', '==', current.modRevision).then(this.client.put(recordKey).value(JSON.stringify(next))).commit();
+        if (res.succeeded) break;
+      }
+    } catch (err) {
+      throw wrapError(`issuing a bootstrap token for launch ${req.clientToken}`, err);
+    }
+    return `${TOKEN_SCHEME}.${id}.${secret}`;
+  }
+
+  async verify(cluster: string, token: string, instanceId: string): Promise<VerifyResult> {
+    const parsed = parseBootstrapToken(token);
+    if (!parsed) return { ok: false, reason: 'malformed' };
+    const current = await this.read(this.recordKey(cluster, parsed.id));
+    if (!current || current.record.cluster !== cluster) return { ok: false, reason: 'unknown' };
+    if (!sameDigest(sha256Hex(parsed.secret), current.record.hash)) return { ok: false, reason: 'mismatch' };
+    if (this.now() >= current.record.expiresAt) return { ok: false, reason: 'expired' };
+    if (current.record.redeemed[instanceId] !== undefined) return { ok: false, reason: 'used' };
+    return { ok: true, id: parsed.id, record: current.record };
+  }
+
+  async consume(cluster: string, id: string, instanceId: string): Promise<boolean> {
+    const recordKey = this.recordKey(cluster, id);
+    try {
+      // Instances of one batch redeem concurrently: compare-and-swap, retried.
+      for (let attempt = 0; attempt < 10; attempt++) {
+        const current = await this.read(recordKey);
+        if (!current || current.record.redeemed[instanceId] !== undefined) return false;
+        const next: BootstrapTokenRecord = { ...current.record, redeemed: { ...current.record.redeemed, [instanceId]: this.now() } };
+        const res = await this.client.if(recordKey, 'Mod', '==', current.modRevision).then(this.client.put(recordKey).value(JSON.stringify(next))).commit();
+        if (res.succeeded) return true;
+      }
+    } catch (err) {
+      throw wrapError('recording a bootstrap token redemption', err);
+    }
+    throw new SwarmkeeperError('Conflict', 'recording a bootstrap token redemption: too many concurrent writers');
+  }
+
+  /** Whether `instanceId` redeemed the token `id` (the init report is allowed only then). */
+  async redeemedBy(cluster: string, token: string, instanceId: string): Promise<boolean> {
+    const parsed = parseBootstrapToken(token);
+    if (!parsed) return false;
+    const current = await this.read(this.recordKey(cluster, parsed.id));
+    if (!current || !sameDigest(sha256Hex(parsed.secret), current.record.hash)) return false;
+    return current.record.redeemed[instanceId] !== undefined && this.now() < current.record.expiresAt;
+  }
+
+  /** Deletes records whose validity ended; returns how many. */
+  async purgeExpired(cluster: string): Promise<number> {
+    const prefix = clusterKeys(this.prefix, cluster).bootstrapTokens;
+    const all = await this.client.getAll().prefix(prefix).strings();
+    let n = 0;
+    for (const [key, text] of Object.entries(all)) {
+      const rec = safeParse(text);
+      if (!rec || rec.expiresAt <= this.now()) {
+        await this.client.delete().key(key);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  private recordKey(cluster: string, id: string): string {
+    return `${clusterKeys(this.prefix, cluster).bootstrapTokens}${id}`;
+  }
+
+  private async read(key: string): Promise<{ record: BootstrapTokenRecord; modRevision: string } | undefined> {
+    const res = await this.client.get(key).exec();
+    const kv = res.kvs[0];
+    if (!kv) return undefined;
+    const record = safeParse(kv.value.toString());
+    return record ? { record, modRevision: kv.mod_revision } : undefined;
+  }
+
+  private async hmacKey(cluster: string): Promise<Buffer> {
+    const cached = this.hmacKeys.get(cluster);
+    if (cached) return cached;
+    const key = `${clusterKeys(this.prefix, cluster).secrets}${HMAC_KEY_SECRET}`;
+    try {
+      await this.client.if(key, 'Create', '==', 0).then(this.client.put(key).value(randomBytes(32).toString('base64'))).commit();
+      const text = await this.client.get(key).string();
+      if (!text) throw new SwarmkeeperError('Internal', 'the bootstrap HMAC key vanished after it was created');
+      const buf = Buffer.from(text, 'base64');
+      this.hmacKeys.set(cluster, buf);
+      return buf;
+    } catch (err) {
+      throw wrapError('reading the bootstrap token key', err);
+    }
+  }
+}
+
+function safeParse(text: string): BootstrapTokenRecord | undefined {
+  try {
+    const v = JSON.parse(text) as BootstrapTokenRecord;
+    return typeof v.hash === 'string' && typeof v.expiresAt === 'number' && typeof v.redeemed === 'object' ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export interface BootstrapAgentConfigOptions {
+  readonly issuer: BootstrapTokenIssuer;
+  /** Where nodes reach the controller's POST /v1/bootstrap (https on the VPC). */
+  readonly bootstrapUrl: string;
+  readonly managementEndpoints: readonly string[];
+  readonly prefix: string;
+  readonly agentImage?: string;
+}
+
+/**
+ * The executor's AgentConfigFactory for ec2: a token per launch intent, valid for the
+ * spec's node startup timeout. Signature matches src/act/context.ts.
+ */
+export function bootstrapAgentConfig(opts: BootstrapAgentConfigOptions): (spec: ResolvedSpec, role: Role, clientToken: string) => Promise<NodeAgentConfig> {
+  return async (spec, role, clientToken) => ({
+    cluster: spec.name,
+    role,
+    managementEtcd: { endpoints: [...opts.managementEndpoints], prefix: opts.prefix },
+    bootstrapUrl: opts.bootstrapUrl,
+    bootstrapToken: await opts.issuer.issue({ cluster: spec.name, role, clientToken, ttlSeconds: spec.healing.nodeStartupTimeoutSeconds }),
+    ...(opts.agentImage ? { agentImage: opts.agentImage } : {}),
+  });
+}

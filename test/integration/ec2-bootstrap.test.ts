@@ -1,0 +1,185 @@
+// The bootstrap-token exchange end to end with real peers: tokens issued into a real
+// etcd, instances launched by the EC2 provider into a real moto server (so the token's
+// launch binding is checked against real DescribeInstances tags), and the route
+// mounted in the real HTTP server (buildServer), driven with inject().
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { Writable } from 'node:stream';
+import type { Etcd3 } from 'etcd3';
+import type { FastifyInstance } from 'fastify';
+import { startEtcdCluster, type EtcdTestCluster } from '../support/etcd.ts';
+import { startMoto, type MotoServer } from '../support/moto.ts';
+import { aLaunchRequest, anEc2Spec, motoEc2Spec, useTestCredentials } from '../support/ec2-fixtures.ts';
+import { Ec2Provider } from '../../src/providers/ec2/ec2-provider.ts';
+import { EtcdBootstrapTokens, bootstrapAgentConfig, parseBootstrapToken } from '../../src/node/bootstrap-tokens.ts';
+import { bootstrapRoute, type JoinResponse } from '../../src/http/bootstrap-route.ts';
+import { buildServer } from '../../src/http/server.ts';
+import { createMetrics } from '../../src/http/metrics.ts';
+import { createLogger } from '../../src/log.ts';
+import { EtcdManagementKv } from '../../src/node/management-kv.ts';
+import { clusterKeys } from '../../src/store/keys.ts';
+import type { Instance } from '../../src/observe/snapshot.ts';
+import type { ResolvedSpec } from '../../src/spec/defaults.ts';
+
+useTestCredentials();
+
+const PREFIX = '/sk-bootstrap-test';
+let etcd: EtcdTestCluster;
+let moto: MotoServer;
+let client: Etcd3;
+let provider: Ec2Provider;
+let spec: ResolvedSpec;
+let now = Date.parse('2026-01-01T00:00:00Z');
+let logText = '';
+let tokens: EtcdBootstrapTokens;
+let app: FastifyInstance;
+
+beforeAll(async () => {
+  [etcd, moto] = await Promise.all([startEtcdCluster({ size: 1 }), startMoto()]);
+  client = etcd.client();
+});
+
+afterAll(async () => {
+  await app?.close();
+  await provider?.close();
+  client?.close();
+  await Promise.allSettled([etcd?.stop(), moto?.stop()]);
+});
+
+beforeEach(async () => {
+  await moto.reset();
+  await client.delete().prefix(PREFIX);
+  await app?.close();
+  await provider?.close();
+  logText = '';
+  spec = anEc2Spec(await motoEc2Spec(moto.endpoint));
+  provider = new Ec2Provider({ ec2: spec.provider.ec2 ?? (undefined as never), statusIntervalMs: Number.POSITIVE_INFINITY });
+  tokens = new EtcdBootstrapTokens(client, PREFIX, () => now);
+  const logger = createLogger({ level: 'debug', destination: new Writable({ write: (chunk, _enc, cb) => ((logText += chunk.toString()), cb()) }) });
+  app = await buildServer({
+    logger,
+    metrics: createMetrics(),
+    readiness: { etcd: async () => true, isLeader: () => true },
+    plugins: [
+      {
+        plugin: bootstrapRoute,
+        options: {
+          tokens,
+          findInstance: async (cluster: string, id: string): Promise<Instance | undefined> => (await provider.list(cluster)).find((i) => i.id === id),
+          kvFor: (cluster: string) => new EtcdManagementKv(client, PREFIX, cluster, false),
+          logger,
+          clock: () => now,
+        },
+      },
+    ],
+  });
+});
+
+/** Launches through the provider with a freshly issued token, as the executor does. */
+async function launch(role: 'manager' | 'worker', count: number): Promise<{ token: string; instances: Instance[] }> {
+  const clientToken = `t-${role}-${Math.random().toString(36).slice(2, 10)}`;
+  const agent = await bootstrapAgentConfig({ issuer: tokens, bootstrapUrl: 'https://10.0.0.5:8443', managementEndpoints: ['http://10.0.0.5:2379'], prefix: PREFIX })(spec, role, clientToken);
+  const instances = await provider.launch(aLaunchRequest(spec, { role, count, clientToken, agent }));
+  return { token: agent.bootstrapToken ?? '', instances };
+}
+
+async function exchange(token: string, inst: Instance, from = inst.address ?? '') {
+  return app.inject({ method: 'POST', url: '/v1/bootstrap', remoteAddress: from, payload: { cluster: 'prod', token, instanceId: inst.id } });
+}
+
+describe('bootstrap tokens', () => {
+  it('issues the same token for the same launch, stores only its hash, and keeps it out of the logs', async () => {
+    const agentConfig = bootstrapAgentConfig({ issuer: tokens, bootstrapUrl: 'https://x', managementEndpoints: [], prefix: PREFIX });
+    const a = await agentConfig(spec, 'worker', 'launch-1');
+    const b = await agentConfig(spec, 'worker', 'launch-1');
+    const c = await agentConfig(spec, 'worker', 'launch-2');
+    expect(a.bootstrapToken).toBe(b.bootstrapToken);
+    expect(a.bootstrapToken).not.toBe(c.bootstrapToken);
+    const parsed = parseBootstrapToken(a.bootstrapToken ?? '');
+    const stored = await client.getAll().prefix(clusterKeys(PREFIX, 'prod').bootstrapTokens).strings();
+    expect(Object.keys(stored)).toHaveLength(2);
+    for (const text of Object.values(stored)) expect(text).not.toContain(parsed?.secret);
+    const record = JSON.parse(stored[`${clusterKeys(PREFIX, 'prod').bootstrapTokens}${parsed?.id}`] ?? '{}') as { expiresAt: number };
+    expect(record.expiresAt).toBe(now + spec.healing.nodeStartupTimeoutSeconds * 1000);
+  });
+
+  it('lets the first manager initialise, holds workers until it reports, then gives workers the join token', async () => {
+    const m = await launch('manager', 1);
+    const w = await launch('worker', 2);
+    const [m1] = m.instances;
+    const [w1, w2] = w.instances;
+    if (!m1 || !w1 || !w2) throw new Error('launch failed');
+
+    const early = await exchange(w.token, w1);
+    expect(early.statusCode).toBe(503);
+    expect(early.headers['retry-after']).toBe('10');
+
+    const init = await exchange(m.token, m1);
+    expect(init.statusCode).toBe(200);
+    expect(init.json<JoinResponse>()).toMatchObject({ initialize: true, role: 'manager', instanceId: m1.id });
+
+    const report = await app.inject({
+      method: 'POST',
+      url: '/v1/bootstrap/initialized',
+      remoteAddress: m1.address,
+      payload: { cluster: 'prod', token: m.token, instanceId: m1.id, address: m1.address, swarmTokens: { worker: 'SWMTKN-1-worker-secret', manager: 'SWMTKN-1-manager-secret' } },
+    });
+    expect(report.statusCode).toBe(204);
+
+    // Both instances of the batch redeem the one token, each once, concurrently.
+    const [r1, r2] = await Promise.all([exchange(w.token, w1), exchange(w.token, w2)]);
+    expect([r1.statusCode, r2.statusCode]).toEqual([200, 200]);
+    expect(r1.json<JoinResponse>()).toEqual({
+      cluster: 'prod',
+      role: 'worker',
+      instanceId: w1.id,
+      initialize: false,
+      swarm: { joinToken: 'SWMTKN-1-worker-secret', managers: [`${m1.address}:2377`] },
+      etcd: { clientURLs: [`http://${m1.address}:2379`] },
+    });
+    expect((await exchange(w.token, w1)).statusCode).toBe(401);
+    expect(logText).not.toContain(w.token);
+    expect(logText).not.toContain('SWMTKN');
+    expect(logText).toContain('Exchanged a bootstrap token');
+  });
+
+  it('refuses, with one answer and nothing consumed: a wrong secret, another launch\'s instance, a foreign address, an expired token', async () => {
+    const m = await launch('manager', 1);
+    const other = await launch('manager', 1);
+    const [m1] = m.instances;
+    const [o1] = other.instances;
+    if (!m1 || !o1) throw new Error('launch failed');
+    const wrong = `${m.token.slice(0, -4)}0000` === m.token ? `${m.token.slice(0, -4)}1111` : `${m.token.slice(0, -4)}0000`;
+    const answers = [
+      await exchange(wrong, m1),
+      await exchange('not-a-token', m1),
+      await exchange(m.token, o1),
+      await exchange(m.token, m1, '10.9.9.9'),
+    ];
+    for (const a of answers) {
+      expect(a.statusCode).toBe(401);
+      expect(a.json()).toMatchObject({ message: 'bootstrap token invalid, expired or already used' });
+    }
+    now += spec.healing.nodeStartupTimeoutSeconds * 1000;
+    expect((await exchange(m.token, m1)).statusCode).toBe(401);
+    now -= 1000 * spec.healing.nodeStartupTimeoutSeconds;
+    // Nothing above used the token up.
+    expect((await exchange(m.token, m1)).statusCode).toBe(200);
+    expect(logText).not.toContain(m.token);
+  });
+
+  it('refuses an init report from a node that does not hold the claim', async () => {
+    const m = await launch('manager', 2);
+    const [a, b] = m.instances;
+    if (!a || !b) throw new Error('launch failed');
+    expect((await exchange(m.token, a)).json<JoinResponse>().initialize).toBe(true);
+    expect((await exchange(m.token, b)).statusCode).toBe(503);
+    const report = await app.inject({
+      method: 'POST',
+      url: '/v1/bootstrap/initialized',
+      remoteAddress: b.address,
+      payload: { cluster: 'prod', token: m.token, instanceId: b.id, address: b.address, swarmTokens: { worker: 'SWMTKN-x', manager: 'SWMTKN-y' } },
+    });
+    expect(report.statusCode).toBe(401);
+    expect(await new EtcdManagementKv(client, PREFIX, 'prod', false).readTokens()).toBeUndefined();
+  });
+});
