@@ -33,6 +33,7 @@ export function classifyDockerError(err: unknown): ErrorCode {
   const text = `${String(e.message ?? err)} ${serverMessage(e)}`.toLowerCase();
   if (text.includes('update out of sequence')) return 'Conflict';
   if (text.includes('already part of a swarm')) return 'Conflict';
+  if (text.includes('participating as a manager')) return 'Precondition';
   if (text.includes('must be demoted') || text.includes('failedprecondition') || text.includes('is not down and can')) return 'Precondition';
   if (text.includes('invalid join token') || text.includes('valid join token is necessary') || text.includes('unauthorized') || status === 401 || status === 403) return 'Unauthorized';
   if (status === 404) return 'NotFound';

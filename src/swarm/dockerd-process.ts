@@ -68,6 +68,18 @@ export function dockerdPaths(dir: string): DockerdPaths {
   };
 }
 
+/** Attached (not detached) dockerds: SIGTERMed when this process exits normally, so none is left behind. */
+const attachedPids = new Set<number>();
+let exitHookInstalled = false;
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.once('exit', () => {
+    for (const pid of attachedPids) signal(pid, 'SIGTERM');
+  });
+}
+
 export async function startDockerd(opts: StartDockerdOptions): Promise<DockerdProcess> {
   const paths = dockerdPaths(opts.dir);
   if (Buffer.byteLength(paths.dir) > MAX_NODE_DIR_LENGTH) {
@@ -88,6 +100,7 @@ export async function startDockerd(opts: StartDockerdOptions): Promise<DockerdPr
       details: { pid: running, dir: paths.dir },
     });
   }
+  installExitHook();
   mkdirSync(paths.dir, { recursive: true });
   rmSync(paths.socketPath, { force: true });
   rmSync(paths.pidFile, { force: true });
@@ -117,16 +130,10 @@ export async function startDockerd(opts: StartDockerdOptions): Promise<DockerdPr
     throw new SwarmkeeperError('Unavailable', `starting dockerd: ${(await spawnError).message} (is docker.io installed?)`);
   }
   const pid = child.pid;
-  let exitHook: (() => void) | undefined;
-  if (opts.detached) {
-    child.unref();
-  } else {
-    // Not detached: do not leave a dockerd behind when this process exits normally.
-    exitHook = () => signal(pid, 'SIGTERM');
-    process.once('exit', exitHook);
-  }
+  if (opts.detached) child.unref();
+  else attachedPids.add(pid);
   const dropHook = (): void => {
-    if (exitHook) process.removeListener('exit', exitHook);
+    attachedPids.delete(pid);
   };
 
   const deadline = Date.now() + (opts.readyTimeoutMs ?? 90_000);

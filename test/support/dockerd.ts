@@ -39,8 +39,37 @@ export interface StartSwarmOptions {
   readonly form?: boolean;
 }
 
+/** Every node directory and address not yet cleaned up, for the last-resort exit hook. */
+const live = new Map<string, { address: string; pid: () => number | undefined }>();
+let exitHookInstalled = false;
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  // Synchronous last resort when a test run ends without afterAll (a crash, a bail-out).
+  process.once('exit', () => {
+    for (const [dir, { address, pid }] of live) {
+      const p = pid();
+      if (p !== undefined) {
+        try {
+          process.kill(p, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+      try {
+        removeNodeDirs(dir);
+      } catch {
+        // best effort at exit
+      }
+      releaseLoopback(address);
+    }
+  });
+}
+
 export async function startSwarm(opts: StartSwarmOptions): Promise<TestSwarm> {
   if (opts.managers < 1 && opts.form !== false) throw new Error('startSwarm: a swarm needs at least one manager');
+  installExitHook();
   const prefix = opts.idPrefix ?? `t${process.pid}`;
   const started: TestDockerNode[] = [];
   const reserved: { address: string; dir: string }[] = [];
@@ -50,8 +79,11 @@ export async function startSwarm(opts: StartSwarmOptions): Promise<TestSwarm> {
     const address = reserveLoopback({ block: DOCKERD_TEST_BLOCK });
     const dir = mkdtempSync('/tmp/sk-');
     reserved.push({ address, dir });
+    const started1: { pid?: number } = {};
+    live.set(dir, { address, pid: () => started1.pid });
     const instanceId = `${prefix}-${role === 'manager' ? 'm' : 'w'}${seq++}`;
     const proc = await startDockerd({ address, dir, instanceId });
+    started1.pid = proc.pid;
     const node = { instanceId, address, dir, role, process: proc, api: new DockerSwarm({ socketPath: proc.socketPath }) };
     started.push(node);
     return node;
@@ -69,6 +101,7 @@ export async function startSwarm(opts: StartSwarmOptions): Promise<TestSwarm> {
         errors.push(err);
       }
       releaseLoopback(address);
+      live.delete(dir);
     }
     started.splice(0);
     if (errors.length > 0) throw errors[0];
