@@ -1,0 +1,180 @@
+// The deployment manifests, checked statically and with the real tools that consume
+// them: every YAML parses; `kubectl kustomize` renders the Kubernetes set (with the
+// CRD); promtool checks and unit-tests the alert rules; amtool checks the Alertmanager
+// config and routes a healing alert to the webhook. The Dockerfile cannot be built
+// here (no image registry, so no base image), so its structure is checked instead.
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseAllDocuments, parse } from 'yaml';
+
+const ROOT = new URL('../../', import.meta.url).pathname;
+const M = join(ROOT, 'manifests');
+
+function yamlFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((f) => {
+    const p = join(dir, f);
+    if (statSync(p).isDirectory()) return yamlFiles(p);
+    return /\.ya?ml$/.test(f) ? [p] : [];
+  });
+}
+
+function run(cmd: string, args: string[]): string {
+  return execFileSync(cmd, args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Doc = any;
+
+describe('manifests: every YAML file', () => {
+  const files = yamlFiles(M);
+  it('exists', () => {
+    expect(files.map((f) => relative(M, f)).sort()).toEqual(
+      expect.arrayContaining(['alertmanager/alertmanager.yml', 'kubernetes/deployment.yaml', 'kubernetes/kustomization.yaml', 'prometheus/swarmkeeper-rules.yml', 'swarm/stack.yml']),
+    );
+  });
+  it.each(files.map((f) => [relative(M, f), f]))('%s parses', (_name, file) => {
+    const docs = parseAllDocuments(readFileSync(file as string, 'utf8'));
+    for (const d of docs) expect(d.errors, `${file}: ${d.errors.join('; ')}`).toEqual([]);
+  });
+});
+
+describe('manifests/Dockerfile', () => {
+  const text = readFileSync(join(M, 'Dockerfile'), 'utf8');
+  const lines = text
+    .replace(/\\\n/g, ' ')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
+  const stages = lines.filter((l) => /^FROM /i.test(l));
+  const finalStage = lines.slice(lines.lastIndexOf(stages[stages.length - 1] as string));
+
+  it('is multi-stage on a small Node 20 base', () => {
+    expect(stages.length).toBeGreaterThanOrEqual(2);
+    for (const s of stages) expect(s).toMatch(/^FROM node:20-(slim|alpine)\b/);
+  });
+  it('builds with tsc and installs production dependencies only for the runtime', () => {
+    expect(lines).toContainEqual(expect.stringMatching(/^RUN npm ci .*--omit=dev/));
+    expect(lines).toContainEqual(expect.stringMatching(/^RUN npm run build/));
+    expect(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).scripts.build).toMatch(/tsc -p tsconfig.build.json/);
+    expect(finalStage).toContainEqual(expect.stringMatching(/^COPY --from=deps \/app\/node_modules/));
+    expect(finalStage).toContainEqual(expect.stringMatching(/^COPY --from=build \/src\/dist/));
+  });
+  it('runs as a non-root user, exposes 8080, checks /healthz', () => {
+    expect(finalStage).toContain('USER node');
+    expect(finalStage).toContain('EXPOSE 8080');
+    const hc = finalStage.find((l) => l.startsWith('HEALTHCHECK'));
+    expect(hc).toMatch(/127\.0\.0\.1:8080\/healthz/);
+    expect(finalStage.find((l) => l.startsWith('ENTRYPOINT'))).toBe('ENTRYPOINT ["node", "/app/bin/swarmkeeper.js"]');
+  });
+  it('copies only paths that exist in the repository, and the ignore file lets them in', () => {
+    const sources = lines.filter((l) => /^COPY /.test(l) && !/--from=/.test(l)).flatMap((l) => l.split(/\s+/).slice(1, -1));
+    expect(sources.length).toBeGreaterThan(5);
+    for (const s of sources) expect(existsSync(join(ROOT, s)), s).toBe(true);
+    const ignore = readFileSync(join(M, 'Dockerfile.dockerignore'), 'utf8');
+    for (const s of sources) expect(ignore, s).toMatch(new RegExp(`^!${s.replace(/[.]/g, '\\.')}(/\\*\\*)?$`, 'm'));
+  });
+});
+
+describe('manifests/swarm/stack.yml', () => {
+  const stack: Doc = parse(readFileSync(join(M, 'swarm/stack.yml'), 'utf8'));
+  const svc = stack.services.controller;
+  it('runs on managers with the docker socket, one replica per node, rolling updates', () => {
+    expect(svc.deploy.placement.constraints).toContain('node.role == manager');
+    expect(svc.deploy.placement.max_replicas_per_node).toBe(1);
+    expect(svc.volumes).toContainEqual({ type: 'bind', source: '/var/run/docker.sock', target: '/var/run/docker.sock' });
+    expect(svc.deploy.update_config).toMatchObject({ parallelism: 1, failure_action: 'rollback' });
+    expect(svc.healthcheck.test.join(' ')).toContain('/healthz');
+  });
+  it('takes every secret from docker secrets, which exist outside the stack', () => {
+    for (const s of svc.secrets) expect(stack.secrets[s]).toEqual({ external: true });
+    const env = svc.environment;
+    for (const [k, v] of Object.entries(env)) {
+      if (/PASSWORD|TOKEN|KEY|CERT|URL/.test(k)) expect(String(v), k).toMatch(/^\/run\/secrets\//);
+    }
+    expect(svc.entrypoint.join(' ')).toContain('/run/secrets/swarmkeeper_etcd_password');
+    expect(env.SWARMKEEPER_SELF_SWARM_NODE_ID).toBe('{{.Node.ID}}');
+  });
+});
+
+describe('manifests/kubernetes', () => {
+  const rendered = run('kubectl', ['kustomize', 'manifests/kubernetes']);
+  const docs: Doc[] = parseAllDocuments(rendered).map((d) => d.toJSON());
+  const byKind = (kind: string) => docs.filter((d) => d.kind === kind);
+
+  it('renders with kubectl kustomize, CRD included', () => {
+    expect(docs.map((d) => d.kind).sort()).toEqual(
+      ['ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'CustomResourceDefinition', 'Deployment', 'Namespace', 'PodDisruptionBudget', 'Service', 'ServiceAccount'].sort(),
+    );
+    expect(byKind('CustomResourceDefinition')[0].metadata.name).toBe('swarmclusters.swarmkeeper.dev');
+  });
+
+  it('deploys the controller with probes, its port and a restricted security context', () => {
+    const [dep] = byKind('Deployment');
+    const pod = dep.spec.template.spec;
+    const [c] = pod.containers;
+    expect(c.image).toMatch(/^swarmkeeper:\d+\.\d+\.\d+$/);
+    expect(c.args).toEqual(['run', '--listen', '0.0.0.0:8080']);
+    expect(c.ports).toEqual([{ name: 'http', containerPort: 8080, protocol: 'TCP' }]);
+    expect(c.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'http' });
+    expect(c.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'http' });
+    expect(pod.securityContext.runAsNonRoot).toBe(true);
+    expect(c.securityContext).toMatchObject({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+    expect(pod.serviceAccountName).toBe(byKind('ServiceAccount')[0].metadata.name);
+    const files = c.env.filter((e: Doc) => e.name.endsWith('_FILE')).map((e: Doc) => e.value);
+    const mount = c.volumeMounts.find((v: Doc) => v.name === 'secrets').mountPath;
+    for (const f of files) expect(f.startsWith(`${mount}/`)).toBe(true);
+  });
+
+  it('binds the role to the service account and lets it write SwarmCluster status', () => {
+    const [binding] = byKind('ClusterRoleBinding');
+    const [role] = byKind('ClusterRole');
+    expect(binding.roleRef.name).toBe(role.metadata.name);
+    expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: 'swarmkeeper', namespace: 'swarmkeeper' }]);
+    expect(role.rules).toContainEqual({ apiGroups: ['swarmkeeper.dev'], resources: ['swarmclusters/status'], verbs: ['get', 'update', 'patch'] });
+  });
+});
+
+describe('manifests/prometheus and manifests/alertmanager', () => {
+  const rules: Doc = parse(readFileSync(join(M, 'prometheus/swarmkeeper-rules.yml'), 'utf8'));
+  const all = rules.groups.flatMap((g: Doc) => g.rules);
+  const healing = all.filter((r: Doc) => r.labels?.swarmkeeper_heal === 'true');
+
+  it('healing rules carry instance_id and swarmkeeper_cluster', () => {
+    expect(healing.map((r: Doc) => r.alert)).toEqual(expect.arrayContaining(['SwarmNodeDown', 'EtcdMemberDown', 'DockerEngineDown']));
+    for (const r of healing) {
+      expect(r.labels.instance_id, r.alert).toBe('{{ $labels.instance_id }}');
+      expect(r.labels.swarmkeeper_cluster, r.alert).toBe('{{ $labels.swarmkeeper_cluster }}');
+      expect(r.expr, r.alert).toMatch(/instance_id!=""/);
+    }
+  });
+
+  it('pass promtool check and its rule unit tests, and the scrape config is valid', () => {
+    expect(run('promtool', ['check', 'rules', 'manifests/prometheus/swarmkeeper-rules.yml'])).toMatch(/SUCCESS: \d+ rules found/);
+    expect(run('promtool', ['test', 'rules', 'manifests/prometheus/swarmkeeper-rules.test.yml'])).toContain('SUCCESS');
+    expect(run('promtool', ['check', 'config', 'manifests/prometheus/prometheus.yml'])).toContain('is valid prometheus config file');
+  });
+
+  it('the metric names the rules use are the ones swarmkeeper exports', async () => {
+    const { METRIC_NAMES } = await import('../../src/http/metrics.ts');
+    const used = new Set(all.flatMap((r: Doc) => (r.expr as string).match(/swarmkeeper_[a-z_]+/g) ?? []));
+    const known = new Set<string>(Object.values(METRIC_NAMES));
+    for (const name of used) expect(known.has(name as string), name as string).toBe(true);
+  });
+
+  it('Alertmanager config is valid and routes a healing alert to the webhook with the bearer token', () => {
+    run('amtool', ['check-config', 'manifests/alertmanager/alertmanager.yml']);
+    const routed = run('amtool', ['config', 'routes', 'test', '--config.file=manifests/alertmanager/alertmanager.yml', 'swarmkeeper_heal=true', 'instance_id=i-1', 'swarmkeeper_cluster=prod']);
+    expect(routed.trim().split(',')).toContain('swarmkeeper');
+    const other = run('amtool', ['config', 'routes', 'test', '--config.file=manifests/alertmanager/alertmanager.yml', 'alertname=SwarmkeeperNoLeader']);
+    expect(other.trim()).toBe('ops');
+    const am: Doc = parse(readFileSync(join(M, 'alertmanager/alertmanager.yml'), 'utf8'));
+    const [hook] = am.receivers.find((r: Doc) => r.name === 'swarmkeeper').webhook_configs;
+    expect(hook.url).toMatch(/\/v1\/alerts$/);
+    expect(hook.send_resolved).toBe(true);
+    expect(hook.http_config.authorization.type).toBe('Bearer');
+    const route = am.route.routes.find((r: Doc) => r.receiver === 'swarmkeeper');
+    expect(route.group_by).toEqual(expect.arrayContaining(['instance_id', 'swarmkeeper_cluster']));
+  });
+});
