@@ -5,8 +5,9 @@
 // batch is judged before anything is written; one alert that cannot be placed rejects
 // the batch with a status code and a message naming the alert, and nothing is written.
 // The one exception is a resolved alert for a node that no longer exists (it was
-// replaced, which is usually why the alert resolved): there is nothing to clear, so it
-// is ignored rather than making Alertmanager log a failure for the whole group.
+// replaced, which is usually why the alert resolved): its mark, if any, is cleared by
+// the instance_id label, or else the alert is ignored, rather than making Alertmanager
+// log a failure for the whole group.
 import type { HealthMark, Instance, SwarmNode } from '../observe/snapshot.ts';
 
 export interface IncomingAlert {
@@ -26,6 +27,9 @@ export interface ClusterNodes {
 export interface NodeDirectory {
   lookup(cluster: string): Promise<ClusterNodes | undefined>;
 }
+
+/** What an instance id may look like (ids become etcd key segments). */
+export const INSTANCE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export const CLUSTER_LABELS = ['swarmkeeper_cluster', 'cluster'] as const;
 /** Node labels, most specific first; the first one present decides. */
@@ -72,7 +76,11 @@ export function judgeAlerts(
     const instanceId = resolveInstance(nodes, label, value);
     if (!instanceId) {
       if (alert.status === 'resolved') {
-        ignored++;
+        // The node is gone (replaced, usually why the alert resolved). An instance_id
+        // label still names its mark, which is cleared rather than left to expire;
+        // deleting a mark that is not there writes nothing.
+        if (label === 'instance_id' && INSTANCE_ID.test(value)) changes.push({ cluster, action: 'clear', instanceId: value });
+        else ignored++;
         continue;
       }
       return { ok: false, status: 404, message: `${where}: no node of cluster ${cluster} has ${label}=${JSON.stringify(value.slice(0, 128))}` };

@@ -11,6 +11,7 @@ import type { Etcd3 } from 'etcd3';
 import { SwarmkeeperError, wrapError } from '../errors.ts';
 import type { HealthMark, HealthMarkSource, NodeControl } from '../observe/snapshot.ts';
 import { clusterKeys } from '../store/keys.ts';
+import { INSTANCE_ID } from './alert-intake.ts';
 import type { MarkStore } from './port.ts';
 
 const SOURCES: ReadonlySet<string> = new Set<HealthMarkSource>(['alert', 'detector:swarm', 'detector:etcd', 'detector:startup', 'detector:ec2', 'operator']);
@@ -125,7 +126,7 @@ function checkMark(mark: HealthMark): void {
 
 /** Instance ids become key segments: no slashes, nothing empty. */
 function checkInstanceId(id: string): void {
-  if (!/^[A-Za-z0-9._:-]{1,128}$/.test(id)) {
+  if (!INSTANCE_ID.test(id)) {
     throw new SwarmkeeperError('Internal', `instance id ${JSON.stringify(id.slice(0, 64))} cannot be a key segment (letters, digits, . _ : - only)`);
   }
 }
