@@ -8,17 +8,14 @@ import type { Role, Unit } from '../spec/schema.ts';
 import { SwarmkeeperError } from '../errors.ts';
 
 export const DEFAULT_AGENT_IMAGE = 'ghcr.io/swarmkeeper/swarmkeeper:latest';
-export const DEFAULT_ETCD_IMAGE = 'quay.io/coreos/etcd:v3.5.17';
 
-/** Where the agent finds its configuration and one-time token on the node. */
-export const AGENT_CONFIG_PATH = '/etc/swarmkeeper/agent.json';
+/** Where the agent finds its one-time token on the node (root-only file). */
 export const BOOTSTRAP_TOKEN_PATH = '/etc/swarmkeeper/bootstrap-token';
 
 export interface NodeModel {
   readonly agent: NodeAgentConfig;
   /** Extra units from spec.managers.units / spec.workers.units. */
   readonly units: readonly Unit[];
-  readonly etcdImage?: string;
 }
 
 export interface NodeUnit {
@@ -56,32 +53,27 @@ export function renderTemplate(file: string, values: Readonly<Record<string, str
   });
 }
 
-/** The non-secret part of the agent config, as the node reads it from AGENT_CONFIG_PATH. */
-export function agentConfigFile(agent: NodeAgentConfig): string {
-  const { bootstrapToken: _secret, ...rest } = agent;
-  return `${JSON.stringify({ ...rest, bootstrapTokenFile: agent.bootstrapToken ? BOOTSTRAP_TOKEN_PATH : undefined }, null, 2)}\n`;
-}
-
 export function buildNodeFiles(model: NodeModel): NodeFiles {
   const { agent } = model;
   checkShellSafe('cluster', agent.cluster);
   const agentImage = agent.agentImage ?? DEFAULT_AGENT_IMAGE;
-  const etcdImage = model.etcdImage ?? DEFAULT_ETCD_IMAGE;
   checkShellSafe('agentImage', agentImage);
-  checkShellSafe('etcdImage', etcdImage);
+  checkShellSafe('managementEtcd.prefix', agent.managementEtcd.prefix);
   for (const e of agent.managementEtcd.endpoints) checkShellSafe('managementEtcd.endpoints', e);
+  if (agent.bootstrapUrl) checkShellSafe('bootstrapUrl', agent.bootstrapUrl);
+  const exchange = agent.bootstrapUrl && agent.bootstrapToken ? ` \\\n  --bootstrap-url ${agent.bootstrapUrl} --bootstrap-token-file ${BOOTSTRAP_TOKEN_PATH}` : '';
   const values = {
     cluster: agent.cluster,
     role: agent.role,
     agentImage,
-    etcdImage,
+    prefix: agent.managementEtcd.prefix,
     etcdEndpoints: agent.managementEtcd.endpoints.join(','),
-    etcdUnit: agent.role === 'manager' ? 'swarmkeeper-etcd-member.service' : 'swarmkeeper-etcd-gateway.service',
-    etcdEnvFile: agent.role === 'manager' ? '/etc/swarmkeeper/etcd.env' : '/etc/swarmkeeper/gateway.env',
+    etcdRole: agent.role === 'manager' ? 'etcd voting member' : 'etcd gateway to the managers',
+    exchangeFlags: exchange,
   };
-  const unit = (name: string, file: string, o: Partial<NodeUnit> = {}): NodeUnit => ({
+  const unit = (name: string, o: Partial<NodeUnit> = {}): NodeUnit => ({
     name,
-    contents: renderTemplate(file, values),
+    contents: renderTemplate(name, values),
     enable: true,
     start: true,
     mask: false,
@@ -89,7 +81,7 @@ export function buildNodeFiles(model: NodeModel): NodeFiles {
     ...o,
   });
   const units: NodeUnit[] = [
-    unit('swarmkeeper-node-env.service', 'swarmkeeper-node-env.service'),
+    unit('swarmkeeper-node-env.service'),
     {
       name: 'docker.service',
       enable: true,
@@ -99,11 +91,7 @@ export function buildNodeFiles(model: NodeModel): NodeFiles {
     },
     // Never a plain TCP docker API (design): Flatcar ships this socket for port 2375.
     { name: 'docker-tcp.socket', enable: false, start: false, mask: true, dropIns: [] },
-    agent.role === 'manager'
-      ? unit('swarmkeeper-etcd-member.service', 'swarmkeeper-etcd-member.service', { start: false })
-      : unit('swarmkeeper-etcd-gateway.service', 'swarmkeeper-etcd-gateway.service', { start: false }),
-    unit('swarmkeeper-etcd.path', 'swarmkeeper-etcd.path'),
-    unit('swarmkeeper-bootstrap.service', 'swarmkeeper-bootstrap.service'),
+    unit('swarmkeeper-bootstrap.service'),
     ...model.units.map(extraUnit),
   ];
   const names = new Set<string>();
@@ -115,7 +103,7 @@ export function buildNodeFiles(model: NodeModel): NodeFiles {
     }
     names.add(u.name);
   }
-  const files: NodeFile[] = [{ path: AGENT_CONFIG_PATH, contents: agentConfigFile(agent), mode: 0o644 }];
+  const files: NodeFile[] = [];
   if (agent.bootstrapToken) files.push({ path: BOOTSTRAP_TOKEN_PATH, contents: `${agent.bootstrapToken}\n`, mode: 0o600 });
   return { role: agent.role, units, files };
 }

@@ -1,18 +1,19 @@
 // `#cloud-config` for coreos-cloudinit (Flatcar still reads it): write_files for the
-// agent's config and one-time token, coreos.units for every unit and drop-in.
+// one-time token, coreos.units for every unit and drop-in.
 import { stringify } from 'yaml';
 import type { NodeFiles } from './node-model.ts';
 
 export const CLOUD_CONFIG_HEADER = '#cloud-config';
 
 export function renderCloudConfig(node: NodeFiles): string {
+  const writeFiles = node.files.map((f) => ({
+    path: f.path,
+    permissions: `0${f.mode.toString(8)}`,
+    owner: 'root',
+    content: f.contents,
+  }));
   const doc = {
-    write_files: node.files.map((f) => ({
-      path: f.path,
-      permissions: `0${f.mode.toString(8)}`,
-      owner: 'root',
-      content: f.contents,
-    })),
+    ...(writeFiles.length > 0 ? { write_files: writeFiles } : {}),
     coreos: {
       units: node.units.map((u) => ({
         name: u.name,

@@ -41,19 +41,20 @@ function cloudConfigUnits(text: string): CcUnit[] {
 }
 
 describe('cloud-config rendering', () => {
-  it('renders a manager: etcd member, docker on the local socket only, the bootstrap agent and the extra units', () => {
+  it('renders a manager: the agent running the etcd member, docker on the local socket only, the extra units', () => {
     const out = renderUserData({ agent: anAgent(), units: [vault] });
     expect(out.text.split('\n')[0]).toBe('#cloud-config');
     expect(cloudConfigProblems(out.text)).toEqual([]);
     const units = cloudConfigUnits(out.text);
     const byName = new Map(units.map((u) => [u.name, u]));
-    expect(byName.get('swarmkeeper-etcd-member.service')?.content).toContain('ETCD_LISTEN_METRICS_URLS');
-    expect(byName.has('swarmkeeper-etcd-gateway.service')).toBe(false);
     expect(byName.get('docker-tcp.socket')).toEqual({ name: 'docker-tcp.socket', mask: true });
     const boot = byName.get('swarmkeeper-bootstrap.service');
     expect(boot?.command).toBe('start');
-    expect(boot?.content).toContain('registry.example/swarmkeeper:1.2.3 node bootstrap --config /etc/swarmkeeper/agent.json');
-    expect(boot?.content).toContain('--etcd-endpoints http://10.0.0.5:2379');
+    expect(boot?.content).toContain('etcd voting member');
+    expect(boot?.content).toContain('registry.example/swarmkeeper:1.2.3 --etcd-endpoints http://10.0.0.5:2379 --prefix /swarmkeeper node bootstrap');
+    expect(boot?.content).toMatch(/--role manager --cluster prod --instance-id \$\{INSTANCE_ID\} --address \$\{PRIVATE_IPV4\}/);
+    expect(boot?.content).toContain('--bootstrap-url https://controller.internal:8443 --bootstrap-token-file /etc/swarmkeeper/bootstrap-token');
+    expect(byName.get('swarmkeeper-node-env.service')?.content).toContain('--metrics-addr=%s:9323');
     expect(byName.get('vault.service')?.command).toBe('start');
     expect(byName.get('docker.service')?.['drop-ins']?.[0]?.content).toContain('EnvironmentFile=/run/swarmkeeper/node.env');
     // Docker's API: no TCP listener anywhere in what the node gets.
@@ -61,22 +62,33 @@ describe('cloud-config rendering', () => {
     expect(out.size.rawBytes).toBeLessThan(USER_DATA_LIMIT_BYTES);
   });
 
-  it('renders a worker with an etcd gateway instead of a member', () => {
+  it('renders a worker whose agent runs an etcd gateway instead of a member', () => {
     const units = cloudConfigUnits(renderUserData({ agent: anAgent({ role: 'worker' }), units: [] }).text);
-    const names = units.map((u) => u.name);
-    expect(names).toContain('swarmkeeper-etcd-gateway.service');
-    expect(names).not.toContain('swarmkeeper-etcd-member.service');
-    expect(units.find((u) => u.name === 'swarmkeeper-etcd-gateway.service')?.content).toContain('etcd gateway start');
+    const boot = units.find((u) => u.name === 'swarmkeeper-bootstrap.service')?.content ?? '';
+    expect(boot).toContain('etcd gateway to the managers');
+    expect(boot).toContain('--role worker');
+    expect(boot).not.toContain('voting member');
   });
 
-  it('puts the bootstrap token only in a root-only file, never in the agent config or a unit', () => {
+  it('leaves the exchange flags out when the agent gets no bootstrap token (local-style config)', () => {
+    const { bootstrapToken: _t, bootstrapUrl: _u, ...agent } = anAgent();
+    const out = renderUserData({ agent, units: [] });
+    expect(out.text).not.toContain('--bootstrap-url');
+    expect(out.text).not.toContain('--bootstrap-token-file');
+    expect(out.text).not.toContain('write_files');
+  });
+
+  it('refuses values that would break out of a unit command line', () => {
+    expect(() => renderUserData({ agent: anAgent({ agentImage: 'img; rm -rf /' }), units: [] })).toThrow(/agentImage contains characters/);
+    expect(() => renderUserData({ agent: anAgent({ managementEtcd: { endpoints: ['http://a:1 $(x)'], prefix: '/p' } }), units: [] })).toThrow(/endpoints/);
+  });
+
+  it('puts the bootstrap token only in a root-only file, never in a unit', () => {
     const out = renderUserData({ agent: anAgent(), units: [] });
     const doc = parse(out.text) as { write_files: { path: string; permissions: string; content: string }[] };
     const holders = doc.write_files.filter((f) => f.content.includes(TOKEN));
     expect(holders.map((f) => [f.path, f.permissions])).toEqual([['/etc/swarmkeeper/bootstrap-token', '0600']]);
-    const agentJson = JSON.parse(doc.write_files.find((f) => f.path === '/etc/swarmkeeper/agent.json')?.content ?? '{}') as Record<string, unknown>;
-    expect(agentJson.bootstrapToken).toBeUndefined();
-    expect(agentJson.bootstrapTokenFile).toBe('/etc/swarmkeeper/bootstrap-token');
+    expect(out.text.split(TOKEN)).toHaveLength(2);
     expect(out.text).not.toContain('SWMTKN');
   });
 

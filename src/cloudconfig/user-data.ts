@@ -21,13 +21,12 @@ export interface RenderUserDataInput {
   readonly agent: NodeAgentConfig;
   readonly units: readonly Unit[];
   readonly format?: UserDataFormat;
-  readonly etcdImage?: string;
 }
 
 /** Renders and validates; throws SpecInvalid when the result would not boot or is too big. */
 export function renderUserData(input: RenderUserDataInput): RenderedUserData {
   const format = input.format ?? 'cloud-config';
-  const files = buildNodeFiles({ agent: input.agent, units: input.units, ...(input.etcdImage ? { etcdImage: input.etcdImage } : {}) });
+  const files = buildNodeFiles({ agent: input.agent, units: input.units });
   const text = format === 'ignition' ? renderIgnition(files) : renderCloudConfig(files);
   const problems = format === 'ignition' ? ignitionProblems(text) : cloudConfigProblems(text);
   if (problems.length > 0) {
