@@ -20,6 +20,8 @@ describe('classifyDockerError', () => {
     [Object.assign(new Error('connect ENOENT /tmp/sk-x/d.sock'), { code: 'ENOENT' }), 'Unavailable'],
     [Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:2376'), { code: 'ECONNREFUSED' }), 'Unavailable'],
     [new Error('socket hang up'), 'Unavailable'],
+    [Object.assign(new Error('ssl3_read_bytes:sslv3 alert bad certificate'), { code: 'ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE' }), 'Unauthorized'],
+    [Object.assign(new Error('unable to verify the first certificate'), { code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' }), 'Unauthorized'],
     [modemError(500, 'something odd'), 'Unavailable'],
     [new TypeError('x is not a function'), 'Internal'],
   ] as const)('%s -> %s', (err, code) => {

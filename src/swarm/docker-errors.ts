@@ -12,6 +12,18 @@ const SWARM_TOKEN = /SWMTKN-[0-9A-Za-z-]+/g;
 
 const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ENOENT', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ESOCKETTIMEDOUT', 'ECONNABORTED']);
 
+const TLS_TRUST_CODES = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_SIGNATURE_FAILURE',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
 interface DockerLikeError {
   readonly message?: unknown;
   readonly statusCode?: unknown;
@@ -40,6 +52,9 @@ export function classifyDockerError(err: unknown): ErrorCode {
   if (status === 409) return 'Conflict';
   if (status === 503 || text.includes('not a swarm manager') || status === 406) return 'Unavailable';
   if (status === 400) return 'Precondition';
+  // TLS: our client certificate refused (an SSL alert from the server), or the server's
+  // certificate not trusted by our CA: credentials on one side or the other.
+  if (typeof e.code === 'string' && (/^ERR_SSL_.*(CERTIFICATE|UNKNOWN_CA)/.test(e.code) || TLS_TRUST_CODES.has(e.code))) return 'Unauthorized';
   if (typeof e.code === 'string' && CONNECTION_CODES.has(e.code)) return 'Unavailable';
   if (text.includes('timeout') || text.includes('socket hang up')) return 'Unavailable';
   if (status !== undefined && status >= 500) return 'Unavailable';

@@ -35,6 +35,20 @@ export interface StartDockerdOptions {
   /** How long to wait for /_ping to answer; default 90 s (a loaded 2-core machine). */
   readonly readyTimeoutMs?: number;
   readonly binary?: string;
+  /**
+   * Also serve the API on tcp://<address>:<port> with TLS and client-certificate
+   * verification (--tlsverify). Never plain TCP: without this the API is the unix socket only.
+   */
+  readonly tcpTls?: DockerdTcpTls;
+}
+
+export interface DockerdTcpTls {
+  /** Default 2376 (docker's TLS port). */
+  readonly port?: number;
+  /** PEM files: the CA that signed the client certificates, the server's certificate (SAN: the address) and key. */
+  readonly caFile: string;
+  readonly certFile: string;
+  readonly keyFile: string;
 }
 
 export interface DockerdPaths {
@@ -117,6 +131,10 @@ export async function startDockerd(opts: StartDockerdOptions): Promise<DockerdPr
     '--swarm-default-advertise-addr', opts.address,
     ...Object.entries(labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]),
   ];
+  if (opts.tcpTls) {
+    const t = opts.tcpTls;
+    args.push('-H', `tcp://${opts.address}:${t.port ?? 2376}`, '--tlsverify', '--tlscacert', t.caFile, '--tlscert', t.certFile, '--tlskey', t.keyFile);
+  }
   const logFd = openSync(paths.logFile, 'a');
   const child = (() => {
     try {

@@ -3,7 +3,9 @@
 // swarmkeeper.instance=<instanceId>. `cleanup()` always stops every dockerd, unmounts
 // and removes the directories and releases the addresses, also when start-up failed
 // half-way (startSwarm cleans up itself before rethrowing). Use it in afterAll/afterEach.
-import { mkdtempSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { releaseLoopback, reserveLoopback } from '../../src/net/loopback-pool.ts';
 import { removeNodeDirs, startDockerd, type DockerdProcess } from '../../src/swarm/dockerd-process.ts';
 import { DockerSwarm } from '../../src/swarm/docker-swarm.ts';
@@ -130,4 +132,42 @@ async function formSwarm(managers: readonly TestDockerNode[], workers: readonly 
   const remote = [`${first.address}:2377`];
   for (const m of rest) await m.api.join(remote, tokens.manager, `${m.address}:2377`, m.address);
   await Promise.all(workers.map((w) => w.api.join(remote, tokens.worker, `${w.address}:2377`, w.address)));
+}
+
+export interface DockerTestTls {
+  readonly caFile: string;
+  readonly serverCertFile: string;
+  readonly serverKeyFile: string;
+  /** PEM text of the CA and of a client certificate and key it signed (what a DockerEndpoint carries). */
+  readonly ca: string;
+  readonly cert: string;
+  readonly key: string;
+}
+
+/**
+ * A throwaway CA, a server certificate for `address` (SAN IP) and a client certificate,
+ * made with openssl in `dir` (EC keys: fast). `name` keeps several sets apart in one dir.
+ */
+export function makeDockerTlsCertificates(dir: string, address: string, name = 'docker'): DockerTestTls {
+  const p = (f: string): string => join(dir, `${name}-${f}`);
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  const openssl = (args: string[]): void => {
+    execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  };
+  openssl(['req', '-x509', ...ec, '-keyout', p('ca.key'), '-out', p('ca.crt'), '-days', '2', '-subj', `/CN=${name}-test-ca`]);
+  writeFileSync(p('server.ext'), `subjectAltName=IP:${address}\nextendedKeyUsage=serverAuth\n`);
+  openssl(['req', ...ec, '-keyout', p('server.key'), '-out', p('server.csr'), '-subj', '/CN=dockerd']);
+  openssl(['x509', '-req', '-in', p('server.csr'), '-CA', p('ca.crt'), '-CAkey', p('ca.key'), '-CAcreateserial', '-out', p('server.crt'), '-days', '2', '-extfile', p('server.ext')]);
+  writeFileSync(p('client.ext'), 'extendedKeyUsage=clientAuth\n');
+  openssl(['req', ...ec, '-keyout', p('client.key'), '-out', p('client.csr'), '-subj', '/CN=swarmkeeper']);
+  openssl(['x509', '-req', '-in', p('client.csr'), '-CA', p('ca.crt'), '-CAkey', p('ca.key'), '-CAcreateserial', '-out', p('client.crt'), '-days', '2', '-extfile', p('client.ext')]);
+  const read = (f: string): string => readFileSync(p(f), 'utf8');
+  return {
+    caFile: p('ca.crt'),
+    serverCertFile: p('server.crt'),
+    serverKeyFile: p('server.key'),
+    ca: read('ca.crt'),
+    cert: read('client.crt'),
+    key: read('client.key'),
+  };
 }
