@@ -6,6 +6,7 @@ import { isSwarmkeeperError, messageOf } from '../errors.ts';
 import { addGlobalOptions } from './global-options.ts';
 import { registerVersion } from './commands/version.ts';
 import { registerNode } from './commands/node.ts';
+import { registerRenderCloudConfig } from './commands/render-cloud-config.ts';
 
 export function buildProgram(): Command {
   const program = new Command('swarmkeeper')
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
   addGlobalOptions(program);
   registerVersion(program);
   registerNode(program);
+  registerRenderCloudConfig(program);
   return program;
 }
 
