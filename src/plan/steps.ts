@@ -53,6 +53,8 @@ export type Step =
   | (StepBase & { readonly kind: 'swarm.demote'; readonly instanceId: string; readonly nodeId: string })
   /** Set availability=drain so swarm moves tasks away. */
   | (StepBase & { readonly kind: 'swarm.drain'; readonly instanceId: string; readonly nodeId: string; /** Precondition for a voluntary removal: ready nodes of the role other than this one stay >= this (maxUnavailable). */ readonly minReadyAfter?: number })
+  /** Set availability=active again: cancels a manager removal the spec no longer wants (it was drained, maybe demoted, before the spec grew back). */
+  | (StepBase & { readonly kind: 'swarm.activate'; readonly instanceId: string; readonly nodeId: string })
   /** Wait until no tasks run on the node, or until the deadline (ms epoch) passes. */
   | (StepBase & { readonly kind: 'swarm.waitDrained'; readonly instanceId: string; readonly nodeId: string; readonly deadline: number })
   /** Remove the node object from the swarm (force for a node that is down). */

@@ -1,0 +1,200 @@
+// The inventory: one row per instance of the cluster, joined with its swarm node (by the
+// engine label `swarmkeeper.instance`) and, for managers, its etcd member (peer URL host
+// == instance address; an unstarted learner has no name, so names are never used).
+// Everything the rules ask about a node ("dead?", "outdated?", "ready?") is decided here
+// once, so the rule modules read facts instead of re-deriving them.
+import type { EtcdMember, EtcdView, HealthMark, Instance, NodeControl, Snapshot, SwarmNode, SwarmView } from '../observe/snapshot.ts';
+import { urlHost } from '../observe/snapshot.ts';
+import type { ResolvedSpec } from '../spec/defaults.ts';
+import type { Role } from '../spec/schema.ts';
+import { nodeConfigHash } from '../spec/config-hash.ts';
+import { isHealthyMember } from './quorum.ts';
+
+export interface NodeView {
+  readonly id: string;
+  readonly instance: Instance;
+  readonly role: Role;
+  readonly swarm?: SwarmNode;
+  readonly member?: EtcdMember;
+  readonly marks: readonly HealthMark[];
+  readonly control?: NodeControl;
+  /** Launched from a config other than the one the spec yields now. */
+  readonly outdated: boolean;
+  /** Removal started: swarmkeeper drains first, so availability=drain marks it. */
+  readonly removing: boolean;
+  /** The node's agent joined the swarm (a node object with its label exists). */
+  readonly joined: boolean;
+  /** Dead: replace it (instance stopped, or a health mark older than unhealthyAfterSeconds). */
+  readonly dead: boolean;
+  readonly deadReason?: string;
+  /** Never joined within nodeStartupTimeoutSeconds (rule 14). */
+  readonly orphan: boolean;
+  /** Manager only: etcd voter and swarm manager. */
+  readonly fullMember: boolean;
+  /** Serving: joined, ready, active, and for a manager a reachable full member. */
+  readonly ready: boolean;
+  /** Current etcd or swarm leader. */
+  readonly leader: boolean;
+  /** The controller runs on this node. */
+  readonly self: boolean;
+}
+
+export interface Inventory {
+  readonly spec: ResolvedSpec;
+  readonly now: number;
+  readonly managers: readonly NodeView[];
+  readonly workers: readonly NodeView[];
+  /** etcd members whose peer host matches no manager instance: phantoms (rule 6). */
+  readonly strayMembers: readonly EtcdMember[];
+  /** Labelled swarm nodes whose instance is gone, or duplicates of a re-joined instance. */
+  readonly straySwarmNodes: readonly SwarmNode[];
+  readonly etcd?: EtcdView;
+  readonly swarm?: SwarmView;
+  readonly instancesOk: boolean;
+  /** Every source was read completely (rule 1). */
+  readonly complete: boolean;
+  readonly hashes: { readonly manager: string; readonly worker: string };
+}
+
+const DEAD_STATES = new Set(['stopping', 'stopped', 'shutting-down']);
+
+export function buildInventory(spec: ResolvedSpec, snapshot: Snapshot, now: number): Inventory {
+  // A partial list is kept for display only: every rule that counts instances checks
+  // `instancesOk` first.
+  const instances = snapshot.instances.status === 'ok' ? snapshot.instances.value : (snapshot.instances.partial ?? []);
+  const etcd = snapshot.etcd.status === 'ok' ? snapshot.etcd.value : undefined;
+  const swarm = snapshot.swarm.status === 'ok' ? snapshot.swarm.value : undefined;
+  const hashes = { manager: nodeConfigHash(spec, 'manager'), worker: nodeConfigHash(spec, 'worker') };
+
+  const live = instances.filter((i) => i.state !== 'terminated');
+  const liveIds = new Set(live.map((i) => i.id));
+  const { byInstance, strays: straySwarmNodes } = indexSwarmNodes(swarm?.nodes ?? [], liveIds);
+
+  const managerAddresses = new Map<string, Instance>();
+  for (const i of live) if (i.role === 'manager' && i.address !== undefined) managerAddresses.set(i.address, i);
+  const memberOf = new Map<string, EtcdMember>();
+  const strayMembers: EtcdMember[] = [];
+  for (const m of etcd?.members ?? []) {
+    const host = m.peerURLs[0] === undefined ? undefined : urlHost(m.peerURLs[0]);
+    const inst = host === undefined ? undefined : managerAddresses.get(host);
+    if (inst && !memberOf.has(inst.id)) memberOf.set(inst.id, m);
+    else strayMembers.push(m);
+  }
+
+  const marksOf = groupBy(snapshot.marks, (m) => m.instanceId);
+  const controlOf = new Map(snapshot.controls.map((c) => [c.instanceId, c] as const));
+  const etcdLeader = etcd?.leaderId;
+  const rows = live.map((inst) =>
+    describeNode(spec, now, inst, {
+      swarm: byInstance.get(inst.id),
+      member: memberOf.get(inst.id),
+      marks: marksOf.get(inst.id) ?? [],
+      control: controlOf.get(inst.id),
+      etcdLeader,
+      selfId: snapshot.selfInstanceId,
+      hash: inst.role === 'manager' ? hashes.manager : hashes.worker,
+    }),
+  );
+  rows.sort((a, b) => compareStrings(a.id, b.id));
+  return {
+    spec,
+    now,
+    managers: rows.filter((r) => r.role === 'manager'),
+    workers: rows.filter((r) => r.role === 'worker'),
+    strayMembers,
+    straySwarmNodes,
+    etcd,
+    swarm,
+    instancesOk: snapshot.instances.status === 'ok',
+    complete: snapshot.instances.status === 'ok' && snapshot.etcd.status === 'ok' && snapshot.swarm.status === 'ok',
+    hashes,
+  };
+}
+
+interface NodeFacts {
+  readonly swarm?: SwarmNode;
+  readonly member?: EtcdMember;
+  readonly marks: readonly HealthMark[];
+  readonly control?: NodeControl;
+  readonly etcdLeader?: string;
+  readonly selfId?: string;
+  readonly hash: string;
+}
+
+function describeNode(spec: ResolvedSpec, now: number, inst: Instance, f: NodeFacts): NodeView {
+  const joined = f.swarm !== undefined;
+  const deadReason = deadReasonOf(spec, now, inst, f.marks);
+  const startupDeadline = inst.launchedAt + spec.healing.nodeStartupTimeoutSeconds * 1000;
+  const learnerNeverStarted = f.member !== undefined && f.member.isLearner && f.member.name === '';
+  const orphan = now >= startupDeadline && (!joined || learnerNeverStarted) && deadReason === undefined;
+  const fullMember = inst.role === 'manager' && f.member !== undefined && !f.member.isLearner && f.swarm?.role === 'manager';
+  const serving = f.swarm !== undefined && f.swarm.state === 'ready' && f.swarm.availability === 'active';
+  const managerOk = inst.role === 'worker' || (fullMember && f.swarm?.reachability === 'reachable' && f.member !== undefined && isHealthyMember(f.member));
+  return {
+    id: inst.id,
+    instance: inst,
+    role: inst.role,
+    swarm: f.swarm,
+    member: f.member,
+    marks: f.marks,
+    control: f.control,
+    outdated: inst.configHash !== f.hash,
+    removing: f.swarm?.availability === 'drain',
+    joined,
+    dead: deadReason !== undefined,
+    deadReason,
+    orphan,
+    fullMember,
+    ready: deadReason === undefined && !orphan && serving && managerOk,
+    leader: f.swarm?.leader === true || (f.member !== undefined && (f.member.leader || f.member.id === f.etcdLeader)),
+    self: f.selfId === inst.id,
+  };
+}
+
+/** Why the node is dead, or undefined. Marks count only after the hold-down (rule 11). */
+function deadReasonOf(spec: ResolvedSpec, now: number, inst: Instance, marks: readonly HealthMark[]): string | undefined {
+  if (DEAD_STATES.has(inst.state)) return `instance is ${inst.state}`;
+  const holdDown = spec.healing.unhealthyAfterSeconds * 1000;
+  const held = marks
+    .filter((m) => m.source !== 'detector:startup' && (m.expiresAt === undefined || m.expiresAt > now) && m.since + holdDown <= now)
+    .sort((a, b) => a.since - b.since || compareStrings(a.source, b.source));
+  const first = held[0];
+  return first === undefined ? undefined : `${first.source}: ${first.reason}`;
+}
+
+/** One node per live instance (a ready one first); the rest are strays to clean up. */
+function indexSwarmNodes(nodes: readonly SwarmNode[], liveIds: ReadonlySet<string>): { byInstance: Map<string, SwarmNode>; strays: SwarmNode[] } {
+  const byInstance = new Map<string, SwarmNode>();
+  const strays: SwarmNode[] = [];
+  const sorted = [...nodes].sort((a, b) => rankNode(a) - rankNode(b) || compareStrings(a.id, b.id));
+  for (const n of sorted) {
+    if (n.instanceId === undefined) continue; // not ours: never touched
+    if (!liveIds.has(n.instanceId) || byInstance.has(n.instanceId)) strays.push(n);
+    else byInstance.set(n.instanceId, n);
+  }
+  strays.sort((a, b) => compareStrings(a.id, b.id));
+  return { byInstance, strays };
+}
+
+function rankNode(n: SwarmNode): number {
+  return (n.state === 'ready' ? 0 : 2) + (n.role === 'manager' ? 0 : 1);
+}
+
+function groupBy<T>(items: readonly T[], key: (t: T) => string): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const it of items) {
+    const k = key(it);
+    const list = out.get(k);
+    if (list) list.push(it);
+    else out.set(k, [it]);
+  }
+  return out;
+}
+
+export function compareStrings(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+export function nodesOf(inv: Inventory, role: Role): readonly NodeView[] {
+  return role === 'manager' ? inv.managers : inv.workers;
+}

@@ -1,0 +1,162 @@
+// Managers: the control plane, one membership change at a time (rules 2-7, 12, 14).
+// Each cycle continues the transition already under way, or, when none is, starts the
+// most urgent one: clean up orphans and phantoms, remove a dead manager first (rule 6),
+// then voluntary changes behind the stable-cluster gate (rule 4): scale up, scale down,
+// and rolling replacement add-first (surge) or, with maxSurge 0 and five or more
+// managers, remove-first.
+import type { PlanContext } from './context.ts';
+import { emitDemote, emitManagerJoin, emitMemberRemove, emitRemoval } from './chains.ts';
+import { orderVictims, victimClass, VICTIM_CLASS_NAMES, zoneOf, zonePopulation, chooseZones } from './choose-victim.ts';
+import { isJoiningManager, stableClusterGate } from './gates.ts';
+import type { NodeView } from './inventory.ts';
+import { remediableNodes } from './remediation.ts';
+import { describeProjection, projectChange, swarmQuorum } from './quorum.ts';
+import { emitNewLaunches, resumeLaunches } from './launches.ts';
+import { emitOrphanCleanup } from './orphans.ts';
+
+export function planManagers(ctx: PlanContext): void {
+  const { inv } = ctx;
+  if (!inv.instancesOk) {
+    ctx.hold('R1-complete-observation', 'ObservationIncomplete', 'the instance list could not be read: managers are left as they are');
+    return;
+  }
+  if (resumeLaunches(ctx, 'manager') > 0) return;
+  const mgrs = inv.managers;
+  if (mgrs.length === 0) {
+    // Join protocol: the first manager initialises etcd and the swarm itself.
+    emitNewLaunches(ctx, 'manager', { reason: 'no manager exists: launch the first one, which initialises etcd and the swarm', rule: 'converge', zones: chooseZones(zonesOf(ctx), new Map(), 1), maxRoleInstances: 1 });
+    return;
+  }
+  if (!mgrs.some((m) => m.fullMember)) {
+    const first = mgrs[0];
+    if (mgrs.length === 1 && first && first.orphan) {
+      emitOrphanCleanup(ctx, first);
+      return;
+    }
+    ctx.hold('converge', 'WaitingForNodes', `waiting for the first manager (${mgrs.map((m) => m.id).join(', ')}) to initialise etcd and the swarm`);
+    return;
+  }
+
+  // 1. A removal already started finishes first (it may be half-way through rule 7).
+  const removing = orderVictims(mgrs.filter((m) => m.removing), zonePopulation(mgrs));
+  if (removing[0]) {
+    if (removalNoLongerWanted(ctx, removing[0])) emitCancelRemoval(ctx, removing[0]);
+    else emitRemoval(ctx, removing[0], { rule: 'R7-manager-removal-order', reason: `continue removing manager ${removing[0].id}` });
+    return;
+  }
+  // 2. Orphans (never joined) and phantoms: nothing serves on them.
+  const orphan = mgrs.find((m) => m.orphan && !m.dead);
+  if (orphan) {
+    emitOrphanCleanup(ctx, orphan);
+    return;
+  }
+  if (emitStrays(ctx)) return;
+  // 3. A manager being added continues its path (rule 6 add-first).
+  const joining = mgrs.filter(isJoiningManager).sort((a, b) => a.instance.launchedAt - b.instance.launchedAt || (a.id < b.id ? -1 : 1));
+  if (joining[0]) {
+    emitManagerJoin(ctx, joining[0]);
+    return;
+  }
+  // 4. Dead managers: remove first (rule 6), within the remediation brakes.
+  const dead = remediableNodes(ctx, 'manager');
+  if (dead[0]) {
+    emitRemoval(ctx, dead[0], { rule: 'R6-replace-order', reason: `replace unhealthy manager ${dead[0].id} (${dead[0].deadReason ?? ''}): remove it first` });
+    return;
+  }
+  if (mgrs.some((m) => m.dead)) return; // held by a brake; voluntary changes wait too
+  planVoluntary(ctx, mgrs);
+}
+
+function planVoluntary(ctx: PlanContext, mgrs: readonly NodeView[]): void {
+  const { spec } = ctx;
+  const desired = spec.managers.count;
+  const live = mgrs.filter((m) => !m.removing && !m.dead && !m.orphan);
+  const outdated = live.filter((m) => m.outdated);
+  const wantsChange = live.length !== desired || outdated.length > 0;
+  if (!wantsChange) return;
+  const unstable = stableClusterGate(ctx.inv);
+  if (unstable) {
+    ctx.hold('R4-stable-cluster', 'ClusterNotStable', `manager change waits: ${unstable}`);
+    return;
+  }
+  const population = zonePopulation(live);
+  if (live.length < desired) {
+    emitNewLaunches(ctx, 'manager', { reason: `scale managers ${live.length} -> ${desired}`, rule: 'converge', zones: chooseZones(zonesOf(ctx), population, 1), maxRoleInstances: desired });
+    return;
+  }
+  if (live.length > desired) {
+    const victim = orderVictims(live, population)[0];
+    if (victim) {
+      const why = victimClass(victim) === 4 ? 'outdated: replaced by the new one' : VICTIM_CLASS_NAMES[victimClass(victim)];
+      emitRemoval(ctx, victim, { rule: 'R9-surge-unavailable', reason: `scale managers ${live.length} -> ${desired}: remove ${victim.id} (${why}, zone ${zoneOf(victim) || '-'})`, minReadyAfter: minReady(ctx) });
+    }
+    return;
+  }
+  // Rolling replacement of outdated managers at the desired count. Rule 6 replaces a
+  // healthy manager add-first, so managers surge by exactly one even when maxSurge is 0;
+  // only with maxSurge 0 and five or more managers is remove-first taken (etcd keeps
+  // four voters, never two: rule 2).
+  if (spec.rollout.maxSurge === 0 && desired >= 5 && spec.rollout.maxUnavailable >= 1) {
+    const victim = orderVictims(outdated, population)[0];
+    if (victim) emitRemoval(ctx, victim, { rule: 'R9-surge-unavailable', reason: `roll out new manager config with maxSurge 0: remove outdated ${victim.id} first`, minReadyAfter: minReady(ctx) });
+    return;
+  }
+  emitNewLaunches(ctx, 'manager', {
+    reason: `roll out new manager config (${outdated.length} outdated): add first, then remove ${orderVictims(outdated, population)[0]?.id ?? ''}`,
+    rule: 'R6-replace-order',
+    zones: chooseZones(zonesOf(ctx), population, 1),
+    maxRoleInstances: desired + 1,
+  });
+}
+
+/**
+ * A healthy, up-to-date etcd voter half-way out while the spec wants more managers than
+ * are left: finishing would shrink etcd towards two members on the way back up (rule 2),
+ * so the removal is undone instead.
+ */
+function removalNoLongerWanted(ctx: PlanContext, n: NodeView): boolean {
+  const m = n.member;
+  if (n.dead || n.orphan || n.outdated || !m || m.isLearner || m.healthy !== true) return false;
+  const staying = ctx.inv.managers.filter((x) => !x.removing && !x.dead && !x.orphan).length;
+  return staying < ctx.spec.managers.count;
+}
+
+function emitCancelRemoval(ctx: PlanContext, n: NodeView): void {
+  const sw = n.swarm;
+  if (!sw || !ctx.inv.swarm) return;
+  if (sw.role === 'worker') {
+    const p = projectChange(swarmQuorum(ctx.inv.swarm), { add: { healthy: sw.state === 'ready' } });
+    if (!p.ok) {
+      ctx.hold('R5-projected-quorum', 'QuorumAtRisk', `re-promoting ${n.id} refused: ${describeProjection('swarm', p)}`);
+      return;
+    }
+    ctx.emit({ kind: 'swarm.promote', instanceId: n.id, nodeId: sw.id, rule: 'R2-manager-floor', reason: `the spec wants ${ctx.spec.managers.count} managers again: undo the removal of ${n.id} (swarm manager again)` });
+    return;
+  }
+  ctx.emit({ kind: 'swarm.activate', instanceId: n.id, nodeId: sw.id, rule: 'R2-manager-floor', reason: `the spec wants ${ctx.spec.managers.count} managers again: undo the removal of ${n.id} (availability active)` });
+}
+
+function minReady(ctx: PlanContext): number {
+  return Math.max(1, ctx.spec.managers.count - ctx.spec.rollout.maxUnavailable);
+}
+
+/** Phantom etcd members and swarm nodes whose instance is gone (rule 6, rule 14). */
+function emitStrays(ctx: PlanContext): boolean {
+  const { inv } = ctx;
+  if (!inv.complete) return false;
+  const member = inv.strayMembers[0];
+  if (member) {
+    emitMemberRemove(ctx, member, undefined, member.healthy !== true);
+    return true;
+  }
+  const strayManager = inv.straySwarmNodes.find((n) => n.role === 'manager');
+  if (strayManager) {
+    emitDemote(ctx, strayManager, strayManager.instanceId, strayManager.reachability !== 'reachable');
+    return true;
+  }
+  return false;
+}
+
+export function zonesOf(ctx: PlanContext): readonly string[] {
+  return ctx.spec.provider.ec2?.subnetIds ?? ctx.spec.provider.sim?.zones ?? [];
+}

@@ -1,0 +1,70 @@
+// plan(spec, snapshot, { now }) -> { steps, holds, phase }: pure, synchronous and
+// deterministic (no I/O, clock or randomness: eslint holds the line). The executor runs
+// the steps in the order given, re-checking each one's precondition on a fresh
+// observation (preconditions.ts). Order of the output: manager steps (at most one
+// membership change), worker steps, then the endpoints refresh.
+import type { Snapshot } from '../observe/snapshot.ts';
+import { etcdClientUrl, urlHost } from '../observe/snapshot.ts';
+import type { ResolvedSpec } from '../spec/defaults.ts';
+import { PlanContext, type PlanOptions } from './context.ts';
+import { quorumLostReason } from './gates.ts';
+import { buildInventory, type Inventory } from './inventory.ts';
+import { planManagers } from './managers.ts';
+import { etcdVoters } from './quorum.ts';
+import type { PlanHold, PlanResult } from './steps.ts';
+import { planWorkers } from './workers.ts';
+
+export type { PlanOptions } from './context.ts';
+
+/** Where an operator starts after a quorum loss (rule 12). */
+export const QUORUM_RUNBOOK = 'docs/runbooks/quorum-lost.md';
+
+export function plan(spec: ResolvedSpec, snapshot: Snapshot, opts: PlanOptions): PlanResult {
+  const now = opts.now;
+  const inv = buildInventory(spec, snapshot, now);
+  if (spec.paused) {
+    return { steps: [], holds: [{ rule: 'R10-remediation-brakes', reason: 'Paused', message: 'spec.paused is set: observing only, changing nothing' }], phase: 'Paused' };
+  }
+  const lost = quorumLostReason(inv);
+  if (lost) {
+    const hold: PlanHold = {
+      rule: 'R12-quorum-lost-freeze',
+      reason: 'QuorumLost',
+      message: `${lost}: every automatic change is frozen; recover by hand following ${QUORUM_RUNBOOK} (restore from the latest etcd snapshot)`,
+    };
+    return { steps: [], holds: [hold], phase: 'Frozen' };
+  }
+  const ctx = new PlanContext(spec, snapshot, inv, now);
+  if (!inv.complete) {
+    const failed = (['instances', 'swarm', 'etcd'] as const).filter((k) => snapshot[k].status !== 'ok');
+    ctx.hold('R1-complete-observation', 'ObservationIncomplete', `could not read ${failed.join(', ')}: only safe steps this cycle`);
+  }
+  planManagers(ctx);
+  planWorkers(ctx);
+  emitEndpoints(ctx, snapshot);
+  return { steps: ctx.steps, holds: ctx.holds, phase: phaseOf(inv, ctx) };
+}
+
+/** Workers' etcd gateways follow keys.endpoints: publish the voters' client URLs when they changed. */
+function emitEndpoints(ctx: PlanContext, snapshot: Snapshot): void {
+  const etcd = ctx.inv.etcd;
+  if (!etcd) return;
+  const urls = desiredEndpoints(etcd.members);
+  if (urls.length === 0) return;
+  const published = [...(snapshot.publishedClientURLs ?? [])].sort();
+  if (published.length === urls.length && published.every((u, i) => u === urls[i])) return;
+  ctx.emit({ kind: 'cluster.publishEndpoints', clientURLs: urls, rule: 'R7-manager-removal-order', reason: `etcd voters changed: publish ${urls.length} client URL(s) for the workers' gateways` });
+}
+
+export function desiredEndpoints(members: Parameters<typeof etcdVoters>[0]['members']): string[] {
+  const urls = etcdVoters({ members, alarms: [] }).map((m) => m.clientURLs[0] ?? (m.peerURLs[0] ? etcdClientUrl(urlHost(m.peerURLs[0])) : ''));
+  return [...new Set(urls.filter((u) => u !== ''))].sort();
+}
+
+function phaseOf(inv: Inventory, ctx: PlanContext): PlanResult['phase'] {
+  if (!inv.managers.some((m) => m.fullMember)) return 'Pending';
+  const degraded = ctx.holds.some((h) => h.rule !== 'converge' && h.reason !== 'WaitingForLaunch' && h.reason !== 'LearnerCatchingUp') || [...inv.managers, ...inv.workers].some((n) => n.dead);
+  if (degraded) return 'Degraded';
+  if (ctx.steps.length > 0 || ctx.holds.length > 0) return 'Provisioning';
+  return 'Ready';
+}

@@ -1,0 +1,80 @@
+// Launch client tokens (rule 13). A token names one launch intent: the same intent
+// planned again, by this controller or by a successor after a crash, gets the same
+// token, and the provider turns the repeat into a no-op. Intents are numbered by a
+// cluster-wide ordinal that only grows: the next ordinal is one more than the highest
+// seen on a live instance or in the journal, so a token is never reused for a new intent
+// (which would make the provider return the old, perhaps dead, instances).
+import type { Operation, Snapshot } from '../observe/snapshot.ts';
+import type { Role } from '../spec/schema.ts';
+import { fnv1a64Hex } from '../spec/config-hash.ts';
+
+const MAX_TOKEN = 64;
+const LIST_LAG_MS = 120_000;
+const ORDINAL = /-([mw])(\d+)$/;
+
+export function launchToken(cluster: string, generation: number, role: Role, ordinal: number): string {
+  const tail = `-g${generation}-${role === 'manager' ? 'm' : 'w'}${ordinal}`;
+  const full = `${cluster}${tail}`;
+  if (full.length <= MAX_TOKEN && /^[\x21-\x7e]+$/.test(full)) return full;
+  return `sk${fnv1a64Hex(cluster)}${tail}`.slice(-MAX_TOKEN);
+}
+
+export function parseToken(token: string): { role: Role; ordinal: number } | undefined {
+  const m = ORDINAL.exec(token);
+  if (!m || m[1] === undefined || m[2] === undefined) return undefined;
+  return { role: m[1] === 'm' ? 'manager' : 'worker', ordinal: Number(m[2]) };
+}
+
+/** The token in a journal target (the journal writes `<role>x<count>/<token>`). */
+export function tokenOfTarget(target: string): string {
+  const slash = target.lastIndexOf('/');
+  return slash >= 0 ? target.slice(slash + 1) : target;
+}
+
+export function nextOrdinal(snapshot: Snapshot): number {
+  let max = -1;
+  const instances = snapshot.instances.status === 'ok' ? snapshot.instances.value : (snapshot.instances.partial ?? []);
+  for (const i of instances) {
+    const p = i.clientToken === undefined ? undefined : parseToken(i.clientToken);
+    if (p && p.ordinal > max) max = p.ordinal;
+  }
+  for (const op of snapshot.operations) {
+    if (op.stepKind !== 'instance.launch') continue;
+    const p = parseToken(tokenOfTarget(op.target));
+    if (p && p.ordinal > max) max = p.ordinal;
+  }
+  return max + 1;
+}
+
+export interface UnseenLaunch {
+  readonly token: string;
+  readonly role: Role;
+  /** Still pending/running in the journal: re-issue it with the same token. */
+  readonly resume: boolean;
+}
+
+/**
+ * Launches the journal knows but no listed instance carries: in flight (re-issued with
+ * their token) or done so recently that the instance may not be listed yet (counted as
+ * booting until the startup timeout, never launched again).
+ */
+export function unseenLaunches(snapshot: Snapshot, now: number, startupTimeoutMs: number): UnseenLaunch[] {
+  const instances = snapshot.instances.status === 'ok' ? snapshot.instances.value : [];
+  const seen = new Set(instances.map((i) => i.clientToken).filter((t): t is string => t !== undefined));
+  const out: UnseenLaunch[] = [];
+  const byToken = new Map<string, Operation>();
+  for (const op of snapshot.operations) {
+    if (op.stepKind === 'instance.launch') byToken.set(tokenOfTarget(op.target), op);
+  }
+  for (const [token, op] of [...byToken].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    if (seen.has(token)) continue;
+    const p = parseToken(token);
+    if (!p) continue;
+    const inFlight = op.state === 'pending' || op.state === 'running';
+    // EC2 lists a new instance within seconds; two minutes covers that lag without
+    // holding a replacement back for long when the launched instance died meanwhile.
+    const recentlyDone = op.state === 'done' && op.startedAt + Math.min(startupTimeoutMs, LIST_LAG_MS) > now;
+    if (inFlight || recentlyDone) out.push({ token, role: p.role, resume: inFlight });
+  }
+  return out;
+}

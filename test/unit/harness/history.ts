@@ -1,0 +1,273 @@
+// One random history of the world, fully determined by its seed: a cluster is created
+// from nothing, then spec edits, faults (node deaths, external terminations, manager
+// partitions, API errors and throttling, lost answers, launch failures) and controller
+// crashes between steps are interleaved with reconcile cycles; then faults stop and the
+// cluster must converge. Invariants are checked after every step (invariants.ts).
+import { plan } from '../../../src/plan/plan.ts';
+import { MEMBERSHIP_STEP_KINDS } from '../../../src/plan/steps.ts';
+import type { PlanResult, Step } from '../../../src/plan/steps.ts';
+import { maxUnhealthyCount, resolveSpec, type ResolvedSpec } from '../../../src/spec/defaults.ts';
+import type { SwarmClusterSpec } from '../../../src/spec/schema.ts';
+import { SeededRandom, SimWorld } from '../../../src/providers/sim/index.ts';
+import type { Snapshot } from '../../../src/observe/snapshot.ts';
+import { HarnessDetector } from './detector.ts';
+import { HarnessExecutor } from './executor.ts';
+import { observeSim } from './observe-sim.ts';
+import { checkConverged, checkStepBounds, type Violation } from './invariants.ts';
+
+export const CLUSTER = 'prop';
+const CYCLE_MS = 10_000;
+export const BOOTSTRAP_CYCLES = 200;
+export const CONVERGE_CYCLES = 300;
+
+export interface HistoryResult {
+  readonly seed: number;
+  readonly violations: Violation[];
+  /** Whether the end state was recoverable, so convergence was required. */
+  readonly convergenceChecked: boolean;
+  readonly cycles: number;
+  readonly trace: string[];
+}
+
+export interface HistoryOptions {
+  readonly trace?: boolean;
+  /** Replaces plan() (to show a planted bug is caught). */
+  readonly planner?: typeof plan;
+}
+
+export async function runHistory(seed: number, opts: HistoryOptions = {}): Promise<HistoryResult> {
+  return new HistoryRun(seed, opts).run();
+}
+
+class HistoryRun {
+  private readonly rng: SeededRandom;
+  private readonly world: SimWorld;
+  private readonly detector = new HarnessDetector();
+  private readonly executor: HarnessExecutor;
+  private readonly violations: Violation[] = [];
+  private readonly trace: string[] = [];
+  private spec: SwarmClusterSpec;
+  private generation = 1;
+  private resolved: ResolvedSpec;
+  private cycles = 0;
+  private faultsOn = false;
+  private crashAt: number | undefined;
+  private readonly planner: typeof plan;
+
+  constructor(
+    private readonly seed: number,
+    private readonly opts: HistoryOptions,
+  ) {
+    this.rng = new SeededRandom(seed);
+    this.world = new SimWorld({ random: new SeededRandom(seed ^ 0x5eed), start: 1_700_000_000_000 });
+    this.executor = new HarnessExecutor(this.world, () => this.observe());
+    this.planner = opts.planner ?? plan;
+    const surge = this.rng.int(0, 2);
+    const unavailable = this.rng.int(surge === 0 ? 1 : 0, 2);
+    const zones = this.rng.chance(0.5) ? ['a', 'b', 'c'] : [];
+    this.spec = {
+      managers: { count: this.rng.pick([1, 3, 3, 5] as const) ?? 3 },
+      workers: { count: this.rng.int(0, 5) },
+      provider: { sim: { seed, ...(zones.length > 0 ? { zones } : {}) } },
+      rollout: { maxSurge: surge, maxUnavailable: unavailable, drainTimeoutSeconds: 60 },
+      healing: { unhealthyAfterSeconds: 30, nodeStartupTimeoutSeconds: 600, maxUnhealthy: this.rng.pick(['40%', '100%', 2] as const) ?? '100%', minHealthySeconds: this.rng.pick([0, 30]) ?? 0 },
+    };
+    this.resolved = resolveSpec(CLUSTER, this.generation, this.spec);
+  }
+
+  async run(): Promise<HistoryResult> {
+    this.log(`spec ${JSON.stringify(this.spec)}`);
+    // 1. From nothing to the spec, no faults.
+    if (!(await this.converge(BOOTSTRAP_CYCLES))) this.violate('bootstrap', `did not converge within ${BOOTSTRAP_CYCLES} cycles`);
+    // 2. Random events interleaved with cycles.
+    this.faultsOn = true;
+    const events = this.rng.int(5, 25);
+    for (let k = 0; k < events && this.violations.length === 0; k++) await this.randomEvent();
+    // 3. Faults stop: partitions heal, API faults end; the cluster must converge.
+    this.faultsOn = false;
+    this.world.faults = { apiError: 0, throttle: 0, lostResponse: 0, launchFailure: 0 };
+    for (const i of this.world.instances.values()) if (i.partitioned) this.world.healPartition(i.id);
+    await this.resume();
+    const recoverable = this.recoverable();
+    if (recoverable && this.violations.length === 0 && !(await this.converge(CONVERGE_CYCLES))) {
+      this.violate('convergence', `did not converge within ${CONVERGE_CYCLES} cycles after faults stopped`);
+    }
+    if (!recoverable) await this.checkFrozenSafe();
+    return { seed: this.seed, violations: this.violations, convergenceChecked: recoverable, cycles: this.cycles, trace: this.trace };
+  }
+
+  private async randomEvent(): Promise<void> {
+    const r = this.rng.next();
+    const w = this.world;
+    if (r < 0.4) {
+      await this.cycle();
+      return;
+    }
+    if (r < 0.5) {
+      this.edit({ managers: { ...this.spec.managers, count: this.rng.pick([1, 3, 5] as const) ?? 3 }, workers: { ...this.spec.workers, count: this.rng.int(0, 6) } });
+    } else if (r < 0.58) {
+      const role = this.rng.chance(0.5) ? 'managers' : 'workers';
+      this.edit({ [role]: { ...this.spec[role], instanceType: `t3.gen${this.rng.int(1, 9)}` } });
+    } else if (r < 0.66) {
+      const victim = this.pickInstance((i) => i.alive && i.state === 'running');
+      if (victim) {
+        this.log(`fault: kill ${victim}`);
+        w.kill(victim);
+      }
+    } else if (r < 0.71) {
+      const victim = this.pickInstance((i) => i.state !== 'terminated');
+      if (victim) {
+        this.log(`fault: terminate ${victim} externally`);
+        w.terminateExternally(victim);
+      }
+    } else if (r < 0.76) {
+      const victim = this.pickInstance((i) => i.role === 'manager' && i.state === 'running' && !i.partitioned);
+      if (victim) {
+        this.log(`fault: partition ${victim}`);
+        w.partition(victim);
+      }
+    } else if (r < 0.81) {
+      for (const i of w.instances.values()) if (i.partitioned) w.healPartition(i.id);
+      this.log('fault: partitions healed');
+    } else if (r < 0.89) {
+      this.crashAt = this.rng.int(0, 3);
+      this.log(`fault: controller crashes at step ${this.crashAt} of the next cycle`);
+    } else if (r < 0.95) {
+      const level = this.rng.pick([0, 0.05, 0.15]) ?? 0;
+      w.faults = { apiError: level, throttle: level / 2, lostResponse: level / 2, launchFailure: level };
+      this.log(`fault: api fault rate ${level}`);
+    } else {
+      w.advance(this.rng.int(10, 120) * 1000);
+    }
+    await this.cycle();
+  }
+
+  private edit(patch: Partial<SwarmClusterSpec>): void {
+    this.spec = { ...this.spec, ...patch };
+    this.generation += 1;
+    this.resolved = resolveSpec(CLUSTER, this.generation, this.spec);
+    this.log(`edit gen ${this.generation}: managers ${this.spec.managers.count} ${this.spec.managers.instanceType ?? ''} workers ${this.spec.workers.count} ${this.spec.workers.instanceType ?? ''}`);
+  }
+
+  private pickInstance(pred: (i: import('../../../src/providers/sim/model.ts').SimInstance) => boolean): string | undefined {
+    const ids = [...this.world.instances.values()].filter(pred).map((i) => i.id).sort();
+    return this.rng.pick(ids);
+  }
+
+  async observe(): Promise<Snapshot> {
+    const marks = this.executor.orphanMarks.filter((m) => this.world.instances.get(m.instanceId)?.state !== 'terminated');
+    const snap = await observeSim(this.world, CLUSTER, { marks: [], operations: this.executor.operations() });
+    return { ...snap, marks: this.detector.marks(snap, marks) };
+  }
+
+  /** One reconcile cycle: observe, plan, run the steps; then time passes. */
+  private async cycle(): Promise<PlanResult> {
+    this.cycles += 1;
+    const snapshot = await this.observe();
+    const result = this.planner(this.resolved, snapshot, { now: this.world.now });
+    const membership = result.steps.filter((s) => MEMBERSHIP_STEP_KINDS.has(s.kind) || (s.kind === 'instance.launch' && s.role === 'manager'));
+    if (membership.length > 1) this.violate('one-membership-change', `plan holds ${membership.length} membership steps: ${membership.map(describe).join('; ')}`);
+    if (this.opts.trace && result.holds.length > 0 && result.steps.length === 0) this.log(`holds: ${result.holds.map((h) => h.message).join(' | ')}`);
+    const crashAt = this.crashAt;
+    this.crashAt = undefined;
+    for (const [i, step] of result.steps.entries()) {
+      if (crashAt === i) {
+        const entry = this.executor.record(step);
+        if (this.rng.chance(0.5)) await this.executor.run(this.resolved, entry, (s, fresh) => this.checkBounds(s, fresh));
+        this.executor.setState(entry, 'running');
+        this.log(`crash after journaling ${describe(step)}`);
+        await this.resume();
+        break;
+      }
+      if (this.faultsOn) this.maybeFaultBetweenSteps();
+      const entry = this.executor.record(step);
+      const outcome = await this.executor.run(this.resolved, entry, (s, fresh) => this.checkBounds(s, fresh));
+      if (this.opts.trace) this.log(`  ${describe(step)} -> ${outcome}`);
+      this.checkAfterStep(step);
+      if (outcome === 'refused' || outcome === 'failed') break;
+    }
+    this.world.advance(CYCLE_MS);
+    return result;
+  }
+
+  /** A restarted controller finishes the journal's in-flight entries first (rule 13). */
+  private async resume(): Promise<void> {
+    for (const entry of this.executor.journal.filter((e) => e.state === 'pending' || e.state === 'running')) {
+      await this.executor.run(this.resolved, entry, (s, fresh) => this.checkBounds(s, fresh));
+      this.checkAfterStep(entry.step);
+    }
+  }
+
+  private maybeFaultBetweenSteps(): void {
+    if (!this.rng.chance(0.03)) return;
+    const victim = this.pickInstance((i) => i.alive && i.state === 'running');
+    if (victim) {
+      this.log(`fault: kill ${victim} between steps`);
+      this.world.kill(victim);
+    }
+  }
+
+  private checkBounds(step: Step, fresh: Snapshot): void {
+    for (const v of checkStepBounds(this.world, this.resolved, step, fresh)) this.violate(v.invariant, v.detail);
+  }
+
+  private checkAfterStep(step: Step): void {
+    const losses = this.world.controllerQuorumLosses();
+    if (losses.length > 0) this.violate('quorum', `${losses.map((l) => `${l.raft} quorum lost by controller: ${l.detail}`).join('; ')} (after ${describe(step)})`);
+    for (const [token, ids] of this.world.launchesByToken) if (ids.length > 1) this.violate('double-launch', `token ${token} launched ${ids.join(', ')}`);
+  }
+
+  private async converge(maxCycles: number): Promise<boolean> {
+    for (let c = 0; c < maxCycles; c++) {
+      const result = await this.cycle();
+      if (result.steps.length === 0 && checkConverged(this.world, this.resolved, CLUSTER).length === 0) {
+        // Replanning on the converged world yields no steps.
+        const again = this.planner(this.resolved, await this.observe(), { now: this.world.now });
+        if (again.steps.length === 0) return true;
+      }
+      if (this.violations.length > 0) return true;
+    }
+    for (const problem of checkConverged(this.world, this.resolved, CLUSTER)) this.log(`not converged: ${problem}`);
+    return false;
+  }
+
+  /** Recoverable: quorum held in both rafts and dead nodes within maxUnhealthy. */
+  private recoverable(): boolean {
+    const w = this.world;
+    if (!w.etcdQuorumHeld() || !w.swarmQuorumHeld()) return false;
+    for (const role of ['manager', 'worker'] as const) {
+      const nodes = [...w.instances.values()].filter((i) => i.role === role && i.state !== 'terminated' && !drained(w, i.id));
+      const dead = nodes.filter((i) => !i.alive).length;
+      const desired = role === 'manager' ? this.resolved.managers.count : this.resolved.workers.count;
+      if (dead > maxUnhealthyCount(this.resolved.healing.maxUnhealthy, Math.max(desired, nodes.length))) {
+        this.log(`unrecoverable: ${dead} dead ${role}s exceed maxUnhealthy`);
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** Unrecoverable end state: the planner must not take a destructive or membership step. */
+  private async checkFrozenSafe(): Promise<void> {
+    const result = this.planner(this.resolved, await this.observe(), { now: this.world.now });
+    const bad = result.steps.filter((s) => MEMBERSHIP_STEP_KINDS.has(s.kind) || s.kind === 'etcd.removeMember');
+    if (bad.length > 0) this.violate('frozen', `quorum lost, yet the plan holds ${bad.map(describe).join('; ')}`);
+  }
+
+  private violate(invariant: string, detail: string): void {
+    this.violations.push({ invariant, detail: `${detail} [cycle ${this.cycles}, t=${(this.world.now - 1_700_000_000_000) / 1000}s]` });
+  }
+
+  private log(line: string): void {
+    if (this.opts.trace) this.trace.push(`[${((this.world.now - 1_700_000_000_000) / 1000).toFixed(0)}s c${this.cycles}] ${line}`);
+  }
+}
+
+function drained(w: SimWorld, instanceId: string): boolean {
+  return [...w.swarmNodes.values()].some((n) => n.instanceId === instanceId && n.availability === 'drain');
+}
+
+export function describe(s: Step): string {
+  const target = 'instanceId' in s && s.instanceId ? s.instanceId : 'memberId' in s ? s.memberId : 'nodeId' in s ? s.nodeId : 'clientToken' in s ? s.clientToken : '';
+  return `${s.kind} ${target}`.trim();
+}
