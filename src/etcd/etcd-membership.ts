@@ -33,7 +33,7 @@ export interface EtcdMembershipOptions {
   readonly tls?: EtcdMembershipTls;
   /** Deadline of each call to one member; default 5 s. A member slower than this counts as unhealthy. */
   readonly callTimeoutMs?: number;
-  /** How long addLearner keeps retrying etcd's "unhealthy cluster" refusal; default 15 s. */
+  /** How long membership changes keep retrying etcd's "unhealthy cluster" refusal; default 15 s. */
   readonly unhealthyRetryMs?: number;
 }
 
@@ -104,47 +104,44 @@ export class EtcdMembership implements EtcdMembershipApi {
   async addLearner(peerURLs: readonly string[]): Promise<string> {
     if (peerURLs.length === 0) throw new SwarmkeeperError('Usage', 'adding an etcd learner: no peer URL given');
     const context = `adding etcd learner ${peerURLs.join(',')}`;
-    const deadline = Date.now() + this.unhealthyRetryMs;
-    for (let delay = 250; ; delay = Math.min(delay * 2, 2_000)) {
+    return this.retryUnhealthy(async () => {
       // Re-read before each attempt: an earlier attempt that timed out may have been applied.
       const existing = (await this.listMembers()).find((m) => m.peerURLs.some((u) => peerURLs.includes(u)));
       if (existing) return existing.id;
-      try {
-        const res = await this.anyMember(context, (c) => c.cluster.memberAdd({ peerURLs: [...peerURLs], isLearner: true }));
-        return res.member.ID;
-      } catch (err) {
-        const e = err instanceof SwarmkeeperError ? err : toEtcdError(context, err);
-        if (!/unhealthy cluster/i.test(e.message) || Date.now() + delay > deadline) throw e;
-      }
-      await sleep(delay);
-    }
+      const res = await this.anyMember(context, (c) => c.cluster.memberAdd({ peerURLs: [...peerURLs], isLearner: true }));
+      return res.member.ID;
+    });
   }
 
   async promote(memberId: string): Promise<void> {
     const context = `promoting etcd learner ${memberId}`;
-    try {
-      await this.anyMember(context, (c) => c.cluster.memberPromote({ ID: memberId }));
-    } catch (err) {
-      // A retry after a promotion that was applied: the member is a voter already.
-      const member = (await this.listMembers()).find((m) => m.id === memberId);
-      if (!member) throw new SwarmkeeperError('NotFound', `${context}: no such member`, { cause: err, details: { memberId } });
-      if (!member.isLearner) return;
-      throw err;
-    }
+    await this.retryUnhealthy(async () => {
+      try {
+        await this.anyMember(context, (c) => c.cluster.memberPromote({ ID: memberId }));
+      } catch (err) {
+        // A retry after a promotion that was applied: the member is a voter already.
+        const member = (await this.listMembers()).find((m) => m.id === memberId);
+        if (!member) throw new SwarmkeeperError('NotFound', `${context}: no such member`, { cause: err, details: { memberId } });
+        if (!member.isLearner) return;
+        throw err;
+      }
+    });
   }
 
   async removeMember(memberId: string): Promise<void> {
     const context = `removing etcd member ${memberId}`;
-    const members = await this.listMembers();
-    if (!members.some((m) => m.id === memberId)) return;
-    const through = members.filter((m) => m.id !== memberId && m.clientURLs.length > 0).map((m) => m.clientURLs[0]!);
-    if (through.length === 0) throw new SwarmkeeperError('Precondition', `${context}: no other member to ask`, { details: { memberId } });
-    try {
-      await this.firstAnswering(context, through, (c) => c.cluster.memberRemove({ ID: memberId }));
-    } catch (err) {
-      if (err instanceof SwarmkeeperError && err.code === 'NotFound') return;
-      throw err;
-    }
+    await this.retryUnhealthy(async () => {
+      const members = await this.listMembers();
+      if (!members.some((m) => m.id === memberId)) return;
+      const through = members.filter((m) => m.id !== memberId && m.clientURLs.length > 0).map((m) => m.clientURLs[0]!);
+      if (through.length === 0) throw new SwarmkeeperError('Precondition', `${context}: no other member to ask`, { details: { memberId } });
+      try {
+        await this.firstAnswering(context, through, (c) => c.cluster.memberRemove({ ID: memberId }));
+      } catch (err) {
+        if (err instanceof SwarmkeeperError && err.code === 'NotFound') return;
+        throw err;
+      }
+    });
   }
 
   async moveLeader(toMemberId: string): Promise<void> {
@@ -170,6 +167,23 @@ export class EtcdMembership implements EtcdMembershipApi {
   async close(): Promise<void> {
     for (const c of this.clients.values()) c.close();
     this.clients.clear();
+  }
+
+  /**
+   * etcd refuses membership changes with "unhealthy cluster" until every member has been
+   * connected for 5 s (strict reconfig check; adds and removes alike): retry with backoff
+   * for up to `unhealthyRetryMs`, then let the refusal through (Unavailable).
+   */
+  private async retryUnhealthy<T>(fn: () => Promise<T>): Promise<T> {
+    const deadline = Date.now() + this.unhealthyRetryMs;
+    for (let delay = 250; ; delay = Math.min(delay * 2, 2_000)) {
+      try {
+        return await fn();
+      } catch (err) {
+        if (!(err instanceof SwarmkeeperError) || !/unhealthy cluster/i.test(err.message) || Date.now() + delay > deadline) throw err;
+      }
+      await sleep(delay);
+    }
   }
 
   /** Asks one member about itself: status (leader, raft index) and its member list. */

@@ -143,7 +143,7 @@ describe('EtcdMembership on a real 3-member cluster grown to 4', () => {
     await cluster.killMember(0);
   });
 
-  it('reports a killed member as unhealthy while the rest stay healthy with a leader', async () => {
+  it('reports a killed member as unhealthy while the rest stay healthy with a leader, and healthy again after a restart', async () => {
     const members = await etcd.listMembers();
     const victim = members.find((m) => m.name === 'm1' && !m.leader) ?? members.find((m) => !m.leader)!;
     const idx = cluster.members.findIndex((m) => m.name === victim.name);
@@ -156,6 +156,16 @@ describe('EtcdMembership on a real 3-member cluster grown to 4', () => {
     expect(view.members.filter((m) => m.id !== victim.id).every((m) => m.healthy)).toBe(true);
     expect(view.leaderId).toBeDefined();
     expect(view.members.find((m) => m.id === victim.id)!.reportedMembers).toBeUndefined();
+
+    // The same (long-lived) adapter sees the member healthy again once it is back:
+    // no stale connection state keeps it marked down.
+    const t0 = Date.now();
+    await cluster.restartMember(idx);
+    await until('restarted member seen healthy', async () => {
+      const v = await etcd.view();
+      return v.members.find((m) => m.id === victim.id)?.healthy === true ? v : undefined;
+    }, 30_000);
+    expect(Date.now() - t0).toBeLessThan(30_000);
   });
 });
 
