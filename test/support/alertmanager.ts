@@ -13,6 +13,12 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
+import type { Etcd3 } from 'etcd3';
+import type { NodeDirectory } from '../../src/heal/alert-intake.ts';
+import { EtcdMarkStore } from '../../src/heal/mark-store.ts';
+import { createMetrics, type Metrics } from '../../src/http/metrics.ts';
+import { buildServer, listenServer } from '../../src/http/server.ts';
+import { silentLogger, type Logger } from '../../src/log.ts';
 import { releaseLoopback, reserveLoopback } from '../../src/net/loopback-pool.ts';
 
 /** Second octet of the addresses the alerting tests use (127.47.x.y). */
@@ -91,6 +97,54 @@ export async function startAlertmanager(opts: AlertmanagerOptions): Promise<Aler
       if (!res.ok) throw new Error(`posting alerts to Alertmanager: HTTP ${res.status} ${await res.text()}`);
     },
   };
+}
+
+export interface AlertWebhook {
+  /** http://<address>:<port>/v1/alerts */
+  readonly url: string;
+  readonly token: string;
+  readonly marks: EtcdMarkStore;
+  readonly metrics: Metrics;
+  /** POSTs an Alertmanager payload straight to the webhook (no Alertmanager in between). */
+  post(alerts: readonly { status: 'firing' | 'resolved'; labels: Record<string, string>; startsAt?: string }[]): Promise<Response>;
+  stop(): Promise<void>;
+}
+
+/** Our webhook (buildServer) on a pool address, writing marks to the given etcd. */
+export async function startAlertWebhook(opts: { client: Etcd3; prefix: string; directory: NodeDirectory; token?: string; logger?: Logger }): Promise<AlertWebhook> {
+  const token = opts.token ?? 'e2e-webhook-token-0123456789abcdef';
+  const marks = new EtcdMarkStore(opts.client, { prefix: opts.prefix });
+  const metrics = createMetrics({ processMetrics: false });
+  const app = await buildServer({
+    logger: opts.logger ?? silentLogger(),
+    metrics,
+    readiness: { etcd: async () => true, isLeader: () => false },
+    alerts: { webhookToken: token, marks, directory: opts.directory },
+  });
+  const address = reserveLoopback({ block: ALERTING_TEST_BLOCK });
+  try {
+    const url = `${await listenServer(app, { host: address })}/v1/alerts`;
+    return {
+      url,
+      token,
+      marks,
+      metrics,
+      post: (alerts) =>
+        fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+          body: JSON.stringify({ version: '4', status: alerts[0]?.status ?? 'firing', receiver: 'swarmkeeper', alerts }),
+        }),
+      async stop() {
+        await app.close();
+        releaseLoopback(address);
+      },
+    };
+  } catch (err) {
+    await app.close();
+    releaseLoopback(address);
+    throw err;
+  }
 }
 
 export interface DaemonSpec {
