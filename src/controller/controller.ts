@@ -19,7 +19,7 @@ import type { Provider } from '../providers/provider.ts';
 import type { ResolvedSpec } from '../spec/defaults.ts';
 import { LeaderElection, type Leadership } from '../store/election.ts';
 import { Journal } from '../store/journal.ts';
-import type { ClusterStore, Watcher } from '../store/port.ts';
+import type { ClusterStore, LeaderFence, Watcher } from '../store/port.ts';
 import type { ProgressEvent } from './events.ts';
 import { reconcileCluster, type PlanFn } from './reconcile.ts';
 import { ProviderCache } from './provider-cache.ts';
@@ -44,7 +44,7 @@ export interface ControllerDeps {
   /** H7's Prometheus metrics; recorded per cycle when given. */
   readonly metrics?: Metrics;
   readonly agentConfig?: AgentConfigFactory;
-  readonly ingest?: (name: string) => Promise<unknown>;
+  readonly ingest?: (name: string, fence: LeaderFence) => Promise<unknown>;
   readonly logger?: Logger;
   /** Shown as the leader's value; host:pid:random by default. */
   readonly identity?: string;

@@ -17,7 +17,7 @@ import type { Provider } from '../providers/provider.ts';
 import { resolveSpec, type ResolvedSpec } from '../spec/defaults.ts';
 import type { Journal } from '../store/journal.ts';
 import type { Leadership } from '../store/election.ts';
-import type { ClusterStore } from '../store/port.ts';
+import type { ClusterStore, LeaderFence } from '../store/port.ts';
 import { readPublishedClientURLs } from './published-endpoints.ts';
 import { buildStatus } from './status.ts';
 import { applyDetectors, type DetectorState } from './detect-marks.ts';
@@ -38,7 +38,7 @@ export interface CycleDeps {
   readonly checkPrecondition: PreconditionCheck;
   readonly agentConfig: AgentConfigFactory;
   /** Spec intake: validates the spec key and moves it to last-good (H1's ingestSpec). */
-  readonly ingest?: (name: string) => Promise<unknown>;
+  readonly ingest?: (name: string, fence: LeaderFence) => Promise<unknown>;
   readonly leadership: Leadership;
   readonly logger: Logger;
   readonly now: () => number;
@@ -69,7 +69,7 @@ const REUSE_SNAPSHOT_MS = 1000;
 
 export async function reconcileCluster(name: string, cycle: string, deps: CycleDeps): Promise<CycleResult> {
   const log = deps.logger.child({ cluster: name, cycle });
-  if (deps.ingest) await deps.ingest(name);
+  if (deps.ingest) await deps.ingest(name, deps.leadership.fence);
   const stored = await deps.store.get(name);
   if (!stored) return { deleted: true, planned: 0, executed: 0, skipped: false, converged: true };
   const spec = resolveSpec(name, stored.cluster.metadata.generation ?? 0, stored.cluster.spec);

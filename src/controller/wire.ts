@@ -1,0 +1,76 @@
+// The real wiring of a controller: the management etcd store and spec intake (H1), the
+// planner and its precondition checks (H2), the dockerode and etcd3 adapters (H3), the
+// mark store (H7) and the provider the spec names. `swarmkeeper run`, the demo and the
+// integration tests all build their controller here, so they run the same thing.
+import type { Etcd3 } from 'etcd3';
+import { EtcdMembership } from '../etcd/etcd-membership.ts';
+import { EtcdMarkStore } from '../heal/mark-store.ts';
+import type { Metrics } from '../http/metrics.ts';
+import type { Logger } from '../log.ts';
+import { checkPrecondition } from '../plan/preconditions.ts';
+import { plan } from '../plan/plan.ts';
+import type { Provider } from '../providers/provider.ts';
+import type { ResolvedSpec } from '../spec/defaults.ts';
+import { EtcdClusterStore } from '../store/etcd-store.ts';
+import { ingestSpec } from '../store/spec-intake.ts';
+import { DockerSwarm } from '../swarm/docker-swarm.ts';
+import type { AgentConfigFactory, ActTimeouts } from '../act/context.ts';
+import { createController, type Controller } from './controller.ts';
+import { providerForSpec, type ProviderWiring } from './providers.ts';
+import { withLearnerStatusProbe } from './learner-probe.ts';
+
+export interface ControllerWiring {
+  /** The management etcd client; the caller owns (closes) it. */
+  readonly client: Etcd3;
+  readonly prefix: string;
+  /** Management etcd endpoints as node agents reach them. */
+  readonly managementEndpoints: readonly string[];
+  readonly logger: Logger;
+  readonly identity?: string;
+  readonly metrics?: Metrics;
+  readonly agentConfig?: AgentConfigFactory;
+  /** Replaces the provider the spec names (tests, the demo's sim fallback). */
+  readonly providerFor?: (spec: ResolvedSpec) => Provider;
+  readonly local?: ProviderWiring['local'];
+  readonly resyncMs?: number;
+  readonly convergingMs?: number;
+  readonly electionTtlSeconds?: number;
+  readonly timeouts?: Partial<ActTimeouts>;
+  readonly selfInstanceId?: string;
+}
+
+export interface WiredController {
+  readonly controller: Controller;
+  readonly store: EtcdClusterStore;
+  readonly marks: EtcdMarkStore;
+}
+
+export function wireController(w: ControllerWiring): WiredController {
+  const store = new EtcdClusterStore(w.client, { prefix: w.prefix, ownsClient: false });
+  const marks = new EtcdMarkStore(w.client, { prefix: w.prefix });
+  const controller = createController({
+    store,
+    mgmt: w.client,
+    prefix: w.prefix,
+    managementEndpoints: w.managementEndpoints,
+    providerFor: w.providerFor ?? ((spec) => providerForSpec(spec, { logger: w.logger, ...(w.local ? { local: w.local } : {}) })),
+    peers: {
+      swarm: (endpoint) => new DockerSwarm(endpoint),
+      etcd: (urls) => withLearnerStatusProbe(new EtcdMembership({ endpoints: urls, callTimeoutMs: 2000 })),
+    },
+    plan,
+    checkPrecondition,
+    marks,
+    ingest: (name, fence) => ingestSpec(store, name, Date.now(), fence),
+    logger: w.logger,
+    ...(w.identity ? { identity: w.identity } : {}),
+    ...(w.metrics ? { metrics: w.metrics } : {}),
+    ...(w.agentConfig ? { agentConfig: w.agentConfig } : {}),
+    ...(w.resyncMs ? { resyncMs: w.resyncMs } : {}),
+    ...(w.convergingMs ? { convergingMs: w.convergingMs } : {}),
+    ...(w.electionTtlSeconds ? { electionTtlSeconds: w.electionTtlSeconds } : {}),
+    ...(w.timeouts ? { timeouts: w.timeouts } : {}),
+    ...(w.selfInstanceId ? { selfInstanceId: w.selfInstanceId } : {}),
+  });
+  return { controller, store, marks };
+}

@@ -1,0 +1,122 @@
+// Samples a local-provider cluster's etcd and swarm every 100 ms while a test changes
+// it, and records whether each raft had a working quorum:
+// - etcd: some manager's member answers GET /health with health "true" (etcd 3.4 only
+//   says so when the member has a leader and a quorum read succeeds);
+// - swarm: some manager engine lists the nodes (swarmkit refuses without a raft
+//   leader) and a leader is among them.
+// A leader election (after a leadership transfer or a member removal) makes a short
+// gap; a lost quorum never comes back by itself. The test asserts on the longest gap.
+import type { Instance } from '../../src/observe/snapshot.ts';
+import type { LocalProvider } from '../../src/providers/local/local-provider.ts';
+import { DockerSwarm } from '../../src/swarm/docker-swarm.ts';
+
+export interface QuorumSample {
+  readonly at: number;
+  readonly etcd: boolean;
+  readonly swarm: boolean;
+  readonly managers: number;
+}
+
+export interface QuorumReport {
+  readonly samples: number;
+  /** Longest run of samples without an etcd quorum, after etcd first had one (ms). */
+  readonly longestEtcdGapMs: number;
+  readonly longestSwarmGapMs: number;
+  readonly etcdFailures: number;
+  readonly swarmFailures: number;
+}
+
+export interface QuorumWatcher {
+  stop(): Promise<QuorumReport>;
+}
+
+export function watchQuorum(provider: LocalProvider, cluster: string, intervalMs = 100): QuorumWatcher {
+  const samples: QuorumSample[] = [];
+  const swarms = new Map<string, DockerSwarm>();
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const started = Date.now();
+      try {
+        samples.push(await sample(provider, cluster, swarms));
+      } catch {
+        // The instance list itself failed (a record being rewritten): no sample.
+      }
+      await new Promise((r) => setTimeout(r, Math.max(0, intervalMs - (Date.now() - started))));
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      await Promise.all([...swarms.values()].map((s) => s.close().catch(() => undefined)));
+      return report(samples);
+    },
+  };
+}
+
+async function sample(provider: LocalProvider, cluster: string, swarms: Map<string, DockerSwarm>): Promise<QuorumSample> {
+  const managers = (await provider.list(cluster)).filter((i) => i.role === 'manager' && i.state === 'running' && i.address);
+  const [etcd, swarm] = await Promise.all([anyTrue(managers.map((m) => etcdHealthy(m))), anyTrue(managers.map((m) => swarmHasLeader(provider, m, swarms)))]);
+  return { at: Date.now(), etcd, swarm, managers: managers.length };
+}
+
+async function etcdHealthy(m: Instance): Promise<boolean> {
+  const res = await fetch(`http://${m.address}:2379/health`, { signal: AbortSignal.timeout(1500) });
+  const body = (await res.json()) as { health?: string };
+  return body.health === 'true';
+}
+
+async function swarmHasLeader(provider: LocalProvider, m: Instance, swarms: Map<string, DockerSwarm>): Promise<boolean> {
+  let s = swarms.get(m.id);
+  if (!s) {
+    s = new DockerSwarm(provider.dockerEndpoint(m));
+    swarms.set(m.id, s);
+  }
+  const nodes = await Promise.race([s.listNodes(), new Promise<never>((_, rej) => setTimeout(() => rej(new Error('timeout')), 1500))]);
+  return nodes.some((n) => n.leader);
+}
+
+/** True as soon as one check says true; false when all said false or failed. */
+function anyTrue(checks: Promise<boolean>[]): Promise<boolean> {
+  if (checks.length === 0) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    let left = checks.length;
+    for (const c of checks) {
+      c.then(
+        (v) => {
+          if (v) resolve(true);
+          else if (--left === 0) resolve(false);
+        },
+        () => {
+          if (--left === 0) resolve(false);
+        },
+      );
+    }
+  });
+}
+
+function report(samples: readonly QuorumSample[]): QuorumReport {
+  const gap = (ok: (s: QuorumSample) => boolean): { longest: number; failures: number } => {
+    let formed = false;
+    let since: number | undefined;
+    let longest = 0;
+    let failures = 0;
+    for (const s of samples) {
+      if (ok(s)) {
+        formed = true;
+        if (since !== undefined) longest = Math.max(longest, s.at - since);
+        since = undefined;
+      } else if (formed) {
+        failures++;
+        since ??= s.at;
+      }
+    }
+    const last = samples.at(-1);
+    if (since !== undefined && last) longest = Math.max(longest, last.at - since);
+    return { longest, failures };
+  };
+  const e = gap((s) => s.etcd);
+  const w = gap((s) => s.swarm);
+  return { samples: samples.length, longestEtcdGapMs: e.longest, longestSwarmGapMs: w.longest, etcdFailures: e.failures, swarmFailures: w.failures };
+}
