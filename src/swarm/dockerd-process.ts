@@ -12,11 +12,16 @@
 // Unix socket paths are limited to 108 bytes and dockerd puts sockets up to 37 bytes deep
 // under exec-root (x/containerd/containerd.sock.ttrpc, x/libnetwork/<12 hex>.sock), so `dir` must be short
 // (/tmp/sk-xxxx style); startDockerd refuses a longer one with a clear error.
-import { spawn, execFileSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { resolve } from 'node:path';
 import { SwarmkeeperError } from '../errors.ts';
+import { cmdlineOf, isAlive, readPidFile, signal, sleep, waitGone } from './process-control.ts';
+
+// Re-exported: the local provider and the tests import these from here.
+export { isAlive } from './process-control.ts';
+export { mountsUnder, removeNodeDirs } from './node-dirs.ts';
 
 /** Longest `dir` accepted: 108-byte socket limit minus the deepest socket dockerd makes under it. */
 export const MAX_NODE_DIR_LENGTH = 64;
@@ -206,38 +211,6 @@ export async function stopByPidFile(dir: string, timeoutMs = 30_000): Promise<vo
   else await stopContainerd(paths);
 }
 
-/**
- * Unmounts everything mounted under `dir` (per /proc/mounts, deepest first, `umount -l`)
- * and deletes it. Stop the dockerd first. Idempotent: a missing dir is fine.
- */
-export function removeNodeDirs(dir: string): void {
-  const root = resolve(dir);
-  for (const mountPoint of mountsUnder(root)) {
-    try {
-      execFileSync('umount', ['-l', mountPoint], { stdio: 'ignore' });
-    } catch {
-      // Already gone (a lazy unmount of a parent can take children with it); rmSync below tells if not.
-    }
-  }
-  try {
-    rmSync(root, { recursive: true, force: true, maxRetries: 3 });
-  } catch (err) {
-    throw new SwarmkeeperError('Internal', `removing node directory ${root}: ${(err as Error).message}`, { cause: err });
-  }
-}
-
-/** Mount points at or under `root`, deepest first. /proc/mounts escapes spaces and such as \ooo. */
-export function mountsUnder(root: string, mountsText?: string): string[] {
-  const text = mountsText ?? readFileSync('/proc/mounts', 'utf8');
-  const points = text
-    .split('\n')
-    .map((line) => line.split(' ')[1])
-    .filter((p): p is string => p !== undefined && p !== '')
-    .map((p) => p.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(Number.parseInt(o, 8))))
-    .filter((p) => p === root || p.startsWith(`${root}/`));
-  return [...new Set(points)].sort((a, b) => b.split('/').length - a.split('/').length || b.length - a.length);
-}
-
 async function terminate(pid: number, paths: DockerdPaths, timeoutMs: number): Promise<void> {
   signal(pid, 'SIGTERM');
   if (!(await waitGone(pid, timeoutMs))) {
@@ -262,52 +235,6 @@ function readLivePid(paths: DockerdPaths): number | undefined {
   return cmd.includes('dockerd') && cmd.includes(paths.socketPath) ? pid : undefined;
 }
 
-function readPidFile(file: string): number | undefined {
-  if (!existsSync(file)) return undefined;
-  const pid = Number.parseInt(readFileSync(file, 'utf8').trim(), 10);
-  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
-}
-
-function cmdlineOf(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
-  } catch {
-    return '';
-  }
-}
-
-/** Alive and not a zombie (an unreaped child still answers kill 0). */
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
-function signal(pid: number, sig: NodeJS.Signals): void {
-  try {
-    process.kill(pid, sig);
-  } catch {
-    // Already gone.
-  }
-}
-
-async function waitGone(pid: number, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (isAlive(pid)) {
-    if (Date.now() > deadline) return false;
-    await sleep(100);
-  }
-  return true;
-}
-
 function ping(socketPath: string): Promise<boolean> {
   return new Promise((res) => {
     const req = request({ socketPath, path: '/_ping', method: 'GET', timeout: 2_000 }, (resp) => {
@@ -329,6 +256,3 @@ function logTail(file: string): string {
   }
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
