@@ -5,8 +5,14 @@ import { Command, CommanderError } from 'commander';
 import { isSwarmkeeperError, messageOf } from '../errors.ts';
 import { addGlobalOptions } from './global-options.ts';
 import { registerVersion } from './commands/version.ts';
+import { registerValidate } from './commands/validate.ts';
+import { registerApply } from './commands/apply.ts';
+import { registerGet } from './commands/get.ts';
+import { registerEdit } from './commands/edit.ts';
+import { registerDelete } from './commands/delete.ts';
 import { registerNode } from './commands/node.ts';
 import { registerRenderCloudConfig } from './commands/render-cloud-config.ts';
+import { registerDemo } from './commands/demo.ts';
 
 export function buildProgram(): Command {
   const program = new Command('swarmkeeper')
@@ -15,8 +21,14 @@ export function buildProgram(): Command {
     .exitOverride();
   addGlobalOptions(program);
   registerVersion(program);
+  registerValidate(program);
+  registerApply(program);
+  registerGet(program);
+  registerEdit(program);
+  registerDelete(program);
   registerNode(program);
   registerRenderCloudConfig(program);
+  registerDemo(program);
   return program;
 }
 

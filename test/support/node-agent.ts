@@ -8,7 +8,7 @@ import type { AgentAction } from '../../src/node/agent-decide.ts';
 import { stopLeftoverProcesses } from '../../src/node/agent-processes.ts';
 import { EtcdManagementKv } from '../../src/node/management-kv.ts';
 import { nodeAgentPaths, runNodeAgent, type NodeAgentExit, type NodeIdentity } from '../../src/node/node-agent.ts';
-import { listMembersVia } from '../../src/cli/commands/node-clients.ts';
+import { listMembersVia } from '../../src/cli/commands/node.ts';
 import type { Role } from '../../src/spec/schema.ts';
 import type { SwarmApi } from '../../src/swarm/port.ts';
 

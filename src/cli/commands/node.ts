@@ -2,14 +2,16 @@
 // Flatcar, a detached process for the local provider). Management etcd flags come from
 // the global options; everything else says who this node is.
 import { Command, Option } from 'commander';
+import { EtcdMembership } from '../../etcd/etcd-membership.ts';
 import { SwarmkeeperError } from '../../errors.ts';
+import type { EtcdMember } from '../../observe/snapshot.ts';
+import { createEtcdClient } from '../../store/etcd-client.ts';
 import { createLogger } from '../../log.ts';
 import type { NodeAgentConfig } from '../../node/agent-config.ts';
 import { EtcdManagementKv } from '../../node/management-kv.ts';
 import { runNodeAgent, type NodeIdentity } from '../../node/node-agent.ts';
 import { DockerSwarm } from '../../swarm/docker-swarm.ts';
 import { etcdOptionsOf } from '../global-options.ts';
-import { createAgentEtcdClient, listMembersVia } from './node-clients.ts';
 
 interface BootstrapFlags {
   role: string;
@@ -36,7 +38,7 @@ export function registerNode(program: Command): void {
       const { config, identity, socketPath } = parseBootstrapFlags(flags, etcd.endpoints, etcd.prefix);
       const root = program.opts<{ logLevel?: string }>();
       const logger = createLogger({ level: root.logLevel ?? 'info', pretty: false });
-      const client = createAgentEtcdClient(etcd);
+      const client = createEtcdClient(etcd);
       const kv = new EtcdManagementKv(client, etcd.prefix, config.cluster);
       const swarm = new DockerSwarm({ socketPath });
       const abort = new AbortController();
@@ -78,4 +80,14 @@ export function parseBootstrapFlags(
 
 function usage(message: string): SwarmkeeperError {
   return new SwarmkeeperError('Usage', message);
+}
+
+/** The cluster etcd's member list through any of `clientUrls` (a later manager waiting for its learner entry). */
+export async function listMembersVia(clientUrls: readonly string[]): Promise<EtcdMember[]> {
+  const membership = new EtcdMembership({ endpoints: clientUrls, callTimeoutMs: 3_000 });
+  try {
+    return await membership.listMembers();
+  } finally {
+    await membership.close();
+  }
 }
