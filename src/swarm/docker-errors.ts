@@ -45,8 +45,11 @@ export function classifyDockerError(err: unknown): ErrorCode {
   const text = `${String(e.message ?? err)} ${serverMessage(e)}`.toLowerCase();
   if (text.includes('update out of sequence')) return 'Conflict';
   if (text.includes('already part of a swarm')) return 'Conflict';
-  if (text.includes('participating as a manager')) return 'Precondition';
-  if (text.includes('must be demoted') || text.includes('failedprecondition') || text.includes('is not down and can')) return 'Precondition';
+  // Removing a manager that is not demoted yet, a worker not yet seen down, leaving as a
+  // manager: the node's state change (demotion, stop) is still in flight, so these race
+  // it like a stale version does: Conflict, which callers retry (the sim agrees).
+  if (text.includes('participating as a manager') || text.includes('must be demoted') || text.includes('is not down and can')) return 'Conflict';
+  if (text.includes('failedprecondition')) return 'Precondition';
   if (text.includes('invalid join token') || text.includes('valid join token is necessary') || text.includes('unauthorized') || status === 401 || status === 403) return 'Unauthorized';
   if (status === 404) return 'NotFound';
   if (status === 409) return 'Conflict';

@@ -1,7 +1,9 @@
 // The narrow swarm interface the core uses; the dockerode adapter (docker-swarm.ts) and
 // the simulator implement it. Errors: SwarmkeeperError with NotFound (no such node),
-// Conflict (stale version index: re-read and retry), Unavailable (dockerd unreachable,
-// or this engine is not a manager).
+// Conflict (stale version index: re-read and retry; also removing a node that is not yet
+// down or demoted, or leaving as a manager: a state change still in flight), Unavailable
+// (dockerd unreachable, or this engine is not a manager), Unauthorized (bad join token,
+// TLS certificate refused).
 import type { SwarmAvailability, SwarmNode } from '../observe/snapshot.ts';
 import type { Role } from '../spec/schema.ts';
 

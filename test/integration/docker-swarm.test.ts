@@ -136,12 +136,13 @@ describe('DockerSwarm on a real 3-manager + 2-worker swarm', () => {
     expect((await api.listNodes()).filter((n) => n.role === 'manager')).toHaveLength(3);
   });
 
-  it('sorts errors: unknown node NotFound, removing a live manager Precondition, init twice Conflict', async () => {
+  it('sorts errors: unknown node NotFound, removing a live manager Conflict, leaving as a manager Conflict, init twice Conflict', async () => {
     const api = await leaderApi();
     expect(await codeOf(api.removeNode('no-such-node-id', false))).toBe('NotFound');
     expect(await codeOf(api.setAvailability('no-such-node-id', 1, 'drain'))).toBe('NotFound');
     const someManager = (await api.listNodes()).find((n) => n.role === 'manager')!;
-    expect(await codeOf(api.removeNode(someManager.id, false))).toBe('Precondition');
+    expect(await codeOf(api.removeNode(someManager.id, false))).toBe('Conflict');
+    expect(await codeOf(swarm.managers[0]!.api.leave(false))).toBe('Conflict');
     const m = swarm.managers[0]!;
     expect(await codeOf(m.api.init(`${m.address}:2377`, m.address))).toBe('Conflict');
     const gone = new DockerSwarm({ socketPath: '/tmp/sk-no-such-dir/d.sock' });
@@ -169,7 +170,7 @@ describe('DockerSwarm on a real 3-manager + 2-worker swarm', () => {
     const api = await leaderApi();
     const w = swarm.workers[1]!;
     const node = await nodeOf(api, w);
-    expect(await codeOf(api.removeNode(node.id, false))).toBe('Precondition');
+    expect(await codeOf(api.removeNode(node.id, false))).toBe('Conflict');
     await w.api.leave(false);
     expect((await w.api.info()).localNodeState).toBe('inactive');
     await until('left worker seen down', async () => ((await nodeOf(api, w)).state === 'down' ? true : undefined));
