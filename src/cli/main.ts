@@ -13,6 +13,8 @@ import { registerDelete } from './commands/delete.ts';
 import { registerNode } from './commands/node.ts';
 import { registerRenderCloudConfig } from './commands/render-cloud-config.ts';
 import { registerDemo } from './commands/demo.ts';
+import { registerRun } from './commands/run.ts';
+import { registerStatus } from './commands/status.ts';
 
 export function buildProgram(): Command {
   const program = new Command('swarmkeeper')
@@ -29,6 +31,8 @@ export function buildProgram(): Command {
   registerNode(program);
   registerRenderCloudConfig(program);
   registerDemo(program);
+  registerRun(program);
+  registerStatus(program);
   return program;
 }
 

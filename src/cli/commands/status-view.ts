@@ -3,6 +3,7 @@
 // holds and the most recent operations of the journal. Pure, so it is unit-tested.
 import type { SwarmCluster, SwarmClusterStatus } from '../../spec/schema.ts';
 import type { JournalEntry } from '../../store/journal.ts';
+import { formatTable } from '../output.ts';
 
 export interface StatusView {
   readonly name: string;
@@ -92,10 +93,8 @@ export function renderStatusText(v: StatusView): string {
   return `${out.join('\n')}\n`;
 }
 
-/** Left-aligned columns; an empty table says so instead of printing bare headers. */
+/** H1's kubectl-style table; an empty table says so instead of printing bare headers. */
 function table(headers: readonly string[], rows: readonly (readonly string[])[]): string[] {
   if (rows.length === 0) return ['(none)'];
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: readonly string[]): string => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd();
-  return [line(headers), ...rows.map(line)];
+  return formatTable(headers, rows).trimEnd().split('\n');
 }

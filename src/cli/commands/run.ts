@@ -1,0 +1,146 @@
+// `swarmkeeper run`: the controller process. Connects to the management etcd (global
+// flags), campaigns for leadership, and while leader reconciles every SwarmCluster with
+// the provider its spec names. With --http-listen it serves /healthz, /readyz, /metrics
+// and, when a webhook token is set, /v1/alerts. SIGTERM or SIGINT stops it cleanly:
+// leadership is resigned (another replica takes over at once), the cycle in progress
+// ends at its next step boundary, clients close. Instances are never stopped.
+import type { Command } from 'commander';
+import { readFileSync } from 'node:fs';
+import type { FastifyInstance } from 'fastify';
+import { SwarmkeeperError } from '../../errors.ts';
+import { createLogger, type Logger } from '../../log.ts';
+import { createMetrics } from '../../http/metrics.ts';
+import { buildServer, listenServer, parseListenAddress } from '../../http/server.ts';
+import { createNodeDirectory } from '../../heal/node-directory.ts';
+import { createEtcdClient } from '../../store/etcd-client.ts';
+import { wireController, type WiredController } from '../../controller/wire.ts';
+import { ProviderCache } from '../../controller/provider-cache.ts';
+import { providerForSpec } from '../../controller/providers.ts';
+import { resolveSpec } from '../../spec/defaults.ts';
+import { etcdOptionsOf } from '../global-options.ts';
+
+interface RunOptions {
+  httpListen?: string;
+  identity?: string;
+  resyncSeconds: string;
+  webhookTokenFile?: string;
+}
+
+export function registerRun(program: Command): void {
+  program
+    .command('run')
+    .description('Run the controller: keep every SwarmCluster in the management etcd converged')
+    .option('--http-listen <host:port>', 'serve /healthz, /readyz, /metrics (and /v1/alerts) here, e.g. 127.0.0.1:8080')
+    .option('--identity <id>', 'name shown as the leader (default: host:pid:random)')
+    .option('--resync-seconds <n>', 'full resync period of a converged cluster', '30')
+    .option('--webhook-token-file <file>', 'bearer token for /v1/alerts (or SWARMKEEPER_WEBHOOK_TOKEN)')
+    .addHelpText('after', '\nExamples:\n  swarmkeeper --etcd-endpoints http://127.0.0.1:2379 run\n  swarmkeeper run --http-listen 0.0.0.0:8080')
+    .action(async (opts: RunOptions, cmd: Command) => {
+      await runController(opts, cmd);
+    });
+}
+
+async function runController(opts: RunOptions, cmd: Command): Promise<void> {
+  const etcdOpts = etcdOptionsOf(cmd);
+  if (etcdOpts.endpoints.length === 0) throw new SwarmkeeperError('Usage', '--etcd-endpoints: at least one management etcd endpoint is needed');
+  const resync = Number(opts.resyncSeconds);
+  if (!Number.isFinite(resync) || resync < 1) throw new SwarmkeeperError('Usage', `--resync-seconds ${opts.resyncSeconds}: expected a number of seconds >= 1`);
+  const listen = opts.httpListen === undefined ? undefined : parseListen(opts.httpListen);
+  const webhookToken = readWebhookToken(opts.webhookTokenFile);
+  const level = (cmd.parent?.opts<{ logLevel?: string }>().logLevel ?? 'info');
+  const logger = createLogger({ level });
+  const client = createEtcdClient(etcdOpts);
+  const metrics = createMetrics();
+  const wired = wireController({
+    client,
+    prefix: etcdOpts.prefix,
+    managementEndpoints: etcdOpts.endpoints,
+    logger,
+    metrics,
+    resyncMs: resync * 1000,
+    ...(opts.identity ? { identity: opts.identity } : {}),
+  });
+  let server: FastifyInstance | undefined;
+  const providers = new ProviderCache((spec) => providerForSpec(spec, { logger }));
+  try {
+    await wired.controller.start();
+    if (listen) {
+      server = await startHttp(wired, { logger, metrics, client, webhookToken, providers });
+      const url = await listenServer(server, listen);
+      logger.info({ url }, 'Serving health, readiness and metrics');
+    }
+    await waitForSignal(logger);
+  } finally {
+    await wired.controller.stop().catch((err: unknown) => logger.warn({ err: String(err) }, 'Stopping the controller failed'));
+    await server?.close().catch(() => undefined);
+    await providers.close();
+    client.close();
+    logger.info('Stopped');
+  }
+}
+
+function parseListen(value: string) {
+  try {
+    return parseListenAddress(value);
+  } catch (err) {
+    throw new SwarmkeeperError('Usage', `--http-listen: ${(err as Error).message}`);
+  }
+}
+
+function readWebhookToken(file: string | undefined): string | undefined {
+  if (file === undefined) return process.env.SWARMKEEPER_WEBHOOK_TOKEN || undefined;
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch (err) {
+    throw new SwarmkeeperError('Usage', `--webhook-token-file ${file}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`, { cause: err });
+  }
+}
+
+async function startHttp(
+  wired: WiredController,
+  deps: { logger: Logger; metrics: ReturnType<typeof createMetrics>; client: ReturnType<typeof createEtcdClient>; webhookToken?: string; providers: ProviderCache },
+): Promise<FastifyInstance> {
+  const { store } = wired;
+  return buildServer({
+    logger: deps.logger,
+    metrics: deps.metrics,
+    readiness: {
+      etcd: async () => {
+        await deps.client.get('swarmkeeper-readiness-probe').string();
+        return true;
+      },
+      isLeader: () => wired.controller.isLeader(),
+    },
+    ...(deps.webhookToken
+      ? {
+          alerts: {
+            webhookToken: deps.webhookToken,
+            marks: wired.marks,
+            directory: createNodeDirectory({
+              clusterExists: async (name) => (await store.get(name)) !== undefined,
+              listInstances: async (name) => {
+                const stored = await store.get(name);
+                if (!stored) return [];
+                const spec = resolveSpec(name, stored.cluster.metadata.generation ?? 0, stored.cluster.spec);
+                return deps.providers.get(spec).list(name);
+              },
+            }),
+          },
+        }
+      : {}),
+  });
+}
+
+/** Resolves on the first SIGTERM or SIGINT; a second one exits at once. */
+function waitForSignal(logger: Logger): Promise<void> {
+  return new Promise((resolve) => {
+    const onSignal = (signal: NodeJS.Signals): void => {
+      logger.info({ signal }, 'Shutting down');
+      process.once('SIGTERM', () => process.exit(143));
+      process.once('SIGINT', () => process.exit(130));
+      resolve();
+    };
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+  });
+}
