@@ -3,7 +3,7 @@
 // cluster is kept (--keep), then detached with a pid file so `demo --down` can stop it.
 import { join } from 'node:path';
 import { startEtcdProcess, stopEtcdByPidFile, type EtcdProcess } from '../../etcd/etcd-process.ts';
-import { releaseLoopback, reserveLoopback, transferLoopback } from '../../net/loopback-pool.ts';
+import { DEFAULT_POOL_DIR, releaseLoopback, reserveLoopback, transferLoopback } from '../../net/loopback-pool.ts';
 
 export const DEMO_MGMT_BLOCK = 201;
 
@@ -20,7 +20,7 @@ export function managementEtcdPaths(dir: string) {
 }
 
 export async function startManagementEtcd(dir: string, opts: { detached: boolean }): Promise<ManagementEtcd> {
-  const address = reserveLoopback({ block: DEMO_MGMT_BLOCK });
+  const { address, poolDir } = reserveAddress();
   const paths = managementEtcdPaths(dir);
   try {
     const proc = await startEtcdProcess({
@@ -34,7 +34,7 @@ export async function startManagementEtcd(dir: string, opts: { detached: boolean
       detached: opts.detached,
     });
     // A kept demo outlives this process: hold the address until `demo --down` releases it.
-    if (opts.detached) transferLoopback(address, 1);
+    if (opts.detached) transferLoopback(address, 1, poolDir);
     return {
       clientUrl: proc.clientUrl,
       address,
@@ -42,12 +42,27 @@ export async function startManagementEtcd(dir: string, opts: { detached: boolean
       process: proc,
       stop: async () => {
         await proc.stop(10_000);
-        releaseLoopback(address);
+        releaseLoopback(address, poolDir);
       },
     };
   } catch (err) {
-    releaseLoopback(address);
+    releaseLoopback(address, poolDir);
     throw err;
+  }
+}
+
+/**
+ * An address from the machine-wide pool. A user who is not root may not write to the
+ * pool root created (the sim fallback runs as such a user): then a pool of the user's
+ * own, which is unique among that user's processes only.
+ */
+function reserveAddress(): { address: string; poolDir: string } {
+  try {
+    return { address: reserveLoopback({ block: DEMO_MGMT_BLOCK }), poolDir: DEFAULT_POOL_DIR };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EACCES') throw err;
+    const poolDir = `${DEFAULT_POOL_DIR}-uid${process.getuid?.() ?? 'x'}`;
+    return { address: reserveLoopback({ block: DEMO_MGMT_BLOCK, dir: poolDir }), poolDir };
   }
 }
 
