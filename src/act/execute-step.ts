@@ -13,7 +13,7 @@ import type { Step } from '../plan/steps.ts';
 import { stepTarget, type JournalEntry } from '../store/journal.ts';
 import type { ActDeps } from './context.ts';
 import { runEtcdStep } from './etcd-steps.ts';
-import { runInstanceStep } from './instance-steps.ts';
+import { runInstanceStep, type StepResult } from './instance-steps.ts';
 import { runSwarmStep } from './swarm-steps.ts';
 
 export interface StepOutcome {
@@ -57,8 +57,10 @@ async function runEntry(entry: JournalEntry, deps: ActDeps): Promise<StepOutcome
   log.info({ reason: step.reason, rule: step.rule }, describeStep(step));
   try {
     deps.signal?.throwIfAborted();
-    const result = await runStep(step, snapshot, ctx);
-    running = await deps.journal.transition(deps.cluster, running, { state: 'done', result }, { now: deps.now(), fence: deps.fence });
+    const out = await runStep(step, snapshot, ctx);
+    const result = typeof out === 'string' ? out : out.result;
+    const instanceIds = typeof out === 'string' ? undefined : out.instanceIds;
+    running = await deps.journal.transition(deps.cluster, running, { state: 'done', result, ...(instanceIds ? { instanceIds } : {}) }, { now: deps.now(), fence: deps.fence });
     log.info({ result }, 'Step done');
     return { status: 'done', entry: running, result };
   } catch (err) {
@@ -72,7 +74,7 @@ async function runEntry(entry: JournalEntry, deps: ActDeps): Promise<StepOutcome
   }
 }
 
-async function runStep(step: Step, snapshot: Snapshot, deps: ActDeps): Promise<string> {
+async function runStep(step: Step, snapshot: Snapshot, deps: ActDeps): Promise<string | StepResult> {
   switch (step.kind) {
     case 'etcd.addLearner':
     case 'etcd.promote':
@@ -82,6 +84,7 @@ async function runStep(step: Step, snapshot: Snapshot, deps: ActDeps): Promise<s
     case 'swarm.promote':
     case 'swarm.demote':
     case 'swarm.drain':
+    case 'swarm.activate':
     case 'swarm.waitDrained':
     case 'swarm.removeNode':
       return runSwarmStep(step, snapshot, deps);
@@ -116,6 +119,8 @@ export function describeStep(step: Step): string {
       return `Demoting swarm manager ${step.instanceId}`;
     case 'swarm.drain':
       return `Draining swarm node of ${step.instanceId}`;
+    case 'swarm.activate':
+      return `Activating swarm node of ${step.instanceId}`;
     case 'swarm.waitDrained':
       return `Waiting for tasks to leave ${step.instanceId}`;
     case 'swarm.removeNode':

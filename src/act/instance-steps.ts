@@ -11,7 +11,13 @@ import type { ActDeps } from './context.ts';
 
 type InstanceStep = Extract<Step, { kind: 'instance.launch' | 'instance.terminate' | 'instance.markOrphan' | 'cluster.publishEndpoints' }>;
 
-export async function runInstanceStep(step: InstanceStep, deps: ActDeps): Promise<string> {
+/** A step's outcome for the journal; a launch also names the instances it produced. */
+export interface StepResult {
+  readonly result: string;
+  readonly instanceIds?: readonly string[];
+}
+
+export async function runInstanceStep(step: InstanceStep, deps: ActDeps): Promise<string | StepResult> {
   switch (step.kind) {
     case 'instance.launch': {
       const agent = await deps.agentConfig(deps.spec, step.role, step.clientToken);
@@ -24,7 +30,8 @@ export async function runInstanceStep(step: InstanceStep, deps: ActDeps): Promis
         ...(step.zone === undefined ? {} : { zone: step.zone }),
         agent,
       });
-      return `launched ${launched.map((i) => i.id).join(', ') || 'nothing'}`;
+      const ids = launched.map((i) => i.id);
+      return { result: `launched ${ids.join(', ') || 'nothing'}`, instanceIds: ids };
     }
     case 'instance.terminate':
       await deps.provider.terminate(deps.cluster, step.instanceId);

@@ -49,6 +49,13 @@ export async function runSwarmStep(step: SwarmStep, snapshot: Snapshot, deps: Ac
         await swarm.setAvailability(n.id, n.version, 'drain');
         return `node ${n.id} set to drain`;
       });
+    case 'swarm.activate':
+      // Undo of a drain (a removal that was called off): availability back to active.
+      return update('activating the node', async (n) => {
+        if (n.availability === 'active') return `node ${n.id} active already`;
+        await swarm.setAvailability(n.id, n.version, 'active');
+        return `node ${n.id} set to active`;
+      });
     case 'swarm.waitDrained': {
       // The deadline bounds the wait (the spec's drain timeout); past it we go on.
       const left = Math.max(0, step.deadline - deps.now());

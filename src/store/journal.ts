@@ -24,6 +24,8 @@ export interface JournalEntry extends Operation {
   readonly leader?: string;
   /** What the step produced, for people (e.g. the launched instance ids). */
   readonly result?: string;
+  /** The instances a launch produced (for telling a gone instance from a listing lag). */
+  readonly instanceIds?: readonly string[];
 }
 
 export interface JournalOptions {
@@ -88,7 +90,7 @@ export class Journal {
   async transition(
     cluster: string,
     entry: JournalEntry,
-    patch: { state: OperationState; error?: string; result?: string; attempts?: number },
+    patch: { state: OperationState; error?: string; result?: string; attempts?: number; instanceIds?: readonly string[] },
     ctx: { now: number; fence?: LeaderFence },
   ): Promise<JournalEntry> {
     const next: JournalEntry = {
@@ -98,6 +100,7 @@ export class Journal {
       attempts: patch.attempts ?? entry.attempts,
       ...(patch.error === undefined ? {} : { error: patch.error }),
       ...(patch.result === undefined ? {} : { result: patch.result }),
+      ...(patch.instanceIds === undefined ? {} : { instanceIds: patch.instanceIds }),
     };
     if (patch.state === 'done' && patch.error === undefined) delete (next as { error?: string }).error;
     await this.write(cluster, next, ctx.fence);
@@ -145,17 +148,26 @@ export function stepTarget(step: Step): string {
   }
 }
 
-/** Journal entries as the Snapshot carries them (without the step payload). */
+/**
+ * Journal entries as the Snapshot carries them (without the step payload). A finished
+ * launch whose instances have all been terminated since is left out: it is history, and
+ * the planner would otherwise count it as an instance not listed yet (a listing lag).
+ */
 export function toOperations(entries: readonly JournalEntry[]): Operation[] {
-  return entries.map((e) => ({
-    id: e.id,
-    stepKind: e.stepKind,
-    target: e.target,
-    startedAt: e.startedAt,
-    state: e.state,
-    attempts: e.attempts,
-    ...(e.error === undefined ? {} : { error: e.error }),
-  }));
+  const terminated = new Set(entries.filter((e) => e.stepKind === 'instance.terminate' && e.state === 'done').map((e) => e.target));
+  const gone = (e: JournalEntry): boolean =>
+    e.stepKind === 'instance.launch' && e.state === 'done' && e.instanceIds !== undefined && e.instanceIds.length > 0 && e.instanceIds.every((id) => terminated.has(id));
+  return entries
+    .filter((e) => !gone(e))
+    .map((e) => ({
+      id: e.id,
+      stepKind: e.stepKind,
+      target: e.target,
+      startedAt: e.startedAt,
+      state: e.state,
+      attempts: e.attempts,
+      ...(e.error === undefined ? {} : { error: e.error }),
+    }));
 }
 
 function parseEntry(text: string): JournalEntry | undefined {

@@ -85,6 +85,7 @@ describe('controller on real processes: scaling with quorum kept', () => {
   it('never lost etcd or swarm quorum while it changed', async () => {
     const report = await watcher!.stop();
     watcher = undefined;
+    console.info(`quorum watcher: ${JSON.stringify(report)}`);
     expect(report.samples).toBeGreaterThan(100);
     expect(report.longestEtcdGapMs).toBeLessThan(MAX_GAP_MS);
     expect(report.longestSwarmGapMs).toBeLessThan(MAX_GAP_MS);
