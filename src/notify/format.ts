@@ -5,7 +5,7 @@
 export type NotificationEvent =
   | { readonly kind: 'nodeReplaced'; readonly cluster: string; readonly instanceId: string; readonly role?: string; readonly replacementId?: string; readonly reason: string }
   | { readonly kind: 'remediationHeld'; readonly cluster: string; readonly rule: string; readonly reason: string; readonly message: string }
-  | { readonly kind: 'quorumAtRisk'; readonly cluster: string; readonly raft: 'etcd' | 'swarm'; readonly margin?: number; readonly message: string }
+  | { readonly kind: 'quorumAtRisk'; readonly cluster: string; readonly raft?: 'etcd' | 'swarm'; readonly margin?: number; readonly message: string }
   | { readonly kind: 'specInvalid'; readonly cluster: string; readonly message: string };
 
 export interface SlackMessage {
@@ -40,7 +40,7 @@ export function dedupeKeyOf(e: NotificationEvent): string {
     case 'remediationHeld':
       return `${e.kind}/${e.cluster}/${e.rule}/${e.reason}`;
     case 'quorumAtRisk':
-      return `${e.kind}/${e.cluster}/${e.raft}`;
+      return `${e.kind}/${e.cluster}/${e.raft ?? 'any'}`;
     case 'specInvalid':
       return `${e.kind}/${e.cluster}/${e.message}`;
   }
@@ -53,7 +53,7 @@ function headline(e: NotificationEvent): string {
     case 'remediationHeld':
       return `${e.cluster}: remediation held back (${e.reason})`;
     case 'quorumAtRisk':
-      return `${e.cluster}: ${e.raft} quorum at risk${e.margin !== undefined ? ` (margin ${e.margin})` : ''}`;
+      return `${e.cluster}: ${e.raft ?? 'etcd/swarm'} quorum at risk${e.margin !== undefined ? ` (margin ${e.margin})` : ''}`;
     case 'specInvalid':
       return `${e.cluster}: spec refused, the last good spec stays in force`;
   }
