@@ -3,7 +3,7 @@
 // the gRPC channel would keep the process alive).
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { SwarmkeeperError } from '../errors.ts';
+import { SwarmkeeperError, isSwarmkeeperError } from '../errors.ts';
 import { createEtcdClient } from '../store/etcd-client.ts';
 import { EtcdClusterStore } from '../store/etcd-store.ts';
 import { etcdOptionsOf } from './global-options.ts';
@@ -28,6 +28,13 @@ export async function withStore<T>(cmd: Command, fn: (store: EtcdClusterStore) =
   const store = new EtcdClusterStore(createEtcdClient(opts), { prefix: opts.prefix });
   try {
     return await fn(store);
+  } catch (err) {
+    // A refused connection or a deadline says little by itself: name where we looked.
+    if (isSwarmkeeperError(err, 'Unavailable')) {
+      const why = err.message.replace(/\s*Resolution note:\s*$/, '');
+      throw new SwarmkeeperError('Unavailable', `${why}\n(etcd endpoints tried: ${opts.endpoints.join(', ')}; set --etcd-endpoints or SWARMKEEPER_ETCD_ENDPOINTS)`, { cause: err });
+    }
+    throw err;
   } finally {
     await store.close();
   }

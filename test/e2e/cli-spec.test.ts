@@ -179,5 +179,6 @@ describe('connection errors', () => {
   it('reports an unreachable etcd as an error (exit 1)', () => {
     const r = sk(['get'], { env: { SWARMKEEPER_ETCD_ENDPOINTS: 'http://127.0.0.1:9' } });
     expect(r.code).toBe(1);
+    expect(r.stderr).toContain('etcd endpoints tried: http://127.0.0.1:9; set --etcd-endpoints or SWARMKEEPER_ETCD_ENDPOINTS');
   });
 });
