@@ -1,0 +1,86 @@
+// Convergence benchmark (issue 4): from nothing to 3 managers + 3 workers with
+// swarmkeeper (controller + local provider: real dockerd, etcd and node agents) against
+// the hand-scripted baseline (converge-baseline.ts) in the same run, then the latency
+// from a spec edit to the controller's first action.
+//
+//   npx tsx bench/converge.ts [--runs N] [--edits N]
+//
+// Targets: swarmkeeper within 1.25x of the baseline; edit to first action < 250 ms.
+// Needs root, dockerd and etcd (as the integration tests do).
+import { parseArgs } from 'node:util';
+import { runBaseline } from './converge-baseline.ts';
+import { startControllerHarness, type ControllerHarness } from '../test/support/controller-harness.ts';
+import type { ProgressEvent } from '../src/controller/events.ts';
+
+const { values } = parseArgs({ options: { runs: { type: 'string', default: '1' }, edits: { type: 'string', default: '5' } } });
+const runs = Number(values.runs);
+const edits = Number(values.edits);
+
+interface RunFigures {
+  baselineMs: number;
+  swarmkeeperMs: number;
+  ratio: number;
+  baselinePhases: Record<string, number>;
+}
+
+async function timeSwarmkeeper(h: ControllerHarness, name: string, managers: number, workers: number): Promise<number> {
+  const t0 = performance.now();
+  const converged = new Promise<number>((resolve) => {
+    const poll = setInterval(() => {
+      const hit = h.events.find((e) => e.at >= t0 && isConverged(e.event, name, managers, workers));
+      if (hit) {
+        clearInterval(poll);
+        resolve(hit.at);
+      }
+    }, 20);
+  });
+  await h.apply(name, managers, workers);
+  return Math.round((await converged) - t0);
+}
+
+function isConverged(e: ProgressEvent, name: string, managers: number, workers: number): boolean {
+  return e.type === 'cycle' && e.cluster === name && e.phase === 'Ready' && e.planned === 0 && e.status.managers?.ready === managers && e.status.workers?.ready === workers;
+}
+
+/** Spec edits (worker count up by one, then back) and the time to the first step each starts. */
+async function timeEditToAction(h: ControllerHarness, name: string, n: number): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const workers = i % 2 === 0 ? 4 : 3;
+    const t0 = performance.now();
+    await h.apply(name, 3, workers);
+    const first = await h.waitFor('the first action after the edit', async () => h.events.find((e) => e.at >= t0 && e.event.type === 'step' && e.event.status === 'started'), 30_000);
+    out.push(Math.round(first.at - t0));
+    await h.waitConverged(name, 3, workers, 180_000);
+  }
+  return out;
+}
+
+async function main(): Promise<void> {
+  const figures: RunFigures[] = [];
+  let editLatencies: number[] = [];
+  for (let r = 0; r < runs; r++) {
+    const baseline = await runBaseline({ managers: 3, workers: 3, block: 207 });
+    const h = await startControllerHarness({ block: 208, prefix: `/bench${r}` });
+    try {
+      await h.startController('bench');
+      await h.waitFor('leadership', async () => h.events.some((e) => e.event.type === 'leadership' && e.event.leader), 30_000);
+      const sk = await timeSwarmkeeper(h, `bench${r}`, 3, 3);
+      figures.push({ baselineMs: baseline.totalMs, swarmkeeperMs: sk, ratio: Math.round((sk / baseline.totalMs) * 100) / 100, baselinePhases: baseline.phases });
+      process.stderr.write(`run ${r + 1}: baseline ${baseline.totalMs} ms, swarmkeeper ${sk} ms\n`);
+      if (r === runs - 1 && edits > 0) editLatencies = await timeEditToAction(h, `bench${r}`, edits);
+    } finally {
+      await h.stop();
+    }
+  }
+  const sorted = [...editLatencies].sort((a, b) => a - b);
+  const result = {
+    runs: figures,
+    meanRatio: Math.round((figures.reduce((s, f) => s + f.ratio, 0) / figures.length) * 100) / 100,
+    editToFirstActionMs: { samples: editLatencies, median: sorted[Math.floor(sorted.length / 2)], max: sorted.at(-1) },
+    targets: { ratio: 1.25, editToFirstActionMs: 250 },
+  };
+  process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+}
+
+await main();
