@@ -81,7 +81,7 @@ describe('decideAgentAction: a later manager', () => {
   });
   it('asks for the member list only when it has to join etcd', () => {
     expect(needsMemberList(later)).toBe(true);
-    expect(needsMemberList({ ...later, etcdDataPresent: true })).toBe(false);
+    expect(needsMemberList({ ...later, etcdRunning: true })).toBe(false);
     expect(needsMemberList({ ...later, claim: claimOf('lc-me') })).toBe(false);
     expect(needsMemberList({ ...later, role: 'worker' })).toBe(false);
   });
@@ -92,6 +92,16 @@ describe('decideAgentAction: a reboot keeps membership', () => {
     for (const claim of [claimOf('lc-first'), claimOf('lc-me'), undefined, 'unread' as const]) {
       expect(decideAgentAction(facts({ claim, etcdDataPresent: true, swarmState: 'active' }))).toEqual({ kind: 'startEtcd', mode: 'resume' });
     }
+  });
+  it('resumes when the member list lists it or cannot be read (a lone manager is its own endpoint)', () => {
+    const f = facts({ claim: claimOf('lc-first'), etcdDataPresent: true, swarmState: 'active', endpoints: published });
+    expect(decideAgentAction({ ...f, members: [aMember(), { ...learner, name: 'lc-me', isLearner: false }] })).toEqual({ kind: 'startEtcd', mode: 'resume' });
+    expect(decideAgentAction({ ...f, members: 'unavailable' })).toEqual({ kind: 'startEtcd', mode: 'resume' });
+    expect(needsMemberList(f)).toBe(true);
+  });
+  it('does not bring back an etcd member the controller removed from the cluster', () => {
+    const f = facts({ claim: claimOf('lc-first'), etcdDataPresent: true, swarmState: 'active', endpoints: published, members: [aMember()] });
+    expect(decideAgentAction(f)).toEqual({ kind: 'wait', reason: "this node's etcd member was removed from the cluster; not restarting it" });
   });
   it('never initialises or joins a swarm the node is already part of', () => {
     const f = facts({ claim: claimOf('lc-first'), etcdDataPresent: true, etcdRunning: true, swarmState: 'active', endpoints: published, tokensStored: true });

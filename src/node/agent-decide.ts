@@ -61,7 +61,9 @@ export type AgentActionKind = AgentAction['kind'];
 
 /** What this node should facts-wise gather: later managers need the member list. */
 export function needsMemberList(f: Pick<AgentFacts, 'role' | 'instanceId' | 'etcdDataPresent' | 'etcdRunning' | 'claim' | 'endpoints'>): boolean {
-  if (f.role !== 'manager' || f.etcdRunning || f.etcdDataPresent || !f.endpoints) return false;
+  if (f.role !== 'manager' || f.etcdRunning || !f.endpoints) return false;
+  // A member that stopped: was it removed from the cluster (do not bring it back)?
+  if (f.etcdDataPresent) return true;
   return f.claim !== undefined && f.claim !== 'unread' && f.claim.instanceId !== f.instanceId;
 }
 
@@ -75,7 +77,15 @@ function decideManager(f: AgentFacts): AgentAction {
   const initNode = typeof f.claim === 'object' && f.claim.instanceId === f.instanceId;
   let etcdBlocked: string | undefined;
   if (!f.etcdRunning) {
-    if (f.etcdDataPresent) return { kind: 'startEtcd', mode: 'resume' };
+    if (f.etcdDataPresent) {
+      // Removed from the cluster by the controller (scale-down, replacement): restarting
+      // it would only see it exit again. When the list cannot be read (a lone manager
+      // rebooting is its own endpoint), resume: that is the reboot case.
+      if (Array.isArray(f.members) && !f.members.some((m) => m.peerURLs.includes(etcdPeerUrl(f.address)))) {
+        return wait("this node's etcd member was removed from the cluster; not restarting it");
+      }
+      return { kind: 'startEtcd', mode: 'resume' };
+    }
     if (f.claim === undefined) return { kind: 'claimInit' };
     if (initNode) return { kind: 'startEtcd', mode: 'new' };
     const join = decideEtcdJoin(f);
