@@ -136,6 +136,16 @@ describe('LocalProvider (real dockerd, etcd and node agents)', () => {
     await eventually('the worker listed as stopped', async () => (await provider.list(CLUSTER)).find((i) => i.id === worker.id)?.state === 'stopped', 30_000);
   });
 
+  it('treats a manager whose dockerd and etcd were killed as a dead node: its agent stops, it is listed stopped', async () => {
+    const dir = join(baseDir, 'n', manager.id);
+    const agentPid = Number(readFileSync(join(dir, 'agent.pid'), 'utf8'));
+    for (const pidFile of [join(dir, 'd.pid'), join(dir, 'agent', 'etcd.pid')]) process.kill(Number(readFileSync(pidFile, 'utf8')), 'SIGKILL');
+    await eventually('the agent to give the node up', () => !existsSync(`/proc/${agentPid}`) || readFileSync(`/proc/${agentPid}/stat`, 'utf8').includes(') Z '), 60_000);
+    expect(readFileSync(join(dir, 'agent.log'), 'utf8')).toContain('the node is dead');
+    const listed = (await provider.list(CLUSTER)).find((i) => i.id === manager.id);
+    expect(listed).toMatchObject({ state: 'stopped', statusChecksOk: false });
+  });
+
   it('terminates: no process, no mount, no directory, address released; a second terminate is a no-op', async () => {
     for (const inst of [worker, manager]) {
       await provider.terminate(CLUSTER, inst.id);
