@@ -37,8 +37,21 @@ export function planManagers(ctx: PlanContext): void {
     return;
   }
 
-  // 1. A removal already started finishes first (it may be half-way through rule 7).
+  // 1. Dead managers go first: removing one never lowers the healthy count, and a
+  //    healthy manager's removal may be waiting for exactly that (rule 6 remove-first).
   const removing = orderVictims(mgrs.filter((m) => m.removing), zonePopulation(mgrs));
+  const deadRemoving = removing.find((m) => m.dead);
+  if (deadRemoving) {
+    emitRemoval(ctx, deadRemoving, { rule: 'R6-replace-order', reason: `continue removing unhealthy manager ${deadRemoving.id}` });
+    return;
+  }
+  const dead = remediableNodes(ctx, 'manager');
+  if (dead[0]) {
+    emitRemoval(ctx, dead[0], { rule: 'R6-replace-order', reason: `replace unhealthy manager ${dead[0].id} (${dead[0].deadReason ?? ''}): remove it first` });
+    return;
+  }
+  // 1b. A removal already started finishes (it may be half-way through rule 7), unless
+  //     the spec wants the manager back.
   if (removing[0]) {
     if (removalNoLongerWanted(ctx, removing[0])) emitCancelRemoval(ctx, removing[0]);
     else emitRemoval(ctx, removing[0], { rule: 'R7-manager-removal-order', reason: `continue removing manager ${removing[0].id}` });
@@ -55,12 +68,6 @@ export function planManagers(ctx: PlanContext): void {
   const joining = mgrs.filter(isJoiningManager).sort((a, b) => a.instance.launchedAt - b.instance.launchedAt || (a.id < b.id ? -1 : 1));
   if (joining[0]) {
     emitManagerJoin(ctx, joining[0]);
-    return;
-  }
-  // 4. Dead managers: remove first (rule 6), within the remediation brakes.
-  const dead = remediableNodes(ctx, 'manager');
-  if (dead[0]) {
-    emitRemoval(ctx, dead[0], { rule: 'R6-replace-order', reason: `replace unhealthy manager ${dead[0].id} (${dead[0].deadReason ?? ''}): remove it first` });
     return;
   }
   if (mgrs.some((m) => m.dead)) return; // held by a brake; voluntary changes wait too
@@ -96,7 +103,7 @@ function planVoluntary(ctx: PlanContext, mgrs: readonly NodeView[]): void {
   // healthy manager add-first, so managers surge by exactly one even when maxSurge is 0;
   // only with maxSurge 0 and five or more managers is remove-first taken (etcd keeps
   // four voters, never two: rule 2).
-  if (spec.rollout.maxSurge === 0 && desired >= 5 && spec.rollout.maxUnavailable >= 1) {
+  if (removeFirstAllowed(ctx)) {
     const victim = orderVictims(outdated, population)[0];
     if (victim) emitRemoval(ctx, victim, { rule: 'R9-surge-unavailable', reason: `roll out new manager config with maxSurge 0: remove outdated ${victim.id} first`, minReadyAfter: minReady(ctx) });
     return;
@@ -110,15 +117,25 @@ function planVoluntary(ctx: PlanContext, mgrs: readonly NodeView[]): void {
 }
 
 /**
- * A healthy, up-to-date etcd voter half-way out while the spec wants more managers than
+ * A healthy etcd voter half-way out while the spec wants more managers than
  * are left: finishing would shrink etcd towards two members on the way back up (rule 2),
  * so the removal is undone instead.
  */
 function removalNoLongerWanted(ctx: PlanContext, n: NodeView): boolean {
   const m = n.member;
-  if (n.dead || n.orphan || n.outdated || !m || m.isLearner || m.healthy !== true) return false;
+  // Outdated or not: keeping a healthy voter and rolling it later add-first is safer
+  // than finishing a removal that takes etcd down towards two members.
+  if (n.dead || n.orphan || !m || m.isLearner || m.healthy !== true) return false;
+  const desired = ctx.spec.managers.count;
+  const votersAfter = (ctx.inv.etcd?.members.filter((x) => !x.isLearner).length ?? 0) - 1;
+  if (votersAfter <= 2 && desired !== 1) return true;
   const staying = ctx.inv.managers.filter((x) => !x.removing && !x.dead && !x.orphan).length;
-  return staying < ctx.spec.managers.count;
+  return staying < desired && !removeFirstAllowed(ctx);
+}
+
+/** maxSurge 0 with five or more managers: outdated managers are replaced remove-first. */
+function removeFirstAllowed(ctx: PlanContext): boolean {
+  return ctx.spec.rollout.maxSurge === 0 && ctx.spec.managers.count >= 5 && ctx.spec.rollout.maxUnavailable >= 1;
 }
 
 function emitCancelRemoval(ctx: PlanContext, n: NodeView): void {

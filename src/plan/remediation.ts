@@ -21,6 +21,9 @@ export function remediableNodes(ctx: PlanContext, role: Role): NodeView[] {
     return [];
   }
   const desired = role === 'manager' ? ctx.spec.managers.count : ctx.spec.workers.count;
+  // Dead nodes the spec does not need (enough healthy ones remain) are a scale-down, not
+  // a remediation: no replacement follows, so the brakes do not apply.
+  if (nodes.filter((n) => !n.dead && !n.orphan).length >= desired) return dead.filter((n) => !n.control?.skipRemediation);
   const limit = maxUnhealthyCount(healing.maxUnhealthy, Math.max(desired, nodes.length));
   if (dead.length > limit) {
     ctx.hold('R10-remediation-brakes', 'MaxUnhealthyExceeded', `${what} exceed maxUnhealthy ${String(healing.maxUnhealthy)} (${limit}): no remediation, this may be a partition`);

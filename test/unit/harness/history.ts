@@ -4,6 +4,7 @@
 // crashes between steps are interleaved with reconcile cycles; then faults stop and the
 // cluster must converge. Invariants are checked after every step (invariants.ts).
 import { plan } from '../../../src/plan/plan.ts';
+import { buildInventory, nodesOf } from '../../../src/plan/inventory.ts';
 import { MEMBERSHIP_STEP_KINDS } from '../../../src/plan/steps.ts';
 import type { PlanResult, Step } from '../../../src/plan/steps.ts';
 import { maxUnhealthyCount, resolveSpec, type ResolvedSpec } from '../../../src/spec/defaults.ts';
@@ -25,6 +26,8 @@ export interface HistoryResult {
   readonly violations: Violation[];
   /** Whether the end state was recoverable, so convergence was required. */
   readonly convergenceChecked: boolean;
+  /** Why convergence was not required (quorum lost by faults: the planner must freeze). */
+  readonly unrecoverable?: string;
   readonly cycles: number;
   readonly trace: string[];
 }
@@ -53,6 +56,7 @@ class HistoryRun {
   private faultsOn = false;
   private crashAt: number | undefined;
   private readonly planner: typeof plan;
+  private unrecoverable: string | undefined;
 
   constructor(
     private readonly seed: number,
@@ -88,12 +92,13 @@ class HistoryRun {
     this.world.faults = { apiError: 0, throttle: 0, lostResponse: 0, launchFailure: 0 };
     for (const i of this.world.instances.values()) if (i.partitioned) this.world.healPartition(i.id);
     await this.resume();
+    await this.liftBrakeIfNeeded();
     const recoverable = this.recoverable();
     if (recoverable && this.violations.length === 0 && !(await this.converge(CONVERGE_CYCLES))) {
       this.violate('convergence', `did not converge within ${CONVERGE_CYCLES} cycles after faults stopped`);
     }
     if (!recoverable) await this.checkFrozenSafe();
-    return { seed: this.seed, violations: this.violations, convergenceChecked: recoverable, cycles: this.cycles, trace: this.trace };
+    return { seed: this.seed, violations: this.violations, convergenceChecked: recoverable, unrecoverable: this.unrecoverable, cycles: this.cycles, trace: this.trace };
   }
 
   private async randomEvent(): Promise<void> {
@@ -109,7 +114,9 @@ class HistoryRun {
       const role = this.rng.chance(0.5) ? 'managers' : 'workers';
       this.edit({ [role]: { ...this.spec[role], instanceType: `t3.gen${this.rng.int(1, 9)}` } });
     } else if (r < 0.66) {
-      const victim = this.pickInstance((i) => i.alive && i.state === 'running');
+      // Mostly workers: a history that kills a majority of managers can only freeze.
+      const role = this.rng.chance(0.3) ? 'manager' : 'worker';
+      const victim = this.pickInstance((i) => i.alive && i.state === 'running' && i.role === role);
       if (victim) {
         this.log(`fault: kill ${victim}`);
         w.kill(victim);
@@ -200,7 +207,8 @@ class HistoryRun {
 
   private maybeFaultBetweenSteps(): void {
     if (!this.rng.chance(0.03)) return;
-    const victim = this.pickInstance((i) => i.alive && i.state === 'running');
+    const role = this.rng.chance(0.3) ? 'manager' : 'worker';
+    const victim = this.pickInstance((i) => i.alive && i.state === 'running' && i.role === role);
     if (victim) {
       this.log(`fault: kill ${victim} between steps`);
       this.world.kill(victim);
@@ -231,16 +239,53 @@ class HistoryRun {
     return false;
   }
 
+  /**
+   * Too many dead nodes for maxUnhealthy: the planner must hold remediation (checked),
+   * then the operator raises maxUnhealthy, as the hold's message invites, and the cluster
+   * must converge from there.
+   */
+  private async liftBrakeIfNeeded(): Promise<void> {
+    if (!this.world.etcdQuorumHeld() || !this.world.swarmQuorumHeld() || this.recoverable()) return;
+    // Seen once, then past the hold-down, so every dead node counts as unhealthy.
+    await this.observe();
+    this.world.advance((this.resolved.healing.unhealthyAfterSeconds + 10) * 1000);
+    const snapshot = await this.observe();
+    const result = this.planner(this.resolved, snapshot, { now: this.world.now });
+    const inv = buildInventory(this.resolved, snapshot, this.world.now);
+    for (const role of ['manager', 'worker'] as const) {
+      const nodes = nodesOf(inv, role).filter((n) => !n.removing);
+      const dead = nodes.filter((n) => n.dead);
+      const desired = role === 'manager' ? this.resolved.managers.count : this.resolved.workers.count;
+      if (dead.length <= maxUnhealthyCount(this.resolved.healing.maxUnhealthy, Math.max(desired, nodes.length))) continue;
+      if (nodes.length - dead.length >= desired) continue; // surplus dead nodes: a scale-down, no brake
+      if (!result.holds.some((h) => h.reason === 'MaxUnhealthyExceeded')) this.violate('max-unhealthy', `${dead.length} dead ${role}s but no MaxUnhealthyExceeded hold`);
+      const ids = new Set(dead.map((n) => n.id));
+      const touched = result.steps.filter((st) => 'instanceId' in st && st.instanceId !== undefined && ids.has(st.instanceId));
+      if (touched.length > 0) this.violate('max-unhealthy', `remediation despite the short-circuit: ${touched.map(describe).join('; ')}`);
+    }
+    this.spec = { ...this.spec, healing: { ...this.spec.healing, maxUnhealthy: '100%' } };
+    this.generation += 1;
+    this.resolved = resolveSpec(CLUSTER, this.generation, this.spec);
+    this.log('operator raises maxUnhealthy to 100%');
+  }
+
   /** Recoverable: quorum held in both rafts and dead nodes within maxUnhealthy. */
   private recoverable(): boolean {
     const w = this.world;
-    if (!w.etcdQuorumHeld() || !w.swarmQuorumHeld()) return false;
+    if (!w.etcdQuorumHeld() || !w.swarmQuorumHeld()) {
+      this.unrecoverable = 'quorum-lost';
+      return false;
+    }
     for (const role of ['manager', 'worker'] as const) {
       const nodes = [...w.instances.values()].filter((i) => i.role === role && i.state !== 'terminated' && !drained(w, i.id));
-      const dead = nodes.filter((i) => !i.alive).length;
+      // A node that died before joining is an orphan to the planner (rule 14), not unhealthy.
+      // So is a node whose swarm node is gone already.
+      const inSwarm = new Set([...w.swarmNodes.values()].map((n) => n.instanceId));
+      const dead = nodes.filter((i) => !i.alive && inSwarm.has(i.id)).length;
       const desired = role === 'manager' ? this.resolved.managers.count : this.resolved.workers.count;
       if (dead > maxUnhealthyCount(this.resolved.healing.maxUnhealthy, Math.max(desired, nodes.length))) {
         this.log(`unrecoverable: ${dead} dead ${role}s exceed maxUnhealthy`);
+        this.unrecoverable = 'max-unhealthy';
         return false;
       }
     }
