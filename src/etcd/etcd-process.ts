@@ -10,10 +10,12 @@
 // `waitFor: 'listening'` or `'none'`, and the caller waits with waitForEtcdHealth().
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
 import { dirname } from 'node:path';
 import { SwarmkeeperError } from '../errors.ts';
+import { isLoopbackHost, waitForEtcdHealth, type HealthProbeTls } from './etcd-health.ts';
+
+// Re-exported: callers import the probes from here too.
+export { checkEtcdHealth, isLoopbackHost, waitForEtcdHealth, type HealthProbeTls, type WaitHealthOptions } from './etcd-health.ts';
 
 export interface EtcdTlsFiles {
   /** Server certificate and key (used for client and peer traffic). */
@@ -67,12 +69,6 @@ export interface EtcdProcess {
   /** SIGKILL (a crash); resolves once the process is gone. */
   kill(): Promise<void>;
   isRunning(): boolean;
-}
-
-export interface HealthProbeTls {
-  readonly caFile?: string;
-  readonly certFile?: string;
-  readonly keyFile?: string;
 }
 
 /** Builds etcd's command line. Exported for tests and for cloud-config rendering checks. */
@@ -181,43 +177,6 @@ export async function startEtcdProcess(opts: EtcdProcessOptions): Promise<EtcdPr
   return proc;
 }
 
-/** GET `<clientUrl>/health` once; true when etcd says {"health":"true"}. */
-export async function checkEtcdHealth(clientUrl: string, tls?: HealthProbeTls, path = '/health'): Promise<boolean> {
-  const url = new URL(path, clientUrl);
-  assertLoopback(url);
-  const body = await httpGet(url, tls, 3_000).catch(() => undefined);
-  if (body === undefined) return false;
-  if (path !== '/health') return true;
-  try {
-    return (JSON.parse(body) as { health?: unknown }).health === 'true';
-  } catch {
-    return false;
-  }
-}
-
-export interface WaitHealthOptions {
-  readonly timeoutMs?: number;
-  readonly tls?: HealthProbeTls;
-  readonly path?: string;
-  /** Returns a message to give up early (the process died). */
-  readonly abortIf?: () => string | undefined;
-}
-
-/** Polls until /health answers ok; throws Unavailable after the timeout. */
-export async function waitForEtcdHealth(clientUrl: string, opts: WaitHealthOptions = {}): Promise<void> {
-  const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
-  const path = opts.path ?? '/health';
-  for (;;) {
-    const abort = opts.abortIf?.();
-    if (abort) throw new SwarmkeeperError('Unavailable', abort);
-    if (await checkEtcdHealth(clientUrl, opts.tls, path)) return;
-    if (Date.now() > deadline) {
-      throw new SwarmkeeperError('Unavailable', `etcd at ${clientUrl} did not answer ${path} within ${opts.timeoutMs ?? 60_000} ms`);
-    }
-    await sleep(200);
-  }
-}
-
 /**
  * Stops the etcd whose pid is in `pidFile` (a detached one, maybe started by another
  * process). Returns false when there was nothing to stop. The pid is only signalled
@@ -302,44 +261,6 @@ function loopbackUrlOf(urls: readonly string[]): string {
     throw new SwarmkeeperError('Usage', `etcd health checks go to loopback only: add a 127.x.y.z client URL to ${urls.join(',')}`);
   }
   return found;
-}
-
-function assertLoopback(url: URL): void {
-  if (!isLoopbackHost(url.hostname)) {
-    throw new SwarmkeeperError('Usage', `refusing to probe ${url.host}: etcd health checks go to loopback addresses only`);
-  }
-}
-
-export function isLoopbackHost(host: string): boolean {
-  return host === 'localhost' || host === '[::1]' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
-}
-
-function httpGet(url: URL, tls: HealthProbeTls | undefined, timeoutMs: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const common = { method: 'GET', timeout: timeoutMs };
-    const req =
-      url.protocol === 'https:'
-        ? httpsRequest(url, {
-            ...common,
-            ...(tls?.caFile ? { ca: readFileSync(tls.caFile) } : {}),
-            ...(tls?.certFile ? { cert: readFileSync(tls.certFile) } : {}),
-            ...(tls?.keyFile ? { key: readFileSync(tls.keyFile) } : {}),
-          })
-        : httpRequest(url, common);
-    req.on('response', (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const body = Buffer.concat(chunks).toString('utf8');
-        if ((res.statusCode ?? 500) >= 400 && url.pathname !== '/health') reject(new Error(`HTTP ${res.statusCode}`));
-        else resolve(body);
-      });
-      res.on('error', reject);
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-    req.end();
-  });
 }
 
 function tailOf(file: string, lines: number): string {

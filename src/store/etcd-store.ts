@@ -15,15 +15,17 @@
 // - writeStatus with a LeaderFence succeeds only while the election key exists at the
 //   fence's create revision.
 // - watch survives etcd restarts and compaction: see store-watch.ts.
-import { randomUUID } from 'node:crypto';
 import type { Etcd3 } from 'etcd3';
-import { SwarmkeeperError, messageOf, wrapError } from '../errors.ts';
-import { parseClusterText } from '../spec/codec.ts';
-import { assertValidCluster, describeInvalid, validateCluster } from '../spec/validate.ts';
+import { SwarmkeeperError, wrapError } from '../errors.ts';
+import { assertValidCluster, validateCluster } from '../spec/validate.ts';
 import type { SwarmCluster, SwarmClusterStatus } from '../spec/schema.ts';
+import { composeStored, inForce, interpret, sameContent, tryParse, withRevision, type RawCluster } from './stored-doc.ts';
 import { clusterKeys, clustersPrefix } from './keys.ts';
 import type { ApplyResult, ClusterStore, ClusterWatchEvent, LeaderFence, StoredCluster, Watcher } from './port.ts';
 import { watchClusterSpecs, type WatchLogger } from './store-watch.ts';
+
+// Re-exported: callers read these from the store module.
+export { composeStored, deepEqual, inForce, interpret, sameContent, specErrorOf, type RawCluster } from './stored-doc.ts';
 
 export interface EtcdClusterStoreOptions {
   readonly prefix: string;
@@ -31,17 +33,6 @@ export interface EtcdClusterStoreOptions {
   readonly logger?: WatchLogger;
   /** Close the client in close(); default true. */
   readonly ownsClient?: boolean;
-}
-
-/** What the keys of one cluster hold right now, before any interpretation. */
-export interface RawCluster {
-  readonly name: string;
-  /** The spec key's text and mod revision ('0' when absent). */
-  readonly specText?: string;
-  readonly specRevision: string;
-  readonly lastGoodText?: string;
-  readonly lastGoodRevision: string;
-  readonly statusText?: string;
 }
 
 export class EtcdClusterStore implements ClusterStore {
@@ -215,128 +206,10 @@ export class EtcdClusterStore implements ClusterStore {
   }
 }
 
-/** StoredCluster from the raw keys; undefined when nothing valid was ever stored. */
-export function interpret(raw: RawCluster): StoredCluster | undefined {
-  const inForceDoc = inForce(raw);
-  const specError = specErrorOf(raw);
-  if (!inForceDoc) return undefined;
-  const status = raw.statusText === undefined ? undefined : parseStatus(raw.statusText);
-  return {
-    cluster: withRevision(inForceDoc, raw.specRevision),
-    specRevision: raw.specRevision,
-    ...(specError ? { specError } : {}),
-    ...(status ? { status } : {}),
-  };
-}
-
-/** The document in force: last-good, or a valid spec key when nothing was promoted yet. */
-export function inForce(raw: RawCluster): SwarmCluster | undefined {
-  const fits = (d: unknown): boolean => {
-    const r = validateCluster(d);
-    return r.ok && (raw.name === '' || r.cluster.metadata.name === raw.name);
-  };
-  if (raw.lastGoodText !== undefined) {
-    const d = tryParse(raw.lastGoodText);
-    if (fits(d)) return d as SwarmCluster;
-  }
-  if (raw.specText !== undefined) {
-    const d = tryParse(raw.specText);
-    if (fits(d)) {
-      const c = d as SwarmCluster;
-      return { ...c, metadata: { ...c.metadata, generation: c.metadata.generation ?? 1 } };
-    }
-  }
-  return undefined;
-}
-
-/** The error of the spec key's document, when it is invalid (not in force). */
-export function specErrorOf(raw: RawCluster): string | undefined {
-  if (raw.specText === undefined) return undefined;
-  let doc: unknown;
-  try {
-    doc = parseClusterText(raw.specText, `spec key of ${raw.name}`);
-  } catch (err) {
-    return messageOf(err);
-  }
-  const r = validateCluster(doc);
-  if (r.ok) {
-    if (r.cluster.metadata.name !== raw.name) {
-      return `spec key of ${raw.name}: metadata.name is "${r.cluster.metadata.name}"; it must match the key's cluster name "${raw.name}"`;
-    }
-    return undefined;
-  }
-  return describeInvalid(doc, r.errors, `spec key of ${raw.name}`);
-}
-
-/**
- * The stored form of `incoming`: store-owned metadata (uid, creationTimestamp,
- * generation) carried over from `current`, generation bumped when the spec changed.
- * Status is never part of the spec document (it has its own key).
- */
-export function composeStored(incoming: SwarmCluster, current: SwarmCluster | undefined, now: () => number): SwarmCluster {
-  const prevGen = current?.metadata.generation ?? 0;
-  const changed = current === undefined || !deepEqual(current.spec, incoming.spec);
-  const metadata: SwarmCluster['metadata'] = {
-    name: incoming.metadata.name,
-    ...(incoming.metadata.labels ? { labels: incoming.metadata.labels } : {}),
-    ...(incoming.metadata.annotations ? { annotations: incoming.metadata.annotations } : {}),
-    generation: changed ? prevGen + 1 : prevGen,
-    uid: current?.metadata.uid ?? randomUUID(),
-    creationTimestamp: current?.metadata.creationTimestamp ?? new Date(now()).toISOString(),
-  };
-  return { apiVersion: incoming.apiVersion, kind: incoming.kind, metadata, spec: incoming.spec };
-}
-
-/** Same spec, labels and annotations (what a user can change). */
-export function sameContent(a: SwarmCluster, b: SwarmCluster): boolean {
-  return (
-    deepEqual(a.spec, b.spec) &&
-    deepEqual(a.metadata.labels ?? {}, b.metadata.labels ?? {}) &&
-    deepEqual(a.metadata.annotations ?? {}, b.metadata.annotations ?? {})
-  );
-}
-
-function withRevision(c: SwarmCluster, revision: string): SwarmCluster {
-  const { status: _status, ...rest } = c;
-  return { ...rest, metadata: { ...c.metadata, resourceVersion: revision } };
-}
-
-function tryParse(text: string): unknown {
-  try {
-    return parseClusterText(text, 'stored document');
-  } catch {
-    return undefined;
-  }
-}
-
-function parseStatus(text: string): SwarmClusterStatus | undefined {
-  try {
-    const v = JSON.parse(text) as unknown;
-    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as SwarmClusterStatus) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 function conflict(name: string, expected: string, actual: string): SwarmkeeperError {
   return new SwarmkeeperError(
     'Conflict',
     `SwarmCluster "${name}" was changed by someone else (expected revision ${expected}, found ${actual}); read it again and retry`,
     { details: { name, expected, actual } },
   );
-}
-
-export function deepEqual(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== typeof b || a === null || b === null || typeof a !== 'object') return false;
-  if (Array.isArray(a) !== Array.isArray(b)) return false;
-  if (Array.isArray(a)) {
-    const bb = b as unknown[];
-    return a.length === bb.length && a.every((x, i) => deepEqual(x, bb[i]));
-  }
-  const ao = a as Record<string, unknown>;
-  const bo = b as Record<string, unknown>;
-  const ak = Object.keys(ao).filter((k) => ao[k] !== undefined);
-  const bk = Object.keys(bo).filter((k) => bo[k] !== undefined);
-  return ak.length === bk.length && ak.every((k) => deepEqual(ao[k], bo[k]));
 }
