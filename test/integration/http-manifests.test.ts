@@ -67,6 +67,8 @@ describe('manifests/Dockerfile', () => {
     const hc = finalStage.find((l) => l.startsWith('HEALTHCHECK'));
     expect(hc).toMatch(/127\.0\.0\.1:8080\/healthz/);
     expect(finalStage.find((l) => l.startsWith('ENTRYPOINT'))).toBe('ENTRYPOINT ["node", "/app/bin/swarmkeeper.js"]');
+    // Without --http-listen nothing serves /healthz and the health check would fail.
+    expect(finalStage.find((l) => l.startsWith('CMD'))).toBe('CMD ["run", "--http-listen", "0.0.0.0:8080"]');
   });
   it('copies only paths that exist in the repository, and the ignore file lets them in', () => {
     const sources = lines.filter((l) => /^COPY /.test(l) && !/--from=/.test(l)).flatMap((l) => l.split(/\s+/).slice(1, -1));
@@ -74,6 +76,40 @@ describe('manifests/Dockerfile', () => {
     for (const s of sources) expect(existsSync(join(ROOT, s)), s).toBe(true);
     const ignore = readFileSync(join(M, 'Dockerfile.dockerignore'), 'utf8');
     for (const s of sources) expect(ignore, s).toMatch(new RegExp(`^!${s.replace(/[.]/g, '\\.')}(/\\*\\*)?$`, 'm'));
+  });
+});
+
+describe('the CLI the manifests call', () => {
+  it('has every flag and environment variable they use', () => {
+    const help = (run('node', ['bin/swarmkeeper.js', 'run', '--help']) + run('node', ['bin/swarmkeeper.js', '--help'])).replace(/\s+/g, ' ');
+    const used = new Set<string>();
+    for (const f of ['swarm/stack.yml', 'kubernetes/deployment.yaml', 'kubernetes/configmap.yaml', 'Dockerfile']) {
+      const text = readFileSync(join(M, f), 'utf8');
+      for (const m of text.matchAll(/(?<![\w-])--(http-listen|webhook-token-file|[a-z]+(?:-[a-z]+)+)\b/g)) used.add(`--${m[1]}`);
+      for (const m of text.matchAll(/\b(SWARMKEEPER_[A-Z_]+)\b/g)) used.add(m[1] as string);
+    }
+    // Flags of other programs that appear in those files.
+    for (const other of ['--no-audit', '--no-fund', '--ignore-scripts', '--omit', '--from', '--interval', '--timeout', '--start-period', '--retries', '--from-file', '--from-literal', '--force']) used.delete(other);
+    const envOf: Record<string, string> = {
+      SWARMKEEPER_ETCD_ENDPOINTS: '--etcd-endpoints',
+      SWARMKEEPER_PREFIX: '--prefix',
+      SWARMKEEPER_ETCD_USERNAME: '--etcd-username',
+      SWARMKEEPER_ETCD_PASSWORD: '--etcd-password',
+      SWARMKEEPER_ETCD_CACERT: '--etcd-cacert',
+      SWARMKEEPER_ETCD_CERT: '--etcd-cert',
+      SWARMKEEPER_ETCD_KEY: '--etcd-key',
+      SWARMKEEPER_LOG_LEVEL: '--log-level',
+      SWARMKEEPER_IMAGE: '',
+    };
+    for (const u of used) {
+      if (u.startsWith('--')) expect(help, u).toContain(u);
+      else {
+        expect(Object.keys(envOf), `${u} is not an environment variable the CLI reads`).toContain(u);
+        if (envOf[u]) expect(help).toContain(`env: ${u}`);
+      }
+    }
+    expect(used).toContain('--http-listen');
+    expect(used).toContain('--webhook-token-file');
   });
 });
 
@@ -93,8 +129,9 @@ describe('manifests/swarm/stack.yml', () => {
     for (const [k, v] of Object.entries(env)) {
       if (/PASSWORD|TOKEN|KEY|CERT|URL/.test(k)) expect(String(v), k).toMatch(/^\/run\/secrets\//);
     }
-    expect(svc.entrypoint.join(' ')).toContain('/run/secrets/swarmkeeper_etcd_password');
-    expect(env.SWARMKEEPER_SELF_SWARM_NODE_ID).toBe('{{.Node.ID}}');
+    const entry = svc.entrypoint.join(' ');
+    expect(entry).toContain('/run/secrets/swarmkeeper_etcd_password');
+    expect(entry).toMatch(/run --http-listen 0\.0\.0\.0:8080 --webhook-token-file \/run\/secrets\/swarmkeeper_alert_token/);
   });
 });
 
@@ -115,16 +152,20 @@ describe('manifests/kubernetes', () => {
     const pod = dep.spec.template.spec;
     const [c] = pod.containers;
     expect(c.image).toMatch(/^swarmkeeper:\d+\.\d+\.\d+$/);
-    expect(c.args).toEqual(['run', '--listen', '0.0.0.0:8080']);
+    expect(c.args.slice(0, 3)).toEqual(['run', '--http-listen', '0.0.0.0:8080']);
     expect(c.ports).toEqual([{ name: 'http', containerPort: 8080, protocol: 'TCP' }]);
     expect(c.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'http' });
     expect(c.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'http' });
     expect(pod.securityContext.runAsNonRoot).toBe(true);
     expect(c.securityContext).toMatchObject({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
     expect(pod.serviceAccountName).toBe(byKind('ServiceAccount')[0].metadata.name);
-    const files = c.env.filter((e: Doc) => e.name.endsWith('_FILE')).map((e: Doc) => e.value);
+    // Secret files named by flags and env vars live in the mounted secret volume.
     const mount = c.volumeMounts.find((v: Doc) => v.name === 'secrets').mountPath;
-    for (const f of files) expect(f.startsWith(`${mount}/`)).toBe(true);
+    const tokenFile = c.args[c.args.indexOf('--webhook-token-file') + 1];
+    const files = [tokenFile, ...c.env.filter((e: Doc) => /CACERT|CERT|KEY/.test(e.name)).map((e: Doc) => e.value)];
+    expect(files).toHaveLength(4);
+    for (const f of files) expect(f.startsWith(`${mount}/`), f).toBe(true);
+    expect(pod.volumes.find((v: Doc) => v.name === 'secrets').secret.secretName).toBe('swarmkeeper');
   });
 
   it('binds the role to the service account and lets it write SwarmCluster status', () => {
