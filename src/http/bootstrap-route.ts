@@ -20,6 +20,7 @@ import type { Role } from '../spec/schema.ts';
 import type { ManagementKv } from '../node/management-kv.ts';
 import { endpointsOf } from '../node/cluster-endpoints.ts';
 import type { BootstrapTokenVerifier } from '../node/bootstrap-tokens.ts';
+import type { DockerCa } from '../providers/ec2/docker-ca.ts';
 
 export interface BootstrapRouteOptions {
   readonly tokens: BootstrapTokenVerifier & { redeemedBy(cluster: string, token: string, instanceId: string): Promise<boolean> };
@@ -29,6 +30,11 @@ export interface BootstrapRouteOptions {
   readonly kvFor: (cluster: string) => ManagementKv;
   /** Require the request's source address to be the instance's private address (default true). */
   readonly requireSourceAddress?: boolean;
+  /**
+   * When the controller reaches managers over TLS TCP: the cluster's docker CA. A
+   * manager that sends a CSR gets a server certificate for its private address.
+   */
+  readonly dockerCa?: (cluster: string) => Promise<DockerCa>;
   readonly logger: Logger;
   readonly clock?: () => number;
 }
@@ -42,6 +48,8 @@ export interface JoinResponse {
   /** Absent when initialising. The token joins as a worker. */
   readonly swarm?: { readonly joinToken: string; readonly managers: readonly string[] };
   readonly etcd: { readonly clientURLs: readonly string[] };
+  /** Managers that sent a CSR, when the controller uses TLS: dockerd's server certificate and the CA its clients use. */
+  readonly dockerTls?: { readonly ca: string; readonly cert: string };
 }
 
 const idPattern = '^[A-Za-z0-9._:-]{1,128}$';
@@ -53,6 +61,7 @@ const exchangeBody = {
     cluster: { type: 'string', pattern: '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$' },
     token: { type: 'string', maxLength: 128 },
     instanceId: { type: 'string', pattern: idPattern },
+    dockerCsr: { type: 'string', maxLength: 4096, pattern: '^-----BEGIN CERTIFICATE REQUEST-----' },
   },
 } as const;
 const initializedBody = {
@@ -60,7 +69,9 @@ const initializedBody = {
   additionalProperties: false,
   required: ['cluster', 'token', 'instanceId', 'address', 'swarmTokens'],
   properties: {
-    ...exchangeBody.properties,
+    cluster: exchangeBody.properties.cluster,
+    token: exchangeBody.properties.token,
+    instanceId: exchangeBody.properties.instanceId,
     address: { type: 'string', pattern: '^[0-9a-fA-F:.]{2,45}$' },
     swarmTokens: {
       type: 'object',
@@ -75,6 +86,7 @@ interface ExchangeBody {
   cluster: string;
   token: string;
   instanceId: string;
+  dockerCsr?: string;
 }
 interface InitializedBody extends ExchangeBody {
   address: string;
@@ -95,8 +107,8 @@ export const bootstrapRoute: FastifyPluginAsync<BootstrapRouteOptions> = async (
   const later = (reply: FastifyReply, message: string): FastifyReply =>
     reply.code(503).header('retry-after', '10').send({ statusCode: 503, error: 'Service Unavailable', message });
 
-  app.post<{ Body: ExchangeBody }>('/v1/bootstrap', { schema: { body: exchangeBody }, bodyLimit: 4096 }, async (req, reply) => {
-    const { cluster, token, instanceId } = req.body;
+  app.post<{ Body: ExchangeBody }>('/v1/bootstrap', { schema: { body: exchangeBody }, bodyLimit: 8192 }, async (req, reply) => {
+    const { cluster, token, instanceId, dockerCsr } = req.body;
     const verdict = await opts.tokens.verify(cluster, token, instanceId);
     if (!verdict.ok) return refuse(reply, verdict.reason, { cluster, instanceId });
     const fields = { cluster, instanceId, tokenId: verdict.id };
@@ -122,6 +134,15 @@ export const bootstrapRoute: FastifyPluginAsync<BootstrapRouteOptions> = async (
     } catch (err) {
       log.error({ ...fields, err: messageOf(err) }, 'Reading the join records failed');
       return later(reply, 'the management etcd did not answer; retry');
+    }
+    if (opts.dockerCa && dockerCsr && instance.role === 'manager' && instance.address) {
+      try {
+        const ca = await opts.dockerCa(cluster);
+        answer = { ...answer, dockerTls: { ca: ca.caPem, cert: await ca.issueServerCert(dockerCsr, instance.address, clock()) } };
+      } catch (err) {
+        log.warn({ ...fields, err: messageOf(err) }, 'Refused a docker certificate request');
+        return reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: 'dockerCsr is not a valid certificate request' });
+      }
     }
     if (!(await opts.tokens.consume(cluster, verdict.id, instanceId))) return refuse(reply, 'used concurrently', fields);
     log.info({ ...fields, initialize: answer.initialize }, 'Exchanged a bootstrap token');
