@@ -66,6 +66,23 @@ export async function runNodeAgent(config: NodeAgentConfig, node: NodeIdentity, 
   deps.signal?.addEventListener('abort', () => wake.fire(), { once: true });
   let child: NodeChild | undefined;
   let stopWatch: (() => Promise<void>) | undefined;
+  let watchPending = false;
+  // In the background: a management etcd that is down must not stop a rebooted node
+  // from resuming its own etcd member.
+  const startWatch = (): void => {
+    if (stopWatch || watchPending || deps.signal?.aborted) return;
+    watchPending = true;
+    deps.kv.watchEndpoints(() => wake.fire()).then(
+      (stop) => {
+        watchPending = false;
+        if (deps.signal?.aborted) void stop();
+        else stopWatch = stop;
+      },
+      () => {
+        watchPending = false;
+      },
+    );
+  };
   let failures = 0;
   let lastLogged = '';
 
@@ -75,7 +92,7 @@ export async function runNodeAgent(config: NodeAgentConfig, node: NodeIdentity, 
   log.info({ address: node.address }, 'Starting node agent');
   try {
     while (!deps.signal?.aborted) {
-      if (!stopWatch) stopWatch = await deps.kv.watchEndpoints(() => wake.fire()).catch(() => undefined);
+      startWatch();
       const childDied = child !== undefined && !child.isRunning();
       const facts = await observe(child);
       if (childDied) {
@@ -127,9 +144,11 @@ export async function runNodeAgent(config: NodeAgentConfig, node: NodeIdentity, 
       (i) => i.localNodeState,
       () => 'unreachable' as const,
     );
-    const claim = config.role === 'manager' ? await deps.kv.readClaim().catch(() => 'unread' as const) : undefined;
-    const endpoints = await deps.kv.readEndpoints().catch(() => undefined);
-    const tokensStored = await deps.kv.hasTokens().catch(() => false);
+    const [claim, endpoints, tokensStored] = await Promise.all([
+      config.role === 'manager' ? deps.kv.readClaim().catch(() => 'unread' as const) : undefined,
+      deps.kv.readEndpoints().catch(() => undefined),
+      deps.kv.hasTokens().catch(() => false),
+    ]);
     const etcdRunning = current?.isRunning() ?? false;
     const base: AgentFacts = {
       role: config.role,

@@ -9,7 +9,7 @@ import { encodeEndpoints, endpointsOf, parseClaim, parseEndpoints, parseTokens, 
 import type { AgentAction } from '../../src/node/agent-decide.ts';
 import { startEtcdCluster, type EtcdTestCluster } from '../support/etcd.ts';
 import { startSwarm, type TestDockerNode, type TestSwarm } from '../support/dockerd.ts';
-import { startTestAgent, stopAllTestAgents, type TestAgent } from '../support/node-agent.ts';
+import { runningTestAgents, startTestAgent, stopAllTestAgents, type TestAgent } from '../support/node-agent.ts';
 
 const CLUSTER = 'agent-it';
 const PREFIX = '/sk-agent-it';
@@ -153,5 +153,21 @@ describe('node agent (real etcd and dockerd)', () => {
     expect((await m2.api.info()).localNodeState).toBe('active');
     const swarmNodes = (await m1.api.listNodes()).filter((n) => n.instanceId === m2.instanceId);
     expect(swarmNodes).toHaveLength(1);
+  });
+
+  it('resumes its etcd member after a reboot while the management etcd is down', async () => {
+    const agents = [...runningTestAgents()];
+    const current = agents.find((a) => a.identity.instanceId === m2.instanceId)!;
+    await current.stop();
+    await mgmt.stopMember(0);
+    try {
+      const again = agentOn(m2);
+      await again.waitFor((a) => a.kind === 'startEtcd' && a.mode === 'resume');
+      await retry('the member serving without the management etcd', async () => {
+        expect(await clusterEtcd(m2.address).get('/probe').string()).toBe('from-worker');
+      });
+    } finally {
+      await mgmt.restartMember(0);
+    }
   });
 });

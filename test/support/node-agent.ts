@@ -93,6 +93,11 @@ export function startTestAgent(o: TestAgentOptions): TestAgent {
   return agent;
 }
 
+/** The agents started by this module and not stopped yet. */
+export function runningTestAgents(): ReadonlySet<TestAgent> {
+  return running;
+}
+
 /** Stops every agent started by this module (afterAll). */
 export async function stopAllTestAgents(): Promise<void> {
   await Promise.all([...running].map((a) => a.stop()));
