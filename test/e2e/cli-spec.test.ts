@@ -38,7 +38,7 @@ function sk(args: string[], opts: { input?: string; env?: Record<string, string>
   const r = spawnSync(process.execPath, [BIN, ...args], {
     input: opts.input,
     encoding: 'utf8',
-    env: { ...process.env, SWARMKEEPER_ETCD_ENDPOINTS: etcd.endpoints.join(','), SWARMKEEPER_PREFIX: PREFIX, ...opts.env },
+    env: { ...process.env, VISUAL: '', SWARMKEEPER_ETCD_ENDPOINTS: etcd.endpoints.join(','), SWARMKEEPER_PREFIX: PREFIX, ...opts.env },
     timeout: 120_000,
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
