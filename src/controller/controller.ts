@@ -188,10 +188,9 @@ class ReconcileController extends EventEmitter implements Controller {
       await this.providers.drop(name);
       return {};
     }
-    if (result.executed > 0) {
-      await this.journal.prune(name, leadership.fence).catch(() => undefined);
-      return { requeueAfterMs: 100 };
-    }
+    // Cycles that journaled something keep the journal bounded.
+    if (result.executed > 0 || result.skipped) await this.journal.prune(name, leadership.fence).catch(() => undefined);
+    if (result.executed > 0) return { requeueAfterMs: 100 };
     if (result.skipped) return { requeueAfterMs: 300 };
     if (!result.converged) return { requeueAfterMs: this.deps.convergingMs ?? 1000 };
     return { requeueAfterMs: this.deps.resyncMs ?? 30_000 };

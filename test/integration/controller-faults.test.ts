@@ -46,13 +46,29 @@ function killMachine(inst: Instance): void {
   }
 }
 
-async function memberAndNodeOf(inst: Instance, via: Instance): Promise<{ member: boolean; node: boolean }> {
+/** The etcd member id and swarm node id of `inst`, as the peers report them through `via`. */
+async function idsOf(inst: Instance, via: Instance): Promise<{ memberIds: string[]; nodeIds: string[] }> {
   const etcd = new Etcd3({ hosts: `http://${via.address}:2379` });
   const swarm = new DockerSwarm(h.provider.dockerEndpoint(via));
   try {
     const members = (await etcd.cluster.memberList({})).members;
     const nodes = await swarm.listNodes();
-    return { member: members.some((m) => m.peerURLs.includes(`http://${inst.address}:2380`)), node: nodes.some((n) => n.instanceId === inst.id) };
+    return {
+      memberIds: members.filter((m) => m.peerURLs.includes(`http://${inst.address}:2380`)).map((m) => m.ID),
+      nodeIds: nodes.filter((n) => n.instanceId === inst.id).map((n) => n.id),
+    };
+  } finally {
+    etcd.close();
+    await swarm.close();
+  }
+}
+
+/** All member ids and node ids the peers list now. */
+async function allIds(via: Instance): Promise<{ memberIds: string[]; nodeIds: string[] }> {
+  const etcd = new Etcd3({ hosts: `http://${via.address}:2379` });
+  const swarm = new DockerSwarm(h.provider.dockerEndpoint(via));
+  try {
+    return { memberIds: (await etcd.cluster.memberList({})).members.map((m) => m.ID), nodeIds: (await swarm.listNodes()).map((n) => n.id) };
   } finally {
     etcd.close();
     await swarm.close();
@@ -67,6 +83,9 @@ describe('controller on real processes: faults', () => {
   it('replaces a manager whose agent, dockerd and etcd were kill -9ed, keeping quorum, removing its member and node', async () => {
     const before = await managers();
     const victim = before[1]!;
+    const dead = await idsOf(victim, before[0]!);
+    expect(dead.memberIds).toHaveLength(1);
+    expect(dead.nodeIds).toHaveLength(1);
     const watcher = watchQuorum(h.provider, NAME);
     killMachine(victim);
     await h.waitFor('the dead manager to be gone', async () => !(await h.instances(NAME)).some((i) => i.id === victim.id), 240_000);
@@ -76,7 +95,12 @@ describe('controller on real processes: faults', () => {
     const after = await managers();
     expect(after.map((i) => i.id)).not.toContain(victim.id);
     expect(after).toHaveLength(3);
-    expect(await memberAndNodeOf(victim, after[0]!)).toEqual({ member: false, node: false });
+    // The replacement may reuse the dead node's loopback address: compare ids, not URLs.
+    const live = await allIds(after[0]!);
+    expect(live.memberIds).toHaveLength(3);
+    expect(live.memberIds).not.toContain(dead.memberIds[0]);
+    expect(live.nodeIds).toHaveLength(4);
+    expect(live.nodeIds).not.toContain(dead.nodeIds[0]);
     expect(report.longestEtcdGapMs).toBeLessThan(3000);
     expect(report.longestSwarmGapMs).toBeLessThan(3000);
   }, 500_000);
