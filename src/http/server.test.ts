@@ -6,7 +6,7 @@ import { MemoryMarkStore } from '../heal/memory-mark-store.ts';
 import { staticNodeDirectory } from '../heal/node-directory.ts';
 import { bearerTokenMatches } from './auth.ts';
 import { createMetrics, METRIC_NAMES, quorumMargins } from './metrics.ts';
-import { buildServer, parseListenAddress, type ReadinessChecks } from './server.ts';
+import { buildServer, listenServer, parseListenAddress, type ReadinessChecks } from './server.ts';
 
 const TOKEN = 'unit-test-token-0123456789';
 const NOW = Date.parse('2026-03-01T12:00:00Z');
@@ -106,6 +106,13 @@ describe('buildServer', () => {
     expect(res.statusCode).toBe(401);
     expect(res.headers['www-authenticate']).toContain('invalid_token');
     expect(await marks.listMarks('prod', NOW)).toEqual([]);
+  });
+
+  it('binds 127.0.0.1 unless told otherwise', async () => {
+    const { app } = await setUp();
+    const url = await listenServer(app);
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect((await fetch(`${url}/healthz`)).status).toBe(200);
   });
 
   it('serves Prometheus text on /metrics', async () => {

@@ -54,6 +54,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     // Strict validation: "123" is not silently coerced into 123 or the reverse.
     ajv: { customOptions: { coerceTypes: false, allErrors: false } },
     return503OnClosing: true,
+    // A client that trickles its body cannot hold a connection (and a handler) forever.
+    requestTimeout: 30_000,
   });
 
   app.addHook('onResponse', async (req, reply) => {
