@@ -1,7 +1,7 @@
 // The etcd process helpers against the real etcd binary: attached and detached
 // processes, pid files, health, and the test-cluster helper with TLS and auth.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -45,6 +45,32 @@ describe('startEtcdProcess', () => {
     expect(existsSync(pidFile)).toBe(false);
     expect(await checkEtcdHealth(proc.clientUrl)).toBe(false);
     expect(await stopEtcdByPidFile(pidFile)).toBe(false);
+  });
+
+  it('keeps a detached etcd running after the process that started it has exited', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sk-etcdp-'));
+    const address = reserveLoopback({ block: ETCD_TEST_BLOCK });
+    const pidFile = join(dir, 'etcd.pid');
+    cleanups.push(async () => {
+      await stopEtcdByPidFile(pidFile);
+      rmSync(dir, { recursive: true, force: true });
+      releaseLoopback(address);
+    });
+    const script = join(dir, 'start.mts');
+    writeFileSync(
+      script,
+      `import { startEtcdProcess } from ${JSON.stringify(new URL('../../src/etcd/etcd-process.ts', import.meta.url).pathname)};\n` +
+        `const p = await startEtcdProcess({ name: 'orphan', dataDir: ${JSON.stringify(join(dir, 'data'))}, clientUrls: ['http://${address}:2379'], peerUrl: 'http://${address}:2380', detached: true, pidFile: ${JSON.stringify(pidFile)} });\n` +
+        `process.stdout.write(String(p.pid));\n`,
+    );
+    const tsx = new URL('../../node_modules/.bin/tsx', import.meta.url).pathname;
+    const pid = Number(execFileSync(tsx, [script], { encoding: 'utf8', timeout: 120_000 }));
+    expect(pid).toBeGreaterThan(0);
+    // The starter has exited (execFileSync returned); etcd lives on and still answers.
+    expect(runningEtcdPid(pidFile)).toBe(pid);
+    expect(await checkEtcdHealth(`http://${address}:2379`)).toBe(true);
+    expect(await stopEtcdByPidFile(pidFile)).toBe(true);
+    expect(await checkEtcdHealth(`http://${address}:2379`)).toBe(false);
   });
 
   it('fails with the log tail when etcd cannot start', async () => {
