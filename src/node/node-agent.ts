@@ -84,6 +84,7 @@ export async function runNodeAgent(config: NodeAgentConfig, node: NodeIdentity, 
     );
   };
   let failures = 0;
+  const deaths: number[] = [];
   let lastLogged = '';
 
   // A previous run of the agent (a reboot, a crash) may have left its etcd or gateway
@@ -100,10 +101,14 @@ export async function runNodeAgent(config: NodeAgentConfig, node: NodeIdentity, 
           log.error("Node's etcd exited and its dockerd is gone: the node is dead, stopping");
           return 'node-dead';
         }
-        log.warn({ process: child?.kind }, 'Restarting the etcd process of the node after it exited');
+        // Crash-looping etcd backs off by how often it died lately, not by failed starts
+        // (each start itself succeeds).
+        const now = Date.now();
+        deaths.push(now);
+        while (deaths.length > 0 && (deaths[0] ?? now) < now - 5 * 60_000) deaths.shift();
+        log.warn({ process: child?.kind, recentExits: deaths.length }, 'Restarting the etcd process of the node after it exited');
         child = undefined;
-        failures++;
-        await wake.wait(backoffMs(failures));
+        await wake.wait(backoffMs(deaths.length));
         continue;
       }
       const action = decideAgentAction(facts);

@@ -1,6 +1,7 @@
 // The node agent against real peers: a management etcd, real dockerds, the etcd members
 // and gateway it starts itself. The test plays the controller's part (learner add,
 // promote, publish endpoints) directly, as RULES.md's join protocol describes.
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -169,5 +170,15 @@ describe('node agent (real etcd and dockerd)', () => {
     } finally {
       await mgmt.restartMember(0);
     }
+  });
+
+  it('restarts a crashed etcd member while the node itself is alive', async () => {
+    const pidFile = join(m1.dir, 'agent', 'etcd.pid');
+    const before = a1.actions.length;
+    process.kill(Number(readFileSync(pidFile, 'utf8')), 'SIGKILL');
+    await a1.waitFor((a) => a1.actions.indexOf(a) >= before && a.kind === 'startEtcd' && a.mode === 'resume');
+    await retry('the restarted member serving', async () => {
+      expect(await clusterEtcd(m1.address).get('/probe').string()).toBe('from-worker');
+    });
   });
 });
