@@ -31,10 +31,14 @@ export function planWorkers(ctx: PlanContext): void {
     if (spec.workers.count > 0) ctx.hold('converge', 'WaitingForNodes', 'workers wait until the first manager has initialised the swarm');
     return;
   }
-  for (const n of remediableNodes(ctx, 'worker')) {
+  const remediable = remediableNodes(ctx, 'worker');
+  for (const n of remediable) {
     emitRemoval(ctx, n, { rule: 'R10-remediation-brakes', reason: `replace unhealthy worker ${n.id} (${n.deadReason ?? ''})` });
   }
-  planWorkerCounts(ctx, workers, unseen);
+  // Dead workers a brake holds keep their place: they are not replaced either (a
+  // partition that heals must not find twice the workers).
+  const held = workers.filter((w) => w.dead && !w.removing && !remediable.includes(w)).length;
+  planWorkerCounts(ctx, workers, unseen + held);
 }
 
 /**

@@ -1,0 +1,64 @@
+// checkPrecondition(): the executor's re-check on a fresh observation, one row per
+// answer that matters (ok, satisfied, refused with the rule that refused).
+import { describe, expect, it } from 'vitest';
+import { aManager, anOperation, aSnapshot, aSpec, aWorker, NOW } from '../../test/unit/builders.ts';
+import { checkPrecondition } from './preconditions.ts';
+import type { Step } from './steps.ts';
+import type { Snapshot } from '../observe/snapshot.ts';
+
+const spec = aSpec({ managers: 3, workers: 2 });
+const healthy = aSnapshot({ spec, nodes: [aManager(), aManager(), aManager(), aWorker(), aWorker()] });
+const base = { rule: 'converge' as const, reason: 'test' };
+
+interface Row {
+  readonly name: string;
+  readonly step: Step;
+  readonly snapshot: Snapshot;
+  readonly expect: 'ok' | 'satisfied' | `refused:${string}`;
+}
+
+const rows: Row[] = [
+  { name: 'demote with quorum to spare', step: { ...base, kind: 'swarm.demote', instanceId: 'm2', nodeId: 'node-m2' }, snapshot: healthy, expect: 'ok' },
+  {
+    name: 'demote when another manager died meanwhile (2 healthy of 3)',
+    step: { ...base, kind: 'swarm.demote', instanceId: 'm2', nodeId: 'node-m2' },
+    snapshot: aSnapshot({ spec, nodes: [aManager(), aManager(), aManager({ healthy: false }), aWorker(), aWorker()] }),
+    expect: 'refused:R5-projected-quorum',
+  },
+  { name: 'demote of a node already a worker', step: { ...base, kind: 'swarm.demote', instanceId: 'w1', nodeId: 'node-w1' }, snapshot: healthy, expect: 'satisfied' },
+  { name: 'destructive step on an incomplete observation', step: { ...base, kind: 'instance.terminate', instanceId: 'w1', role: 'worker' }, snapshot: aSnapshot({ spec, nodes: [aManager(), aWorker()], unavailable: ['etcd'] }), expect: 'refused:R1-complete-observation' },
+  { name: 'terminate a manager still in etcd', step: { ...base, kind: 'instance.terminate', instanceId: 'm3', role: 'manager' }, snapshot: healthy, expect: 'refused:R7-manager-removal-order' },
+  { name: 'terminate of a gone instance', step: { ...base, kind: 'instance.terminate', instanceId: 'gone', role: 'worker' }, snapshot: healthy, expect: 'satisfied' },
+  { name: 'remove the etcd leader', step: { ...base, kind: 'etcd.removeMember', memberId: 'e-m1', instanceId: 'm1' }, snapshot: aSnapshot({ spec, nodes: [aManager({ leader: true, swarmRole: 'worker' }), aManager(), aManager()] }), expect: 'refused:R7-manager-removal-order' },
+  { name: 'remove a member still a swarm manager', step: { ...base, kind: 'etcd.removeMember', memberId: 'e-m3', instanceId: 'm3' }, snapshot: healthy, expect: 'refused:R7-manager-removal-order' },
+  { name: 'remove a demoted healthy member (3 to 2 healthy)', step: { ...base, kind: 'etcd.removeMember', memberId: 'e-m3', instanceId: 'm3' }, snapshot: aSnapshot({ spec, nodes: [aManager(), aManager(), aManager({ swarmRole: 'worker' })] }), expect: 'ok' },
+  {
+    name: 'remove a healthy member when two others are dead (2 healthy of 4 after)',
+    step: { ...base, kind: 'etcd.removeMember', memberId: 'e-m3', instanceId: 'm3' },
+    snapshot: aSnapshot({ spec, nodes: [aManager(), aManager(), aManager({ swarmRole: 'worker' }), aManager({ healthy: false, swarmRole: 'worker' }), aManager({ healthy: false, swarmRole: 'worker' })] }),
+    expect: 'refused:R5-projected-quorum',
+  },
+  { name: 'promote a learner not caught up', step: { ...base, kind: 'etcd.promote', instanceId: 'm4', memberId: 'e-m4' }, snapshot: aSnapshot({ spec, nodes: [aManager(), aManager(), aManager(), aManager({ member: 'learner', caughtUp: false, swarmRole: 'worker' })] }), expect: 'refused:R6-replace-order' },
+  { name: 'add a learner while another exists', step: { ...base, kind: 'etcd.addLearner', instanceId: 'm4', peerURL: 'http://10.0.1.4:2380' }, snapshot: aSnapshot({ spec, nodes: [aManager(), aManager(), aManager({ member: 'learner', swarmRole: 'worker' }), aManager({ member: 'none', swarmRole: 'worker' })] }), expect: 'refused:R6-replace-order' },
+  { name: 'add a learner that exists (a lost answer)', step: { ...base, kind: 'etcd.addLearner', instanceId: 'm3', peerURL: 'http://10.0.1.3:2380' }, snapshot: healthy, expect: 'satisfied' },
+  { name: 'swarm promote before etcd promote', step: { ...base, kind: 'swarm.promote', instanceId: 'm3', nodeId: 'node-m3' }, snapshot: aSnapshot({ spec, nodes: [aManager(), aManager(), aManager({ member: 'learner', swarmRole: 'worker' })] }), expect: 'refused:R6-replace-order' },
+  {
+    name: 'membership step while the journal has another in flight',
+    step: { ...base, kind: 'swarm.demote', instanceId: 'm2', nodeId: 'node-m2' },
+    snapshot: aSnapshot({ spec, nodes: [aManager(), aManager(), aManager()], operations: [anOperation({ stepKind: 'etcd.addLearner', target: 'm9' })] }),
+    expect: 'refused:R3-one-membership-change',
+  },
+  { name: 'the same membership step in flight (resume)', step: { ...base, kind: 'swarm.demote', instanceId: 'm2', nodeId: 'node-m2' }, snapshot: aSnapshot({ spec, nodes: [aManager(), aManager(), aManager()], operations: [anOperation({ stepKind: 'swarm.demote', target: 'm2' })] }), expect: 'ok' },
+  { name: 'drain that would break maxUnavailable', step: { ...base, kind: 'swarm.drain', instanceId: 'w1', nodeId: 'node-w1', minReadyAfter: 2 }, snapshot: healthy, expect: 'refused:R9-surge-unavailable' },
+  { name: 'launch already done (token listed)', step: { ...base, kind: 'instance.launch', role: 'worker', count: 1, clientToken: 'tok-1', configHash: 'x' }, snapshot: aSnapshot({ spec, nodes: [aManager(), aWorker({ clientToken: 'tok-1' })] }), expect: 'satisfied' },
+  { name: 'launch beyond the surge bound', step: { ...base, kind: 'instance.launch', role: 'worker', count: 1, clientToken: 'tok-2', configHash: 'x', maxRoleInstances: 2 }, snapshot: healthy, expect: 'refused:R9-surge-unavailable' },
+  { name: 'remove a swarm node that is still a manager', step: { ...base, kind: 'swarm.removeNode', nodeId: 'node-m1', instanceId: 'm1', force: true }, snapshot: healthy, expect: 'refused:R7-manager-removal-order' },
+  { name: 'quorum lost: no membership step', step: { ...base, kind: 'etcd.removeMember', memberId: 'e-m3', instanceId: 'm3' }, snapshot: aSnapshot({ spec, nodes: [aManager(), aManager({ unreachable: true }), aManager({ unreachable: true, swarmRole: 'worker' })] }), expect: 'refused:R12-quorum-lost-freeze' },
+];
+
+describe('checkPrecondition()', () => {
+  it.each(rows)('$name', (row) => {
+    const r = checkPrecondition(row.step, row.snapshot, NOW, spec);
+    expect(r.status === 'refused' ? `refused:${r.rule}` : r.status).toBe(row.expect);
+  });
+});
