@@ -26,22 +26,27 @@ export interface StepOutcome {
 export async function executeStep(step: Step, deps: ActDeps): Promise<StepOutcome> {
   deps.signal?.throwIfAborted();
   const entry = await deps.journal.record(deps.cluster, step, { now: deps.now(), fence: deps.fence, leader: deps.leader });
-  return runEntry(entry, deps);
+  return runEntry(entry, deps, false);
 }
 
-/** Finishes a journal entry left pending or running (by us or a controller that died). */
+/**
+ * Finishes a journal entry left pending or running (by us or a controller that died).
+ * A launch that was running when its controller died is issued again even when its
+ * instances are listed: the call may have been cut off half-way, and repeating it with
+ * the same client token is how the provider completes it without launching anew.
+ */
 export async function resumeEntry(entry: JournalEntry, deps: ActDeps): Promise<StepOutcome> {
   deps.logger.info({ operation: entry.id, step: entry.stepKind, target: entry.target, state: entry.state }, 'Resuming an interrupted operation');
-  return runEntry(entry, deps);
+  return runEntry(entry, deps, entry.step.kind === 'instance.launch' && entry.state === 'running');
 }
 
-async function runEntry(entry: JournalEntry, deps: ActDeps): Promise<StepOutcome> {
+async function runEntry(entry: JournalEntry, deps: ActDeps, repeatIfSatisfied: boolean): Promise<StepOutcome> {
   const step = entry.step;
   const log = deps.logger.child({ step: step.kind, target: stepTarget(step), operation: entry.id });
   const ctx = { ...deps, logger: log };
   const snapshot = await deps.observe();
   const verdict = deps.checkPrecondition(step, snapshot, deps.now(), deps.spec);
-  if (verdict.status === 'satisfied') {
+  if (verdict.status === 'satisfied' && !repeatIfSatisfied) {
     // Its effect is there already (a predecessor ran it, or the world got there): done.
     log.info({ reason: verdict.reason }, 'Step already satisfied');
     const done = await deps.journal.transition(deps.cluster, entry, { state: 'done', result: `already satisfied: ${verdict.reason}` }, { now: deps.now(), fence: deps.fence });
