@@ -9,6 +9,10 @@ import { SwarmkeeperError } from '../errors.ts';
 
 export const DEFAULT_AGENT_IMAGE = 'ghcr.io/swarmkeeper/swarmkeeper:latest';
 
+/** The metadata script swarmkeeper-node-env.service runs. */
+export const NODE_ENV_SCRIPT = '/opt/swarmkeeper/bin/node-env.sh';
+/** Where the agent writes dockerd's CA, server certificate and key when TLS is on. */
+export const TLS_DIR = '/etc/swarmkeeper/tls';
 /** Where the agent finds its one-time token on the node (root-only file). */
 export const BOOTSTRAP_TOKEN_PATH = '/etc/swarmkeeper/bootstrap-token';
 
@@ -16,6 +20,12 @@ export interface NodeModel {
   readonly agent: NodeAgentConfig;
   /** Extra units from spec.managers.units / spec.workers.units. */
   readonly units: readonly Unit[];
+  /**
+   * The controller reaches managers' docker API over mutual TLS: the agent asks for a
+   * server certificate at bootstrap and docker then also listens on the private address
+   * with --tlsverify. Never plain TCP.
+   */
+  readonly dockerTls?: boolean;
 }
 
 export interface NodeUnit {
@@ -61,6 +71,8 @@ export function buildNodeFiles(model: NodeModel): NodeFiles {
   checkShellSafe('managementEtcd.prefix', agent.managementEtcd.prefix);
   for (const e of agent.managementEtcd.endpoints) checkShellSafe('managementEtcd.endpoints', e);
   if (agent.bootstrapUrl) checkShellSafe('bootstrapUrl', agent.bootstrapUrl);
+  // Only managers serve the API over TLS: the controller talks to the swarm through them.
+  const tls = model.dockerTls === true && agent.role === 'manager';
   const exchange = agent.bootstrapUrl && agent.bootstrapToken ? ` \\\n  --bootstrap-url ${agent.bootstrapUrl} --bootstrap-token-file ${BOOTSTRAP_TOKEN_PATH}` : '';
   const values = {
     cluster: agent.cluster,
@@ -70,6 +82,11 @@ export function buildNodeFiles(model: NodeModel): NodeFiles {
     etcdEndpoints: agent.managementEtcd.endpoints.join(','),
     etcdRole: agent.role === 'manager' ? 'etcd voting member' : 'etcd gateway to the managers',
     exchangeFlags: exchange,
+    dockerTlsScript: tls
+      ? `# Mutual TLS on the private address once the agent has its certificate (never plain TCP).\nif [ -s ${TLS_DIR}/server.pem ]; then\n  tls=" -H=tcp://$ip:2376 --tlsverify --tlscacert=${TLS_DIR}/ca.pem --tlscert=${TLS_DIR}/server.pem --tlskey=${TLS_DIR}/server-key.pem"\nfi`
+      : '# Docker over TLS is off: the API is the unix socket only.',
+    nodeEnvScript: NODE_ENV_SCRIPT,
+    dockerTlsFlags: tls ? ` --docker-tls-dir ${TLS_DIR}` : '',
   };
   const unit = (name: string, o: Partial<NodeUnit> = {}): NodeUnit => ({
     name,
@@ -92,6 +109,7 @@ export function buildNodeFiles(model: NodeModel): NodeFiles {
     // Never a plain TCP docker API (design): Flatcar ships this socket for port 2375.
     { name: 'docker-tcp.socket', enable: false, start: false, mask: true, dropIns: [] },
     unit('swarmkeeper-bootstrap.service'),
+    ...(tls ? [unit('swarmkeeper-docker-tls.path'), unit('swarmkeeper-docker-tls.service', { enable: false, start: false })] : []),
     ...model.units.map(extraUnit),
   ];
   const names = new Set<string>();
@@ -103,7 +121,7 @@ export function buildNodeFiles(model: NodeModel): NodeFiles {
     }
     names.add(u.name);
   }
-  const files: NodeFile[] = [];
+  const files: NodeFile[] = [{ path: NODE_ENV_SCRIPT, contents: renderTemplate('node-env.sh', values), mode: 0o755 }];
   if (agent.bootstrapToken) files.push({ path: BOOTSTRAP_TOKEN_PATH, contents: `${agent.bootstrapToken}\n`, mode: 0o600 });
   return { role: agent.role, units, files };
 }

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { parse } from 'yaml';
@@ -54,7 +55,11 @@ describe('cloud-config rendering', () => {
     expect(boot?.content).toContain('registry.example/swarmkeeper:1.2.3 --etcd-endpoints http://10.0.0.5:2379 --prefix /swarmkeeper node bootstrap');
     expect(boot?.content).toMatch(/--role manager --cluster prod --instance-id \$\{INSTANCE_ID\} --address \$\{PRIVATE_IPV4\}/);
     expect(boot?.content).toContain('--bootstrap-url https://controller.internal:8443 --bootstrap-token-file /etc/swarmkeeper/bootstrap-token');
-    expect(byName.get('swarmkeeper-node-env.service')?.content).toContain('--metrics-addr=%s:9323');
+    expect(byName.get('swarmkeeper-node-env.service')?.content).toContain('ExecStart=/opt/swarmkeeper/bin/node-env.sh');
+    const script = (parse(out.text) as { write_files: { path: string; permissions: string; content: string }[] }).write_files.find((f) => f.path === '/opt/swarmkeeper/bin/node-env.sh');
+    expect(script?.permissions).toBe('0755');
+    expect(script?.content).toContain('--metrics-addr=%s:9323');
+    expect(script?.content).toContain('--label=swarmkeeper.instance=%s --label=swarmkeeper.cluster=prod --label=swarmkeeper.role=manager');
     expect(byName.get('vault.service')?.command).toBe('start');
     expect(byName.get('docker.service')?.['drop-ins']?.[0]?.content).toContain('EnvironmentFile=/run/swarmkeeper/node.env');
     // Docker's API: no TCP listener anywhere in what the node gets.
@@ -75,7 +80,7 @@ describe('cloud-config rendering', () => {
     const out = renderUserData({ agent, units: [] });
     expect(out.text).not.toContain('--bootstrap-url');
     expect(out.text).not.toContain('--bootstrap-token-file');
-    expect(out.text).not.toContain('write_files');
+    expect((parse(out.text) as { write_files: { path: string }[] }).write_files.map((f) => f.path)).toEqual(['/opt/swarmkeeper/bin/node-env.sh']);
   });
 
   it('refuses values that would break out of a unit command line', () => {
@@ -88,8 +93,30 @@ describe('cloud-config rendering', () => {
     const doc = parse(out.text) as { write_files: { path: string; permissions: string; content: string }[] };
     const holders = doc.write_files.filter((f) => f.content.includes(TOKEN));
     expect(holders.map((f) => [f.path, f.permissions])).toEqual([['/etc/swarmkeeper/bootstrap-token', '0600']]);
+    // systemd expands $VAR and %x in unit command lines: no unit may carry shell variables
+    // or printf formats meant for a shell (the metadata script is a file of its own).
+    for (const u of cloudConfigUnits(out.text)) expect(u.content ?? '', u.name).not.toMatch(/\$\((?!\{)|%s|\$[a-z]/);
     expect(out.text.split(TOKEN)).toHaveLength(2);
     expect(out.text).not.toContain('SWMTKN');
+  });
+
+  it('adds docker over mutual TLS on managers only when asked, never a plain TCP listener', () => {
+    const plain = renderUserData({ agent: anAgent(), units: [] }).text;
+    expect(plain).not.toContain('tcp://');
+    expect(plain).not.toContain('swarmkeeper-docker-tls');
+    const tls = renderUserData({ agent: anAgent(), units: [], dockerTls: true });
+    const names = cloudConfigUnits(tls.text).map((u) => u.name);
+    expect(names).toEqual(expect.arrayContaining(['swarmkeeper-docker-tls.path', 'swarmkeeper-docker-tls.service']));
+    const env = (parse(tls.text) as { write_files: { path: string; content: string }[] }).write_files.find((f) => f.path === '/opt/swarmkeeper/bin/node-env.sh')?.content ?? '';
+    expect(env).toContain('-H=tcp://$ip:2376 --tlsverify --tlscacert=/etc/swarmkeeper/tls/ca.pem');
+    // The metadata script is valid bash, with TLS on and off.
+    execFileSync('bash', ['-n'], { input: env });
+    execFileSync('bash', ['-n'], { input: (parse(plain) as { write_files: { path: string; content: string }[] }).write_files.find((f) => f.path === '/opt/swarmkeeper/bin/node-env.sh')?.content ?? 'exit 1(' });
+    for (const line of tls.text.split('\n').filter((l) => l.includes('tcp://'))) expect(line).toContain('--tlsverify');
+    expect(tls.text).toContain('--docker-tls-dir /etc/swarmkeeper/tls');
+    expect(ignitionProblems(renderUserData({ agent: anAgent(), units: [], dockerTls: true, format: 'ignition' }).text)).toEqual([]);
+    const worker = renderUserData({ agent: anAgent({ role: 'worker' }), units: [], dockerTls: true }).text;
+    expect(worker).not.toContain('tcp://');
   });
 
   it('refuses an extra unit that reuses a swarmkeeper unit name', () => {

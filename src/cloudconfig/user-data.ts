@@ -21,12 +21,14 @@ export interface RenderUserDataInput {
   readonly agent: NodeAgentConfig;
   readonly units: readonly Unit[];
   readonly format?: UserDataFormat;
+  /** Managers serve docker over mutual TLS on their private address (controller outside the cluster). */
+  readonly dockerTls?: boolean;
 }
 
 /** Renders and validates; throws SpecInvalid when the result would not boot or is too big. */
 export function renderUserData(input: RenderUserDataInput): RenderedUserData {
   const format = input.format ?? 'cloud-config';
-  const files = buildNodeFiles({ agent: input.agent, units: input.units });
+  const files = buildNodeFiles({ agent: input.agent, units: input.units, ...(input.dockerTls ? { dockerTls: true } : {}) });
   const text = format === 'ignition' ? renderIgnition(files) : renderCloudConfig(files);
   const problems = format === 'ignition' ? ignitionProblems(text) : cloudConfigProblems(text);
   if (problems.length > 0) {

@@ -23,6 +23,7 @@ interface RenderFlags {
   file?: string;
   agentImage: string;
   bootstrapUrl: string;
+  dockerTls?: boolean;
 }
 
 export function registerRenderCloudConfig(program: Command): void {
@@ -35,6 +36,7 @@ export function registerRenderCloudConfig(program: Command): void {
     .option('-f, --file <file>', 'read the spec from this file instead of the management etcd')
     .addOption(new Option('--agent-image <image>', 'management image that carries the node agent').env('SWARMKEEPER_AGENT_IMAGE').default(DEFAULT_AGENT_IMAGE))
     .addOption(new Option('--bootstrap-url <url>', "the controller's bootstrap endpoint nodes call").env('SWARMKEEPER_BOOTSTRAP_URL').default('https://swarmkeeper-controller:8443'))
+    .option('--docker-tls', "managers also serve docker over mutual TLS on their private address (a controller outside the cluster)")
     .action(async (name: string, flags: RenderFlags, cmd: Command) => {
       const etcd = etcdOptionsOf(cmd);
       const cluster = flags.file ? clusterFromFile(flags.file, name) : await clusterFromStore(name, cmd);
@@ -50,6 +52,7 @@ export function registerRenderCloudConfig(program: Command): void {
         },
         units: flags.role === 'manager' ? spec.managers.units : spec.workers.units,
         format: parseUserDataFormat(flags.format),
+        dockerTls: flags.dockerTls === true,
       });
       process.stdout.write(rendered.text);
       process.stderr.write(

@@ -56,6 +56,7 @@ export class Ec2Provider implements Provider {
   private readonly statusChecks = new Map<string, boolean>();
   private lastStatusAt = Number.NEGATIVE_INFINITY;
   private lastList: Instance[] = [];
+  private access: DockerAccess | undefined;
 
   constructor(private readonly opts: Ec2ProviderOptions) {
     this.api = opts.api ?? sdkEc2Api(createEc2Client({ region: opts.ec2.region, ...(opts.ec2.endpoint ? { endpoint: opts.ec2.endpoint } : {}), ...(opts.onCommand ? { onCommand: opts.onCommand } : {}) }));
@@ -89,7 +90,7 @@ export class Ec2Provider implements Provider {
       this.recent.remember(req.clientToken, earlier, now);
       return earlier;
     }
-    const userData = renderUserData({ agent: req.agent, units: req.role === 'manager' ? req.spec.managers.units : req.spec.workers.units, format: this.opts.userDataFormat ?? 'cloud-config' });
+    const userData = renderUserData({ agent: req.agent, units: req.role === 'manager' ? req.spec.managers.units : req.spec.workers.units, format: this.opts.userDataFormat ?? 'cloud-config', dockerTls: this.dockerAccess().kind === 'tls' });
     const known = this.recent.merge(this.lastList, now);
     const population = subnetPopulation(ec2.subnetIds, known, req.role);
     const zones = new Map(known.filter((i) => i.subnetId && i.zone).map((i) => [i.subnetId as string, i.zone as string]));
@@ -176,7 +177,7 @@ export class Ec2Provider implements Provider {
   }
 
   dockerEndpoint(instance: Instance): DockerEndpoint {
-    const access = this.opts.docker ?? dockerAccessFromEnv();
+    const access = this.dockerAccess();
     if (access.kind === 'socket') return { socketPath: access.socketPath };
     if (!instance.address) throw new SwarmkeeperError('Precondition', `instance ${instance.id} has no private address yet`);
     return { host: instance.address, port: access.port, ca: access.ca, cert: access.cert, key: access.key };
@@ -189,6 +190,11 @@ export class Ec2Provider implements Provider {
 
   async close(): Promise<void> {
     this.api.close();
+  }
+
+  private dockerAccess(): DockerAccess {
+    this.access ??= this.opts.docker ?? dockerAccessFromEnv();
+    return this.access;
   }
 
   private rememberPartial(token: string, launched: readonly Instance[]): void {
