@@ -2,9 +2,8 @@
 // alert (a Kubernetes Service spreads them), and only the leader observes, so the
 // directory reads sources every replica can reach: the cluster store (does the cluster
 // exist?) and the provider's instance list; swarm nodes are optional (they let
-// `swarm_node_id` labels resolve) and come from the leader's latest snapshot when the
-// replica has one.
-import type { Instance, Snapshot, SwarmNode } from '../observe/snapshot.ts';
+// `swarm_node_id` labels resolve).
+import type { Instance, SwarmNode } from '../observe/snapshot.ts';
 import type { ClusterNodes, NodeDirectory } from './alert-intake.ts';
 
 export interface NodeDirectorySources {
@@ -13,25 +12,37 @@ export interface NodeDirectorySources {
   listSwarmNodes?(cluster: string): Promise<readonly SwarmNode[]>;
 }
 
-export function createNodeDirectory(sources: NodeDirectorySources): NodeDirectory {
-  return {
-    async lookup(cluster: string): Promise<ClusterNodes | undefined> {
-      if (!(await sources.clusterExists(cluster))) return undefined;
-      const [instances, swarmNodes] = await Promise.all([sources.listInstances(cluster), sources.listSwarmNodes?.(cluster) ?? []]);
-      return { instances, swarmNodes };
-    },
-  };
+export interface NodeDirectoryOptions {
+  /**
+   * How long one lookup answers for (default 2000 ms). Concurrent and back-to-back
+   * lookups of a cluster share one read, so a flood of alerts costs one provider list
+   * call per window, not one per request (EC2 throttles DescribeInstances).
+   */
+  readonly maxAgeMs?: number;
+  readonly clock?: () => number;
 }
 
-/** A directory over the latest snapshot per cluster (the leader, the demo). */
-export function snapshotNodeDirectory(latest: (cluster: string) => Snapshot | undefined): NodeDirectory {
+export function createNodeDirectory(sources: NodeDirectorySources, opts: NodeDirectoryOptions = {}): NodeDirectory {
+  const maxAgeMs = opts.maxAgeMs ?? 2000;
+  const clock = opts.clock ?? Date.now;
+  const cache = new Map<string, { at: number; value: Promise<ClusterNodes | undefined> }>();
+  const read = async (cluster: string): Promise<ClusterNodes | undefined> => {
+    if (!(await sources.clusterExists(cluster))) return undefined;
+    const [instances, swarmNodes] = await Promise.all([sources.listInstances(cluster), sources.listSwarmNodes?.(cluster) ?? []]);
+    return { instances, swarmNodes };
+  };
   return {
-    async lookup(cluster: string): Promise<ClusterNodes | undefined> {
-      const s = latest(cluster);
-      if (!s) return undefined;
-      const instances = s.instances.status === 'ok' ? s.instances.value : (s.instances.partial ?? []);
-      const swarm = s.swarm.status === 'ok' ? s.swarm.value : s.swarm.partial;
-      return { instances, swarmNodes: swarm?.nodes ?? [] };
+    lookup(cluster: string): Promise<ClusterNodes | undefined> {
+      const now = clock();
+      const hit = cache.get(cluster);
+      if (hit && now - hit.at < maxAgeMs) return hit.value;
+      const value = read(cluster);
+      cache.set(cluster, { at: now, value });
+      // A failed read is not remembered: the next request tries again.
+      value.catch(() => {
+        if (cache.get(cluster)?.value === value) cache.delete(cluster);
+      });
+      return value;
     },
   };
 }
