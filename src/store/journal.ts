@@ -12,6 +12,7 @@ import type { Etcd3 } from 'etcd3';
 import { wrapError } from '../errors.ts';
 import type { Operation, OperationState } from '../observe/snapshot.ts';
 import type { Step } from '../plan/steps.ts';
+import { targetOf } from '../plan/targets.ts';
 import { clusterKeys } from './keys.ts';
 import type { LeaderFence } from './port.ts';
 import { writeFenced } from './fenced-write.ts';
@@ -130,22 +131,12 @@ export class Journal {
   }
 }
 
-/** The instance, member or node a step acts on, for the journal and logs. */
+/**
+ * The instance, member or node a step acts on, for the journal and logs: the planner's
+ * own targetOf(), so it can match journal entries to the steps it plans (rule 3).
+ */
 export function stepTarget(step: Step): string {
-  switch (step.kind) {
-    case 'instance.launch':
-      return `${step.role}x${step.count}/${step.clientToken}`;
-    case 'etcd.removeMember':
-      return step.instanceId ?? step.memberId;
-    case 'etcd.moveLeader':
-      return step.fromMemberId;
-    case 'swarm.removeNode':
-      return step.instanceId ?? step.nodeId;
-    case 'cluster.publishEndpoints':
-      return 'endpoints';
-    default:
-      return step.instanceId;
-  }
+  return targetOf(step);
 }
 
 /**
