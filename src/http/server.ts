@@ -2,7 +2,7 @@
 // (the bootstrap-token exchange, src/http/bootstrap-route.ts). buildServer() only
 // builds: tests drive it with inject() and no port; listenServer() binds, to
 // 127.0.0.1 unless told otherwise (a container or pod passes --listen 0.0.0.0:8080).
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync, type FastifyPluginCallback } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync, type FastifyPluginCallback } from 'fastify';
 import type { Logger } from '../log.ts';
 import { messageOf } from '../errors.ts';
 import type { NodeDirectory } from '../heal/alert-intake.ts';
@@ -50,7 +50,9 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   const log = deps.logger.child({ component: 'http' });
   const app = Fastify({
     loggerInstance: log as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // Fastify's own per-request lines ("incoming request") are off; onResponse below
+    // logs one line per answered request in our style, at debug.
+    logController: new LogController({ disableRequestLogging: true }),
     // Strict validation: "123" is not silently coerced into 123 or the reverse.
     ajv: { customOptions: { coerceTypes: false, allErrors: false } },
     return503OnClosing: true,
