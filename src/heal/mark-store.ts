@@ -16,6 +16,7 @@ import type { MarkStore } from './port.ts';
 
 const SOURCES: ReadonlySet<string> = new Set<HealthMarkSource>(['alert', 'detector:swarm', 'detector:etcd', 'detector:startup', 'detector:ec2', 'operator']);
 const CAS_ATTEMPTS = 20;
+const REFRESH_STEP_MS = 60_000;
 
 export interface EtcdMarkStoreOptions {
   readonly prefix: string;
@@ -59,17 +60,18 @@ export class EtcdMarkStore implements MarkStore {
     const key = this.markKey(cluster, mark.instanceId, mark.source);
     try {
       // One lease for all attempts: a lost race must not leave a lease per retry.
-      const lease =
-        mark.expiresAt === undefined
-          ? undefined
-          : await this.client.lease(Math.max(1, Math.ceil((mark.expiresAt - this.clock()) / 1000)), { autoKeepAlive: false }).grant();
+      let lease: string | undefined;
       for (let attempt = 1; attempt <= CAS_ATTEMPTS; attempt++) {
         const res = await this.client.get(key).exec();
         const kv = res.kvs[0];
         const previous = kv ? parseMark(kv.value.toString()) : undefined;
+        if (previous && covers(previous, mark)) return;
         const merged: HealthMark = previous ? { ...mark, since: Math.min(previous.since, mark.since) } : mark;
         const put = this.client.put(key).value(JSON.stringify(merged));
-        if (lease !== undefined) put.lease(lease);
+        if (merged.expiresAt !== undefined) {
+          lease ??= await this.client.lease(Math.max(1, Math.ceil((merged.expiresAt - this.clock()) / 1000)), { autoKeepAlive: false }).grant();
+          put.lease(lease);
+        }
         const txn = kv ? this.client.if(key, 'Mod', '==', kv.mod_revision) : this.client.if(key, 'Create', '==', 0);
         const out = await txn.then(put).commit();
         if (out.succeeded) return;
@@ -116,6 +118,17 @@ export class EtcdMarkStore implements MarkStore {
     checkInstanceId(instanceId);
     return `${clusterKeys(this.prefix, cluster).marks}${instanceId}/${source}`;
   }
+}
+
+/**
+ * Whether the stored mark already says what `next` says, so writing it would only churn
+ * etcd: a flood of repeated alerts then costs one read each, not a write and a lease.
+ * A refresh that moves the expiry by a minute or more is written.
+ */
+function covers(previous: HealthMark, next: HealthMark): boolean {
+  if (previous.since > next.since || previous.reason !== next.reason) return false;
+  if (next.expiresAt === undefined) return previous.expiresAt === undefined;
+  return previous.expiresAt !== undefined && previous.expiresAt >= next.expiresAt - REFRESH_STEP_MS;
 }
 
 function checkMark(mark: HealthMark): void {

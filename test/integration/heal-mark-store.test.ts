@@ -53,6 +53,19 @@ describe('EtcdMarkStore', () => {
     expect(mark?.since).toBe(Math.min(...sinces));
   });
 
+  it('does not rewrite a mark that a repeat would not change (alert floods cost no writes)', async () => {
+    const now = Date.now();
+    const mark = { instanceId: 'i-10', source: 'alert' as const, reason: 'Alert X firing', since: now - 1_000, expiresAt: now + 900_000 };
+    await store.putMark('flood', mark);
+    const revision = async () => (await client.get('probe').exec()).header.revision;
+    const before = await revision();
+    for (let i = 0; i < 50; i++) await store.putMark('flood', { ...mark, since: now, expiresAt: now + 900_000 + i * 100 });
+    expect(await revision()).toBe(before);
+    await store.putMark('flood', { ...mark, expiresAt: now + 900_000 + 120_000 });
+    expect(await revision()).not.toBe(before);
+    expect((await store.listMarks('flood', now))[0]).toMatchObject({ since: now - 1_000, expiresAt: now + 1_020_000 });
+  });
+
   it('does not list expired marks, and etcd deletes them by lease', async () => {
     const now = Date.now();
     await store.putMark('exp', { instanceId: 'i-2', source: 'alert', reason: 'short', since: now, expiresAt: now + 2_000 });
