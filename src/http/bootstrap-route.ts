@@ -17,6 +17,8 @@ import type { Logger } from '../log.ts';
 import { messageOf } from '../errors.ts';
 import type { Instance } from '../observe/snapshot.ts';
 import type { Role } from '../spec/schema.ts';
+import type { ResolvedSpec } from '../spec/defaults.ts';
+import type { Provider } from '../providers/provider.ts';
 import type { ManagementKv } from '../node/management-kv.ts';
 import { endpointsOf } from '../node/cluster-endpoints.ts';
 import type { BootstrapTokenVerifier } from '../node/bootstrap-tokens.ts';
@@ -166,6 +168,21 @@ export const bootstrapRoute: FastifyPluginAsync<BootstrapRouteOptions> = async (
 
 function normaliseIp(ip: string): string {
   return ip.startsWith('::ffff:') ? ip.slice(7) : ip;
+}
+
+/**
+ * findInstance for production wiring: the cluster's spec from the store, its provider
+ * (the controller's provider cache), the instance from the provider's list.
+ */
+export function instanceFinder(
+  getSpec: (cluster: string) => Promise<ResolvedSpec | undefined>,
+  providerFor: (spec: ResolvedSpec) => Provider,
+): (cluster: string, instanceId: string) => Promise<Instance | undefined> {
+  return async (cluster, instanceId) => {
+    const spec = await getSpec(cluster);
+    if (!spec) return undefined;
+    return (await providerFor(spec).list(cluster)).find((i) => i.id === instanceId);
+  };
 }
 
 /** The node side of the exchange (the agent calls it; exported so both ends are tested together). */

@@ -220,6 +220,12 @@ export interface BootstrapAgentConfigOptions {
   readonly managementEndpoints: readonly string[];
   readonly prefix: string;
   readonly agentImage?: string;
+  /**
+   * For clusters of other providers (local passes the config on a command line, where a
+   * token would be visible): their factory, e.g. localAgentConfig. Without it every
+   * cluster gets a token.
+   */
+  readonly otherProviders?: (spec: ResolvedSpec, role: Role, clientToken: string) => Promise<NodeAgentConfig>;
 }
 
 /**
@@ -227,12 +233,19 @@ export interface BootstrapAgentConfigOptions {
  * spec's node startup timeout. Signature matches src/act/context.ts.
  */
 export function bootstrapAgentConfig(opts: BootstrapAgentConfigOptions): (spec: ResolvedSpec, role: Role, clientToken: string) => Promise<NodeAgentConfig> {
-  return async (spec, role, clientToken) => ({
+  return async (spec, role, clientToken) => {
+    if (spec.providerName !== 'ec2' && opts.otherProviders) return opts.otherProviders(spec, role, clientToken);
+    return ec2AgentConfig(opts, spec, role, clientToken);
+  };
+}
+
+async function ec2AgentConfig(opts: BootstrapAgentConfigOptions, spec: ResolvedSpec, role: Role, clientToken: string): Promise<NodeAgentConfig> {
+  return {
     cluster: spec.name,
     role,
     managementEtcd: { endpoints: [...opts.managementEndpoints], prefix: opts.prefix },
     bootstrapUrl: opts.bootstrapUrl,
     bootstrapToken: await opts.issuer.issue({ cluster: spec.name, role, clientToken, ttlSeconds: spec.healing.nodeStartupTimeoutSeconds }),
     ...(opts.agentImage ? { agentImage: opts.agentImage } : {}),
-  });
+  };
 }

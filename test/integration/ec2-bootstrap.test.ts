@@ -11,14 +11,14 @@ import { startMoto, type MotoServer } from '../support/moto.ts';
 import { aLaunchRequest, anEc2Spec, motoEc2Spec, useTestCredentials } from '../support/ec2-fixtures.ts';
 import { Ec2Provider } from '../../src/providers/ec2/ec2-provider.ts';
 import { EtcdBootstrapTokens, bootstrapAgentConfig, parseBootstrapToken } from '../../src/node/bootstrap-tokens.ts';
-import { bootstrapRoute, type JoinResponse } from '../../src/http/bootstrap-route.ts';
+import { bootstrapRoute, instanceFinder, type JoinResponse } from '../../src/http/bootstrap-route.ts';
 import { buildServer } from '../../src/http/server.ts';
 import { createMetrics } from '../../src/http/metrics.ts';
 import { createLogger } from '../../src/log.ts';
 import { EtcdManagementKv } from '../../src/node/management-kv.ts';
 import { clusterKeys } from '../../src/store/keys.ts';
 import type { Instance } from '../../src/observe/snapshot.ts';
-import type { ResolvedSpec } from '../../src/spec/defaults.ts';
+import { resolveSpec, type ResolvedSpec } from '../../src/spec/defaults.ts';
 
 useTestCredentials();
 
@@ -64,7 +64,7 @@ beforeEach(async () => {
         plugin: bootstrapRoute,
         options: {
           tokens,
-          findInstance: async (cluster: string, id: string): Promise<Instance | undefined> => (await provider.list(cluster)).find((i) => i.id === id),
+          findInstance: instanceFinder(async (cluster) => (cluster === spec.name ? spec : undefined), () => provider),
           kvFor: (cluster: string) => new EtcdManagementKv(client, PREFIX, cluster, false),
           logger,
           clock: () => now,
@@ -100,6 +100,21 @@ describe('bootstrap tokens', () => {
     for (const text of Object.values(stored)) expect(text).not.toContain(parsed?.secret);
     const record = JSON.parse(stored[`${clusterKeys(PREFIX, 'prod').bootstrapTokens}${parsed?.id}`] ?? '{}') as { expiresAt: number };
     expect(record.expiresAt).toBe(now + spec.healing.nodeStartupTimeoutSeconds * 1000);
+  });
+
+  it('leaves clusters of other providers to their own factory: no token issued', async () => {
+    const local = resolveSpec('dev', 1, { managers: { count: 1 }, workers: { count: 0 }, provider: { local: {} } });
+    const factory = bootstrapAgentConfig({
+      issuer: tokens,
+      bootstrapUrl: 'https://x',
+      managementEndpoints: [],
+      prefix: PREFIX,
+      otherProviders: async (s, role) => ({ cluster: s.name, role, managementEtcd: { endpoints: ['http://127.0.0.1:2379'], prefix: PREFIX } }),
+    });
+    const cfg = await factory(local, 'manager', 'launch-local-1');
+    expect(cfg.bootstrapToken).toBeUndefined();
+    expect(await client.getAll().prefix(clusterKeys(PREFIX, 'dev').bootstrapTokens).keys()).toEqual([]);
+    expect((await factory(spec, 'manager', 'launch-ec2-1')).bootstrapToken).toMatch(/^skb1\./);
   });
 
   it('lets the first manager initialise, holds workers until it reports, then gives workers the join token', async () => {

@@ -3,7 +3,10 @@
 // capacity and quota errors), the test wraps the real API and says "(fault injected)".
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DescribeInstanceAttributeCommand, DescribeInstancesCommand, EC2Client, type RunInstancesCommandInput } from '@aws-sdk/client-ec2';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { startMoto, type MotoServer } from '../support/moto.ts';
+import { releaseLoopback, reserveLoopback } from '../../src/net/loopback-pool.ts';
 import { aLaunchRequest, anEc2Spec, motoEc2Spec, TEST_REGION, useTestCredentials } from '../support/ec2-fixtures.ts';
 import { createEc2Client, sdkEc2Api, type Ec2Api } from '../../src/providers/ec2/ec2-api.ts';
 import { Ec2Provider } from '../../src/providers/ec2/ec2-provider.ts';
@@ -247,6 +250,51 @@ describe('EC2 behaviours moto does not have', () => {
     expect(tried[0]).toBe(full);
     expect(launched[0]?.subnetId).not.toBe(full);
   });
+
+  it('retries RequestLimitExceeded with adaptive backoff, and reports Throttled when it lasts (fault injected)', async () => {
+    // A loopback proxy in front of moto answers the first `throttle` requests the way a
+    // throttled EC2 does (HTTP 503, RequestLimitExceeded) and forwards the rest.
+    let throttle = 2;
+    let requests = 0;
+    const address = reserveLoopback({ block: 66 });
+    const proxy = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        requests += 1;
+        if (throttle > 0) {
+          throttle -= 1;
+          res.writeHead(503, { 'content-type': 'text/xml' });
+          res.end('<?xml version="1.0" encoding="UTF-8"?><Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>Request limit exceeded.</Message></Error></Errors><RequestID>t</RequestID></Response>');
+          return;
+        }
+        const headers = Object.fromEntries(Object.entries(req.headers).filter(([k]) => k !== 'host' && k !== 'content-length').map(([k, v]) => [k, String(v)]));
+        fetch(`${moto.endpoint}${req.url ?? '/'}`, { method: req.method ?? 'POST', headers, body: Buffer.concat(chunks) })
+          .then(async (r) => {
+            res.writeHead(r.status, { 'content-type': r.headers.get('content-type') ?? 'text/xml' });
+            res.end(Buffer.from(await r.arrayBuffer()));
+          })
+          .catch(() => res.destroy());
+      });
+    });
+    await new Promise<void>((r) => proxy.listen(0, address, () => r()));
+    const port = (proxy.address() as AddressInfo).port;
+    try {
+      const spec = { ...ec2, endpoint: `http://${address}:${port}` };
+      await aProvider().launch(aLaunchRequest(anEc2Spec(ec2)));
+      expect(await aProvider({ ec2: spec, statusIntervalMs: Number.POSITIVE_INFINITY }).list('prod')).toHaveLength(1);
+      expect(requests).toBe(3);
+      throttle = 100;
+      requests = 0;
+      const err = await aProvider({ ec2: spec, statusIntervalMs: Number.POSITIVE_INFINITY }).list('prod').catch((e: unknown) => e);
+      expect(isSwarmkeeperError(err, 'Throttled')).toBe(true);
+      expect((err as SwarmkeeperError).details).toEqual({ ec2Code: 'RequestLimitExceeded' });
+      expect(requests).toBe(5);
+    } finally {
+      await new Promise((r) => proxy.close(r));
+      releaseLoopback(address);
+    }
+  }, 120_000);
 
   it('stops launching after InstanceLimitExceeded and keeps saying why (fault injected)', async () => {
     const { api } = counted();
