@@ -6,8 +6,13 @@
 import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
 import { runningEtcdPid } from '../../etcd/etcd-process.ts';
-import { EtcdMembership } from '../../etcd/etcd-membership.ts';
-import type { PeerFactories } from '../../observe/peer-clients.ts';
+import { createController, type Controller } from '../../controller/controller.ts';
+import { wireController } from '../../controller/wire.ts';
+import { EtcdMarkStore } from '../../heal/mark-store.ts';
+import { checkPrecondition } from '../../plan/preconditions.ts';
+import { plan } from '../../plan/plan.ts';
+import { EtcdClusterStore } from '../../store/etcd-store.ts';
+import { ingestSpec } from '../../store/spec-intake.ts';
 import { LocalProvider } from '../../providers/local/local-provider.ts';
 import type { Provider } from '../../providers/provider.ts';
 import { SimWorld } from '../../providers/sim/index.ts';
@@ -23,13 +28,22 @@ export interface QuorumSampler {
   stop(): Promise<string[]>;
 }
 
+export interface DemoControllerWiring {
+  readonly client: Etcd3;
+  readonly prefix: string;
+  readonly managementEndpoints: readonly string[];
+  readonly logger: Logger;
+}
+
+/** Demo pacing: re-check often while converging. */
+const PACING = { resyncMs: 5_000, convergingMs: 500, electionTtlSeconds: 5 } as const;
+
 export interface DemoBackend {
   readonly mode: 'local' | 'sim';
   readonly providerSpec: ProviderSpec;
   readonly provider: Provider;
-  readonly peers: PeerFactories;
-  /** The controller's clock (the sim's virtual one). */
-  readonly now: () => number;
+  /** The controller, wired to this backend's provider and peers. */
+  controller(w: DemoControllerWiring): Controller;
   /** kill -9 of a manager's dockerd and etcd (local) or the node dying (sim). */
   killManager(instanceId: string): Promise<string>;
   /** Samples etcd and swarm through the managers other than `except`. */
@@ -46,8 +60,8 @@ export function localBackend(dir: string, logger: Logger): DemoBackend {
     mode: 'local',
     providerSpec: { local: { baseDir: dir, addressBlock: DEMO_NODE_BLOCK } },
     provider,
-    peers: { swarm: (ep) => new DockerSwarm(ep), etcd: (urls) => new EtcdMembership({ endpoints: urls }) },
-    now: Date.now,
+    // The same wiring as `swarmkeeper run` (H5's wireController), with this provider.
+    controller: (w) => wireController({ ...w, providerFor: () => provider, ...PACING }).controller,
     killManager: async (id) => {
       const dockerd = dockerdPid(nodeDir(id));
       const etcd = runningEtcdPid(join(nodeDir(id), 'agent', 'etcd.pid'));
@@ -124,8 +138,26 @@ export function simBackend(seed = 7): DemoBackend & { readonly world: SimWorld }
     world,
     providerSpec: { sim: { seed } },
     provider: world.provider,
-    peers: { swarm: () => world.swarm, etcd: () => world.etcd },
-    now: () => world.now,
+    // wireController's peers are real adapters; the sim's are in memory and its clock is
+    // virtual, so this one is wired by hand with the same planner and stores.
+    controller: (w) => {
+      const store = new EtcdClusterStore(w.client, { prefix: w.prefix, ownsClient: false });
+      return createController({
+        store,
+        mgmt: w.client,
+        prefix: w.prefix,
+        managementEndpoints: w.managementEndpoints,
+        providerFor: () => world.provider,
+        peers: { swarm: () => world.swarm, etcd: () => world.etcd },
+        plan,
+        checkPrecondition,
+        marks: new EtcdMarkStore(w.client, { prefix: w.prefix, clock: () => world.now }),
+        ingest: (name, fence) => ingestSpec(store, name, world.now, fence),
+        logger: w.logger,
+        now: () => world.now,
+        ...PACING,
+      });
+    },
     killManager: async (id) => {
       world.kill(id);
       return `node ${id} died (simulated)`;

@@ -10,12 +10,9 @@
 // then stops the management etcd and deletes the demo's directory. --keep skips the
 // last two and prints how to take it down later (`swarmkeeper demo --down DIR`).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createController, type Controller } from '../../controller/controller.ts';
+import type { Controller } from '../../controller/controller.ts';
 import { SwarmkeeperError, messageOf } from '../../errors.ts';
-import { EtcdMarkStore } from '../../heal/mark-store.ts';
 import type { Logger } from '../../log.ts';
-import { checkPrecondition } from '../../plan/preconditions.ts';
-import { plan } from '../../plan/plan.ts';
 import { checkLocalPrerequisites } from '../../providers/local/preflight.ts';
 import type { SwarmClusterStatus } from '../../spec/schema.ts';
 import { createEtcdClient } from '../../store/etcd-client.ts';
@@ -58,24 +55,8 @@ export async function runDemo(o: DemoRunOptions): Promise<void> {
     const store = new EtcdClusterStore(client, { prefix: DEMO_PREFIX, ownsClient: false });
     backend = mode === 'local' ? localBackend(dir, o.logger) : simBackend();
     const b = backend;
-    const marks = new EtcdMarkStore(client, { prefix: DEMO_PREFIX, clock: b.now });
     const progress = new DemoProgress(o.print);
-    controller = createController({
-      store,
-      mgmt: client,
-      prefix: DEMO_PREFIX,
-      managementEndpoints: [mgmt.clientUrl],
-      providerFor: () => b.provider,
-      peers: b.peers,
-      plan,
-      checkPrecondition,
-      marks,
-      logger: o.logger,
-      now: b.now,
-      resyncMs: 5_000,
-      convergingMs: 500,
-      electionTtlSeconds: 5,
-    });
+    controller = b.controller({ client, prefix: DEMO_PREFIX, managementEndpoints: [mgmt.clientUrl], logger: o.logger });
     controller.on('progress', progress.onEvent);
     await controller.start();
 

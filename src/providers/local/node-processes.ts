@@ -13,14 +13,15 @@ import { stopGatewayByPidFile } from '../../node/gateway-process.ts';
 import { dockerdPaths, dockerdPid, isAlive, stopByPidFile } from '../../swarm/dockerd-process.ts';
 import type { NodeAgentConfig } from '../../node/agent-config.ts';
 
-export const CLI_ENTRY = fileURLToPath(new URL('../../../bin/swarmkeeper.js', import.meta.url));
+/** The agent's own entry: the same command line as the CLI, loading only the agent (src/cli/node-main.ts). */
+export const AGENT_ENTRY = fileURLToPath(new URL('../../../bin/swarmkeeper-node.js', import.meta.url));
 
 export interface AgentLaunch {
   readonly agent: NodeAgentConfig;
   readonly instanceId: string;
   readonly address: string;
   readonly nodeDir: string;
-  /** argv prefix that runs the CLI; default [node, bin/swarmkeeper.js]. */
+  /** argv prefix that runs the CLI; default [node, bin/swarmkeeper-node.js]. */
   readonly command?: readonly string[];
   readonly logLevel?: string;
 }
@@ -33,7 +34,7 @@ export function agentFiles(nodeDir: string) {
 export function agentArgv(l: AgentLaunch): string[] {
   const files = agentFiles(l.nodeDir);
   return [
-    ...(l.command ?? [process.execPath, CLI_ENTRY]),
+    ...(l.command ?? [process.execPath, AGENT_ENTRY]),
     '--etcd-endpoints', l.agent.managementEtcd.endpoints.join(','),
     '--prefix', l.agent.managementEtcd.prefix,
     '--log-level', l.logLevel ?? 'info',
