@@ -4,40 +4,60 @@
 import { Command, CommanderError } from 'commander';
 import { isSwarmkeeperError, messageOf } from '../errors.ts';
 import { addGlobalOptions } from './global-options.ts';
-import { registerVersion } from './commands/version.ts';
-import { registerValidate } from './commands/validate.ts';
-import { registerApply } from './commands/apply.ts';
-import { registerGet } from './commands/get.ts';
-import { registerEdit } from './commands/edit.ts';
-import { registerDelete } from './commands/delete.ts';
-import { registerNode } from './commands/node.ts';
-import { registerRenderCloudConfig } from './commands/render-cloud-config.ts';
-import { registerDemo } from './commands/demo.ts';
-import { registerRun } from './commands/run.ts';
-import { registerStatus } from './commands/status.ts';
+import type { Command as CommandType } from 'commander';
 
-export function buildProgram(): Command {
+type Register = (program: CommandType) => void;
+
+// Commands load lazily: each pulls in heavy SDKs (AWS, dockerode, etcd3, fastify), and
+// a CLI call should pay only for the one it runs. `--help` without a command loads all.
+const COMMANDS: Record<string, () => Promise<Register>> = {
+  version: async () => (await import('./commands/version.ts')).registerVersion,
+  validate: async () => (await import('./commands/validate.ts')).registerValidate,
+  apply: async () => (await import('./commands/apply.ts')).registerApply,
+  get: async () => (await import('./commands/get.ts')).registerGet,
+  edit: async () => (await import('./commands/edit.ts')).registerEdit,
+  delete: async () => (await import('./commands/delete.ts')).registerDelete,
+  plan: async () => (await import('./commands/plan.ts')).registerPlan,
+  status: async () => (await import('./commands/status.ts')).registerStatus,
+  run: async () => (await import('./commands/run.ts')).registerRun,
+  demo: async () => (await import('./commands/demo.ts')).registerDemo,
+  node: async () => (await import('./commands/node.ts')).registerNode,
+  'render-cloud-config': async () => (await import('./commands/render-cloud-config.ts')).registerRenderCloudConfig,
+};
+
+/** Global options that take a value, so their values are not mistaken for command names. */
+const GLOBAL_OPTIONS_WITH_VALUE = new Set([
+  '--etcd-endpoints', '--prefix', '--etcd-cacert', '--etcd-cert', '--etcd-key', '--etcd-username', '--etcd-password', '--log-level',
+]);
+
+/** The command named on the command line, or undefined (help, or an unknown command). */
+export function commandNameOf(argv: readonly string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? '';
+    if (GLOBAL_OPTIONS_WITH_VALUE.has(arg)) {
+      i++;
+      continue;
+    }
+    if (arg.startsWith('-')) continue;
+    return Object.hasOwn(COMMANDS, arg) ? arg : undefined;
+  }
+  return undefined;
+}
+
+export async function buildProgram(argv: readonly string[] = []): Promise<Command> {
   const program = new Command('swarmkeeper')
     .description('Keeps a Docker Swarm on CoreOS/Flatcar nodes converged to a declarative SwarmCluster spec')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   addGlobalOptions(program);
-  registerVersion(program);
-  registerValidate(program);
-  registerApply(program);
-  registerGet(program);
-  registerEdit(program);
-  registerDelete(program);
-  registerNode(program);
-  registerRenderCloudConfig(program);
-  registerDemo(program);
-  registerRun(program);
-  registerStatus(program);
+  const name = commandNameOf(argv);
+  const loaders = name ? [COMMANDS[name]!] : Object.values(COMMANDS);
+  for (const register of await Promise.all(loaders.map((load) => load()))) register(program);
   return program;
 }
 
 export async function runCli(argv: readonly string[]): Promise<number> {
-  const program = buildProgram();
+  const program = await buildProgram(argv);
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
