@@ -193,3 +193,10 @@ export async function exchangeBootstrapToken(bootstrapUrl: string, body: Exchang
   await res.body?.cancel();
   return { status: res.status, ...(Number.isFinite(retry) && retry > 0 ? { retryAfterSeconds: retry } : {}) };
 }
+
+/** The first manager's report of the swarm it initialised (the agent calls it after `swarm init`). */
+export async function reportInitialized(bootstrapUrl: string, body: InitializedBody, fetchImpl: typeof fetch = fetch): Promise<number> {
+  const res = await fetchImpl(new URL('/v1/bootstrap/initialized', bootstrapUrl), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  await res.body?.cancel();
+  return res.status;
+}

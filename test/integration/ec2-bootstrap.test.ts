@@ -11,7 +11,7 @@ import { startMoto, type MotoServer } from '../support/moto.ts';
 import { aLaunchRequest, anEc2Spec, motoEc2Spec, useTestCredentials } from '../support/ec2-fixtures.ts';
 import { Ec2Provider } from '../../src/providers/ec2/ec2-provider.ts';
 import { EtcdBootstrapTokens, bootstrapAgentConfig, parseBootstrapToken } from '../../src/node/bootstrap-tokens.ts';
-import { bootstrapRoute, instanceFinder, type JoinResponse } from '../../src/http/bootstrap-route.ts';
+import { bootstrapRoute, exchangeBootstrapToken, instanceFinder, reportInitialized, type JoinResponse } from '../../src/http/bootstrap-route.ts';
 import { buildServer } from '../../src/http/server.ts';
 import { createMetrics } from '../../src/http/metrics.ts';
 import { createLogger } from '../../src/log.ts';
@@ -180,6 +180,27 @@ describe('bootstrap tokens', () => {
     // Nothing above used the token up.
     expect((await exchange(m.token, m1)).statusCode).toBe(200);
     expect(logText).not.toContain(m.token);
+  });
+
+  it('the node-side client functions speak the route\'s protocol', async () => {
+    const m = await launch('manager', 1);
+    const w = await launch('worker', 1);
+    const [m1] = m.instances;
+    const [w1] = w.instances;
+    if (!m1?.address || !w1?.address) throw new Error('launch failed');
+    // fetch, served by the app in-process, from the given node's address.
+    const from = (address: string): typeof fetch => async (input, init) => {
+      const url = new URL(String(input));
+      const r = await app.inject({ method: 'POST', url: url.pathname, remoteAddress: address, headers: { 'content-type': 'application/json' }, payload: String(init?.body ?? '') });
+      return new Response(r.statusCode === 204 ? null : r.body, { status: r.statusCode, headers: r.headers as Record<string, string> });
+    };
+    expect(await exchangeBootstrapToken('https://controller:8443', { cluster: 'prod', token: w.token, instanceId: w1.id }, from(w1.address))).toEqual({ status: 503, retryAfterSeconds: 10 });
+    const init = await exchangeBootstrapToken('https://controller:8443', { cluster: 'prod', token: m.token, instanceId: m1.id }, from(m1.address));
+    expect(init.join?.initialize).toBe(true);
+    const swarmTokens = { worker: 'SWMTKN-1-w', manager: 'SWMTKN-1-m' };
+    expect(await reportInitialized('https://controller:8443', { cluster: 'prod', token: m.token, instanceId: m1.id, address: m1.address, swarmTokens }, from(m1.address))).toBe(204);
+    const joined = await exchangeBootstrapToken('https://controller:8443', { cluster: 'prod', token: w.token, instanceId: w1.id }, from(w1.address));
+    expect(joined).toMatchObject({ status: 200, join: { initialize: false, swarm: { joinToken: 'SWMTKN-1-w' } } });
   });
 
   it('refuses an init report from a node that does not hold the claim', async () => {
