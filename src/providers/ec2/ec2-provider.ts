@@ -82,7 +82,6 @@ export class Ec2Provider implements Provider {
     const now = this.now();
     const remembered = this.recent.launchedWith(req.clientToken, now);
     if (remembered) return [...remembered];
-    this.backoff.check(['quota', req.role], now);
     // A restarted controller has no memory: the client-token tag tells what a previous
     // run of this same launch intent already started.
     const earlier = await this.describe(req.spec.name, [{ Name: `tag:${TAGS.clientToken}`, Values: [req.clientToken] }], doing);
@@ -90,6 +89,8 @@ export class Ec2Provider implements Provider {
       this.recent.remember(req.clientToken, earlier, now);
       return earlier;
     }
+    // Only new launches wait out a capacity or quota backoff; repeats are answered above.
+    this.backoff.check(['quota', req.role], now);
     const userData = renderUserData({ agent: req.agent, units: req.role === 'manager' ? req.spec.managers.units : req.spec.workers.units, format: this.opts.userDataFormat ?? 'cloud-config', dockerTls: this.dockerAccess().kind === 'tls' });
     const known = this.recent.merge(this.lastList, now);
     const population = subnetPopulation(ec2.subnetIds, known, req.role);
