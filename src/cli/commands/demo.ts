@@ -81,10 +81,11 @@ async function takeDown(dir: string, print: (l: string) => void): Promise<void> 
   const provider = new LocalProvider({ baseDir: dir, addressBlock: DEMO_NODE_BLOCK, skipPreflight: true });
   const clusters = existsSync(join(dir, 'state')) ? readdirSync(join(dir, 'state')) : [];
   for (const cluster of clusters) {
-    for (const i of await provider.list(cluster)) {
+    const instances = await provider.list(cluster);
+    await Promise.all(instances.map(async (i) => {
       await provider.terminate(cluster, i.id);
       print(`terminated ${i.id}`);
-    }
+    }));
   }
   const addressFile = managementEtcdPaths(dir).addressFile;
   const address = existsSync(addressFile) ? readFileSync(addressFile, 'utf8').trim() : undefined;

@@ -55,6 +55,7 @@ export class LocalProvider implements Provider {
   private readonly poolDir: string;
   private readonly log: Logger;
   private queue: Promise<unknown> = Promise.resolve();
+  private readonly terminating = new Map<string, Promise<void>>();
 
   constructor(private readonly opts: LocalProviderOptions = {}) {
     this.baseDir = opts.baseDir ?? DEFAULT_LOCAL_BASE_DIR;
@@ -80,8 +81,14 @@ export class LocalProvider implements Provider {
     return this.serialised(() => this.launchNow(req));
   }
 
+  /** Terminations of different instances run in parallel; a repeat joins the one in flight. */
   terminate(cluster: string, instanceId: string): Promise<void> {
-    return this.serialised(() => this.terminateNow(cluster, instanceId));
+    const key = `${cluster}/${instanceId}`;
+    const inFlight = this.terminating.get(key);
+    if (inFlight) return inFlight;
+    const run = this.terminateNow(cluster, instanceId).finally(() => this.terminating.delete(key));
+    this.terminating.set(key, run);
+    return run;
   }
 
   dockerEndpoint(instance: Instance): DockerEndpoint {
@@ -95,9 +102,10 @@ export class LocalProvider implements Provider {
 
   async close(): Promise<void> {
     await this.queue.catch(() => undefined);
+    await Promise.allSettled([...this.terminating.values()]);
   }
 
-  /** Launches and terminations one at a time: the token ledger and address pool stay consistent. */
+  /** Launches one at a time: a token is looked up and recorded in one go. */
   private serialised<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.queue.then(fn, fn);
     this.queue = run.catch(() => undefined);
