@@ -112,6 +112,18 @@ export const bootstrapRoute: FastifyPluginAsync<BootstrapRouteOptions> = async (
   app.post<{ Body: ExchangeBody }>('/v1/bootstrap', { schema: { body: exchangeBody }, bodyLimit: 8192 }, async (req, reply) => {
     const { cluster, token, instanceId, dockerCsr } = req.body;
     const verdict = await opts.tokens.verify(cluster, token, instanceId);
+    if (!verdict.ok && verdict.reason === 'used') {
+      // The one repeat allowed: the first manager lost our answer before it initialised
+      // (it holds the init claim and no join tokens were reported yet). Anything else
+      // could not have been lost usefully and stays refused.
+      const kv = opts.kvFor(cluster);
+      const [claim, tokens] = await Promise.all([kv.readClaim(), kv.readTokens()]).catch(() => [undefined, undefined] as const);
+      const fromClaimant = claim?.instanceId === instanceId && (!requireSource || normaliseIp(req.ip) === claim.address);
+      if (fromClaimant && tokens === undefined) {
+        log.info({ cluster, instanceId }, 'Answered the initialising manager again');
+        return reply.code(200).send({ cluster, role: 'manager', instanceId, initialize: true, etcd: { clientURLs: [] } } satisfies JoinResponse);
+      }
+    }
     if (!verdict.ok) return refuse(reply, verdict.reason, { cluster, instanceId });
     const fields = { cluster, instanceId, tokenId: verdict.id };
     const instance = await opts.findInstance(cluster, instanceId);
