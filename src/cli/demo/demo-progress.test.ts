@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { SwarmClusterStatus } from '../../spec/schema.ts';
 import { convergedOn, DemoProgress } from './demo-progress.ts';
+import { pickVictim } from './demo-run.ts';
 
 function aStatus(overrides: Partial<SwarmClusterStatus> = {}): SwarmClusterStatus {
   return {
@@ -42,5 +43,14 @@ describe('DemoProgress', () => {
     expect(convergedOn(1, 0)(aStatus())).toBe(true);
     expect(convergedOn(1, 1)(aStatus())).toBe(false);
     expect(convergedOn(1, 0)(aStatus({ nodes: [{ instanceId: 'lc-1', role: 'manager', instanceState: 'running', healthy: false }] }))).toBe(false);
+  });
+});
+
+describe('pickVictim', () => {
+  const row = (instanceId: string, etcdMembership: string, healthy = true) => ({ instanceId, role: 'manager' as const, instanceState: 'running', etcdMembership, healthy });
+  it('kills a healthy follower, else the last manager', () => {
+    expect(pickVictim({ nodes: [row('a', 'voter (leader)'), row('b', 'voter'), row('c', 'voter', false)] })).toBe('b');
+    expect(pickVictim({ nodes: [row('a', 'voter (leader)')] })).toBe('a');
+    expect(() => pickVictim({ nodes: [] })).toThrow(/no manager/);
   });
 });
