@@ -192,7 +192,7 @@ class ReconcileController extends EventEmitter implements Controller {
     if (result.executed > 0 || result.skipped) await this.journal.prune(name, leadership.fence).catch(() => undefined);
     if (result.executed > 0) return { requeueAfterMs: 100 };
     if (result.skipped) return { requeueAfterMs: 300 };
-    if (!result.converged) return { requeueAfterMs: this.deps.convergingMs ?? 1000 };
+    if (!result.converged) return { requeueAfterMs: this.deps.convergingMs ?? 500 };
     return { requeueAfterMs: this.deps.resyncMs ?? 30_000 };
   }
 

@@ -23,6 +23,8 @@ export interface HarnessOptions {
   readonly prefix?: string;
   /** SWARMKEEPER_TEST_LOG=debug shows the controller's log on stderr. */
   readonly logLevel?: string;
+  /** The controller's re-check period while converging (default: the controller's own). */
+  readonly convergingMs?: number;
 }
 
 export interface ControllerHarness {
@@ -80,7 +82,7 @@ export async function startControllerHarness(opts: HarnessOptions): Promise<Cont
         identity,
         electionTtlSeconds: 3,
         resyncMs: 5000,
-        convergingMs: 500,
+        ...(opts.convergingMs ? { convergingMs: opts.convergingMs } : {}),
       });
       wired.controller.on('progress', (event) => events.push({ at: performance.now(), identity, event }));
       controllers.add(wired);
