@@ -44,9 +44,12 @@ export async function observeCluster(deps: ObserveDeps): Promise<Snapshot> {
   ]);
   const instances = await readSource('listing instances', ms, () => deps.provider.list(deps.cluster));
   const managers = valueOr(instances, []).filter((i) => i.role === 'manager' && (i.state === 'running' || i.state === 'pending'));
+  // Without the instance list the managers are unknown: an empty swarm or etcd would be a
+  // guess, so both are unavailable too (never "ok, nothing there").
+  const unknown = { status: 'unavailable' as const, error: 'the manager instances are unknown (listing instances failed)' };
   const [swarm, etcd, [marks, controls, operations]] = await Promise.all([
-    readSwarm(deps, managers, ms),
-    readEtcd(deps, managers, ms),
+    instances.status === 'ok' ? readSwarm(deps, managers, ms) : unknown,
+    instances.status === 'ok' ? readEtcd(deps, managers, ms) : unknown,
     side,
   ]);
   return Object.freeze({

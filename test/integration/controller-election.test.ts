@@ -2,7 +2,13 @@
 // Every operation in the journal was written by the one replica that was elected, the
 // other never led and never wrote, and the cluster converged.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { fileURLToPath } from 'node:url';
 import { startControllerHarness, type ControllerHarness } from '../support/controller-harness.ts';
+
+const CLI = fileURLToPath(new URL('../../bin/swarmkeeper.js', import.meta.url));
+const run = promisify(execFile);
 
 const NAME = 'pair';
 
@@ -31,4 +37,28 @@ describe('controller replicas', () => {
     // The follower did not even start a step.
     expect(h.events.filter((e) => e.identity !== leader && e.event.type === 'step')).toEqual([]);
   }, 300_000);
+
+  it('swarmkeeper status shows the nodes, conditions and the leader\'s operations, as text and as JSON', async () => {
+    const args = ['--etcd-endpoints', h.mgmt.endpoints.join(','), '--prefix', h.prefix, 'status', NAME];
+    const json = JSON.parse((await run(process.execPath, [CLI, ...args, '-o', 'json'])).stdout) as {
+      phase: string;
+      nodes: { role: string; instanceId: string; address?: string; swarmState?: string; etcdMembership?: string; healthy: boolean }[];
+      conditions: { type: string; status: string }[];
+      operations: { step: string; state: string }[];
+    };
+    expect(json.phase).toBe('Ready');
+    expect(json.nodes.map((n) => [n.role, n.swarmState, n.etcdMembership, n.healthy])).toEqual([
+      ['manager', 'ready', 'voter (leader)', true],
+      ['worker', 'ready', 'gateway', true],
+    ]);
+    expect(json.conditions.find((c) => c.type === 'Ready')?.status).toBe('True');
+    expect(json.operations.some((o) => o.step === 'instance.launch' && o.state === 'done')).toBe(true);
+    const text = (await run(process.execPath, [CLI, ...args])).stdout;
+    expect(text).toContain(`Cluster ${NAME}: Ready`);
+    for (const n of json.nodes) expect(text).toContain(n.instanceId);
+    expect(text).toContain('RECENT OPERATIONS');
+    const missing = await run(process.execPath, [CLI, '--etcd-endpoints', h.mgmt.endpoints.join(','), '--prefix', h.prefix, 'status', 'nope']).catch((e: { code: number; stderr: string }) => e);
+    expect(missing).toMatchObject({ code: 1 });
+    expect((missing as { stderr: string }).stderr).toContain('"nope" not found');
+  }, 60_000);
 });
