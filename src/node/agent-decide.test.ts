@@ -47,6 +47,16 @@ describe('decideAgentAction: the first manager', () => {
     const f = facts({ claim: claimOf('lc-me'), etcdDataPresent: true, etcdRunning: true, swarmState: 'active' });
     expect(decideAgentAction(f)).toEqual({ kind: 'storeTokens' });
   });
+  it('never claims a cluster whose endpoints are published, even when the claim is gone', () => {
+    const f = facts({ endpoints: published, tokensStored: true, members: [aMember()] });
+    expect(decideAgentAction(f)).toEqual({ kind: 'joinSwarm', remoteAddrs: ['127.200.0.2:2377'] });
+    expect(needsMemberList(f)).toBe(true);
+  });
+  it('claims again after a restart mid-initialisation (its leased claim expired), carrying on from its data', () => {
+    const f = facts({ etcdDataPresent: true, etcdRunning: true, swarmState: 'active' });
+    expect(decideAgentAction(f)).toEqual({ kind: 'claimInit' });
+    expect(decideAgentAction({ ...f, claim: claimOf('lc-me') })).toEqual({ kind: 'storeTokens' });
+  });
   it('does not claim while the claim could not be read', () => {
     expect(decideAgentAction(facts({ claim: 'unread' }))).toMatchObject({ kind: 'wait' });
   });

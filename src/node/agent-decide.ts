@@ -64,7 +64,7 @@ export function needsMemberList(f: Pick<AgentFacts, 'role' | 'instanceId' | 'etc
   if (f.role !== 'manager' || f.etcdRunning || !f.endpoints) return false;
   // A member that stopped: was it removed from the cluster (do not bring it back)?
   if (f.etcdDataPresent) return true;
-  return f.claim !== undefined && f.claim !== 'unread' && f.claim.instanceId !== f.instanceId;
+  return f.claim !== 'unread' && f.claim?.instanceId !== f.instanceId;
 }
 
 export function decideAgentAction(f: AgentFacts): AgentAction {
@@ -74,19 +74,22 @@ export function decideAgentAction(f: AgentFacts): AgentAction {
 
 function decideManager(f: AgentFacts): AgentAction {
   if (f.claim === 'unread' && !f.etcdDataPresent) return wait('reading the init claim from the management etcd');
+  if (!f.etcdRunning && f.etcdDataPresent) {
+    // Removed from the cluster by the controller (scale-down, replacement): restarting
+    // it would only see it exit again. When the list cannot be read (a lone manager
+    // rebooting is its own endpoint), resume: that is the reboot case.
+    if (Array.isArray(f.members) && !f.members.some((m) => m.peerURLs.includes(etcdPeerUrl(f.address)))) {
+      return wait("this node's etcd member was removed from the cluster; not restarting it");
+    }
+    return { kind: 'startEtcd', mode: 'resume' };
+  }
+  // Published endpoints mean the cluster exists: never claim it again. An unpublished
+  // claim lives on its claimant's lease, so a claimant that died frees it (and one that
+  // restarted mid-initialisation claims again and carries on from its data).
+  if (f.claim === undefined && !f.endpoints) return { kind: 'claimInit' };
   const initNode = typeof f.claim === 'object' && f.claim.instanceId === f.instanceId;
   let etcdBlocked: string | undefined;
   if (!f.etcdRunning) {
-    if (f.etcdDataPresent) {
-      // Removed from the cluster by the controller (scale-down, replacement): restarting
-      // it would only see it exit again. When the list cannot be read (a lone manager
-      // rebooting is its own endpoint), resume: that is the reboot case.
-      if (Array.isArray(f.members) && !f.members.some((m) => m.peerURLs.includes(etcdPeerUrl(f.address)))) {
-        return wait("this node's etcd member was removed from the cluster; not restarting it");
-      }
-      return { kind: 'startEtcd', mode: 'resume' };
-    }
-    if (f.claim === undefined) return { kind: 'claimInit' };
     if (initNode) return { kind: 'startEtcd', mode: 'new' };
     const join = decideEtcdJoin(f);
     if (join.kind === 'startEtcd') return join;

@@ -2,7 +2,7 @@
 // agent's loop is tested against a real etcd in integration, and its decisions without
 // one), plus the etcd3 adapter. Key names come from clusterKeys(); record shapes from
 // cluster-endpoints.ts.
-import type { Etcd3, Watcher } from 'etcd3';
+import type { Etcd3, Lease, Watcher } from 'etcd3';
 import { wrapError } from '../errors.ts';
 import { clusterKeys, type ClusterKeys } from '../store/keys.ts';
 import {
@@ -18,12 +18,22 @@ import {
   type SwarmTokensRecord,
 } from './cluster-endpoints.ts';
 
+/** How long an unconfirmed init claim outlives the node that made it. */
+export const CLAIM_TTL_SECONDS = 15;
+
 export interface ManagementKv {
   readClaim(): Promise<InitClaim | undefined>;
-  /** Create-if-absent; true when this call created the claim. */
+  /**
+   * Create-if-absent; true when this call created the claim. The claim is held on a lease
+   * this process keeps alive until the endpoints are published: a node that dies while
+   * initialising frees the claim for the next manager instead of blocking the cluster.
+   */
   claimInit(claim: InitClaim): Promise<boolean>;
   readEndpoints(): Promise<ClusterEndpoints | undefined>;
-  /** Create-if-absent: the first manager's write never overwrites the controller's. */
+  /**
+   * Create-if-absent (the first manager's write never overwrites the controller's), then
+   * makes this node's claim permanent: once the cluster exists it must never be claimed again.
+   */
   publishInitialEndpoints(e: ClusterEndpoints): Promise<void>;
   hasTokens(): Promise<boolean>;
   readTokens(): Promise<SwarmTokensRecord | undefined>;
@@ -37,6 +47,8 @@ export interface ManagementKv {
 export class EtcdManagementKv implements ManagementKv {
   private readonly keys: ClusterKeys;
   private readonly tokensKey: string;
+  /** The init claim this process created and has not made permanent yet. */
+  private heldClaim: { readonly text: string; readonly lease: Lease } | undefined;
 
   /** `ownsClient`: close() also closes the etcd3 client. */
   constructor(
@@ -55,7 +67,23 @@ export class EtcdManagementKv implements ManagementKv {
   }
 
   async claimInit(claim: InitClaim): Promise<boolean> {
-    return this.createIfAbsent(this.keys.initClaim, encodeClaim(claim), 'claiming cluster initialisation');
+    const text = encodeClaim(claim);
+    const lease = this.client.lease(CLAIM_TTL_SECONDS, { autoKeepAlive: true });
+    try {
+      const id = await lease.grant();
+      const key = this.keys.initClaim;
+      const res = await this.client.if(key, 'Create', '==', 0).then(this.client.put(key).value(text).lease(id)).commit();
+      if (!res.succeeded) {
+        await lease.revoke().catch(() => undefined);
+        return false;
+      }
+      this.heldClaim?.lease.release();
+      this.heldClaim = { text, lease };
+      return true;
+    } catch (err) {
+      await lease.revoke().catch(() => undefined);
+      throw wrapError('claiming cluster initialisation', err);
+    }
   }
 
   async readEndpoints(): Promise<ClusterEndpoints | undefined> {
@@ -65,6 +93,17 @@ export class EtcdManagementKv implements ManagementKv {
 
   async publishInitialEndpoints(e: ClusterEndpoints): Promise<void> {
     await this.createIfAbsent(this.keys.endpoints, encodeEndpoints({ ...e, updatedAt: new Date().toISOString() }), 'publishing the cluster endpoints');
+    const held = this.heldClaim;
+    if (!held) return;
+    try {
+      // Re-put without the lease (only while the claim is still ours): it outlives us now.
+      const key = this.keys.initClaim;
+      await this.client.if(key, 'Value', '==', held.text).then(this.client.put(key).value(held.text)).commit();
+    } catch (err) {
+      throw wrapError('making the init claim permanent', err);
+    }
+    held.lease.release();
+    this.heldClaim = undefined;
   }
 
   async hasTokens(): Promise<boolean> {
@@ -98,6 +137,9 @@ export class EtcdManagementKv implements ManagementKv {
   }
 
   async close(): Promise<void> {
+    // Stop keeping an unconfirmed claim alive: it expires and another manager may claim.
+    this.heldClaim?.lease.release();
+    this.heldClaim = undefined;
     if (this.ownsClient) this.client.close();
   }
 

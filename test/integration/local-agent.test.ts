@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterKeys } from '../../src/store/keys.ts';
 import { encodeEndpoints, endpointsOf, parseClaim, parseEndpoints, parseTokens, swarmTokensKey } from '../../src/node/cluster-endpoints.ts';
 import type { AgentAction } from '../../src/node/agent-decide.ts';
+import { EtcdManagementKv } from '../../src/node/management-kv.ts';
 import { startEtcdCluster, type EtcdTestCluster } from '../support/etcd.ts';
 import { startSwarm, type TestDockerNode, type TestSwarm } from '../support/dockerd.ts';
 import { runningTestAgents, startTestAgent, stopAllTestAgents, type TestAgent } from '../support/node-agent.ts';
@@ -87,6 +88,8 @@ describe('node agent (real etcd and dockerd)', () => {
       'steady',
     ]);
     expect(parseClaim((await kv.get(keys.initClaim).string()) ?? '').instanceId).toBe(m1.instanceId);
+    // Once the endpoints are out, the claim is permanent (no lease): never claimable again.
+    expect((await kv.get(keys.initClaim).exec()).kvs[0]?.lease).toBe('0');
     const tokens = parseTokens((await kv.get(swarmTokensKey(keys.secrets)).string()) ?? '');
     expect(tokens.worker).toMatch(/^SWMTKN-/);
     expect(parseEndpoints((await kv.get(keys.endpoints).string()) ?? '')).toMatchObject(endpointsOf([m1.address]));
@@ -180,5 +183,18 @@ describe('node agent (real etcd and dockerd)', () => {
     await retry('the restarted member serving', async () => {
       expect(await clusterEtcd(m1.address).get('/probe').string()).toBe('from-worker');
     });
+  });
+
+  it('frees the init claim of a node that dies before publishing the endpoints', async () => {
+    const other = new EtcdManagementKv(mgmt.client(), PREFIX, 'agent-it-dead');
+    expect(await other.claimInit({ instanceId: 'lc-dies', address: '127.0.0.9', claimedAt: new Date().toISOString() })).toBe(true);
+    const rival = new EtcdManagementKv(mgmt.client(), PREFIX, 'agent-it-dead');
+    expect(await rival.claimInit({ instanceId: 'lc-rival', address: '127.0.0.10', claimedAt: new Date().toISOString() })).toBe(false);
+    await other.close(); // the claimant is gone: its lease is no longer kept alive
+    await retry('the claim to expire', async () => {
+      expect(await rival.readClaim()).toBeUndefined();
+    }, 60_000);
+    expect(await rival.claimInit({ instanceId: 'lc-rival', address: '127.0.0.10', claimedAt: new Date().toISOString() })).toBe(true);
+    await rival.close();
   });
 });
