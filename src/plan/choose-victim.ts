@@ -42,7 +42,10 @@ export function zoneOf(n: NodeView): string {
 
 export function zonePopulation(nodes: readonly NodeView[]): Map<string, number> {
   const pop = new Map<string, number>();
-  for (const n of nodes) pop.set(zoneOf(n), (pop.get(zoneOf(n)) ?? 0) + 1);
+  for (const n of nodes) {
+    const z = zoneOf(n);
+    pop.set(z, (pop.get(z) ?? 0) + 1);
+  }
   return pop;
 }
 

@@ -57,6 +57,7 @@ export interface Inventory {
 }
 
 const DEAD_STATES = new Set(['stopping', 'stopped', 'shutting-down']);
+const NO_MARKS: readonly HealthMark[] = Object.freeze([]);
 
 export function buildInventory(spec: ResolvedSpec, snapshot: Snapshot, now: number): Inventory {
   // A partial list is kept for display only: every rule that counts instances checks
@@ -67,7 +68,8 @@ export function buildInventory(spec: ResolvedSpec, snapshot: Snapshot, now: numb
   const hashes = { manager: nodeConfigHash(spec, 'manager'), worker: nodeConfigHash(spec, 'worker') };
 
   const live = instances.filter((i) => i.state !== 'terminated');
-  const liveIds = new Set(live.map((i) => i.id));
+  const liveIds = new Set<string>();
+  for (const i of live) liveIds.add(i.id);
   const { byInstance, strays: straySwarmNodes } = indexSwarmNodes(swarm?.nodes ?? [], liveIds);
 
   const managerAddresses = new Map<string, Instance>();
@@ -87,9 +89,9 @@ export function buildInventory(spec: ResolvedSpec, snapshot: Snapshot, now: numb
   const rows = live.map((inst) =>
     describeNode(spec, now, inst, {
       swarm: byInstance.get(inst.id),
-      member: memberOf.get(inst.id),
-      marks: marksOf.get(inst.id) ?? [],
-      control: controlOf.get(inst.id),
+      member: inst.role === 'manager' ? memberOf.get(inst.id) : undefined,
+      marks: marksOf.size === 0 ? NO_MARKS : (marksOf.get(inst.id) ?? NO_MARKS),
+      control: controlOf.size === 0 ? undefined : controlOf.get(inst.id),
       etcdLeader,
       selfId: snapshot.selfInstanceId,
       hash: inst.role === 'manager' ? hashes.manager : hashes.worker,
@@ -154,6 +156,7 @@ function describeNode(spec: ResolvedSpec, now: number, inst: Instance, f: NodeFa
 /** Why the node is dead, or undefined. Marks count only after the hold-down (rule 11). */
 function deadReasonOf(spec: ResolvedSpec, now: number, inst: Instance, marks: readonly HealthMark[]): string | undefined {
   if (DEAD_STATES.has(inst.state)) return `instance is ${inst.state}`;
+  if (marks.length === 0) return undefined;
   const holdDown = spec.healing.unhealthyAfterSeconds * 1000;
   const held = marks
     .filter((m) => m.source !== 'detector:startup' && (m.expiresAt === undefined || m.expiresAt > now) && m.since + holdDown <= now)
@@ -162,15 +165,23 @@ function deadReasonOf(spec: ResolvedSpec, now: number, inst: Instance, marks: re
   return first === undefined ? undefined : `${first.source}: ${first.reason}`;
 }
 
-/** One node per live instance (a ready one first); the rest are strays to clean up. */
+/** One node per live instance (a ready manager first); the rest are strays to clean up. Linear. */
 function indexSwarmNodes(nodes: readonly SwarmNode[], liveIds: ReadonlySet<string>): { byInstance: Map<string, SwarmNode>; strays: SwarmNode[] } {
   const byInstance = new Map<string, SwarmNode>();
   const strays: SwarmNode[] = [];
-  const sorted = [...nodes].sort((a, b) => rankNode(a) - rankNode(b) || compareStrings(a.id, b.id));
-  for (const n of sorted) {
+  for (const n of nodes) {
     if (n.instanceId === undefined) continue; // not ours: never touched
-    if (!liveIds.has(n.instanceId) || byInstance.has(n.instanceId)) strays.push(n);
-    else byInstance.set(n.instanceId, n);
+    if (!liveIds.has(n.instanceId)) {
+      strays.push(n);
+      continue;
+    }
+    const cur = byInstance.get(n.instanceId);
+    if (cur === undefined) byInstance.set(n.instanceId, n);
+    // A re-joined engine leaves its old node behind: keep the best, the rest are strays.
+    else if (rankNode(n) < rankNode(cur) || (rankNode(n) === rankNode(cur) && n.id < cur.id)) {
+      strays.push(cur);
+      byInstance.set(n.instanceId, n);
+    } else strays.push(n);
   }
   strays.sort((a, b) => compareStrings(a.id, b.id));
   return { byInstance, strays };

@@ -2,10 +2,9 @@
 // journal still has in flight is re-issued with its own token (the provider returns the
 // first call's instances); a launch done but not listed yet counts as booting.
 import type { Role } from '../spec/schema.ts';
-import { nodeConfigHash } from '../spec/config-hash.ts';
 import type { PlanContext } from './context.ts';
 import type { RuleId } from './steps.ts';
-import { launchToken, unseenLaunches } from './tokens.ts';
+import { tokenMaker, unseenLaunches } from './tokens.ts';
 
 /** Re-issues in-flight launches of `role`; returns how many launches are not listed yet. */
 export function resumeLaunches(ctx: PlanContext, role: Role): number {
@@ -17,7 +16,7 @@ export function resumeLaunches(ctx: PlanContext, role: Role): number {
       role,
       count: 1,
       clientToken: u.token,
-      configHash: nodeConfigHash(ctx.spec, role),
+      configHash: ctx.inv.hashes[role],
       rule: 'R13-idempotent-journal',
       reason: `resume launch ${u.token} left in flight in the journal (same token: never launched twice)`,
     });
@@ -36,13 +35,14 @@ export interface LaunchIntent {
 
 /** One launch step per new instance, each its own intent and token. */
 export function emitNewLaunches(ctx: PlanContext, role: Role, intent: LaunchIntent): void {
-  const configHash = nodeConfigHash(ctx.spec, role);
+  const configHash = ctx.inv.hashes[role];
+  const token = tokenMaker(ctx.spec.name, ctx.spec.generation, role);
   for (const zone of intent.zones) {
     const step = {
       kind: 'instance.launch' as const,
       role,
       count: 1,
-      clientToken: launchToken(ctx.spec.name, ctx.spec.generation, role, ctx.peekOrdinal()),
+      clientToken: token(ctx.peekOrdinal()),
       configHash,
       ...(zone === undefined ? {} : { zone }),
       ...(intent.maxRoleInstances === undefined ? {} : { maxRoleInstances: intent.maxRoleInstances }),

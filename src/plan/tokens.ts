@@ -13,10 +13,16 @@ const LIST_LAG_MS = 120_000;
 const ORDINAL = /-([mw])(\d+)$/;
 
 export function launchToken(cluster: string, generation: number, role: Role, ordinal: number): string {
-  const tail = `-g${generation}-${role === 'manager' ? 'm' : 'w'}${ordinal}`;
-  const full = `${cluster}${tail}`;
-  if (full.length <= MAX_TOKEN && /^[\x21-\x7e]+$/.test(full)) return full;
-  return `sk${fnv1a64Hex(cluster)}${tail}`.slice(-MAX_TOKEN);
+  return tokenMaker(cluster, generation, role)(ordinal);
+}
+
+/** launchToken() with the cluster part worked out once (plans of thousands of launches). */
+export function tokenMaker(cluster: string, generation: number, role: Role): (ordinal: number) => string {
+  const mid = `-g${generation}-${role === 'manager' ? 'm' : 'w'}`;
+  // The longest tail an ordinal can give (2^53 has 16 digits) must still fit.
+  const plain = `${cluster}${mid}`.length + 16 <= MAX_TOKEN && /^[\x21-\x7e]+$/.test(cluster);
+  const head = plain ? cluster : `sk${fnv1a64Hex(cluster)}`;
+  return (ordinal) => `${head}${mid}${ordinal}`;
 }
 
 export function parseToken(token: string): { role: Role; ordinal: number } | undefined {
