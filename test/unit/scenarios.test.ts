@@ -20,7 +20,7 @@ const UPDATE = process.env.UPDATE_SCENARIOS === '1';
 interface Scenario {
   readonly description: string;
   readonly spec?: SpecOverrides;
-  readonly nodes?: readonly Record<'manager' | 'worker', NodeOptions | null>[];
+  readonly nodes?: readonly ({ manager: NodeOptions | null } | { worker: NodeOptions | null })[];
   readonly snapshot?: Record<string, unknown>;
   readonly expect?: Expected;
 }
