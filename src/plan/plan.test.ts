@@ -185,7 +185,7 @@ const rows: Row[] = [
     spec: spec3,
     snapshot: aSnapshot({ spec: spec3, nodes: [aManager(), aManager(), aManager(), aWorker(), aWorker({ joined: false, launchedAt: NOW - 60_000 })] }),
     steps: [],
-    phase: 'Ready',
+    phase: 'Provisioning',
   },
   {
     name: 'dead worker: drain, remove, terminate; replacement launched',

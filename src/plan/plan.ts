@@ -66,5 +66,8 @@ function phaseOf(inv: Inventory, ctx: PlanContext): PlanResult['phase'] {
   const degraded = ctx.holds.some((h) => h.rule !== 'converge' && h.reason !== 'WaitingForLaunch' && h.reason !== 'LearnerCatchingUp') || [...inv.managers, ...inv.workers].some((n) => n.dead);
   if (degraded) return 'Degraded';
   if (ctx.steps.length > 0 || ctx.holds.length > 0) return 'Provisioning';
+  // Nothing to do, but nodes still booting or joining: not Ready yet.
+  const all = [...inv.managers, ...inv.workers];
+  if (all.some((n) => !n.ready) || inv.managers.length !== ctx.spec.managers.count || inv.workers.length !== ctx.spec.workers.count) return 'Provisioning';
   return 'Ready';
 }
