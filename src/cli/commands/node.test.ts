@@ -23,4 +23,11 @@ describe('node bootstrap flags', () => {
   it('needs the management etcd', () => {
     expect(() => parseBootstrapFlags(good, [], '/sk')).toThrow(/--etcd-endpoints/);
   });
+  it('takes the ec2 token exchange flags together only', () => {
+    const ec2 = { ...good, bootstrapUrl: 'https://controller:8443', bootstrapTokenFile: '/etc/swarmkeeper/bootstrap-token' };
+    expect(parseBootstrapFlags(ec2, ['http://10.0.0.9:2379'], '/sk').config.bootstrapUrl).toBe('https://controller:8443');
+    expect(() => parseBootstrapFlags({ ...good, bootstrapUrl: 'https://controller:8443' }, ['http://10.0.0.9:2379'], '/sk')).toThrow(/--bootstrap-token-file/);
+    expect(() => parseBootstrapFlags({ ...ec2, bootstrapUrl: 'controller' }, ['http://10.0.0.9:2379'], '/sk')).toThrow(/not an http\(s\) URL/);
+    expect(() => parseBootstrapFlags({ ...good, dockerTlsDir: '/etc/swarmkeeper/tls' }, ['http://10.0.0.9:2379'], '/sk')).toThrow(/--docker-tls-dir needs --bootstrap-url/);
+  });
 });

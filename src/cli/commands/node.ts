@@ -1,6 +1,8 @@
 // `swarmkeeper node bootstrap`: the node agent a node runs at boot (a systemd unit on
 // Flatcar, a detached process for the local provider). Management etcd flags come from
 // the global options; everything else says who this node is.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { EtcdMembership } from '../../etcd/etcd-membership.ts';
 import { SwarmkeeperError } from '../../errors.ts';
@@ -8,6 +10,8 @@ import type { EtcdMember } from '../../observe/snapshot.ts';
 import { createEtcdClient } from '../../store/etcd-client.ts';
 import { createLogger } from '../../log.ts';
 import type { NodeAgentConfig } from '../../node/agent-config.ts';
+import { exchangeBootstrapToken, reportInitialized, type JoinResponse } from '../../http/bootstrap-route.ts';
+import { ExchangeKv } from '../../node/exchange-kv.ts';
 import { EtcdManagementKv } from '../../node/management-kv.ts';
 import { runNodeAgent, type NodeIdentity } from '../../node/node-agent.ts';
 import { DockerSwarm } from '../../swarm/docker-swarm.ts';
@@ -20,6 +24,9 @@ interface BootstrapFlags {
   address: string;
   dockerHost: string;
   dataDir: string;
+  bootstrapUrl?: string;
+  bootstrapTokenFile?: string;
+  dockerTlsDir?: string;
 }
 
 export function registerNode(program: Command): void {
@@ -33,13 +40,17 @@ export function registerNode(program: Command): void {
     .requiredOption('--address <ip>', "this node's private address (etcd and swarm listen and advertise on it)")
     .requiredOption('--docker-host <url>', "this node's dockerd, unix:///path/to/docker.sock")
     .requiredOption('--data-dir <dir>', 'where the agent keeps etcd data, pid files and logs')
+    .option('--bootstrap-url <url>', 'ec2: the controller URL to exchange the one-time bootstrap token at')
+    .option('--bootstrap-token-file <file>', 'ec2: file holding the one-time bootstrap token')
+    .option('--docker-tls-dir <dir>', "ec2 managers: send a certificate request with the exchange and keep dockerd's TLS files here")
     .action(async (flags: BootstrapFlags, cmd: Command) => {
       const etcd = etcdOptionsOf(cmd);
       const { config, identity, socketPath } = parseBootstrapFlags(flags, etcd.endpoints, etcd.prefix);
       const root = program.opts<{ logLevel?: string }>();
       const logger = createLogger({ level: root.logLevel ?? 'info', pretty: false });
       const client = createEtcdClient(etcd);
-      const kv = new EtcdManagementKv(client, etcd.prefix, config.cluster);
+      const etcdKv = new EtcdManagementKv(client, etcd.prefix, config.cluster);
+      const kv = config.bootstrapUrl ? await exchangeKvOf(flags, config, identity, etcdKv) : etcdKv;
       const swarm = new DockerSwarm({ socketPath });
       const abort = new AbortController();
       const stop = (): void => abort.abort();
@@ -71,11 +82,49 @@ export function parseBootstrapFlags(
   if (!m?.[1]) throw usage(`--docker-host ${flags.dockerHost} must be unix:///path/to/docker.sock`);
   if (!flags.dataDir.startsWith('/')) throw usage(`--data-dir ${flags.dataDir} must be an absolute path`);
   if (endpoints.length === 0) throw usage('--etcd-endpoints: the agent needs the management etcd');
+  if ((flags.bootstrapUrl === undefined) !== (flags.bootstrapTokenFile === undefined)) {
+    throw usage('give both --bootstrap-url and --bootstrap-token-file (the token exchange needs both), or neither');
+  }
+  if (flags.bootstrapUrl !== undefined && !/^https?:\/\/[^\s/]+/.test(flags.bootstrapUrl)) throw usage(`--bootstrap-url ${flags.bootstrapUrl} is not an http(s) URL`);
+  if (flags.dockerTlsDir !== undefined && flags.bootstrapUrl === undefined) throw usage('--docker-tls-dir needs --bootstrap-url: the certificate comes with the token exchange');
   return {
-    config: { cluster: flags.cluster, role: flags.role, managementEtcd: { endpoints: [...endpoints], prefix } },
+    config: {
+      cluster: flags.cluster,
+      role: flags.role,
+      managementEtcd: { endpoints: [...endpoints], prefix },
+      ...(flags.bootstrapUrl ? { bootstrapUrl: flags.bootstrapUrl } : {}),
+    },
     identity: { instanceId: flags.instanceId, address: flags.address, dataDir: flags.dataDir },
     socketPath: m[1],
   };
+}
+
+/** The ec2 join source: the bootstrap token exchange at the controller (H6's route). */
+async function exchangeKvOf(flags: BootstrapFlags, config: NodeAgentConfig, node: NodeIdentity, endpoints: EtcdManagementKv): Promise<ExchangeKv> {
+  const url = config.bootstrapUrl as string;
+  const tokenFile = flags.bootstrapTokenFile as string;
+  let token: string;
+  try {
+    token = readFileSync(tokenFile, 'utf8').trim();
+  } catch (err) {
+    throw new SwarmkeeperError('Usage', `--bootstrap-token-file ${tokenFile}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`, { cause: err });
+  }
+  const tlsDir = flags.dockerTlsDir;
+  // Loaded only here: the x509 library is not needed by nodes without docker TLS.
+  const tls = tlsDir ? await import('../../node/docker-tls.ts') : undefined;
+  const dockerCsr = tls && tlsDir && config.role === 'manager' ? await tls.ensureDockerCsr(tlsDir, node.address) : undefined;
+  const who = { cluster: config.cluster, token, instanceId: node.instanceId };
+  return new ExchangeKv({
+    instanceId: node.instanceId,
+    address: node.address,
+    endpoints,
+    answerFile: join(node.dataDir, 'bootstrap-answer.json'),
+    client: {
+      exchange: () => exchangeBootstrapToken(url, { ...who, ...(dockerCsr ? { dockerCsr } : {}) }),
+      reportInitialized: (swarmTokens) => reportInitialized(url, { ...who, address: node.address, swarmTokens }),
+    },
+    ...(tls && tlsDir ? { onAnswer: (a: JoinResponse) => (a.dockerTls ? tls.writeDockerTls(tlsDir, a.dockerTls) : undefined) } : {}),
+  });
 }
 
 function usage(message: string): SwarmkeeperError {

@@ -1,0 +1,128 @@
+// The ec2 side of the join protocol: a node without access to the protected secrets key
+// gets its instructions by exchanging its one-time bootstrap token at the controller
+// (H6's POST /v1/bootstrap), and the first manager reports the swarm it created (POST
+// /v1/bootstrap/initialized, which also writes the claim's endpoints). Everything else
+// (keys.endpoints and its watch) is read from the management etcd as on a local node.
+// As a ManagementKv, it lets the same agent and the same decisions run on both.
+//
+// The token is used once: the answer is kept in the node's data dir (mode 0600), so an
+// agent restarted before it joined carries on without a second exchange. Join tokens are
+// secrets: they never reach a log line or an error message.
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { SwarmkeeperError } from '../errors.ts';
+import type { JoinResponse } from '../http/bootstrap-route.ts';
+import type { ClusterEndpoints, InitClaim, SwarmTokensRecord } from './cluster-endpoints.ts';
+import type { ManagementKv } from './management-kv.ts';
+
+export interface ExchangeClient {
+  /** POST /v1/bootstrap; 503 answers carry a retry delay. */
+  exchange(): Promise<{ status: number; retryAfterSeconds?: number; join?: JoinResponse }>;
+  /** POST /v1/bootstrap/initialized; resolves with the HTTP status. */
+  reportInitialized(tokens: SwarmTokensRecord): Promise<number>;
+}
+
+export interface ExchangeKvOptions {
+  readonly instanceId: string;
+  readonly address: string;
+  /** keys.endpoints and its watch. */
+  readonly endpoints: Pick<ManagementKv, 'readEndpoints' | 'watchEndpoints' | 'close'>;
+  readonly client: ExchangeClient;
+  /** Where the answer is kept across agent restarts. */
+  readonly answerFile: string;
+  /** Called once with the first answer (the agent writes the docker TLS files from it). */
+  readonly onAnswer?: (a: JoinResponse) => void;
+  readonly now?: () => number;
+}
+
+/** Someone else's claim, as far as this node can tell (the controller does not say whose). */
+const OTHERS_CLAIM = (now: string): InitClaim => ({ instanceId: '(another node)', address: '', claimedAt: now });
+
+export class ExchangeKv implements ManagementKv {
+  private answer: JoinResponse | undefined;
+  private reported = false;
+  private notBefore = 0;
+  private readonly now: () => number;
+
+  constructor(private readonly o: ExchangeKvOptions) {
+    this.now = o.now ?? Date.now;
+    this.answer = readAnswer(o.answerFile);
+  }
+
+  async readClaim(): Promise<InitClaim | undefined> {
+    const a = await this.join();
+    const at = new Date(this.now()).toISOString();
+    return a.initialize ? { instanceId: this.o.instanceId, address: this.o.address, claimedAt: at } : OTHERS_CLAIM(at);
+  }
+
+  /** The controller claimed for us (or not) during the exchange. */
+  async claimInit(): Promise<boolean> {
+    return (await this.join()).initialize;
+  }
+
+  readEndpoints(): Promise<ClusterEndpoints | undefined> {
+    return this.o.endpoints.readEndpoints();
+  }
+
+  /** The controller wrote them when the first manager reported; nothing to do here. */
+  async publishInitialEndpoints(): Promise<void> {}
+
+  async hasTokens(): Promise<boolean> {
+    const a = await this.join();
+    return a.initialize ? this.reported : a.swarm !== undefined;
+  }
+
+  async readTokens(): Promise<SwarmTokensRecord | undefined> {
+    const a = await this.join();
+    // A node that joins only ever needs the worker token (the controller promotes).
+    return a.swarm ? { worker: a.swarm.joinToken, manager: a.swarm.joinToken } : undefined;
+  }
+
+  async storeTokens(t: SwarmTokensRecord): Promise<void> {
+    const status = await this.o.client.reportInitialized(t);
+    if (status !== 204) throw new SwarmkeeperError('Unavailable', `reporting the initialised swarm to the controller: HTTP ${status}`);
+    this.reported = true;
+  }
+
+  watchEndpoints(onChange: () => void): Promise<() => Promise<void>> {
+    return this.o.endpoints.watchEndpoints(onChange);
+  }
+
+  close(): Promise<void> {
+    return this.o.endpoints.close();
+  }
+
+  private async join(): Promise<JoinResponse> {
+    if (this.answer) return this.answer;
+    if (this.now() < this.notBefore) throw new SwarmkeeperError('Unavailable', 'waiting to retry the bootstrap token exchange');
+    const res = await this.o.client.exchange();
+    if (res.status === 200 && res.join) {
+      this.o.onAnswer?.(res.join);
+      this.answer = res.join;
+      writeAnswer(this.o.answerFile, res.join);
+      return res.join;
+    }
+    if (res.status === 503) {
+      this.notBefore = this.now() + (res.retryAfterSeconds ?? 10) * 1000;
+      throw new SwarmkeeperError('Unavailable', `the controller asked to retry the bootstrap token exchange in ${res.retryAfterSeconds ?? 10} s`);
+    }
+    // 401: the token is invalid, expired or used; a node that cannot join is dead (replaced).
+    throw new SwarmkeeperError(res.status === 401 ? 'Unauthorized' : 'Unavailable', `the controller refused the bootstrap token exchange: HTTP ${res.status}`);
+  }
+}
+
+function readAnswer(file: string): JoinResponse | undefined {
+  if (!existsSync(file)) return undefined;
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as JoinResponse;
+  } catch {
+    return undefined;
+  }
+}
+
+function writeAnswer(file: string, a: JoinResponse): void {
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  const tmp = `${file}.tmp`;
+  writeFileSync(tmp, JSON.stringify(a), { mode: 0o600 });
+  renameSync(tmp, file);
+}
