@@ -2,7 +2,7 @@
 // Every operation in the journal was written by the one replica that was elected, the
 // other never led and never wrote, and the cluster converged.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { startControllerHarness, type ControllerHarness } from '../support/controller-harness.ts';
@@ -61,4 +61,23 @@ describe('controller replicas', () => {
     expect(missing).toMatchObject({ code: 1 });
     expect((missing as { stderr: string }).stderr).toContain('"nope" not found');
   }, 60_000);
+
+  it('swarmkeeper run serves health and metrics as a follower and stops cleanly on SIGTERM', async () => {
+    const proc = spawn(process.execPath, [CLI, '--etcd-endpoints', h.mgmt.endpoints.join(','), '--prefix', h.prefix, 'run', '--identity', 'third', '--http-listen', '127.0.0.1:0'], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    try {
+      let stderr = '';
+      proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+      const url = await h.waitFor('the HTTP server to listen', async () => /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(stderr)?.[1], 60_000);
+      expect((await fetch(`${url}/healthz`)).status).toBe(200);
+      expect(await (await fetch(`${url}/metrics`)).text()).toMatch(/swarmkeeper_/);
+      const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+      proc.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      expect(stderr).toContain('Stopped');
+    } finally {
+      if (proc.exitCode === null) proc.kill('SIGKILL');
+    }
+  }, 120_000);
 });

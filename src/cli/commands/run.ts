@@ -76,6 +76,10 @@ async function runController(opts: RunOptions, cmd: Command): Promise<void> {
     await providers.close();
     client.close();
     logger.info('Stopped');
+    // etcd3's Campaign keeps a watch on the leader's key open after a follower resigns
+    // (it has no way to cancel it), which would keep the process alive. Everything of
+    // ours is closed by now: end the process once the CLI has set its exit code.
+    setTimeout(() => process.exit(), 1000).unref();
   }
 }
 
