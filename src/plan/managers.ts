@@ -52,9 +52,14 @@ export function planManagers(ctx: PlanContext): void {
   }
   // 1b. A removal already started finishes (it may be half-way through rule 7), unless
   //     the spec wants the manager back.
+  const joining = mgrs.filter(isJoiningManager).sort((a, b) => a.instance.launchedAt - b.instance.launchedAt || (a.id < b.id ? -1 : 1));
   if (removing[0]) {
+    const before = ctx.steps.length;
     if (removalNoLongerWanted(ctx, removing[0])) emitCancelRemoval(ctx, removing[0]);
     else emitRemoval(ctx, removing[0], { rule: 'R7-manager-removal-order', reason: `continue removing manager ${removing[0].id}` });
+    // A held removal may be waiting for exactly the manager being added (rule 2: not
+    // two managers on the way): that one finishes joining meanwhile.
+    if (ctx.steps.length === before && joining[0]) emitManagerJoin(ctx, joining[0]);
     return;
   }
   // 2. Orphans (never joined) and phantoms: nothing serves on them.
@@ -65,7 +70,6 @@ export function planManagers(ctx: PlanContext): void {
   }
   if (emitStrays(ctx)) return;
   // 3. A manager being added continues its path (rule 6 add-first).
-  const joining = mgrs.filter(isJoiningManager).sort((a, b) => a.instance.launchedAt - b.instance.launchedAt || (a.id < b.id ? -1 : 1));
   if (joining[0]) {
     emitManagerJoin(ctx, joining[0]);
     return;

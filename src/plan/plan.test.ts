@@ -252,6 +252,16 @@ const rows: Row[] = [
     steps: ['swarm.promote m2'],
   },
   {
+    name: 'a held removal (would leave two swarm managers) lets the manager being added finish first',
+    spec: aSpec({ managers: 3, workers: 0 }),
+    snapshot: aSnapshot({
+      spec: aSpec({ managers: 3, workers: 0 }),
+      nodes: [aManager({ leader: true }), aManager({ availability: 'drain' }), aManager(), aManager({ swarmRole: 'worker', launchedAt: NOW - 60_000 })],
+    }),
+    steps: ['swarm.promote m4'],
+    holds: ['TwoManagersEnRoute'],
+  },
+  {
     name: 'new workers go to the least-populated zones',
     spec: aSpec({ managers: 1, workers: 4, provider: { sim: { zones: ['a', 'b', 'c'] } } }),
     snapshot: aSnapshot({ spec: aSpec({ managers: 1, workers: 4 }), nodes: [aManager({ zone: 'a' }), aWorker({ zone: 'a' }), aWorker({ zone: 'b' })] }),
