@@ -6,7 +6,7 @@ import { Etcd3 } from 'etcd3';
 import { silentLogger, type Logger } from '../../src/log.ts';
 import type { AgentAction } from '../../src/node/agent-decide.ts';
 import { stopLeftoverProcesses } from '../../src/node/agent-processes.ts';
-import { EtcdManagementKv } from '../../src/node/management-kv.ts';
+import { EtcdManagementKv, type ManagementKv } from '../../src/node/management-kv.ts';
 import { nodeAgentPaths, runNodeAgent, type NodeAgentExit, type NodeIdentity } from '../../src/node/node-agent.ts';
 import { listMembersVia } from '../../src/cli/commands/node.ts';
 import type { Role } from '../../src/spec/schema.ts';
@@ -29,14 +29,15 @@ export interface TestAgentOptions {
   readonly prefix: string;
   /** A SwarmApi on the node's own dockerd (the caller closes it). */
   readonly swarm: SwarmApi;
+  /** The join source; default the management etcd itself (the local provider's). */
+  readonly kv?: ManagementKv;
   readonly logger?: Logger;
 }
 
 const running = new Set<TestAgent>();
 
 export function startTestAgent(o: TestAgentOptions): TestAgent {
-  const client = new Etcd3({ hosts: [...o.managementEndpoints] });
-  const kv = new EtcdManagementKv(client, o.prefix, o.cluster);
+  const kv = o.kv ?? new EtcdManagementKv(new Etcd3({ hosts: [...o.managementEndpoints] }), o.prefix, o.cluster);
   const abort = new AbortController();
   const actions: AgentAction[] = [];
   const waiters: { pred: (a: AgentAction) => boolean; resolve: (a: AgentAction) => void }[] = [];

@@ -17,7 +17,7 @@ import { runNodeAgent, type NodeIdentity } from '../../node/node-agent.ts';
 import { DockerSwarm } from '../../swarm/docker-swarm.ts';
 import { etcdOptionsOf } from '../global-options.ts';
 
-interface BootstrapFlags {
+export interface BootstrapFlags {
   role: string;
   cluster: string;
   instanceId: string;
@@ -99,8 +99,8 @@ export function parseBootstrapFlags(
   };
 }
 
-/** The ec2 join source: the bootstrap token exchange at the controller (H6's route). */
-async function exchangeKvOf(flags: BootstrapFlags, config: NodeAgentConfig, node: NodeIdentity, endpoints: EtcdManagementKv): Promise<ExchangeKv> {
+/** The ec2 join source: the bootstrap token exchange at the controller (H6's route). Exported for tests. */
+export async function exchangeKvOf(flags: BootstrapFlags, config: NodeAgentConfig, node: NodeIdentity, endpoints: EtcdManagementKv): Promise<ExchangeKv> {
   const url = config.bootstrapUrl as string;
   const tokenFile = flags.bootstrapTokenFile as string;
   let token: string;

@@ -1,0 +1,119 @@
+// The node agent joining through the controller's bootstrap-token exchange (the ec2 way)
+// with real peers: H6's route in a real fastify server on a loopback address, tokens
+// issued into a real management etcd, real dockerds, the agent's own etcd and gateway.
+// The nodes never read the protected secrets key: the first manager is told to
+// initialise and reports its swarm; the worker gets its join token from the exchange.
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { exchangeKvOf, type BootstrapFlags } from '../../src/cli/commands/node.ts';
+import { bootstrapRoute, exchangeBootstrapToken } from '../../src/http/bootstrap-route.ts';
+import { silentLogger } from '../../src/log.ts';
+import { releaseLoopback, reserveLoopback } from '../../src/net/loopback-pool.ts';
+import { EtcdBootstrapTokens } from '../../src/node/bootstrap-tokens.ts';
+import { parseClaim, parseEndpoints, swarmTokensKey } from '../../src/node/cluster-endpoints.ts';
+import { EtcdManagementKv } from '../../src/node/management-kv.ts';
+import type { Instance } from '../../src/observe/snapshot.ts';
+import { clusterKeys } from '../../src/store/keys.ts';
+import { startEtcdCluster, type EtcdTestCluster } from '../support/etcd.ts';
+import { startSwarm, type TestDockerNode, type TestSwarm } from '../support/dockerd.ts';
+import { startTestAgent, stopAllTestAgents, type TestAgent } from '../support/node-agent.ts';
+
+const CLUSTER = 'xchg';
+const PREFIX = '/sk-xchg-it';
+const keys = clusterKeys(PREFIX, CLUSTER);
+
+let mgmt: EtcdTestCluster;
+let swarm: TestSwarm;
+let m1: TestDockerNode;
+let w1: TestDockerNode;
+let app: FastifyInstance;
+let url: string;
+let serverAddress: string;
+const tmp = mkdtempSync(join(tmpdir(), 'sk-xchg-'));
+const launches = new Map<string, { role: 'manager' | 'worker'; clientToken: string; address: string }>();
+
+beforeAll(async () => {
+  mgmt = await startEtcdCluster({ size: 1 });
+  swarm = await startSwarm({ managers: 0, workers: 0, form: false, idPrefix: `xc${process.pid}` });
+  [m1, w1] = await Promise.all([swarm.addNode('manager'), swarm.addNode('worker')]);
+  const client = mgmt.client();
+  const tokens = new EtcdBootstrapTokens(client, PREFIX);
+  app = Fastify();
+  await app.register(bootstrapRoute, {
+    tokens,
+    // The instance as the provider would list it (what the token's launch binding is checked against).
+    findInstance: async (_cluster: string, id: string): Promise<Instance | undefined> => {
+      const l = launches.get(id);
+      return l && { id, role: l.role, state: 'running', launchedAt: Date.now(), address: l.address, configHash: 'h', clientToken: l.clientToken, tags: {} };
+    },
+    kvFor: (cluster: string) => new EtcdManagementKv(client, PREFIX, cluster, false),
+    // The agents run in this process: their requests come from 127.0.0.1, not the node address.
+    requireSourceAddress: false,
+    logger: silentLogger(),
+  });
+  serverAddress = reserveLoopback({ block: 203 });
+  await app.listen({ host: serverAddress, port: 0 });
+  const port = (app.server.address() as { port: number }).port;
+  url = `http://${serverAddress}:${port}`;
+  for (const n of [m1, w1]) {
+    const clientToken = `ct-${n.instanceId}`;
+    launches.set(n.instanceId, { role: n.role, clientToken, address: n.address });
+    writeFileSync(join(tmp, `${n.instanceId}.token`), await tokens.issue({ cluster: CLUSTER, role: n.role, clientToken, ttlSeconds: 600 }), { mode: 0o600 });
+  }
+});
+
+afterAll(async () => {
+  await stopAllTestAgents();
+  await app?.close();
+  if (serverAddress) releaseLoopback(serverAddress);
+  await swarm?.cleanup();
+  await mgmt?.stop();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+async function agentOn(node: TestDockerNode): Promise<TestAgent> {
+  const dataDir = join(node.dir, 'agent');
+  const flags: BootstrapFlags = {
+    role: node.role,
+    cluster: CLUSTER,
+    instanceId: node.instanceId,
+    address: node.address,
+    dockerHost: `unix://${node.process.socketPath}`,
+    dataDir,
+    bootstrapUrl: url,
+    bootstrapTokenFile: join(tmp, `${node.instanceId}.token`),
+  };
+  const config = { cluster: CLUSTER, role: node.role, managementEtcd: { endpoints: mgmt.endpoints, prefix: PREFIX }, bootstrapUrl: url };
+  const identity = { instanceId: node.instanceId, address: node.address, dataDir };
+  const kv = await exchangeKvOf(flags, config, identity, new EtcdManagementKv(mgmt.client(), PREFIX, CLUSTER));
+  return startTestAgent({ cluster: CLUSTER, role: node.role, identity, managementEndpoints: mgmt.endpoints, prefix: PREFIX, swarm: node.api, kv });
+}
+
+describe('node agent joining through the bootstrap token exchange (real route, etcd, dockerd)', () => {
+  it('the first manager is told to initialise, then reports its swarm: the controller records claim, tokens and endpoints', async () => {
+    const a = await agentOn(m1);
+    await a.waitFor((x) => x.kind === 'steady');
+    expect(a.actions.map((x) => x.kind).filter((k) => k !== 'wait')).toEqual(['startEtcd', 'swarmInit', 'storeTokens', 'steady']);
+    const kv = mgmt.client();
+    try {
+      expect(parseClaim((await kv.get(keys.initClaim).string()) ?? '').instanceId).toBe(m1.instanceId);
+      expect(await kv.get(swarmTokensKey(keys.secrets)).string()).toContain('SWMTKN-');
+      expect(parseEndpoints((await kv.get(keys.endpoints).string()) ?? '').swarmManagers).toEqual([`${m1.address}:2377`]);
+    } finally {
+      kv.close();
+    }
+  });
+
+  it('a worker joins with the exchanged token; the answer is kept (0600) and the token cannot be used again', async () => {
+    const a = await agentOn(w1);
+    await a.waitFor((x) => x.kind === 'steady');
+    const nodes = await m1.api.listNodes();
+    expect(nodes.find((n) => n.instanceId === w1.instanceId)).toMatchObject({ role: 'worker', state: 'ready' });
+    expect(statSync(join(w1.dir, 'agent', 'bootstrap-answer.json')).mode & 0o777).toBe(0o600);
+    const token = readFileSync(join(tmp, `${w1.instanceId}.token`), 'utf8');
+    expect((await exchangeBootstrapToken(url, { cluster: CLUSTER, token, instanceId: w1.instanceId })).status).toBe(401);
+  });
+});
