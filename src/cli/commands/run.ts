@@ -16,11 +16,18 @@ import { createEtcdClient } from '../../store/etcd-client.ts';
 import { wireController, type WiredController } from '../../controller/wire.ts';
 import { ProviderCache } from '../../controller/provider-cache.ts';
 import { providerForSpec } from '../../controller/providers.ts';
-import { resolveSpec } from '../../spec/defaults.ts';
+import { resolveSpec, type ResolvedSpec } from '../../spec/defaults.ts';
+import { EtcdBootstrapTokens, bootstrapAgentConfig } from '../../node/bootstrap-tokens.ts';
+import { bootstrapRoute, instanceFinder } from '../../http/bootstrap-route.ts';
+import { EtcdManagementKv } from '../../node/management-kv.ts';
+import { loadOrCreateDockerCa } from '../../providers/ec2/docker-ca.ts';
+import { localAgentConfig } from '../../controller/agent-config.ts';
 import { etcdOptionsOf } from '../global-options.ts';
 
 interface RunOptions {
   httpListen?: string;
+  bootstrapUrl?: string;
+  agentImage?: string;
   identity?: string;
   resyncSeconds: string;
   webhookTokenFile?: string;
@@ -34,6 +41,8 @@ export function registerRun(program: Command): void {
     .option('--identity <id>', 'name shown as the leader (default: host:pid:random)')
     .option('--resync-seconds <n>', 'full resync period of a converged cluster', '30')
     .option('--webhook-token-file <file>', 'bearer token for /v1/alerts (or SWARMKEEPER_WEBHOOK_TOKEN)')
+    .option('--bootstrap-url <url>', 'where ec2 nodes reach this controller\'s POST /v1/bootstrap (serves it; needs --http-listen)')
+    .option('--agent-image <image>', 'management image ec2 nodes run the agent from')
     .addHelpText('after', '\nExamples:\n  swarmkeeper --etcd-endpoints http://127.0.0.1:2379 run\n  swarmkeeper run --http-listen 0.0.0.0:8080')
     .action(async (opts: RunOptions, cmd: Command) => {
       await runController(opts, cmd);
@@ -47,10 +56,26 @@ async function runController(opts: RunOptions, cmd: Command): Promise<void> {
   if (!Number.isFinite(resync) || resync < 1) throw new SwarmkeeperError('Usage', `--resync-seconds ${opts.resyncSeconds}: expected a number of seconds >= 1`);
   const listen = opts.httpListen === undefined ? undefined : parseListen(opts.httpListen);
   const webhookToken = readWebhookToken(opts.webhookTokenFile);
+  if (opts.bootstrapUrl !== undefined && !listen) throw new SwarmkeeperError('Usage', '--bootstrap-url: nodes exchange their tokens over HTTP, so --http-listen is needed too');
+  if (opts.bootstrapUrl !== undefined && !/^https?:\/\//.test(opts.bootstrapUrl)) throw new SwarmkeeperError('Usage', `--bootstrap-url ${opts.bootstrapUrl}: expected an http(s):// URL`);
   const level = (cmd.parent?.opts<{ logLevel?: string }>().logLevel ?? 'info');
   const logger = createLogger({ level });
   const client = createEtcdClient(etcdOpts);
   const metrics = createMetrics();
+  // ec2 launches carry a one-time bootstrap token instead of secrets (issue 5); local
+  // launches keep passing the management etcd on the agent's command line.
+  const tokens = opts.bootstrapUrl ? new EtcdBootstrapTokens(client, etcdOpts.prefix) : undefined;
+  const agentConfig =
+    tokens && opts.bootstrapUrl
+      ? bootstrapAgentConfig({
+          issuer: tokens,
+          bootstrapUrl: opts.bootstrapUrl,
+          managementEndpoints: etcdOpts.endpoints,
+          prefix: etcdOpts.prefix,
+          ...(opts.agentImage ? { agentImage: opts.agentImage } : {}),
+          otherProviders: localAgentConfig(etcdOpts.endpoints, etcdOpts.prefix),
+        })
+      : undefined;
   const wired = wireController({
     client,
     prefix: etcdOpts.prefix,
@@ -58,6 +83,7 @@ async function runController(opts: RunOptions, cmd: Command): Promise<void> {
     logger,
     metrics,
     resyncMs: resync * 1000,
+    ...(agentConfig ? { agentConfig } : {}),
     ...(opts.identity ? { identity: opts.identity } : {}),
   });
   let server: FastifyInstance | undefined;
@@ -65,7 +91,7 @@ async function runController(opts: RunOptions, cmd: Command): Promise<void> {
   try {
     await wired.controller.start();
     if (listen) {
-      server = await startHttp(wired, { logger, metrics, client, webhookToken, providers });
+      server = await startHttp(wired, { logger, metrics, client, webhookToken, providers, prefix: etcdOpts.prefix, ...(tokens ? { tokens } : {}) });
       const url = await listenServer(server, listen);
       logger.info({ url }, 'Serving health, readiness and metrics');
     }
@@ -102,10 +128,39 @@ function readWebhookToken(file: string | undefined): string | undefined {
 
 async function startHttp(
   wired: WiredController,
-  deps: { logger: Logger; metrics: ReturnType<typeof createMetrics>; client: ReturnType<typeof createEtcdClient>; webhookToken?: string; providers: ProviderCache },
+  deps: {
+    logger: Logger;
+    metrics: ReturnType<typeof createMetrics>;
+    client: ReturnType<typeof createEtcdClient>;
+    webhookToken?: string;
+    providers: ProviderCache;
+    prefix: string;
+    tokens?: EtcdBootstrapTokens;
+  },
 ): Promise<FastifyInstance> {
   const { store } = wired;
+  const specOf = async (name: string): Promise<ResolvedSpec | undefined> => {
+    const stored = await store.get(name);
+    return stored ? resolveSpec(name, stored.cluster.metadata.generation ?? 0, stored.cluster.spec) : undefined;
+  };
   return buildServer({
+    ...(deps.tokens
+      ? {
+          plugins: [
+            {
+              plugin: bootstrapRoute,
+              options: {
+                tokens: deps.tokens,
+                findInstance: instanceFinder(specOf, (spec) => deps.providers.get(spec)),
+                kvFor: (cluster: string) => new EtcdManagementKv(deps.client, deps.prefix, cluster, false),
+                // Only when the controller reaches managers over TLS (dockerAccessFromEnv).
+                ...(process.env.SWARMKEEPER_DOCKER_TLS_CA ? { dockerCa: (cluster: string) => loadOrCreateDockerCa(deps.client, deps.prefix, cluster) } : {}),
+                logger: deps.logger,
+              },
+            },
+          ],
+        }
+      : {}),
     logger: deps.logger,
     metrics: deps.metrics,
     readiness: {
@@ -123,10 +178,8 @@ async function startHttp(
             directory: createNodeDirectory({
               clusterExists: async (name) => (await store.get(name)) !== undefined,
               listInstances: async (name) => {
-                const stored = await store.get(name);
-                if (!stored) return [];
-                const spec = resolveSpec(name, stored.cluster.metadata.generation ?? 0, stored.cluster.spec);
-                return deps.providers.get(spec).list(name);
+                const spec = await specOf(name);
+                return spec ? deps.providers.get(spec).list(name) : [];
               },
             }),
           },
