@@ -83,6 +83,17 @@ export async function runDemo(o: DemoRunOptions): Promise<void> {
       (s) => convergedOn(3, o.scaleWorkersTo)(s) && !(s.nodes ?? []).some((n) => n.instanceId === victim),
       async () => {
         o.print(`  ${await b.killManager(victim)}`);
+        // Show the dead node as the controller first sees it, before it is replaced.
+        const seen = (st: SwarmClusterStatus): boolean => (st.nodes ?? []).some((n) => n.instanceId === victim && !n.healthy);
+        await progress.waitFor(seen, 'seeing the dead manager', Math.min(o.timeoutMs, 60_000), o.signal).then(
+          () => {
+            o.print(`\n${formatNodeTable(progress.latest?.nodes ?? [])}`);
+            o.print(`  -> the controller saw ${victim} dead after ${progress.elapsedSeconds().toFixed(1)} s\n`);
+          },
+          (err: unknown) => {
+            if (o.signal.aborted) throw err;
+          },
+        );
       },
     );
     for (const line of await sampler.stop()) o.print(`  ${line}`);
