@@ -92,7 +92,6 @@ class HistoryRun {
     this.world.faults = { apiError: 0, throttle: 0, lostResponse: 0, launchFailure: 0 };
     for (const i of this.world.instances.values()) if (i.partitioned) this.world.healPartition(i.id);
     await this.resume();
-    await this.liftBrakeIfNeeded();
     const recoverable = this.recoverable();
     if (recoverable && this.violations.length === 0 && !(await this.converge(CONVERGE_CYCLES))) {
       this.violate('convergence', `did not converge within ${CONVERGE_CYCLES} cycles after faults stopped`);
@@ -172,6 +171,7 @@ class HistoryRun {
     this.cycles += 1;
     const snapshot = await this.observe();
     const result = this.planner(this.resolved, snapshot, { now: this.world.now });
+    this.checkShortCircuit(snapshot, result);
     const membership = result.steps.filter((s) => MEMBERSHIP_STEP_KINDS.has(s.kind) || (s.kind === 'instance.launch' && s.role === 'manager'));
     if (membership.length > 1) this.violate('one-membership-change', `plan holds ${membership.length} membership steps: ${membership.map(describe).join('; ')}`);
     if (this.opts.trace && result.holds.length > 0 && result.steps.length === 0) this.log(`holds: ${result.holds.map((h) => h.message).join(' | ')}`);
@@ -228,6 +228,7 @@ class HistoryRun {
   private async converge(maxCycles: number): Promise<boolean> {
     for (let c = 0; c < maxCycles; c++) {
       const result = await this.cycle();
+      if (!this.faultsOn && result.holds.some((h) => h.reason === 'MaxUnhealthyExceeded') && this.spec.healing?.maxUnhealthy !== '100%') this.liftBrake();
       if (result.steps.length === 0 && checkConverged(this.world, this.resolved, CLUSTER).length === 0) {
         // Replanning on the converged world yields no steps.
         const again = this.planner(this.resolved, await this.observe(), { now: this.world.now });
@@ -240,18 +241,14 @@ class HistoryRun {
   }
 
   /**
-   * Too many dead nodes for maxUnhealthy: the planner must hold remediation (checked),
-   * then the operator raises maxUnhealthy, as the hold's message invites, and the cluster
-   * must converge from there.
+   * maxUnhealthy short-circuit, checked on every cycle: when more nodes of a role are dead
+   * (as the planner sees them) than maxUnhealthy allows and they are needed, the plan
+   * holds MaxUnhealthyExceeded and touches none of them.
    */
-  private async liftBrakeIfNeeded(): Promise<void> {
-    if (!this.world.etcdQuorumHeld() || !this.world.swarmQuorumHeld() || this.recoverable()) return;
-    // Seen once, then past the hold-down, so every dead node counts as unhealthy.
-    await this.observe();
-    this.world.advance((this.resolved.healing.unhealthyAfterSeconds + 10) * 1000);
-    const snapshot = await this.observe();
-    const result = this.planner(this.resolved, snapshot, { now: this.world.now });
+  private checkShortCircuit(snapshot: Snapshot, result: PlanResult): void {
+    if (this.resolved.paused) return;
     const inv = buildInventory(this.resolved, snapshot, this.world.now);
+    if (!inv.complete || result.phase === 'Frozen') return;
     for (const role of ['manager', 'worker'] as const) {
       const nodes = nodesOf(inv, role).filter((n) => !n.removing);
       const dead = nodes.filter((n) => n.dead);
@@ -263,33 +260,21 @@ class HistoryRun {
       const touched = result.steps.filter((st) => 'instanceId' in st && st.instanceId !== undefined && ids.has(st.instanceId));
       if (touched.length > 0) this.violate('max-unhealthy', `remediation despite the short-circuit: ${touched.map(describe).join('; ')}`);
     }
+  }
+
+  /** After faults stop, the operator answers a MaxUnhealthyExceeded hold by raising the limit, as its message invites. */
+  private liftBrake(): void {
     this.spec = { ...this.spec, healing: { ...this.spec.healing, maxUnhealthy: '100%' } };
     this.generation += 1;
     this.resolved = resolveSpec(CLUSTER, this.generation, this.spec);
     this.log('operator raises maxUnhealthy to 100%');
   }
 
-  /** Recoverable: quorum held in both rafts and dead nodes within maxUnhealthy. */
+  /** Recoverable: quorum held in both rafts (a dead majority can only freeze). */
   private recoverable(): boolean {
-    const w = this.world;
-    if (!w.etcdQuorumHeld() || !w.swarmQuorumHeld()) {
-      this.unrecoverable = 'quorum-lost';
-      return false;
-    }
-    for (const role of ['manager', 'worker'] as const) {
-      const nodes = [...w.instances.values()].filter((i) => i.role === role && i.state !== 'terminated' && !drained(w, i.id));
-      // A node that died before joining is an orphan to the planner (rule 14), not unhealthy.
-      // So is a node whose swarm node is gone already.
-      const inSwarm = new Set([...w.swarmNodes.values()].map((n) => n.instanceId));
-      const dead = nodes.filter((i) => !i.alive && inSwarm.has(i.id)).length;
-      const desired = role === 'manager' ? this.resolved.managers.count : this.resolved.workers.count;
-      if (dead > maxUnhealthyCount(this.resolved.healing.maxUnhealthy, Math.max(desired, nodes.length))) {
-        this.log(`unrecoverable: ${dead} dead ${role}s exceed maxUnhealthy`);
-        this.unrecoverable = 'max-unhealthy';
-        return false;
-      }
-    }
-    return true;
+    if (this.world.etcdQuorumHeld() && this.world.swarmQuorumHeld()) return true;
+    this.unrecoverable = 'quorum-lost';
+    return false;
   }
 
   /** Unrecoverable end state: the planner must not take a destructive or membership step. */
@@ -306,10 +291,6 @@ class HistoryRun {
   private log(line: string): void {
     if (this.opts.trace) this.trace.push(`[${((this.world.now - 1_700_000_000_000) / 1000).toFixed(0)}s c${this.cycles}] ${line}`);
   }
-}
-
-function drained(w: SimWorld, instanceId: string): boolean {
-  return [...w.swarmNodes.values()].some((n) => n.instanceId === instanceId && n.availability === 'drain');
 }
 
 export function describe(s: Step): string {
