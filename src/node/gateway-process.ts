@@ -104,9 +104,16 @@ export async function stopGatewayByPidFile(pidFile: string): Promise<boolean> {
     }
   };
   let stopped = false;
+  const signal = (sig: NodeJS.Signals): void => {
+    try {
+      process.kill(pid, sig);
+    } catch {
+      // exited meanwhile
+    }
+  };
   if (Number.isInteger(pid) && pid > 0 && isGateway()) {
-    process.kill(pid, 'SIGTERM');
-    if (!(await waitUntil(() => !isGateway(), 5_000))) process.kill(pid, 'SIGKILL');
+    signal('SIGTERM');
+    if (!(await waitUntil(() => !isGateway(), 5_000))) signal('SIGKILL');
     await waitUntil(() => !isGateway(), 5_000);
     stopped = true;
   }

@@ -15,6 +15,7 @@ import { EtcdClusterStore } from '../../store/etcd-store.ts';
 import { ingestSpec } from '../../store/spec-intake.ts';
 import { LocalProvider } from '../../providers/local/local-provider.ts';
 import type { Provider } from '../../providers/provider.ts';
+import { withTimeout } from '../../observe/with-timeout.ts';
 import { SimWorld } from '../../providers/sim/index.ts';
 import type { Logger } from '../../log.ts';
 import type { ProviderSpec } from '../../spec/schema.ts';
@@ -104,8 +105,8 @@ function sampleRealQuorum(provider: LocalProvider, dir: string, cluster: string,
     while (!stopped) {
       const at = Date.now();
       const [e, s] = await Promise.all([
-        withTimeout(etcd.get('/swarmkeeper-demo/probe').string(), 2_000).then(() => true, () => false),
-        Promise.any(swarms.map((sw) => withTimeout(sw.listNodes(), 2_000))).then(() => true, () => false),
+        withTimeout(etcd.get('/swarmkeeper-demo/probe').string(), 2_000, 'etcd').then(() => true, () => false),
+        Promise.any(swarms.map((sw) => withTimeout(sw.listNodes(), 2_000, 'swarm'))).then(() => true, () => false),
       ]);
       record(tallies.etcd, e, at);
       record(tallies.swarm, s, at);
@@ -181,20 +182,4 @@ export function simBackend(seed = 7): DemoBackend & { readonly world: SimWorld }
     },
     close: async () => clearInterval(timer),
   };
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error('timeout')), ms);
-    p.then(
-      (v) => {
-        clearTimeout(t);
-        resolve(v);
-      },
-      (e: unknown) => {
-        clearTimeout(t);
-        reject(e instanceof Error ? e : new Error(String(e)));
-      },
-    );
-  });
 }
