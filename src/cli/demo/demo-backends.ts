@@ -66,8 +66,13 @@ export function localBackend(dir: string, logger: Logger): DemoBackend {
     killManager: async (id) => {
       const dockerd = dockerdPid(nodeDir(id));
       const etcd = runningEtcdPid(join(nodeDir(id), 'agent', 'etcd.pid'));
-      if (dockerd !== undefined) process.kill(dockerd, 'SIGKILL');
-      if (etcd !== undefined) process.kill(etcd, 'SIGKILL');
+      for (const pid of [dockerd, etcd]) {
+        try {
+          if (pid !== undefined) process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone: dead is what we want
+        }
+      }
       return `kill -9 dockerd (pid ${dockerd ?? 'none'}) and etcd (pid ${etcd ?? 'none'}) of ${id}`;
     },
     sampleQuorum: (cluster, managerIds, except) => sampleRealQuorum(provider, dir, cluster, managerIds.filter((id) => id !== except)),
