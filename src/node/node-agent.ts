@@ -125,7 +125,8 @@ export async function runNodeAgent(config: NodeAgentConfig, node: NodeIdentity, 
         continue;
       }
       if (action.kind === 'wait') {
-        await wake.wait(500);
+        // Short: a later manager waits here for its learner entry, on the convergence path.
+        await wake.wait(250);
         continue;
       }
       try {
