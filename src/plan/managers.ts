@@ -45,6 +45,9 @@ export function planManagers(ctx: PlanContext): void {
     emitRemoval(ctx, deadRemoving, { rule: 'R6-replace-order', reason: `continue removing unhealthy manager ${deadRemoving.id}` });
     return;
   }
+  // Phantom members and swarm managers whose instance is gone, when they do not answer:
+  // removing them never lowers the healthy count either.
+  if (emitStrays(ctx, { unhealthyOnly: true })) return;
   const dead = remediableNodes(ctx, 'manager');
   if (dead[0]) {
     emitRemoval(ctx, dead[0], { rule: 'R6-replace-order', reason: `replace unhealthy manager ${dead[0].id} (${dead[0].deadReason ?? ''}): remove it first` });
@@ -162,15 +165,15 @@ function minReady(ctx: PlanContext): number {
 }
 
 /** Phantom etcd members and swarm nodes whose instance is gone (rule 6, rule 14). */
-function emitStrays(ctx: PlanContext): boolean {
+function emitStrays(ctx: PlanContext, opts: { unhealthyOnly?: boolean } = {}): boolean {
   const { inv } = ctx;
   if (!inv.complete) return false;
-  const member = inv.strayMembers[0];
+  const member = inv.strayMembers.find((m) => !opts.unhealthyOnly || m.healthy !== true);
   if (member) {
     emitMemberRemove(ctx, member, undefined, member.healthy !== true);
     return true;
   }
-  const strayManager = inv.straySwarmNodes.find((n) => n.role === 'manager');
+  const strayManager = inv.straySwarmNodes.find((n) => n.role === 'manager' && (!opts.unhealthyOnly || n.reachability !== 'reachable'));
   if (strayManager) {
     emitDemote(ctx, strayManager, strayManager.instanceId, strayManager.reachability !== 'reachable');
     return true;

@@ -262,6 +262,17 @@ const rows: Row[] = [
     holds: ['TwoManagersEnRoute'],
   },
   {
+    name: 'a removal that waits on quorum goes after a dead phantom swarm manager and member are cleaned up',
+    spec: aSpec({ managers: 1, workers: 0 }),
+    snapshot: aSnapshot({
+      spec: aSpec({ managers: 1, workers: 0 }),
+      nodes: [aManager({ leader: true }), aManager({ availability: 'drain' })],
+      extraSwarmNodes: [{ id: 'node-gone', role: 'manager', availability: 'active', state: 'down', reachability: 'unreachable', leader: false, instanceId: 'i-gone', address: '10.0.1.9', version: 3 }],
+      extraMembers: [{ id: 'e-gone', name: 'i-gone', peerURLs: ['http://10.0.1.9:2380'], clientURLs: ['http://10.0.1.9:2379'], isLearner: false, healthy: false, leader: false }],
+    }),
+    steps: ['etcd.removeMember e-gone'],
+  },
+  {
     name: 'new workers go to the least-populated zones',
     spec: aSpec({ managers: 1, workers: 4, provider: { sim: { zones: ['a', 'b', 'c'] } } }),
     snapshot: aSnapshot({ spec: aSpec({ managers: 1, workers: 4 }), nodes: [aManager({ zone: 'a' }), aWorker({ zone: 'a' }), aWorker({ zone: 'b' })] }),
