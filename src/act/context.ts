@@ -38,7 +38,8 @@ export interface ActDeps {
   readonly spec: ResolvedSpec;
   readonly provider: Provider;
   readonly peers: PeerClients;
-  readonly journal: Journal;
+  /** Only the writes the executor makes (a fake in unit tests). */
+  readonly journal: Pick<Journal, 'record' | 'transition'>;
   /** The management etcd (keys.endpoints is written there) and its key prefix. */
   readonly mgmt: Etcd3;
   readonly prefix: string;
