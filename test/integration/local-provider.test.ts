@@ -102,8 +102,8 @@ describe('LocalProvider (real dockerd, etcd and node agents)', () => {
     const etcd = new Etcd3({ hosts: [provider.etcdClientUrl(manager)] });
     etcds.push(etcd);
     await eventually('the manager etcd to serve', async () => (await etcd.cluster.memberList({})).members.length === 1);
-    const nodes = await s.listNodes();
-    expect(nodes.map((n) => n.instanceId)).toEqual([manager.id]);
+    // The engine labels reach the node description a moment after `swarm init`.
+    await eventually('the swarm node labelled with the instance id', async () => (await s.listNodes()).map((n) => n.instanceId).join() === manager.id, 30_000);
   });
 
   it('is idempotent on the client token: the same instances, nothing new', async () => {
