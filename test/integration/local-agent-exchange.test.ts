@@ -110,8 +110,16 @@ describe('node agent joining through the bootstrap token exchange (real route, e
   it('a worker joins with the exchanged token; the answer is kept (0600) and the token cannot be used again', async () => {
     const a = await agentOn(w1);
     await a.waitFor((x) => x.kind === 'steady');
-    const nodes = await m1.api.listNodes();
-    expect(nodes.find((n) => n.instanceId === w1.instanceId)).toMatchObject({ role: 'worker', state: 'ready' });
+    // The manager's view of a new node (its engine labels, its ready state) lags the join.
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const n = (await m1.api.listNodes()).find((x) => x.instanceId === w1.instanceId);
+      if (n?.state === 'ready' || Date.now() > deadline) {
+        expect(n).toMatchObject({ role: 'worker', state: 'ready' });
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
     expect(statSync(join(w1.dir, 'agent', 'bootstrap-answer.json')).mode & 0o777).toBe(0o600);
     const token = readFileSync(join(tmp, `${w1.instanceId}.token`), 'utf8');
     expect((await exchangeBootstrapToken(url, { cluster: CLUSTER, token, instanceId: w1.instanceId })).status).toBe(401);

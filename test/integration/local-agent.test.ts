@@ -109,8 +109,10 @@ describe('node agent (real etcd and dockerd)', () => {
       await viaGateway.put('/probe').value('from-worker');
     });
     expect(await clusterEtcd(m1.address).get('/probe').string()).toBe('from-worker');
-    const nodes = await m1.api.listNodes();
-    expect(nodes.find((n) => n.instanceId === w1.instanceId)).toMatchObject({ role: 'worker', state: 'ready' });
+    // The manager's view of a new node (its engine labels, its ready state) lags the join.
+    await retry('the worker ready in the swarm', async () => {
+      expect((await m1.api.listNodes()).find((n) => n.instanceId === w1.instanceId)).toMatchObject({ role: 'worker', state: 'ready' });
+    });
   });
 
   it('joins a second manager through a learner the controller adds, and follows new endpoints on the worker', async () => {
@@ -132,8 +134,11 @@ describe('node agent (real etcd and dockerd)', () => {
       [m2.instanceId, false],
     ].sort());
     // The controller promotes in the swarm and publishes the new manager set.
-    const node2 = (await m1.api.listNodes()).find((n) => n.instanceId === m2.instanceId);
-    expect(node2?.role).toBe('worker');
+    const node2 = await retry('m2 listed as a worker', async () => {
+      const n = (await m1.api.listNodes()).find((x) => x.instanceId === m2.instanceId);
+      expect(n?.role).toBe('worker');
+      return n;
+    });
     await m1.api.setRole(node2!.id, node2!.version, 'manager');
     await kv.put(keys.endpoints).value(encodeEndpoints(endpointsOf([m1.address, m2.address])));
     await aw.waitFor((a) => a.kind === 'startGateway' && a.endpoints.length === 2);
