@@ -17,7 +17,6 @@ import { DockerSwarm } from '../swarm/docker-swarm.ts';
 import type { AgentConfigFactory, ActTimeouts } from '../act/context.ts';
 import { createController, type Controller } from './controller.ts';
 import { providerForSpec, type ProviderWiring } from './providers.ts';
-import { withLearnerStatusProbe } from './learner-probe.ts';
 
 export interface ControllerWiring {
   /** The management etcd client; the caller owns (closes) it. */
@@ -56,7 +55,7 @@ export function wireController(w: ControllerWiring): WiredController {
     providerFor: w.providerFor ?? ((spec) => providerForSpec(spec, { logger: w.logger, ...(w.local ? { local: w.local } : {}) })),
     peers: {
       swarm: (endpoint) => new DockerSwarm(endpoint),
-      etcd: (urls) => withLearnerStatusProbe(new EtcdMembership({ endpoints: urls, callTimeoutMs: 2000 })),
+      etcd: (urls) => new EtcdMembership({ endpoints: urls, callTimeoutMs: 2000 }),
     },
     plan,
     checkPrecondition,

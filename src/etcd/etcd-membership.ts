@@ -186,29 +186,37 @@ export class EtcdMembership implements EtcdMembershipApi {
     }
   }
 
-  /** Asks one member about itself: status (leader, raft index) and its member list. */
+  /**
+   * Asks one member about itself: status (leader, raft index) and, from a voter, its
+   * member list. etcd 3.4 refuses every RPC on a learner but Status and serializable
+   * Range ("rpc not supported for learner"), so a learner is probed with Status alone:
+   * healthy when it answers as itself and knows a leader; its raft index is what the
+   * planner's caught-up check compares. It reports no member list (it has no vote in
+   * the agreement the stable-cluster gate checks).
+   */
   private async probe(m: IMember): Promise<MemberProbe> {
     const url = m.clientURLs[0];
     if (!url) return { healthy: false };
+    const learner = m.isLearner === true;
     try {
-      const [status, list] = await this.call(`probing etcd member ${m.ID}`, url, (c) =>
-        Promise.all([c.maintenance.status(), c.cluster.memberList({ linearizable: false })]),
+      const [status, list] = await this.call(`probing etcd ${learner ? 'learner' : 'member'} ${m.ID}`, url, (c) =>
+        Promise.all([c.maintenance.status(), learner ? undefined : c.cluster.memberList({ linearizable: false })]),
       );
       const hasLeader = status.leader !== '0' && status.leader !== '';
       return {
         healthy: hasLeader && status.header.member_id === m.ID,
         ...(hasLeader ? { leaderId: status.leader } : {}),
         raftIndex: Number(status.raftIndex),
-        reportedMembers: list.members.map((x) => x.ID).sort(),
+        ...(list ? { reportedMembers: list.members.map((x) => x.ID).sort() } : {}),
       };
     } catch {
       return { healthy: false };
     }
   }
 
-  /** Alarm names (NOSPACE, CORRUPT) through the first healthy member that answers. */
+  /** Alarm names (NOSPACE, CORRUPT) through the first healthy voter that answers (learners refuse the Alarm RPC). */
   private async readAlarms(members: readonly IMember[], probes: readonly MemberProbe[]): Promise<string[]> {
-    const urls = members.filter((_, i) => probes[i]!.healthy).map((m) => m.clientURLs[0]!);
+    const urls = members.filter((m, i) => probes[i]!.healthy && m.isLearner !== true).map((m) => m.clientURLs[0]!);
     if (urls.length === 0) return [];
     const res = await this.firstAnswering('reading etcd alarms', urls, (c) => c.maintenance.alarm({ action: 'Get', memberID: 0, alarm: 'None' }));
     return [...new Set((res.alarms ?? []).map((a) => String(a.alarm)).filter((a) => a !== 'None'))].sort();
@@ -252,8 +260,9 @@ export class EtcdMembership implements EtcdMembershipApi {
     return c;
   }
 
+  /** Only voters are remembered as endpoints to ask: a learner refuses MemberList and membership changes. */
   private learn(members: readonly IMember[]): void {
-    this.known = members.flatMap((m) => m.clientURLs.slice(0, 1));
+    this.known = members.flatMap((m) => (m.isLearner === true ? [] : m.clientURLs.slice(0, 1)));
   }
 }
 

@@ -1,6 +1,6 @@
 // EtcdMembership against real etcd 3.4 clusters: a 3-member cluster grown to 4 by a
 // learner add + promote of a 4th member process started with --initial-cluster-state
-// existing, then leadership moved, a member removed and a killed member reported
+// existing (the started learner probed with Status alone), then leadership moved, a member removed and a killed member reported
 // unhealthy; and a single member with TLS and password auth.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -92,7 +92,7 @@ describe('EtcdMembership on a real 3-member cluster grown to 4', () => {
     expect(await codeOf(etcd.promote(fourthId))).toBe('Precondition');
   });
 
-  it('promotes the learner once its process (--initial-cluster-state existing) has caught up', async () => {
+  it('probes a started learner with Status alone: healthy with its raft index, no member list (etcd 3.4 refuses MemberList on learners)', async () => {
     const initialCluster = [...cluster.members.map((m) => `${m.name}=${m.peerUrl}`), `m3=http://${extraAddress}:2380`].join(',');
     fourth = await startEtcdProcess({
       name: 'm3',
@@ -105,6 +105,32 @@ describe('EtcdMembership on a real 3-member cluster grown to 4', () => {
       waitFor: 'none',
     });
     await waitForEtcdHealth(`http://${extraAddress}:2379`, { timeoutMs: 90_000, path: '/version' });
+    const view = await until('started learner seen healthy', async () => {
+      const v = await etcd.view();
+      return v.members.find((m) => m.id === fourthId)?.healthy === true ? v : undefined;
+    });
+    const learner = view.members.find((m) => m.id === fourthId)!;
+    expect(learner).toMatchObject({ name: 'm3', isLearner: true, healthy: true, clientURLs: [`http://${extraAddress}:2379`] });
+    expect(learner.raftIndex).toBeGreaterThan(0);
+    expect(learner.reportedMembers).toBeUndefined();
+    // The learner does not count in the voters' agreement, nor does it hide the alarms read.
+    const voters = view.members.filter((m) => !m.isLearner);
+    expect(voters).toHaveLength(3);
+    for (const m of voters) expect(m.reportedMembers).toHaveLength(4);
+    expect(view.alarms).toEqual([]);
+    expect(view.leaderId).toBe(voters.find((m) => m.leader)?.id);
+
+    // Seeded with the learner's URL first: its refusal of MemberList moves on to a voter.
+    const viaLearner = new EtcdMembership({ endpoints: [`http://${extraAddress}:2379`, cluster.endpoints[0]!], callTimeoutMs: 5_000 });
+    try {
+      expect((await viaLearner.listMembers()).map((m) => m.id).sort()).toEqual(view.members.map((m) => m.id).sort());
+      expect((await viaLearner.view()).members.find((m) => m.id === fourthId)?.healthy).toBe(true);
+    } finally {
+      await viaLearner.close();
+    }
+  });
+
+  it('promotes the learner once it has caught up', async () => {
     await until('learner promoted', async () => {
       const code = await codeOf(etcd.promote(fourthId));
       if (code === 'resolved') return true;

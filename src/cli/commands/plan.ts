@@ -104,13 +104,12 @@ async function specFromStore(store: EtcdClusterStore, name: string): Promise<Res
  * cloud SDKs.
  */
 async function observeLive(store: EtcdClusterStore, spec: ResolvedSpec): Promise<Snapshot> {
-  const [{ observeCluster }, { PeerClients }, { providerForSpec }, { DockerSwarm }, { EtcdMembership }, { withLearnerStatusProbe }, { EtcdMarkStore }, { Journal }, { readPublishedClientURLs }, { silentLogger }] = await Promise.all([
+  const [{ observeCluster }, { PeerClients }, { providerForSpec }, { DockerSwarm }, { EtcdMembership }, { EtcdMarkStore }, { Journal }, { readPublishedClientURLs }, { silentLogger }] = await Promise.all([
     import('../../observe/observe.ts'),
     import('../../observe/peer-clients.ts'),
     import('../../controller/providers.ts'),
     import('../../swarm/docker-swarm.ts'),
     import('../../etcd/etcd-membership.ts'),
-    import('../../controller/learner-probe.ts'),
     import('../../heal/mark-store.ts'),
     import('../../store/journal.ts'),
     import('../../controller/published-endpoints.ts'),
@@ -119,7 +118,7 @@ async function observeLive(store: EtcdClusterStore, spec: ResolvedSpec): Promise
   const provider = providerForSpec(spec, { logger: silentLogger() });
   const peers = new PeerClients({
     swarm: (endpoint) => new DockerSwarm(endpoint),
-    etcd: (urls) => withLearnerStatusProbe(new EtcdMembership({ endpoints: urls, callTimeoutMs: 2000 })),
+    etcd: (urls) => new EtcdMembership({ endpoints: urls, callTimeoutMs: 2000 }),
   });
   try {
     const [snapshot, published] = await Promise.all([
