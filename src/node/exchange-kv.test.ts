@@ -47,6 +47,14 @@ describe('ExchangeKv (the ec2 join source)', () => {
     expect((await kv.readTokens())?.worker).toBe('SWMTKN-w');
     expect(client.calls).toBe(1);
   });
+  it('exchanges once when asked for the claim and the tokens at the same time', async () => {
+    const client = scripted([{ status: 200, join: joinAnswer }, { status: 401 }]);
+    const kv = kvWith(client, join(temp(), 'answer.json'));
+    const [claim, has] = await Promise.all([kv.readClaim(), kv.hasTokens()]);
+    expect(claim).toMatchObject({ instanceId: '(another node)' });
+    expect(has).toBe(true);
+    expect(client.calls).toBe(1);
+  });
   it('initialises when told to, and reports the swarm tokens it created', async () => {
     const client = scripted([{ status: 200, join: initAnswer }]);
     const kv = kvWith(client, join(temp(), 'answer.json'));

@@ -40,6 +40,7 @@ const OTHERS_CLAIM = (now: string): InitClaim => ({ instanceId: '(another node)'
 
 export class ExchangeKv implements ManagementKv {
   private answer: JoinResponse | undefined;
+  private inFlight: Promise<JoinResponse> | undefined;
   private reported = false;
   private notBefore = 0;
   private readonly now: () => number;
@@ -92,8 +93,16 @@ export class ExchangeKv implements ManagementKv {
     return this.o.endpoints.close();
   }
 
-  private async join(): Promise<JoinResponse> {
-    if (this.answer) return this.answer;
+  /** One exchange at a time: the agent asks for claim and tokens together, the token is good once. */
+  private join(): Promise<JoinResponse> {
+    if (this.answer) return Promise.resolve(this.answer);
+    this.inFlight ??= this.exchangeOnce().finally(() => {
+      this.inFlight = undefined;
+    });
+    return this.inFlight;
+  }
+
+  private async exchangeOnce(): Promise<JoinResponse> {
     if (this.now() < this.notBefore) throw new SwarmkeeperError('Unavailable', 'waiting to retry the bootstrap token exchange');
     const res = await this.o.client.exchange();
     if (res.status === 200 && res.join) {

@@ -33,6 +33,7 @@ let app: FastifyInstance;
 let url: string;
 let serverAddress: string;
 const tmp = mkdtempSync(join(tmpdir(), 'sk-xchg-'));
+const exchanges: string[] = [];
 const launches = new Map<string, { role: 'manager' | 'worker'; clientToken: string; address: string }>();
 
 beforeAll(async () => {
@@ -42,6 +43,9 @@ beforeAll(async () => {
   const client = mgmt.client();
   const tokens = new EtcdBootstrapTokens(client, PREFIX);
   app = Fastify();
+  app.addHook('onRequest', async (req) => {
+    exchanges.push(req.url);
+  });
   await app.register(bootstrapRoute, {
     tokens,
     // The instance as the provider would list it (what the token's launch binding is checked against).
@@ -122,6 +126,8 @@ describe('node agent joining through the bootstrap token exchange (real route, e
     }
     expect(statSync(join(w1.dir, 'agent', 'bootstrap-answer.json')).mode & 0o777).toBe(0o600);
     const token = readFileSync(join(tmp, `${w1.instanceId}.token`), 'utf8');
+    // One exchange per node (the one-time token), one init report.
+    expect(exchanges.sort()).toEqual(['/v1/bootstrap', '/v1/bootstrap', '/v1/bootstrap/initialized']);
     expect((await exchangeBootstrapToken(url, { cluster: CLUSTER, token, instanceId: w1.instanceId })).status).toBe(401);
   });
 });
