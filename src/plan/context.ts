@@ -2,6 +2,14 @@
 // the holds, and the one-membership-change budget (rule 3). Rule modules add steps
 // through `emit`, which refuses a second membership step and one that differs from a
 // membership operation the journal still has in flight.
+//
+// Only the steps that change raft membership (MEMBERSHIP_STEP_KINDS: etcd learner add,
+// promote, member remove, swarm promote, demote) use the budget. A manager LAUNCH does
+// not: under the node join protocol (RULES.md) a new manager's agent starts no etcd
+// member until the controller has added it as a learner, and joins the swarm as a
+// worker; launching it changes neither raft. The first manager, which initialises the
+// cluster, is still launched alone (managers.ts), and later managers only once the
+// cluster exists (a manager launched before could race the init claim).
 import type { Snapshot } from '../observe/snapshot.ts';
 import type { ResolvedSpec } from '../spec/defaults.ts';
 import { inFlightMembershipOps } from './gates.ts';
@@ -17,7 +25,7 @@ export interface PlanOptions {
 export class PlanContext {
   readonly steps: Step[] = [];
   readonly holds: PlanHold[] = [];
-  /** A membership step (or a manager launch) is already in this plan. */
+  /** A membership step is already in this plan. */
   membershipUsed = false;
   private ordinal: number;
   private readonly holdKeys = new Set<string>();
@@ -63,7 +71,7 @@ export class PlanContext {
 
   /** Adds a step; false when a membership step was refused (the caller stops its chain). */
   emit(step: Step): boolean {
-    if (MEMBERSHIP_STEP_KINDS.has(step.kind) || (step.kind === 'instance.launch' && step.role === 'manager')) {
+    if (MEMBERSHIP_STEP_KINDS.has(step.kind)) {
       if (!this.membershipAllowed(step)) return false;
       this.membershipUsed = true;
     }

@@ -1,12 +1,18 @@
 // Launch steps with deterministic client tokens (rule 13, tokens.ts). A launch the
-// journal still has in flight is re-issued with its own token (the provider returns the
-// first call's instances); a launch done but not listed yet counts as booting.
+// journal still has in flight is re-issued with its own token and count (the provider
+// returns the first call's instances); a launch done but not listed yet counts as
+// booting, instance by instance.
+//
+// New instances of one role bound for the same zone go out as ONE step with a count (a
+// batch: one intent, one token): the executor runs steps one after another and a
+// provider launch waits for the node's processes to start, so per-instance steps would
+// boot the nodes one after another.
 import type { Role } from '../spec/schema.ts';
 import type { PlanContext } from './context.ts';
 import type { RuleId } from './steps.ts';
 import { tokenMaker, unseenLaunches } from './tokens.ts';
 
-/** Re-issues in-flight launches of `role`; returns how many launches are not listed yet. */
+/** Re-issues in-flight launches of `role`; returns how many launched instances are not listed yet. */
 export function resumeLaunches(ctx: PlanContext, role: Role): number {
   const unseen = unseenLaunches(ctx.snapshot, ctx.now, ctx.spec.healing.nodeStartupTimeoutSeconds * 1000).filter((u) => u.role === role);
   for (const u of unseen) {
@@ -14,15 +20,16 @@ export function resumeLaunches(ctx: PlanContext, role: Role): number {
     ctx.emit({
       kind: 'instance.launch',
       role,
-      count: 1,
+      count: u.batch,
       clientToken: u.token,
       configHash: ctx.inv.hashes[role],
       rule: 'R13-idempotent-journal',
       reason: `resume launch ${u.token} left in flight in the journal (same token: never launched twice)`,
     });
   }
-  if (unseen.length > 0) ctx.hold('R13-idempotent-journal', 'WaitingForLaunch', `${unseen.length} ${role} launch(es) not listed by the provider yet: ${unseen.map((u) => u.token).join(', ')}`);
-  return unseen.length;
+  const missing = unseen.reduce((sum, u) => sum + u.missing, 0);
+  if (unseen.length > 0) ctx.hold('R13-idempotent-journal', 'WaitingForLaunch', `${missing} ${role} instance(s) of launch(es) ${unseen.map((u) => u.token).join(', ')} not listed by the provider yet`);
+  return missing;
 }
 
 export interface LaunchIntent {
@@ -33,15 +40,19 @@ export interface LaunchIntent {
   readonly maxRoleInstances?: number;
 }
 
-/** One launch step per new instance, each its own intent and token. */
+/** One launch step per run of instances bound for the same zone (a batch: one intent, one token). */
 export function emitNewLaunches(ctx: PlanContext, role: Role, intent: LaunchIntent): void {
   const configHash = ctx.inv.hashes[role];
   const token = tokenMaker(ctx.spec.name, ctx.spec.generation, role);
-  for (const zone of intent.zones) {
+  for (let i = 0; i < intent.zones.length; ) {
+    const zone = intent.zones[i];
+    let count = 1;
+    while (i + count < intent.zones.length && intent.zones[i + count] === zone) count += 1;
+    i += count;
     const step = {
       kind: 'instance.launch' as const,
       role,
-      count: 1,
+      count,
       clientToken: token(ctx.peekOrdinal()),
       configHash,
       ...(zone === undefined ? {} : { zone }),

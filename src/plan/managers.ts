@@ -7,7 +7,7 @@
 import type { PlanContext } from './context.ts';
 import { emitDemote, emitManagerJoin, emitMemberRemove, emitRemoval } from './chains.ts';
 import { orderVictims, victimClass, VICTIM_CLASS_NAMES, zoneOf, zonePopulation, chooseZones } from './choose-victim.ts';
-import { isJoiningManager, stableClusterGate } from './gates.ts';
+import { inFlightMembershipOps, isJoiningManager, stableClusterGate } from './gates.ts';
 import type { NodeView } from './inventory.ts';
 import { remediableNodes } from './remediation.ts';
 import { describeProjection, projectChange, swarmQuorum } from './quorum.ts';
@@ -55,7 +55,7 @@ export function planManagers(ctx: PlanContext): void {
   }
   // 1b. A removal already started finishes (it may be half-way through rule 7), unless
   //     the spec wants the manager back.
-  const joining = mgrs.filter(isJoiningManager).sort((a, b) => a.instance.launchedAt - b.instance.launchedAt || (a.id < b.id ? -1 : 1));
+  const joining = orderJoining(mgrs.filter(isJoiningManager));
   if (removing[0]) {
     const before = ctx.steps.length;
     if (removalNoLongerWanted(ctx, removing[0])) emitCancelRemoval(ctx, removing[0]);
@@ -81,6 +81,17 @@ export function planManagers(ctx: PlanContext): void {
   planVoluntary(ctx, mgrs);
 }
 
+/**
+ * Managers being added, the one to continue first at the head: one that already has an
+ * etcd member (its change is under way), then one whose agent has joined the swarm (it
+ * can take its learner now), then the oldest. Several join at once only as booting
+ * instances; their membership changes still go one at a time.
+ */
+function orderJoining(nodes: readonly NodeView[]): NodeView[] {
+  const rank = (n: NodeView): number => (n.member ? 0 : n.swarm?.state === 'ready' && n.instance.state === 'running' ? 1 : 2);
+  return [...nodes].sort((a, b) => rank(a) - rank(b) || a.instance.launchedAt - b.instance.launchedAt || (a.id < b.id ? -1 : 1));
+}
+
 function planVoluntary(ctx: PlanContext, mgrs: readonly NodeView[]): void {
   const { spec } = ctx;
   const desired = spec.managers.count;
@@ -93,9 +104,21 @@ function planVoluntary(ctx: PlanContext, mgrs: readonly NodeView[]): void {
     ctx.hold('R4-stable-cluster', 'ClusterNotStable', `manager change waits: ${unstable}`);
     return;
   }
+  // A launch uses no membership budget, but a voluntary change still starts only once
+  // the last membership change's result is in (rule 3): none may be left in the journal.
+  const inFlight = inFlightMembershipOps(ctx.snapshot.operations)[0];
+  if (inFlight) {
+    ctx.hold('R3-one-membership-change', 'MembershipChangeInFlight', `manager change waits: the journal has ${inFlight.stepKind} ${inFlight.target} in flight`);
+    return;
+  }
   const population = zonePopulation(live);
   if (live.length < desired) {
-    emitNewLaunches(ctx, 'manager', { reason: `scale managers ${live.length} -> ${desired}`, rule: 'converge', zones: chooseZones(zonesOf(ctx), population, 1), maxRoleInstances: desired });
+    // Every missing manager is launched at once (bounded by the deficit): a launch
+    // changes no raft membership (context.ts), so the nodes boot in parallel while the
+    // changes that do (learner add, promote, swarm promote) still go one at a time
+    // through the joining path below, each after the last one's result is observed.
+    const deficit = desired - live.length;
+    emitNewLaunches(ctx, 'manager', { reason: `scale managers ${live.length} -> ${desired}`, rule: 'converge', zones: chooseZones(zonesOf(ctx), population, deficit), maxRoleInstances: desired });
     return;
   }
   if (live.length > desired) {

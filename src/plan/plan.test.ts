@@ -11,7 +11,7 @@ import type { ResolvedSpec } from '../spec/defaults.ts';
 export function stepLine(s: Step): string {
   switch (s.kind) {
     case 'instance.launch':
-      return `launch ${s.role}${s.zone ? `@${s.zone}` : ''}`;
+      return `launch ${s.role}${s.count > 1 ? `x${s.count}` : ''}${s.zone ? `@${s.zone}` : ''}`;
     case 'etcd.moveLeader':
       return `etcd.moveLeader ${s.fromMemberId}->${s.toMemberId}`;
     case 'etcd.removeMember':
@@ -80,6 +80,60 @@ const rows: Row[] = [
     spec: spec3,
     snapshot: aSnapshot({ spec: spec3, nodes: [aManager(), aManager(), aWorker(), aWorker()] }),
     steps: ['launch manager'],
+  },
+  {
+    name: '1 to 3 (stable): both missing managers launched at once, one batch (a launch changes no membership)',
+    spec: spec3,
+    snapshot: aSnapshot({ spec: spec3, nodes: [aManager(), aWorker(), aWorker()] }),
+    steps: ['launch managerx2'],
+  },
+  {
+    name: '1 to 5 across zones: one launch per zone, all in one plan',
+    spec: aSpec({ managers: 5, workers: 0, provider: { sim: { zones: ['a', 'b', 'c'] } } }),
+    snapshot: aSnapshot({ spec: aSpec({ managers: 5, workers: 0 }), nodes: [aManager({ zone: 'a' })] }),
+    steps: ['launch manager@b', 'launch manager@c', 'launch manager@a', 'launch manager@b'],
+  },
+  {
+    name: 'first manager not initialised yet: no other manager launched (init claim), workers wait too',
+    spec: spec3,
+    snapshot: aSnapshot({ spec: spec3, nodes: [aManager({ joined: false, member: 'none', launchedAt: NOW - 5_000 })], swarmInitialized: false }),
+    steps: [],
+    holds: ['WaitingForNodes'],
+  },
+  {
+    name: 'two managers joining, the older still booting: the one already joined as a worker gets its learner',
+    spec: spec3,
+    snapshot: aSnapshot({
+      spec: spec3,
+      nodes: [aManager(), aManager({ joined: false, member: 'none', launchedAt: NOW - 10_000 }), aManager({ swarmRole: 'worker', member: 'none', launchedAt: NOW - 9_000 }), aWorker(), aWorker()],
+    }),
+    steps: ['etcd.addLearner m3'],
+  },
+  {
+    name: 'two managers joining, one a learner: only its path continues, the other waits for its learner (one at a time)',
+    spec: spec3,
+    snapshot: aSnapshot({
+      spec: spec3,
+      nodes: [aManager(), aManager({ swarmRole: 'worker', member: 'none', launchedAt: NOW - 10_000 }), aManager({ swarmRole: 'worker', member: 'learner', launchedAt: NOW - 9_000 }), aWorker(), aWorker()],
+    }),
+    steps: ['etcd.promote m3'],
+  },
+  {
+    name: 'two managers joining, one an etcd voter still a swarm worker: swarm promote it, nothing for the other',
+    spec: spec3,
+    snapshot: aSnapshot({
+      spec: spec3,
+      nodes: [aManager(), aManager({ swarmRole: 'worker', launchedAt: NOW - 10_000 }), aManager({ swarmRole: 'worker', member: 'none', launchedAt: NOW - 9_000 }), aWorker(), aWorker()],
+      publishedClientURLs: ['http://10.0.1.1:2379'],
+    }),
+    steps: ['swarm.promote m2', 'publishEndpoints 2'],
+  },
+  {
+    name: 'scale-up while a manager is joining: no second change, no launch until it is a full member',
+    spec: aSpec({ managers: 5, workers: 0 }),
+    snapshot: aSnapshot({ spec: aSpec({ managers: 5, workers: 0 }), nodes: [aManager(), aManager(), aManager(), aManager({ swarmRole: 'worker', member: 'learner', caughtUp: false, launchedAt: NOW - 10_000 })] }),
+    steps: [],
+    holds: ['LearnerCatchingUp'],
   },
   {
     name: '1 to 3: the new manager joined as a worker gets an etcd learner',
@@ -321,7 +375,8 @@ describe('plan(): determinism and tokens', () => {
     const snap = aSnapshot({ spec, nodes: [aManager({ clientToken: 'prod-g1-m0' })] });
     const a = plan(spec, snap, { now: NOW }).steps.filter((s) => s.kind === 'instance.launch');
     const b = plan(spec, snap, { now: NOW + 60_000 }).steps.filter((s) => s.kind === 'instance.launch');
-    expect(a.map((s) => (s.kind === 'instance.launch' ? s.clientToken : ''))).toEqual(['prod-g1-w1', 'prod-g1-w2', 'prod-g1-w3']);
+    // Three workers for no particular zone: one batch, one intent, one token.
+    expect(a.map((s) => (s.kind === 'instance.launch' ? `${s.clientToken}x${s.count}` : ''))).toEqual(['prod-g1-w1x3']);
     expect(b).toEqual(a);
     const long = aSpec({ managers: 1, workers: 1 });
     const longName = { ...long, name: 'x'.repeat(63) };
@@ -334,6 +389,25 @@ describe('plan(): determinism and tokens', () => {
     const snap = aSnapshot({ spec, nodes: [aManager({ clientToken: 'prod-g1-m0' }), aWorker({ clientToken: 'prod-g1-w1' })], operations: [anOperation({ stepKind: 'instance.launch', target: 'workerx1/prod-g1-w2', state: 'running' })] });
     const launches = plan(spec, snap, { now: NOW }).steps.filter((s) => s.kind === 'instance.launch');
     expect(launches.map((s) => (s.kind === 'instance.launch' ? s.clientToken : ''))).toEqual(['prod-g1-w2']);
+  });
+
+  it('a batch launch partly listed counts its missing instances as booting (no double launch)', () => {
+    const spec = aSpec({ managers: 1, workers: 3 });
+    const snap = aSnapshot({
+      spec,
+      nodes: [aManager({ clientToken: 'prod-g1-m0' }), aWorker({ clientToken: 'prod-g1-w1' })],
+      operations: [anOperation({ stepKind: 'instance.launch', target: 'workerx3/prod-g1-w1', state: 'done', startedAt: NOW - 10_000 })],
+    });
+    const result = plan(spec, snap, { now: NOW });
+    expect(result.steps.filter((s) => s.kind === 'instance.launch')).toEqual([]);
+    expect(result.holds.map((h) => h.reason)).toContain('WaitingForLaunch');
+  });
+
+  it('a batch launch left in flight is re-issued whole, with its token and count', () => {
+    const spec = aSpec({ managers: 3, workers: 0 });
+    const snap = aSnapshot({ spec, nodes: [aManager({ clientToken: 'prod-g1-m0' })], operations: [anOperation({ stepKind: 'instance.launch', target: 'managerx2/prod-g1-m1', state: 'running' })] });
+    const launches = plan(spec, snap, { now: NOW }).steps.filter((s) => s.kind === 'instance.launch');
+    expect(launches.map((s) => (s.kind === 'instance.launch' ? `${s.clientToken}x${s.count}` : ''))).toEqual(['prod-g1-m1x2']);
   });
 
   it('a launch done but not listed yet counts as booting (no double launch)', () => {

@@ -52,6 +52,24 @@ const rows: Row[] = [
   { name: 'drain that would break maxUnavailable', step: { ...base, kind: 'swarm.drain', instanceId: 'w1', nodeId: 'node-w1', minReadyAfter: 2 }, snapshot: healthy, expect: 'refused:R9-surge-unavailable' },
   { name: 'launch already done (token listed)', step: { ...base, kind: 'instance.launch', role: 'worker', count: 1, clientToken: 'tok-1', configHash: 'x' }, snapshot: aSnapshot({ spec, nodes: [aManager(), aWorker({ clientToken: 'tok-1' })] }), expect: 'satisfied' },
   { name: 'launch beyond the surge bound', step: { ...base, kind: 'instance.launch', role: 'worker', count: 1, clientToken: 'tok-2', configHash: 'x', maxRoleInstances: 2 }, snapshot: healthy, expect: 'refused:R9-surge-unavailable' },
+  {
+    name: 'manager launch while another manager joins (a launch changes no membership)',
+    step: { ...base, kind: 'instance.launch', role: 'manager', count: 1, clientToken: 'tok-m', configHash: 'x', maxRoleInstances: 3 },
+    snapshot: aSnapshot({ spec, nodes: [aManager(), aManager({ swarmRole: 'worker', member: 'learner' })] }),
+    expect: 'ok',
+  },
+  {
+    name: 'manager launch before the first manager initialised the cluster (init claim)',
+    step: { ...base, kind: 'instance.launch', role: 'manager', count: 2, clientToken: 'tok-m', configHash: 'x', maxRoleInstances: 3 },
+    snapshot: aSnapshot({ spec, nodes: [aManager({ joined: false, member: 'none' })], swarmInitialized: false }),
+    expect: 'refused:R3-one-membership-change',
+  },
+  {
+    name: 'manager batch beyond the desired count',
+    step: { ...base, kind: 'instance.launch', role: 'manager', count: 2, clientToken: 'tok-m', configHash: 'x', maxRoleInstances: 3 },
+    snapshot: aSnapshot({ spec, nodes: [aManager(), aManager({ swarmRole: 'worker', member: 'none' })] }),
+    expect: 'refused:R9-surge-unavailable',
+  },
   { name: 'remove a swarm node that is still a manager', step: { ...base, kind: 'swarm.removeNode', nodeId: 'node-m1', instanceId: 'm1', force: true }, snapshot: healthy, expect: 'refused:R7-manager-removal-order' },
   { name: 'quorum lost: no membership step', step: { ...base, kind: 'etcd.removeMember', memberId: 'e-m3', instanceId: 'm3' }, snapshot: aSnapshot({ spec, nodes: [aManager(), aManager({ unreachable: true }), aManager({ unreachable: true, swarmRole: 'worker' })] }), expect: 'refused:R12-quorum-lost-freeze' },
 ];

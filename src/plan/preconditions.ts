@@ -143,9 +143,12 @@ function checkLaunch(step: Extract<Step, { kind: 'instance.launch' }>, inv: Inve
     const live = nodes.filter((n) => !n.removing && !n.dead && !n.orphan).length;
     if (live + step.count > step.maxRoleInstances) return refuse('R9-surge-unavailable', `${live} live ${step.role}s + ${step.count} would exceed ${step.maxRoleInstances}`);
   }
-  if (step.role === 'manager') {
-    const joining = inv.managers.find((n) => !n.fullMember && !n.removing && !n.dead);
-    if (joining) return refuse('R3-one-membership-change', `manager ${joining.id} is still joining`);
+  // A manager launch changes no raft membership (the agent waits for its learner entry
+  // and joins the swarm as a worker), so managers still joining do not hold it back. The
+  // first manager initialises the cluster: until one is a full member, no other may be
+  // launched (it could race the init claim).
+  if (step.role === 'manager' && inv.managers.length > 0 && !inv.managers.some((n) => n.fullMember)) {
+    return refuse('R3-one-membership-change', `the first manager ${inv.managers[0]?.id ?? ''} has not initialised the cluster yet`);
   }
   return OK;
 }

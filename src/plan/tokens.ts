@@ -57,6 +57,17 @@ export interface UnseenLaunch {
   readonly role: Role;
   /** Still pending/running in the journal: re-issue it with the same token. */
   readonly resume: boolean;
+  /** Instances the launch asked for (the journal target's `x<count>`). */
+  readonly batch: number;
+  /** Of those, how many no listed instance accounts for yet. */
+  readonly missing: number;
+}
+
+/** The count in a journal launch target (`<role>x<count>/<token>`); 1 when absent. */
+export function countOfTarget(target: string): number {
+  const m = /x(\d+)\//.exec(target);
+  const n = m?.[1] === undefined ? 1 : Number(m[1]);
+  return Number.isSafeInteger(n) && n >= 1 ? n : 1;
 }
 
 /**
@@ -66,21 +77,26 @@ export interface UnseenLaunch {
  */
 export function unseenLaunches(snapshot: Snapshot, now: number, startupTimeoutMs: number): UnseenLaunch[] {
   const instances = snapshot.instances.status === 'ok' ? snapshot.instances.value : [];
-  const seen = new Set(instances.map((i) => i.clientToken).filter((t): t is string => t !== undefined));
+  const seen = new Map<string, number>();
+  for (const i of instances) if (i.clientToken !== undefined) seen.set(i.clientToken, (seen.get(i.clientToken) ?? 0) + 1);
   const out: UnseenLaunch[] = [];
   const byToken = new Map<string, Operation>();
   for (const op of snapshot.operations) {
     if (op.stepKind === 'instance.launch') byToken.set(tokenOfTarget(op.target), op);
   }
   for (const [token, op] of [...byToken].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-    if (seen.has(token)) continue;
     const p = parseToken(token);
     if (!p) continue;
+    const batch = countOfTarget(op.target);
+    const listed = seen.get(token) ?? 0;
+    // A batch partly listed: the rest may still appear (EC2 lists with a lag). Once any
+    // of its instances is listed the launch itself is not re-issued.
+    if (listed >= batch) continue;
     const inFlight = op.state === 'pending' || op.state === 'running';
     // EC2 lists a new instance within seconds; two minutes covers that lag without
     // holding a replacement back for long when the launched instance died meanwhile.
     const recentlyDone = op.state === 'done' && op.startedAt + Math.min(startupTimeoutMs, LIST_LAG_MS) > now;
-    if (inFlight || recentlyDone) out.push({ token, role: p.role, resume: inFlight });
+    if (inFlight || recentlyDone) out.push({ token, role: p.role, resume: inFlight && listed === 0, batch, missing: batch - listed });
   }
   return out;
 }
