@@ -64,6 +64,13 @@ describe('observeCluster', () => {
     expect(s).toMatchObject({ observedAt: 42, instances: { status: 'ok', value: [] }, swarm: { status: 'ok', value: { initialized: false } }, etcd: { status: 'ok' } });
   });
 
+  it("carries the controller's own instance id into the snapshot (the planner replaces that node last)", async () => {
+    const peers = new PeerClients({ swarm: () => aSwarm(new Error('unused')), etcd: () => okEtcd });
+    const provider = aProvider(async () => []);
+    expect((await observeCluster({ cluster: 'c', provider, peers, selfInstanceId: 'i-0self' })).selfInstanceId).toBe('i-0self');
+    expect(await observeCluster({ cluster: 'c', provider, peers })).not.toHaveProperty('selfInstanceId');
+  });
+
   it('turns a failed instance list into unavailable sources, never an exception (fault injected)', async () => {
     const peers = new PeerClients({ swarm: () => aSwarm({}), etcd: () => okEtcd });
     const s = await observeCluster({ cluster: 'c', provider: aProvider(async () => Promise.reject(new Error('EC2 down'))), peers });

@@ -99,6 +99,7 @@ describe('the CLI the manifests call', () => {
       SWARMKEEPER_ETCD_CERT: '--etcd-cert',
       SWARMKEEPER_ETCD_KEY: '--etcd-key',
       SWARMKEEPER_LOG_LEVEL: '--log-level',
+      SWARMKEEPER_SELF_INSTANCE_ID: '--self-instance-id',
       SWARMKEEPER_IMAGE: '',
     };
     for (const u of used) {
@@ -122,6 +123,13 @@ describe('manifests/swarm/stack.yml', () => {
     expect(svc.volumes).toContainEqual({ type: 'bind', source: '/var/run/docker.sock', target: '/var/run/docker.sock' });
     expect(svc.deploy.update_config).toMatchObject({ parallelism: 1, failure_action: 'rollback' });
     expect(svc.healthcheck.test.join(' ')).toContain('/healthz');
+  });
+  it("passes the controller its own node's instance id from the node.env the cloud-config writes", () => {
+    const nodeEnv = readFileSync(join(ROOT, 'cloud-config/units/node-env.sh'), 'utf8');
+    expect(nodeEnv).toContain('/run/swarmkeeper/node.env');
+    expect(nodeEnv).toMatch(/printf '(?:[A-Z_]+=%s\\n)*INSTANCE_ID=%s\\n/);
+    expect(svc.entrypoint.join(' ')).toContain(`SWARMKEEPER_SELF_INSTANCE_ID="$$(sed -n 's/^INSTANCE_ID=//p' /run/swarmkeeper/node.env 2>/dev/null)"`);
+    expect(svc.volumes).toContainEqual({ type: 'bind', source: '/run/swarmkeeper', target: '/run/swarmkeeper', read_only: true });
   });
   it('takes every secret from docker secrets, which exist outside the stack', () => {
     for (const s of svc.secrets) expect(stack.secrets[s]).toEqual({ external: true });

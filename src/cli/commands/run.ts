@@ -1,10 +1,12 @@
 // `swarmkeeper run`: the controller process. Connects to the management etcd (global
 // flags), campaigns for leadership, and while leader reconciles every SwarmCluster with
 // the provider its spec names. With --http-listen it serves /healthz, /readyz, /metrics
-// and, when a webhook token is set, /v1/alerts. SIGTERM or SIGINT stops it cleanly:
+// and, when a webhook token is set, /v1/alerts. With a notification webhook URL it posts
+// Slack-compatible messages about replacements, brakes, quorum risk and invalid specs
+// (never blocking the loop). SIGTERM or SIGINT stops it cleanly:
 // leadership is resigned (another replica takes over at once), the cycle in progress
 // ends at its next step boundary, clients close. Instances are never stopped.
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { SwarmkeeperError } from '../../errors.ts';
@@ -12,6 +14,10 @@ import { createLogger, type Logger } from '../../log.ts';
 import { createMetrics } from '../../http/metrics.ts';
 import { buildServer, listenServer, parseListenAddress } from '../../http/server.ts';
 import { createNodeDirectory } from '../../heal/node-directory.ts';
+import { Notifier } from '../../notify/notifier.ts';
+import { attachNotifier } from '../../notify/from-progress.ts';
+import { DockerSwarm } from '../../swarm/docker-swarm.ts';
+import { swarmReadiness } from '../../controller/swarm-readiness.ts';
 import { createEtcdClient } from '../../store/etcd-client.ts';
 import { wireController, type WiredController } from '../../controller/wire.ts';
 import { ProviderCache } from '../../controller/provider-cache.ts';
@@ -31,6 +37,8 @@ interface RunOptions {
   identity?: string;
   resyncSeconds: string;
   webhookTokenFile?: string;
+  notifyWebhookUrlFile?: string;
+  selfInstanceId?: string;
 }
 
 export function registerRun(program: Command): void {
@@ -43,6 +51,10 @@ export function registerRun(program: Command): void {
     .option('--webhook-token-file <file>', 'bearer token for /v1/alerts (or SWARMKEEPER_WEBHOOK_TOKEN)')
     .option('--bootstrap-url <url>', 'where ec2 nodes reach this controller\'s POST /v1/bootstrap (serves it; needs --http-listen)')
     .option('--agent-image <image>', 'management image ec2 nodes run the agent from')
+    .option('--notify-webhook-url-file <file>', 'file holding the Slack-compatible webhook URL notifications are posted to (or SWARMKEEPER_NOTIFY_WEBHOOK_URL)')
+    .addOption(
+      new Option('--self-instance-id <id>', "instance id of the node this controller runs on, replaced last when it is one of the cluster's nodes").env('SWARMKEEPER_SELF_INSTANCE_ID'),
+    )
     .addHelpText('after', '\nExamples:\n  swarmkeeper --etcd-endpoints http://127.0.0.1:2379 run\n  swarmkeeper run --http-listen 0.0.0.0:8080')
     .action(async (opts: RunOptions, cmd: Command) => {
       await runController(opts, cmd);
@@ -56,6 +68,12 @@ async function runController(opts: RunOptions, cmd: Command): Promise<void> {
   if (!Number.isFinite(resync) || resync < 1) throw new SwarmkeeperError('Usage', `--resync-seconds ${opts.resyncSeconds}: expected a number of seconds >= 1`);
   const listen = opts.httpListen === undefined ? undefined : parseListen(opts.httpListen);
   const webhookToken = readWebhookToken(opts.webhookTokenFile);
+  const notifyWebhookUrl = readNotifyWebhookUrl(opts.notifyWebhookUrlFile);
+  // Empty counts as unset: the swarm stack derives it from a file that a node not booted by swarmkeeper lacks.
+  const selfInstanceId = opts.selfInstanceId?.trim() || undefined;
+  if (selfInstanceId !== undefined && !/^[\w.:-]+$/.test(selfInstanceId)) {
+    throw new SwarmkeeperError('Usage', `--self-instance-id ${JSON.stringify(selfInstanceId)}: expected an instance id (letters, digits, . _ : -)`);
+  }
   if (opts.bootstrapUrl !== undefined && !listen) throw new SwarmkeeperError('Usage', '--bootstrap-url: nodes exchange their tokens over HTTP, so --http-listen is needed too');
   if (opts.bootstrapUrl !== undefined && !/^https?:\/\//.test(opts.bootstrapUrl)) throw new SwarmkeeperError('Usage', `--bootstrap-url ${opts.bootstrapUrl}: expected an http(s):// URL`);
   const level = (cmd.parent?.opts<{ logLevel?: string }>().logLevel ?? 'info');
@@ -85,7 +103,15 @@ async function runController(opts: RunOptions, cmd: Command): Promise<void> {
     resyncMs: resync * 1000,
     ...(agentConfig ? { agentConfig } : {}),
     ...(opts.identity ? { identity: opts.identity } : {}),
+    ...(selfInstanceId ? { selfInstanceId } : {}),
   });
+  // The URL is a secret (Slack puts its key in the path): never logged, never in errors.
+  const notifier = notifyWebhookUrl
+    ? new Notifier({ webhookUrl: notifyWebhookUrl, logger, onOutcome: (outcome) => metrics.recordNotification(outcome) })
+    : undefined;
+  const detachNotifier = notifier ? attachNotifier(wired.controller, notifier) : undefined;
+  if (notifier) logger.info('Sending notifications to the configured webhook');
+  if (selfInstanceId) logger.info({ selfInstanceId }, 'Replacing the node this controller runs on last');
   let server: FastifyInstance | undefined;
   const providers = new ProviderCache((spec) => providerForSpec(spec, { logger }));
   try {
@@ -98,6 +124,9 @@ async function runController(opts: RunOptions, cmd: Command): Promise<void> {
     await waitForSignal(logger);
   } finally {
     await wired.controller.stop().catch((err: unknown) => logger.warn({ err: String(err) }, 'Stopping the controller failed'));
+    // After the controller: the last cycle's messages still go out (bounded grace).
+    detachNotifier?.();
+    await notifier?.close(5_000);
     await server?.close().catch(() => undefined);
     await providers.close();
     client.close();
@@ -114,6 +143,33 @@ function parseListen(value: string) {
     return parseListenAddress(value);
   } catch (err) {
     throw new SwarmkeeperError('Usage', `--http-listen: ${(err as Error).message}`);
+  }
+}
+
+function readNotifyWebhookUrl(file: string | undefined): string | undefined {
+  const where = file === undefined ? 'SWARMKEEPER_NOTIFY_WEBHOOK_URL' : `--notify-webhook-url-file ${file}`;
+  let url: string | undefined;
+  if (file === undefined) {
+    url = process.env.SWARMKEEPER_NOTIFY_WEBHOOK_URL?.trim() || undefined;
+  } else {
+    try {
+      url = readFileSync(file, 'utf8').trim();
+    } catch (err) {
+      throw new SwarmkeeperError('Usage', `${where}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`, { cause: err });
+    }
+    if (url === '') throw new SwarmkeeperError('Usage', `${where}: the file is empty`);
+  }
+  // The message never repeats the value: it may carry the webhook's secret.
+  if (url !== undefined && !isHttpUrl(url)) throw new SwarmkeeperError('Usage', `${where}: expected an http:// or https:// URL`);
+  return url;
+}
+
+function isHttpUrl(value: string): boolean {
+  try {
+    const u = new URL(value);
+    return (u.protocol === 'http:' || u.protocol === 'https:') && u.host !== '';
+  } catch {
+    return false;
   }
 }
 
@@ -139,6 +195,8 @@ async function startHttp(
   },
 ): Promise<FastifyInstance> {
   const { store } = wired;
+  const listClusters = async (): Promise<ResolvedSpec[]> =>
+    (await store.list()).map((c) => resolveSpec(c.cluster.metadata.name, c.cluster.metadata.generation ?? 0, c.cluster.spec));
   const specOf = async (name: string): Promise<ResolvedSpec | undefined> => {
     const stored = await store.get(name);
     return stored ? resolveSpec(name, stored.cluster.metadata.generation ?? 0, stored.cluster.spec) : undefined;
@@ -169,6 +227,8 @@ async function startHttp(
         return true;
       },
       isLeader: () => wired.controller.isLeader(),
+      // Asked on the leader only: it must reach a swarm manager of every cluster it manages.
+      swarm: swarmReadiness({ listClusters, providerFor: (spec) => deps.providers.get(spec), swarmFor: (endpoint) => new DockerSwarm(endpoint), logger: deps.logger }),
     },
     ...(deps.webhookToken
       ? {

@@ -1,0 +1,60 @@
+// The leader's swarm readiness (/readyz, issue 6): the leader is ready when it can reach
+// the swarm API of a manager of every cluster it manages. A follower does not act, so
+// the HTTP server asks this only on the leader (a follower is ready on etcd alone).
+//
+// Per cluster: the provider's running manager instances are asked in parallel, and one
+// that answers as an active swarm manager is enough (the others may be mid-replacement).
+// A cluster with no running manager instance yet (being created) has no swarm to reach
+// and does not hold readiness back. A provider that cannot list (credentials, API down)
+// does: the leader cannot act on that cluster.
+import { messageOf } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import type { Instance } from '../observe/snapshot.ts';
+import type { DockerEndpoint, Provider } from '../providers/provider.ts';
+import type { ResolvedSpec } from '../spec/defaults.ts';
+import type { SwarmApi } from '../swarm/port.ts';
+
+export interface SwarmReadinessDeps {
+  /** Every cluster the controller manages, resolved. */
+  readonly listClusters: () => Promise<readonly ResolvedSpec[]>;
+  readonly providerFor: (spec: ResolvedSpec) => Provider;
+  /** A client for one manager's dockerd; closed after each probe. */
+  readonly swarmFor: (endpoint: DockerEndpoint) => SwarmApi;
+  readonly logger?: Logger;
+}
+
+/** Returns the `swarm` readiness check of buildServer(): true when every cluster's swarm answers. */
+export function swarmReadiness(deps: SwarmReadinessDeps): () => Promise<boolean> {
+  return async () => {
+    const clusters = await deps.listClusters();
+    const results = await Promise.all(clusters.map((spec) => reachSwarm(spec, deps)));
+    return results.every(Boolean);
+  };
+}
+
+async function reachSwarm(spec: ResolvedSpec, deps: SwarmReadinessDeps): Promise<boolean> {
+  let managers: Instance[];
+  try {
+    const provider = deps.providerFor(spec);
+    managers = (await provider.list(spec.name)).filter((i) => i.role === 'manager' && i.state === 'running');
+    if (managers.length === 0) return true;
+    await Promise.any(managers.map((m) => askManager(deps, provider.dockerEndpoint(m))));
+    return true;
+  } catch (err) {
+    const reason = err instanceof AggregateError ? err.errors.map(messageOf).join('; ') : messageOf(err);
+    deps.logger?.debug({ cluster: spec.name, err: reason }, 'No swarm manager of the cluster answers');
+    return false;
+  }
+}
+
+async function askManager(deps: SwarmReadinessDeps, endpoint: DockerEndpoint): Promise<void> {
+  const swarm = deps.swarmFor(endpoint);
+  try {
+    const info = await swarm.info();
+    if (info.localNodeState !== 'active' || !info.isManager) {
+      throw new Error(`engine is ${info.localNodeState}${info.isManager ? '' : ', not a manager'}`);
+    }
+  } finally {
+    await swarm.close().catch(() => undefined);
+  }
+}
