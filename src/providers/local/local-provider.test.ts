@@ -62,11 +62,17 @@ describe('instance state', () => {
     expect(instanceStateOf('launching', undefined)).toBe('pending');
     expect(instanceStateOf('terminating', undefined)).toBe('shutting-down');
   });
-  it('derives short deterministic ids from cluster, token and index', () => {
-    const a = instanceIdOf('demo', 'demo-g1-m0', 0);
+  it('derives short deterministic ids from state dir, cluster, token and index', () => {
+    const a = instanceIdOf('/tmp/sk', 'demo', 'demo-g1-m0', 0);
     expect(a).toMatch(/^lc-[0-9a-f]{10}$/);
-    expect(instanceIdOf('demo', 'demo-g1-m0', 0)).toBe(a);
-    expect(new Set([a, instanceIdOf('demo', 'demo-g1-m0', 1), instanceIdOf('demo', 'demo-g1-m1', 0), instanceIdOf('x', 'demo-g1-m0', 0)]).size).toBe(4);
+    expect(instanceIdOf('/tmp/sk', 'demo', 'demo-g1-m0', 0)).toBe(a);
+    const others = [
+      instanceIdOf('/tmp/sk', 'demo', 'demo-g1-m0', 1),
+      instanceIdOf('/tmp/sk', 'demo', 'demo-g1-m1', 0),
+      instanceIdOf('/tmp/sk', 'x', 'demo-g1-m0', 0),
+      instanceIdOf('/tmp/skd-2', 'demo', 'demo-g1-m0', 0),
+    ];
+    expect(new Set([a, ...others]).size).toBe(5);
   });
 });
 

@@ -125,7 +125,7 @@ export class LocalProvider implements Provider {
       });
     }
     if (!this.opts.skipPreflight) assertLocalPrerequisites();
-    const ids = Array.from({ length: req.count }, (_, i) => instanceIdOf(cluster, req.clientToken, i));
+    const ids = Array.from({ length: req.count }, (_, i) => instanceIdOf(this.baseDir, cluster, req.clientToken, i));
     writeTokenLedger(this.baseDir, cluster, req.clientToken, ids);
     const now = Date.now();
     const records = ids.map((id, i): InstanceRecord => {
@@ -217,9 +217,12 @@ export function instanceStateOf(phase: InstanceRecord['phase'], live: NodeLivene
   return live?.dockerd ? 'running' : 'stopped';
 }
 
-/** Deterministic per (cluster, token, index): a repeated launch names the same instances. */
-export function instanceIdOf(cluster: string, clientToken: string, index: number): string {
-  return `lc-${fnv1a64Hex(`${cluster}\n${clientToken}\n${index}`).slice(0, 10)}`;
+/**
+ * Deterministic per (provider state dir, cluster, token, index): a repeated launch names
+ * the same instances, and two providers on one machine (two demos) never share an id.
+ */
+export function instanceIdOf(baseDir: string, cluster: string, clientToken: string, index: number): string {
+  return `lc-${fnv1a64Hex(`${baseDir}\n${cluster}\n${clientToken}\n${index}`).slice(0, 10)}`;
 }
 
 function validateLaunch(req: LaunchRequest): void {
