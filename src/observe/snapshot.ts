@@ -106,6 +106,8 @@ export interface Operation {
   readonly state: OperationState;
   readonly attempts: number;
   readonly error?: string;
+  /** For a finished launch: the instances it produced, when the journal recorded them. */
+  readonly instanceIds?: readonly string[];
 }
 
 /** Per-node operator controls (rule 10): skip remediation, or ask for deletion. */

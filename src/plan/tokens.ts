@@ -79,6 +79,9 @@ export function unseenLaunches(snapshot: Snapshot, now: number, startupTimeoutMs
   const instances = snapshot.instances.status === 'ok' ? snapshot.instances.value : [];
   const seen = new Map<string, number>();
   for (const i of instances) if (i.clientToken !== undefined) seen.set(i.clientToken, (seen.get(i.clientToken) ?? 0) + 1);
+  const listedIds = new Set(instances.map((i) => i.id));
+  // Instances the controller itself decided to terminate are accounted for, not lagging.
+  const terminating = new Set(snapshot.operations.filter((o) => o.stepKind === 'instance.terminate').map((o) => o.target));
   const out: UnseenLaunch[] = [];
   const byToken = new Map<string, Operation>();
   for (const op of snapshot.operations) {
@@ -88,7 +91,12 @@ export function unseenLaunches(snapshot: Snapshot, now: number, startupTimeoutMs
     const p = parseToken(token);
     if (!p) continue;
     const batch = countOfTarget(op.target);
-    const listed = seen.get(token) ?? 0;
+    // When the journal knows which instances the launch produced, an instance of it that
+    // the controller terminated since is history, not a listing lag: without this a
+    // replacement waited out the whole lag window after a self-heal.
+    const listed = op.instanceIds
+      ? batch - op.instanceIds.filter((id) => !listedIds.has(id) && !terminating.has(id)).length
+      : (seen.get(token) ?? 0);
     // A batch partly listed: the rest may still appear (EC2 lists with a lag). Once any
     // of its instances is listed the launch itself is not re-issued.
     if (listed >= batch) continue;

@@ -158,6 +158,7 @@ export function toOperations(entries: readonly JournalEntry[]): Operation[] {
       state: e.state,
       attempts: e.attempts,
       ...(e.error === undefined ? {} : { error: e.error }),
+      ...(e.instanceIds === undefined ? {} : { instanceIds: e.instanceIds }),
     }));
 }
 
