@@ -1,7 +1,7 @@
 // The local provider against real processes: each instance a detached dockerd plus a
 // node agent (`node bin/swarmkeeper.js node bootstrap`) that starts etcd and joins the
 // swarm. Every test run terminates what it launched, even on failure (afterAll).
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -144,6 +144,32 @@ describe('LocalProvider (real dockerd, etcd and node agents)', () => {
     expect(readFileSync(join(dir, 'agent.log'), 'utf8')).toContain('the node is dead');
     const listed = (await provider.list(CLUSTER)).find((i) => i.id === manager.id);
     expect(listed).toMatchObject({ state: 'stopped', statusChecksOk: false });
+  });
+
+  it('finishes a launch whose launcher died mid-launch when the launch is repeated with its token', async () => {
+    // The controller was killed while the provider was starting the node: the record
+    // still says 'launching' and the detached processes it had started live on.
+    // Reproduce that state on disk.
+    const crashed = new LocalProvider({ baseDir, addressBlock: BLOCK });
+    const token = 'it-crash-mid-launch';
+    const [first] = await crashed.launch(launchRequest('worker', token));
+    if (!first) throw new Error('no instance launched');
+    await crashed.close();
+    const recordFile = join(baseDir, 'state', CLUSTER, `${first.id}.json`);
+    const rec = JSON.parse(readFileSync(recordFile, 'utf8')) as Record<string, unknown>;
+    const halfStarted = Number(readFileSync(join(String(rec.nodeDir), 'd.pid'), 'utf8'));
+    writeFileSync(recordFile, JSON.stringify({ ...rec, phase: 'launching', pids: {} }));
+    const restarted = new LocalProvider({ baseDir, addressBlock: BLOCK });
+    expect((await restarted.list(CLUSTER)).find((i) => i.id === first.id)?.state).toBe('pending');
+
+    const again = await restarted.launch(launchRequest('worker', token));
+    expect(again.map((i) => i.id)).toEqual([first.id]);
+    expect(again[0]?.state).toBe('running');
+    // The half-started dockerd was replaced, not left running beside a second one.
+    expect(Number(readFileSync(join(String(rec.nodeDir), 'd.pid'), 'utf8'))).not.toBe(halfStarted);
+    await eventually('the finished instance to list as running', async () => (await restarted.list(CLUSTER)).find((i) => i.id === first.id)?.state === 'running');
+    await restarted.terminate(CLUSTER, first.id);
+    await restarted.close();
   });
 
   it('terminates: no process, no mount, no directory, address released; a second terminate is a no-op', async () => {

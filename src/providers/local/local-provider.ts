@@ -119,10 +119,15 @@ export class LocalProvider implements Provider {
     // a repeat returns what is left of the first launch and starts nothing.
     const known = readTokenLedger(this.baseDir, cluster, req.clientToken);
     if (known) {
-      return known.flatMap((id) => {
+      const records = known.flatMap((id) => {
         const r = readRecord(this.baseDir, cluster, id);
-        return r ? [this.toInstance(r)] : [];
+        return r ? [r] : [];
       });
+      // A record still 'launching' here was left by a launcher that died mid-launch
+      // (launches are serialised within a provider, and only the leading controller
+      // launches). Finish it: the journal re-issues an interrupted launch with its token
+      // after a crash, and that repeat must yield a node, not a pending husk.
+      return Promise.all(records.map((r) => (r.phase === 'launching' ? this.finishInterruptedLaunch(r, req) : this.toInstance(r))));
     }
     if (!this.opts.skipPreflight) assertLocalPrerequisites();
     const ids = Array.from({ length: req.count }, (_, i) => instanceIdOf(this.baseDir, cluster, req.clientToken, i));
@@ -159,6 +164,14 @@ export class LocalProvider implements Provider {
       throw wrapError(`launching local instance ${first.rec.id} (${failed.length} of ${records.length} failed)`, first.err, 'Capacity');
     }
     return results.flatMap((res) => (res.status === 'fulfilled' ? [res.value] : []));
+  }
+
+  private async finishInterruptedLaunch(rec: InstanceRecord, req: LaunchRequest): Promise<Instance> {
+    if (!this.opts.skipPreflight) assertLocalPrerequisites();
+    this.log.info({ cluster: rec.cluster, instanceId: rec.id }, 'Finishing an interrupted local launch');
+    // Whatever the dead launcher had half-started goes first; then start from the record.
+    await stopNodeProcesses(rec.nodeDir, rec.id);
+    return this.startInstance(rec, req);
   }
 
   private async startInstance(rec: InstanceRecord, req: LaunchRequest): Promise<Instance> {
