@@ -50,7 +50,12 @@ export interface ControllerDeps {
   readonly identity?: string;
   /** Full resync period of a converged cluster (ms). */
   readonly resyncMs?: number;
-  /** Re-check period while a cluster is still converging (ms). */
+  /**
+   * Re-check period while a cluster is still converging (ms; default 250). A converging
+   * cycle that ran nothing is waiting on the world (a node booting, a learner catching
+   * up): the sooner it looks again, the sooner the next one-at-a-time membership step
+   * starts. A cycle is cheap (one observation), and node agents poll at the same pace.
+   */
   readonly convergingMs?: number;
   readonly electionTtlSeconds?: number;
   readonly observeTimeoutMs?: number;
@@ -192,7 +197,7 @@ class ReconcileController extends EventEmitter implements Controller {
     if (result.executed > 0 || result.skipped) await this.journal.prune(name, leadership.fence).catch(() => undefined);
     if (result.executed > 0) return { requeueAfterMs: 100 };
     if (result.skipped) return { requeueAfterMs: 300 };
-    if (!result.converged) return { requeueAfterMs: this.deps.convergingMs ?? 500 };
+    if (!result.converged) return { requeueAfterMs: this.deps.convergingMs ?? 250 };
     return { requeueAfterMs: this.deps.resyncMs ?? 30_000 };
   }
 
