@@ -12,6 +12,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { SwarmkeeperError } from '../errors.ts';
+import { isAlive, waitUntil } from '../process/process-control.ts';
 import { isLoopbackHost, waitForEtcdHealth, type HealthProbeTls } from './etcd-health.ts';
 
 // Re-exported: callers import the probes from here too.
@@ -134,7 +135,7 @@ export async function startEtcdProcess(opts: EtcdProcessOptions): Promise<EtcdPr
     writeFileSync(pidFile, `${pid}\n`);
   }
 
-  const isRunning = (): boolean => !exited && isPidAlive(pid);
+  const isRunning = (): boolean => !exited && isAlive(pid);
   const proc: EtcdProcess = {
     pid,
     name: opts.name,
@@ -187,7 +188,7 @@ export async function stopEtcdByPidFile(pidFile: string, timeoutMs = 10_000): Pr
   const pid = Number.parseInt(readFileSync(pidFile, 'utf8').trim(), 10);
   let stopped = false;
   if (Number.isInteger(pid) && pid > 0 && isEtcdPid(pid)) {
-    await terminatePid(pid, timeoutMs, () => isPidAlive(pid));
+    await terminatePid(pid, timeoutMs, () => isAlive(pid));
     stopped = true;
   }
   rmSync(pidFile, { force: true });
@@ -202,7 +203,7 @@ export function runningEtcdPid(pidFile: string): number | undefined {
 }
 
 function isEtcdPid(pid: number): boolean {
-  if (!isPidAlive(pid)) return false;
+  if (!isAlive(pid)) return false;
   try {
     const argv0 = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0] ?? '';
     return /(^|\/)etcd$/.test(argv0);
@@ -225,34 +226,6 @@ function signal(pid: number, sig: NodeJS.Signals): void {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
   }
-}
-
-function isPidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  // A zombie (exited, not yet reaped by a parent that is not us) counts as gone.
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return !/^\d+ \(.*\) Z /.test(stat);
-  } catch {
-    return false;
-  }
-}
-
-async function waitUntil(cond: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (cond()) return true;
-    await sleep(50);
-  }
-  return cond();
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 function loopbackUrlOf(urls: readonly string[]): string {

@@ -10,6 +10,7 @@ import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } f
 import { connect } from 'node:net';
 import { dirname } from 'node:path';
 import { SwarmkeeperError } from '../errors.ts';
+import { sleep, waitUntil } from '../process/process-control.ts';
 
 export interface GatewayOptions {
   /** host:port of each manager's etcd client URL (no scheme: the gateway takes none). */
@@ -132,17 +133,4 @@ function canConnect(host: string, port: number): Promise<boolean> {
     socket.once('connect', () => done(true));
     socket.once('error', () => done(false));
   });
-}
-
-async function waitUntil(cond: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) return false;
-    await sleep(50);
-  }
-  return true;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }

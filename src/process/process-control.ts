@@ -1,5 +1,5 @@
 // Small helpers for processes swarmkeeper starts and later finds again by pid file
-// (dockerd, the local provider's node agents): liveness that does not believe zombies or
+// (dockerd, etcd, gateways, the local provider's node agents): liveness that does not believe zombies or
 // reused pids, signals that tolerate a process already gone, bounded waits.
 import { existsSync, readFileSync } from 'node:fs';
 
@@ -44,13 +44,18 @@ export function signal(pid: number, sig: NodeJS.Signals): void {
 }
 
 /** Resolves true once `pid` is gone, false when `timeoutMs` passed first. */
-export async function waitGone(pid: number, timeoutMs: number): Promise<boolean> {
+export function waitGone(pid: number, timeoutMs: number): Promise<boolean> {
+  return waitUntil(() => !isAlive(pid), timeoutMs, 100);
+}
+
+/** Resolves true once `cond()` holds, false when `timeoutMs` passed first (checked once more at the end). */
+export async function waitUntil(cond: () => boolean, timeoutMs: number, intervalMs = 50): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
-  while (isAlive(pid)) {
-    if (Date.now() > deadline) return false;
-    await sleep(100);
+  while (Date.now() < deadline) {
+    if (cond()) return true;
+    await sleep(intervalMs);
   }
-  return true;
+  return cond();
 }
 
 export function sleep(ms: number): Promise<void> {

@@ -17,10 +17,10 @@ import { closeSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { resolve } from 'node:path';
 import { SwarmkeeperError } from '../errors.ts';
-import { cmdlineOf, isAlive, readPidFile, signal, sleep, waitGone } from './process-control.ts';
+import { cmdlineOf, isAlive, readPidFile, signal, sleep, waitGone } from '../process/process-control.ts';
 
 // Re-exported: the local provider and the tests import these from here.
-export { isAlive } from './process-control.ts';
+export { isAlive } from '../process/process-control.ts';
 export { mountsUnder, removeNodeDirs } from './node-dirs.ts';
 
 /** Longest `dir` accepted: 108-byte socket limit minus the deepest socket dockerd makes under it. */

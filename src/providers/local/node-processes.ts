@@ -11,6 +11,7 @@ import { stopEtcdByPidFile } from '../../etcd/etcd-process.ts';
 import { nodeAgentPaths } from '../../node/node-agent.ts';
 import { stopGatewayByPidFile } from '../../node/gateway-process.ts';
 import { dockerdPaths, dockerdPid, isAlive, stopByPidFile } from '../../swarm/dockerd-process.ts';
+import { waitUntil } from '../../process/process-control.ts';
 import type { NodeAgentConfig } from '../../node/agent-config.ts';
 
 /** The agent's own entry: the same command line as the CLI, loading only the agent (src/cli/node-main.ts). */
@@ -127,13 +128,4 @@ function cmdlineOf(pid: number): string {
   } catch {
     return '';
   }
-}
-
-async function waitUntil(cond: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) return false;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return true;
 }
