@@ -13,6 +13,7 @@ import type { Instance } from '../../src/observe/snapshot.ts';
 import { clusterKeys } from '../../src/store/keys.ts';
 import { ALERTING_TEST_BLOCK, startAlertmanager, type AlertmanagerProcess } from '../support/alertmanager.ts';
 import { startEtcdCluster, type EtcdTestCluster } from '../support/etcd.ts';
+import { until as untilShared } from '../support/until.ts';
 
 const TOKEN = 'am-integration-token-6f1c2b9a';
 const PREFIX = '/sk-alerts-am';
@@ -54,13 +55,7 @@ afterAll(async () => {
 });
 
 async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`${what} did not happen within ${ms} ms; alertmanager log: ${am?.output().slice(-3000)}`);
+  return untilShared(what, fn, { timeoutMs: ms, context: () => `alertmanager log: ${am?.output().slice(-3000)}` });
 }
 
 describe('Alertmanager -> webhook -> etcd', () => {

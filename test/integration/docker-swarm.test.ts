@@ -5,6 +5,7 @@ import { isSwarmkeeperError, type ErrorCode } from '../../src/errors.ts';
 import type { SwarmNode } from '../../src/observe/snapshot.ts';
 import { DockerSwarm } from '../../src/swarm/docker-swarm.ts';
 import { startSwarm, type TestDockerNode, type TestSwarm } from '../support/dockerd.ts';
+import { until } from '../support/until.ts';
 
 let swarm: TestSwarm;
 
@@ -31,21 +32,6 @@ async function nodeOf(api: DockerSwarm, t: TestDockerNode): Promise<SwarmNode> {
   const n = (await api.listNodes()).find((x) => x.instanceId === t.instanceId);
   if (!n) throw new Error(`node of ${t.instanceId} not listed`);
   return n;
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
 }
 
 async function codeOf(p: Promise<unknown>): Promise<ErrorCode | 'resolved'> {

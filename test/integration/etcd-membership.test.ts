@@ -11,6 +11,7 @@ import { EtcdMembership } from '../../src/etcd/etcd-membership.ts';
 import { isSwarmkeeperError, type ErrorCode } from '../../src/errors.ts';
 import { releaseLoopback, reserveLoopback } from '../../src/net/loopback-pool.ts';
 import { startEtcdCluster, type EtcdTestCluster } from '../support/etcd.ts';
+import { until } from '../support/until.ts';
 
 /** Block for the extra members this file starts itself (the clusters use test/support/etcd.ts's). */
 const EXTRA_BLOCK = 31;
@@ -23,21 +24,6 @@ async function codeOf(p: Promise<unknown>): Promise<ErrorCode | 'resolved'> {
     if (isSwarmkeeperError(err)) return err.code;
     throw err;
   }
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
 }
 
 describe('EtcdMembership on a real 3-member cluster grown to 4', () => {

@@ -11,6 +11,7 @@ import { isSwarmkeeperError } from '../../src/errors.ts';
 import type { ClusterWatchEvent } from '../../src/store/port.ts';
 import { aSwarmCluster, withField } from '../support/spec-fixtures.ts';
 import { startEtcdCluster, type EtcdTestCluster } from '../support/etcd.ts';
+import { until } from '../support/until.ts';
 
 let etcd: EtcdTestCluster;
 let store: EtcdClusterStore;
@@ -24,16 +25,6 @@ afterAll(async () => {
   await store?.close();
   await etcd?.stop();
 });
-
-async function until<T>(what: string, fn: () => T | undefined | Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 async function headRevision(): Promise<string> {
   return (await store.client.kv.range({ key: Buffer.from('/'), limit: 1 })).header.revision;

@@ -14,6 +14,7 @@ import { releaseLoopback, reserveLoopback } from '../../src/net/loopback-pool.ts
 import { clusterKeys } from '../../src/store/keys.ts';
 import { ALERTING_TEST_BLOCK } from '../support/alertmanager.ts';
 import { startEtcdCluster, type EtcdTestCluster } from '../support/etcd.ts';
+import { until as untilShared } from '../support/until.ts';
 
 const CLI = new URL('../../bin/swarmkeeper.js', import.meta.url).pathname;
 const PREFIX = '/sk-run-notify';
@@ -43,13 +44,7 @@ function sk(args: string[], env: Record<string, string> = {}): { code: number | 
 }
 
 async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${ms} ms: ${stderr.slice(-2000)}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
+  return untilShared(what, fn, { timeoutMs: ms, context: () => stderr.slice(-2000) });
 }
 
 beforeAll(async () => {

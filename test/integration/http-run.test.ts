@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { releaseLoopback, reserveLoopback } from '../../src/net/loopback-pool.ts';
 import { ALERTING_TEST_BLOCK } from '../support/alertmanager.ts';
 import { startEtcdCluster, type EtcdTestCluster } from '../support/etcd.ts';
+import { until as untilShared } from '../support/until.ts';
 
 const TOKEN = 'run-process-token-9f8e7d6c5b4a';
 const CLI = new URL('../../bin/swarmkeeper.js', import.meta.url).pathname;
@@ -51,13 +52,7 @@ afterAll(async () => {
 });
 
 async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${ms} ms: ${stderr.slice(-2000)}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
+  return untilShared(what, fn, { timeoutMs: ms, context: () => stderr.slice(-2000) });
 }
 
 describe('swarmkeeper run --http-listen', () => {

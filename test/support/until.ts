@@ -1,0 +1,32 @@
+// Polling for tests against real peers: wait until `fn` yields a value, with a deadline
+// generous enough for a loaded 2-core machine. Errors thrown by `fn` count as "not yet"
+// (a peer still starting refuses connections) and the last one is reported on timeout.
+
+export interface UntilOptions {
+  readonly timeoutMs?: number;
+  readonly intervalMs?: number;
+  /** More to say on timeout, e.g. the tail of a peer's log. */
+  readonly context?: () => string;
+}
+
+/** Resolves with the first value of `fn` that is neither undefined nor false. */
+export async function until<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, opts: UntilOptions | number = {}): Promise<T> {
+  const o = typeof opts === 'number' ? { timeoutMs: opts } : opts;
+  const timeoutMs = o.timeoutMs ?? 60_000;
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v !== undefined && v !== false) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) {
+      const cause = last === undefined ? '' : `: ${String(last)}`;
+      const context = o.context ? `; ${o.context()}` : '';
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${cause}${context}`);
+    }
+    await new Promise((r) => setTimeout(r, o.intervalMs ?? 250));
+  }
+}
