@@ -21,15 +21,35 @@ export interface SwarmReadinessDeps {
   /** A client for one manager's dockerd; closed after each probe. */
   readonly swarmFor: (endpoint: DockerEndpoint) => SwarmApi;
   readonly logger?: Logger;
+  /**
+   * How long a verdict is reused. Each check lists instances through the provider (on
+   * EC2 a DescribeInstances call), and probes come every few seconds from every
+   * orchestrator watching the controller; the API budget belongs to the reconcile loop.
+   */
+  readonly cacheMs?: number;
+  readonly now?: () => number;
 }
+
+export const READINESS_CACHE_MS = 10_000;
 
 /** Returns the `swarm` readiness check of buildServer(): true when every cluster's swarm answers. */
 export function swarmReadiness(deps: SwarmReadinessDeps): () => Promise<boolean> {
-  return async () => {
-    const clusters = await deps.listClusters();
-    const results = await Promise.all(clusters.map((spec) => reachSwarm(spec, deps)));
-    return results.every(Boolean);
+  const cacheMs = deps.cacheMs ?? READINESS_CACHE_MS;
+  const now = deps.now ?? Date.now;
+  let last: { at: number; verdict: Promise<boolean> } | undefined;
+  return () => {
+    // Concurrent probes share one check in flight as well as a recent verdict.
+    if (last && now() - last.at < cacheMs) return last.verdict;
+    const verdict = checkAll(deps);
+    last = { at: now(), verdict };
+    return verdict;
   };
+}
+
+async function checkAll(deps: SwarmReadinessDeps): Promise<boolean> {
+  const clusters = await deps.listClusters();
+  const results = await Promise.all(clusters.map((spec) => reachSwarm(spec, deps)));
+  return results.every(Boolean);
 }
 
 async function reachSwarm(spec: ResolvedSpec, deps: SwarmReadinessDeps): Promise<boolean> {
