@@ -1,11 +1,12 @@
 // DockerSwarm against a real swarm of 3 managers + 2 workers (one dockerd per node on
 // 127.30.x.y), plus one spare dockerd that is not part of it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isSwarmkeeperError, type ErrorCode } from '../../src/errors.ts';
+import { isSwarmkeeperError } from '../../src/errors.ts';
 import type { SwarmNode } from '../../src/observe/snapshot.ts';
 import { DockerSwarm } from '../../src/swarm/docker-swarm.ts';
 import { startSwarm, type TestDockerNode, type TestSwarm } from '../support/dockerd.ts';
 import { until } from '../support/until.ts';
+import { codeOf } from '../support/error-codes.ts';
 
 let swarm: TestSwarm;
 
@@ -32,16 +33,6 @@ async function nodeOf(api: DockerSwarm, t: TestDockerNode): Promise<SwarmNode> {
   const n = (await api.listNodes()).find((x) => x.instanceId === t.instanceId);
   if (!n) throw new Error(`node of ${t.instanceId} not listed`);
   return n;
-}
-
-async function codeOf(p: Promise<unknown>): Promise<ErrorCode | 'resolved'> {
-  try {
-    await p;
-    return 'resolved';
-  } catch (err) {
-    if (isSwarmkeeperError(err)) return err.code;
-    throw err;
-  }
 }
 
 describe('DockerSwarm on a real 3-manager + 2-worker swarm', () => {

@@ -8,23 +8,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEtcdProcess, waitForEtcdHealth, type EtcdProcess } from '../../src/etcd/etcd-process.ts';
 import { EtcdMembership } from '../../src/etcd/etcd-membership.ts';
-import { isSwarmkeeperError, type ErrorCode } from '../../src/errors.ts';
+import { isSwarmkeeperError } from '../../src/errors.ts';
 import { releaseLoopback, reserveLoopback } from '../../src/net/loopback-pool.ts';
 import { startEtcdCluster, type EtcdTestCluster } from '../support/etcd.ts';
 import { until } from '../support/until.ts';
+import { codeOf } from '../support/error-codes.ts';
 
 /** Block for the extra members this file starts itself (the clusters use test/support/etcd.ts's). */
 const EXTRA_BLOCK = 31;
-
-async function codeOf(p: Promise<unknown>): Promise<ErrorCode | 'resolved'> {
-  try {
-    await p;
-    return 'resolved';
-  } catch (err) {
-    if (isSwarmkeeperError(err)) return err.code;
-    throw err;
-  }
-}
 
 describe('EtcdMembership on a real 3-member cluster grown to 4', () => {
   let cluster: EtcdTestCluster;

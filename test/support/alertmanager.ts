@@ -9,7 +9,6 @@
 // Also exports startDaemon(), the spawn/wait/kill helper prometheus.ts uses too.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -20,6 +19,7 @@ import { createMetrics, type Metrics } from '../../src/http/metrics.ts';
 import { buildServer, listenServer } from '../../src/http/server.ts';
 import { silentLogger, type Logger } from '../../src/log.ts';
 import { releaseLoopback, reserveLoopback } from '../../src/net/loopback-pool.ts';
+import { freePort } from './net.ts';
 
 /** Second octet of the addresses the alerting tests use (127.47.x.y). */
 export const ALERTING_TEST_BLOCK = 47;
@@ -223,18 +223,6 @@ export async function startDaemon(spec: DaemonSpec): Promise<Daemon> {
     cleanUp();
     throw err;
   }
-}
-
-async function freePort(address: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, address, () => {
-      const a = srv.address();
-      const port = typeof a === 'object' && a !== null ? a.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 async function waitUntilReady(url: string, child: ChildProcess, timeoutMs: number, output: () => string): Promise<void> {

@@ -5,8 +5,8 @@
 // Always stopped: stop() kills the whole process group, and a process 'exit' hook
 // does the same if a test run dies before its afterAll.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { releaseLoopback, reserveLoopback } from '../../src/net/loopback-pool.ts';
+import { freePort } from './net.ts';
 
 export interface MotoServer {
   /** http://<address>:<port>, for spec.provider.ec2.endpoint. */
@@ -86,17 +86,6 @@ function motoCommand(): string {
 }
 
 /** A port nobody listens on at `address` right now (the address is ours alone). */
-async function freePort(address: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, address, () => {
-      const a = srv.address();
-      const port = typeof a === 'object' && a !== null ? a.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 async function waitUntilUp(endpoint: string, child: ChildProcess, timeoutMs: number, output: () => string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
