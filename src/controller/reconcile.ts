@@ -4,7 +4,7 @@
 // fails. Interrupted journal entries are finished first (resumeEntry), so a controller
 // that took over completes what its predecessor started instead of starting it again.
 import type { Etcd3 } from 'etcd3';
-import { messageOf } from '../errors.ts';
+import { isSwarmkeeperError, messageOf, type ErrorCode } from '../errors.ts';
 import type { MarkStore } from '../heal/port.ts';
 import type { Logger } from '../log.ts';
 import type { AgentConfigFactory, ActDeps, ActTimeouts, PreconditionCheck } from '../act/context.ts';
@@ -79,6 +79,7 @@ export async function reconcileCluster(name: string, cycle: string, deps: CycleD
   const executed: Step[] = [];
   let skipped = false;
   let error: string | undefined;
+  let errorCode: ErrorCode | undefined;
   let status: SwarmClusterStatus | undefined;
   try {
     const provider = deps.providerFor(spec);
@@ -153,10 +154,11 @@ export async function reconcileCluster(name: string, cycle: string, deps: CycleD
     }
   } catch (err) {
     error = messageOf(err);
+    errorCode = isSwarmkeeperError(err) ? err.code : undefined;
     log.warn({ err: error }, 'Reconcile failed');
     throw err;
   } finally {
-    status = buildStatus({ spec, previous: stored.status, specError: stored.specError, snapshot, plan: planned, executed, error, now: deps.now() });
+    status = buildStatus({ spec, previous: stored.status, specError: stored.specError, snapshot, plan: planned, executed, error, errorCode, now: deps.now() });
     if (!deps.leadership.signal.aborted) {
       await deps.store.writeStatus(name, status, fence).catch((e: unknown) => log.warn({ err: messageOf(e) }, 'Writing status failed'));
     }

@@ -56,6 +56,12 @@ describe('buildStatus', () => {
     expect(getCondition(s.conditions, 'Degraded')).toMatchObject({ status: 'True', reason: 'ProviderError', message: 'launching: capacity' });
   });
 
+  it('says CapacityExhausted when the cycle failed for want of capacity or quota', () => {
+    const error = 'launching 2 workers: InstanceLimitExceeded in subnet-0123abcd; retrying later';
+    const s = buildStatus({ spec, snapshot: aSnapshot(), plan: ready, executed: [], error, errorCode: 'Capacity', now: 1 });
+    expect(getCondition(s.conditions, 'Degraded')).toMatchObject({ status: 'True', reason: 'CapacityExhausted', message: error });
+  });
+
   it('freezes with QuorumLost and shows holds', () => {
     const hold = { rule: 'R12-quorum-lost-freeze' as const, reason: 'QuorumLost', message: 'etcd has 1 of 3' };
     const s = buildStatus({ spec, snapshot: aSnapshot(), plan: { steps: [], holds: [hold], phase: 'Frozen' }, executed: [], now: 1 });

@@ -8,6 +8,7 @@ import type { Condition, NodeRow, SwarmClusterStatus } from '../spec/schema.ts';
 import type { EtcdMember, Instance, Snapshot, SwarmNode } from '../observe/snapshot.ts';
 import { etcdPeerUrl, urlHost } from '../observe/snapshot.ts';
 import type { PlanResult, Step } from '../plan/steps.ts';
+import type { ErrorCode } from '../errors.ts';
 
 export interface StatusInput {
   readonly spec: ResolvedSpec;
@@ -19,6 +20,8 @@ export interface StatusInput {
   readonly executed: readonly Step[];
   /** Why the cycle failed, if it did. */
   readonly error?: string;
+  /** The failure's error code, when it was a SwarmkeeperError (Capacity gets its own reason). */
+  readonly errorCode?: ErrorCode;
   readonly now: number;
 }
 
@@ -75,7 +78,7 @@ function degradedReason(input: StatusInput): { reason: Reason; message: string }
   if (input.plan?.phase === 'Frozen') {
     return { reason: REASONS.QuorumLost, message: 'quorum lost: no automatic membership change; restore from an etcd snapshot (see the runbook in README)' };
   }
-  if (input.error) return { reason: REASONS.ProviderError, message: input.error };
+  if (input.error) return { reason: input.errorCode === 'Capacity' ? REASONS.CapacityExhausted : REASONS.ProviderError, message: input.error };
   if (s) {
     const down = [
       s.instances.status === 'unavailable' ? s.instances.error : undefined,
