@@ -9,6 +9,7 @@ import type { EtcdMember, Instance, Snapshot, SwarmNode } from '../observe/snaps
 import { etcdPeerUrl, urlHost } from '../observe/snapshot.ts';
 import type { PlanResult, Step } from '../plan/steps.ts';
 import type { ErrorCode } from '../errors.ts';
+import { QUORUM_RUNBOOK } from '../plan/plan.ts';
 
 export interface StatusInput {
   readonly spec: ResolvedSpec;
@@ -76,7 +77,7 @@ function progressReason(steps: readonly Step[]): Reason {
 function degradedReason(input: StatusInput): { reason: Reason; message: string } | undefined {
   const s = input.snapshot;
   if (input.plan?.phase === 'Frozen') {
-    return { reason: REASONS.QuorumLost, message: 'quorum lost: no automatic membership change; restore from an etcd snapshot (see the runbook in README)' };
+    return { reason: REASONS.QuorumLost, message: `quorum lost: no automatic membership change; recover by hand (runbook: ${QUORUM_RUNBOOK})` };
   }
   if (input.error) return { reason: input.errorCode === 'Capacity' ? REASONS.CapacityExhausted : REASONS.ProviderError, message: input.error };
   if (s) {
