@@ -18,6 +18,12 @@ describe('unseenLaunches', () => {
     expect(steps.map((s) => s.kind)).toContain('instance.launch');
   });
 
+  it('does not hold anything for a launch whose instances were all terminated', () => {
+    const ops = [launch, anOperation({ stepKind: 'instance.terminate', target: 'm2', state: 'done' }), anOperation({ stepKind: 'instance.terminate', target: 'm3', state: 'done' })];
+    const snap = aSnapshot({ spec, nodes: [aManager()], operations: ops });
+    expect(unseenLaunches(snap, NOW, 600_000)).toEqual([]);
+  });
+
   it('still waits for an instance of the launch that is neither listed nor terminated', () => {
     const snap = aSnapshot({ spec, nodes: [aManager(), aManager({ clientToken: token })], operations: [launch] });
     expect(unseenLaunches(snap, NOW, 600_000)).toMatchObject([{ token, missing: 1 }]);

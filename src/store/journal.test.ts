@@ -11,10 +11,12 @@ function anEntry(step: Step, o: Partial<JournalEntry> = {}): JournalEntry {
 }
 
 describe('journal entries as snapshot operations', () => {
-  it('drops a finished launch only once every instance it produced was terminated', () => {
+  it('carries the instance ids a launch produced (the planner accounts for terminated ones)', () => {
     const l = anEntry(launch, { instanceIds: ['i-1', 'i-2'] });
-    expect(toOperations([l, anEntry(terminate('i-1'))]).map((o) => o.stepKind)).toEqual(['instance.launch', 'instance.terminate']);
-    expect(toOperations([l, anEntry(terminate('i-1')), anEntry(terminate('i-2'))]).map((o) => o.stepKind)).toEqual(['instance.terminate', 'instance.terminate']);
+    expect(toOperations([l, anEntry(terminate('i-1'))]).map((o) => [o.stepKind, o.instanceIds])).toEqual([
+      ['instance.launch', ['i-1', 'i-2']],
+      ['instance.terminate', undefined],
+    ]);
   });
 
   it('keeps launches in flight, launches without recorded instances, and failed terminations out of the reckoning', () => {

@@ -140,26 +140,21 @@ export function stepTarget(step: Step): string {
 }
 
 /**
- * Journal entries as the Snapshot carries them (without the step payload). A finished
- * launch whose instances have all been terminated since is left out: it is history, and
- * the planner would otherwise count it as an instance not listed yet (a listing lag).
+ * Journal entries as the Snapshot carries them (without the step payload). A launch
+ * keeps the instance ids it produced, so the planner can tell a terminated instance
+ * from one the provider has not listed yet (src/plan/tokens.ts).
  */
 export function toOperations(entries: readonly JournalEntry[]): Operation[] {
-  const terminated = new Set(entries.filter((e) => e.stepKind === 'instance.terminate' && e.state === 'done').map((e) => e.target));
-  const gone = (e: JournalEntry): boolean =>
-    e.stepKind === 'instance.launch' && e.state === 'done' && e.instanceIds !== undefined && e.instanceIds.length > 0 && e.instanceIds.every((id) => terminated.has(id));
-  return entries
-    .filter((e) => !gone(e))
-    .map((e) => ({
-      id: e.id,
-      stepKind: e.stepKind,
-      target: e.target,
-      startedAt: e.startedAt,
-      state: e.state,
-      attempts: e.attempts,
-      ...(e.error === undefined ? {} : { error: e.error }),
-      ...(e.instanceIds === undefined ? {} : { instanceIds: e.instanceIds }),
-    }));
+  return entries.map((e) => ({
+    id: e.id,
+    stepKind: e.stepKind,
+    target: e.target,
+    startedAt: e.startedAt,
+    state: e.state,
+    attempts: e.attempts,
+    ...(e.error === undefined ? {} : { error: e.error }),
+    ...(e.instanceIds === undefined ? {} : { instanceIds: e.instanceIds }),
+  }));
 }
 
 function parseEntry(text: string): JournalEntry | undefined {
