@@ -3,61 +3,38 @@
 // revision (which moves on any write) and the full key dump before and after. A valid
 // request at the end proves the setup can see a change at all.
 import type { Etcd3 } from 'etcd3';
-import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EtcdMarkStore } from '../../src/heal/mark-store.ts';
-import { staticNodeDirectory } from '../../src/heal/node-directory.ts';
-import { createMetrics } from '../../src/http/metrics.ts';
-import { buildServer, listenServer } from '../../src/http/server.ts';
-import { silentLogger } from '../../src/log.ts';
-import { releaseLoopback, reserveLoopback } from '../../src/net/loopback-pool.ts';
-import type { Instance, SwarmNode } from '../../src/observe/snapshot.ts';
-import { ALERTING_TEST_BLOCK } from '../support/alertmanager.ts';
-import { startEtcdCluster, type EtcdTestCluster } from '../support/etcd.ts';
+import type { EtcdMarkStore } from '../../src/heal/mark-store.ts';
+import type { SwarmNode } from '../../src/observe/snapshot.ts';
+import { aWorkerInstance, startAlertIntake, type AlertIntake } from '../support/alert-intake.ts';
 
 const TOKEN = 'bad-input-token-4d8e0f7a1c';
 const PREFIX = '/sk-alerts-bad';
 const BODY_LIMIT = 64 * 1024;
 
-const worker = (id: string, address: string): Instance => ({ id, role: 'worker', state: 'running', launchedAt: Date.now() - 60_000, address, configHash: 'h', tags: {} });
 const node = (id: string, instanceId: string, address: string): SwarmNode => ({ id, role: 'worker', availability: 'active', state: 'ready', leader: false, instanceId, address, version: 1 });
 
-let etcd: EtcdTestCluster | undefined;
+let intake: AlertIntake | undefined;
 let client: Etcd3;
-let app: FastifyInstance | undefined;
-let address: string | undefined;
 let url: string;
 let store: EtcdMarkStore;
 
 beforeAll(async () => {
-  etcd = await startEtcdCluster({ size: 1 });
-  client = etcd.client();
-  store = new EtcdMarkStore(client, { prefix: PREFIX });
-  app = await buildServer({
-    logger: silentLogger(),
-    metrics: createMetrics({ processMetrics: false }),
-    readiness: { etcd: async () => true, isLeader: () => false },
-    alerts: {
-      webhookToken: TOKEN,
-      marks: store,
-      bodyLimitBytes: BODY_LIMIT,
-      directory: staticNodeDirectory({
-        prod: { instances: [worker('w1', '127.47.201.1'), worker('w2', '127.47.201.2')], swarmNodes: [node('sw1', 'w1', '127.47.201.1')] },
-      }),
-    },
+  intake = await startAlertIntake({
+    prefix: PREFIX,
+    token: TOKEN,
+    bodyLimitBytes: BODY_LIMIT,
+    clusters: { prod: { instances: [aWorkerInstance('w1', '127.47.201.1'), aWorkerInstance('w2', '127.47.201.2')], swarmNodes: [node('sw1', 'w1', '127.47.201.1')] } },
   });
-  address = reserveLoopback({ block: ALERTING_TEST_BLOCK });
-  url = `${await listenServer(app, { host: address })}/v1/alerts`;
+  ({ client, store } = intake);
+  url = `${intake.baseUrl}/v1/alerts`;
   // Existing state the bad requests must leave alone: a detector mark and an alert mark.
   await store.putMark('prod', { instanceId: 'w1', source: 'detector:swarm', reason: 'down', since: Date.now() - 10_000 });
   await store.putMark('prod', { instanceId: 'w1', source: 'alert', reason: 'Alert X firing', since: Date.now() - 5_000 });
 });
 
 afterAll(async () => {
-  await app?.close();
-  client?.close();
-  await etcd?.stop();
-  if (address) releaseLoopback(address);
+  await intake?.stop();
 });
 
 async function etcdState(): Promise<{ revision: string; dump: Record<string, string> }> {
