@@ -3,16 +3,27 @@
 // the hand-scripted baseline (converge-baseline.ts) in the same run, then the latency
 // from a spec edit to the controller's first action.
 //
-//   npx tsx bench/converge.ts [--runs N] [--edits N]
+//   npx tsx bench/converge.ts [--runs N] [--edits N] [--trace] [--skip-baseline]
+//
+// --trace prints swarmkeeper's step timeline (ms from the apply) to stderr, to see where
+// the time goes; --skip-baseline runs swarmkeeper alone while iterating on it.
 //
 // Targets: swarmkeeper within 1.25x of the baseline; edit to first action < 250 ms.
 // Needs root, dockerd and etcd (as the integration tests do).
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runBaseline } from './converge-baseline.ts';
 import { startControllerHarness, type ControllerHarness } from '../test/support/controller-harness.ts';
 import type { ProgressEvent } from '../src/controller/events.ts';
 
-const { values } = parseArgs({ options: { runs: { type: 'string', default: '1' }, edits: { type: 'string', default: '5' } } });
+const { values } = parseArgs({ options: {
+    runs: { type: 'string', default: '1' },
+    edits: { type: 'string', default: '5' },
+    trace: { type: 'boolean', default: false },
+    'skip-baseline': { type: 'boolean', default: false },
+  },
+});
 const runs = Number(values.runs);
 const edits = Number(values.edits);
 
@@ -35,7 +46,38 @@ async function timeSwarmkeeper(h: ControllerHarness, name: string, managers: num
     }, 20);
   });
   await h.apply(name, managers, workers);
-  return Math.round((await converged) - t0);
+  const at = await converged;
+  if (values.trace) printTrace(h, t0, at);
+  return Math.round(at - t0);
+}
+
+/** Controller steps and node-agent log lines, merged on one clock (ms from the apply). */
+function printTrace(h: ControllerHarness, t0: number, until: number): void {
+  const lines: { at: number; text: string }[] = [];
+  for (const { at, event: e } of h.events) {
+    if (at < t0 || at > until || e.type !== 'step' || e.status === 'skipped') continue;
+    const detail = e.status === 'failed' ? ` (${e.error ?? ''})` : '';
+    lines.push({ at: at - t0, text: `controller ${e.status.padEnd(7)} ${e.message}${detail}` });
+  }
+  // pino lines carry wall-clock ms; performance.now() is on another origin.
+  const wallT0 = Date.now() - (performance.now() - t0);
+  for (const log of agentLogs(h.baseDir)) {
+    for (const raw of readFileSync(log.file, 'utf8').split('\n')) {
+      if (!raw.startsWith('{')) continue;
+      const rec = JSON.parse(raw) as { time: number; msg: string; reason?: string };
+      const at = rec.time - wallT0;
+      if (at <= until - t0) lines.push({ at, text: `${log.node} ${rec.msg}${rec.reason ? `: ${rec.reason}` : ''}` });
+    }
+  }
+  for (const l of lines.sort((a, b) => a.at - b.at)) process.stderr.write(`${String(Math.round(l.at)).padStart(6)} ms  ${l.text}\n`);
+}
+
+function agentLogs(baseDir: string): { node: string; file: string }[] {
+  const nodes = join(baseDir, 'n');
+  if (!existsSync(nodes)) return [];
+  return readdirSync(nodes)
+    .map((node) => ({ node, file: join(nodes, node, 'agent.log') }))
+    .filter((l) => existsSync(l.file));
 }
 
 function isConverged(e: ProgressEvent, name: string, managers: number, workers: number): boolean {
@@ -60,7 +102,7 @@ async function main(): Promise<void> {
   const figures: RunFigures[] = [];
   let editLatencies: number[] = [];
   for (let r = 0; r < runs; r++) {
-    const baseline = await runBaseline({ managers: 3, workers: 3, block: 207 });
+    const baseline = values['skip-baseline'] ? { totalMs: Number.NaN, phases: {} } : await runBaseline({ managers: 3, workers: 3, block: 207 });
     const h = await startControllerHarness({ block: 208, prefix: `/bench${r}` });
     try {
       await h.startController('bench');

@@ -45,7 +45,7 @@ export async function waitForEtcdHealth(clientUrl: string, opts: WaitHealthOptio
     if (Date.now() > deadline) {
       throw new SwarmkeeperError('Unavailable', `etcd at ${clientUrl} did not answer ${path} within ${opts.timeoutMs ?? 60_000} ms`);
     }
-    await sleep(200);
+    await sleep(50);
   }
 }
 

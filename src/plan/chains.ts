@@ -128,16 +128,23 @@ export function emitManagerJoin(ctx: PlanContext, n: NodeView): void {
     ctx.hold('converge', 'WaitingForNodes', `manager ${n.id} is booting`);
     return;
   }
-  if (!etcd || !ctx.inv.swarm) {
-    ctx.hold('R1-complete-observation', 'ObservationIncomplete', `adding manager ${n.id} waits for etcd and swarm to be observed`);
+  // The etcd steps need only etcd's view: the swarm may be unreadable while the first
+  // manager initialises it, and the learner must not wait for that.
+  if (!etcd) {
+    ctx.hold('R1-complete-observation', 'ObservationIncomplete', `adding manager ${n.id} waits for etcd to be observed`);
     return;
   }
   const m = n.member;
-  // The agent joins the swarm as a worker first; only a node that did gets an etcd
-  // learner. A node that never joins thus stays a plain orphan (rule 14), and a manager
-  // whose removal was cut short after its swarm node went is never re-added by mistake.
-  if (!m && (!n.swarm || n.swarm.state !== 'ready')) {
-    ctx.hold('converge', 'WaitingForNodes', `manager ${n.id} has not joined the swarm as a worker yet`);
+  // A fresh instance gets its learner as soon as it runs: its agent starts etcd while
+  // dockerd and the swarm join come up, and etcd's 5 s health window (which gates the
+  // NEXT member add) starts that much earlier. A learner has no vote, so one whose node
+  // never starts costs no quorum; it turns the node into an orphan (rule 14).
+  // An instance the journal shows as a member or on its way out before (a removal cut
+  // short after its member went) is re-added only once its agent has joined the swarm
+  // as a worker: that proves a live agent, not a stale etcd data dir. Past the
+  // journal's memory such a node is an orphan already (launched long ago, not joined).
+  if (!m && journalShowsMembership(ctx, n.id) && (!n.swarm || n.swarm.state !== 'ready')) {
+    ctx.hold('converge', 'WaitingForNodes', `manager ${n.id} was an etcd member before: re-added once it has joined the swarm as a worker`);
     return;
   }
   if (!m) {
@@ -163,6 +170,10 @@ export function emitManagerJoin(ctx: PlanContext, n: NodeView): void {
     return;
   }
   const sw = n.swarm;
+  if (!ctx.inv.swarm) {
+    ctx.hold('R1-complete-observation', 'ObservationIncomplete', `promoting manager ${n.id} in the swarm waits for the swarm to be observed`);
+    return;
+  }
   if (!sw || sw.state !== 'ready') {
     ctx.hold('converge', 'WaitingForNodes', `manager ${n.id} has not joined the swarm as a worker yet`);
     return;
@@ -175,6 +186,13 @@ export function emitManagerJoin(ctx: PlanContext, n: NodeView): void {
     }
     ctx.emit({ kind: 'swarm.promote', instanceId: n.id, nodeId: sw.id, rule: 'R6-replace-order', reason: `promote ${n.id} to swarm manager (${describeProjection('swarm', p)})` });
   }
+}
+
+const MEMBERSHIP_EVIDENCE: ReadonlySet<string> = new Set(['etcd.addLearner', 'etcd.removeMember', 'swarm.drain', 'swarm.demote', 'swarm.removeNode']);
+
+/** A finished step of the journal added this instance to etcd or started its removal. */
+function journalShowsMembership(ctx: PlanContext, instanceId: string): boolean {
+  return ctx.snapshot.operations.some((op) => op.state === 'done' && op.target === instanceId && MEMBERSHIP_EVIDENCE.has(op.stepKind));
 }
 
 /** etcd promotes a learner whose log is within 90% of the leader's; unknown indexes: started and healthy. */

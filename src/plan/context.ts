@@ -7,9 +7,9 @@
 // promote, member remove, swarm promote, demote) use the budget. A manager LAUNCH does
 // not: under the node join protocol (RULES.md) a new manager's agent starts no etcd
 // member until the controller has added it as a learner, and joins the swarm as a
-// worker; launching it changes neither raft. The first manager, which initialises the
-// cluster, is still launched alone (managers.ts), and later managers only once the
-// cluster exists (a manager launched before could race the init claim).
+// worker; launching it changes neither raft. From nothing, every manager is launched
+// at once (managers.ts): the init claim is create-if-absent, so exactly one of them
+// initialises the cluster and the others wait for their learner entries.
 import type { Snapshot } from '../observe/snapshot.ts';
 import type { ResolvedSpec } from '../spec/defaults.ts';
 import { inFlightMembershipOps } from './gates.ts';

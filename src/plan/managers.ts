@@ -10,7 +10,7 @@ import { orderVictims, victimClass, VICTIM_CLASS_NAMES, zoneOf, zonePopulation, 
 import { inFlightMembershipOps, isJoiningManager, stableClusterGate } from './gates.ts';
 import type { NodeView } from './inventory.ts';
 import { remediableNodes } from './remediation.ts';
-import { describeProjection, projectChange, swarmQuorum } from './quorum.ts';
+import { describeProjection, isHealthyMember, projectChange, swarmQuorum } from './quorum.ts';
 import { emitNewLaunches, resumeLaunches } from './launches.ts';
 import { emitOrphanCleanup } from './orphans.ts';
 
@@ -20,20 +20,44 @@ export function planManagers(ctx: PlanContext): void {
     ctx.hold('R1-complete-observation', 'ObservationIncomplete', 'the instance list could not be read: managers are left as they are');
     return;
   }
-  if (resumeLaunches(ctx, 'manager') > 0) return;
+  if (resumeLaunches(ctx, 'manager') > 0) {
+    // Nothing else moves while a launch is unaccounted for, but the status still says
+    // when remediation would be braked (maxUnhealthy: maybe a partition).
+    remediableNodes(ctx, 'manager');
+    return;
+  }
   const mgrs = inv.managers;
   if (mgrs.length === 0) {
-    // Join protocol: the first manager initialises etcd and the swarm itself.
-    emitNewLaunches(ctx, 'manager', { reason: 'no manager exists: launch the first one, which initialises etcd and the swarm', rule: 'converge', zones: chooseZones(zonesOf(ctx), new Map(), 1), maxRoleInstances: 1 });
+    // Join protocol: every manager boots at once. Exactly one wins the create-if-absent
+    // init claim and initialises etcd and the swarm; the others wait for their learner
+    // entry, so their boot overlaps the first one's instead of following it. Launching
+    // changes no raft membership; the joins still go one at a time below.
+    const desired = ctx.spec.managers.count;
+    emitNewLaunches(ctx, 'manager', {
+      reason: `no manager exists: launch ${desired}; the one that claims initialisation creates etcd and the swarm, the others join it`,
+      rule: 'converge',
+      zones: chooseZones(zonesOf(ctx), new Map(), desired),
+      maxRoleInstances: desired,
+    });
     return;
   }
   if (!mgrs.some((m) => m.fullMember)) {
-    const first = mgrs[0];
-    if (mgrs.length === 1 && first && first.orphan) {
-      emitOrphanCleanup(ctx, first);
+    // Nobody initialised within the startup timeout: every manager is an orphan. Clean
+    // them up; the next cycle starts from nothing again.
+    if (mgrs.every((m) => m.orphan)) {
+      for (const m of mgrs) emitOrphanCleanup(ctx, m);
       return;
     }
-    ctx.hold('converge', 'WaitingForNodes', `waiting for the first manager (${mgrs.map((m) => m.id).join(', ')}) to initialise etcd and the swarm`);
+    // The founder's etcd is up while it still initialises the swarm: the next manager's
+    // etcd join needs only that, and starting it now starts etcd's 5 s health window
+    // (which spaces member adds) that much sooner. Its swarm promotion waits for the swarm.
+    const founder = foundingVoter(ctx);
+    const next = founder ? orderJoining(mgrs.filter((m) => m !== founder && isJoiningManager(m) && m.member?.isLearner !== false))[0] : undefined;
+    if (next) {
+      emitManagerJoin(ctx, next);
+      return;
+    }
+    ctx.hold('converge', 'WaitingForNodes', `waiting for the first manager to initialise etcd and the swarm (booting: ${mgrs.map((m) => m.id).join(', ')})`);
     return;
   }
 
@@ -79,6 +103,18 @@ export function planManagers(ctx: PlanContext): void {
   }
   if (mgrs.some((m) => m.dead)) return; // held by a brake; voluntary changes wait too
   planVoluntary(ctx, mgrs);
+}
+
+/**
+ * Before any manager is a full member: the manager that initialised etcd, while it is
+ * etcd's one voter and healthy (a learner may be joining it). Undefined otherwise.
+ */
+function foundingVoter(ctx: PlanContext): NodeView | undefined {
+  const members = ctx.inv.etcd?.members ?? [];
+  const voters = members.filter((m) => !m.isLearner);
+  const only = voters.length === 1 ? voters[0] : undefined;
+  if (!only || !isHealthyMember(only)) return undefined;
+  return ctx.inv.managers.find((m) => m.member?.id === only.id && !m.dead && !m.removing);
 }
 
 /**

@@ -41,10 +41,10 @@ const spec5 = aSpec({ managers: 5, workers: 0 });
 const rows: Row[] = [
   { name: 'converged cluster: nothing to do', spec: spec3, snapshot: aConvergedCluster(3, 2), steps: [], phase: 'Ready' },
   {
-    name: 'nothing exists: launch exactly one manager (it initialises etcd and the swarm)',
+    name: 'nothing exists: every manager launched at once (one claims initialisation, the others join it)',
     spec: spec3,
     snapshot: aSnapshot({ spec: spec3, nodes: [] }),
-    steps: ['launch manager'],
+    steps: ['launch managerx3'],
     holds: ['WaitingForNodes'],
     phase: 'Pending',
   },
@@ -92,6 +92,45 @@ const rows: Row[] = [
     spec: aSpec({ managers: 5, workers: 0, provider: { sim: { zones: ['a', 'b', 'c'] } } }),
     snapshot: aSnapshot({ spec: aSpec({ managers: 5, workers: 0 }), nodes: [aManager({ zone: 'a' })] }),
     steps: ['launch manager@b', 'launch manager@c', 'launch manager@a', 'launch manager@b'],
+  },
+  {
+    name: 'every manager booting, none initialised yet: wait, nothing launched, workers wait too',
+    spec: spec3,
+    snapshot: aSnapshot({ spec: spec3, nodes: [1, 2, 3].map(() => aManager({ joined: false, member: 'none', launchedAt: NOW - 5_000 })), swarmInitialized: false }),
+    steps: [],
+    holds: ['WaitingForNodes'],
+  },
+  {
+    name: 'every manager an orphan, none ever initialised: clean them all up (the next cycle starts over)',
+    spec: spec3,
+    snapshot: aSnapshot({ spec: spec3, nodes: [1, 2, 3].map(() => aManager({ joined: false, member: 'none', launchedAt: T0 })), swarmInitialized: false }),
+    steps: ['instance.markOrphan m1', 'instance.terminate m1', 'instance.markOrphan m2', 'instance.terminate m2', 'instance.markOrphan m3', 'instance.terminate m3'],
+  },
+  {
+    name: 'a fresh manager gets its etcd learner before it joins the swarm (etcd starts while it boots)',
+    spec: spec3,
+    snapshot: aSnapshot({ spec: spec3, nodes: [aManager(), aManager({ joined: false, member: 'none', launchedAt: NOW - 2_000 }), aWorker(), aWorker()] }),
+    steps: ['etcd.addLearner m2'],
+  },
+  {
+    name: 'a manager the journal shows was a member before: re-added only after it joined the swarm (no stale data dir)',
+    spec: spec3,
+    snapshot: aSnapshot({
+      spec: spec3,
+      nodes: [aManager(), aManager(), aManager({ joined: false, member: 'none', launchedAt: NOW - 60_000 }), aWorker(), aWorker()],
+      operations: [anOperation({ stepKind: 'etcd.removeMember', target: 'm3', state: 'done' })],
+    }),
+    steps: [],
+    holds: ['WaitingForNodes'],
+  },
+  {
+    name: 'a dead joining manager holds the learner slot: remediated before the booting one it blocks',
+    spec: spec5,
+    snapshot: aSnapshot({
+      spec: spec5,
+      nodes: [aManager(), aManager(), aManager(), aManager({ joined: false, member: 'none', launchedAt: NOW - 20_000 }), aManager({ joined: false, member: 'unstarted', instanceState: 'stopped', launchedAt: NOW - 20_000 })],
+    }),
+    steps: ['etcd.removeMember m5'],
   },
   {
     name: 'first manager not initialised yet: no other manager launched (init claim), workers wait too',

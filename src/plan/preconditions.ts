@@ -144,12 +144,9 @@ function checkLaunch(step: Extract<Step, { kind: 'instance.launch' }>, inv: Inve
     if (live + step.count > step.maxRoleInstances) return refuse('R9-surge-unavailable', `${live} live ${step.role}s + ${step.count} would exceed ${step.maxRoleInstances}`);
   }
   // A manager launch changes no raft membership (the agent waits for its learner entry
-  // and joins the swarm as a worker), so managers still joining do not hold it back. The
-  // first manager initialises the cluster: until one is a full member, no other may be
-  // launched (it could race the init claim).
-  if (step.role === 'manager' && inv.managers.length > 0 && !inv.managers.some((n) => n.fullMember)) {
-    return refuse('R3-one-membership-change', `the first manager ${inv.managers[0]?.id ?? ''} has not initialised the cluster yet`);
-  }
+  // and joins the swarm as a worker), so managers still joining do not hold it back,
+  // not even before the cluster exists: the init claim is create-if-absent, so one
+  // manager initialises however many boot together. The count bound above is the guard.
   return OK;
 }
 

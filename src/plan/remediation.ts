@@ -29,6 +29,10 @@ export function remediableNodes(ctx: PlanContext, role: Role): NodeView[] {
     ctx.hold('R10-remediation-brakes', 'MaxUnhealthyExceeded', `${what} exceed maxUnhealthy ${String(healing.maxUnhealthy)} (${limit}): no remediation, this may be a partition`);
     return [];
   }
+  // A dead manager holding an etcd learner holds the one learner slot (rule 6): every
+  // join waits for it, so waiting for a booting node would wait for ever. It goes first.
+  const blocker = dead.find((n) => n.member?.isLearner === true && !n.control?.skipRemediation);
+  if (blocker) return [blocker];
   const booting = nodes.find((n) => !n.dead && !n.orphan && !n.ready);
   if (booting) {
     ctx.hold('R10-remediation-brakes', 'RemediationInFlight', `${what}: waiting until ${booting.id} is healthy before the next remediation`);

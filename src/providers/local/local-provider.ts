@@ -14,7 +14,7 @@
 // - dockerd up, node agent gone    -> state 'running', statusChecksOk false: a health
 //   detector marks it and it is replaced after the hold-down, like failing EC2 checks.
 // - record written, still starting -> 'pending'; being terminated -> 'shutting-down'.
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SwarmkeeperError, wrapError } from '../../errors.ts';
@@ -175,7 +175,11 @@ export class LocalProvider implements Provider {
   }
 
   private async startInstance(rec: InstanceRecord, req: LaunchRequest): Promise<Instance> {
-    const dockerd = await startDockerd({ address: rec.address, dir: rec.nodeDir, instanceId: rec.id, detached: true, labels: { 'swarmkeeper.cluster': rec.cluster } });
+    // The agent is spawned first and loads while dockerd starts (it waits until its
+    // engine answers): loading it takes longer than dockerd's start, so the node is up
+    // that much sooner. A dockerd that fails to start fails the launch, and the launch's
+    // clean-up stops the agent by its pid file.
+    mkdirSync(rec.nodeDir, { recursive: true });
     const agent = spawnAgent({
       agent: req.agent,
       instanceId: rec.id,
@@ -184,6 +188,7 @@ export class LocalProvider implements Provider {
       ...(this.opts.agentCommand ? { command: this.opts.agentCommand } : {}),
       ...(this.opts.agentLogLevel ? { logLevel: this.opts.agentLogLevel } : {}),
     });
+    const dockerd = await startDockerd({ address: rec.address, dir: rec.nodeDir, instanceId: rec.id, detached: true, labels: { 'swarmkeeper.cluster': rec.cluster } });
     const running: InstanceRecord = { ...rec, phase: 'running', pids: { dockerd: dockerd.pid, agent } };
     writeRecord(this.baseDir, running);
     this.log.info({ instanceId: rec.id, address: rec.address, dockerdPid: dockerd.pid, agentPid: agent }, 'Started local instance');
