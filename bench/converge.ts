@@ -62,11 +62,14 @@ function printTrace(h: ControllerHarness, t0: number, until: number): void {
   // pino lines carry wall-clock ms; performance.now() is on another origin.
   const wallT0 = Date.now() - (performance.now() - t0);
   for (const log of agentLogs(h.baseDir)) {
+    let last = 0;
     for (const raw of readFileSync(log.file, 'utf8').split('\n')) {
-      if (!raw.startsWith('{')) continue;
-      const rec = JSON.parse(raw) as { time: number; msg: string; reason?: string };
-      const at = rec.time - wallT0;
-      if (at <= until - t0) lines.push({ at, text: `${log.node} ${rec.msg}${rec.reason ? `: ${rec.reason}` : ''}` });
+      if (raw.trim() === '') continue;
+      // Anything but a pino line (a crash's stack) is shown at the time of the line before.
+      const rec = raw.startsWith('{') ? (JSON.parse(raw) as { time: number; msg: string; reason?: string; err?: string }) : { time: wallT0 + last, msg: raw };
+      last = rec.time - wallT0;
+      const detail = rec.reason ?? rec.err;
+      if (last <= until - t0) lines.push({ at: last, text: `${log.node} ${rec.msg}${detail ? `: ${detail}` : ''}` });
     }
   }
   for (const l of lines.sort((a, b) => a.at - b.at)) process.stderr.write(`${String(Math.round(l.at)).padStart(6)} ms  ${l.text}\n`);

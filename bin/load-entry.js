@@ -1,16 +1,44 @@
-// Loads a CLI entry point: the compiled one in dist/ when it exists (the container
-// image), else the TypeScript source through tsx (a checkout), so the bins work without
-// a build step. `entry` is a path under src/ without extension, e.g. 'cli/main'.
-import { existsSync } from 'node:fs';
+// Loads a CLI entry point: the compiled one in dist/ when it is up to date with the
+// sources (the container image has no sources; a checkout has it after `npm run build`
+// or scripts/setup.sh), else the TypeScript source through tsx, so the bins work without
+// a build step and an edit is never shadowed by an older build. `entry` is a path under
+// src/ without extension, e.g. 'cli/main'.
+//
+// Compiled matters for more than start-up polish: the local provider spawns one agent
+// per node, and on a small machine tsx's per-file transform made each agent take about
+// half a second more CPU to load (bench/converge.ts --trace shows it).
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
+const root = new URL('../', import.meta.url);
+/** Written by scripts/build.mjs with the time the build started. */
+export const BUILD_STAMP = fileURLToPath(new URL('dist/.build-stamp', root));
+const SOURCES = fileURLToPath(new URL('src/', root));
+
 export async function loadEntry(entry) {
-  const compiled = fileURLToPath(new URL(`../dist/${entry}.js`, import.meta.url));
-  if (existsSync(compiled)) {
+  const compiled = fileURLToPath(new URL(`dist/${entry}.js`, root));
+  if (existsSync(compiled) && compiledIsCurrent()) {
     await import(compiled);
     return;
   }
   const { register } = await import('tsx/esm/api');
   register();
-  await import(new URL(`../src/${entry}.ts`, import.meta.url).href);
+  await import(new URL(`src/${entry}.ts`, root).href);
+}
+
+/** dist/ was built after the last change under src/ (or there are no sources). */
+export function compiledIsCurrent() {
+  if (!existsSync(SOURCES)) return true;
+  if (!existsSync(BUILD_STAMP)) return false;
+  return newestSourceMtimeMs() <= statSync(BUILD_STAMP).mtimeMs;
+}
+
+function newestSourceMtimeMs() {
+  let newest = 0;
+  for (const e of readdirSync(SOURCES, { recursive: true, withFileTypes: true })) {
+    if (!e.isFile() || !e.name.endsWith('.ts')) continue;
+    const m = statSync(`${e.parentPath ?? e.path}/${e.name}`).mtimeMs;
+    if (m > newest) newest = m;
+  }
+  return newest;
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests and the demo need, and nothing when it is all there already:
-# the real peers (etcd, dockerd, Alertmanager, Prometheus from Debian; moto from PyPI)
-# and the npm dependencies. Run by `npm test` and `npm run demo` (pre-scripts) and by CI.
+# the real peers (etcd, dockerd, Alertmanager, Prometheus from Debian; moto from PyPI),
+# the npm dependencies, and the compiled dist/ (rebuilt when a source changed) that the
+# bins and the local provider's node agents load. Run by `npm test` and `npm run demo` (pre-scripts) and by CI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,3 +32,7 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   echo "setup: installing npm dependencies" >&2
   npm ci --no-audit --no-fund --loglevel=error
 fi
+
+# Compiled once here, so each local node agent loads plain JavaScript (bin/load-entry.js
+# falls back to the sources whenever they are newer than this build).
+node scripts/build.mjs --if-stale

@@ -12,17 +12,14 @@ import { retrying } from './retry.ts';
 
 type EtcdStep = Extract<Step, { kind: `etcd.${string}` }>;
 
-const ADD_RETRY_CADENCE = { initialMs: 250, maxMs: 250 };
-
 export async function runEtcdStep(step: EtcdStep, snapshot: Snapshot, deps: ActDeps): Promise<string> {
   const etcd = etcdFor(deps, snapshot);
   const t = { ...DEFAULT_TIMEOUTS, ...deps.timeouts };
   const log = deps.logger;
-  const retry = <T>(what: string, deadlineMs: number, fn: () => Promise<T>, retryOn: ('Unavailable' | 'Precondition')[] = ['Unavailable'], cadence: { initialMs?: number; maxMs?: number } = {}): Promise<T> =>
+  const retry = <T>(what: string, deadlineMs: number, fn: () => Promise<T>, retryOn: ('Unavailable' | 'Precondition')[] = ['Unavailable']): Promise<T> =>
     retrying(fn, {
       retryOn,
       deadlineMs,
-      ...cadence,
       signal: deps.signal,
       onRetry: (err, attempt, delayMs) => log.info({ attempt, delayMs, err: (err as Error).message }, `Retrying ${what}`),
     });
@@ -30,22 +27,13 @@ export async function runEtcdStep(step: EtcdStep, snapshot: Snapshot, deps: ActD
     case 'etcd.addLearner': {
       const existing = byPeerUrl(await etcd.listMembers(), step.peerURL);
       if (existing) return `member ${existing.id} already present`;
-      // etcd refuses adds until every voter has been connected for 5 s: a refusal that
-      // ends within seconds, so it is asked again at a steady short interval, not a
-      // doubling one that overshoots the end by up to two seconds.
-      return retry(
-        'adding the learner',
-        t.etcdMs,
-        async () => {
-          // A timed-out add may have been applied: look before adding again.
-          const again = byPeerUrl(await etcd.listMembers(), step.peerURL);
-          if (again) return `member ${again.id} already present`;
-          const id = await etcd.addLearner([step.peerURL]);
-          return `learner ${id} added`;
-        },
-        ['Unavailable'],
-        ADD_RETRY_CADENCE,
-      );
+      return retry('adding the learner', t.etcdMs, async () => {
+        // A timed-out add may have been applied: look before adding again.
+        const again = byPeerUrl(await etcd.listMembers(), step.peerURL);
+        if (again) return `member ${again.id} already present`;
+        const id = await etcd.addLearner([step.peerURL]);
+        return `learner ${id} added`;
+      });
     }
     case 'etcd.promote':
       return retry(

@@ -26,10 +26,14 @@ export async function runSwarmStep(step: SwarmStep, snapshot: Snapshot, deps: Ac
       });
       // Promotion is quick, but the next membership change must see its result: wait
       // until the node is a reachable manager, so the planner's next cycle observes it.
-      const seen = await pollUntil(async () => {
-        const n = await findNode(swarm, step.nodeId);
-        return n.role === 'manager' && n.reachability === 'reachable';
-      }, { deadlineMs: t.swarmPromoteMs, signal: deps.signal });
+      // Asked every 100 ms: it takes well under a second, on the path of every manager add.
+      const seen = await pollUntil(
+        async () => {
+          const n = await findNode(swarm, step.nodeId);
+          return n.role === 'manager' && n.reachability === 'reachable';
+        },
+        { deadlineMs: t.swarmPromoteMs, intervalMs: 100, signal: deps.signal },
+      );
       if (!seen) throw new SwarmkeeperError('Unavailable', `promoting swarm node ${step.nodeId}: not a reachable manager after ${t.swarmPromoteMs} ms`);
       return res;
     }

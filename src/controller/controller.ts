@@ -51,7 +51,8 @@ export interface ControllerDeps {
   /** Full resync period of a converged cluster (ms). */
   readonly resyncMs?: number;
   /**
-   * Re-check period while a cluster is still converging (ms; default 250). A converging
+   * Re-check period while a cluster is still converging (ms; default: the provider's
+   * convergingRecheckMs, else 250). A converging
    * cycle that ran nothing is waiting on the world (a node booting, a learner catching
    * up): the sooner it looks again, the sooner the next one-at-a-time membership step
    * starts. A cycle is cheap (one observation), and node agents poll at the same pace.
@@ -197,7 +198,7 @@ class ReconcileController extends EventEmitter implements Controller {
     if (result.executed > 0 || result.skipped) await this.journal.prune(name, leadership.fence).catch(() => undefined);
     if (result.executed > 0) return { requeueAfterMs: 100 };
     if (result.skipped) return { requeueAfterMs: 300 };
-    if (!result.converged) return { requeueAfterMs: this.deps.convergingMs ?? 250 };
+    if (!result.converged) return { requeueAfterMs: this.deps.convergingMs ?? this.providers.peek(name)?.convergingRecheckMs ?? 250 };
     return { requeueAfterMs: this.deps.resyncMs ?? 30_000 };
   }
 

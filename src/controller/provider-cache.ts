@@ -19,6 +19,11 @@ export class ProviderCache {
     return provider;
   }
 
+  /** The cluster's provider when one was built, without building one. */
+  peek(cluster: string): Provider | undefined {
+    return this.byCluster.get(cluster)?.provider;
+  }
+
   async drop(cluster: string): Promise<void> {
     const hit = this.byCluster.get(cluster);
     this.byCluster.delete(cluster);

@@ -171,12 +171,15 @@ export class EtcdMembership implements EtcdMembershipApi {
 
   /**
    * etcd refuses membership changes with "unhealthy cluster" until every member has been
-   * connected for 5 s (strict reconfig check; adds and removes alike): retry with backoff
-   * for up to `unhealthyRetryMs`, then let the refusal through (Unavailable).
+   * connected for 5 s (strict reconfig check; adds and removes alike): a refusal that
+   * ends within seconds, so it is asked again every 250 ms (a doubling delay overshot
+   * its end by up to two seconds on every member add) for up to `unhealthyRetryMs`, then
+   * let through (Unavailable).
    */
   private async retryUnhealthy<T>(fn: () => Promise<T>): Promise<T> {
     const deadline = Date.now() + this.unhealthyRetryMs;
-    for (let delay = 250; ; delay = Math.min(delay * 2, 2_000)) {
+    const delay = 250;
+    for (;;) {
       try {
         return await fn();
       } catch (err) {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { EtcdMember } from '../observe/snapshot.ts';
-import { decideAgentAction, gatewayEndpointsOf, initialClusterOf, needsMemberList, type AgentFacts } from './agent-decide.ts';
+import { clusterClientUrls, decideAgentAction, gatewayEndpointsOf, initialClusterOf, needsMemberList, type AgentFacts } from './agent-decide.ts';
 import { endpointsOf } from './cluster-endpoints.ts';
 
 const ME = { instanceId: 'lc-me', address: '127.200.0.5' };
@@ -88,6 +88,19 @@ describe('decideAgentAction: a later manager', () => {
   });
   it('is steady once etcd runs and the swarm is active', () => {
     expect(decideAgentAction({ ...later, etcdRunning: true, etcdDataPresent: true, swarmState: 'active' })).toEqual({ kind: 'steady' });
+  });
+  it('before the founder publishes the endpoints, reads the member list from the claimant and starts etcd once listed', () => {
+    const early = facts({ claim: claimOf('lc-first'), swarmState: 'inactive' });
+    expect(clusterClientUrls(early)).toEqual(['http://127.200.0.2:2379']);
+    expect(needsMemberList(early)).toBe(true);
+    expect(decideAgentAction({ ...early, members: [aMember(), learner] })).toMatchObject({ kind: 'startEtcd', mode: 'existing' });
+    // The swarm join still waits for the published managers and the tokens.
+    expect(decideAgentAction({ ...early, etcdRunning: true, members: [aMember(), learner] })).toMatchObject({ kind: 'wait' });
+  });
+  it("without endpoints and without the claimant's address (the bootstrap exchange), waits", () => {
+    const unknown = facts({ claim: { instanceId: '(another node)', address: '', claimedAt: '2026-01-01T00:00:00Z' } });
+    expect(clusterClientUrls(unknown)).toBeUndefined();
+    expect(decideAgentAction(unknown)).toEqual({ kind: 'wait', reason: 'waiting for the cluster endpoints to be published' });
   });
   it('asks for the member list only when it has to join etcd', () => {
     expect(needsMemberList(later)).toBe(true);

@@ -6,7 +6,8 @@
 // - Manager, first of the cluster: claim keys.initClaim (create-if-absent), start a new
 //   single-member etcd, `swarm init`, store the join tokens, publish keys.endpoints.
 // - Manager, later: wait until the controller has added this node's peer URL as an etcd
-//   learner, start etcd with --initial-cluster-state existing (the initial cluster is the
+//   learner (read from the published endpoints, or before they exist from the
+//   claimant's etcd), start etcd with --initial-cluster-state existing (the initial cluster is the
 //   member list, this node named by its instance id); join the swarm AS A WORKER with
 //   the worker token. The controller promotes it in both rafts.
 // - Worker: run an etcd gateway to the managers' client URLs, restarted when
@@ -17,7 +18,7 @@
 // Etcd actions come before swarm actions, except that a later manager waiting for its
 // learner entry joins the swarm meanwhile (the two are independent; it saves seconds).
 import type { EtcdMember } from '../observe/snapshot.ts';
-import { etcdPeerUrl, urlHost } from '../observe/snapshot.ts';
+import { etcdClientUrl, etcdPeerUrl, urlHost } from '../observe/snapshot.ts';
 import type { Role } from '../spec/schema.ts';
 import type { SwarmInfo } from '../swarm/port.ts';
 import { endpointsOf, type ClusterEndpoints, type InitClaim } from './cluster-endpoints.ts';
@@ -59,12 +60,26 @@ export type AgentAction =
 
 export type AgentActionKind = AgentAction['kind'];
 
+type MemberListFacts = Pick<AgentFacts, 'role' | 'instanceId' | 'etcdDataPresent' | 'etcdRunning' | 'claim' | 'endpoints'>;
+
 /** What this node should facts-wise gather: later managers need the member list. */
-export function needsMemberList(f: Pick<AgentFacts, 'role' | 'instanceId' | 'etcdDataPresent' | 'etcdRunning' | 'claim' | 'endpoints'>): boolean {
-  if (f.role !== 'manager' || f.etcdRunning || !f.endpoints) return false;
+export function needsMemberList(f: MemberListFacts): boolean {
+  if (f.role !== 'manager' || f.etcdRunning || !clusterClientUrls(f)) return false;
   // A member that stopped: was it removed from the cluster (do not bring it back)?
   if (f.etcdDataPresent) return true;
   return f.claim !== 'unread' && f.claim?.instanceId !== f.instanceId;
+}
+
+/**
+ * Where a later manager reads the cluster's member list: the published endpoints, or,
+ * before the founder has published them (it does once the swarm exists too), the
+ * founder's own etcd at the claimant's address. A learner entry the controller added
+ * while the founder still initialises the swarm is thus seen at once.
+ */
+export function clusterClientUrls(f: Pick<AgentFacts, 'instanceId' | 'claim' | 'endpoints'>): readonly string[] | undefined {
+  if (f.endpoints) return f.endpoints.etcdClientURLs;
+  if (typeof f.claim === 'object' && f.claim.instanceId !== f.instanceId && f.claim.address !== '') return [etcdClientUrl(f.claim.address)];
+  return undefined;
 }
 
 export function decideAgentAction(f: AgentFacts): AgentAction {
@@ -111,7 +126,7 @@ function decideManager(f: AgentFacts): AgentAction {
 type EtcdJoin = Extract<AgentAction, { kind: 'startEtcd' } | { kind: 'wait' }>;
 
 function decideEtcdJoin(f: AgentFacts): EtcdJoin {
-  if (!f.endpoints) return wait('waiting for the cluster endpoints to be published');
+  if (!clusterClientUrls(f)) return wait('waiting for the cluster endpoints to be published');
   if (f.members === undefined || f.members === 'unavailable') return wait("reading the cluster etcd's member list");
   const peerUrl = etcdPeerUrl(f.address);
   const own = f.members.find((m) => m.peerURLs.includes(peerUrl));

@@ -18,7 +18,7 @@ import { messageOf } from '../errors.ts';
 import { etcdClientUrl, etcdPeerUrl, type EtcdMember } from '../observe/snapshot.ts';
 import type { SwarmApi } from '../swarm/port.ts';
 import type { NodeAgentConfig } from './agent-config.ts';
-import { decideAgentAction, needsMemberList, type AgentAction, type AgentFacts } from './agent-decide.ts';
+import { clusterClientUrls, decideAgentAction, needsMemberList, type AgentAction, type AgentFacts } from './agent-decide.ts';
 import { startNodeEtcd, startNodeGateway, stopLeftoverProcesses, type NodeChild } from './agent-processes.ts';
 import type { ManagementKv } from './management-kv.ts';
 
@@ -168,8 +168,9 @@ export async function runNodeAgent(config: NodeAgentConfig, node: NodeIdentity, 
       tokensStored,
       swarmState,
     };
-    if (!needsMemberList(base) || !base.endpoints) return base;
-    const members = await deps.listClusterMembers(base.endpoints.etcdClientURLs).catch(() => 'unavailable' as const);
+    const clientUrls = clusterClientUrls(base);
+    if (!needsMemberList(base) || !clientUrls) return base;
+    const members = await deps.listClusterMembers(clientUrls).catch(() => 'unavailable' as const);
     return { ...base, members };
   }
 

@@ -201,10 +201,16 @@ const rows: Row[] = [
     steps: ['etcd.promote m2'],
   },
   {
-    name: 'etcd voter still a swarm worker: swarm promote, then publish endpoints',
+    name: 'etcd voter still a swarm worker: swarm promote, then publish endpoints (the promote step waits until it is a manager)',
     spec: spec3,
     snapshot: aSnapshot({ spec: spec3, nodes: [aManager(), aManager({ swarmRole: 'worker', launchedAt: NOW - 60_000 }), aWorker(), aWorker()], publishedClientURLs: ['http://10.0.1.1:2379'] }),
     steps: ['swarm.promote m2', 'publishEndpoints 2'],
+  },
+  {
+    name: 'a new full member (etcd voter and swarm manager): publish the endpoints',
+    spec: spec3,
+    snapshot: aSnapshot({ spec: spec3, nodes: [aManager(), aManager(), aWorker(), aWorker()], publishedClientURLs: ['http://10.0.1.1:2379'] }),
+    steps: ['launch manager', 'publishEndpoints 2'],
   },
   {
     name: '5 to 3: remove one non-leader manager (drain, demote) at a time',
@@ -342,7 +348,7 @@ const rows: Row[] = [
     name: 'a manager half-removed while the spec grew back: undo (re-promote), never shrink etcd to two',
     spec: spec3,
     snapshot: aSnapshot({ spec: spec3, nodes: [aManager({ leader: true }), aManager({ availability: 'drain', swarmRole: 'worker' }), aManager(), aWorker(), aWorker()] }),
-    steps: ['swarm.promote m2'],
+    steps: ['swarm.promote m2', 'publishEndpoints 3'],
   },
   {
     name: 'a held removal (would leave two swarm managers) lets the manager being added finish first',
@@ -351,7 +357,7 @@ const rows: Row[] = [
       spec: aSpec({ managers: 3, workers: 0 }),
       nodes: [aManager({ leader: true }), aManager({ availability: 'drain' }), aManager(), aManager({ swarmRole: 'worker', launchedAt: NOW - 60_000 })],
     }),
-    steps: ['swarm.promote m4'],
+    steps: ['swarm.promote m4', 'publishEndpoints 4'],
     holds: ['TwoManagersEnRoute'],
   },
   {
@@ -363,7 +369,8 @@ const rows: Row[] = [
       extraSwarmNodes: [{ id: 'node-gone', role: 'manager', availability: 'active', state: 'down', reachability: 'unreachable', leader: false, instanceId: 'i-gone', address: '10.0.1.9', version: 3 }],
       extraMembers: [{ id: 'e-gone', name: 'i-gone', peerURLs: ['http://10.0.1.9:2380'], clientURLs: ['http://10.0.1.9:2379'], isLearner: false, healthy: false, leader: false }],
     }),
-    steps: ['etcd.removeMember e-gone'],
+    // The phantom leaves the published endpoints at once: only full members are published.
+    steps: ['etcd.removeMember e-gone', 'publishEndpoints 2'],
   },
   {
     name: 'new workers go to the least-populated zones',

@@ -45,11 +45,20 @@ export function plan(spec: ResolvedSpec, snapshot: Snapshot, opts: PlanOptions):
   return { steps: ctx.steps, holds: ctx.holds, phase: phaseOf(inv, ctx) };
 }
 
-/** Workers' etcd gateways follow keys.endpoints: publish the voters' client URLs when they changed. */
+/**
+ * Workers' etcd gateways and joining nodes follow keys.endpoints: publish the managers
+ * that are both etcd voters and swarm managers (full members) when that set changed. A
+ * voter not promoted in the swarm yet stays out: a node told to join the swarm through
+ * it would wait on an engine that is no manager (the founder's etcd gets a second voter
+ * while it still initialises the swarm).
+ */
 function emitEndpoints(ctx: PlanContext, snapshot: Snapshot): void {
-  const etcd = ctx.inv.etcd;
-  if (!etcd) return;
-  const urls = desiredEndpoints(etcd.members);
+  if (!ctx.inv.etcd || !ctx.inv.swarm) return;
+  // A voter whose swarm promotion is in this plan counts already: that step waits until
+  // it is a reachable manager and the publish's precondition checks it again on a fresh
+  // observation, so the nodes learn of it a cycle sooner.
+  const promoting = new Set(ctx.steps.flatMap((st) => (st.kind === 'swarm.promote' ? [st.instanceId] : [])));
+  const urls = desiredEndpoints(ctx.inv.managers.flatMap((m) => (m.member && (m.fullMember || promoting.has(m.id)) ? [m.member] : [])));
   if (urls.length === 0) return;
   const published = [...(snapshot.publishedClientURLs ?? [])].sort();
   if (published.length === urls.length && published.every((u, i) => u === urls[i])) return;

@@ -70,6 +70,18 @@ const rows: Row[] = [
     snapshot: aSnapshot({ spec, nodes: [aManager(), aManager({ swarmRole: 'worker', member: 'none' })] }),
     expect: 'refused:R9-surge-unavailable',
   },
+  {
+    name: 'publish endpoints naming a voter that is not a swarm manager yet',
+    step: { ...base, kind: 'cluster.publishEndpoints', clientURLs: ['http://10.0.1.1:2379', 'http://10.0.1.2:2379'] },
+    snapshot: aSnapshot({ spec, nodes: [aManager(), aManager({ swarmRole: 'worker' })] }),
+    expect: 'refused:R6-replace-order',
+  },
+  {
+    name: 'publish endpoints naming full members only',
+    step: { ...base, kind: 'cluster.publishEndpoints', clientURLs: ['http://10.0.1.1:2379', 'http://10.0.1.2:2379'] },
+    snapshot: aSnapshot({ spec, nodes: [aManager(), aManager(), aManager({ swarmRole: 'worker' })] }),
+    expect: 'ok',
+  },
   { name: 'remove a swarm node that is still a manager', step: { ...base, kind: 'swarm.removeNode', nodeId: 'node-m1', instanceId: 'm1', force: true }, snapshot: healthy, expect: 'refused:R7-manager-removal-order' },
   { name: 'quorum lost: no membership step', step: { ...base, kind: 'etcd.removeMember', memberId: 'e-m3', instanceId: 'm3' }, snapshot: aSnapshot({ spec, nodes: [aManager(), aManager({ unreachable: true }), aManager({ unreachable: true, swarmRole: 'worker' })] }), expect: 'refused:R12-quorum-lost-freeze' },
 ];

@@ -130,8 +130,13 @@ function checkKind(step: Step, inv: Inventory, snapshot: Snapshot, now: number):
       if (n?.member) return refuse('R7-manager-removal-order', `${step.instanceId} is still an etcd member`);
       return OK;
     }
-    case 'cluster.publishEndpoints':
-      return inv.etcd ? OK : refuse('R1-complete-observation', 'etcd could not be read');
+    case 'cluster.publishEndpoints': {
+      if (!inv.etcd || !inv.swarm) return refuse('R1-complete-observation', 'etcd or the swarm could not be read');
+      // Only full members are published: nodes join the swarm through these addresses.
+      const full = new Set(inv.managers.flatMap((m) => (m.fullMember ? (m.member?.clientURLs ?? []) : [])));
+      const notYet = step.clientURLs.find((u) => !full.has(u));
+      return notYet ? refuse('R6-replace-order', `${notYet} is not an etcd voter and swarm manager yet`) : OK;
+    }
   }
 }
 

@@ -47,4 +47,10 @@ export interface Provider {
   etcdClientUrl(instance: Instance): string;
   /** Releases clients and timers. Never stops instances. */
   close(): Promise<void>;
+  /**
+   * How soon a cluster still converging may be observed again (ms). Listing local
+   * instances costs nothing, so they ask for less than the controller's default; a cloud
+   * API with rate limits leaves it unset.
+   */
+  readonly convergingRecheckMs?: number;
 }

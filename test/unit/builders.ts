@@ -143,7 +143,13 @@ export function aSnapshot(o: SnapshotOptions): Snapshot {
   nodes.push(...(o.extraSwarmNodes ?? []));
   const withReports = members.map((m) => (m.healthy ? { ...m, reportedMembers: members.map((x) => x.id) } : m));
   const leaderId = members.find((m) => m.leader)?.id;
-  const voters = members.filter((m) => !m.isLearner).map((m) => m.clientURLs[0] ?? etcdClientUrl(m.peerURLs[0]?.replace(/^http:\/\/|:\d+$/g, '') ?? '')).sort();
+  // What the planner publishes: voters that are swarm managers too (full members).
+  const swarmManagerAddresses = new Set(nodes.filter((n) => n.role === 'manager').map((n) => n.address));
+  const hostOf = (m: EtcdMember): string => m.peerURLs[0]?.replace(/^http:\/\/|:\d+$/g, '') ?? '';
+  const voters = members
+    .filter((m) => !m.isLearner && swarmManagerAddresses.has(hostOf(m)))
+    .map((m) => m.clientURLs[0] ?? etcdClientUrl(hostOf(m)))
+    .sort();
   const unavailable = new Set(o.unavailable ?? []);
   const managersExist = o.nodes.some((f) => f.role === 'manager');
   return {

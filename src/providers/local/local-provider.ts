@@ -50,6 +50,8 @@ export interface LocalProviderOptions {
 
 export class LocalProvider implements Provider {
   readonly name = 'local' as const;
+  /** Each cycle reads records and /proc: re-checking often finds a started member sooner. */
+  readonly convergingRecheckMs = 100;
   readonly baseDir: string;
   private readonly block: number;
   private readonly poolDir: string;
