@@ -172,13 +172,13 @@ export class EtcdMembership implements EtcdMembershipApi {
   /**
    * etcd refuses membership changes with "unhealthy cluster" until every member has been
    * connected for 5 s (strict reconfig check; adds and removes alike): a refusal that
-   * ends within seconds, so it is asked again every 250 ms (a doubling delay overshot
-   * its end by up to two seconds on every member add) for up to `unhealthyRetryMs`, then
-   * let through (Unavailable).
+   * ends within seconds, so it is asked again every 100 ms (a doubling delay overshot
+   * its end by up to two seconds on every member add; the question is cheap) for up to
+   * `unhealthyRetryMs`, then let through (Unavailable).
    */
   private async retryUnhealthy<T>(fn: () => Promise<T>): Promise<T> {
     const deadline = Date.now() + this.unhealthyRetryMs;
-    const delay = 250;
+    const delay = 100;
     for (;;) {
       try {
         return await fn();

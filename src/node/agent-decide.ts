@@ -54,7 +54,8 @@ export type AgentAction =
   | { readonly kind: 'publishEndpoints'; readonly endpoints: ClusterEndpoints }
   | { readonly kind: 'joinSwarm'; readonly remoteAddrs: readonly string[] }
   | { readonly kind: 'startGateway'; readonly endpoints: readonly string[] }
-  | { readonly kind: 'wait'; readonly reason: string }
+  /** Nothing to do yet; look again after `recheckMs` (default: the agent's wait pace). */
+  | { readonly kind: 'wait'; readonly reason: string; readonly recheckMs?: number }
   /** Joined everywhere: supervise etcd/gateway and follow keys.endpoints. */
   | { readonly kind: 'steady' };
 
@@ -103,34 +104,37 @@ function decideManager(f: AgentFacts): AgentAction {
   // restarted mid-initialisation claims again and carries on from its data).
   if (f.claim === undefined && !f.endpoints) return { kind: 'claimInit' };
   const initNode = typeof f.claim === 'object' && f.claim.instanceId === f.instanceId;
-  let etcdBlocked: string | undefined;
+  let etcdBlocked: Extract<AgentAction, { kind: 'wait' }> | undefined;
   if (!f.etcdRunning) {
     if (initNode) return { kind: 'startEtcd', mode: 'new' };
     const join = decideEtcdJoin(f);
     if (join.kind === 'startEtcd') return join;
-    etcdBlocked = join.reason;
+    etcdBlocked = join;
   }
   if (initNode) {
     if (f.swarmState === 'inactive') return { kind: 'swarmInit' };
     if (f.swarmState !== 'active') return wait(`the swarm is ${f.swarmState} on this node`);
     if (!f.tokensStored) return { kind: 'storeTokens' };
     if (!f.endpoints) return { kind: 'publishEndpoints', endpoints: endpointsOf([f.address]) };
-    return etcdBlocked ? wait(etcdBlocked) : { kind: 'steady' };
+    return etcdBlocked ?? { kind: 'steady' };
   }
   const swarm = decideSwarmJoin(f);
   if (swarm.kind === 'joinSwarm') return swarm;
-  if (etcdBlocked) return wait(etcdBlocked);
-  return swarm;
+  return etcdBlocked ?? swarm;
 }
 
 type EtcdJoin = Extract<AgentAction, { kind: 'startEtcd' } | { kind: 'wait' }>;
+
+const LEARNER_RECHECK_MS = 100;
 
 function decideEtcdJoin(f: AgentFacts): EtcdJoin {
   if (!clusterClientUrls(f)) return wait('waiting for the cluster endpoints to be published');
   if (f.members === undefined || f.members === 'unavailable') return wait("reading the cluster etcd's member list");
   const peerUrl = etcdPeerUrl(f.address);
   const own = f.members.find((m) => m.peerURLs.includes(peerUrl));
-  if (!own) return wait('waiting for the controller to add this node as an etcd learner');
+  // The controller adds the learner any moment now, and etcd's 5 s window for the next
+  // member add starts when this member connects: look again soon.
+  if (!own) return { ...wait('waiting for the controller to add this node as an etcd learner'), recheckMs: LEARNER_RECHECK_MS };
   return { kind: 'startEtcd', mode: 'existing', initialCluster: initialClusterOf(f.members, own, f.instanceId) };
 }
 

@@ -126,7 +126,7 @@ export async function runNodeAgent(config: NodeAgentConfig, node: NodeIdentity, 
       }
       if (action.kind === 'wait') {
         // Short: a later manager waits here for its learner entry, on the convergence path.
-        await wake.wait(250);
+        await wake.wait(action.recheckMs ?? 250);
         continue;
       }
       try {
