@@ -9,10 +9,15 @@
 // the time goes; --skip-baseline runs swarmkeeper alone while iterating on it.
 //
 // Targets: swarmkeeper within 1.25x of the baseline; edit to first action < 250 ms.
-// Needs root, dockerd and etcd (as the integration tests do).
+// Needs root, dockerd and etcd (as the integration tests do), and `npm run build` first
+// so the node agents run compiled (the output says which they ran).
+//
+// Runs vary by about a second either way on two cores: etcd's first election takes a
+// random 0.1-1.1 s and six processes boot at once. Use --runs 5 for a figure.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { compiledIsCurrent } from '../bin/load-entry.js';
 import { runBaseline } from './converge-baseline.ts';
 import { startControllerHarness, type ControllerHarness } from '../test/support/controller-harness.ts';
 import type { ProgressEvent } from '../src/controller/events.ts';
@@ -124,6 +129,8 @@ async function main(): Promise<void> {
     meanRatio: Math.round((figures.reduce((s, f) => s + f.ratio, 0) / figures.length) * 100) / 100,
     editToFirstActionMs: { samples: editLatencies, median: sorted[Math.floor(sorted.length / 2)], max: sorted.at(-1) },
     targets: { ratio: 1.25, editToFirstActionMs: 250 },
+    // Agents loaded through tsx start slower: run `npm run build` first.
+    agents: compiledIsCurrent() ? 'compiled dist/' : 'tsx sources (dist/ missing or older than src/)',
   };
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
 }

@@ -57,7 +57,9 @@ describe('manifests/Dockerfile', () => {
   it('builds with tsc and installs production dependencies only for the runtime', () => {
     expect(lines).toContainEqual(expect.stringMatching(/^RUN npm ci .*--omit=dev/));
     expect(lines).toContainEqual(expect.stringMatching(/^RUN npm run build/));
-    expect(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).scripts.build).toMatch(/tsc -p tsconfig.build.json/);
+    // `npm run build` is scripts/build.mjs: tsc with tsconfig.build.json, then the build stamp.
+    expect(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).scripts.build).toBe('node scripts/build.mjs');
+    expect(readFileSync(join(ROOT, 'scripts/build.mjs'), 'utf8')).toMatch(/'-p', 'tsconfig\.build\.json'/);
     expect(finalStage).toContainEqual(expect.stringMatching(/^COPY --from=deps \/app\/node_modules/));
     expect(finalStage).toContainEqual(expect.stringMatching(/^COPY --from=build \/src\/dist/));
   });
