@@ -2,7 +2,8 @@
 # Installs what the tests and the demo need, and nothing when it is all there already:
 # the real peers (etcd, dockerd, Alertmanager, Prometheus from Debian; moto from PyPI),
 # the npm dependencies, and the compiled dist/ (rebuilt when a source changed) that the
-# bins and the local provider's node agents load. Run by `npm test` and `npm run demo` (pre-scripts) and by CI.
+# bins and the local provider's node agents load. Run by `npm test` and `npm run demo`
+# (pre-scripts) and by CI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

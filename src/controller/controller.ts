@@ -52,10 +52,9 @@ export interface ControllerDeps {
   readonly resyncMs?: number;
   /**
    * Re-check period while a cluster is still converging (ms; default: the provider's
-   * convergingRecheckMs, else 250). A converging
-   * cycle that ran nothing is waiting on the world (a node booting, a learner catching
-   * up): the sooner it looks again, the sooner the next one-at-a-time membership step
-   * starts. A cycle is cheap (one observation), and node agents poll at the same pace.
+   * convergingRecheckMs, else 250). A converging cycle that ran nothing is waiting on
+   * the world (a node booting, a learner catching up): the sooner it looks again, the
+   * sooner the next one-at-a-time membership step starts. A cycle is one observation.
    */
   readonly convergingMs?: number;
   readonly electionTtlSeconds?: number;

@@ -6,10 +6,11 @@
 // - Manager, first of the cluster: claim keys.initClaim (create-if-absent), start a new
 //   single-member etcd, `swarm init`, store the join tokens, publish keys.endpoints.
 // - Manager, later: wait until the controller has added this node's peer URL as an etcd
-//   learner (read from the published endpoints, or before they exist from the
-//   claimant's etcd), start etcd with --initial-cluster-state existing (the initial cluster is the
-//   member list, this node named by its instance id); join the swarm AS A WORKER with
-//   the worker token. The controller promotes it in both rafts.
+//   learner (the member list is read through the published endpoints, or before they
+//   exist from the claimant's etcd), start etcd with --initial-cluster-state existing
+//   (the initial cluster is the member list, this node named by its instance id); join
+//   the swarm AS A WORKER with the worker token. The controller promotes it in both
+//   rafts.
 // - Worker: run an etcd gateway to the managers' client URLs, restarted when
 //   keys.endpoints changes; join the swarm as a worker.
 // - Any node that already joined (a reboot): etcd resumes from its data dir and the swarm

@@ -125,7 +125,8 @@ export async function runNodeAgent(config: NodeAgentConfig, node: NodeIdentity, 
         continue;
       }
       if (action.kind === 'wait') {
-        // Short: a later manager waits here for its learner entry, on the convergence path.
+        // Short, and shorter where the decision asks (a later manager waiting for its
+        // learner entry is on the convergence path).
         await wake.wait(action.recheckMs ?? 250);
         continue;
       }

@@ -31,7 +31,7 @@ export function remediableNodes(ctx: PlanContext, role: Role): NodeView[] {
   }
   // A dead manager holding an etcd learner holds the one learner slot (rule 6): every
   // join waits for it, so waiting for a booting node would wait for ever. It goes first.
-  const blocker = dead.find((n) => n.member?.isLearner === true && !n.control?.skipRemediation);
+  const blocker = dead.find((n) => n.member?.isLearner === true && !n.control?.skipRemediation && (n.control?.remediations ?? 0) < healing.maxRetriesPerNode);
   if (blocker) return [blocker];
   const booting = nodes.find((n) => !n.dead && !n.orphan && !n.ready);
   if (booting) {
