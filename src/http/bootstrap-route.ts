@@ -97,6 +97,8 @@ interface InitializedBody extends ExchangeBody {
 
 const REFUSED = 'bootstrap token invalid, expired or already used';
 
+const INITIALISING_RETRY_SECONDS = 2;
+
 export const bootstrapRoute: FastifyPluginAsync<BootstrapRouteOptions> = async (app, opts) => {
   const log = opts.logger.child({ component: 'bootstrap' });
   const clock = opts.clock ?? Date.now;
@@ -106,8 +108,8 @@ export const bootstrapRoute: FastifyPluginAsync<BootstrapRouteOptions> = async (
     log.warn({ ...fields, why }, 'Refused a bootstrap token');
     return reply.code(401).send({ statusCode: 401, error: 'Unauthorized', message: REFUSED });
   };
-  const later = (reply: FastifyReply, message: string): FastifyReply =>
-    reply.code(503).header('retry-after', '10').send({ statusCode: 503, error: 'Service Unavailable', message });
+  const later = (reply: FastifyReply, message: string, retryAfterSeconds = 10): FastifyReply =>
+    reply.code(503).header('retry-after', String(retryAfterSeconds)).send({ statusCode: 503, error: 'Service Unavailable', message });
 
   app.post<{ Body: ExchangeBody }>('/v1/bootstrap', { schema: { body: exchangeBody }, bodyLimit: 8192 }, async (req, reply) => {
     const { cluster, token, instanceId, dockerCsr } = req.body;
@@ -140,7 +142,9 @@ export const bootstrapRoute: FastifyPluginAsync<BootstrapRouteOptions> = async (
       } else if (instance.role === 'manager' && instance.address) {
         const claim = { instanceId, address: instance.address, claimedAt: new Date(clock()).toISOString() };
         const mine = (await kv.claimInit(claim)) || (await kv.readClaim())?.instanceId === instanceId;
-        if (!mine) return later(reply, 'the first manager is still initialising the cluster; retry');
+        // Managers of a new cluster boot together; the founder's etcd and swarm take
+        // seconds, so the others ask again soon.
+        if (!mine) return later(reply, 'the first manager is still initialising the cluster; retry', INITIALISING_RETRY_SECONDS);
         answer = { cluster, role: 'manager', instanceId, initialize: true, etcd: { clientURLs: [] } };
       } else {
         return later(reply, 'the cluster has no manager yet; retry');

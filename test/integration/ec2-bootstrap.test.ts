@@ -117,12 +117,12 @@ describe('bootstrap tokens', () => {
     expect((await factory(spec, 'manager', 'launch-ec2-1')).bootstrapToken).toMatch(/^skb1\./);
   });
 
-  it('lets the first manager initialise, holds workers until it reports, then gives workers the join token', async () => {
-    const m = await launch('manager', 1);
+  it('lets the first manager initialise, holds the others until it reports, then gives workers the join token', async () => {
+    const m = await launch('manager', 2);
     const w = await launch('worker', 2);
-    const [m1] = m.instances;
+    const [m1, m2] = m.instances;
     const [w1, w2] = w.instances;
-    if (!m1 || !w1 || !w2) throw new Error('launch failed');
+    if (!m1 || !m2 || !w1 || !w2) throw new Error('launch failed');
 
     const early = await exchange(w.token, w1);
     expect(early.statusCode).toBe(503);
@@ -133,6 +133,10 @@ describe('bootstrap tokens', () => {
     expect(init.json<JoinResponse>()).toMatchObject({ initialize: true, role: 'manager', instanceId: m1.id });
     // Its answer lost on the way, the initialising manager may ask again (only it, only until it reports).
     expect((await exchange(m.token, m1)).json<JoinResponse>()).toMatchObject({ initialize: true, instanceId: m1.id });
+    // A manager launched with it asks again soon: initialising takes seconds.
+    const second = await exchange(m.token, m2);
+    expect(second.statusCode).toBe(503);
+    expect(second.headers['retry-after']).toBe('2');
 
     const report = await app.inject({
       method: 'POST',
