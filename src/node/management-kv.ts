@@ -19,7 +19,7 @@ import {
 } from './cluster-endpoints.ts';
 
 /** How long an unconfirmed init claim outlives the node that made it. */
-export const CLAIM_TTL_SECONDS = 15;
+const CLAIM_TTL_SECONDS = 15;
 
 export interface ManagementKv {
   readClaim(): Promise<InitClaim | undefined>;
@@ -50,15 +50,29 @@ export class EtcdManagementKv implements ManagementKv {
   /** The init claim this process created and has not made permanent yet. */
   private heldClaim: { readonly text: string; readonly lease: Lease } | undefined;
 
-  /** `ownsClient`: close() also closes the etcd3 client. */
+  /**
+   * `ownsClient`: close() also closes the etcd3 client. `leaseClaims`: claims live on a
+   * lease this object keeps alive until the endpoints are published (a node's agent).
+   */
   constructor(
     private readonly client: Etcd3,
     prefix: string,
     cluster: string,
     private readonly ownsClient = true,
+    private readonly leaseClaims = true,
   ) {
     this.keys = clusterKeys(prefix, cluster);
     this.tokensKey = swarmTokensKey(this.keys.secrets);
+  }
+
+  /**
+   * The controller's view for the EC2 bootstrap route: a fresh object per request, so a
+   * lease held in it would be forgotten (never made permanent when the founder reports)
+   * and would die with the controller, letting a second manager claim and initialise a
+   * second cluster. Its claims are permanent from the start.
+   */
+  static forController(client: Etcd3, prefix: string, cluster: string): EtcdManagementKv {
+    return new EtcdManagementKv(client, prefix, cluster, false, false);
   }
 
   async readClaim(): Promise<InitClaim | undefined> {
@@ -68,6 +82,7 @@ export class EtcdManagementKv implements ManagementKv {
 
   async claimInit(claim: InitClaim): Promise<boolean> {
     const text = encodeClaim(claim);
+    if (!this.leaseClaims) return this.createIfAbsent(this.keys.initClaim, text, 'claiming cluster initialisation');
     const lease = this.client.lease(CLAIM_TTL_SECONDS, { autoKeepAlive: true });
     try {
       const id = await lease.grant();

@@ -65,7 +65,7 @@ beforeEach(async () => {
         options: {
           tokens,
           findInstance: instanceFinder(async (cluster) => (cluster === spec.name ? spec : undefined), () => provider),
-          kvFor: (cluster: string) => new EtcdManagementKv(client, PREFIX, cluster, false),
+          kvFor: (cluster: string) => EtcdManagementKv.forController(client, PREFIX, cluster),
           logger,
           clock: () => now,
         },
@@ -131,6 +131,10 @@ describe('bootstrap tokens', () => {
     const init = await exchange(m.token, m1);
     expect(init.statusCode).toBe(200);
     expect(init.json<JoinResponse>()).toMatchObject({ initialize: true, role: 'manager', instanceId: m1.id });
+    // The route's claim is permanent (lease 0): it must not die with this controller, or a
+    // restarted one would let a second manager initialise a second cluster.
+    const claimKv = (await client.get(clusterKeys(PREFIX, 'prod').initClaim).exec()).kvs[0];
+    expect(claimKv?.lease).toBe('0');
     // Its answer lost on the way, the initialising manager may ask again (only it, only until it reports).
     expect((await exchange(m.token, m1)).json<JoinResponse>()).toMatchObject({ initialize: true, instanceId: m1.id });
     // A manager launched with it asks again soon: initialising takes seconds.

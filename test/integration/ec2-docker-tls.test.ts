@@ -70,7 +70,7 @@ describe('docker API over TLS with certificates issued at bootstrap', () => {
       tokens,
       // The instance as a provider would list it (the EC2 binding is tested with moto in ec2-bootstrap.test.ts).
       findInstance: async (_c: string, id: string) => (id === instance.id ? instance : undefined),
-      kvFor: (cluster: string) => new EtcdManagementKv(client, PREFIX, cluster, false),
+      kvFor: (cluster: string) => EtcdManagementKv.forController(client, PREFIX, cluster),
       dockerCa: (cluster: string) => loadOrCreateDockerCa(client, PREFIX, cluster),
       logger: silentLogger(),
     });
@@ -141,7 +141,7 @@ describe('docker API over TLS with certificates issued at bootstrap', () => {
     await local.register(bootstrapRoute, {
       tokens,
       findInstance: async () => instance,
-      kvFor: (cluster: string) => new EtcdManagementKv(client, PREFIX, cluster, false),
+      kvFor: (cluster: string) => EtcdManagementKv.forController(client, PREFIX, cluster),
       dockerCa: (cluster: string) => loadOrCreateDockerCa(client, PREFIX, cluster),
       logger: silentLogger(),
     });

@@ -210,7 +210,7 @@ async function startHttp(
               options: {
                 tokens: deps.tokens,
                 findInstance: instanceFinder(specOf, (spec) => deps.providers.get(spec)),
-                kvFor: (cluster: string) => new EtcdManagementKv(deps.client, deps.prefix, cluster, false),
+                kvFor: (cluster: string) => EtcdManagementKv.forController(deps.client, deps.prefix, cluster),
                 // Only when the controller reaches managers over TLS (dockerAccessFromEnv).
                 ...(process.env.SWARMKEEPER_DOCKER_TLS_CA ? { dockerCa: (cluster: string) => loadOrCreateDockerCa(deps.client, deps.prefix, cluster) } : {}),
                 logger: deps.logger,
