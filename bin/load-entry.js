@@ -37,7 +37,8 @@ export function compiledIsCurrent() {
 function newestSourceMtimeMs() {
   let newest = 0;
   for (const e of readdirSync(SOURCES, { recursive: true, withFileTypes: true })) {
-    if (!e.isFile() || !e.name.endsWith('.ts')) continue;
+    // Tests are not compiled into dist/: editing one does not make the build stale.
+    if (!e.isFile() || !e.name.endsWith('.ts') || e.name.endsWith('.test.ts')) continue;
     const m = statSync(`${e.parentPath ?? e.path}/${e.name}`).mtimeMs;
     if (m > newest) newest = m;
   }

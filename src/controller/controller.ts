@@ -52,7 +52,7 @@ export interface ControllerDeps {
   readonly resyncMs?: number;
   /**
    * Re-check period while a cluster is still converging (ms; default: the provider's
-   * convergingRecheckMs, else 250). A converging cycle that ran nothing is waiting on
+   * convergingRecheckMs, else 1000: a cloud API such as DescribeInstances throttles). A converging cycle that ran nothing is waiting on
    * the world (a node booting, a learner catching up): the sooner it looks again, the
    * sooner the next one-at-a-time membership step starts. A cycle is one observation.
    */
@@ -200,7 +200,7 @@ class ReconcileController extends EventEmitter implements Controller {
     // spinning).
     if (result.executed > 0) return { requeueAfterMs: 20 };
     if (result.skipped) return { requeueAfterMs: 300 };
-    if (!result.converged) return { requeueAfterMs: this.deps.convergingMs ?? this.providers.peek(name)?.convergingRecheckMs ?? 250 };
+    if (!result.converged) return { requeueAfterMs: this.deps.convergingMs ?? this.providers.peek(name)?.convergingRecheckMs ?? 1000 };
     return { requeueAfterMs: this.deps.resyncMs ?? 30_000 };
   }
 

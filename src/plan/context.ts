@@ -5,7 +5,7 @@
 //
 // Only the steps that change raft membership (MEMBERSHIP_STEP_KINDS: etcd learner add,
 // promote, member remove, swarm promote, demote) use the budget. A manager LAUNCH does
-// not: under the node join protocol (RULES.md) a new manager's agent starts no etcd
+// not: under the node join protocol (src/node/agent-decide.ts) a new manager's agent starts no etcd
 // member until the controller has added it as a learner, and joins the swarm as a
 // worker; launching it changes neither raft. From nothing, every manager is launched
 // at once (managers.ts): the init claim is create-if-absent, so exactly one of them

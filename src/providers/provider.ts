@@ -49,8 +49,8 @@ export interface Provider {
   close(): Promise<void>;
   /**
    * How soon a cluster still converging may be observed again (ms). Listing local
-   * instances costs nothing, so they ask for less than the controller's default; a cloud
-   * API with rate limits leaves it unset.
+   * instances costs nothing, so they ask for less than the controller's default (1 s); a
+   * cloud API with rate limits leaves it unset.
    */
   readonly convergingRecheckMs?: number;
 }
