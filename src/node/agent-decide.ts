@@ -1,5 +1,5 @@
 // The node agent's decisions, as a pure function of what it observed (no I/O, no clock),
-// so the join protocol of RULES.md is unit-tested here and the agent's loop only
+// so the join protocol (below) is unit-tested here and the agent's loop only
 // gathers facts and carries out one action at a time (node-agent.ts).
 //
 // The protocol, per role:

@@ -1,4 +1,4 @@
-// The two records the node join protocol (RULES.md) keeps in the management etcd besides
+// The two records the node join protocol (src/node/agent-decide.ts) keeps in the management etcd besides
 // the init claim, and their codecs. Both the node agent and the controller read and write
 // them, so their shape is defined once, here.
 //

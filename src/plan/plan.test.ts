@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { aConvergedCluster, aManager, anOperation, aSnapshot, aSpec, aWorker, NOW, T0 } from '../../test/unit/builders.ts';
 import { plan } from './plan.ts';
-import type { PlanResult, Step } from './steps.ts';
+import { MEMBERSHIP_STEP_KINDS, type PlanResult, type Step } from './steps.ts';
 import type { Snapshot } from '../observe/snapshot.ts';
 import type { ResolvedSpec } from '../spec/defaults.ts';
 
@@ -133,13 +133,6 @@ const rows: Row[] = [
     steps: ['etcd.removeMember m5'],
   },
   {
-    name: 'first manager not initialised yet: no other manager launched (init claim), workers wait too',
-    spec: spec3,
-    snapshot: aSnapshot({ spec: spec3, nodes: [aManager({ joined: false, member: 'none', launchedAt: NOW - 5_000 })], swarmInitialized: false }),
-    steps: [],
-    holds: ['WaitingForNodes'],
-  },
-  {
     name: 'two managers joining, the older still booting: the one already joined as a worker gets its learner',
     spec: spec3,
     snapshot: aSnapshot({
@@ -207,7 +200,7 @@ const rows: Row[] = [
     steps: ['swarm.promote m2', 'publishEndpoints 2'],
   },
   {
-    name: 'a new full member (etcd voter and swarm manager): publish the endpoints',
+    name: 'a new full member (etcd voter and swarm manager) is published; the missing third manager is launched',
     spec: spec3,
     snapshot: aSnapshot({ spec: spec3, nodes: [aManager(), aManager(), aWorker(), aWorker()], publishedClientURLs: ['http://10.0.1.1:2379'] }),
     steps: ['launch manager', 'publishEndpoints 2'],
@@ -406,7 +399,10 @@ describe('plan(): rules on hand-written snapshots', () => {
     for (const reason of row.holds ?? []) expect(result.holds.map((h) => h.reason)).toContain(reason);
     if (row.phase) expect(result.phase).toBe(row.phase);
     // Every held-back change says why, with a rule id.
-    for (const h of result.holds) expect(h.message.length).toBeGreaterThan(0);
+    for (const h of result.holds) {
+      expect(h.rule).toMatch(/^(R\d+-[a-z-]+|converge)$/);
+      expect(h.message.length).toBeGreaterThan(0);
+    }
   });
 });
 
@@ -467,7 +463,7 @@ describe('plan(): determinism and tokens', () => {
   it('at most one membership step per plan, whatever the input', () => {
     const spec = aSpec({ managers: 5, workers: 0 });
     const snap = aSnapshot({ spec, nodes: [aManager(dead), aManager(), aManager(), aManager({ swarmRole: 'worker', member: 'learner' }), aManager()], extraMembers: [{ id: 'e-x', name: '', peerURLs: ['http://10.9.9.9:2380'], clientURLs: [], isLearner: true, leader: false }] });
-    const membership = plan(spec, snap, { now: NOW }).steps.filter((s) => ['etcd.addLearner', 'etcd.promote', 'etcd.removeMember', 'swarm.promote', 'swarm.demote'].includes(s.kind));
+    const membership = plan(spec, snap, { now: NOW }).steps.filter((s) => MEMBERSHIP_STEP_KINDS.has(s.kind));
     expect(membership.length).toBeLessThanOrEqual(1);
   });
 });

@@ -31,7 +31,7 @@ export function remediableNodes(ctx: PlanContext, role: Role): NodeView[] {
   }
   // A dead manager holding an etcd learner holds the one learner slot (rule 6): every
   // join waits for it, so waiting for a booting node would wait for ever. It goes first.
-  const blocker = dead.find((n) => n.member?.isLearner === true && !n.control?.skipRemediation && (n.control?.remediations ?? 0) < healing.maxRetriesPerNode);
+  const blocker = dead.find((n) => n.member?.isLearner === true && !heldBack(n, healing.maxRetriesPerNode));
   if (blocker) return [blocker];
   const booting = nodes.find((n) => !n.dead && !n.orphan && !n.ready);
   if (booting) {
@@ -57,4 +57,9 @@ export function remediableNodes(ctx: PlanContext, role: Role): NodeView[] {
     out.push(n);
   }
   return out.slice(0, 1);
+}
+
+/** The node's own brakes (rule 10): a skip mark, or its remediations used up. */
+function heldBack(n: NodeView, maxRetriesPerNode: number): boolean {
+  return n.control?.skipRemediation === true || (n.control?.remediations ?? 0) >= maxRetriesPerNode;
 }

@@ -1,6 +1,6 @@
 // The node agent against real peers: a management etcd, real dockerds, the etcd members
 // and gateway it starts itself. The test plays the controller's part (learner add,
-// promote, publish endpoints) directly, as RULES.md's join protocol describes.
+// promote, publish endpoints) directly, as the join protocol in src/node/agent-decide.ts describes.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';

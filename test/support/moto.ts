@@ -85,8 +85,6 @@ function motoCommand(): string {
   return process.env.SWARMKEEPER_MOTO_SERVER ?? 'moto_server';
 }
 
-/** A port nobody listens on at `address` right now (the address is ours alone). */
-
 async function waitUntilUp(endpoint: string, child: ChildProcess, timeoutMs: number, output: () => string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {

@@ -1,4 +1,4 @@
-// Simulated node agents, following the join protocol in RULES.md: boot; the first
+// Simulated node agents, following the join protocol of src/node/agent-decide.ts: boot; the first
 // manager (nothing claimed yet) initialises etcd and the swarm and publishes the
 // endpoints; every other node joins the swarm as a WORKER once the swarm can accept it;
 // a manager starts its etcd member once its peer URL is listed (the controller added it

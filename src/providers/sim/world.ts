@@ -1,6 +1,6 @@
 // SimWorld: a seeded, in-memory world with a virtual clock, for property tests and
 // scale benchmarks. It implements the Provider, SwarmApi and EtcdMembershipApi ports
-// over one model (model.ts); node agents follow the real join protocol (RULES.md): the
+// over one model (model.ts); node agents follow the real join protocol (src/node/agent-decide.ts): the
 // first manager initialises etcd and the swarm, every node joins the swarm as a worker,
 // a manager starts etcd once its peer URL is listed as a learner, and learners catch up
 // after a delay. It plays the real quorum arithmetic and records every moment a raft
