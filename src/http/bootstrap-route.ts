@@ -108,11 +108,26 @@ export const bootstrapRoute: FastifyPluginAsync<BootstrapRouteOptions> = async (
     log.warn({ ...fields, why }, 'Refused a bootstrap token');
     return reply.code(401).send({ statusCode: 401, error: 'Unauthorized', message: REFUSED });
   };
+  // withDockerTls (below) has logged why.
+  const badCsr = (reply: FastifyReply, _fields: Record<string, unknown>): FastifyReply => {
+    return reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: 'dockerCsr is not a valid certificate request: send a PEM CSR for this node\'s private address' });
+  };
   const later = (reply: FastifyReply, message: string, retryAfterSeconds = 10): FastifyReply =>
     reply.code(503).header('retry-after', String(retryAfterSeconds)).send({ statusCode: 503, error: 'Service Unavailable', message });
 
   app.post<{ Body: ExchangeBody }>('/v1/bootstrap', { schema: { body: exchangeBody }, bodyLimit: 8192 }, async (req, reply) => {
     const { cluster, token, instanceId, dockerCsr } = req.body;
+    /** Adds a manager's docker server certificate when it sent a CSR and the controller uses TLS; undefined: a bad CSR. */
+    const withDockerTls = async (answer: JoinResponse, address: string): Promise<JoinResponse | undefined> => {
+      if (!opts.dockerCa || !dockerCsr) return answer;
+      try {
+        const ca = await opts.dockerCa(cluster);
+        return { ...answer, dockerTls: { ca: ca.caPem, cert: await ca.issueServerCert(dockerCsr, address, clock()) } };
+      } catch (err) {
+        log.warn({ cluster, instanceId, err: messageOf(err) }, 'Refused a docker certificate request');
+        return undefined;
+      }
+    };
     const verdict = await opts.tokens.verify(cluster, token, instanceId);
     if (!verdict.ok && verdict.reason === 'used') {
       // The one repeat allowed: the first manager lost our answer before it initialised
@@ -121,9 +136,12 @@ export const bootstrapRoute: FastifyPluginAsync<BootstrapRouteOptions> = async (
       const kv = opts.kvFor(cluster);
       const [claim, tokens] = await Promise.all([kv.readClaim(), kv.readTokens()]).catch(() => [undefined, undefined] as const);
       const fromClaimant = claim?.instanceId === instanceId && (!requireSource || normaliseIp(req.ip) === claim.address);
-      if (fromClaimant && tokens === undefined) {
+      if (fromClaimant && claim && tokens === undefined) {
+        // The same answer as the first time, its docker certificate included.
+        const again = await withDockerTls({ cluster, role: 'manager', instanceId, initialize: true, etcd: { clientURLs: [] } }, claim.address);
+        if (!again) return badCsr(reply, { cluster, instanceId });
         log.info({ cluster, instanceId }, 'Answered the initialising manager again');
-        return reply.code(200).send({ cluster, role: 'manager', instanceId, initialize: true, etcd: { clientURLs: [] } } satisfies JoinResponse);
+        return reply.code(200).send(again);
       }
     }
     if (!verdict.ok) return refuse(reply, verdict.reason, { cluster, instanceId });
@@ -153,14 +171,10 @@ export const bootstrapRoute: FastifyPluginAsync<BootstrapRouteOptions> = async (
       log.error({ ...fields, err: messageOf(err) }, 'Reading the join records failed');
       return later(reply, 'the management etcd did not answer; retry');
     }
-    if (opts.dockerCa && dockerCsr && instance.role === 'manager' && instance.address) {
-      try {
-        const ca = await opts.dockerCa(cluster);
-        answer = { ...answer, dockerTls: { ca: ca.caPem, cert: await ca.issueServerCert(dockerCsr, instance.address, clock()) } };
-      } catch (err) {
-        log.warn({ ...fields, err: messageOf(err) }, 'Refused a docker certificate request');
-        return reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: 'dockerCsr is not a valid certificate request' });
-      }
+    if (instance.role === 'manager' && instance.address) {
+      const withTls = await withDockerTls(answer, instance.address);
+      if (!withTls) return badCsr(reply, fields);
+      answer = withTls;
     }
     if (!(await opts.tokens.consume(cluster, verdict.id, instanceId))) return refuse(reply, 'used concurrently', fields);
     log.info({ ...fields, initialize: answer.initialize }, 'Exchanged a bootstrap token');

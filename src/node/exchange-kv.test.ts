@@ -80,7 +80,22 @@ describe('ExchangeKv (the ec2 join source)', () => {
     await expect(kv.readClaim()).rejects.toThrow(/waiting to retry/);
     expect(client.calls).toBe(1);
     now += 10_000;
-    await expect(kv.readClaim()).rejects.toMatchObject({ code: 'Unauthorized', message: 'the controller refused the bootstrap token exchange: HTTP 401' });
+    await expect(kv.readClaim()).rejects.toMatchObject({ code: 'Unauthorized', message: expect.stringMatching(/^the controller refused the bootstrap token exchange: HTTP 401 .*replaces it/) });
+  });
+  it('keeps the answer when applying it fails (the token is spent), and applies a saved answer again after a restart', async () => {
+    const file = join(temp(), 'answer.json');
+    const client = scripted([{ status: 200, join: joinAnswer }]);
+    let applied = 0;
+    const failing = new ExchangeKv({ instanceId: 'i-1', address: '10.0.0.5', endpoints, client, answerFile: file, onAnswer: () => {
+      applied++;
+      if (applied === 1) throw new Error('disk full');
+    } });
+    await expect(failing.readClaim()).rejects.toThrow('disk full');
+    expect(await failing.hasTokens()).toBe(true);
+    const restarted = new ExchangeKv({ instanceId: 'i-1', address: '10.0.0.5', endpoints, client, answerFile: file, onAnswer: () => void applied++ });
+    expect(await restarted.hasTokens()).toBe(true);
+    expect(client.calls).toBe(1);
+    expect(applied).toBe(3);
   });
   it('fails the report step when the controller does not accept it', async () => {
     const kv = kvWith(scripted([{ status: 200, join: initAnswer }], [401]), join(temp(), 'answer.json'));

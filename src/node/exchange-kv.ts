@@ -95,7 +95,7 @@ export class ExchangeKv implements ManagementKv {
 
   /** One exchange at a time: the agent asks for claim and tokens together, the token is good once. */
   private join(): Promise<JoinResponse> {
-    if (this.answer) return Promise.resolve(this.answer);
+    if (this.answer) return this.applied(this.answer);
     this.inFlight ??= this.exchangeOnce().finally(() => {
       this.inFlight = undefined;
     });
@@ -106,17 +106,42 @@ export class ExchangeKv implements ManagementKv {
     if (this.now() < this.notBefore) throw new SwarmkeeperError('Unavailable', 'waiting to retry the bootstrap token exchange');
     const res = await this.o.client.exchange();
     if (res.status === 200 && res.join) {
-      this.o.onAnswer?.(res.join);
-      this.answer = res.join;
+      // Saved before anything else may fail: the token is spent, the answer must not be.
       writeAnswer(this.o.answerFile, res.join);
-      return res.join;
+      this.answer = res.join;
+      return this.applied(res.join);
     }
     if (res.status === 503) {
       this.notBefore = this.now() + (res.retryAfterSeconds ?? 10) * 1000;
       throw new SwarmkeeperError('Unavailable', `the controller asked to retry the bootstrap token exchange in ${res.retryAfterSeconds ?? 10} s`);
     }
     // 401: the token is invalid, expired or used; a node that cannot join is dead (replaced).
-    throw new SwarmkeeperError(res.status === 401 ? 'Unauthorized' : 'Unavailable', `the controller refused the bootstrap token exchange: HTTP ${res.status}`);
+    if (res.status === 401) {
+      throw new SwarmkeeperError(
+        'Unauthorized',
+        'the controller refused the bootstrap token exchange: HTTP 401 (token invalid, expired or already used); this node cannot join and the controller replaces it after its startup timeout; the controller log says which check failed',
+      );
+    }
+    throw new SwarmkeeperError('Unavailable', `the controller refused the bootstrap token exchange: HTTP ${res.status}; retrying`);
+  }
+
+  /**
+   * Applies what the answer carries on this node (onAnswer: the docker certificate) once
+   * per process, also for an answer saved by an earlier run, which may have died before
+   * it was applied. A failure leaves the saved answer in place for the next try.
+   */
+  private appliedOnce = false;
+
+  private applied(a: JoinResponse): Promise<JoinResponse> {
+    if (!this.appliedOnce) {
+      try {
+        this.o.onAnswer?.(a);
+      } catch (err) {
+        return Promise.reject(err);
+      }
+      this.appliedOnce = true;
+    }
+    return Promise.resolve(a);
   }
 }
 

@@ -10,7 +10,7 @@ import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } f
 import { connect } from 'node:net';
 import { dirname } from 'node:path';
 import { SwarmkeeperError } from '../errors.ts';
-import { sleep, waitUntil } from '../process/process-control.ts';
+import { signal, sleep, waitUntil } from '../process/process-control.ts';
 
 export interface GatewayOptions {
   /** host:port of each manager's etcd client URL (no scheme: the gateway takes none). */
@@ -105,16 +105,9 @@ export async function stopGatewayByPidFile(pidFile: string): Promise<boolean> {
     }
   };
   let stopped = false;
-  const signal = (sig: NodeJS.Signals): void => {
-    try {
-      process.kill(pid, sig);
-    } catch {
-      // exited meanwhile
-    }
-  };
   if (Number.isInteger(pid) && pid > 0 && isGateway()) {
-    signal('SIGTERM');
-    if (!(await waitUntil(() => !isGateway(), 5_000))) signal('SIGKILL');
+    signal(pid, 'SIGTERM');
+    if (!(await waitUntil(() => !isGateway(), 5_000))) signal(pid, 'SIGKILL');
     await waitUntil(() => !isGateway(), 5_000);
     stopped = true;
   }

@@ -84,6 +84,11 @@ describe('docker API over TLS with certificates issued at bootstrap', () => {
     expect(res.body).not.toContain('PRIVATE KEY');
     // The certificate names the instance's address, not what the request asked for.
     expect(new X509Certificate(answer.dockerTls?.cert ?? '').subjectAltName).toBe(`IP Address:${address}`);
+    // The initialising manager that lost this answer asks again: the repeat carries a certificate too.
+    expect(answer.initialize).toBe(true);
+    const again = await app.inject({ method: 'POST', url: '/v1/bootstrap', remoteAddress: address, payload: { cluster: 'prod', token, instanceId: instance.id, dockerCsr: node.csr } });
+    expect(again.statusCode).toBe(200);
+    expect(new X509Certificate(again.json<JoinResponse>().dockerTls?.cert ?? '').subjectAltName).toBe(`IP Address:${address}`);
 
     writeFileSync(join(certDir, 'ca.pem'), answer.dockerTls?.ca ?? '');
     writeFileSync(join(certDir, 'server.pem'), answer.dockerTls?.cert ?? '');
