@@ -25,16 +25,16 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   'render-cloud-config': async () => (await import('./commands/render-cloud-config.ts')).registerRenderCloudConfig,
 };
 
-/** Global options that take a value, so their values are not mistaken for command names. */
-const GLOBAL_OPTIONS_WITH_VALUE = new Set([
-  '--etcd-endpoints', '--prefix', '--etcd-cacert', '--etcd-cert', '--etcd-key', '--etcd-username', '--etcd-password', '--log-level',
-]);
-
-/** The command named on the command line, or undefined (help, or an unknown command). */
-export function commandNameOf(argv: readonly string[]): string | undefined {
+/**
+ * The command named on the command line, or undefined (help, or an unknown command).
+ * The values of global options (read from the program, so a new one is never missed)
+ * are not mistaken for command names.
+ */
+function commandNameOf(program: Command, argv: readonly string[]): string | undefined {
+  const takesValue = new Set(program.options.filter((o) => o.required || o.optional).map((o) => o.long));
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] ?? '';
-    if (GLOBAL_OPTIONS_WITH_VALUE.has(arg)) {
+    if (takesValue.has(arg)) {
       i++;
       continue;
     }
@@ -50,7 +50,7 @@ export async function buildProgram(argv: readonly string[] = []): Promise<Comman
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   addGlobalOptions(program);
-  const name = commandNameOf(argv);
+  const name = commandNameOf(program, argv);
   const loaders = name ? [COMMANDS[name]!] : Object.values(COMMANDS);
   for (const register of await Promise.all(loaders.map((load) => load()))) register(program);
   return program;

@@ -14,7 +14,7 @@ import type { PeerClients } from '../observe/peer-clients.ts';
 import type { Snapshot } from '../observe/snapshot.ts';
 import type { PlanResult, Step } from '../plan/steps.ts';
 import type { Provider } from '../providers/provider.ts';
-import { resolveSpec, type ResolvedSpec } from '../spec/defaults.ts';
+import { resolveCluster, type ResolvedSpec } from '../spec/defaults.ts';
 import type { Journal } from '../store/journal.ts';
 import type { Leadership } from '../store/election.ts';
 import type { ClusterStore, LeaderFence } from '../store/port.ts';
@@ -72,7 +72,7 @@ export async function reconcileCluster(name: string, cycle: string, deps: CycleD
   if (deps.ingest) await deps.ingest(name, deps.leadership.fence);
   const stored = await deps.store.get(name);
   if (!stored) return { deleted: true, planned: 0, executed: 0, skipped: false, converged: true };
-  const spec = resolveSpec(name, stored.cluster.metadata.generation ?? 0, stored.cluster.spec);
+  const spec = resolveCluster(stored.cluster);
   const fence = deps.leadership.fence;
   let snapshot: Snapshot | undefined;
   let planned: PlanResult | undefined;

@@ -12,11 +12,7 @@ const MAX_TOKEN = 64;
 const LIST_LAG_MS = 120_000;
 const ORDINAL = /-([mw])(\d+)$/;
 
-export function launchToken(cluster: string, generation: number, role: Role, ordinal: number): string {
-  return tokenMaker(cluster, generation, role)(ordinal);
-}
-
-/** launchToken() with the cluster part worked out once (plans of thousands of launches). */
+/** The launch tokens of one cluster, generation and role, by ordinal. */
 export function tokenMaker(cluster: string, generation: number, role: Role): (ordinal: number) => string {
   const mid = `-g${generation}-${role === 'manager' ? 'm' : 'w'}`;
   // The longest tail an ordinal can give (2^53 has 16 digits) must still fit.

@@ -1,7 +1,7 @@
 // Defaults are applied here and nowhere else. The planner and the controller only ever
 // see a ResolvedSpec, in which every optional knob has its value, so "what happens when
 // the field is absent" is answered in one place.
-import type { ProviderName, ProviderSpec, Role, SwarmClusterSpec, Unit } from './schema.ts';
+import type { ProviderName, ProviderSpec, Role, SwarmCluster, SwarmClusterSpec, Unit } from './schema.ts';
 
 export const DEFAULTS = {
   instanceType: { manager: 't3.medium', worker: 't3.large' },
@@ -39,6 +39,11 @@ export interface ResolvedSpec {
     readonly maxRetriesPerNode: number;
   };
   readonly paused: boolean;
+}
+
+/** The resolved spec of a stored document (its name is the key's: stored-doc.ts checks). */
+export function resolveCluster(cluster: SwarmCluster): ResolvedSpec {
+  return resolveSpec(cluster.metadata.name, cluster.metadata.generation ?? 0, cluster.spec);
 }
 
 export function resolveSpec(name: string, generation: number, spec: SwarmClusterSpec): ResolvedSpec {

@@ -14,7 +14,7 @@ import { plan } from '../../plan/plan.ts';
 import { formatPlan } from '../../plan/format.ts';
 import { parseSnapshot } from '../../plan/snapshot-file.ts';
 import type { PlanResult } from '../../plan/steps.ts';
-import { resolveSpec, type ResolvedSpec } from '../../spec/defaults.ts';
+import { resolveCluster, type ResolvedSpec } from '../../spec/defaults.ts';
 import { loadClusterText } from '../../spec/codec.ts';
 import { readSource, withStore, notFound } from '../input.ts';
 import type { EtcdClusterStore } from '../../store/etcd-store.ts';
@@ -89,13 +89,13 @@ function specFromFile(file: string, name: string | undefined): ResolvedSpec {
   const { text, source } = readSource(file);
   const cluster = loadClusterText(text, source);
   if (name !== undefined && name !== cluster.metadata.name) throw new SwarmkeeperError('Usage', `NAME ${name} differs from metadata.name ${cluster.metadata.name} in ${source}`);
-  return resolveSpec(cluster.metadata.name, cluster.metadata.generation ?? 0, cluster.spec);
+  return resolveCluster(cluster);
 }
 
 async function specFromStore(store: EtcdClusterStore, name: string): Promise<ResolvedSpec> {
   const stored = await store.get(name);
   if (!stored) throw notFound(name);
-  return resolveSpec(name, stored.cluster.metadata.generation ?? 0, stored.cluster.spec);
+  return resolveCluster(stored.cluster);
 }
 
 /**

@@ -7,7 +7,7 @@ import { Command, Option } from 'commander';
 import { SwarmkeeperError } from '../../errors.ts';
 import { renderUserData, parseUserDataFormat } from '../../cloudconfig/user-data.ts';
 import { DEFAULT_AGENT_IMAGE } from '../../cloudconfig/node-model.ts';
-import { resolveSpec } from '../../spec/defaults.ts';
+import { resolveCluster } from '../../spec/defaults.ts';
 import { loadClusterText } from '../../spec/codec.ts';
 import type { Role, SwarmCluster } from '../../spec/schema.ts';
 import { createEtcdClient } from '../../store/etcd-client.ts';
@@ -40,7 +40,7 @@ export function registerRenderCloudConfig(program: Command): void {
     .action(async (name: string, flags: RenderFlags, cmd: Command) => {
       const etcd = etcdOptionsOf(cmd);
       const cluster = flags.file ? clusterFromFile(flags.file, name) : await clusterFromStore(name, cmd);
-      const spec = resolveSpec(cluster.metadata.name, cluster.metadata.generation ?? 0, cluster.spec);
+      const spec = resolveCluster(cluster);
       const rendered = renderUserData({
         agent: {
           cluster: spec.name,

@@ -22,7 +22,7 @@ import { createEtcdClient } from '../../store/etcd-client.ts';
 import { wireController, type WiredController } from '../../controller/wire.ts';
 import { ProviderCache } from '../../controller/provider-cache.ts';
 import { providerForSpec } from '../../controller/providers.ts';
-import { resolveSpec, type ResolvedSpec } from '../../spec/defaults.ts';
+import { resolveCluster, type ResolvedSpec } from '../../spec/defaults.ts';
 import { EtcdBootstrapTokens, bootstrapAgentConfig } from '../../node/bootstrap-tokens.ts';
 import { bootstrapRoute, instanceFinder } from '../../http/bootstrap-route.ts';
 import { EtcdManagementKv } from '../../node/management-kv.ts';
@@ -196,10 +196,10 @@ async function startHttp(
 ): Promise<FastifyInstance> {
   const { store } = wired;
   const listClusters = async (): Promise<ResolvedSpec[]> =>
-    (await store.list()).map((c) => resolveSpec(c.cluster.metadata.name, c.cluster.metadata.generation ?? 0, c.cluster.spec));
+    (await store.list()).map((c) => resolveCluster(c.cluster));
   const specOf = async (name: string): Promise<ResolvedSpec | undefined> => {
     const stored = await store.get(name);
-    return stored ? resolveSpec(name, stored.cluster.metadata.generation ?? 0, stored.cluster.spec) : undefined;
+    return stored ? resolveCluster(stored.cluster) : undefined;
   };
   return buildServer({
     ...(deps.tokens
