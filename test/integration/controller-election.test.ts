@@ -2,10 +2,12 @@
 // Every operation in the journal was written by the one replica that was elected, the
 // other never led and never wrote, and the cluster converged.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
+import { releaseLoopback, reserveLoopback } from '../../src/net/loopback-pool.ts';
 import { startControllerHarness, type ControllerHarness } from '../support/controller-harness.ts';
+import { startSwarmkeeperRun, type RunProcess } from '../support/swarmkeeper-run.ts';
 
 const CLI = fileURLToPath(new URL('../../bin/swarmkeeper.js', import.meta.url));
 const run = promisify(execFile);
@@ -63,21 +65,21 @@ describe('controller replicas', () => {
   }, 60_000);
 
   it('swarmkeeper run serves health and metrics as a follower and stops cleanly on SIGTERM', async () => {
-    const proc = spawn(process.execPath, [CLI, '--etcd-endpoints', h.mgmt.endpoints.join(','), '--prefix', h.prefix, 'run', '--identity', 'third', '--http-listen', '127.0.0.1:0'], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    const address = reserveLoopback({ block: 214 });
+    let proc: RunProcess | undefined;
     try {
-      let stderr = '';
-      proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-      const url = await h.waitFor('the HTTP server to listen', async () => /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(stderr)?.[1], 60_000);
-      expect((await fetch(`${url}/healthz`)).status).toBe(200);
-      expect(await (await fetch(`${url}/metrics`)).text()).toMatch(/swarmkeeper_/);
-      const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
-      proc.kill('SIGTERM');
+      proc = await startSwarmkeeperRun({ etcdEndpoints: h.mgmt.endpoints, prefix: h.prefix, listen: `${address}:0`, args: ['--identity', 'third'] });
+      expect((await fetch(`${proc.baseUrl}/healthz`)).status).toBe(200);
+      // Another controller leads: this replica says so.
+      expect(await (await fetch(`${proc.baseUrl}/metrics`)).text()).toMatch(/^swarmkeeper_leader 0$/m);
+      const child = proc.child;
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      child.kill('SIGTERM');
       expect(await exited).toBe(0);
-      expect(stderr).toContain('Stopped');
+      expect(proc.stderr()).toContain('Stopped');
     } finally {
-      if (proc.exitCode === null) proc.kill('SIGKILL');
+      proc?.stop();
+      releaseLoopback(address);
     }
   }, 120_000);
 });

@@ -4,7 +4,7 @@
 // refused attempt: retried with backoff), the metrics count it, the webhook URL (a
 // secret) never appears in the log; the leader's /readyz asks the swarm of every
 // cluster it manages; bad flag values are usage errors that do not echo the URL.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -14,6 +14,7 @@ import { releaseLoopback, reserveLoopback } from '../../src/net/loopback-pool.ts
 import { clusterKeys } from '../../src/store/keys.ts';
 import { ALERTING_TEST_BLOCK } from '../support/alertmanager.ts';
 import { startEtcdCluster, type EtcdTestCluster } from '../support/etcd.ts';
+import { startSwarmkeeperRun, type RunProcess } from '../support/swarmkeeper-run.ts';
 import { until as untilShared } from '../support/until.ts';
 
 const CLI = new URL('../../bin/swarmkeeper.js', import.meta.url).pathname;
@@ -22,14 +23,13 @@ const SECRET_PATH = '/services/T0SECRET/B0SECRET/notify-secret-5e4d3c2b1a';
 const SELF = 'i-0controllerself';
 
 let etcd: EtcdTestCluster | undefined;
-let child: ChildProcess | undefined;
+let run: RunProcess | undefined;
 let receiver: Server | undefined;
 let listenAddress: string | undefined;
 let receiverAddress: string | undefined;
 let dir = '';
 let base = '';
 let hookUrl = '';
-let stderr = '';
 /** Every POST to the webhook path, in order: the first about the edited cluster is refused with 503. */
 const attempts: { status: number; body: string }[] = [];
 /** Bodies the receiver accepted. */
@@ -45,7 +45,7 @@ function sk(args: string[], env: Record<string, string> = {}): { code: number | 
 }
 
 async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
-  return untilShared(what, fn, { timeoutMs: ms, context: () => stderr.slice(-2000) });
+  return untilShared(what, fn, { timeoutMs: ms, context: () => run?.stderr().slice(-2000) ?? '' });
 }
 
 beforeAll(async () => {
@@ -77,29 +77,18 @@ beforeAll(async () => {
   hookUrl = `http://${receiverAddress}:${port}${SECRET_PATH}`;
   writeFileSync(join(dir, 'hook-url'), `${hookUrl}\n`, { mode: 0o600 });
 
-  child = spawn(
-    process.execPath,
-    [CLI, '--etcd-endpoints', etcd.endpoints.join(','), '--prefix', PREFIX, 'run', '--http-listen', `${listenAddress}:0`, '--identity', 'notify-run-test', '--notify-webhook-url-file', join(dir, 'hook-url'), '--resync-seconds', '2'],
-    { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SWARMKEEPER_SELF_INSTANCE_ID: SELF, SWARMKEEPER_LOG_LEVEL: 'debug' } },
-  );
-  child.stderr?.on('data', (b: Buffer) => {
-    stderr += b.toString();
+  run = await startSwarmkeeperRun({
+    etcdEndpoints: etcd.endpoints,
+    prefix: PREFIX,
+    listen: `${listenAddress}:0`,
+    args: ['--identity', 'notify-run-test', '--notify-webhook-url-file', join(dir, 'hook-url'), '--resync-seconds', '2'],
+    env: { SWARMKEEPER_SELF_INSTANCE_ID: SELF, SWARMKEEPER_LOG_LEVEL: 'debug' },
   });
-  base = await until('serving', async () => {
-    if (child!.exitCode !== null) throw new Error(`swarmkeeper run exited with ${child!.exitCode}: ${stderr.slice(-2000)}`);
-    const line = stderr.split('\n').find((l) => l.includes('Serving health, readiness and metrics'));
-    return line ? (JSON.parse(line) as { url: string }).url : undefined;
-  }, 90_000);
+  base = run.baseUrl;
 }, 150_000);
 
 afterAll(async () => {
-  if (child?.pid && child.exitCode === null) {
-    try {
-      process.kill(-child.pid, 'SIGKILL');
-    } catch {
-      // gone
-    }
-  }
+  run?.stop();
   await new Promise<void>((resolve) => (receiver ? receiver.close(() => resolve()) : resolve()));
   await etcd?.stop();
   if (listenAddress) releaseLoopback(listenAddress);
@@ -114,6 +103,7 @@ interface Ready {
 
 describe('swarmkeeper run --notify-webhook-url-file --self-instance-id', () => {
   it('takes its own instance id from SWARMKEEPER_SELF_INSTANCE_ID', () => {
+    const stderr = run?.stderr() ?? '';
     const line = stderr.split('\n').find((l) => l.includes('Replacing the node this controller runs on last'));
     expect(line, stderr.slice(-2000)).toBeDefined();
     expect(JSON.parse(line!)).toMatchObject({ selfInstanceId: SELF });
@@ -177,9 +167,10 @@ describe('swarmkeeper run --notify-webhook-url-file --self-instance-id', () => {
   });
 
   it('stops on SIGTERM; no log line carries the webhook URL', async () => {
-    const exited = new Promise<number | null>((resolve) => child?.once('exit', (code) => resolve(code)));
-    child?.kill('SIGTERM');
+    const exited = new Promise<number | null>((resolve) => run?.child.once('exit', (code) => resolve(code)));
+    run?.child.kill('SIGTERM');
     expect(await exited).toBe(0);
+    const stderr = run?.stderr() ?? '';
     expect(stderr).toContain('Sending notifications to the configured webhook');
     expect(stderr).not.toContain('notify-secret-5e4d3c2b1a');
     expect(stderr).not.toContain(SECRET_PATH);

@@ -2,57 +2,41 @@
 // process against a real etcd. It serves /healthz, /readyz (ready once etcd answers),
 // /metrics (this replica leads), and /v1/alerts behind the bearer token; its log lines
 // are JSON and never contain the token; SIGTERM stops it cleanly.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { releaseLoopback, reserveLoopback } from '../../src/net/loopback-pool.ts';
 import { ALERTING_TEST_BLOCK } from '../support/alertmanager.ts';
 import { startEtcdCluster, type EtcdTestCluster } from '../support/etcd.ts';
+import { startSwarmkeeperRun, type RunProcess } from '../support/swarmkeeper-run.ts';
 import { until as untilShared } from '../support/until.ts';
 
 const TOKEN = 'run-process-token-9f8e7d6c5b4a';
-const CLI = new URL('../../bin/swarmkeeper.js', import.meta.url).pathname;
 
 let etcd: EtcdTestCluster | undefined;
-let child: ChildProcess | undefined;
+let run: RunProcess | undefined;
 let address: string | undefined;
 let base = '';
-let stderr = '';
 
 beforeAll(async () => {
   etcd = await startEtcdCluster({ size: 1 });
   address = reserveLoopback({ block: ALERTING_TEST_BLOCK });
-  child = spawn(process.execPath, [CLI, '--etcd-endpoints', etcd.endpoints.join(','), '--prefix', '/sk-run-http', 'run', '--http-listen', `${address}:0`, '--identity', 'http-run-test'], {
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, SWARMKEEPER_WEBHOOK_TOKEN: TOKEN, SWARMKEEPER_LOG_LEVEL: 'debug' },
+  run = await startSwarmkeeperRun({
+    etcdEndpoints: etcd.endpoints,
+    prefix: '/sk-run-http',
+    listen: `${address}:0`,
+    args: ['--identity', 'http-run-test'],
+    env: { SWARMKEEPER_WEBHOOK_TOKEN: TOKEN, SWARMKEEPER_LOG_LEVEL: 'debug' },
   });
-  child.stderr?.on('data', (b: Buffer) => {
-    stderr += b.toString();
-  });
-  const deadline = Date.now() + 90_000;
-  while (!base) {
-    const line = stderr.split('\n').find((l) => l.includes('Serving health, readiness and metrics'));
-    if (line) base = (JSON.parse(line) as { url: string }).url;
-    if (child.exitCode !== null) throw new Error(`swarmkeeper run exited with ${child.exitCode}: ${stderr.slice(-2000)}`);
-    if (Date.now() > deadline) throw new Error(`swarmkeeper run did not start serving: ${stderr.slice(-2000)}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  base = run.baseUrl;
 }, 120_000);
 
 afterAll(async () => {
-  if (child?.pid && child.exitCode === null) {
-    try {
-      process.kill(-child.pid, 'SIGKILL');
-    } catch {
-      // gone
-    }
-  }
+  run?.stop();
   await etcd?.stop();
   if (address) releaseLoopback(address);
 });
 
 async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
-  return untilShared(what, fn, { timeoutMs: ms, context: () => stderr.slice(-2000) });
+  return untilShared(what, fn, { timeoutMs: ms, context: () => run?.stderr().slice(-2000) ?? '' });
 }
 
 describe('swarmkeeper run --http-listen', () => {
@@ -86,9 +70,10 @@ describe('swarmkeeper run --http-listen', () => {
   });
 
   it('logs JSON lines without the token, and stops on SIGTERM', async () => {
-    const exited = new Promise<number | null>((resolve) => child?.once('exit', (code) => resolve(code)));
-    child?.kill('SIGTERM');
+    const exited = new Promise<number | null>((resolve) => run?.child.once('exit', (code) => resolve(code)));
+    run?.child.kill('SIGTERM');
     expect(await exited).toBe(0);
+    const stderr = run?.stderr() ?? '';
     const lines = stderr.split('\n').filter(Boolean);
     expect(lines.length).toBeGreaterThan(3);
     for (const l of lines) expect(() => JSON.parse(l), l).not.toThrow();
