@@ -1,9 +1,9 @@
 // The `swarmkeeper` command line. Each command lives in its own module under
 // src/cli/commands/ and exports `register(program)`; this file wires them together
 // and turns errors into kubectl-style exit codes: 0 ok, 1 error, 2 usage.
-import { Command, CommanderError } from 'commander';
-import { isSwarmkeeperError, messageOf } from '../errors.ts';
+import { Command } from 'commander';
 import { addGlobalOptions } from './global-options.ts';
+import { runProgram } from './run-program.ts';
 import type { Command as CommandType } from 'commander';
 
 type Register = (program: CommandType) => void;
@@ -57,22 +57,7 @@ export async function buildProgram(argv: readonly string[] = []): Promise<Comman
 }
 
 export async function runCli(argv: readonly string[]): Promise<number> {
-  const program = await buildProgram(argv);
-  try {
-    await program.parseAsync([...argv], { from: 'user' });
-    return typeof process.exitCode === 'number' ? process.exitCode : 0;
-  } catch (err) {
-    if (err instanceof CommanderError) {
-      // --help and --version end through here with exit code 0.
-      return err.exitCode === 0 ? 0 : 2;
-    }
-    if (isSwarmkeeperError(err, 'Usage')) {
-      process.stderr.write(`error: ${err.message}\n`);
-      return 2;
-    }
-    process.stderr.write(`error: ${messageOf(err)}\n`);
-    return 1;
-  }
+  return runProgram(await buildProgram(argv), argv);
 }
 
 // Run when executed directly (bin/swarmkeeper.js imports this module).

@@ -3,21 +3,12 @@
 // (the AWS SDK, fastify, the controller). A local node boots seconds sooner on a busy
 // machine (measured: 0.8 s to load this graph against 3.3 s for the whole CLI).
 // bin/swarmkeeper-node.js runs it; the full CLI keeps `node bootstrap` too.
-import { Command, CommanderError } from 'commander';
-import { messageOf } from '../errors.ts';
+import { Command } from 'commander';
 import { registerNode } from './commands/node.ts';
 import { addGlobalOptions } from './global-options.ts';
+import { runProgram } from './run-program.ts';
 
 const program = new Command('swarmkeeper').exitOverride();
 addGlobalOptions(program);
 registerNode(program);
-try {
-  await program.parseAsync(process.argv.slice(2), { from: 'user' });
-} catch (err) {
-  if (err instanceof CommanderError) {
-    process.exitCode = err.exitCode === 0 ? 0 : 2;
-  } else {
-    process.stderr.write(`error: ${messageOf(err)}\n`);
-    process.exitCode = 1;
-  }
-}
+process.exitCode = await runProgram(program, process.argv.slice(2));
