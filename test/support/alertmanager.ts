@@ -100,6 +100,8 @@ export async function startAlertmanager(opts: AlertmanagerOptions): Promise<Aler
 }
 
 export interface AlertWebhook {
+  /** http://<address>:<port> of the server. */
+  readonly baseUrl: string;
   /** http://<address>:<port>/v1/alerts */
   readonly url: string;
   readonly token: string;
@@ -111,7 +113,7 @@ export interface AlertWebhook {
 }
 
 /** Our webhook (buildServer) on a pool address, writing marks to the given etcd. */
-export async function startAlertWebhook(opts: { client: Etcd3; prefix: string; directory: NodeDirectory; token?: string; logger?: Logger }): Promise<AlertWebhook> {
+export async function startAlertWebhook(opts: { client: Etcd3; prefix: string; directory: NodeDirectory; token?: string; logger?: Logger; bodyLimitBytes?: number }): Promise<AlertWebhook> {
   const token = opts.token ?? 'e2e-webhook-token-0123456789abcdef';
   const marks = new EtcdMarkStore(opts.client, { prefix: opts.prefix });
   const metrics = createMetrics({ processMetrics: false });
@@ -119,12 +121,14 @@ export async function startAlertWebhook(opts: { client: Etcd3; prefix: string; d
     logger: opts.logger ?? silentLogger(),
     metrics,
     readiness: { etcd: async () => true, isLeader: () => false },
-    alerts: { webhookToken: token, marks, directory: opts.directory },
+    alerts: { webhookToken: token, marks, directory: opts.directory, ...(opts.bodyLimitBytes === undefined ? {} : { bodyLimitBytes: opts.bodyLimitBytes }) },
   });
   const address = reserveLoopback({ block: ALERTING_TEST_BLOCK });
   try {
-    const url = `${await listenServer(app, { host: address })}/v1/alerts`;
+    const baseUrl = await listenServer(app, { host: address });
+    const url = `${baseUrl}/v1/alerts`;
     return {
+      baseUrl,
       url,
       token,
       marks,
