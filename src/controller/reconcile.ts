@@ -9,7 +9,7 @@ import type { MarkStore } from '../heal/port.ts';
 import type { Logger } from '../log.ts';
 import type { AgentConfigFactory, ActDeps, ActTimeouts, PreconditionCheck } from '../act/context.ts';
 import { executeStep, resumeEntry, describeStep, type StepOutcome } from '../act/execute-step.ts';
-import { observeCluster, type ObserveHints } from '../observe/observe.ts';
+import type { ObserveHints } from '../observe/observe.ts';
 import type { PeerClients } from '../observe/peer-clients.ts';
 import type { Snapshot } from '../observe/snapshot.ts';
 import type { PlanResult, Step } from '../plan/steps.ts';
@@ -18,7 +18,7 @@ import { resolveCluster, type ResolvedSpec } from '../spec/defaults.ts';
 import type { Journal } from '../store/journal.ts';
 import type { Leadership } from '../store/election.ts';
 import type { ClusterStore, LeaderFence } from '../store/port.ts';
-import { readPublishedClientURLs } from './published-endpoints.ts';
+import { observeWithPublished } from './published-endpoints.ts';
 import { buildStatus } from './status.ts';
 import { applyDetectors, type DetectorState } from './detect-marks.ts';
 import type { ProgressEvent } from './events.ts';
@@ -83,9 +83,9 @@ export async function reconcileCluster(name: string, cycle: string, deps: CycleD
   let status: SwarmClusterStatus | undefined;
   try {
     const provider = deps.providerFor(spec);
-    const observe = async (): Promise<Snapshot> => {
-      const [snap, published] = await Promise.all([
-        observeCluster({
+    const observe = (): Promise<Snapshot> =>
+      observeWithPublished(
+        {
           cluster: name,
           provider,
           peers: deps.peers,
@@ -95,11 +95,10 @@ export async function reconcileCluster(name: string, cycle: string, deps: CycleD
           timeoutMs: deps.observeTimeoutMs,
           selfInstanceId: deps.selfInstanceId,
           hints: deps.hints,
-        }),
-        readPublishedClientURLs(deps.mgmt, deps.prefix, name).catch(() => undefined),
-      ]);
-      return Object.freeze({ ...snap, ...(published === undefined ? {} : { publishedClientURLs: published }) });
-    };
+        },
+        deps.mgmt,
+        deps.prefix,
+      );
     let reusable: Snapshot | undefined;
     const act: ActDeps = {
       cluster: name,

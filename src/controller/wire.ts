@@ -3,7 +3,6 @@
 // mark store (H7) and the provider the spec names. `swarmkeeper run`, the demo and the
 // integration tests all build their controller here, so they run the same thing.
 import type { Etcd3 } from 'etcd3';
-import { EtcdMembership } from '../etcd/etcd-membership.ts';
 import { EtcdMarkStore } from '../heal/mark-store.ts';
 import type { Metrics } from '../http/metrics.ts';
 import type { Logger } from '../log.ts';
@@ -13,7 +12,7 @@ import type { Provider } from '../providers/provider.ts';
 import type { ResolvedSpec } from '../spec/defaults.ts';
 import { EtcdClusterStore } from '../store/etcd-store.ts';
 import { ingestSpec } from '../store/spec-intake.ts';
-import { DockerSwarm } from '../swarm/docker-swarm.ts';
+import { livePeerFactories } from './live-peers.ts';
 import type { AgentConfigFactory, ActTimeouts } from '../act/context.ts';
 import { createController, type Controller } from './controller.ts';
 import { providerForSpec, type ProviderWiring } from './providers.ts';
@@ -53,10 +52,7 @@ export function wireController(w: ControllerWiring): WiredController {
     prefix: w.prefix,
     managementEndpoints: w.managementEndpoints,
     providerFor: w.providerFor ?? ((spec) => providerForSpec(spec, { logger: w.logger, ...(w.local ? { local: w.local } : {}) })),
-    peers: {
-      swarm: (endpoint) => new DockerSwarm(endpoint),
-      etcd: (urls) => new EtcdMembership({ endpoints: urls, callTimeoutMs: 2000 }),
-    },
+    peers: livePeerFactories(),
     plan,
     checkPrecondition,
     marks,

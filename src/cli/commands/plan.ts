@@ -104,28 +104,23 @@ async function specFromStore(store: EtcdClusterStore, name: string): Promise<Res
  * cloud SDKs.
  */
 async function observeLive(store: EtcdClusterStore, spec: ResolvedSpec): Promise<Snapshot> {
-  const [{ observeCluster }, { PeerClients }, { providerForSpec }, { DockerSwarm }, { EtcdMembership }, { EtcdMarkStore }, { Journal }, { readPublishedClientURLs }, { silentLogger }] = await Promise.all([
-    import('../../observe/observe.ts'),
+  const [{ PeerClients }, { providerForSpec }, { livePeerFactories }, { EtcdMarkStore }, { Journal }, { observeWithPublished }, { silentLogger }] = await Promise.all([
     import('../../observe/peer-clients.ts'),
     import('../../controller/providers.ts'),
-    import('../../swarm/docker-swarm.ts'),
-    import('../../etcd/etcd-membership.ts'),
+    import('../../controller/live-peers.ts'),
     import('../../heal/mark-store.ts'),
     import('../../store/journal.ts'),
     import('../../controller/published-endpoints.ts'),
     import('../../log.ts'),
   ]);
   const provider = providerForSpec(spec, { logger: silentLogger() });
-  const peers = new PeerClients({
-    swarm: (endpoint) => new DockerSwarm(endpoint),
-    etcd: (urls) => new EtcdMembership({ endpoints: urls, callTimeoutMs: 2000 }),
-  });
+  const peers = new PeerClients(livePeerFactories());
   try {
-    const [snapshot, published] = await Promise.all([
-      observeCluster({ cluster: spec.name, provider, peers, marks: new EtcdMarkStore(store.client, { prefix: store.prefix }), journal: new Journal(store.client, { prefix: store.prefix }) }),
-      readPublishedClientURLs(store.client, store.prefix, spec.name).catch(() => undefined),
-    ]);
-    return { ...snapshot, ...(published === undefined ? {} : { publishedClientURLs: published }) };
+    return await observeWithPublished(
+      { cluster: spec.name, provider, peers, marks: new EtcdMarkStore(store.client, { prefix: store.prefix }), journal: new Journal(store.client, { prefix: store.prefix }) },
+      store.client,
+      store.prefix,
+    );
   } finally {
     await peers.close();
     await provider.close();
