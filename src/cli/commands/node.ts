@@ -16,6 +16,7 @@ import { EtcdManagementKv } from '../../node/management-kv.ts';
 import { runNodeAgent, type NodeIdentity } from '../../node/node-agent.ts';
 import { DockerSwarm } from '../../swarm/docker-swarm.ts';
 import { etcdOptionsOf } from '../global-options.ts';
+import { isHttpUrl } from '../http-url.ts';
 
 export interface BootstrapFlags {
   role: string;
@@ -85,7 +86,7 @@ export function parseBootstrapFlags(
   if ((flags.bootstrapUrl === undefined) !== (flags.bootstrapTokenFile === undefined)) {
     throw usage('give both --bootstrap-url and --bootstrap-token-file (the token exchange needs both), or neither');
   }
-  if (flags.bootstrapUrl !== undefined && !/^https?:\/\/[^\s/]+/.test(flags.bootstrapUrl)) throw usage(`--bootstrap-url ${flags.bootstrapUrl} is not an http(s) URL`);
+  if (flags.bootstrapUrl !== undefined && !isHttpUrl(flags.bootstrapUrl)) throw usage(`--bootstrap-url ${flags.bootstrapUrl} is not an http(s) URL`);
   if (flags.dockerTlsDir !== undefined && flags.bootstrapUrl === undefined) throw usage('--docker-tls-dir needs --bootstrap-url: the certificate comes with the token exchange');
   return {
     config: {

@@ -29,6 +29,7 @@ import { EtcdManagementKv } from '../../node/management-kv.ts';
 import { loadOrCreateDockerCa } from '../../providers/ec2/docker-ca.ts';
 import { localAgentConfig } from '../../controller/agent-config.ts';
 import { etcdOptionsOf } from '../global-options.ts';
+import { isHttpUrl } from '../http-url.ts';
 
 interface RunOptions {
   httpListen?: string;
@@ -75,7 +76,7 @@ async function runController(opts: RunOptions, cmd: Command): Promise<void> {
     throw new SwarmkeeperError('Usage', `--self-instance-id ${JSON.stringify(selfInstanceId)}: expected an instance id (letters, digits, . _ : -)`);
   }
   if (opts.bootstrapUrl !== undefined && !listen) throw new SwarmkeeperError('Usage', '--bootstrap-url: nodes exchange their tokens over HTTP, so --http-listen is needed too');
-  if (opts.bootstrapUrl !== undefined && !/^https?:\/\//.test(opts.bootstrapUrl)) throw new SwarmkeeperError('Usage', `--bootstrap-url ${opts.bootstrapUrl}: expected an http(s):// URL`);
+  if (opts.bootstrapUrl !== undefined && !isHttpUrl(opts.bootstrapUrl)) throw new SwarmkeeperError('Usage', `--bootstrap-url ${opts.bootstrapUrl}: expected an http(s):// URL`);
   const level = (cmd.parent?.opts<{ logLevel?: string }>().logLevel ?? 'info');
   const logger = createLogger({ level });
   const client = createEtcdClient(etcdOpts);
@@ -162,15 +163,6 @@ function readNotifyWebhookUrl(file: string | undefined): string | undefined {
   // The message never repeats the value: it may carry the webhook's secret.
   if (url !== undefined && !isHttpUrl(url)) throw new SwarmkeeperError('Usage', `${where}: expected an http:// or https:// URL`);
   return url;
-}
-
-function isHttpUrl(value: string): boolean {
-  try {
-    const u = new URL(value);
-    return (u.protocol === 'http:' || u.protocol === 'https:') && u.host !== '';
-  } catch {
-    return false;
-  }
 }
 
 function readWebhookToken(file: string | undefined): string | undefined {
