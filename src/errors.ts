@@ -1,7 +1,8 @@
 // The error catalogue. Every error swarmkeeper raises on purpose is a SwarmkeeperError
 // with a stable `code`, so callers branch on codes (not on message text) and the CLI
 // maps codes to exit statuses. Adapters sort SDK errors into these at their boundary
-// (see `isNotFound`, `isThrottled` in each adapter); the core never sees an SDK error.
+// (classifyEc2Error, classifyEtcdError, classifyDockerError); the core never sees an SDK
+// error.
 //
 // Messages are for people: they say what went wrong and, where there is something to
 // do, what to do. They never contain secrets: pass identifiers, never tokens or keys.

@@ -41,7 +41,7 @@ export interface ControllerDeps {
   readonly plan: PlanFn;
   readonly checkPrecondition: PreconditionCheck;
   readonly marks?: MarkStore;
-  /** H7's Prometheus metrics; recorded per cycle when given. */
+  /** Prometheus metrics; recorded per cycle when given. */
   readonly metrics?: Metrics;
   readonly agentConfig?: AgentConfigFactory;
   readonly ingest?: (name: string, fence: LeaderFence) => Promise<unknown>;
@@ -179,7 +179,8 @@ class ReconcileController extends EventEmitter implements Controller {
     let result: CycleResult;
     try {
       result = await this.reconcile(name, cycle, leadership, hints, detectors);
-      this.recordMetrics(name, result, started, 'ok');
+      // A cycle whose step found its precondition gone counts as skipped, not ok.
+      this.recordMetrics(name, result, started, result.skipped ? 'skipped' : 'ok');
     } catch (err) {
       this.deps.metrics?.recordError('reconcile');
       this.deps.metrics?.recordReconcile(name, (performance.now() - started) / 1000, 'error');
@@ -204,7 +205,7 @@ class ReconcileController extends EventEmitter implements Controller {
     return { requeueAfterMs: this.deps.resyncMs ?? 30_000 };
   }
 
-  private recordMetrics(name: string, r: CycleResult, started: number, outcome: 'ok'): void {
+  private recordMetrics(name: string, r: CycleResult, started: number, outcome: 'ok' | 'skipped'): void {
     const m = this.deps.metrics;
     if (!m || r.deleted) return;
     m.recordReconcile(name, (performance.now() - started) / 1000, outcome);

@@ -37,7 +37,7 @@ export interface CycleDeps {
   readonly plan: PlanFn;
   readonly checkPrecondition: PreconditionCheck;
   readonly agentConfig: AgentConfigFactory;
-  /** Spec intake: validates the spec key and moves it to last-good (H1's ingestSpec). */
+  /** Spec intake: validates the spec key and moves it to last-good (ingestSpec). */
   readonly ingest?: (name: string, fence: LeaderFence) => Promise<unknown>;
   readonly leadership: Leadership;
   readonly logger: Logger;

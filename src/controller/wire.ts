@@ -1,6 +1,6 @@
-// The real wiring of a controller: the management etcd store and spec intake (H1), the
-// planner and its precondition checks (H2), the dockerode and etcd3 adapters (H3), the
-// mark store (H7) and the provider the spec names. `swarmkeeper run`, the demo and the
+// The real wiring of a controller: the management etcd store and spec intake, the
+// planner and its precondition checks, the dockerode and etcd3 adapters, the
+// mark store and the provider the spec names. `swarmkeeper run`, the demo and the
 // integration tests all build their controller here, so they run the same thing.
 import type { Etcd3 } from 'etcd3';
 import { EtcdMarkStore } from '../heal/mark-store.ts';

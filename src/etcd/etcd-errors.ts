@@ -5,7 +5,7 @@
 import { SwarmkeeperError, type ErrorCode } from '../errors.ts';
 
 const MESSAGE_CODES: readonly (readonly [RegExp, ErrorCode])[] = [
-  // The ~5 s window after members connect (design.md, facts measured): retry with backoff.
+  // The ~5 s window after members connect (measured with etcd 3.4): retry with backoff.
   [/unhealthy cluster/i, 'Unavailable'],
   [/in sync with leader|learner member which is in sync/i, 'Precondition'],
   [/not enough started members/i, 'QuorumAtRisk'],

@@ -1,4 +1,4 @@
-// The processes a node agent supervises: its etcd member (managers, through H1's
+// The processes a node agent supervises: its etcd member (managers, through
 // startEtcdProcess) or its etcd gateway (workers). Both run in the agent's process group
 // (not detached) with pid files at fixed places under the agent's data dir, so the local
 // provider can stop them when it terminates the instance and a re-run agent can clean

@@ -1,6 +1,6 @@
 // The ec2 side of the join protocol: a node without access to the protected secrets key
 // gets its instructions by exchanging its one-time bootstrap token at the controller
-// (H6's POST /v1/bootstrap), and the first manager reports the swarm it created (POST
+// (the controller's POST /v1/bootstrap), and the first manager reports the swarm it created (POST
 // /v1/bootstrap/initialized, which also writes the claim's endpoints). Everything else
 // (keys.endpoints and its watch) is read from the management etcd as on a local node.
 // As a ManagementKv, it lets the same agent and the same decisions run on both.

@@ -5,8 +5,9 @@
 import type { Role } from '../spec/schema.ts';
 
 /**
- * Safety rule ids (design.md "Safety rules the planner enforces"), so output can say
- * which rule allowed or held back a step.
+ * Safety rule ids, so output can say which rule allowed or held back a step. Each one is
+ * defined, with the failure it prevents and the tests that prove it, in
+ * docs/safety-rules.md (a test keeps the two lists equal).
  */
 export type RuleId =
   | 'R1-complete-observation'
@@ -82,7 +83,10 @@ export const DESTRUCTIVE_STEP_KINDS: ReadonlySet<StepKind> = new Set<StepKind>([
   'swarm.removeNode',
 ]);
 
-/** Why the planner did not do something it otherwise would: shown in status and `plan`. */
+/**
+ * Why the planner did not do something it otherwise would: shown in status and `plan`.
+ * `rule` is defined in docs/safety-rules.md.
+ */
 export interface PlanHold {
   readonly rule: RuleId;
   readonly reason: string;

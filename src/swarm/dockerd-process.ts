@@ -1,5 +1,5 @@
 // Starting and stopping a real dockerd per node, several on one host (the local provider,
-// the demo and the integration tests). Facts measured on these machines (design.md):
+// the demo and the integration tests). Facts measured with dockerd 20.10:
 // every dockerd needs its own --data-root, --exec-root and unix socket, `--bridge none
 // --iptables=false --ip6tables=false` so they do not fight over the host's network, and
 // an engine label `swarmkeeper.instance=<id>` because they all report the same hostname.

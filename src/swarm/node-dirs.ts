@@ -1,7 +1,7 @@
 // Removing a node's directories after its dockerd stopped. In swarm mode dockerd mounts
 // network namespaces under exec-root and overlay layers under data-root; a crash leaves
 // them mounted, and deleting the directory then fails with "Device or resource busy"
-// (design.md, facts measured). So: unmount first, deepest first, lazily.
+// (measured with dockerd 20.10). So: unmount first, deepest first, lazily.
 import { execFileSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';

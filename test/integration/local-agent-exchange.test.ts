@@ -1,5 +1,5 @@
 // The node agent joining through the controller's bootstrap-token exchange (the ec2 way)
-// with real peers: H6's route in a real fastify server on a loopback address, tokens
+// with real peers: the bootstrap route in a real fastify server on a loopback address, tokens
 // issued into a real management etcd, real dockerds, the agent's own etcd and gateway.
 // The nodes never read the protected secrets key: the first manager is told to
 // initialise and reports its swarm; the worker gets its join token from the exchange.

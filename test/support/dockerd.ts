@@ -111,7 +111,7 @@ export async function startSwarm(opts: StartSwarmOptions): Promise<TestSwarm> {
 
   try {
     const roles: Role[] = [...Array<Role>(opts.managers).fill('manager'), ...Array<Role>(opts.workers).fill('worker')];
-    // Starting all dockerds at once is the fast path (design.md: floor measurement).
+    // Starting all dockerds at once is the fast path (the hand-run floor measurement in bench/converge-baseline.ts).
     const nodes = await Promise.all(roles.map((r) => addNode(r)));
     const managers = nodes.filter((n) => n.role === 'manager');
     const workers = nodes.filter((n) => n.role === 'worker');

@@ -100,7 +100,7 @@ export function parseBootstrapFlags(
   };
 }
 
-/** The ec2 join source: the bootstrap token exchange at the controller (H6's route). Exported for tests. */
+/** The ec2 join source: the bootstrap token exchange at the controller (POST /v1/bootstrap). Exported for tests. */
 export async function exchangeKvOf(flags: BootstrapFlags, config: NodeAgentConfig, node: NodeIdentity, endpoints: EtcdManagementKv): Promise<ExchangeKv> {
   const url = config.bootstrapUrl as string;
   const tokenFile = flags.bootstrapTokenFile as string;

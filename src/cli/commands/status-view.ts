@@ -93,7 +93,7 @@ export function renderStatusText(v: StatusView): string {
   return `${out.join('\n')}\n`;
 }
 
-/** H1's kubectl-style table; an empty table says so instead of printing bare headers. */
+/** A kubectl-style table; an empty table says so instead of printing bare headers. */
 function table(headers: readonly string[], rows: readonly (readonly string[])[]): string[] {
   if (rows.length === 0) return ['(none)'];
   return formatTable(headers, rows).trimEnd().split('\n');

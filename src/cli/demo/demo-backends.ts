@@ -1,5 +1,5 @@
 // Where the demo's nodes come from. `local`: real dockerd, etcd and node agents on this
-// machine (needs root, dockerd, etcd). `sim`: H2's SimWorld, in memory, its clock run
+// machine (needs root, dockerd, etcd). `sim`: the SimWorld, in memory, its clock run
 // ten times faster than the wall clock (the fallback without root). Both give the
 // controller a Provider and peer clients, and the demo a way to kill a manager and to
 // watch both rafts' quorum while it heals.
@@ -61,7 +61,7 @@ export function localBackend(dir: string, logger: Logger): DemoBackend {
     mode: 'local',
     providerSpec: { local: { baseDir: dir, addressBlock: DEMO_NODE_BLOCK } },
     provider,
-    // The same wiring as `swarmkeeper run` (H5's wireController), with this provider.
+    // The same wiring as `swarmkeeper run` (wireController), with this provider.
     controller: (w) => wireController({ ...w, providerFor: () => provider, ...PACING }).controller,
     killManager: async (id) => {
       const dockerd = dockerdPid(nodeDir(id));

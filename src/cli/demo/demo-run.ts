@@ -1,5 +1,5 @@
 // `swarmkeeper demo`: the whole loop on one machine. A management etcd, the sample spec
-// applied to it, the controller in-process (H5's createController) with the local
+// applied to it, the controller in-process (createController) with the local
 // provider (or the sim one), then three stages, each ending with the node table and
 // its elapsed time: create (3 managers + 2 workers), scale workers up, and self-heal
 // after a manager's dockerd and etcd are killed with SIGKILL.

@@ -1,5 +1,5 @@
 // The demo's node table: one row per instance with what the provider, the swarm and etcd
-// say about it (H5's status rows), as aligned text columns.
+// say about it (the status rows), as aligned text columns.
 import type { NodeRow } from '../../spec/schema.ts';
 
 const HEADERS = ['ROLE', 'INSTANCE', 'ADDRESS', 'INSTANCE STATE', 'SWARM', 'ETCD', 'HEALTHY'] as const;

@@ -1,4 +1,4 @@
-// Starting and stopping one local instance's processes: its dockerd (H3's
+// Starting and stopping one local instance's processes: its dockerd (through
 // startDockerd, detached so it outlives the controller), its node agent (a detached
 // `swarmkeeper node bootstrap`, whose etcd member or gateway runs in the agent's process
 // group) and, on terminate, all of them by pid file. Pids are only signalled after
