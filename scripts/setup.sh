@@ -23,6 +23,8 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
 fi
 
+bash scripts/setup-workloads.sh
+
 if ! python3 -c 'import moto.server' 2>/dev/null; then
   echo "setup: installing moto[server] from PyPI" >&2
   python3 -m pip install -q "moto[server]"
