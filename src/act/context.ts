@@ -1,6 +1,5 @@
 // What the executor needs, injected so the controller, the demo and tests wire it the
 // same way (real adapters in production, SimWorld's in unit tests).
-import type { Etcd3 } from 'etcd3';
 import type { MarkStore } from '../heal/port.ts';
 import type { Logger } from '../log.ts';
 import type { NodeAgentConfig } from '../node/agent-config.ts';
@@ -13,6 +12,7 @@ import type { ResolvedSpec } from '../spec/defaults.ts';
 import type { Role } from '../spec/schema.ts';
 import type { Journal } from '../store/journal.ts';
 import type { LeaderFence } from '../store/port.ts';
+import type { FencedKv } from '../store/fenced-kv.ts';
 
 /** The planner's checkPrecondition (src/plan/preconditions.ts), injected. */
 export type PreconditionCheck = (step: Step, snapshot: Snapshot, now: number, spec?: ResolvedSpec) => PreconditionResult;
@@ -41,7 +41,7 @@ export interface ActDeps {
   /** Only the writes the executor makes (a fake in unit tests). */
   readonly journal: Pick<Journal, 'record' | 'transition'>;
   /** The management etcd (keys.endpoints is written there) and its key prefix. */
-  readonly mgmt: Etcd3;
+  readonly mgmt: FencedKv;
   readonly prefix: string;
   readonly marks?: MarkStore;
   readonly fence?: LeaderFence;
@@ -49,8 +49,11 @@ export interface ActDeps {
   readonly signal?: AbortSignal;
   /** Who we are, written into journal entries. */
   readonly leader?: string;
-  /** A fresh observation (steps re-check their precondition against it). */
-  readonly observe: () => Promise<Snapshot>;
+  /**
+   * A view fresh enough to re-check `step`'s precondition on: the cycle's observation
+   * with the sources the step depends on read again (src/controller/cycle-view.ts).
+   */
+  readonly observe: (step: Step) => Promise<Snapshot>;
   readonly checkPrecondition: PreconditionCheck;
   readonly agentConfig: AgentConfigFactory;
   readonly logger: Logger;

@@ -1,14 +1,14 @@
 // executeStep(): the one way a step touches the world. Ordering contract:
 //   1. write the step to the journal (pending) BEFORE anything else happens;
-//   2. take a fresh observation and re-check the step's precondition against it (the
-//      world may have moved since the plan); a failed check ends the step as failed
-//      with a Precondition error and nothing was done;
+//   2. re-check the step's precondition on a fresh view (the world may have moved since
+//      the plan): deps.observe(step) re-reads what the step depends on; a failed check
+//      ends the step as failed with a Precondition error and nothing was done;
 //   3. mark it running, run it through the ports, mark it done or failed.
 // Every journal write is fenced by leadership: a deposed leader's first write fails and
 // it stops before acting. Steps are idempotent, so resuming an interrupted entry
 // (resumeEntry) re-runs it safely.
 import { messageOf, SwarmkeeperError } from '../errors.ts';
-import type { Snapshot } from '../observe/snapshot.ts';
+import type { Instance, Snapshot } from '../observe/snapshot.ts';
 import type { Step } from '../plan/steps.ts';
 import { stepTarget, type JournalEntry } from '../store/journal.ts';
 import type { ActDeps } from './context.ts';
@@ -21,6 +21,8 @@ export interface StepOutcome {
   readonly entry?: JournalEntry;
   readonly result?: string;
   readonly error?: SwarmkeeperError;
+  /** The instances a launch produced. */
+  readonly instances?: readonly Instance[];
 }
 
 export async function executeStep(step: Step, deps: ActDeps): Promise<StepOutcome> {
@@ -44,7 +46,7 @@ async function runEntry(entry: JournalEntry, deps: ActDeps, repeatIfSatisfied: b
   const step = entry.step;
   const log = deps.logger.child({ step: step.kind, target: stepTarget(step), operation: entry.id });
   const ctx = { ...deps, logger: log };
-  const snapshot = await deps.observe();
+  const snapshot = await deps.observe(step);
   const verdict = deps.checkPrecondition(step, snapshot, deps.now(), deps.spec);
   if (verdict.status === 'satisfied' && !repeatIfSatisfied) {
     // Its effect is there already (a predecessor ran it, or the world got there): done.
@@ -65,9 +67,10 @@ async function runEntry(entry: JournalEntry, deps: ActDeps, repeatIfSatisfied: b
     const out = await runStep(step, snapshot, ctx);
     const result = typeof out === 'string' ? out : out.result;
     const instanceIds = typeof out === 'string' ? undefined : out.instanceIds;
+    const instances = typeof out === 'string' ? undefined : out.instances;
     running = await deps.journal.transition(deps.cluster, running, { state: 'done', result, ...(instanceIds ? { instanceIds } : {}) }, { now: deps.now(), fence: deps.fence });
     log.info({ result }, 'Step done');
-    return { status: 'done', entry: running, result };
+    return { status: 'done', entry: running, result, ...(instances ? { instances } : {}) };
   } catch (err) {
     const error = err instanceof SwarmkeeperError ? err : new SwarmkeeperError('Unavailable', `${step.kind} ${stepTarget(step)}: ${messageOf(err)}`, { cause: err });
     log.warn({ err: error.message, code: error.code }, 'Step failed');

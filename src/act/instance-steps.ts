@@ -2,9 +2,8 @@
 // client token, so the provider returns the first call's instances on a repeat (rule
 // 13): this is what lets a new controller re-run an interrupted launch safely.
 import { clusterKeys } from '../store/keys.ts';
-import { writeFenced } from '../store/fenced-write.ts';
 import { encodeEndpoints, endpointsOf, parseEndpoints, sameEndpoints } from '../node/cluster-endpoints.ts';
-import { urlHost } from '../observe/snapshot.ts';
+import { urlHost, type Instance } from '../observe/snapshot.ts';
 import type { Step } from '../plan/steps.ts';
 import { wrapError } from '../errors.ts';
 import type { ActDeps } from './context.ts';
@@ -15,6 +14,8 @@ type InstanceStep = Extract<Step, { kind: 'instance.launch' | 'instance.terminat
 export interface StepResult {
   readonly result: string;
   readonly instanceIds?: readonly string[];
+  /** The instances a launch produced (the cycle's view adds them to its list). */
+  readonly instances?: readonly Instance[];
 }
 
 export async function runInstanceStep(step: InstanceStep, deps: ActDeps): Promise<string | StepResult> {
@@ -31,7 +32,7 @@ export async function runInstanceStep(step: InstanceStep, deps: ActDeps): Promis
         agent,
       });
       const ids = launched.map((i) => i.id);
-      return { result: `launched ${ids.join(', ') || 'nothing'}`, instanceIds: ids };
+      return { result: `launched ${ids.join(', ') || 'nothing'}`, instanceIds: ids, instances: launched };
     }
     case 'instance.terminate':
       await deps.provider.terminate(deps.cluster, step.instanceId);
@@ -50,19 +51,19 @@ export async function runInstanceStep(step: InstanceStep, deps: ActDeps): Promis
 async function publishEndpoints(clientURLs: readonly string[], deps: ActDeps): Promise<string> {
   const key = clusterKeys(deps.prefix, deps.cluster).endpoints;
   const next = endpointsOf(clientURLs.map(urlHost), new Date(deps.now()).toISOString());
-  let current: string | null;
+  let current: string | undefined;
   try {
-    current = await deps.mgmt.get(key).string();
+    current = await deps.mgmt.get(key);
   } catch (err) {
     throw wrapError('reading the published endpoints', err);
   }
-  if (current !== null) {
+  if (current !== undefined) {
     try {
       if (sameEndpoints(parseEndpoints(current, key), next)) return 'endpoints unchanged';
     } catch {
       // An unreadable record is replaced below.
     }
   }
-  await writeFenced(deps.mgmt, [{ kind: 'put', key, value: encodeEndpoints(next) }], deps.fence, 'publishing the cluster endpoints');
+  await deps.mgmt.write([{ kind: 'put', key, value: encodeEndpoints(next) }], deps.fence, 'publishing the cluster endpoints');
   return `published ${next.etcdClientURLs.length} endpoints`;
 }

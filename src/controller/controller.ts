@@ -19,6 +19,7 @@ import type { Provider } from '../providers/provider.ts';
 import type { ResolvedSpec } from '../spec/defaults.ts';
 import { LeaderElection, type Leadership } from '../store/election.ts';
 import { Journal } from '../store/journal.ts';
+import { etcdFencedKv, type FencedKv } from '../store/fenced-kv.ts';
 import type { ClusterStore, LeaderFence, Watcher } from '../store/port.ts';
 import type { ProgressEvent } from './events.ts';
 import { reconcileCluster, type PlanFn } from './reconcile.ts';
@@ -84,6 +85,7 @@ class ReconcileController extends EventEmitter implements Controller {
   private readonly identity: string;
   private readonly election: LeaderElection;
   private readonly journal: Journal;
+  private readonly kv: FencedKv;
   private readonly peers: PeerClients;
   private readonly providers: ProviderCache;
   private readonly queue: WorkQueue;
@@ -99,7 +101,8 @@ class ReconcileController extends EventEmitter implements Controller {
     this.log = deps.logger ?? silentLogger();
     this.identity = deps.identity ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
     this.election = new LeaderElection(deps.mgmt, { prefix: deps.prefix, identity: this.identity, ttlSeconds: deps.electionTtlSeconds ?? 10, logger: this.log });
-    this.journal = new Journal(deps.mgmt, { prefix: deps.prefix });
+    this.kv = etcdFencedKv(deps.mgmt);
+    this.journal = new Journal(this.kv, { prefix: deps.prefix });
     this.peers = new PeerClients(deps.peers);
     this.providers = new ProviderCache(deps.providerFor);
     this.queue = new WorkQueue((name) => this.runCycle(name), {
@@ -220,7 +223,7 @@ class ReconcileController extends EventEmitter implements Controller {
   private reconcile(name: string, cycle: string, leadership: Leadership, hints: ObserveHints, detectors: DetectorState): Promise<CycleResult> {
     return reconcileCluster(name, cycle, {
       store: this.deps.store,
-      mgmt: this.deps.mgmt,
+      mgmt: this.kv,
       prefix: this.deps.prefix,
       journal: this.journal,
       marks: this.deps.marks,

@@ -3,13 +3,13 @@
 // complete), and write status in a deferred block so it is written even when the cycle
 // fails. Interrupted journal entries are finished first (resumeEntry), so a controller
 // that took over completes what its predecessor started instead of starting it again.
-import type { Etcd3 } from 'etcd3';
 import { isSwarmkeeperError, messageOf, type ErrorCode } from '../errors.ts';
 import type { MarkStore } from '../heal/port.ts';
 import type { Logger } from '../log.ts';
 import type { AgentConfigFactory, ActDeps, ActTimeouts, PreconditionCheck } from '../act/context.ts';
 import { executeStep, resumeEntry, describeStep, type StepOutcome } from '../act/execute-step.ts';
-import type { ObserveHints } from '../observe/observe.ts';
+import { refreshSources, type ObserveDeps, type ObserveHints } from '../observe/observe.ts';
+import { CycleView } from './cycle-view.ts';
 import type { PeerClients } from '../observe/peer-clients.ts';
 import type { Snapshot } from '../observe/snapshot.ts';
 import type { PlanResult, Step } from '../plan/steps.ts';
@@ -18,6 +18,7 @@ import { resolveCluster, type ResolvedSpec } from '../spec/defaults.ts';
 import type { Journal } from '../store/journal.ts';
 import type { Leadership } from '../store/election.ts';
 import type { ClusterStore, LeaderFence } from '../store/port.ts';
+import type { FencedKv } from '../store/fenced-kv.ts';
 import { observeWithPublished } from './published-endpoints.ts';
 import { buildStatus } from './status.ts';
 import { applyDetectors, type DetectorState } from './detect-marks.ts';
@@ -28,7 +29,7 @@ export type PlanFn = (spec: ResolvedSpec, snapshot: Snapshot, opts: { now: numbe
 
 export interface CycleDeps {
   readonly store: ClusterStore;
-  readonly mgmt: Etcd3;
+  readonly mgmt: FencedKv;
   readonly prefix: string;
   readonly journal: Journal;
   readonly marks?: MarkStore;
@@ -64,8 +65,11 @@ export interface CycleResult {
   readonly status?: SwarmClusterStatus;
 }
 
-/** How fresh the cycle's snapshot must be for the first step to use it instead of re-observing. */
-const REUSE_SNAPSHOT_MS = 1000;
+/**
+ * Past this age the cycle's instance list is listed again before the next step (a step
+ * that waited long); younger, steps re-read only the sources they depend on (cycle-view.ts).
+ */
+const VIEW_MAX_AGE_MS = 30_000;
 
 export async function reconcileCluster(name: string, cycle: string, deps: CycleDeps): Promise<CycleResult> {
   const log = deps.logger.child({ cluster: name, cycle });
@@ -83,23 +87,19 @@ export async function reconcileCluster(name: string, cycle: string, deps: CycleD
   let status: SwarmClusterStatus | undefined;
   try {
     const provider = deps.providerFor(spec);
-    const observe = (): Promise<Snapshot> =>
-      observeWithPublished(
-        {
-          cluster: name,
-          provider,
-          peers: deps.peers,
-          marks: deps.marks,
-          journal: deps.journal,
-          now: deps.now,
-          timeoutMs: deps.observeTimeoutMs,
-          selfInstanceId: deps.selfInstanceId,
-          hints: deps.hints,
-        },
-        deps.mgmt,
-        deps.prefix,
-      );
-    let reusable: Snapshot | undefined;
+    const observeDeps: ObserveDeps = {
+      cluster: name,
+      provider,
+      peers: deps.peers,
+      marks: deps.marks,
+      journal: deps.journal,
+      now: deps.now,
+      timeoutMs: deps.observeTimeoutMs,
+      selfInstanceId: deps.selfInstanceId,
+      hints: deps.hints,
+    };
+    const observe = (): Promise<Snapshot> => observeWithPublished(observeDeps, deps.mgmt, deps.prefix);
+    const view = new CycleView({ observe, refresh: (base, parts) => refreshSources(observeDeps, base, parts), now: deps.now, maxAgeMs: VIEW_MAX_AGE_MS });
     const act: ActDeps = {
       cluster: name,
       spec,
@@ -112,13 +112,7 @@ export async function reconcileCluster(name: string, cycle: string, deps: CycleD
       fence,
       signal: deps.leadership.signal,
       leader: deps.leadership.identity,
-      // The first step may use the cycle's own (fresh) snapshot; later steps re-observe,
-      // because the steps before them changed the world.
-      observe: async () => {
-        const s = reusable && deps.now() - reusable.observedAt < REUSE_SNAPSHOT_MS ? reusable : await observe();
-        reusable = undefined;
-        return s;
-      },
+      observe: (step) => view.forStep(step),
       checkPrecondition: deps.checkPrecondition,
       agentConfig: deps.agentConfig,
       logger: log,
@@ -128,6 +122,7 @@ export async function reconcileCluster(name: string, cycle: string, deps: CycleD
 
     for (const entry of await deps.journal.inFlight(name)) {
       const out = await resumeEntry(entry, act);
+      view.after(entry.step, out.instances);
       report(deps, name, cycle, entry.step, out);
       if (out.status === 'failed') throw out.error ?? new Error(`resuming ${entry.stepKind} failed`);
     }
@@ -136,10 +131,11 @@ export async function reconcileCluster(name: string, cycle: string, deps: CycleD
     if (deps.marks) snapshot = await applyDetectors(name, spec, snapshot, deps.marks, deps.detectors, deps.now(), log);
     planned = deps.plan(spec, snapshot, { now: deps.now() });
     log.debug({ phase: planned.phase, steps: planned.steps.length, holds: planned.holds.length }, 'Planned');
-    reusable = snapshot;
+    view.start(snapshot);
     for (const step of planned.steps) {
       deps.emit({ type: 'step', cluster: name, cycle, status: 'started', step, message: describeStep(step) });
       const out = await executeStep(step, act);
+      view.after(step, out.instances);
       report(deps, name, cycle, step, out);
       if (out.status === 'done') {
         executed.push(step);

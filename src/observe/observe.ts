@@ -64,6 +64,30 @@ export async function observeCluster(deps: ObserveDeps): Promise<Snapshot> {
   });
 }
 
+/** The sources a step's precondition depends on, re-read before the step runs. */
+export interface SourceRefresh {
+  readonly swarm?: boolean;
+  readonly etcd?: boolean;
+  readonly operations?: boolean;
+}
+
+/**
+ * `base` with only the named sources read again; the instance list (a provider call,
+ * rate-limited in the cloud) is kept. The swarm and etcd are reached through the
+ * managers `base` lists. Like observeCluster, never throws: a failed read is data.
+ */
+export async function refreshSources(deps: ObserveDeps, base: Snapshot, parts: SourceRefresh): Promise<Snapshot> {
+  const ms = deps.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const managers = valueOr(base.instances, []).filter((i) => i.role === 'manager' && (i.state === 'running' || i.state === 'pending'));
+  const known = base.instances.status === 'ok';
+  const [swarm, etcd, operations] = await Promise.all([
+    parts.swarm && known ? readSwarm(deps, managers, ms) : base.swarm,
+    parts.etcd && known ? readEtcd(deps, managers, ms) : base.etcd,
+    parts.operations ? readSource('reading the operations journal', ms, async () => (deps.journal ? toOperations(await deps.journal.list(deps.cluster)) : [])) : undefined,
+  ]);
+  return Object.freeze({ ...base, swarm, etcd, ...(operations === undefined ? {} : { operations: valueOr<Operation[]>(operations, [...base.operations]) }) });
+}
+
 /**
  * The swarm as a manager sees it. Managers are asked one at a time (last answering one
  * first); an engine that is not (yet) a swarm manager is skipped. When every manager

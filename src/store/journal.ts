@@ -8,14 +8,13 @@
 // Keys are `<journal><id>` with ids that sort by time, so a range read returns the
 // journal in order. Every write is fenced by the leader's election key (fenced-write.ts).
 import { randomBytes } from 'node:crypto';
-import type { Etcd3 } from 'etcd3';
 import { wrapError } from '../errors.ts';
 import type { Operation, OperationState } from '../observe/snapshot.ts';
 import type { Step } from '../plan/steps.ts';
 import { targetOf } from '../plan/targets.ts';
 import { clusterKeys } from './keys.ts';
 import type { LeaderFence } from './port.ts';
-import { writeFenced } from './fenced-write.ts';
+import type { FencedKv } from './fenced-kv.ts';
 
 export interface JournalEntry extends Operation {
   /** The step as planned, so a successor can run it again exactly. */
@@ -43,7 +42,7 @@ export class Journal {
   private seq = 0;
 
   constructor(
-    private readonly client: Etcd3,
+    private readonly kv: FencedKv,
     opts: JournalOptions,
   ) {
     this.prefix = opts.prefix;
@@ -53,16 +52,13 @@ export class Journal {
   /** Every entry of the cluster, oldest first. */
   async list(cluster: string): Promise<JournalEntry[]> {
     const dir = clusterKeys(this.prefix, cluster).journal;
-    let kvs: Record<string, string>;
+    let kvs: Array<readonly [string, string]>;
     try {
-      kvs = await this.client.getAll().prefix(dir).strings();
+      kvs = await this.kv.getPrefix(dir);
     } catch (err) {
       throw wrapError(`reading the operations journal of ${cluster}`, err);
     }
-    return Object.keys(kvs)
-      .sort()
-      .map((k) => parseEntry(kvs[k]!))
-      .filter((e): e is JournalEntry => e !== undefined);
+    return kvs.map(([, text]) => parseEntry(text)).filter((e): e is JournalEntry => e !== undefined);
   }
 
   /** Entries still pending or running: what a new leader must finish first. */
@@ -114,13 +110,13 @@ export class Journal {
     const excess = finished.slice(0, Math.max(0, finished.length - this.keepFinished));
     if (excess.length === 0) return 0;
     const dir = clusterKeys(this.prefix, cluster).journal;
-    await writeFenced(this.client, excess.map((e) => ({ kind: 'delete' as const, key: dir + e.id })), fence, `pruning the journal of ${cluster}`);
+    await this.kv.write(excess.map((e) => ({ kind: 'delete' as const, key: dir + e.id })), fence, `pruning the journal of ${cluster}`);
     return excess.length;
   }
 
   private async write(cluster: string, entry: JournalEntry, fence: LeaderFence | undefined): Promise<void> {
     const key = clusterKeys(this.prefix, cluster).journal + entry.id;
-    await writeFenced(this.client, [{ kind: 'put', key, value: JSON.stringify(entry) }], fence, `journaling ${entry.stepKind} ${entry.target}`);
+    await this.kv.write([{ kind: 'put', key, value: JSON.stringify(entry) }], fence, `journaling ${entry.stepKind} ${entry.target}`);
   }
 
   private nextId(now: number): string {

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Etcd3 } from 'etcd3';
 import { startEtcdCluster, type EtcdTestCluster } from '../support/etcd.ts';
 import { Journal } from '../../src/store/journal.ts';
+import { etcdFencedKv } from '../../src/store/fenced-kv.ts';
 import { LeaderElection, type Leadership } from '../../src/store/election.ts';
 import type { Step } from '../../src/plan/steps.ts';
 import { isSwarmkeeperError } from '../../src/errors.ts';
@@ -48,7 +49,7 @@ describe('operations journal', () => {
     const e = election('/j1', 'a');
     e.start();
     const { fence } = await elected(e);
-    const journal = new Journal(client(), { prefix: '/j1' });
+    const journal = new Journal(etcdFencedKv(client()), { prefix: '/j1' });
     const first = await journal.record('c1', terminate('i-1'), { now: 1000, fence, leader: 'a' });
     const second = await journal.record('c1', terminate('i-2'), { now: 1000, fence, leader: 'a' });
     await journal.transition('c1', first, { state: 'running', attempts: 1 }, { now: 1001, fence });
@@ -64,7 +65,7 @@ describe('operations journal', () => {
     const e = election('/j2', 'a');
     e.start();
     const { fence } = await elected(e);
-    const journal = new Journal(client(), { prefix: '/j2', keepFinished: 2 });
+    const journal = new Journal(etcdFencedKv(client()), { prefix: '/j2', keepFinished: 2 });
     const open = await journal.record('c', terminate('open'), { now: 1, fence });
     for (let i = 0; i < 4; i++) {
       const en = await journal.record('c', terminate(`i-${i}`), { now: 2 + i, fence });
@@ -86,7 +87,7 @@ describe('leader election', () => {
     await new Promise((r) => setTimeout(r, 500));
     expect(b.leadership).toBeUndefined();
     expect(await a.leader()).toBe('a');
-    const journal = new Journal(client(), { prefix: '/e1' });
+    const journal = new Journal(etcdFencedKv(client()), { prefix: '/e1' });
     await journal.record('c', terminate('by-a'), { now: 1, fence: la.fence });
 
     await a.stop();

@@ -15,6 +15,7 @@ import type { SwarmCluster, SwarmClusterStatus } from '../../src/spec/schema.ts'
 import { getCondition } from '../../src/spec/conditions.ts';
 import { EtcdClusterStore } from '../../src/store/etcd-store.ts';
 import { Journal, type JournalEntry } from '../../src/store/journal.ts';
+import { etcdFencedKv } from '../../src/store/fenced-kv.ts';
 import { startEtcdCluster, type EtcdTestCluster } from './etcd.ts';
 
 export interface HarnessOptions {
@@ -55,7 +56,7 @@ export async function startControllerHarness(opts: HarnessOptions): Promise<Cont
   const prefix = opts.prefix ?? '/sk';
   const baseDir = mkdtempSync('/tmp/skc-');
   const store = new EtcdClusterStore(client, { prefix, ownsClient: false });
-  const journal = new Journal(client, { prefix });
+  const journal = new Journal(etcdFencedKv(client), { prefix });
   const provider = new LocalProvider({ baseDir, addressBlock: opts.block });
   const level = opts.logLevel ?? process.env.SWARMKEEPER_TEST_LOG;
   const logger: Logger = level ? createLogger({ level }) : silentLogger();

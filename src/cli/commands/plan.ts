@@ -104,7 +104,7 @@ async function specFromStore(store: EtcdClusterStore, name: string): Promise<Res
  * cloud SDKs.
  */
 async function observeLive(store: EtcdClusterStore, spec: ResolvedSpec): Promise<Snapshot> {
-  const [{ PeerClients }, { providerForSpec }, { livePeerFactories }, { EtcdMarkStore }, { Journal }, { observeWithPublished }, { silentLogger }] = await Promise.all([
+  const [{ PeerClients }, { providerForSpec }, { livePeerFactories }, { EtcdMarkStore }, { Journal }, { observeWithPublished }, { silentLogger }, { etcdFencedKv }] = await Promise.all([
     import('../../observe/peer-clients.ts'),
     import('../../controller/providers.ts'),
     import('../../controller/live-peers.ts'),
@@ -112,13 +112,15 @@ async function observeLive(store: EtcdClusterStore, spec: ResolvedSpec): Promise
     import('../../store/journal.ts'),
     import('../../controller/published-endpoints.ts'),
     import('../../log.ts'),
+    import('../../store/fenced-kv.ts'),
   ]);
   const provider = providerForSpec(spec, { logger: silentLogger() });
   const peers = new PeerClients(livePeerFactories());
+  const kv = etcdFencedKv(store.client);
   try {
     return await observeWithPublished(
-      { cluster: spec.name, provider, peers, marks: new EtcdMarkStore(store.client, { prefix: store.prefix }), journal: new Journal(store.client, { prefix: store.prefix }) },
-      store.client,
+      { cluster: spec.name, provider, peers, marks: new EtcdMarkStore(store.client, { prefix: store.prefix }), journal: new Journal(kv, { prefix: store.prefix }) },
+      kv,
       store.prefix,
     );
   } finally {

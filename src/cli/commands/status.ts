@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { SwarmkeeperError } from '../../errors.ts';
 import { specErrorOf } from '../../store/etcd-store.ts';
 import { Journal } from '../../store/journal.ts';
+import { etcdFencedKv } from '../../store/fenced-kv.ts';
 import { notFound, withStore } from '../input.ts';
 import { buildStatusView, renderStatusText } from './status-view.ts';
 
@@ -30,7 +31,7 @@ export function registerStatus(program: Command): void {
           if (raw.specText !== undefined) throw new SwarmkeeperError('SpecInvalid', `SwarmCluster "${name}" has no valid spec: ${specErrorOf(raw) ?? 'unknown error'}`);
           throw notFound(name);
         }
-        const journal = await new Journal(store.client, { prefix: store.prefix }).list(name);
+        const journal = await new Journal(etcdFencedKv(store.client), { prefix: store.prefix }).list(name);
         return buildStatusView(stored.cluster, stored.status, journal, { operations, ...(stored.specError ? { specError: stored.specError } : {}) });
       });
       process.stdout.write(opts.output === 'json' ? `${JSON.stringify(view, null, 2)}\n` : renderStatusText(view));
