@@ -66,7 +66,8 @@ describe('dockerd processes', () => {
     await stopByPidFile(dir);
     expect(isAlive(pid)).toBe(false);
     expect(dockerdPid(dir)).toBeUndefined();
-    if (containerd !== undefined) expect(isAlive(containerd)).toBe(false);
+    expect(containerd).toBeDefined();
+    expect(isAlive(containerd!)).toBe(false);
   });
 
   it('kill() takes dockerd and its containerd down; a second start on the same dir is refused while one runs', async () => {

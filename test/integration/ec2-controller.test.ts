@@ -11,6 +11,7 @@ import { startEtcdCluster, type EtcdTestCluster } from '../support/etcd.ts';
 import { startMoto, type MotoServer } from '../support/moto.ts';
 import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { motoEc2Spec, TEST_REGION, useTestCredentials } from '../support/ec2-fixtures.ts';
+import { until } from '../support/until.ts';
 import { TAGS } from '../../src/providers/ec2/ec2-instances.ts';
 import { Ec2Provider } from '../../src/providers/ec2/ec2-provider.ts';
 import type { Provider } from '../../src/providers/provider.ts';
@@ -103,20 +104,7 @@ async function applySpec(managers: number, workers: number): Promise<void> {
   });
 }
 
-async function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await check();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
+const waitFor = <T>(what: string, check: () => Promise<T | undefined>, timeoutMs: number): Promise<T> => until(what, check, timeoutMs);
 
 /** EC2 (through moto), the simulated rafts and the controller's status all agree. */
 async function waitConverged(managers: number, workers: number, timeoutMs: number): Promise<void> {

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EtcdMarkStore } from '../../src/heal/mark-store.ts';
 import { clusterKeys } from '../../src/store/keys.ts';
 import { startEtcdCluster, type EtcdTestCluster } from '../support/etcd.ts';
+import { until } from '../support/until.ts';
 
 const PREFIX = '/sk-marks';
 let etcd: EtcdTestCluster | undefined;
@@ -20,14 +21,6 @@ afterAll(async () => {
   client?.close();
   await etcd?.stop();
 });
-
-async function until(what: string, cond: () => Promise<boolean>, ms = 30_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 describe('EtcdMarkStore', () => {
   it('stores marks under <marks><instance>/<source> and keeps the earliest since', async () => {

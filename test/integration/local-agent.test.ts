@@ -12,6 +12,7 @@ import { EtcdManagementKv } from '../../src/node/management-kv.ts';
 import { startEtcdCluster, type EtcdTestCluster } from '../support/etcd.ts';
 import { startSwarm, type TestDockerNode, type TestSwarm } from '../support/dockerd.ts';
 import { runningTestAgents, startTestAgent, stopAllTestAgents, type TestAgent } from '../support/node-agent.ts';
+import { untilResolves } from '../support/until.ts';
 
 const CLUSTER = 'agent-it';
 const PREFIX = '/sk-agent-it';
@@ -57,17 +58,7 @@ function clusterEtcd(address: string): Etcd3 {
   return c;
 }
 
-async function retry<T>(what: string, fn: () => Promise<T>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (Date.now() > deadline) throw new Error(`${what}: ${(err as Error).message}`);
-      await new Promise((r) => setTimeout(r, 500));
-    }
-  }
-}
+const retry = <T>(what: string, fn: () => Promise<T>, timeoutMs = 60_000): Promise<T> => untilResolves(what, fn, { timeoutMs, intervalMs: 500 });
 
 const isSteady = (a: AgentAction): boolean => a.kind === 'steady';
 

@@ -13,6 +13,7 @@ import { resolveSpec } from '../../src/spec/defaults.ts';
 import { nodeConfigHash } from '../../src/spec/config-hash.ts';
 import type { Role } from '../../src/spec/schema.ts';
 import { DockerSwarm } from '../../src/swarm/docker-swarm.ts';
+import { until } from '../support/until.ts';
 import { startEtcdCluster, type EtcdTestCluster } from '../support/etcd.ts';
 
 const CLUSTER = 'local-it';
@@ -65,13 +66,8 @@ function swarmOf(i: Instance): DockerSwarm {
   return s;
 }
 
-async function eventually(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 120_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await Promise.resolve(check()).catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
+const eventually = (what: string, check: () => Promise<boolean> | boolean, timeoutMs = 120_000): Promise<boolean> =>
+  until(what, check, { timeoutMs, intervalMs: 500 });
 
 function processesOf(instanceId: string): string[] {
   return readdirSync('/proc')

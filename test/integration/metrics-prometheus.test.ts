@@ -10,6 +10,7 @@ import { releaseLoopback, reserveLoopback } from '../../src/net/loopback-pool.ts
 import type { Snapshot } from '../../src/observe/snapshot.ts';
 import { ALERTING_TEST_BLOCK } from '../support/alertmanager.ts';
 import { startPrometheus, type PrometheusProcess } from '../support/prometheus.ts';
+import { until } from '../support/until.ts';
 
 let app: FastifyInstance | undefined;
 let prom: PrometheusProcess | undefined;
@@ -50,24 +51,13 @@ afterAll(async () => {
   if (address) releaseLoopback(address);
 });
 
-async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 90_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  throw new Error(`${what} did not happen within ${ms} ms (${String(last)}); prometheus log: ${prom?.output().slice(-2000)}`);
+function untilScraped<T>(what: string, fn: () => Promise<T | undefined>): Promise<T> {
+  return until(what, fn, { timeoutMs: 90_000, intervalMs: 500, context: () => `prometheus log: ${prom?.output().slice(-2000)}` });
 }
 
 describe('/metrics scraped by a real Prometheus', () => {
   it('is scraped successfully and every swarmkeeper metric name is stored', async () => {
-    const target = await until('a healthy scrape', async () => (await prom?.targets())?.find((t) => t.health === 'up'));
+    const target = await untilScraped('a healthy scrape', async () => (await prom?.targets())?.find((t) => t.health === 'up'));
     expect(target.lastError).toBe('');
     const expected = [
       `${METRIC_NAMES.reconcileTotal}`,
@@ -86,7 +76,7 @@ describe('/metrics scraped by a real Prometheus', () => {
       METRIC_NAMES.notifications,
       'process_resident_memory_bytes',
     ];
-    const names = await until('every metric name', async () => {
+    const names = await untilScraped('every metric name', async () => {
       const n = (await prom?.metricNames()) ?? [];
       return expected.every((e) => n.includes(e)) ? n : undefined;
     });
@@ -94,7 +84,7 @@ describe('/metrics scraped by a real Prometheus', () => {
   });
 
   it('carries the values and labels the controller recorded', async () => {
-    const leader = await until('the leader series', async () => (await prom?.query(METRIC_NAMES.leader))?.[0]);
+    const leader = await untilScraped('the leader series', async () => (await prom?.query(METRIC_NAMES.leader))?.[0]);
     expect(leader.value[1]).toBe('1');
     const [margin] = (await prom?.query(`${METRIC_NAMES.etcdQuorumMargin}{cluster="prod"}`)) ?? [];
     expect(margin?.value[1]).toBe('0');

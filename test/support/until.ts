@@ -30,3 +30,9 @@ export async function until<T>(what: string, fn: () => T | undefined | false | P
     await new Promise((r) => setTimeout(r, o.intervalMs ?? 250));
   }
 }
+
+/** Calls `fn` until it resolves (a rejection counts as "not yet"); resolves with its value. */
+export async function untilResolves<T>(what: string, fn: () => Promise<T>, opts: UntilOptions | number = {}): Promise<T> {
+  const boxed = await until(what, async () => ({ value: await fn() }), opts);
+  return boxed.value;
+}
