@@ -20,6 +20,15 @@ export type PreconditionCheck = (step: Step, snapshot: Snapshot, now: number, sp
 /** Builds what a launched node's agent is told; ec2 adds a one-time bootstrap token here. */
 export type AgentConfigFactory = (spec: ResolvedSpec, role: Role, clientToken: string) => Promise<NodeAgentConfig>;
 
+/** A backup.create step. */
+export type BackupStep = Extract<Step, { kind: 'backup.create' }>;
+
+/**
+ * Takes the backup a backup.create step asks for (src/backup/take-backup.ts): returns
+ * the journal's result line. Throws when the backup could not be taken and stored.
+ */
+export type BackupTaker = (step: BackupStep, snapshot: Snapshot, deps: ActDeps) => Promise<string>;
+
 export interface ActTimeouts {
   /** etcd membership calls retried through "unhealthy cluster" windows. */
   readonly etcdMs: number;
@@ -59,4 +68,6 @@ export interface ActDeps {
   readonly logger: Logger;
   readonly now: () => number;
   readonly timeouts?: Partial<ActTimeouts>;
+  /** Absent where backups are not wired: a backup.create step then fails. */
+  readonly takeBackup?: BackupTaker;
 }

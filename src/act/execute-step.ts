@@ -101,6 +101,9 @@ async function runStep(step: Step, snapshot: Snapshot, deps: ActDeps): Promise<s
     case 'instance.markOrphan':
     case 'cluster.publishEndpoints':
       return runInstanceStep(step, deps);
+    case 'backup.create':
+      if (!deps.takeBackup) throw new SwarmkeeperError('Unavailable', 'backup.create: this controller has no backup store wired');
+      return deps.takeBackup(step, snapshot, deps);
   }
 }
 
@@ -135,5 +138,7 @@ export function describeStep(step: Step): string {
       return `Removing swarm node ${step.nodeId}`;
     case 'cluster.publishEndpoints':
       return `Publishing ${step.clientURLs.length} etcd endpoints`;
+    case 'backup.create':
+      return `Taking a ${step.purpose} backup`;
   }
 }

@@ -119,6 +119,20 @@ export interface NodeControl {
   readonly remediations?: number;
 }
 
+export type BackupPurpose = 'scheduled' | 'pre-change' | 'manual';
+
+/**
+ * What the controller's backup record (management etcd) says. `membership` is the
+ * membershipFingerprint() the cluster had when the backup was taken: the planner
+ * compares it with the current one to know whether a snapshot covers the next change.
+ */
+export interface BackupObservation {
+  /** The newest backup that completed. */
+  readonly newest?: { readonly name: string; readonly takenAt: number; readonly membership: string };
+  /** The newest failed attempt, only when it is newer than `newest`. */
+  readonly lastFailure?: { readonly at: number; readonly purpose: BackupPurpose; readonly membership: string; readonly error: string };
+}
+
 export interface Snapshot {
   readonly observedAt: number;
   readonly instances: Source<readonly Instance[]>;
@@ -134,6 +148,8 @@ export interface Snapshot {
    * follow). Undefined means nothing is published: the planner then publishes.
    */
   readonly publishedClientURLs?: readonly string[];
+  /** The backup record; undefined when there is none (or it could not be read). */
+  readonly backup?: BackupObservation;
 }
 
 /** The URL etcd peers use for a node at `address`; members are matched to instances by it. */

@@ -10,8 +10,12 @@
 // worker; launching it changes neither raft. From nothing, every manager is launched
 // at once (managers.ts): the init claim is create-if-absent, so exactly one of them
 // initialises the cluster and the others wait for their learner entries.
+//
+// A membership step may be preceded by a pre-change backup step, or held when that
+// backup failed (backups.ts).
 import type { Snapshot } from '../observe/snapshot.ts';
 import type { ResolvedSpec } from '../spec/defaults.ts';
+import { preChangeBackupAllows } from './backups.ts';
 import { inFlightMembershipOps } from './gates.ts';
 import type { Inventory } from './inventory.ts';
 import { MEMBERSHIP_STEP_KINDS, type PlanHold, type RuleId, type Step } from './steps.ts';
@@ -73,6 +77,8 @@ export class PlanContext {
   emit(step: Step): boolean {
     if (MEMBERSHIP_STEP_KINDS.has(step.kind)) {
       if (!this.membershipAllowed(step)) return false;
+      // A manager membership change goes only after a snapshot of the current membership.
+      if (!preChangeBackupAllows(this, step)) return false;
       this.membershipUsed = true;
     }
     this.steps.push(step);

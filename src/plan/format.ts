@@ -27,6 +27,8 @@ export function describeTarget(step: Step): string {
       return `${step.instanceId ?? step.nodeId}${step.force ? ' (force)' : ''}`;
     case 'cluster.publishEndpoints':
       return step.clientURLs.join(', ');
+    case 'backup.create':
+      return `${step.purpose} (etcd snapshot and swarm state)`;
     case 'swarm.waitDrained':
       return `${step.instanceId} (until ${new Date(step.deadline).toISOString()})`;
     default:

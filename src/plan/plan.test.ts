@@ -20,6 +20,8 @@ export function stepLine(s: Step): string {
       return `swarm.removeNode ${s.instanceId ?? s.nodeId}`;
     case 'cluster.publishEndpoints':
       return `publishEndpoints ${s.clientURLs.length}`;
+    case 'backup.create':
+      return `backup.create ${s.purpose}`;
     default:
       return `${s.kind} ${s.instanceId}`;
   }

@@ -2,13 +2,15 @@
 // deterministic (no I/O, clock or randomness: eslint holds the line). The executor runs
 // the steps in the order given, re-checking each one's precondition on a fresh
 // observation (preconditions.ts). Order of the output: manager steps (at most one
-// membership change), worker steps, then the endpoints refresh.
+// membership change, maybe preceded by its pre-change backup), worker steps, the
+// endpoints refresh, then a scheduled backup when one is due (backups.ts).
 import type { Snapshot } from '../observe/snapshot.ts';
 import { etcdClientUrl, urlHost } from '../observe/snapshot.ts';
 import type { ResolvedSpec } from '../spec/defaults.ts';
 import { PlanContext, type PlanOptions } from './context.ts';
 import { quorumLostReason } from './gates.ts';
 import { buildInventory, type Inventory } from './inventory.ts';
+import { planScheduledBackup } from './backups.ts';
 import { planManagers } from './managers.ts';
 import { etcdVoters } from './quorum.ts';
 import type { PlanHold, PlanResult } from './steps.ts';
@@ -42,6 +44,7 @@ export function plan(spec: ResolvedSpec, snapshot: Snapshot, opts: PlanOptions):
   planManagers(ctx);
   planWorkers(ctx);
   emitEndpoints(ctx, snapshot);
+  planScheduledBackup(ctx);
   return { steps: ctx.steps, holds: ctx.holds, phase: phaseOf(inv, ctx) };
 }
 
@@ -74,7 +77,8 @@ function phaseOf(inv: Inventory, ctx: PlanContext): PlanResult['phase'] {
   if (!inv.managers.some((m) => m.fullMember)) return 'Pending';
   const degraded = ctx.holds.some((h) => h.rule !== 'converge' && h.reason !== 'WaitingForLaunch' && h.reason !== 'LearnerCatchingUp') || [...inv.managers, ...inv.workers].some((n) => n.dead);
   if (degraded) return 'Degraded';
-  if (ctx.steps.length > 0 || ctx.holds.length > 0) return 'Provisioning';
+  // A backup changes nothing in the cluster: a Ready cluster stays Ready while it runs.
+  if (ctx.steps.some((s) => s.kind !== 'backup.create') || ctx.holds.length > 0) return 'Provisioning';
   // Nothing to do, but nodes still booting or joining: not Ready yet.
   const all = [...inv.managers, ...inv.workers];
   if (all.some((n) => !n.ready) || inv.managers.length !== ctx.spec.managers.count || inv.workers.length !== ctx.spec.workers.count) return 'Provisioning';

@@ -130,6 +130,9 @@ function checkKind(step: Step, inv: Inventory, snapshot: Snapshot, now: number):
       if (n?.member) return refuse('R7-manager-removal-order', `${step.instanceId} is still an etcd member`);
       return OK;
     }
+    case 'backup.create':
+      // A snapshot is read from one healthy member; the executor picks it.
+      return inv.etcd?.members.some((m) => m.healthy === true && !m.isLearner) ? OK : refuse('R1-complete-observation', 'no healthy etcd voter to take a snapshot from');
     case 'cluster.publishEndpoints': {
       if (!inv.etcd || !inv.swarm) return refuse('R1-complete-observation', 'etcd or the swarm could not be read');
       // Only full members are published: nodes join the swarm through these addresses.

@@ -2,6 +2,7 @@
 // order given, writes each to the journal before running it, and re-checks each one's
 // precondition against a fresh observation first (checkPrecondition in
 // src/plan/preconditions.ts), because the world may have moved since the plan.
+import type { BackupPurpose } from '../observe/snapshot.ts';
 import type { Role } from '../spec/schema.ts';
 
 /**
@@ -24,6 +25,7 @@ export type RuleId =
   | 'R12-quorum-lost-freeze'
   | 'R13-idempotent-journal'
   | 'R14-startup-timeout'
+  | 'R15-backup-before-change'
   | 'converge';
 
 interface StepBase {
@@ -61,7 +63,13 @@ export type Step =
   /** Remove the node object from the swarm (force for a node that is down). */
   | (StepBase & { readonly kind: 'swarm.removeNode'; readonly nodeId: string; readonly instanceId?: string; readonly force: boolean })
   /** Publish the managers' etcd client URLs so workers' gateways follow membership. */
-  | (StepBase & { readonly kind: 'cluster.publishEndpoints'; readonly clientURLs: readonly string[] });
+  | (StepBase & { readonly kind: 'cluster.publishEndpoints'; readonly clientURLs: readonly string[] })
+  /**
+   * Take a backup: an etcd snapshot streamed from a healthy member plus the swarm's
+   * exported state, stored, verified and pruned to the retention. `membership` is the
+   * fingerprint it covers (src/plan/backups.ts). Changes nothing in the cluster.
+   */
+  | (StepBase & { readonly kind: 'backup.create'; readonly purpose: Exclude<BackupPurpose, 'manual'>; readonly membership: string });
 
 export type StepKind = Step['kind'];
 

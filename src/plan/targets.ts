@@ -15,6 +15,8 @@ export function targetOf(step: Step): string {
       return step.instanceId ?? step.nodeId;
     case 'cluster.publishEndpoints':
       return 'endpoints';
+    case 'backup.create':
+      return `backup/${step.purpose}`;
     default:
       return step.instanceId;
   }

@@ -1,7 +1,7 @@
 // Defaults are applied here and nowhere else. The planner and the controller only ever
 // see a ResolvedSpec, in which every optional knob has its value, so "what happens when
 // the field is absent" is answered in one place.
-import type { ProviderName, ProviderSpec, Role, SwarmCluster, SwarmClusterSpec, Unit } from './schema.ts';
+import type { BackupSpec, BackupStoreSpec, ProviderName, ProviderSpec, Role, SwarmCluster, SwarmClusterSpec, Unit } from './schema.ts';
 
 export const DEFAULTS = {
   instanceType: { manager: 't3.medium', worker: 't3.large' },
@@ -14,7 +14,23 @@ export const DEFAULTS = {
     minHealthySeconds: 60,
     maxRetriesPerNode: 3,
   },
+  backup: {
+    intervalSeconds: 3600,
+    retention: { count: 24, maxAgeSeconds: 7 * 86400 },
+    onPreChangeFailure: 'hold' as 'hold' | 'proceed',
+  },
 } as const;
+
+/** Where backups go when spec.backup.store is not given (the local provider's state dir). */
+export const LOCAL_BACKUP_SUBDIR = 'backups';
+
+export interface ResolvedBackup {
+  readonly intervalSeconds: number;
+  readonly retention: { readonly count: number; readonly maxAgeSeconds: number };
+  /** Undefined: the provider's default (a directory under the local provider's state). */
+  readonly store?: BackupStoreSpec;
+  readonly onPreChangeFailure: 'hold' | 'proceed';
+}
 
 export interface ResolvedRole {
   readonly count: number;
@@ -39,6 +55,8 @@ export interface ResolvedSpec {
     readonly maxRetriesPerNode: number;
   };
   readonly paused: boolean;
+  /** Undefined when backups are off (no spec.backup block, or enabled: false). */
+  readonly backup?: ResolvedBackup;
 }
 
 /** The resolved spec of a stored document (its name is the key's: stored-doc.ts checks). */
@@ -58,6 +76,20 @@ export function resolveSpec(name: string, generation: number, spec: SwarmCluster
     rollout: { ...DEFAULTS.rollout, ...dropUndefined(spec.rollout ?? {}) },
     healing: { ...DEFAULTS.healing, ...dropUndefined(spec.healing ?? {}) },
     paused: spec.paused ?? false,
+    ...resolveBackup(spec.backup),
+  };
+}
+
+function resolveBackup(b: BackupSpec | undefined): { backup?: ResolvedBackup } {
+  if (!b || b.enabled === false) return {};
+  const d = DEFAULTS.backup;
+  return {
+    backup: {
+      intervalSeconds: b.intervalSeconds ?? d.intervalSeconds,
+      retention: { ...d.retention, ...dropUndefined(b.retention ?? {}) },
+      ...(b.store ? { store: b.store } : {}),
+      onPreChangeFailure: b.onPreChangeFailure ?? d.onPreChangeFailure,
+    },
   };
 }
 

@@ -83,6 +83,28 @@ export const CROSS_FIELD_RULES: readonly CrossFieldRule[] = [
       return errors;
     },
   },
+  {
+    id: 'backup-store-for-provider',
+    crdPath: 'spec',
+    cel: "!has(self.backup) || (has(self.backup.enabled) && !self.backup.enabled) || has(self.backup.store) || !has(self.provider.ec2)",
+    message: 'backup.store is required with the ec2 provider (only the local provider has a default store)',
+    check(doc) {
+      const b = doc.spec.backup;
+      if (!b || b.enabled === false || b.store || !doc.spec.provider.ec2) return [];
+      return [{ path: 'spec.backup.store', message: 'is required with the ec2 provider (only the local provider has a default store): give store.s3 or store.directory' }];
+    },
+  },
+  {
+    id: 'backup-not-on-sim',
+    crdPath: 'spec',
+    cel: '!has(self.backup) || (has(self.backup.enabled) && !self.backup.enabled) || !has(self.provider.sim)',
+    message: 'backups need a real etcd: the sim provider has none',
+    check(doc) {
+      const b = doc.spec.backup;
+      if (!b || b.enabled === false || !doc.spec.provider.sim) return [];
+      return [{ path: 'spec.backup', message: 'backups need a real etcd to snapshot: the sim provider has none (set enabled: false or remove the block)' }];
+    },
+  },
 ];
 
 /** Duplicate keys in the list-map fields, as field errors. */

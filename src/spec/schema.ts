@@ -124,6 +124,67 @@ export const HealingSchema = Type.Object(
   strict,
 );
 
+/** A directory on the controller's machine (the local provider's default store). */
+export const DirectoryStoreSchema = Type.Object(
+  {
+    /** Absolute path; default `<provider.local.baseDir>/backups` for the local provider. */
+    path: Type.Optional(Type.String({ pattern: '^/', minLength: 2, maxLength: 1024 })),
+  },
+  strict,
+);
+
+/** An S3 bucket (or an S3-compatible endpoint); credentials come from the AWS default chain. */
+export const S3StoreSchema = Type.Object(
+  {
+    bucket: Type.String({ pattern: '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$' }),
+    /** Key prefix inside the bucket; backups go under `<prefix><cluster>/`. */
+    prefix: Type.Optional(Type.String({ maxLength: 512, pattern: '^[A-Za-z0-9!_.*()/-]*$' })),
+    region: Type.Optional(Type.String({ pattern: '^[a-z]{2}(-[a-z]+)+-\\d+$' })),
+    /** An S3-compatible endpoint (tests use a moto server on loopback). */
+    endpoint: Type.Optional(Type.String({ pattern: '^https?://' })),
+    forcePathStyle: Type.Optional(Type.Boolean()),
+    /** Encryption at rest, asked of S3 on every put: AES256 (S3-managed keys) or aws:kms. */
+    serverSideEncryption: Type.Optional(Type.Union([Type.Literal('AES256'), Type.Literal('aws:kms')])),
+    kmsKeyId: Type.Optional(Type.String({ minLength: 1, maxLength: 2048 })),
+  },
+  strict,
+);
+
+export const BackupStoreSchema = Type.Object(
+  {
+    directory: Type.Optional(DirectoryStoreSchema),
+    s3: Type.Optional(S3StoreSchema),
+  },
+  { ...strict, minProperties: 1, maxProperties: 1 },
+);
+
+export const BackupSchema = Type.Object(
+  {
+    enabled: Type.Optional(Type.Boolean()),
+    /** How often a scheduled backup (etcd snapshot and swarm state) is taken. */
+    intervalSeconds: Type.Optional(Type.Integer({ minimum: 60, maximum: 604800 })),
+    retention: Type.Optional(
+      Type.Object(
+        {
+          /** Newest backups kept; older ones are deleted after each new one. */
+          count: Type.Optional(Type.Integer({ minimum: 1, maximum: 10000 })),
+          /** Backups older than this are deleted (the newest good one is always kept). */
+          maxAgeSeconds: Type.Optional(Type.Integer({ minimum: 3600, maximum: 31622400 })),
+        },
+        strict,
+      ),
+    ),
+    store: Type.Optional(BackupStoreSchema),
+    /**
+     * A manager membership change waits for an etcd snapshot of the current membership.
+     * When taking it failed: `hold` (default) keeps the change waiting; `proceed` is the
+     * explicit override that lets it go on without one.
+     */
+    onPreChangeFailure: Type.Optional(Type.Union([Type.Literal('hold'), Type.Literal('proceed')])),
+  },
+  strict,
+);
+
 export const SwarmClusterSpecSchema = Type.Object(
   {
     managers: ManagersSchema,
@@ -131,6 +192,8 @@ export const SwarmClusterSpecSchema = Type.Object(
     provider: ProviderSchema,
     rollout: Type.Optional(RolloutSchema),
     healing: Type.Optional(HealingSchema),
+    /** Scheduled and pre-change backups: etcd snapshots and the swarm's state. */
+    backup: Type.Optional(BackupSchema),
     /** The pause switch: observe and report, change nothing. */
     paused: Type.Optional(Type.Boolean()),
   },
@@ -194,6 +257,28 @@ export const NodeRowSchema = Type.Object(
 
 export const HoldSchema = Type.Object({ rule: Type.String(), reason: Type.String(), message: Type.String() }, strict);
 
+export const BackupStatusSchema = Type.Object(
+  {
+    /** The newest backup that completed and verified. */
+    lastBackup: Type.Optional(
+      Type.Object(
+        {
+          name: Type.String(),
+          takenAt: Type.String(),
+          purpose: Type.String(),
+          sizeBytes: Type.Integer(),
+          durationSeconds: Type.Number(),
+          etcdRevision: Type.Optional(Type.Integer()),
+        },
+        strict,
+      ),
+    ),
+    /** The newest failed attempt, when it is newer than the last good backup. */
+    lastFailure: Type.Optional(Type.Object({ at: Type.String(), purpose: Type.String(), error: Type.String() }, strict)),
+  },
+  strict,
+);
+
 export const SwarmClusterStatusSchema = Type.Object(
   {
     observedGeneration: Type.Optional(Type.Integer()),
@@ -212,6 +297,7 @@ export const SwarmClusterStatusSchema = Type.Object(
     workers: Type.Optional(RoleCountsSchema),
     nodes: Type.Optional(Type.Array(NodeRowSchema)),
     holds: Type.Optional(Type.Array(HoldSchema)),
+    backup: Type.Optional(BackupStatusSchema),
     lastReconcileTime: Type.Optional(Type.String()),
   },
   strict,
@@ -233,12 +319,16 @@ export type Ec2ProviderSpec = Static<typeof Ec2ProviderSchema>;
 export type LocalProviderSpec = Static<typeof LocalProviderSchema>;
 export type SimProviderSpec = Static<typeof SimProviderSchema>;
 export type ProviderSpec = Static<typeof ProviderSchema>;
+export type BackupSpec = Static<typeof BackupSchema>;
+export type BackupStoreSpec = Static<typeof BackupStoreSchema>;
+export type S3StoreSpec = Static<typeof S3StoreSchema>;
 export type SwarmClusterSpec = Static<typeof SwarmClusterSpecSchema>;
 export type Metadata = Static<typeof MetadataSchema>;
 export type Condition = Static<typeof ConditionSchema>;
 export type ConditionType = Static<typeof ConditionTypeSchema>;
 export type NodeRow = Static<typeof NodeRowSchema>;
 export type Hold = Static<typeof HoldSchema>;
+export type BackupStatus = Static<typeof BackupStatusSchema>;
 export type SwarmClusterStatus = Static<typeof SwarmClusterStatusSchema>;
 export type SwarmCluster = Static<typeof SwarmClusterSchema>;
 export type Role = 'manager' | 'worker';
