@@ -2,6 +2,7 @@
 // (the bootstrap-token exchange, src/http/bootstrap-route.ts). buildServer() only
 // builds: tests drive it with inject() and no port; listenServer() binds, to
 // 127.0.0.1 unless told otherwise (a container or pod passes --listen 0.0.0.0:8080).
+import { Server as TlsServer } from 'node:tls';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync, type FastifyPluginCallback } from 'fastify';
 import type { Logger } from '../log.ts';
 import { messageOf } from '../errors.ts';
@@ -9,6 +10,7 @@ import type { NodeDirectory } from '../heal/alert-intake.ts';
 import type { MarkStore } from '../heal/port.ts';
 import { alertsRoute } from './alerts-route.ts';
 import type { Metrics } from './metrics.ts';
+import type { ServerTls } from './tls.ts';
 
 export interface ReadinessChecks {
   /** Whether the management etcd answers. */
@@ -44,6 +46,13 @@ export interface ServerDeps {
   readonly plugins?: readonly ExtraPlugin[];
   /** How long one readiness check may take before it counts as failed; default 2000 ms. */
   readonly readinessTimeoutMs?: number;
+  /** Serve HTTPS with this certificate and key (src/http/tls.ts reads and checks them). */
+  readonly tls?: ServerTls;
+  /**
+   * Proxies (addresses or CIDR blocks) whose X-Forwarded-For names the client: the
+   * source address the bootstrap route checks. Without it the header is ignored.
+   */
+  readonly trustedProxies?: readonly string[];
 }
 
 export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
@@ -58,6 +67,9 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     return503OnClosing: true,
     // A client that trickles its body cannot hold a connection (and a handler) forever.
     requestTimeout: 30_000,
+    trustProxy: deps.trustedProxies ? [...deps.trustedProxies] : false,
+    // Nor can one that never finishes its TLS handshake.
+    ...(deps.tls ? { https: { cert: deps.tls.cert, key: deps.tls.key, handshakeTimeout: 10_000 } } : {}),
   });
 
   app.addHook('onResponse', async (req, reply) => {
@@ -106,14 +118,15 @@ export interface ListenOptions {
   readonly port?: number;
 }
 
-/** Binds the server and returns its base URL (http://host:port). */
+/** Binds the server and returns its base URL (http://host:port, or https:// when it serves TLS). */
 export async function listenServer(app: FastifyInstance, opts: ListenOptions = {}): Promise<string> {
   const host = opts.host ?? '127.0.0.1';
   await app.listen({ host, port: opts.port ?? 0 });
   const addr = app.server.address();
   if (addr === null || typeof addr === 'string') throw new Error(`server bound to an unexpected address: ${String(addr)}`);
   const h = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-  return `http://${h}:${addr.port}`;
+  const scheme = app.server instanceof TlsServer ? 'https' : 'http';
+  return `${scheme}://${h}:${addr.port}`;
 }
 
 /** Parses `host:port`, `[v6]:port` or `:port` (host defaults to 127.0.0.1). */

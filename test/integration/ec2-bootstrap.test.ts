@@ -54,11 +54,17 @@ beforeEach(async () => {
   spec = anEc2Spec(await motoEc2Spec(moto.endpoint));
   provider = new Ec2Provider({ ec2: spec.provider.ec2 ?? (undefined as never), statusIntervalMs: Number.POSITIVE_INFINITY });
   tokens = new EtcdBootstrapTokens(client, PREFIX, () => now);
+  app = await serveBootstrap();
+});
+
+/** The real server with the bootstrap route over this test's etcd, moto and clock. */
+async function serveBootstrap(extra: { trustedProxies?: readonly string[] } = {}): Promise<FastifyInstance> {
   const logger = createLogger({ level: 'debug', destination: new Writable({ write: (chunk, _enc, cb) => ((logText += chunk.toString()), cb()) }) });
-  app = await buildServer({
+  return buildServer({
     logger,
     metrics: createMetrics(),
     readiness: { etcd: async () => true, isLeader: () => true },
+    ...extra,
     plugins: [
       {
         plugin: bootstrapRoute,
@@ -72,7 +78,7 @@ beforeEach(async () => {
       },
     ],
   });
-});
+}
 
 /** Launches through the provider with a freshly issued token, as the executor does. */
 async function launch(role: 'manager' | 'worker', count: number): Promise<{ token: string; instances: Instance[] }> {
@@ -228,5 +234,27 @@ describe('bootstrap tokens', () => {
     });
     expect(report.statusCode).toBe(401);
     expect(await new EtcdManagementKv(client, PREFIX, 'prod', false).readTokens()).toBeUndefined();
+  });
+  it('behind a trusted TLS proxy, checks the forwarded client address, not the proxy\'s, and cannot be fooled by a forged header', async () => {
+    const proxied = await serveBootstrap({ trustedProxies: ['10.0.0.7'] });
+    try {
+      const m = await launch('manager', 1);
+      const [m1] = m.instances;
+      if (!m1?.address) throw new Error('launch failed');
+      const via = (remoteAddress: string, xff: string) =>
+        proxied.inject({ method: 'POST', url: '/v1/bootstrap', remoteAddress, headers: { 'x-forwarded-for': xff }, payload: { cluster: 'prod', token: m.token, instanceId: m1.id } });
+      // A client elsewhere names the node's address; the proxy appends the real one.
+      expect((await via('10.0.0.7', `${m1.address}, 10.8.8.8`)).statusCode).toBe(401);
+      // Straight to the server, the header counts for nothing.
+      expect((await via('10.8.8.8', m1.address)).statusCode).toBe(401);
+      // The direct server (no trusted proxy) does not believe the proxy either.
+      expect((await app.inject({ method: 'POST', url: '/v1/bootstrap', remoteAddress: '10.0.0.7', headers: { 'x-forwarded-for': m1.address }, payload: { cluster: 'prod', token: m.token, instanceId: m1.id } })).statusCode).toBe(401);
+      // From the node, through the proxy: accepted (nothing above used the token).
+      const ok = await via('10.0.0.7', m1.address);
+      expect(ok.statusCode).toBe(200);
+      expect(ok.json<JoinResponse>()).toMatchObject({ initialize: true, instanceId: m1.id });
+    } finally {
+      await proxied.close();
+    }
   });
 });

@@ -5,14 +5,14 @@
 //
 //   const etcd = await startEtcdCluster({ size: 3 });
 //   afterAll(() => etcd.stop());
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
 import { startEtcdProcess, waitForEtcdHealth, type EtcdProcess, type EtcdProcessOptions } from '../../src/etcd/etcd-process.ts';
 import { releaseLoopback, reserveLoopback } from '../../src/net/loopback-pool.ts';
 import type { EtcdConnectionOptions } from '../../src/cli/global-options.ts';
+import { makeTestCertificates, type TestCertificates } from './certs.ts';
 
 /** Second octet of the addresses test etcd clusters use (127.21.x.y). */
 export const ETCD_TEST_BLOCK = 21;
@@ -26,15 +26,8 @@ export interface EtcdClusterOptions {
   readonly block?: number;
 }
 
-export interface EtcdTestTls {
-  readonly caFile: string;
-  /** Client certificate (CN root) and key. */
-  readonly certFile: string;
-  readonly keyFile: string;
-  /** What the etcd servers present (SANs: every member address, 127.0.0.1, localhost). */
-  readonly serverCertFile: string;
-  readonly serverKeyFile: string;
-}
+/** The CA, the client certificate (CN root) and what the members present (SANs: every member address, 127.0.0.1, localhost). */
+export type EtcdTestTls = TestCertificates;
 
 export interface EtcdTestMember {
   readonly name: string;
@@ -224,28 +217,4 @@ async function enableAuth(client: Etcd3, password: string): Promise<void> {
   } finally {
     client.close();
   }
-}
-
-/**
- * A throwaway CA plus one certificate used by the servers (SANs: every member address,
- * 127.0.0.1, localhost) and one client certificate (CN root). EC keys: fast to make.
- */
-function makeTestCertificates(dir: string, addresses: string[]): EtcdTestTls {
-  const p = (f: string): string => join(dir, f);
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  const openssl = (args: string[]): void => {
-    execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  };
-  openssl(['req', '-x509', ...ec, '-keyout', p('ca.key'), '-out', p('ca.crt'), '-days', '2', '-subj', '/CN=swarmkeeper-test-ca']);
-  const sans = [...addresses, '127.0.0.1'].map((a) => `IP:${a}`).concat('DNS:localhost').join(',');
-  writeFileSync(
-    p('server.ext'),
-    `subjectAltName=${sans}\nextendedKeyUsage=serverAuth,clientAuth\nkeyUsage=critical,digitalSignature,keyEncipherment\n`,
-  );
-  openssl(['req', ...ec, '-keyout', p('server.key'), '-out', p('server.csr'), '-subj', '/CN=etcd']);
-  openssl(['x509', '-req', '-in', p('server.csr'), '-CA', p('ca.crt'), '-CAkey', p('ca.key'), '-CAcreateserial', '-out', p('server.crt'), '-days', '2', '-extfile', p('server.ext')]);
-  writeFileSync(p('client.ext'), 'extendedKeyUsage=clientAuth\nkeyUsage=critical,digitalSignature,keyEncipherment\n');
-  openssl(['req', ...ec, '-keyout', p('client.key'), '-out', p('client.csr'), '-subj', '/CN=root']);
-  openssl(['x509', '-req', '-in', p('client.csr'), '-CA', p('ca.crt'), '-CAkey', p('ca.key'), '-CAcreateserial', '-out', p('client.crt'), '-days', '2', '-extfile', p('client.ext')]);
-  return { caFile: p('ca.crt'), certFile: p('client.crt'), keyFile: p('client.key'), serverCertFile: p('server.crt'), serverKeyFile: p('server.key') };
 }

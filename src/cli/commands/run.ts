@@ -9,7 +9,9 @@
 import { Option, type Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
-import { SwarmkeeperError } from '../../errors.ts';
+import { SwarmkeeperError, messageOf } from '../../errors.ts';
+import { readServerTls, reloadTlsOnChange, trustedProxyList, type ServerTls, type ServerTlsFiles } from '../../http/tls.ts';
+import { MIN_WEBHOOK_TOKEN_LENGTH } from '../../http/alerts-route.ts';
 import { createLogger, type Logger } from '../../log.ts';
 import { createMetrics } from '../../http/metrics.ts';
 import { buildServer, listenServer, parseListenAddress } from '../../http/server.ts';
@@ -40,6 +42,9 @@ interface RunOptions {
   webhookTokenFile?: string;
   notifyWebhookUrlFile?: string;
   selfInstanceId?: string;
+  tlsCertFile?: string;
+  tlsKeyFile?: string;
+  trustedProxy?: string;
 }
 
 export function registerRun(program: Command): void {
@@ -56,6 +61,13 @@ export function registerRun(program: Command): void {
     .addOption(
       new Option('--self-instance-id <id>', "instance id of the node this controller runs on, replaced last when it is one of the cluster's nodes").env('SWARMKEEPER_SELF_INSTANCE_ID'),
     )
+    .addOption(new Option('--tls-cert-file <file>', 'serve HTTPS with this PEM certificate (chain); needs --tls-key-file').env('SWARMKEEPER_TLS_CERT_FILE'))
+    .addOption(new Option('--tls-key-file <file>', 'the PEM private key of --tls-cert-file').env('SWARMKEEPER_TLS_KEY_FILE'))
+    .addOption(
+      new Option('--trusted-proxy <addresses>', 'comma-separated proxy addresses or CIDR blocks whose X-Forwarded-For names the client (a TLS-terminating proxy in front of /v1/bootstrap)').env(
+        'SWARMKEEPER_TRUSTED_PROXY',
+      ),
+    )
     .addHelpText('after', '\nExamples:\n  swarmkeeper --etcd-endpoints http://127.0.0.1:2379 run\n  swarmkeeper run --http-listen 0.0.0.0:8080')
     .action(async (opts: RunOptions, cmd: Command) => {
       await runController(opts, cmd);
@@ -69,6 +81,9 @@ async function runController(opts: RunOptions, cmd: Command): Promise<void> {
   if (!Number.isFinite(resync) || resync < 1) throw new SwarmkeeperError('Usage', `--resync-seconds ${opts.resyncSeconds}: expected a number of seconds >= 1`);
   const listen = opts.httpListen === undefined ? undefined : parseListen(opts.httpListen);
   const webhookToken = readWebhookToken(opts.webhookTokenFile);
+  const tls = readTls(opts);
+  const trustedProxies = opts.trustedProxy === undefined ? undefined : parseTrustedProxies(opts.trustedProxy);
+  if ((tls || trustedProxies) && !listen) throw new SwarmkeeperError('Usage', '--tls-cert-file and --trusted-proxy configure the HTTP server: --http-listen is needed too');
   const notifyWebhookUrl = readNotifyWebhookUrl(opts.notifyWebhookUrlFile);
   // Empty counts as unset: the swarm stack derives it from a file that a node not booted by swarmkeeper lacks.
   const selfInstanceId = opts.selfInstanceId?.trim() || undefined;
@@ -114,12 +129,24 @@ async function runController(opts: RunOptions, cmd: Command): Promise<void> {
   if (notifier) logger.info('Sending notifications to the configured webhook');
   if (selfInstanceId) logger.info({ selfInstanceId }, 'Replacing the node this controller runs on last');
   let server: FastifyInstance | undefined;
+  let stopTlsReload: (() => void) | undefined;
   const providers = new ProviderCache((spec) => providerForSpec(spec, { logger }));
   try {
     await wired.controller.start();
     if (listen) {
-      server = await startHttp(wired, { logger, metrics, client, webhookToken, providers, prefix: etcdOpts.prefix, ...(tokens ? { tokens } : {}) });
+      server = await startHttp(wired, {
+        logger,
+        metrics,
+        client,
+        webhookToken,
+        providers,
+        prefix: etcdOpts.prefix,
+        ...(tokens ? { tokens } : {}),
+        ...(tls ? { tls: tls.loaded } : {}),
+        ...(trustedProxies ? { trustedProxies } : {}),
+      });
       const url = await listenServer(server, listen);
+      if (tls) stopTlsReload = reloadTlsOnChange(server.server, tls.files, logger);
       logger.info({ url }, 'Serving health, readiness and metrics');
     }
     await waitForSignal(logger);
@@ -128,6 +155,7 @@ async function runController(opts: RunOptions, cmd: Command): Promise<void> {
     // After the controller: the last cycle's messages still go out (bounded grace).
     detachNotifier?.();
     await notifier?.close(5_000);
+    stopTlsReload?.();
     await server?.close().catch(() => undefined);
     await providers.close();
     client.close();
@@ -165,12 +193,48 @@ function readNotifyWebhookUrl(file: string | undefined): string | undefined {
   return url;
 }
 
+/**
+ * The alert webhook's bearer token. A file that is blank or too short is refused at
+ * start: served without a token, /v1/alerts would answer 404, which Alertmanager drops
+ * without retrying, and the alerts would be lost in silence.
+ */
 function readWebhookToken(file: string | undefined): string | undefined {
-  if (file === undefined) return process.env.SWARMKEEPER_WEBHOOK_TOKEN || undefined;
+  const where = file === undefined ? 'SWARMKEEPER_WEBHOOK_TOKEN' : `--webhook-token-file ${file}`;
+  let token: string;
+  if (file === undefined) {
+    const env = process.env.SWARMKEEPER_WEBHOOK_TOKEN;
+    if (env === undefined || env === '') return undefined;
+    token = env.trim();
+  } else {
+    try {
+      token = readFileSync(file, 'utf8').trim();
+    } catch (err) {
+      throw new SwarmkeeperError('Usage', `${where}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`, { cause: err });
+    }
+  }
+  if (token === '') throw new SwarmkeeperError('Usage', `${where}: the token is blank`);
+  if (token.length < MIN_WEBHOOK_TOKEN_LENGTH) throw new SwarmkeeperError('Usage', `${where}: the token must be at least ${MIN_WEBHOOK_TOKEN_LENGTH} characters long (openssl rand -hex 32)`);
+  return token;
+}
+
+function readTls(opts: RunOptions): { loaded: ServerTls; files: ServerTlsFiles } | undefined {
+  if (opts.tlsCertFile === undefined && opts.tlsKeyFile === undefined) return undefined;
+  if (opts.tlsCertFile === undefined || opts.tlsKeyFile === undefined) {
+    throw new SwarmkeeperError('Usage', 'give both --tls-cert-file and --tls-key-file (or SWARMKEEPER_TLS_CERT_FILE and SWARMKEEPER_TLS_KEY_FILE), or neither');
+  }
+  const files = { certFile: opts.tlsCertFile, keyFile: opts.tlsKeyFile };
   try {
-    return readFileSync(file, 'utf8').trim();
+    return { loaded: readServerTls(files), files };
   } catch (err) {
-    throw new SwarmkeeperError('Usage', `--webhook-token-file ${file}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`, { cause: err });
+    throw new SwarmkeeperError('Usage', `--tls-cert-file/--tls-key-file: ${messageOf(err)}`, { cause: err });
+  }
+}
+
+function parseTrustedProxies(value: string): string[] {
+  try {
+    return trustedProxyList(value);
+  } catch (err) {
+    throw new SwarmkeeperError('Usage', `--trusted-proxy: ${messageOf(err)}`, { cause: err });
   }
 }
 
@@ -184,6 +248,8 @@ async function startHttp(
     providers: ProviderCache;
     prefix: string;
     tokens?: EtcdBootstrapTokens;
+    tls?: ServerTls;
+    trustedProxies?: readonly string[];
   },
 ): Promise<FastifyInstance> {
   const { store } = wired;
@@ -213,6 +279,8 @@ async function startHttp(
       : {}),
     logger: deps.logger,
     metrics: deps.metrics,
+    ...(deps.tls ? { tls: deps.tls } : {}),
+    ...(deps.trustedProxies ? { trustedProxies: deps.trustedProxies } : {}),
     readiness: {
       etcd: async () => {
         await deps.client.get('swarmkeeper-readiness-probe').string();
