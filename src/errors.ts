@@ -18,6 +18,7 @@ export const ERROR_CODES = {
   Usage: 'The command line is wrong: an unknown flag, a missing argument.',
   Precondition: 'A step re-checked its precondition against a fresh observation and it no longer holds.',
   QuorumAtRisk: 'The step would cost etcd or swarm its quorum and was refused.',
+  Corrupt: 'Stored data (a backup) failed its checksum or is truncated: it is refused and nothing was changed.',
   Internal: 'A bug: an invariant of swarmkeeper itself did not hold.',
 } as const;
 
