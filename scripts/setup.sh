@@ -7,6 +7,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# A supported Node.js first, so npm ci and everything after it run on it.
+bash scripts/setup-node.sh >/dev/null
+
 need_apt=()
 command -v etcd >/dev/null || need_apt+=(etcd-server)
 command -v etcdctl >/dev/null || need_apt+=(etcd-client)
@@ -30,10 +33,14 @@ if ! python3 -c 'import moto.server' 2>/dev/null; then
   python3 -m pip install -q "moto[server]"
 fi
 
-# npm ci only when the lock file is newer than what is installed.
-if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+# npm ci only when the lock file is newer than what is installed, or node_modules was
+# installed by another Node.js major (native add-ons are built per ABI).
+node_major=$(node -p 'process.versions.modules')
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ] ||
+  [ "$(cat node_modules/.node-abi 2>/dev/null)" != "$node_major" ]; then
   echo "setup: installing npm dependencies" >&2
   npm ci --no-audit --no-fund --loglevel=error
+  echo "$node_major" > node_modules/.node-abi
 fi
 
 # Compiled once here, so each local node agent loads plain JavaScript (bin/load-entry.js
