@@ -60,12 +60,8 @@ export async function runSwarmStep(step: SwarmStep, snapshot: Snapshot, deps: Ac
         await swarm.setAvailability(n.id, n.version, 'active');
         return `node ${n.id} set to active`;
       });
-    case 'swarm.waitDrained': {
-      // The deadline bounds the wait (the spec's drain timeout); past it we go on.
-      const left = Math.max(0, step.deadline - deps.now());
-      const drained = await pollUntil(async () => (await swarm.runningTasks(step.nodeId)) === 0, { deadlineMs: left, intervalMs: 500, signal: deps.signal });
-      return drained ? `no tasks left on ${step.nodeId}` : `drain timeout passed with tasks left on ${step.nodeId}`;
-    }
+    case 'swarm.waitDrained':
+      return waitDrained(step, swarm, deps);
     case 'swarm.removeNode':
       return retrying(
         async () => {
@@ -77,6 +73,26 @@ export async function runSwarmStep(step: SwarmStep, snapshot: Snapshot, deps: Ac
         { retryOn: ['Unavailable', 'Conflict'], deadlineMs: 15_000, signal: deps.signal },
       );
   }
+}
+
+/**
+ * Waits until no task runs on the node and its services' tasks run elsewhere, bounded by
+ * the step's deadline (the spec's drain timeout). Past it, a `hold` wait fails, so the
+ * removal stops with the node drained and joined (the planner then holds it with
+ * DrainTimedOut); a `proceed` wait (an unhealthy node) ends and says what had not moved.
+ */
+async function waitDrained(step: Extract<Step, { kind: 'swarm.waitDrained' }>, swarm: SwarmApi, deps: ActDeps): Promise<string> {
+  let left = { running: -1, notMoved: -1, why: '' };
+  const settled = async (): Promise<boolean> => {
+    const [running, notMoved] = await Promise.all([swarm.runningTasks(step.nodeId), swarm.tasksNotMoved(step.nodeId)]);
+    left = { running, notMoved: notMoved.count, why: notMoved.why ?? '' };
+    return running === 0 && notMoved.count === 0;
+  };
+  const drained = await pollUntil(settled, { deadlineMs: Math.max(0, step.deadline - deps.now()), intervalMs: 250, signal: deps.signal });
+  if (drained) return `no tasks left on ${step.nodeId}; its services' tasks run elsewhere`;
+  const what = `${left.running} task(s) still on ${step.nodeId}, ${left.notMoved} not running elsewhere${left.why ? ` (${left.why})` : ''}`;
+  if (step.onTimeout === 'proceed') return `drain timeout passed with ${what}: removing the unhealthy node anyway`;
+  throw new SwarmkeeperError('Unavailable', `drain of ${step.instanceId} timed out: ${what}; the node stays drained until they run elsewhere`);
 }
 
 async function findNode(swarm: SwarmApi, nodeId: string): Promise<SwarmNode> {

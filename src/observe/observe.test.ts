@@ -34,6 +34,7 @@ function aSwarm(info: Partial<SwarmInfo> | Error, nodes: SwarmNode[] = [aNode()]
     },
     listNodes: async () => nodes,
     runningTasks: async () => tasks,
+    tasksNotMoved: async () => ({ count: 0 }),
     setAvailability: fail,
     setRole: fail,
     removeNode: fail,

@@ -8,6 +8,7 @@ import type { Instance, Snapshot, Source, EtcdView, HealthMark, NodeControl, Ope
 import type { MarkStore } from '../heal/port.ts';
 import type { Provider } from '../providers/provider.ts';
 import type { Journal } from '../store/journal.ts';
+import type { SwarmApi } from '../swarm/port.ts';
 import { toOperations } from '../store/journal.ts';
 import type { PeerClients } from './peer-clients.ts';
 import { readSource, valueOr, withTimeout } from './with-timeout.ts';
@@ -120,10 +121,14 @@ async function readSwarm(deps: ObserveDeps, managers: readonly Instance[], ms: n
 }
 
 /** Tasks are counted only where someone waits for them to move (drained nodes). */
-async function countTasksIfDraining(api: { runningTasks(id: string): Promise<number> }, node: SwarmNode, ms: number): Promise<SwarmNode> {
+async function countTasksIfDraining(api: Pick<SwarmApi, 'runningTasks' | 'tasksNotMoved'>, node: SwarmNode, ms: number): Promise<SwarmNode> {
   if (node.availability !== 'drain' || node.runningTasks !== undefined) return node;
   try {
-    return { ...node, runningTasks: await withTimeout(api.runningTasks(node.id), ms, `counting tasks on ${node.id}`) };
+    const [running, notMoved] = await Promise.all([
+      withTimeout(api.runningTasks(node.id), ms, `counting tasks on ${node.id}`),
+      withTimeout(api.tasksNotMoved(node.id), ms, `counting tasks displaced from ${node.id}`),
+    ]);
+    return { ...node, runningTasks: running, tasksNotMoved: notMoved.count, ...(notMoved.why ? { tasksNotMovedWhy: notMoved.why } : {}) };
   } catch {
     return node;
   }

@@ -52,6 +52,10 @@ export interface SwarmNode {
   readonly version: number;
   /** Tasks still running on the node (for wait-for-drain); undefined when not read. */
   readonly runningTasks?: number;
+  /** Tasks of the services it ran that are not running elsewhere yet; undefined when not read. */
+  readonly tasksNotMoved?: number;
+  /** The scheduler's word on one of those ("no suitable node (...)"). */
+  readonly tasksNotMovedWhy?: string;
 }
 
 export interface SwarmView {

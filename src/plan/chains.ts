@@ -7,7 +7,17 @@
 // executor waits to SEE the worker role), etcd member remove through a survivor, swarm
 // node remove, terminate; the endpoints refresh follows from plan.ts.
 // Worker removal order (rule 8): drain, wait for tasks to move (bounded by the drain
-// timeout), remove from the swarm, terminate.
+// timeout), remove from the swarm, terminate. Managers wait for their tasks too, before
+// any membership step.
+//
+// The drain timeout: a node that is up in the swarm waits until none of its tasks runs
+// on it and the tasks of its services run elsewhere. When the timeout passes first
+// (a task pinned to that node, a service that cannot start anywhere else), a voluntary
+// removal (scale-down, rollout) stops there: the node stays drained and joined, its
+// instance keeps running, and the hold DrainTimedOut names what did not move, until the
+// tasks run elsewhere (then the removal goes on by itself) or the operator frees them.
+// An unhealthy node (remediation) is removed anyway: swarm reschedules its tasks when
+// it leaves, and the step's journal entry says what had not moved.
 import type { EtcdMember, SwarmNode } from '../observe/snapshot.ts';
 import { etcdPeerUrl } from '../observe/snapshot.ts';
 import type { PlanContext } from './context.ts';
@@ -33,9 +43,7 @@ export function emitRemoval(ctx: PlanContext, n: NodeView, why: Why): boolean {
   if (sw && sw.availability !== 'drain') {
     ctx.emit({ kind: 'swarm.drain', instanceId: n.id, nodeId: sw.id, ...(why.minReadyAfter === undefined ? {} : { minReadyAfter: why.minReadyAfter }), rule: why.rule, reason: why.reason });
   }
-  if (sw && sw.role === 'worker' && !n.dead && sw.state === 'ready') {
-    ctx.emit({ kind: 'swarm.waitDrained', instanceId: n.id, nodeId: sw.id, deadline: drainDeadline(ctx, sw.id, n.id), rule: 'R8-worker-removal-order', reason: `let tasks move off ${n.id}` });
-  }
+  if (sw && sw.state === 'ready' && !drainSettled(sw) && !emitDrainWait(ctx, n, sw)) return false;
   if (n.member && !emitMemberExit(ctx, n, n.member, sw)) return false;
   if (!n.member && sw && sw.role === 'manager') {
     emitDemote(ctx, sw, n.id, n.dead);
@@ -111,6 +119,27 @@ function leadershipTarget(ctx: PlanContext, fromId: string): EtcdMember | undefi
   return (ctx.inv.etcd?.members ?? [])
     .filter((m) => m.id !== fromId && !m.isLearner && isHealthyMember(m) && serving.has(m.id))
     .sort((a, b) => compareStrings(a.id, b.id))[0];
+}
+
+/** No task runs on the drained node and the tasks of its services run elsewhere. */
+export function drainSettled(sw: SwarmNode): boolean {
+  return sw.availability === 'drain' && sw.runningTasks === 0 && sw.tasksNotMoved === 0;
+}
+
+/** The wait for tasks to move, or the DrainTimedOut hold once its deadline passed (false: stop the chain). */
+function emitDrainWait(ctx: PlanContext, n: NodeView, sw: SwarmNode): boolean {
+  const deadline = drainDeadline(ctx, sw.id, n.id);
+  const onTimeout = n.dead ? 'proceed' : 'hold';
+  if (onTimeout === 'hold' && ctx.now >= deadline && sw.availability === 'drain') {
+    const left = [
+      sw.runningTasks ? `${sw.runningTasks} task(s) still on it` : '',
+      sw.tasksNotMoved ? `${sw.tasksNotMoved} task(s) of its services not running elsewhere${sw.tasksNotMovedWhy ? ` (${sw.tasksNotMovedWhy})` : ''}` : '',
+    ].filter(Boolean);
+    ctx.hold(ruleOf(n), 'DrainTimedOut', `removal of ${n.id} waits: drainTimeoutSeconds (${ctx.spec.rollout.drainTimeoutSeconds}) passed with ${left.join(' and ') || 'its tasks not counted'}; it stays drained until they run elsewhere`);
+    return false;
+  }
+  ctx.emit({ kind: 'swarm.waitDrained', instanceId: n.id, nodeId: sw.id, deadline, onTimeout, rule: ruleOf(n), reason: `let tasks move off ${n.id}` });
+  return true;
 }
 
 /** The drain deadline: from when the journal says the drain ran, else from now. */

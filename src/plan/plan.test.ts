@@ -211,19 +211,19 @@ const rows: Row[] = [
     name: '5 to 3: remove one non-leader manager (drain, demote) at a time',
     spec: aSpec({ managers: 3, workers: 0 }),
     snapshot: aSnapshot({ spec: aSpec({ managers: 3, workers: 0 }), nodes: [aManager({ leader: true }), aManager(), aManager(), aManager(), aManager()] }),
-    steps: ['swarm.drain m2', 'swarm.demote m2'],
+    steps: ['swarm.drain m2', 'swarm.waitDrained m2', 'swarm.demote m2'],
   },
   {
     name: 'the leader is the one to remove (marked for deletion): move etcd leadership first',
     spec: aSpec({ managers: 3, workers: 0 }),
     snapshot: aSnapshot({ spec: aSpec({ managers: 3, workers: 0 }), nodes: [aManager({ leader: true, control: { markedForDeletion: true } }), aManager(), aManager(), aManager()] }),
-    steps: ['swarm.drain m1', 'etcd.moveLeader e-m1->e-m2', 'swarm.demote m1'],
+    steps: ['swarm.drain m1', 'swarm.waitDrained m1', 'etcd.moveLeader e-m1->e-m2', 'swarm.demote m1'],
   },
   {
     name: 'the controller runs on a manager: it goes last',
     spec: aSpec({ managers: 3, workers: 0 }),
     snapshot: aSnapshot({ spec: aSpec({ managers: 3, workers: 0 }), nodes: [aManager({ leader: true }), aManager(), aManager(), aManager()], selfInstanceId: 'm2' }),
-    steps: ['swarm.drain m3', 'swarm.demote m3'],
+    steps: ['swarm.drain m3', 'swarm.waitDrained m3', 'swarm.demote m3'],
   },
   {
     name: 'partitioned majority (2 of 3 unreachable): quorum lost, freeze with the runbook',
@@ -324,7 +324,7 @@ const rows: Row[] = [
     name: 'manager rollout after the surge: remove an outdated non-leader',
     spec: aSpec({ managers: 3, workers: 0 }),
     snapshot: aSnapshot({ spec: aSpec({ managers: 3, workers: 0 }), nodes: [aManager({ outdated: true, leader: true }), aManager({ outdated: true }), aManager({ outdated: true }), aManager()] }),
-    steps: ['swarm.drain m2', 'swarm.demote m2'],
+    steps: ['swarm.drain m2', 'swarm.waitDrained m2', 'swarm.demote m2'],
   },
   {
     name: 'unstable cluster (a member reports unhealthy): voluntary scale-up waits',
@@ -336,7 +336,7 @@ const rows: Row[] = [
   {
     name: 'scale-down 3 to 1: the last step before one member may leave two (target is 1)',
     spec: aSpec({ managers: 1, workers: 0 }),
-    snapshot: aSnapshot({ spec: aSpec({ managers: 1, workers: 0 }), nodes: [aManager({ leader: true }), aManager({ availability: 'drain', swarmRole: 'worker' }), aManager()] }),
+    snapshot: aSnapshot({ spec: aSpec({ managers: 1, workers: 0 }), nodes: [aManager({ leader: true }), aManager({ availability: 'drain', swarmRole: 'worker', runningTasks: 1 }), aManager()] }),
     steps: ['swarm.waitDrained m2', 'etcd.removeMember m2'],
   },
   {
@@ -378,6 +378,34 @@ const rows: Row[] = [
     spec: aSpec({ managers: 1, workers: 2 }),
     snapshot: aSnapshot({ spec: aSpec({ managers: 1, workers: 2 }), nodes: [aManager(), aWorker({ zone: 'a', launchedAt: T0 + 5 }), aWorker({ zone: 'b', launchedAt: T0 + 1 }), aWorker({ zone: 'b', launchedAt: T0 + 2 })] }),
     steps: ['swarm.drain w2', 'swarm.waitDrained w2', 'swarm.removeNode w2', 'instance.terminate w2'],
+  },
+  {
+    name: 'a drained worker whose services have tasks not running elsewhere yet: wait before removing it',
+    spec: aSpec({ managers: 1, workers: 1 }),
+    snapshot: aSnapshot({ spec: aSpec({ managers: 1, workers: 1 }), nodes: [aManager(), aWorker(), aWorker({ availability: 'drain', runningTasks: 0, tasksNotMoved: 1 })] }),
+    steps: ['swarm.waitDrained w2', 'swarm.removeNode w2', 'instance.terminate w2'],
+  },
+  {
+    name: 'drain timeout passed with tasks not moved (pinned to the node): the removal holds, the node stays drained',
+    spec: aSpec({ managers: 1, workers: 1, rollout: { maxSurge: 1, maxUnavailable: 1, drainTimeoutSeconds: 30 } }),
+    snapshot: aSnapshot({
+      spec: aSpec({ managers: 1, workers: 1 }),
+      nodes: [aManager(), aWorker(), aWorker({ availability: 'drain', runningTasks: 0, tasksNotMoved: 1 })],
+      operations: [anOperation({ stepKind: 'swarm.drain', target: 'w2', state: 'done', startedAt: NOW - 31_000 })],
+    }),
+    steps: [],
+    holds: ['DrainTimedOut'],
+    phase: 'Degraded',
+  },
+  {
+    name: 'drain timeout passed on an unhealthy worker: it is removed anyway (swarm reschedules its tasks)',
+    spec: aSpec({ managers: 1, workers: 1, rollout: { maxSurge: 1, maxUnavailable: 1, drainTimeoutSeconds: 30 } }),
+    snapshot: aSnapshot({
+      spec: aSpec({ managers: 1, workers: 1 }),
+      nodes: [aManager(), aWorker({ availability: 'drain', runningTasks: 1, marks: [{ source: 'alert', reason: 'SwarmNodeDown', since: NOW - 600_000 }] })],
+      operations: [anOperation({ stepKind: 'swarm.drain', target: 'w1', state: 'done', startedAt: NOW - 31_000 })],
+    }),
+    steps: ['swarm.waitDrained w1', 'swarm.removeNode w1', 'instance.terminate w1', 'launch worker'],
   },
   {
     name: 'dead worker held by maxUnhealthy (40% of 2 is 0): not removed, not replaced',

@@ -11,7 +11,7 @@ import { describeProjection, etcdQuorum, isHealthyMember, isReachableManager, pr
 import type { ResolvedSpec } from '../spec/defaults.ts';
 import { DESTRUCTIVE_STEP_KINDS, MEMBERSHIP_STEP_KINDS, type RuleId, type Step, type StepKind } from './steps.ts';
 import { targetOf } from './targets.ts';
-import { learnerCaughtUp } from './chains.ts';
+import { drainSettled, learnerCaughtUp } from './chains.ts';
 import { PlanContext } from './context.ts';
 
 export type PreconditionResult =
@@ -119,13 +119,15 @@ function checkKind(step: Step, inv: Inventory, snapshot: Snapshot, now: number):
     }
     case 'swarm.waitDrained': {
       const sw = nodeById(inv, step.nodeId);
-      return !sw || sw.runningTasks === 0 ? satisfied(`${step.nodeId} runs no tasks`) : OK;
+      if (!sw) return satisfied(`${step.nodeId} is gone`);
+      return drainSettled(sw) ? satisfied(`${step.nodeId} runs no tasks and its services' tasks run elsewhere`) : OK;
     }
     case 'swarm.removeNode': {
       const sw = nodeById(inv, step.nodeId);
       if (!sw) return satisfied(`${step.nodeId} is gone`);
       if (sw.role === 'manager') return refuse('R7-manager-removal-order', `${step.nodeId} is a manager: demote it first`);
       if (!step.force && sw.state !== 'down') return refuse('R8-worker-removal-order', `${step.nodeId} is not down`);
+      if (sw.state === 'ready' && sw.availability !== 'drain') return refuse('R8-worker-removal-order', `${step.nodeId} is up and not drained: drain it first`);
       const n = inv.managers.find((x) => x.id === step.instanceId);
       if (n?.member) return refuse('R7-manager-removal-order', `${step.instanceId} is still an etcd member`);
       return OK;

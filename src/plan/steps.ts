@@ -58,8 +58,13 @@ export type Step =
   | (StepBase & { readonly kind: 'swarm.drain'; readonly instanceId: string; readonly nodeId: string; /** Precondition for a voluntary removal: ready nodes of the role other than this one stay >= this (maxUnavailable). */ readonly minReadyAfter?: number })
   /** Set availability=active again: cancels a manager removal the spec no longer wants (it was drained, maybe demoted, before the spec grew back). */
   | (StepBase & { readonly kind: 'swarm.activate'; readonly instanceId: string; readonly nodeId: string })
-  /** Wait until no tasks run on the node, or until the deadline (ms epoch) passes. */
-  | (StepBase & { readonly kind: 'swarm.waitDrained'; readonly instanceId: string; readonly nodeId: string; readonly deadline: number })
+  /**
+   * Wait until no task runs on the node and the tasks of its services run elsewhere, or
+   * until the deadline (ms epoch). At the deadline `hold` fails the step (the removal
+   * stops there, the node stays drained, and the next plan shows why); `proceed` goes on
+   * (an unhealthy node is removed anyway: swarm reschedules what it ran).
+   */
+  | (StepBase & { readonly kind: 'swarm.waitDrained'; readonly instanceId: string; readonly nodeId: string; readonly deadline: number; readonly onTimeout: 'hold' | 'proceed' })
   /** Remove the node object from the swarm (force for a node that is down). */
   | (StepBase & { readonly kind: 'swarm.removeNode'; readonly nodeId: string; readonly instanceId?: string; readonly force: boolean })
   /** Publish the managers' etcd client URLs so workers' gateways follow membership. */

@@ -21,7 +21,7 @@ import { SwarmkeeperError } from '../errors.ts';
 import type { DockerEndpoint } from '../providers/provider.ts';
 import type { ManagerReachability, SwarmAvailability, SwarmNode, SwarmNodeState } from '../observe/snapshot.ts';
 import type { Role } from '../spec/schema.ts';
-import type { SwarmApi, SwarmInfo, SwarmJoinTokens } from './port.ts';
+import type { SwarmApi, SwarmInfo, SwarmJoinTokens, TasksNotMoved } from './port.ts';
 import { toSwarmError } from './docker-errors.ts';
 
 /** The parts of the Engine API's Node object (API 1.41) this adapter reads. */
@@ -105,6 +105,16 @@ export class DockerSwarm implements SwarmApi {
       this.docker.listTasks({ filters: { node: [nodeId], 'desired-state': ['running'] } }),
     );
     return tasks.length;
+  }
+
+  async tasksNotMoved(nodeId: string): Promise<TasksNotMoved> {
+    const [onNode, wanted] = await this.call(`listing tasks displaced from node ${nodeId}`, () =>
+      Promise.all([this.docker.listTasks({ filters: { node: [nodeId] } }), this.docker.listTasks({ filters: { 'desired-state': ['running'] } })]),
+    );
+    const services = new Set(onNode.map((t) => t.ServiceID));
+    const waiting = wanted.filter((t) => services.has(t.ServiceID) && t.NodeID !== nodeId && t.Status?.State !== 'running');
+    const why = waiting.map((t) => t.Status?.Err || t.Status?.Message).find((m) => m);
+    return { count: waiting.length, ...(why ? { why } : {}) };
   }
 
   setAvailability(nodeId: string, version: number, availability: SwarmAvailability): Promise<void> {

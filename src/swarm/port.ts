@@ -12,6 +12,12 @@ export interface SwarmJoinTokens {
   readonly manager: string;
 }
 
+export interface TasksNotMoved {
+  readonly count: number;
+  /** The scheduler's word on one of them ("no suitable node (...)"), when it said one. */
+  readonly why?: string;
+}
+
 export interface SwarmInfo {
   /** 'active' once the engine is part of a swarm. */
   readonly localNodeState: 'inactive' | 'pending' | 'active' | 'error' | 'locked';
@@ -26,6 +32,11 @@ export interface SwarmApi {
   listNodes(): Promise<SwarmNode[]>;
   /** Number of tasks whose desired state is running on the node. */
   runningTasks(nodeId: string): Promise<number>;
+  /**
+   * Tasks that swarm wants running, of the services that had tasks on the node, and that
+   * are not running yet elsewhere: a drained node's tasks have moved once this is 0.
+   */
+  tasksNotMoved(nodeId: string): Promise<TasksNotMoved>;
   setAvailability(nodeId: string, version: number, availability: SwarmAvailability): Promise<void>;
   setRole(nodeId: string, version: number, role: Role): Promise<void>;
   removeNode(nodeId: string, force: boolean): Promise<void>;

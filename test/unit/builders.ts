@@ -47,6 +47,8 @@ export interface NodeOptions {
   readonly swarmRole?: Role;
   readonly availability?: SwarmNode['availability'];
   readonly runningTasks?: number;
+  /** Tasks of its services not running elsewhere yet (default 0: a drain settles at once). */
+  readonly tasksNotMoved?: number;
   /** Manager's etcd member: 'voter' (default), 'learner', 'unstarted' learner, or 'none'. */
   readonly member?: 'voter' | 'learner' | 'unstarted' | 'none';
   readonly caughtUp?: boolean;
@@ -120,6 +122,7 @@ export function aSnapshot(o: SnapshotOptions): Snapshot {
         address,
         version: 10,
         runningTasks: p.runningTasks ?? 0,
+        tasksNotMoved: p.tasksNotMoved ?? 0,
       });
     }
     const member = p.member ?? (f.role === 'manager' ? 'voter' : 'none');

@@ -5,7 +5,7 @@
 import type { SwarmAvailability, SwarmNode } from '../../observe/snapshot.ts';
 import { SwarmkeeperError } from '../../errors.ts';
 import type { Role } from '../../spec/schema.ts';
-import type { SwarmApi, SwarmInfo, SwarmJoinTokens } from '../../swarm/port.ts';
+import type { SwarmApi, SwarmInfo, SwarmJoinTokens, TasksNotMoved } from '../../swarm/port.ts';
 import type { SimSwarmNode } from './model.ts';
 import type { SimWorld } from './world.ts';
 
@@ -27,6 +27,13 @@ export class SimSwarm implements SwarmApi {
   async runningTasks(nodeId: string): Promise<number> {
     this.requireLeader('listing tasks');
     return this.node(nodeId).tasks;
+  }
+
+  /** The simulator's tasks move as a whole when the drain completes: nothing waits elsewhere. */
+  async tasksNotMoved(nodeId: string): Promise<TasksNotMoved> {
+    this.requireLeader('listing tasks');
+    this.node(nodeId);
+    return { count: 0 };
   }
 
   async setAvailability(nodeId: string, version: number, availability: SwarmAvailability): Promise<void> {
@@ -124,6 +131,7 @@ export class SimSwarm implements SwarmApi {
       address: n.address,
       version: n.version,
       runningTasks: n.tasks,
+      tasksNotMoved: 0,
     };
   }
 }

@@ -140,6 +140,7 @@ export class HarnessExecutor {
           if (!n || n.runningTasks === 0) return;
           w.advance(1000);
         }
+        if (step.onTimeout === 'hold') throw new Error(`drain of ${step.instanceId} timed out`);
         return;
       case 'swarm.removeNode':
         return w.swarm.removeNode(step.nodeId, step.force);
