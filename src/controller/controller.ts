@@ -12,7 +12,7 @@ import type { Etcd3 } from 'etcd3';
 import { messageOf } from '../errors.ts';
 import type { MarkStore } from '../heal/port.ts';
 import { silentLogger, type Logger } from '../log.ts';
-import type { AgentConfigFactory, ActTimeouts, PreconditionCheck } from '../act/context.ts';
+import type { AgentConfigFactory, ActTimeouts, BackupTaker, PreconditionCheck } from '../act/context.ts';
 import { PeerClients, type PeerFactories } from '../observe/peer-clients.ts';
 import type { ObserveHints } from '../observe/observe.ts';
 import type { Provider } from '../providers/provider.ts';
@@ -44,6 +44,8 @@ export interface ControllerDeps {
   readonly marks?: MarkStore;
   /** Prometheus metrics; recorded per cycle when given. */
   readonly metrics?: Metrics;
+  /** Runs backup.create steps (src/backup/take-backup.ts); without it they fail. */
+  readonly takeBackup?: BackupTaker;
   readonly agentConfig?: AgentConfigFactory;
   readonly ingest?: (name: string, fence: LeaderFence) => Promise<unknown>;
   readonly logger?: Logger;
@@ -214,6 +216,7 @@ class ReconcileController extends EventEmitter implements Controller {
     m.recordReconcile(name, (performance.now() - started) / 1000, outcome);
     if (r.plan) m.recordPlanSteps(name, r.plan.steps);
     if (r.snapshot) m.recordSnapshot(name, r.snapshot);
+    if (r.snapshot) m.backups.recordNewest(name, r.snapshot.backup?.newest, r.spec?.backup?.intervalSeconds);
     if (r.status) {
       if (r.status.managers) m.recordDesiredReady(name, 'manager', r.status.managers.desired, r.status.managers.ready);
       if (r.status.workers) m.recordDesiredReady(name, 'worker', r.status.workers.desired, r.status.workers.ready);
@@ -242,6 +245,7 @@ class ReconcileController extends EventEmitter implements Controller {
       hints,
       detectors,
       emit: (e) => this.emitProgress(e),
+      ...(this.deps.takeBackup ? { takeBackup: this.deps.takeBackup } : {}),
     });
   }
 

@@ -1,16 +1,23 @@
 // What keys.endpoints currently says, for Snapshot.publishedClientURLs: the planner
-// compares it with the managers and plans cluster.publishEndpoints when they differ.
+// compares it with the managers and plans cluster.publishEndpoints when they differ. The
+// backup record comes along as Snapshot.backup (src/plan/backups.ts).
 // observeWithPublished() is the observation the controller plans from (and `plan` shows).
 import { parseEndpoints } from '../node/cluster-endpoints.ts';
+import { readBackupRecord, toBackupObservation } from '../backup/backup-record.ts';
 import { observeCluster, type ObserveDeps } from '../observe/observe.ts';
 import type { Snapshot } from '../observe/snapshot.ts';
 import { clusterKeys } from '../store/keys.ts';
 import type { FencedKv } from '../store/fenced-kv.ts';
 
-/** observeCluster() plus what keys.endpoints says, read in parallel. */
+/** observeCluster() plus what keys.endpoints and the backup record say, read in parallel. */
 export async function observeWithPublished(deps: ObserveDeps, mgmt: FencedKv, prefix: string): Promise<Snapshot> {
-  const [snap, published] = await Promise.all([observeCluster(deps), readPublishedClientURLs(mgmt, prefix, deps.cluster).catch(() => undefined)]);
-  return Object.freeze({ ...snap, ...(published === undefined ? {} : { publishedClientURLs: published }) });
+  const [snap, published, backup] = await Promise.all([
+    observeCluster(deps),
+    readPublishedClientURLs(mgmt, prefix, deps.cluster).catch(() => undefined),
+    // Unreadable counts as "no backup known": the planner then takes one before a change.
+    readBackupRecord(mgmt, prefix, deps.cluster).catch(() => undefined),
+  ]);
+  return Object.freeze({ ...snap, ...(published === undefined ? {} : { publishedClientURLs: published }), ...(backup ? { backup: toBackupObservation(backup) } : {}) });
 }
 
 /** The published etcd client URLs, or undefined when nothing (readable) is published. */

@@ -6,7 +6,7 @@
 import { isSwarmkeeperError, messageOf, type ErrorCode } from '../errors.ts';
 import type { MarkStore } from '../heal/port.ts';
 import type { Logger } from '../log.ts';
-import type { AgentConfigFactory, ActDeps, ActTimeouts, PreconditionCheck } from '../act/context.ts';
+import type { AgentConfigFactory, ActDeps, ActTimeouts, BackupTaker, PreconditionCheck } from '../act/context.ts';
 import { executeStep, resumeEntry, describeStep, type StepOutcome } from '../act/execute-step.ts';
 import { refreshSources, type ObserveDeps, type ObserveHints } from '../observe/observe.ts';
 import { CycleView } from './cycle-view.ts';
@@ -49,6 +49,7 @@ export interface CycleDeps {
   readonly hints: ObserveHints;
   readonly detectors: DetectorState;
   readonly emit: (e: ProgressEvent) => void;
+  readonly takeBackup?: BackupTaker;
 }
 
 export interface CycleResult {
@@ -63,6 +64,7 @@ export interface CycleResult {
   readonly snapshot?: Snapshot;
   readonly plan?: PlanResult;
   readonly status?: SwarmClusterStatus;
+  readonly spec?: ResolvedSpec;
 }
 
 /**
@@ -118,6 +120,7 @@ export async function reconcileCluster(name: string, cycle: string, deps: CycleD
       logger: log,
       now: deps.now,
       timeouts: deps.timeouts,
+      ...(deps.takeBackup ? { takeBackup: deps.takeBackup } : {}),
     };
 
     for (const entry of await deps.journal.inFlight(name)) {
@@ -160,7 +163,7 @@ export async function reconcileCluster(name: string, cycle: string, deps: CycleD
     deps.emit({ type: 'cycle', cluster: name, cycle, phase: status.phase ?? 'Pending', planned: planned?.steps.length ?? 0, executed: executed.length, status, ...(error ? { error } : {}) });
   }
   const converged = planned.phase === 'Ready' && planned.steps.length === 0;
-  return { phase: planned.phase, planned: planned.steps.length, executed: executed.length, skipped, converged, snapshot, plan: planned, status };
+  return { phase: planned.phase, planned: planned.steps.length, executed: executed.length, skipped, converged, snapshot, plan: planned, status, spec };
 }
 
 function report(deps: CycleDeps, cluster: string, cycle: string, step: Step, out: StepOutcome): void {

@@ -4,8 +4,8 @@
 // reconcile.ts), so `status` always says what the controller last saw.
 import { REASONS, setCondition, type Reason } from '../spec/conditions.ts';
 import type { ResolvedSpec } from '../spec/defaults.ts';
-import type { Condition, NodeRow, SwarmClusterStatus } from '../spec/schema.ts';
-import type { EtcdMember, Instance, Snapshot, SwarmNode } from '../observe/snapshot.ts';
+import type { BackupStatus, Condition, NodeRow, SwarmClusterStatus } from '../spec/schema.ts';
+import type { BackupObservation, EtcdMember, Instance, Snapshot, SwarmNode } from '../observe/snapshot.ts';
 import { etcdPeerUrl, urlHost } from '../observe/snapshot.ts';
 import type { PlanResult, Step } from '../plan/steps.ts';
 import type { ErrorCode } from '../errors.ts';
@@ -63,6 +63,7 @@ export function buildStatus(input: StatusInput): SwarmClusterStatus {
     workers: { desired: spec.workers.count, ready: ready('worker') },
     nodes,
     holds: (plan?.holds ?? []).map((h) => ({ rule: h.rule, reason: h.reason, message: h.message })),
+    ...backupStatus(snapshot?.backup, input.previous?.backup),
     lastReconcileTime: new Date(now).toISOString(),
   };
 }
@@ -129,4 +130,27 @@ function membership(m: EtcdMember): string {
   if (m.isLearner) return m.name === '' ? 'learner (not started)' : 'learner';
   if (m.healthy === false) return 'voter (unhealthy)';
   return m.leader ? 'voter (leader)' : 'voter';
+}
+
+/** The last backup (and a newer failure), from the backup record the cycle observed. */
+function backupStatus(seen: BackupObservation | undefined, previous: BackupStatus | undefined): { backup?: BackupStatus } {
+  if (!seen) return previous ? { backup: previous } : {};
+  const n = seen.newest;
+  const f = seen.lastFailure;
+  const backup: BackupStatus = {
+    ...(n
+      ? {
+          lastBackup: {
+            name: n.name,
+            takenAt: new Date(n.takenAt).toISOString(),
+            purpose: n.purpose ?? 'scheduled',
+            sizeBytes: n.sizeBytes ?? 0,
+            durationSeconds: (n.durationMs ?? 0) / 1000,
+            ...(n.etcdRevision === undefined ? {} : { etcdRevision: n.etcdRevision }),
+          },
+        }
+      : {}),
+    ...(f ? { lastFailure: { at: new Date(f.at).toISOString(), purpose: f.purpose, error: f.error } } : {}),
+  };
+  return { backup };
 }

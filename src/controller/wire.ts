@@ -12,6 +12,7 @@ import type { Provider } from '../providers/provider.ts';
 import type { ResolvedSpec } from '../spec/defaults.ts';
 import { EtcdClusterStore } from '../store/etcd-store.ts';
 import { ingestSpec } from '../store/spec-intake.ts';
+import { backupTaker } from '../backup/take-backup.ts';
 import { livePeerFactories } from './live-peers.ts';
 import type { AgentConfigFactory, ActTimeouts } from '../act/context.ts';
 import { createController, type Controller } from './controller.ts';
@@ -66,6 +67,7 @@ export function wireController(w: ControllerWiring): WiredController {
     ...(w.electionTtlSeconds ? { electionTtlSeconds: w.electionTtlSeconds } : {}),
     ...(w.timeouts ? { timeouts: w.timeouts } : {}),
     ...(w.selfInstanceId ? { selfInstanceId: w.selfInstanceId } : {}),
+    takeBackup: backupTaker((cluster, o) => w.metrics?.backups.recordAttempt(cluster, o)),
   });
   return { controller, store, marks };
 }

@@ -4,6 +4,7 @@
 // interface (alert rules and dashboards match on them): add, never rename.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Snapshot } from '../observe/snapshot.ts';
+import { createBackupMetrics, type BackupMetrics } from './backup-metrics.ts';
 import type { Role } from '../spec/schema.ts';
 
 export const METRIC_NAMES = {
@@ -39,6 +40,7 @@ export interface Metrics {
   setLeader(isLeader: boolean): void;
   recordAlert(status: 'firing' | 'resolved', outcome: AlertOutcome): void;
   recordNotification(outcome: NotificationOutcome): void;
+  readonly backups: BackupMetrics;
   /** Drops every series of a deleted cluster. */
   forgetCluster(cluster: string): void;
   render(): Promise<string>;
@@ -82,6 +84,7 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
   const marks = new Gauge({ name: METRIC_NAMES.healthMarks, help: 'Unexpired health marks, by source', labelNames: ['cluster', 'source'], registers });
   const alerts = new Counter({ name: METRIC_NAMES.alertsReceived, help: 'Alerts received on the webhook, by status and outcome', labelNames: ['status', 'outcome'], registers });
   const notifications = new Counter({ name: METRIC_NAMES.notifications, help: 'Outgoing notifications, by outcome', labelNames: ['outcome'], registers });
+  const backups = createBackupMetrics(registry);
   leader.set(0);
   // prom-client removes a series only by its exact label set, so the sets written per
   // cluster are remembered to drop them when they go stale.
@@ -106,6 +109,7 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
   return {
     registry,
     contentType: registry.contentType,
+    backups,
     recordReconcile(cluster, seconds, outcome) {
       reconcileTotal.inc({ cluster, outcome });
       reconcileDuration.observe({ cluster }, seconds);
@@ -162,6 +166,7 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     },
     forgetCluster(cluster) {
       forget(cluster);
+      backups.forget(cluster);
     },
     render() {
       return registry.metrics();

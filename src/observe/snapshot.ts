@@ -132,7 +132,16 @@ export type BackupPurpose = 'scheduled' | 'pre-change' | 'manual';
  */
 export interface BackupObservation {
   /** The newest backup that completed. */
-  readonly newest?: { readonly name: string; readonly takenAt: number; readonly membership: string };
+  readonly newest?: {
+    readonly name: string;
+    readonly takenAt: number;
+    readonly membership: string;
+    /** For status and metrics; the planner does not need them. */
+    readonly purpose?: BackupPurpose;
+    readonly sizeBytes?: number;
+    readonly durationMs?: number;
+    readonly etcdRevision?: number;
+  };
   /** The newest failed attempt, only when it is newer than `newest`. */
   readonly lastFailure?: { readonly at: number; readonly purpose: BackupPurpose; readonly membership: string; readonly error: string };
 }

@@ -23,6 +23,8 @@ export interface ClusterKeys {
   readonly bootstrapTokens: string;
   /** Claimed with a create-if-absent transaction by the node that initialises the cluster. */
   readonly initClaim: string;
+  /** The controller's backup record: the newest backup and the last failure (src/backup/backup-record.ts). */
+  readonly backup: string;
 }
 
 export function clustersPrefix(prefix: string): string {
@@ -42,6 +44,7 @@ export function clusterKeys(prefix: string, name: string): ClusterKeys {
     endpoints: `${base}endpoints`,
     bootstrapTokens: `${base}bootstrap-tokens/`,
     initClaim: `${base}init-claim`,
+    backup: `${base}backup`,
   };
 }
 

@@ -35,7 +35,7 @@ describe('docs match the code', () => {
   });
 
   it('every registered metric has a row in docs/operations.md, and every row a metric', () => {
-    const registered = [...read('src/http/metrics.ts').matchAll(/'(swarmkeeper_[a-z_]+)'/g)].map((m) => m[1] as string);
+    const registered = [...(read('src/http/metrics.ts') + read('src/http/backup-metrics.ts')).matchAll(/'(swarmkeeper_[a-z_]+)'/g)].map((m) => m[1] as string);
     const documented = [...read('docs/operations.md').matchAll(/^\|([^|]+)\|/gm)]
       .flatMap((m) => [...(m[1] as string).matchAll(/`(swarmkeeper_[a-z_]+)`/g)].map((n) => n[1] as string));
     expect(registered.length).toBeGreaterThan(5);
