@@ -103,7 +103,7 @@ async function specFromStore(store: EtcdClusterStore, name: string): Promise<Res
  * adapters). Imported lazily: an offline plan (--snapshot) never loads dockerode or the
  * cloud SDKs.
  */
-async function observeLive(store: EtcdClusterStore, spec: ResolvedSpec): Promise<Snapshot> {
+export async function observeLive(store: EtcdClusterStore, spec: ResolvedSpec): Promise<Snapshot> {
   const [{ PeerClients }, { providerForSpec }, { livePeerFactories }, { EtcdMarkStore }, { Journal }, { observeWithPublished }, { silentLogger }, { etcdFencedKv }] = await Promise.all([
     import('../../observe/peer-clients.ts'),
     import('../../controller/providers.ts'),
