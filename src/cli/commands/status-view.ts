@@ -18,6 +18,7 @@ export interface StatusView {
   readonly holds: NonNullable<SwarmClusterStatus['holds']>;
   readonly operations: readonly OperationRow[];
   readonly lastReconcileTime?: string;
+  readonly backup?: SwarmClusterStatus['backup'];
 }
 
 export interface OperationRow {
@@ -55,6 +56,7 @@ export function buildStatusView(cluster: SwarmCluster, status: SwarmClusterStatu
       ...(e.error === undefined ? {} : { error: e.error }),
     })),
     ...(status?.lastReconcileTime ? { lastReconcileTime: status.lastReconcileTime } : {}),
+    ...(status?.backup ? { backup: status.backup } : {}),
   };
 }
 
@@ -67,6 +69,7 @@ export function renderStatusText(v: StatusView): string {
   }
   if (v.specError) out.push(`Spec rejected: ${v.specError}`);
   if (v.lastReconcileTime) out.push(`Last reconcile: ${v.lastReconcileTime}`);
+  out.push(...backupLines(v.backup));
   out.push('', 'NODES');
   out.push(
     ...table(
@@ -97,4 +100,12 @@ export function renderStatusText(v: StatusView): string {
 function table(headers: readonly string[], rows: readonly (readonly string[])[]): string[] {
   if (rows.length === 0) return ['(none)'];
   return formatTable(headers, rows).trimEnd().split('\n');
+}
+
+/** The last backup and, when newer, the failure since. */
+function backupLines(b: StatusView['backup']): string[] {
+  const last = b?.lastBackup;
+  const lines = [last ? `Last backup: ${last.name} (${last.purpose}, ${last.takenAt}, ${last.sizeBytes} bytes, ${last.durationSeconds.toFixed(2)}s)` : 'Last backup: none'];
+  if (b?.lastFailure) lines.push(`Last backup failure: ${b.lastFailure.at} (${b.lastFailure.purpose}): ${b.lastFailure.error}`);
+  return b ? lines : [];
 }
