@@ -43,6 +43,9 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   echo "$node_major" > node_modules/.node-abi
 fi
 
+# The upstream user-data validators (ignition-validate, coreos-cloudinit's), cached by version.
+bash scripts/setup-validators.sh
+
 # Compiled once here, so each local node agent loads plain JavaScript (bin/load-entry.js
 # falls back to the sources whenever they are newer than this build).
 node scripts/build.mjs --if-stale

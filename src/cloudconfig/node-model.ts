@@ -5,9 +5,19 @@
 import { readFileSync } from 'node:fs';
 import type { NodeAgentConfig } from '../node/agent-config.ts';
 import type { Role, Unit } from '../spec/schema.ts';
+import { imageRefProblem } from '../spec/image-ref.ts';
 import { SwarmkeeperError } from '../errors.ts';
+import { PACKAGE_VERSION } from '../version.ts';
 
-export const DEFAULT_AGENT_IMAGE = 'ghcr.io/swarmkeeper/swarmkeeper:latest';
+/**
+ * The published image of this very version: nodes run the agent that matches the
+ * controller that launched them. Users name their own registry with
+ * spec.provider.ec2.agentImage or `run --agent-image`.
+ */
+export const DEFAULT_AGENT_IMAGE = `ghcr.io/swarmkeeper/swarmkeeper:${PACKAGE_VERSION}`;
+
+/** How long the bootstrap unit may take to pull the image and start (a hung pull fails and is retried). */
+export const AGENT_START_TIMEOUT = '5min';
 
 /** The metadata script swarmkeeper-node-env.service runs. */
 export const NODE_ENV_SCRIPT = '/opt/swarmkeeper/bin/node-env.sh';
@@ -28,12 +38,18 @@ export interface NodeModel {
   readonly dockerTls?: boolean;
 }
 
+export type UnitCommand = 'start' | 'stop' | 'restart';
+
 export interface NodeUnit {
   readonly name: string;
   readonly contents?: string;
   readonly enable: boolean;
-  /** Start it right after cloud-config ran (cloud-config only; Ignition starts enabled units at boot). */
-  readonly start: boolean;
+  /**
+   * What to do right after cloud-config ran (coreos-cloudinit runs it with systemctl).
+   * Ignition has no commands: it starts enabled units at boot, so start and restart
+   * become enabled, and stop becomes not enabled.
+   */
+  readonly command?: UnitCommand;
   readonly mask: boolean;
   readonly dropIns: readonly { readonly name: string; readonly contents: string }[];
 }
@@ -68,6 +84,8 @@ export function buildNodeFiles(model: NodeModel): NodeFiles {
   checkShellSafe('cluster', agent.cluster);
   const agentImage = agent.agentImage ?? DEFAULT_AGENT_IMAGE;
   checkShellSafe('agentImage', agentImage);
+  const imageProblem = imageRefProblem(agentImage);
+  if (imageProblem) throw new SwarmkeeperError('SpecInvalid', `agentImage ${imageProblem}`, { details: { field: 'spec.provider.ec2.agentImage' } });
   checkShellSafe('managementEtcd.prefix', agent.managementEtcd.prefix);
   for (const e of agent.managementEtcd.endpoints) checkShellSafe('managementEtcd.endpoints', e);
   if (agent.bootstrapUrl) checkShellSafe('bootstrapUrl', agent.bootstrapUrl);
@@ -87,12 +105,13 @@ export function buildNodeFiles(model: NodeModel): NodeFiles {
       : '# Docker over TLS is off: the API is the unix socket only.',
     nodeEnvScript: NODE_ENV_SCRIPT,
     dockerTlsFlags: tls ? ` --docker-tls-dir ${TLS_DIR}` : '',
+    startTimeout: AGENT_START_TIMEOUT,
   };
   const unit = (name: string, o: Partial<NodeUnit> = {}): NodeUnit => ({
     name,
     contents: renderTemplate(name, values),
     enable: true,
-    start: true,
+    command: 'start',
     mask: false,
     dropIns: [],
     ...o,
@@ -102,15 +121,17 @@ export function buildNodeFiles(model: NodeModel): NodeFiles {
     {
       name: 'docker.service',
       enable: true,
-      start: true,
+      command: 'start',
       mask: false,
       dropIns: [{ name: '10-swarmkeeper.conf', contents: renderTemplate('docker-swarmkeeper.conf', values) }],
     },
-    // Never a plain TCP docker API (design): Flatcar ships this socket for port 2375.
-    { name: 'docker-tcp.socket', enable: false, start: false, mask: true, dropIns: [] },
+    // Never a plain TCP docker API. Flatcar does not ship docker-tcp.socket: its
+    // documentation tells users to create one to open the API on port 2375. Masked, no
+    // such unit can be added to the node later (a customised image, a unit copied in).
+    { name: 'docker-tcp.socket', enable: false, mask: true, dropIns: [] },
     unit('swarmkeeper-bootstrap.service'),
-    ...(tls ? [unit('swarmkeeper-docker-tls.path'), unit('swarmkeeper-docker-tls.service', { enable: false, start: false })] : []),
-    ...model.units.map(extraUnit),
+    ...(tls ? [unit('swarmkeeper-docker-tls.path'), unit('swarmkeeper-docker-tls.service', { enable: false, command: undefined })] : []),
+    ...model.units.map((u, i) => extraUnit(u, `spec.${agent.role}s.units[${i}]`)),
   ];
   const names = new Set<string>();
   for (const u of units) {
@@ -126,12 +147,27 @@ export function buildNodeFiles(model: NodeModel): NodeFiles {
   return { role: agent.role, units, files };
 }
 
-function extraUnit(u: Unit): NodeUnit {
+/** A unit file has an [Install] section: only then can systemd enable it. */
+export function hasInstallSection(content: string): boolean {
+  return /^\[Install\][ \t]*$/m.test(content);
+}
+
+/**
+ * An extra unit of the spec. Enabled when asked, or by default when its content has an
+ * [Install] section; `enable: true` on content without one is refused (the spec rule
+ * unit-enable-needs-install says so earlier; this guards specs stored before it).
+ */
+function extraUnit(u: Unit, field: string): NodeUnit {
+  if (u.enable === true && u.content !== undefined && !hasInstallSection(u.content)) {
+    throw new SwarmkeeperError('SpecInvalid', `${field} (${u.name}): enable: true needs an [Install] section in content (e.g. WantedBy=multi-user.target); systemd cannot enable a unit without one`, {
+      details: { field: `${field}.enable` },
+    });
+  }
   return {
     name: u.name,
     ...(u.content !== undefined ? { contents: u.content } : {}),
-    enable: u.enable ?? u.content !== undefined,
-    start: u.command === 'start' || u.command === 'restart',
+    enable: u.enable ?? (u.content !== undefined && hasInstallSection(u.content)),
+    ...(u.command ? { command: u.command } : {}),
     mask: false,
     dropIns: (u.dropIns ?? []).map((d) => ({ name: d.name, contents: d.content })),
   };

@@ -19,7 +19,7 @@ export function renderCloudConfig(node: NodeFiles): string {
         name: u.name,
         ...(u.mask ? { mask: true } : {}),
         ...(u.enable && u.contents !== undefined ? { enable: true } : {}),
-        ...(u.start ? { command: 'start' } : {}),
+        ...(u.command ? { command: u.command } : {}),
         ...(u.contents !== undefined ? { content: u.contents } : {}),
         ...(u.dropIns.length > 0 ? { 'drop-ins': u.dropIns.map((d) => ({ name: d.name, content: d.contents })) } : {}),
       })),

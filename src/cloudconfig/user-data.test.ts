@@ -61,7 +61,7 @@ describe('cloud-config rendering', () => {
     expect(script?.content).toContain('--metrics-addr=%s:9323');
     expect(script?.content).toContain('--label=swarmkeeper.instance=%s --label=swarmkeeper.cluster=prod --label=swarmkeeper.role=manager');
     expect(byName.get('vault.service')?.command).toBe('start');
-    expect(byName.get('docker.service')?.['drop-ins']?.[0]?.content).toContain('EnvironmentFile=/run/swarmkeeper/node.env');
+    expect(byName.get('docker.service')?.['drop-ins']?.[0]?.content).toContain('EnvironmentFile=-/run/swarmkeeper/node.env');
     // Docker's API: no TCP listener anywhere in what the node gets.
     expect(out.text).not.toMatch(/-H[ =]?tcp:|tcp:\/\/0\.0\.0\.0|:2375/);
     expect(out.size.rawBytes).toBeLessThan(USER_DATA_LIMIT_BYTES);
@@ -165,7 +165,10 @@ describe('both formats from one node model (property)', () => {
   const unitArb = fc.record({
     name: fc.stringMatching(/^[a-z][a-z0-9-]{0,20}\.(service|timer|path)$/),
     command: fc.option(fc.constantFrom('start' as const, 'stop' as const, 'restart' as const), { nil: undefined }),
-    content: fc.option(fc.stringMatching(/^[ -~]{0,200}$/).map((s) => `[Service]\nExecStart=/bin/echo ${s}\n`), { nil: undefined }),
+    content: fc.option(
+      fc.tuple(fc.stringMatching(/^[ -~]{0,200}$/), fc.boolean()).map(([s, install]) => `[Service]\nExecStart=/bin/echo ${s}\n${install ? '\n[Install]\nWantedBy=multi-user.target\n' : ''}`),
+      { nil: undefined },
+    ),
     dropIns: fc.option(fc.array(fc.record({ name: fc.stringMatching(/^[a-z0-9]{1,10}\.conf$/), content: fc.stringMatching(/^[ -~\n]{0,100}$/) }), { maxLength: 2 }), { nil: undefined }),
   });
   it('renders valid cloud-config and Ignition with the same unit names for any extra units', () => {
@@ -173,6 +176,12 @@ describe('both formats from one node model (property)', () => {
       fc.property(fc.uniqueArray(unitArb, { selector: (u) => u.name, maxLength: 6 }), fc.constantFrom('manager' as const, 'worker' as const), (units, role) => {
         const agent = anAgent({ role });
         const cc = renderUserData({ agent, units });
+        // Ignition can start a unit at boot only by enabling it, which needs [Install].
+        const unstartable = units.some((u) => (u.command === 'start' || u.command === 'restart') && u.content !== undefined && !u.content.includes('[Install]'));
+        if (unstartable) {
+          expect(() => renderUserData({ agent, units, format: 'ignition' })).toThrow(/cannot be honoured in Ignition/);
+          return;
+        }
         const ign = renderUserData({ agent, units, format: 'ignition' });
         expect(cloudConfigProblems(cc.text)).toEqual([]);
         expect(ignitionProblems(ign.text)).toEqual([]);

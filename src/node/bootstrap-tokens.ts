@@ -246,6 +246,12 @@ async function ec2AgentConfig(opts: BootstrapAgentConfigOptions, spec: ResolvedS
     managementEtcd: { endpoints: [...opts.managementEndpoints], prefix: opts.prefix },
     bootstrapUrl: opts.bootstrapUrl,
     bootstrapToken: await opts.issuer.issue({ cluster: spec.name, role, clientToken, ttlSeconds: spec.healing.nodeStartupTimeoutSeconds }),
-    ...(opts.agentImage ? { agentImage: opts.agentImage } : {}),
+    ...agentImageOf(spec, opts.agentImage),
   };
+}
+
+/** The spec's image (the user's registry) wins over the controller's --agent-image. */
+function agentImageOf(spec: ResolvedSpec, fallback: string | undefined): { agentImage?: string } {
+  const image = spec.provider.ec2?.agentImage ?? fallback;
+  return image ? { agentImage: image } : {};
 }

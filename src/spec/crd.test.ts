@@ -66,7 +66,7 @@ const valid: Array<[string, unknown]> = [
   ['ec2 with everything', anEc2Cluster({ spec: { rollout: { maxSurge: 2, maxUnavailable: 0, drainTimeoutSeconds: 60 }, healing: { enabled: true, maxUnhealthy: '40%', unhealthyAfterSeconds: 30, nodeStartupTimeoutSeconds: 300, minHealthySeconds: 0, maxRetriesPerNode: 2 }, paused: true } })],
   ['maxUnhealthy as a count', withField(aSwarmCluster(), 'spec.healing.maxUnhealthy', 1)],
   ['7 managers, 0 workers', withField(withField(aSwarmCluster(), 'spec.managers.count', 7), 'spec.workers.count', 0)],
-  ['units', withField(aSwarmCluster(), 'spec.managers.units', [{ name: 'vault.service', command: 'start', enable: true, content: '[Unit]\n', dropIns: [{ name: '10-env.conf', content: '[Service]\n' }] }])],
+  ['units', withField(aSwarmCluster(), 'spec.managers.units', [{ name: 'vault.service', command: 'start', enable: true, content: '[Unit]\n\n[Install]\nWantedBy=multi-user.target\n', dropIns: [{ name: '10-env.conf', content: '[Service]\n' }] }])],
   ['sim provider', withField(aSwarmCluster(), 'spec.provider', { sim: { seed: 4, bootDelaySeconds: 2.5 } })],
   ['with status', { ...aSwarmCluster(), status: { observedGeneration: 2, phase: 'Ready', managers: { desired: 3, ready: 3 }, workers: { desired: 2, ready: 1 }, conditions: [{ type: 'Ready', status: 'True', reason: 'Converged', message: '', lastTransitionTime: '2026-01-01T00:00:00Z' }], nodes: [{ instanceId: 'i-1', role: 'manager', instanceState: 'running', healthy: true }] } }],
 ];
@@ -138,6 +138,8 @@ describe('crds/swarmcluster.yaml', () => {
     ['rollout cannot progress', withField(aSwarmCluster(), 'spec.rollout', { maxSurge: 0, maxUnavailable: 0 }), 'rollout-can-progress'],
     ['maxUnhealthy count above the cluster', withField(aSwarmCluster(), 'spec.healing.maxUnhealthy', 6), 'max-unhealthy-within-cluster'],
     ['reserved tag key', withField(anEc2Cluster(), 'spec.provider.ec2.tags', { 'aws:cf': 'x' }), 'ec2-tag-keys'],
+    ['agent image on latest', withField(anEc2Cluster(), 'spec.provider.ec2.agentImage', 'swarmkeeper:latest'), 'agent-image-pinned'],
+    ['unit enabled without [Install]', withField(aSwarmCluster(), 'spec.workers.units', [{ name: 'a.service', enable: true, content: '[Service]\n' }]), 'workers-unit-enable-needs-install'],
   ];
   it.each(celOnly)('cross-field rule %s: TS refuses, the CRD carries the CEL rule', (_t, doc, id) => {
     expect(validateCluster(doc).ok).toBe(false);

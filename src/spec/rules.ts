@@ -5,6 +5,7 @@
 //
 // Checks run only on documents that already passed the schema, so they may trust types.
 import type { SwarmCluster } from './schema.ts';
+import { imageRefProblem, PINNED_IMAGE_CEL, PINNED_IMAGE_MESSAGE } from './image-ref.ts';
 
 export interface FieldError {
   /** Dotted field path, e.g. `spec.managers.count`, `spec.provider.ec2.subnetIds[1]`. */
@@ -105,7 +106,35 @@ export const CROSS_FIELD_RULES: readonly CrossFieldRule[] = [
       return [{ path: 'spec.backup', message: 'backups need a real etcd to snapshot: the sim provider has none (set enabled: false or remove the block)' }];
     },
   },
+  ...(['managers', 'workers'] as const).map(enableNeedsInstallRule),
+  {
+    id: 'agent-image-pinned',
+    crdPath: 'spec.provider.ec2.agentImage',
+    cel: PINNED_IMAGE_CEL,
+    message: PINNED_IMAGE_MESSAGE,
+    check(doc) {
+      const ref = doc.spec.provider.ec2?.agentImage;
+      const problem = ref === undefined ? undefined : imageRefProblem(ref);
+      return problem ? [{ path: 'spec.provider.ec2.agentImage', message: problem }] : [];
+    },
+  },
 ];
+
+/** systemd cannot enable a unit file without an [Install] section (Ignition warns, the unit never starts). */
+function enableNeedsInstallRule(role: 'managers' | 'workers'): CrossFieldRule {
+  const message = 'enable: true needs an [Install] section in content (e.g. WantedBy=multi-user.target); systemd cannot enable a unit without one';
+  return {
+    id: `${role}-unit-enable-needs-install`,
+    crdPath: `spec.${role}.units[]`,
+    cel: "!(has(self.enable) && self.enable && has(self.content) && !self.content.matches('(?m)^\\\\[Install\\\\][ \\\\t]*$'))",
+    message,
+    check(doc) {
+      return (doc.spec[role].units ?? []).flatMap((u, i) =>
+        u.enable === true && u.content !== undefined && !/^\[Install\][ \t]*$/m.test(u.content) ? [{ path: `spec.${role}.units[${i}].enable`, message }] : [],
+      );
+    },
+  };
+}
 
 /** Duplicate keys in the list-map fields, as field errors. */
 export function checkListMaps(doc: SwarmCluster): FieldError[] {

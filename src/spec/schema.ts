@@ -6,6 +6,7 @@
 // percent pattern of maxUnhealthy, exactly one provider block), so the CRD enforces
 // them too; only cross-field rules live in validate.ts.
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { IMAGE_REF_PATTERN } from './image-ref.ts';
 
 export const API_VERSION = 'swarmkeeper.dev/v1alpha1';
 export const KIND = 'SwarmCluster';
@@ -62,6 +63,11 @@ export const Ec2ProviderSchema = Type.Object(
     tags: Type.Optional(Type.Record(Type.String({ minLength: 1, maxLength: 127 }), Type.String({ maxLength: 255 }), { maxProperties: 40 })),
     /** An EC2-compatible endpoint (tests use a moto server on loopback). */
     endpoint: Type.Optional(Type.String({ pattern: '^https?://' })),
+    /**
+     * The swarmkeeper image nodes run their agent from, in the user's registry: pinned to
+     * a version tag or a digest (a cross-field rule refuses :latest and untagged).
+     */
+    agentImage: Type.Optional(Type.String({ pattern: IMAGE_REF_PATTERN, maxLength: 255 })),
   },
   strict,
 );

@@ -37,6 +37,15 @@ describe('validateCluster', () => {
     ['wrong type for paused', withField(aSwarmCluster(), 'spec.paused', 'yes'), 'spec.paused', /must be true or false, got "yes"/],
     ['bad name', withField(aSwarmCluster(), 'metadata.name', 'Prod_1'), 'metadata.name', /DNS label/],
     ['label value not a string', withField(aSwarmCluster(), 'metadata.labels', { 'app.kubernetes.io/name': 3 }), 'metadata.labels["app.kubernetes.io/name"]', /must be a string, got 3/],
+    ['agent image on :latest', withField(anEc2Cluster(), 'spec.provider.ec2.agentImage', 'registry.example.com/swarmkeeper:latest'), 'spec.provider.ec2.agentImage', /pinned to a version tag or a sha256 digest/],
+    ['agent image without a tag', withField(anEc2Cluster(), 'spec.provider.ec2.agentImage', 'registry.example.com:5000/swarmkeeper'), 'spec.provider.ec2.agentImage', /not :latest or untagged/],
+    ['agent image that is no reference', withField(anEc2Cluster(), 'spec.provider.ec2.agentImage', 'Swarm Keeper'), 'spec.provider.ec2.agentImage', /must be a string matching/],
+    [
+      'unit enabled without [Install]',
+      withField(aSwarmCluster(), 'spec.workers.units', [{ name: 'once.service', enable: true, content: '[Service]\nExecStart=/bin/true\n' }]),
+      'spec.workers.units[0].enable',
+      /needs an \[Install\] section/,
+    ],
     ['bad subnet in a list', withField(anEc2Cluster(), 'spec.provider.ec2.subnetIds', ['subnet-0123abcd', 'x']), 'spec.provider.ec2.subnetIds[1]', /a subnet id like/],
     ['reserved tag key', withField(anEc2Cluster(), 'spec.provider.ec2.tags', { 'aws:x': 'y' }), 'spec.provider.ec2.tags["aws:x"]', /reserved by AWS/],
     ['empty tag key', withField(anEc2Cluster(), 'spec.provider.ec2.tags', { '': 'y' }), 'spec.provider.ec2.tags[""]', /1-127 characters/],
@@ -54,6 +63,12 @@ describe('validateCluster', () => {
     const hit = errors.find((e) => e.path === path);
     expect(hit, JSON.stringify(errors)).toBeDefined();
     expect(hit?.message).toMatch(message);
+  });
+
+  it('accepts a pinned agent image in a registry with a port, by tag or digest', () => {
+    for (const ref of ['registry.example.com:5000/team/swarmkeeper:0.1.0', `swarmkeeper@sha256:${'0'.repeat(64)}`]) {
+      expect(errorsOf(withField(anEc2Cluster(), 'spec.provider.ec2.agentImage', ref)), ref).toEqual([]);
+    }
   });
 
   it('names documents that are not a SwarmCluster', () => {

@@ -76,7 +76,7 @@ describe('manifests/Dockerfile', () => {
     const sources = lines.filter((l) => /^COPY /.test(l) && !/--from=/.test(l)).flatMap((l) => l.split(/\s+/).slice(1, -1));
     expect(sources.length).toBeGreaterThan(5);
     for (const s of sources) expect(existsSync(join(ROOT, s)), s).toBe(true);
-    const ignore = readFileSync(join(M, 'Dockerfile.dockerignore'), 'utf8');
+    const ignore = readFileSync(join(ROOT, '.dockerignore'), 'utf8');
     for (const s of sources) expect(ignore, s).toMatch(new RegExp(`^!${s.replace(/[.]/g, '\\.')}(/\\*\\*)?$`, 'm'));
   });
 });

@@ -21,7 +21,7 @@ interface RenderFlags {
   role: Role;
   format: string;
   file?: string;
-  agentImage: string;
+  agentImage?: string;
   bootstrapUrl: string;
   dockerTls?: boolean;
 }
@@ -34,7 +34,7 @@ export function registerRenderCloudConfig(program: Command): void {
     .addOption(new Option('--role <role>', 'manager or worker').choices(['manager', 'worker']).makeOptionMandatory())
     .addOption(new Option('--format <format>', 'cloud-config or ignition').choices(['cloud-config', 'ignition']).default('cloud-config'))
     .option('-f, --file <file>', 'read the spec from this file instead of the management etcd')
-    .addOption(new Option('--agent-image <image>', 'management image that carries the node agent').env('SWARMKEEPER_AGENT_IMAGE').default(DEFAULT_AGENT_IMAGE))
+    .addOption(new Option('--agent-image <image>', `image that carries the node agent (default: spec.provider.ec2.agentImage, else ${DEFAULT_AGENT_IMAGE})`).env('SWARMKEEPER_AGENT_IMAGE'))
     .addOption(new Option('--bootstrap-url <url>', "the controller's bootstrap endpoint nodes call").env('SWARMKEEPER_BOOTSTRAP_URL').default('https://swarmkeeper-controller:8443'))
     .option('--docker-tls', "managers also serve docker over mutual TLS on their private address (a controller outside the cluster)")
     .action(async (name: string, flags: RenderFlags, cmd: Command) => {
@@ -48,7 +48,7 @@ export function registerRenderCloudConfig(program: Command): void {
           managementEtcd: { endpoints: etcd.endpoints, prefix: etcd.prefix },
           bootstrapUrl: flags.bootstrapUrl,
           bootstrapToken: PLACEHOLDER_TOKEN,
-          agentImage: flags.agentImage,
+          agentImage: flags.agentImage ?? spec.provider.ec2?.agentImage ?? DEFAULT_AGENT_IMAGE,
         },
         units: flags.role === 'manager' ? spec.managers.units : spec.workers.units,
         format: parseUserDataFormat(flags.format),

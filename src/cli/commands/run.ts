@@ -32,6 +32,7 @@ import { loadOrCreateDockerCa } from '../../providers/ec2/docker-ca.ts';
 import { localAgentConfig } from '../../controller/agent-config.ts';
 import { etcdOptionsOf } from '../global-options.ts';
 import { isHttpUrl } from '../http-url.ts';
+import { imageRefProblem } from '../../spec/image-ref.ts';
 
 interface RunOptions {
   httpListen?: string;
@@ -56,7 +57,7 @@ export function registerRun(program: Command): void {
     .option('--resync-seconds <n>', 'full resync period of a converged cluster', '30')
     .option('--webhook-token-file <file>', 'bearer token for /v1/alerts (or SWARMKEEPER_WEBHOOK_TOKEN)')
     .option('--bootstrap-url <url>', 'where ec2 nodes reach this controller\'s POST /v1/bootstrap (serves it; needs --http-listen)')
-    .option('--agent-image <image>', 'management image ec2 nodes run the agent from')
+    .option('--agent-image <image>', 'image ec2 nodes run the agent from, pinned to a version or digest (spec.provider.ec2.agentImage wins; default: this version\'s published image)')
     .option('--notify-webhook-url-file <file>', 'file holding the Slack-compatible webhook URL notifications are posted to (or SWARMKEEPER_NOTIFY_WEBHOOK_URL)')
     .addOption(
       new Option('--self-instance-id <id>', "instance id of the node this controller runs on, replaced last when it is one of the cluster's nodes").env('SWARMKEEPER_SELF_INSTANCE_ID'),
@@ -92,6 +93,8 @@ async function runController(opts: RunOptions, cmd: Command): Promise<void> {
   }
   if (opts.bootstrapUrl !== undefined && !listen) throw new SwarmkeeperError('Usage', '--bootstrap-url: nodes exchange their tokens over HTTP, so --http-listen is needed too');
   if (opts.bootstrapUrl !== undefined && !isHttpUrl(opts.bootstrapUrl)) throw new SwarmkeeperError('Usage', `--bootstrap-url ${opts.bootstrapUrl}: expected an http(s):// URL`);
+  const imageProblem = opts.agentImage === undefined ? undefined : imageRefProblem(opts.agentImage);
+  if (imageProblem) throw new SwarmkeeperError('Usage', `--agent-image ${imageProblem}`);
   const level = (cmd.parent?.opts<{ logLevel?: string }>().logLevel ?? 'info');
   const logger = createLogger({ level });
   const client = createEtcdClient(etcdOpts);
