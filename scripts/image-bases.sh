@@ -6,8 +6,8 @@
 #               `node` user (uid 1000) the node:20 images have;
 #   ETCD_IMAGE  /usr/local/bin/etcd and etcdctl from Debian's etcd-server and etcd-client,
 #               the layout of the upstream etcd images.
-# Each root is cached as a tar under $cache/bases, keyed by this file's content (the
-# versions below live here), and imported into the daemon when it lacks the tag.
+# Each root is cached as a tar under $cache/bases, keyed by its recipe (the function that
+# makes it and the versions below), and imported into the daemon when it lacks the tag.
 
 BASE_NODE_VERSION=20.20.2
 BASE_NPM_VERSION=10.8.2
@@ -16,19 +16,21 @@ BASE_ETCD_VERSION=3.4.23
 
 # Sets NODE_IMAGE and ETCD_IMAGE; imports them into $DOCKER_HOST when missing there.
 ensure_base_images() {
-  local cache=$1 key
-  key=$(sha256sum "${BASH_SOURCE[0]}" | cut -c1-12)
-  NODE_IMAGE=swarmkeeper-base/node:$BASE_NODE_VERSION-$BASE_DEBIAN_SUITE-$key
-  ETCD_IMAGE=swarmkeeper-base/etcd:v$BASE_ETCD_VERSION-$key
+  local cache=$1 node_key etcd_key
+  # Each root is keyed by its recipe (the function and the versions it uses), nothing else.
+  node_key=$( { declare -f make_node_root; echo "$BASE_NODE_VERSION $BASE_NPM_VERSION $BASE_DEBIAN_SUITE"; } | sha256sum | cut -c1-12)
+  etcd_key=$( { declare -f make_etcd_root; echo "$BASE_ETCD_VERSION"; } | sha256sum | cut -c1-12)
+  NODE_IMAGE=swarmkeeper-base/node:$BASE_NODE_VERSION-$BASE_DEBIAN_SUITE-$node_key
+  ETCD_IMAGE=swarmkeeper-base/etcd:v$BASE_ETCD_VERSION-$etcd_key
   mkdir -p "$cache/bases"
-  local node_tar=$cache/bases/node-$key.tar etcd_tar=$cache/bases/etcd-$key.tar
+  local node_tar=$cache/bases/node-$node_key.tar etcd_tar=$cache/bases/etcd-$etcd_key.tar
   [ -s "$node_tar" ] || make_node_root "$node_tar"
   [ -s "$etcd_tar" ] || make_etcd_root "$etcd_tar"
   import_if_missing "$NODE_IMAGE" "$node_tar" --change 'CMD ["node"]'
   import_if_missing "$ETCD_IMAGE" "$etcd_tar" --change 'CMD ["/usr/local/bin/etcd"]'
   trust_host_cas
-  # Older keys' roots are of no use any more.
-  find "$cache/bases" -maxdepth 1 -name '*.tar' ! -name "*-$key.tar" -delete
+  # Older recipes' roots are of no use any more.
+  find "$cache/bases" -maxdepth 1 -name '*.tar' ! -name "node-$node_key.tar" ! -name "etcd-$etcd_key.tar" -delete
 }
 
 # The official Node.js build trusts its own CA list only. `npm ci` in the build must
@@ -90,8 +92,10 @@ make_etcd_root() {
   mkdir -p "$work/x" "$work/root/usr/local/bin"
   for deb in "$work"/*.deb; do dpkg-deb -x "$deb" "$work/x"; done
   cp "$work/x/usr/bin/etcd" "$work/x/usr/bin/etcdctl" "$work/root/usr/local/bin/"
-  if ! "$work/root/usr/local/bin/etcd" --version | grep -qx "etcd Version: $BASE_ETCD_VERSION"; then
-    echo "image: Debian's etcd-server is not $BASE_ETCD_VERSION: $("$work/root/usr/local/bin/etcd" --version | head -1)" >&2
+  local got
+  got=$("$work/root/usr/local/bin/etcd" --version | head -1)
+  if [ "$got" != "etcd Version: $BASE_ETCD_VERSION" ]; then
+    echo "image: Debian's etcd-server is not $BASE_ETCD_VERSION: $got" >&2
     rm -rf "$work"
     return 1
   fi

@@ -91,13 +91,15 @@ export function buildNodeFiles(model: NodeModel): NodeFiles {
   if (agent.bootstrapUrl) checkShellSafe('bootstrapUrl', agent.bootstrapUrl);
   // Only managers serve the API over TLS: the controller talks to the swarm through them.
   const tls = model.dockerTls === true && agent.role === 'manager';
-  const exchange = agent.bootstrapUrl && agent.bootstrapToken ? ` \\\n  --bootstrap-url ${agent.bootstrapUrl} --bootstrap-token-file ${BOOTSTRAP_TOKEN_PATH}` : '';
+  const exchanges = agent.bootstrapUrl !== undefined && agent.bootstrapToken !== undefined;
+  const exchange = exchanges ? ` \\\n  --bootstrap-url ${agent.bootstrapUrl} --bootstrap-token-file ${BOOTSTRAP_TOKEN_PATH}` : '';
   const values = {
     cluster: agent.cluster,
     role: agent.role,
     agentImage,
-    prefix: agent.managementEtcd.prefix,
-    etcdEndpoints: agent.managementEtcd.endpoints.join(','),
+    // A node that exchanges a token gets no management etcd access at all (least privilege):
+    // its endpoints come from the controller with the credential of its answer.
+    managementFlags: exchanges ? '' : ` --etcd-endpoints ${agent.managementEtcd.endpoints.join(',')} --prefix ${agent.managementEtcd.prefix}`,
     etcdRole: agent.role === 'manager' ? 'etcd voting member' : 'etcd gateway to the managers',
     exchangeFlags: exchange,
     dockerTlsScript: tls

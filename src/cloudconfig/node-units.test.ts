@@ -57,7 +57,7 @@ describe('the agent image', () => {
   it('defaults to the published image of this version, never :latest', () => {
     expect(DEFAULT_AGENT_IMAGE).toBe(`ghcr.io/swarmkeeper/swarmkeeper:${PACKAGE_VERSION}`);
     const unit = boot(anAgent());
-    expect(unit).toContain(`${DEFAULT_AGENT_IMAGE} --etcd-endpoints`);
+    expect(unit).toContain(`${DEFAULT_AGENT_IMAGE} node bootstrap`);
     expect(unit).not.toMatch(/:latest\b/);
   });
 
@@ -66,7 +66,7 @@ describe('the agent image', () => {
       expect(() => renderUserData({ agent: anAgent({ agentImage: bad }), units: [] }), bad).toThrow(/pinned to a version tag or a sha256 digest/);
     }
     const digest = `registry.example.com:5000/team/swarmkeeper@sha256:${'a'.repeat(64)}`;
-    for (const good of ['127.0.0.5:5000/swarmkeeper:0.1.0', digest]) expect(boot(anAgent({ agentImage: good }))).toContain(`${good} --etcd-endpoints`);
+    for (const good of ['127.0.0.5:5000/swarmkeeper:0.1.0', digest]) expect(boot(anAgent({ agentImage: good }))).toContain(`${good} node bootstrap`);
   });
 
   it('runs as root (the image defaults to an unprivileged user) with the socket, the token and the data directory mounted', () => {

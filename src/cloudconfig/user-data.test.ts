@@ -52,7 +52,9 @@ describe('cloud-config rendering', () => {
     const boot = byName.get('swarmkeeper-bootstrap.service');
     expect(boot?.command).toBe('start');
     expect(boot?.content).toContain('etcd voting member');
-    expect(boot?.content).toContain('registry.example/swarmkeeper:1.2.3 --etcd-endpoints http://10.0.0.5:2379 --prefix /swarmkeeper node bootstrap');
+    // A node that exchanges a token is given no management etcd at all (least privilege).
+    expect(boot?.content).toContain('registry.example/swarmkeeper:1.2.3 node bootstrap');
+    expect(out.text).not.toMatch(/--etcd-endpoints|--prefix|10\.0\.0\.5:2379/);
     expect(boot?.content).toMatch(/--role manager --cluster prod --instance-id \$\{INSTANCE_ID\} --address \$\{PRIVATE_IPV4\}/);
     expect(boot?.content).toContain('--bootstrap-url https://controller.internal:8443 --bootstrap-token-file /etc/swarmkeeper/bootstrap-token');
     expect(byName.get('swarmkeeper-node-env.service')?.content).toContain('ExecStart=/opt/swarmkeeper/bin/node-env.sh');
@@ -80,6 +82,7 @@ describe('cloud-config rendering', () => {
     const out = renderUserData({ agent, units: [] });
     expect(out.text).not.toContain('--bootstrap-url');
     expect(out.text).not.toContain('--bootstrap-token-file');
+    expect(out.text).toContain('registry.example/swarmkeeper:1.2.3 --etcd-endpoints http://10.0.0.5:2379 --prefix /swarmkeeper node bootstrap');
     expect((parse(out.text) as { write_files: { path: string }[] }).write_files.map((f) => f.path)).toEqual(['/opt/swarmkeeper/bin/node-env.sh']);
   });
 

@@ -21,11 +21,12 @@ import type { ResolvedSpec } from '../spec/defaults.ts';
 import type { Provider } from '../providers/provider.ts';
 import type { ManagementKv } from '../node/management-kv.ts';
 import { endpointsOf } from '../node/cluster-endpoints.ts';
-import type { BootstrapTokenVerifier } from '../node/bootstrap-tokens.ts';
+import type { BootstrapTokenVerifier, NodeCredentials } from '../node/bootstrap-tokens.ts';
 import type { DockerCa } from '../providers/ec2/docker-ca.ts';
+import { registerEndpointsRoute } from './endpoints-route.ts';
 
 export interface BootstrapRouteOptions {
-  readonly tokens: BootstrapTokenVerifier & { redeemedBy(cluster: string, token: string, instanceId: string): Promise<boolean> };
+  readonly tokens: BootstrapTokenVerifier & NodeCredentials & { redeemedBy(cluster: string, token: string, instanceId: string): Promise<boolean> };
   /** The instance as the provider sees it (EC2: DescribeInstances), or undefined. */
   readonly findInstance: (cluster: string, instanceId: string) => Promise<Instance | undefined>;
   /** The management etcd records of one cluster (claim, endpoints, join tokens). */
@@ -52,6 +53,8 @@ export interface JoinResponse {
   readonly etcd: { readonly clientURLs: readonly string[] };
   /** Managers that sent a CSR, when the controller uses TLS: dockerd's server certificate and the CA its clients use. */
   readonly dockerTls?: { readonly ca: string; readonly cert: string };
+  /** This node's credential for GET /v1/bootstrap/endpoints (its only standing credential). */
+  readonly nodeCredential?: string;
 }
 
 const idPattern = '^[A-Za-z0-9._:-]{1,128}$';
@@ -114,6 +117,8 @@ export const bootstrapRoute: FastifyPluginAsync<BootstrapRouteOptions> = async (
   };
   const later = (reply: FastifyReply, message: string, retryAfterSeconds = 10): FastifyReply =>
     reply.code(503).header('retry-after', String(retryAfterSeconds)).send({ statusCode: 503, error: 'Service Unavailable', message });
+  const credentialFor = async (cluster: string, instanceId: string): Promise<string> => opts.tokens.nodeCredential(cluster, instanceId);
+  registerEndpointsRoute(app, { credentials: opts.tokens, kvFor: opts.kvFor, logger: opts.logger });
 
   app.post<{ Body: ExchangeBody }>('/v1/bootstrap', { schema: { body: exchangeBody }, bodyLimit: 8192 }, async (req, reply) => {
     const { cluster, token, instanceId, dockerCsr } = req.body;
@@ -138,7 +143,8 @@ export const bootstrapRoute: FastifyPluginAsync<BootstrapRouteOptions> = async (
       const fromClaimant = claim?.instanceId === instanceId && (!requireSource || normaliseIp(req.ip) === claim.address);
       if (fromClaimant && claim && tokens === undefined) {
         // The same answer as the first time, its docker certificate included.
-        const again = await withDockerTls({ cluster, role: 'manager', instanceId, initialize: true, etcd: { clientURLs: [] } }, claim.address);
+        const first = { cluster, role: 'manager' as const, instanceId, initialize: true, etcd: { clientURLs: [] }, nodeCredential: await credentialFor(cluster, instanceId) };
+        const again = await withDockerTls(first, claim.address);
         if (!again) return badCsr(reply, { cluster, instanceId });
         log.info({ cluster, instanceId }, 'Answered the initialising manager again');
         return reply.code(200).send(again);
@@ -156,14 +162,22 @@ export const bootstrapRoute: FastifyPluginAsync<BootstrapRouteOptions> = async (
     try {
       const [endpoints, tokens] = await Promise.all([kv.readEndpoints(), kv.readTokens()]);
       if (endpoints && tokens && endpoints.swarmManagers.length > 0) {
-        answer = { cluster, role: instance.role, instanceId, initialize: false, swarm: { joinToken: tokens.worker, managers: endpoints.swarmManagers }, etcd: { clientURLs: endpoints.etcdClientURLs } };
+        answer = {
+          cluster,
+          role: instance.role,
+          instanceId,
+          initialize: false,
+          swarm: { joinToken: tokens.worker, managers: endpoints.swarmManagers },
+          etcd: { clientURLs: endpoints.etcdClientURLs },
+          nodeCredential: await credentialFor(cluster, instanceId),
+        };
       } else if (instance.role === 'manager' && instance.address) {
         const claim = { instanceId, address: instance.address, claimedAt: new Date(clock()).toISOString() };
         const mine = (await kv.claimInit(claim)) || (await kv.readClaim())?.instanceId === instanceId;
         // Managers of a new cluster boot together; the founder's etcd and swarm take
         // seconds, so the others ask again soon.
         if (!mine) return later(reply, 'the first manager is still initialising the cluster; retry', INITIALISING_RETRY_SECONDS);
-        answer = { cluster, role: 'manager', instanceId, initialize: true, etcd: { clientURLs: [] } };
+        answer = { cluster, role: 'manager', instanceId, initialize: true, etcd: { clientURLs: [] }, nodeCredential: await credentialFor(cluster, instanceId) };
       } else {
         return later(reply, 'the cluster has no manager yet; retry');
       }

@@ -53,6 +53,18 @@ export type VerifyFailure = 'malformed' | 'unknown' | 'mismatch' | 'expired' | '
 
 export type VerifyResult = { readonly ok: true; readonly id: string; readonly record: BootstrapTokenRecord } | { readonly ok: false; readonly reason: VerifyFailure };
 
+/**
+ * A node's standing credential after its exchange: it reads its own cluster's published
+ * endpoints at the controller (GET /v1/bootstrap/endpoints) and nothing else. Derived,
+ * not stored: HMAC(cluster key, "endpoints" NUL cluster NUL instance id).
+ */
+export interface NodeCredentials {
+  nodeCredential(cluster: string, instanceId: string): Promise<string>;
+  verifyNodeCredential(cluster: string, instanceId: string, credential: string): Promise<boolean>;
+}
+
+export const NODE_CREDENTIAL_SCHEME = 'skn1';
+
 /** What the bootstrap route needs. */
 export interface BootstrapTokenVerifier {
   /** Checks a token for one instance without using it up. */
@@ -77,7 +89,7 @@ export function sameDigest(a: string, b: string): boolean {
   return x.length === y.length && x.length > 0 && timingSafeEqual(x, y);
 }
 
-export class EtcdBootstrapTokens implements BootstrapTokenIssuer, BootstrapTokenVerifier {
+export class EtcdBootstrapTokens implements BootstrapTokenIssuer, BootstrapTokenVerifier, NodeCredentials {
   private readonly hmacKeys = new Map<string, Buffer>();
 
   constructor(
@@ -158,6 +170,19 @@ export class EtcdBootstrapTokens implements BootstrapTokenIssuer, BootstrapToken
     const current = await this.read(this.recordKey(cluster, parsed.id));
     if (!current || !sameDigest(sha256Hex(parsed.secret), current.record.hash)) return false;
     return current.record.redeemed[instanceId] !== undefined && this.now() < current.record.expiresAt;
+  }
+
+  async nodeCredential(cluster: string, instanceId: string): Promise<string> {
+    // NUL separators: no token's HMAC input (cluster|clientToken|role) can equal this one.
+    const mac = createHmac('sha256', await this.hmacKey(cluster)).update(`endpoints\0${cluster}\0${instanceId}`).digest('hex');
+    return `${NODE_CREDENTIAL_SCHEME}.${mac.slice(0, 40)}`;
+  }
+
+  async verifyNodeCredential(cluster: string, instanceId: string, credential: string): Promise<boolean> {
+    const m = /^skn1\.([0-9a-f]{40})$/.exec(credential);
+    if (!m?.[1]) return false;
+    const expected = (await this.nodeCredential(cluster, instanceId)).slice(NODE_CREDENTIAL_SCHEME.length + 1);
+    return sameDigest(m[1], expected);
   }
 
   /** Deletes records whose validity ended; returns how many. */

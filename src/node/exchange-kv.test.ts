@@ -39,6 +39,33 @@ function kvWith(client: ExchangeClient, answerFile: string, now = () => 1_000): 
 }
 
 describe('ExchangeKv (the ec2 join source)', () => {
+  it('says the token is spent once a joining node saved its answer, never for the founder; makes its endpoints source from the answer', async () => {
+    const spent: string[] = [];
+    const made: (string | undefined)[] = [];
+    const kvOf = (answer: JoinResponse, id: string): ExchangeKv =>
+      new ExchangeKv({
+        instanceId: 'i-1',
+        address: '10.0.0.5',
+        client: scripted([{ status: 200, join: { ...answer, nodeCredential: `skn1.${id}` } }]),
+        answerFile: join(temp(), 'answer.json'),
+        endpoints: (a) => {
+          made.push(a.nodeCredential);
+          return endpoints;
+        },
+        onSpent: () => spent.push(id),
+      });
+    const worker = kvOf(joinAnswer, 'w');
+    expect(spent).toEqual([]);
+    expect(await worker.readEndpoints()).toEqual(endpointsOf(['10.0.0.2']));
+    expect(spent).toEqual(['w']);
+    const founder = kvOf(initAnswer, 'f');
+    expect(await founder.claimInit()).toBe(true);
+    await founder.storeTokens({ worker: 'SWMTKN-w', manager: 'SWMTKN-m' });
+    await founder.watchEndpoints(() => undefined);
+    expect(spent).toEqual(['w']);
+    expect(made).toEqual(['skn1.w', 'skn1.f']);
+  });
+
   it('joins with the exchanged worker token and never claims', async () => {
     const client = scripted([{ status: 200, join: joinAnswer }]);
     const kv = kvWith(client, join(temp(), 'answer.json'));

@@ -1,9 +1,11 @@
-// The ec2 side of the join protocol: a node without access to the protected secrets key
-// gets its instructions by exchanging its one-time bootstrap token at the controller
-// (the controller's POST /v1/bootstrap), and the first manager reports the swarm it created (POST
-// /v1/bootstrap/initialized, which also writes the claim's endpoints). Everything else
-// (keys.endpoints and its watch) is read from the management etcd as on a local node.
-// As a ManagementKv, it lets the same agent and the same decisions run on both.
+// The ec2 side of the join protocol: a node without access to the management etcd gets
+// its instructions by exchanging its one-time bootstrap token at the controller (POST
+// /v1/bootstrap), and the first manager reports the swarm it created (POST
+// /v1/bootstrap/initialized, which also writes the claim's endpoints). The published
+// endpoints (and their changes) come from an EndpointsSource: on EC2 the controller's
+// GET /v1/bootstrap/endpoints with the node credential of the answer, so nodes hold no
+// management etcd credential. As a ManagementKv, it lets the same agent and the same
+// decisions run on both.
 //
 // The token is used once: the answer is kept in the node's data dir (mode 0600), so an
 // agent restarted before it joined carries on without a second exchange. Join tokens are
@@ -14,6 +16,7 @@ import { SwarmkeeperError } from '../errors.ts';
 import type { JoinResponse } from '../http/bootstrap-route.ts';
 import type { ClusterEndpoints, InitClaim, SwarmTokensRecord } from './cluster-endpoints.ts';
 import type { ManagementKv } from './management-kv.ts';
+import type { EndpointsSource } from './controller-endpoints.ts';
 
 export interface ExchangeClient {
   /** POST /v1/bootstrap; 503 answers carry a retry delay. */
@@ -25,11 +28,17 @@ export interface ExchangeClient {
 export interface ExchangeKvOptions {
   readonly instanceId: string;
   readonly address: string;
-  /** keys.endpoints and its watch. */
-  readonly endpoints: Pick<ManagementKv, 'readEndpoints' | 'watchEndpoints' | 'close'>;
+  /** keys.endpoints and its watch: a source, or one made from the answer (its node credential). */
+  readonly endpoints: EndpointsSource | ((answer: JoinResponse) => EndpointsSource);
   readonly client: ExchangeClient;
   /** Where the answer is kept across agent restarts. */
   readonly answerFile: string;
+  /**
+   * Called once a joining node's answer is saved: the token can do nothing more for it
+   * (the CLI deletes the token file). Not for the founder, which reports its swarm with
+   * the token again after any restart (a report that changes nothing once recorded).
+   */
+  readonly onSpent?: () => void;
   /** Called once with the first answer (the agent writes the docker TLS files from it). */
   readonly onAnswer?: (a: JoinResponse) => void;
   readonly now?: () => number;
@@ -61,8 +70,8 @@ export class ExchangeKv implements ManagementKv {
     return (await this.join()).initialize;
   }
 
-  readEndpoints(): Promise<ClusterEndpoints | undefined> {
-    return this.o.endpoints.readEndpoints();
+  async readEndpoints(): Promise<ClusterEndpoints | undefined> {
+    return (await this.endpointsSource()).readEndpoints();
   }
 
   /** The controller wrote them when the first manager reported; nothing to do here. */
@@ -85,12 +94,22 @@ export class ExchangeKv implements ManagementKv {
     this.reported = true;
   }
 
-  watchEndpoints(onChange: () => void): Promise<() => Promise<void>> {
-    return this.o.endpoints.watchEndpoints(onChange);
+  async watchEndpoints(onChange: () => void): Promise<() => Promise<void>> {
+    return (await this.endpointsSource()).watchEndpoints(onChange);
   }
 
-  close(): Promise<void> {
-    return this.o.endpoints.close();
+  async close(): Promise<void> {
+    await this.source?.close();
+    if (typeof this.o.endpoints !== 'function') await this.o.endpoints.close();
+  }
+
+  private source: EndpointsSource | undefined;
+
+  /** Made once, after the exchange when it needs the answer's credential. */
+  private async endpointsSource(): Promise<EndpointsSource> {
+    if (typeof this.o.endpoints !== 'function') return this.o.endpoints;
+    this.source ??= this.o.endpoints(await this.join());
+    return this.source;
   }
 
   /** One exchange at a time: the agent asks for claim and tokens together, the token is good once. */
@@ -109,6 +128,8 @@ export class ExchangeKv implements ManagementKv {
       // Saved before anything else may fail: the token is spent, the answer must not be.
       writeAnswer(this.o.answerFile, res.join);
       this.answer = res.join;
+      // The founder keeps its token for the report (POST /v1/bootstrap/initialized).
+      if (!res.join.initialize) this.o.onSpent?.();
       return this.applied(res.join);
     }
     if (res.status === 503) {

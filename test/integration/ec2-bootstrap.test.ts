@@ -166,6 +166,7 @@ describe('bootstrap tokens', () => {
       initialize: false,
       swarm: { joinToken: 'SWMTKN-1-worker-secret', managers: [`${m1.address}:2377`] },
       etcd: { clientURLs: [`http://${m1.address}:2379`] },
+      nodeCredential: expect.stringMatching(/^skn1\.[0-9a-f]{40}$/),
     });
     expect((await exchange(w.token, w1)).statusCode).toBe(401);
     expect((await exchange(m.token, m1)).statusCode).toBe(401);
@@ -218,6 +219,36 @@ describe('bootstrap tokens', () => {
     expect(await reportInitialized('https://controller:8443', { cluster: 'prod', token: m.token, instanceId: m1.id, address: m1.address, swarmTokens }, from(m1.address))).toBe(204);
     const joined = await exchangeBootstrapToken('https://controller:8443', { cluster: 'prod', token: w.token, instanceId: w1.id }, from(w1.address));
     expect(joined).toMatchObject({ status: 200, join: { initialize: false, swarm: { joinToken: 'SWMTKN-1-w' } } });
+  });
+
+  it('a node\'s standing credential reads its own cluster\'s endpoints and nothing else; its spent token reads nothing', async () => {
+    const m = await launch('manager', 1);
+    const w = await launch('worker', 2);
+    const [m1] = m.instances;
+    const [w1, w2] = w.instances;
+    if (!m1?.address || !w1 || !w2) throw new Error('launch failed');
+    const founder = (await exchange(m.token, m1)).json<JoinResponse>();
+    const endpoints = (cluster: string, instanceId: string, credential: string) =>
+      app.inject({ method: 'GET', url: `/v1/bootstrap/endpoints?cluster=${cluster}&instanceId=${instanceId}`, headers: { authorization: `Bearer ${credential}` } });
+    // Before the founder reports there is nothing to read, but the credential is good.
+    expect((await endpoints('prod', m1.id, founder.nodeCredential ?? '')).statusCode).toBe(404);
+    const swarmTokens = { worker: 'SWMTKN-1-worker-secret', manager: 'SWMTKN-1-manager-secret' };
+    await app.inject({ method: 'POST', url: '/v1/bootstrap/initialized', remoteAddress: m1.address, payload: { cluster: 'prod', token: m.token, instanceId: m1.id, address: m1.address, swarmTokens } });
+    const joined = (await exchange(w.token, w1)).json<JoinResponse>();
+    const credential = joined.nodeCredential ?? '';
+    const own = await endpoints('prod', w1.id, credential);
+    expect(own.statusCode).toBe(200);
+    expect(own.json()).toMatchObject({ etcdClientURLs: [`http://${m1.address}:2379`], swarmManagers: [`${m1.address}:2377`] });
+    expect(own.body).not.toContain('SWMTKN');
+    // Bound to its instance and cluster: useless for another instance, another cluster.
+    expect((await endpoints('prod', w2.id, credential)).statusCode).toBe(401);
+    await client.put(clusterKeys(PREFIX, 'other').endpoints).value(own.body);
+    expect((await endpoints('other', w1.id, credential)).statusCode).toBe(401);
+    // Neither the spent bootstrap token nor a forged credential reads anything.
+    for (const bad of [w.token, 'skn1.' + '0'.repeat(40), '']) expect((await endpoints('prod', w1.id, bad)).statusCode).toBe(401);
+    // The credential is no bootstrap token either.
+    expect((await exchange(credential, w2)).statusCode).toBe(401);
+    expect(logText).not.toContain(credential);
   });
 
   it('refuses an init report from a node that does not hold the claim', async () => {

@@ -77,6 +77,9 @@ describe('Ec2Provider against moto', () => {
       expect(i.InstanceType).toBe('t3.large');
       expect(i.SecurityGroups?.map((g) => g.GroupId)).toEqual(ec2.securityGroupIds);
       expect(i.KeyName).toBe('ops');
+      // IMDSv2 only, and one hop: the agent runs with host networking, so no container
+      // on a bridge network can fetch the token (or anything else) from the metadata service.
+      expect(i.MetadataOptions).toMatchObject({ HttpTokens: 'required', HttpEndpoint: 'enabled', HttpPutResponseHopLimit: 1 });
     }
     const attr = await raw.send(new DescribeInstanceAttributeCommand({ InstanceId: launched[0]?.id, Attribute: 'userData' }));
     const userData = Buffer.from(attr.UserData?.Value ?? '', 'base64').toString('utf8');

@@ -3,7 +3,7 @@
 // issued into a real management etcd, real dockerds, the agent's own etcd and gateway.
 // The nodes never read the protected secrets key: the first manager is told to
 // initialise and reports its swarm; the worker gets its join token from the exchange.
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -34,6 +34,8 @@ let url: string;
 let serverAddress: string;
 const tmp = mkdtempSync(join(tmpdir(), 'sk-xchg-'));
 const exchanges: string[] = [];
+const endpointReads: string[] = [];
+const issued = new Map<string, string>();
 const launches = new Map<string, { role: 'manager' | 'worker'; clientToken: string; address: string }>();
 
 beforeAll(async () => {
@@ -44,7 +46,7 @@ beforeAll(async () => {
   const tokens = new EtcdBootstrapTokens(client, PREFIX);
   app = Fastify();
   app.addHook('onRequest', async (req) => {
-    exchanges.push(req.url);
+    (req.method === 'POST' ? exchanges : endpointReads).push(req.url);
   });
   await app.register(bootstrapRoute, {
     tokens,
@@ -65,7 +67,9 @@ beforeAll(async () => {
   for (const n of [m1, w1]) {
     const clientToken = `ct-${n.instanceId}`;
     launches.set(n.instanceId, { role: n.role, clientToken, address: n.address });
-    writeFileSync(join(tmp, `${n.instanceId}.token`), await tokens.issue({ cluster: CLUSTER, role: n.role, clientToken, ttlSeconds: 600 }), { mode: 0o600 });
+    const token = await tokens.issue({ cluster: CLUSTER, role: n.role, clientToken, ttlSeconds: 600 });
+    issued.set(n.instanceId, token);
+    writeFileSync(join(tmp, `${n.instanceId}.token`), token, { mode: 0o600 });
   }
 });
 
@@ -92,7 +96,8 @@ async function agentOn(node: TestDockerNode): Promise<TestAgent> {
   };
   const config = { cluster: CLUSTER, role: node.role, managementEtcd: { endpoints: mgmt.endpoints, prefix: PREFIX }, bootstrapUrl: url };
   const identity = { instanceId: node.instanceId, address: node.address, dataDir };
-  const kv = await exchangeKvOf(flags, config, identity, new EtcdManagementKv(mgmt.client(), PREFIX, CLUSTER));
+  // As on EC2: no management etcd client at all; endpoints come from the controller.
+  const kv = await exchangeKvOf(flags, config, identity);
   return startTestAgent({ cluster: CLUSTER, role: node.role, identity, managementEndpoints: mgmt.endpoints, prefix: PREFIX, swarm: node.api, kv });
 }
 
@@ -125,9 +130,14 @@ describe('node agent joining through the bootstrap token exchange (real route, e
       await new Promise((r) => setTimeout(r, 250));
     }
     expect(statSync(join(w1.dir, 'agent', 'bootstrap-answer.json')).mode & 0o777).toBe(0o600);
-    const token = readFileSync(join(tmp, `${w1.instanceId}.token`), 'utf8');
+    const token = issued.get(w1.instanceId) ?? '';
+    // Spent, the worker's token is gone from the node; the founder keeps its own (it reports again after a restart).
+    expect(existsSync(join(tmp, `${w1.instanceId}.token`))).toBe(false);
+    expect(existsSync(join(tmp, `${m1.instanceId}.token`))).toBe(true);
     // One exchange per node (the one-time token), one init report.
     expect(exchanges.sort()).toEqual(['/v1/bootstrap', '/v1/bootstrap', '/v1/bootstrap/initialized']);
+    // The worker's gateway followed the published endpoints through the controller, with its node credential.
+    expect(endpointReads.some((u) => u.startsWith(`/v1/bootstrap/endpoints?cluster=${CLUSTER}&instanceId=${w1.instanceId}`))).toBe(true);
     expect((await exchangeBootstrapToken(url, { cluster: CLUSTER, token, instanceId: w1.instanceId })).status).toBe(401);
   });
 });

@@ -1,7 +1,7 @@
 // `swarmkeeper node bootstrap`: the node agent a node runs at boot (a systemd unit on
 // Flatcar, a detached process for the local provider). Management etcd flags come from
 // the global options; everything else says who this node is.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { EtcdMembership } from '../../etcd/etcd-membership.ts';
@@ -12,6 +12,7 @@ import { createLogger } from '../../log.ts';
 import type { NodeAgentConfig } from '../../node/agent-config.ts';
 import { exchangeBootstrapToken, reportInitialized, type JoinResponse } from '../../http/bootstrap-route.ts';
 import { ExchangeKv } from '../../node/exchange-kv.ts';
+import { ControllerEndpoints, type EndpointsSource } from '../../node/controller-endpoints.ts';
 import { EtcdManagementKv } from '../../node/management-kv.ts';
 import { runNodeAgent, type NodeIdentity } from '../../node/node-agent.ts';
 import { DockerSwarm } from '../../swarm/docker-swarm.ts';
@@ -49,9 +50,8 @@ export function registerNode(program: Command): void {
       const { config, identity, socketPath } = parseBootstrapFlags(flags, etcd.endpoints, etcd.prefix);
       const root = program.opts<{ logLevel?: string }>();
       const logger = createLogger({ level: root.logLevel ?? 'info', pretty: false });
-      const client = createEtcdClient(etcd);
-      const etcdKv = new EtcdManagementKv(client, etcd.prefix, config.cluster);
-      const kv = config.bootstrapUrl ? await exchangeKvOf(flags, config, identity, etcdKv) : etcdKv;
+      // ec2 (token exchange): no management etcd access at all; local: the etcd given.
+      const kv = config.bootstrapUrl ? await exchangeKvOf(flags, config, identity) : new EtcdManagementKv(createEtcdClient(etcd), etcd.prefix, config.cluster);
       const swarm = new DockerSwarm({ socketPath });
       const abort = new AbortController();
       const stop = (): void => abort.abort();
@@ -82,7 +82,7 @@ export function parseBootstrapFlags(
   const m = /^unix:\/\/(\/.+)$/.exec(flags.dockerHost);
   if (!m?.[1]) throw usage(`--docker-host ${flags.dockerHost} must be unix:///path/to/docker.sock`);
   if (!flags.dataDir.startsWith('/')) throw usage(`--data-dir ${flags.dataDir} must be an absolute path`);
-  if (endpoints.length === 0) throw usage('--etcd-endpoints: the agent needs the management etcd');
+  if (endpoints.length === 0 && flags.bootstrapUrl === undefined) throw usage('--etcd-endpoints: the agent needs the management etcd (or --bootstrap-url and --bootstrap-token-file)');
   if ((flags.bootstrapUrl === undefined) !== (flags.bootstrapTokenFile === undefined)) {
     throw usage('give both --bootstrap-url and --bootstrap-token-file (the token exchange needs both), or neither');
   }
@@ -100,26 +100,37 @@ export function parseBootstrapFlags(
   };
 }
 
-/** The ec2 join source: the bootstrap token exchange at the controller (POST /v1/bootstrap). Exported for tests. */
-export async function exchangeKvOf(flags: BootstrapFlags, config: NodeAgentConfig, node: NodeIdentity, endpoints: EtcdManagementKv): Promise<ExchangeKv> {
+/**
+ * The ec2 join source: the bootstrap token exchange at the controller, and the published
+ * endpoints from the controller with the answer's node credential (or from `endpoints`,
+ * for tests). Exported for tests.
+ */
+export async function exchangeKvOf(flags: BootstrapFlags, config: NodeAgentConfig, node: NodeIdentity, endpoints?: EndpointsSource): Promise<ExchangeKv> {
   const url = config.bootstrapUrl as string;
   const tokenFile = flags.bootstrapTokenFile as string;
+  const answerFile = join(node.dataDir, 'bootstrap-answer.json');
   let token: string;
   try {
     token = readFileSync(tokenFile, 'utf8').trim();
   } catch (err) {
-    throw new SwarmkeeperError('Usage', `--bootstrap-token-file ${tokenFile}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`, { cause: err });
+    // Spent tokens are deleted once their answer is saved: a restarted agent needs none.
+    if (!existsSync(answerFile)) throw new SwarmkeeperError('Usage', `--bootstrap-token-file ${tokenFile}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`, { cause: err });
+    token = '';
   }
   const tlsDir = flags.dockerTlsDir;
   // Loaded only here: the x509 library is not needed by nodes without docker TLS.
   const tls = tlsDir ? await import('../../node/docker-tls.ts') : undefined;
   const dockerCsr = tls && tlsDir && config.role === 'manager' ? await tls.ensureDockerCsr(tlsDir, node.address) : undefined;
   const who = { cluster: config.cluster, token, instanceId: node.instanceId };
+  const fromController = (a: JoinResponse): EndpointsSource =>
+    new ControllerEndpoints({ bootstrapUrl: url, cluster: config.cluster, instanceId: node.instanceId, credential: a.nodeCredential ?? '' });
   return new ExchangeKv({
     instanceId: node.instanceId,
     address: node.address,
-    endpoints,
-    answerFile: join(node.dataDir, 'bootstrap-answer.json'),
+    endpoints: endpoints ?? fromController,
+    answerFile,
+    // Used up: nothing on the node should keep it (see ExchangeKvOptions.onSpent).
+    onSpent: () => rmSync(tokenFile, { force: true }),
     client: {
       exchange: () => exchangeBootstrapToken(url, { ...who, ...(dockerCsr ? { dockerCsr } : {}) }),
       reportInitialized: (swarmTokens) => reportInitialized(url, { ...who, address: node.address, swarmTokens }),

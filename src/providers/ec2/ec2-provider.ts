@@ -117,7 +117,10 @@ export class Ec2Provider implements Provider {
             ...(ec2.iamInstanceProfile ? { IamInstanceProfile: ec2.iamInstanceProfile.startsWith('arn:') ? { Arn: ec2.iamInstanceProfile } : { Name: ec2.iamInstanceProfile } } : {}),
             UserData: Buffer.from(userData.text, 'utf8').toString('base64'),
             TagSpecifications: tagSpecifications(tags),
-            MetadataOptions: { HttpTokens: 'required', HttpEndpoint: 'enabled', HttpPutResponseHopLimit: 2 },
+            // One hop: everything on the node that needs metadata (the metadata unit, the
+            // agent with --net=host) is in the host's network namespace; a container on a
+            // bridge network is a hop further and cannot reach the user-data's token.
+            MetadataOptions: { HttpTokens: 'required', HttpEndpoint: 'enabled', HttpPutResponseHopLimit: 1 },
             ClientToken: callClientToken(req.clientToken, subnetId, chunk.count),
           });
           for (const i of out.Instances ?? []) {
