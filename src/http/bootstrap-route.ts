@@ -3,7 +3,9 @@
 // (every node joins as a worker; the controller promotes managers), the managers' swarm
 // addresses and etcd client URLs, or, for the first manager of a new cluster, the
 // instruction to initialise. POST /v1/bootstrap/initialized: that first manager
-// reports the join tokens of the swarm it created, with the same token.
+// reports the join tokens of the swarm it created, with the same token. The answer also
+// carries the node's credential for GET /v1/bootstrap/endpoints (endpoints-route.ts,
+// mounted with this plugin): nodes never get management etcd access.
 //
 // Order of checks (each before any work the next costs, nothing consumed on failure):
 // body schema (400); token verified for this instance, hash compared in constant time

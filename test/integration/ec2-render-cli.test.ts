@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEtcdCluster, type EtcdTestCluster } from '../support/etcd.ts';
 import { EtcdClusterStore } from '../../src/store/etcd-store.ts';
 import { cloudConfigProblems, ignitionProblems, USER_DATA_LIMIT_BYTES } from '../../src/cloudconfig/validate-user-data.ts';
+import { PACKAGE_VERSION } from '../../src/version.ts';
 
 const BIN = new URL('../../bin/swarmkeeper.js', import.meta.url).pathname;
 const PREFIX = '/sk-render';
@@ -59,7 +60,10 @@ describe('swarmkeeper render-cloud-config', () => {
     const doc = parse(r.stdout) as { coreos: { units: { name: string; content?: string }[] }; write_files: { path: string; content: string }[] };
     expect(doc.coreos.units.map((u) => u.name)).toContain('vault.service');
     expect(doc.write_files.find((f) => f.path === '/etc/swarmkeeper/bootstrap-token')?.content).toBe('PLACEHOLDER-one-time-bootstrap-token-issued-per-launch\n');
-    expect(doc.coreos.units.find((u) => u.name === 'swarmkeeper-bootstrap.service')?.content).toContain(`--etcd-endpoints ${etcd.endpoints.join(',')} --prefix ${PREFIX} node bootstrap`);
+    // Exchanging nodes get no management etcd access: the agent is given the bootstrap URL only.
+    const boot = doc.coreos.units.find((u) => u.name === 'swarmkeeper-bootstrap.service')?.content ?? '';
+    expect(boot).toContain(`ghcr.io/swarmkeeper/swarmkeeper:${PACKAGE_VERSION} node bootstrap`);
+    expect(boot).not.toContain(etcd.endpoints[0]);
   });
 
   it('renders Ignition for a worker from a file', () => {

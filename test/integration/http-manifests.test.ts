@@ -50,9 +50,14 @@ describe('manifests/Dockerfile', () => {
   const stages = lines.filter((l) => /^FROM /i.test(l));
   const finalStage = lines.slice(lines.lastIndexOf(stages[stages.length - 1] as string));
 
-  it('is multi-stage on a small Node 20 base', () => {
-    expect(stages.length).toBeGreaterThanOrEqual(2);
-    for (const s of stages) expect(s).toMatch(/^FROM node:20-(slim|alpine)\b/);
+  it('is multi-stage on a small Node 20 base, with etcd from a pinned etcd image', () => {
+    expect(lines).toContain('ARG NODE_IMAGE=node:20.20.2-bookworm-slim');
+    expect(lines).toContain('ARG ETCD_IMAGE=gcr.io/etcd-development/etcd:v3.4.23');
+    expect(stages[0]).toBe('FROM ${ETCD_IMAGE} AS etcd');
+    const nodeStages = stages.slice(1);
+    expect(nodeStages.length).toBeGreaterThanOrEqual(2);
+    for (const s of nodeStages) expect(s).toMatch(/^FROM \$\{NODE_IMAGE\} AS /);
+    expect(finalStage).toContain('COPY --from=etcd /usr/local/bin/etcd /usr/local/bin/etcdctl /usr/local/bin/');
   });
   it('builds with tsc and installs production dependencies only for the runtime', () => {
     expect(lines).toContainEqual(expect.stringMatching(/^RUN npm ci .*--omit=dev/));
@@ -91,7 +96,7 @@ describe('the CLI the manifests call', () => {
       for (const m of text.matchAll(/\b(SWARMKEEPER_[A-Z_]+)\b/g)) used.add(m[1] as string);
     }
     // Flags of other programs that appear in those files.
-    for (const other of ['--no-audit', '--no-fund', '--ignore-scripts', '--omit', '--from', '--interval', '--timeout', '--start-period', '--retries', '--from-file', '--from-literal', '--force']) used.delete(other);
+    for (const other of ['--build-arg', '--user', '--no-audit', '--no-fund', '--ignore-scripts', '--omit', '--from', '--interval', '--timeout', '--start-period', '--retries', '--from-file', '--from-literal', '--force']) used.delete(other);
     const envOf: Record<string, string> = {
       SWARMKEEPER_ETCD_ENDPOINTS: '--etcd-endpoints',
       SWARMKEEPER_PREFIX: '--prefix',
