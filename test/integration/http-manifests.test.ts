@@ -50,8 +50,8 @@ describe('manifests/Dockerfile', () => {
   const stages = lines.filter((l) => /^FROM /i.test(l));
   const finalStage = lines.slice(lines.lastIndexOf(stages[stages.length - 1] as string));
 
-  it('is multi-stage on a small Node 20 base, with etcd from a pinned etcd image', () => {
-    expect(lines).toContain('ARG NODE_IMAGE=node:20.20.2-bookworm-slim');
+  it('is multi-stage on a small Node 24 base, with etcd from a pinned etcd image', () => {
+    expect(lines).toContain('ARG NODE_IMAGE=node:24.22.3-bookworm-slim');
     expect(lines).toContain('ARG ETCD_IMAGE=gcr.io/etcd-development/etcd:v3.4.23');
     expect(stages[0]).toBe('FROM ${ETCD_IMAGE} AS etcd');
     const nodeStages = stages.slice(1);

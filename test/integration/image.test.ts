@@ -47,8 +47,8 @@ describe('the swarmkeeper image', () => {
     expect(await docker('run', '--rm', '--network', 'none', '--user', '0:0', '--entrypoint', 'id', ref, '-u')).toBe('0');
   });
 
-  it('carries Node.js 20, etcd and etcdctl 3.4.23 (with the gateway workers run), and the agent', async () => {
-    expect(await inImage('node', '--version')).toMatch(/^v20\./);
+  it('carries Node.js 24, etcd and etcdctl 3.4.23 (with the gateway workers run), and the agent', async () => {
+    expect(await inImage('node', '--version')).toMatch(/^v24\./);
     expect(await inImage('etcd', '--version')).toMatch(/^etcd Version: 3\.4\.23$/m);
     expect(await inImage('etcdctl', 'version')).toMatch(/^etcdctl version: 3\.4\.23$/m);
     expect(await inImage('etcd', 'gateway', 'start', '--help')).toMatch(/--endpoints/);
