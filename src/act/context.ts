@@ -13,6 +13,7 @@ import type { Role } from '../spec/schema.ts';
 import type { Journal } from '../store/journal.ts';
 import type { LeaderFence } from '../store/port.ts';
 import type { FencedKv } from '../store/fenced-kv.ts';
+import type { ReleaseDeps } from './release.ts';
 
 /** The planner's checkPrecondition (src/plan/preconditions.ts), injected. */
 export type PreconditionCheck = (step: Step, snapshot: Snapshot, now: number, spec?: ResolvedSpec) => PreconditionResult;
@@ -70,4 +71,9 @@ export interface ActDeps {
   readonly timeouts?: Partial<ActTimeouts>;
   /** Absent where backups are not wired: a backup.create step then fails. */
   readonly takeBackup?: BackupTaker;
+  /**
+   * Runs `cluster.release` (the end of a cascading deletion). Default: releaseCluster()
+   * (release.ts). A spec source with its own object (a Kubernetes finalizer) wraps it.
+   */
+  readonly release?: (deps: ReleaseDeps) => Promise<string>;
 }

@@ -68,6 +68,12 @@ async function runEntry(entry: JournalEntry, deps: ActDeps, repeatIfSatisfied: b
     const result = typeof out === 'string' ? out : out.result;
     const instanceIds = typeof out === 'string' ? undefined : out.instanceIds;
     const instances = typeof out === 'string' ? undefined : out.instances;
+    if (step.kind === 'cluster.release') {
+      // The release removed the journal with every other key: writing `done` would
+      // bring one key of the deleted cluster back.
+      log.info({ result }, 'Step done');
+      return { status: 'done', entry: running, result };
+    }
     running = await deps.journal.transition(deps.cluster, running, { state: 'done', result, ...(instanceIds ? { instanceIds } : {}) }, { now: deps.now(), fence: deps.fence });
     log.info({ result }, 'Step done');
     return { status: 'done', entry: running, result, ...(instances ? { instances } : {}) };
@@ -95,11 +101,13 @@ async function runStep(step: Step, snapshot: Snapshot, deps: ActDeps): Promise<s
     case 'swarm.activate':
     case 'swarm.waitDrained':
     case 'swarm.removeNode':
+    case 'swarm.setAvailability':
       return runSwarmStep(step, snapshot, deps);
     case 'instance.launch':
     case 'instance.terminate':
     case 'instance.markOrphan':
     case 'cluster.publishEndpoints':
+    case 'cluster.release':
       return runInstanceStep(step, deps);
     case 'backup.create':
       if (!deps.takeBackup) throw new SwarmkeeperError('Unavailable', 'backup.create: this controller has no backup store wired');
@@ -113,7 +121,7 @@ export function describeStep(step: Step): string {
     case 'instance.launch':
       return `Launching ${step.count} ${step.role}${step.count === 1 ? '' : 's'}`;
     case 'instance.terminate':
-      return `Terminating ${step.role} ${step.instanceId}`;
+      return `Terminating ${step.role} ${step.instanceId}${step.final ? ' (the last node)' : ''}`;
     case 'instance.markOrphan':
       return `Marking ${step.instanceId} as never joined`;
     case 'etcd.addLearner':
@@ -140,5 +148,9 @@ export function describeStep(step: Step): string {
       return `Publishing ${step.clientURLs.length} etcd endpoints`;
     case 'backup.create':
       return `Taking a ${step.purpose} backup`;
+    case 'swarm.setAvailability':
+      return `Setting swarm node of ${step.instanceId} to ${step.availability}`;
+    case 'cluster.release':
+      return 'Releasing the cluster: removing its keys';
   }
 }

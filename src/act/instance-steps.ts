@@ -7,8 +7,9 @@ import { urlHost, type Instance } from '../observe/snapshot.ts';
 import type { Step } from '../plan/steps.ts';
 import { wrapError } from '../errors.ts';
 import type { ActDeps } from './context.ts';
+import { releaseCluster } from './release.ts';
 
-type InstanceStep = Extract<Step, { kind: 'instance.launch' | 'instance.terminate' | 'instance.markOrphan' | 'cluster.publishEndpoints' }>;
+type InstanceStep = Extract<Step, { kind: 'instance.launch' | 'instance.terminate' | 'instance.markOrphan' | 'cluster.publishEndpoints' | 'cluster.release' }>;
 
 /** A step's outcome for the journal; a launch also names the instances it produced. */
 export interface StepResult {
@@ -44,6 +45,8 @@ export async function runInstanceStep(step: InstanceStep, deps: ActDeps): Promis
     }
     case 'cluster.publishEndpoints':
       return publishEndpoints(step.clientURLs, deps);
+    case 'cluster.release':
+      return (deps.release ?? releaseCluster)(deps);
   }
 }
 

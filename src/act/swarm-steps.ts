@@ -60,6 +60,13 @@ export async function runSwarmStep(step: SwarmStep, snapshot: Snapshot, deps: Ac
         await swarm.setAvailability(n.id, n.version, 'active');
         return `node ${n.id} set to active`;
       });
+    case 'swarm.setAvailability':
+      // An operator request (node cordon, drain, uncordon).
+      return update(`setting the node to ${step.availability}`, async (n) => {
+        if (n.availability === step.availability) return `node ${n.id} is ${step.availability} already`;
+        await swarm.setAvailability(n.id, n.version, step.availability);
+        return `node ${n.id} set to ${step.availability}`;
+      });
     case 'swarm.waitDrained':
       return waitDrained(step, swarm, deps);
     case 'swarm.removeNode':
@@ -74,6 +81,12 @@ export async function runSwarmStep(step: SwarmStep, snapshot: Snapshot, deps: Ac
       );
   }
 }
+
+/** Why a wait goes on past its drain timeout, by the rule that planned it. */
+const PROCEED_BECAUSE: Partial<Record<Step['rule'], string>> = {
+  'operator-request': 'the node stays drained, as the operator asked',
+  'cascade-delete': 'going on, the cluster is being deleted',
+};
 
 /**
  * Waits until no task runs on the node and its services' tasks run elsewhere, bounded by
@@ -91,7 +104,7 @@ async function waitDrained(step: Extract<Step, { kind: 'swarm.waitDrained' }>, s
   const drained = await pollUntil(settled, { deadlineMs: Math.max(0, step.deadline - deps.now()), intervalMs: 250, signal: deps.signal });
   if (drained) return `no tasks left on ${step.nodeId}; its services' tasks run elsewhere`;
   const what = `${left.running} task(s) still on ${step.nodeId}, ${left.notMoved} not running elsewhere${left.why ? ` (${left.why})` : ''}`;
-  if (step.onTimeout === 'proceed') return `drain timeout passed with ${what}: removing the unhealthy node anyway`;
+  if (step.onTimeout === 'proceed') return `drain timeout passed with ${what}: ${PROCEED_BECAUSE[step.rule] ?? 'removing the unhealthy node anyway'}`;
   throw new SwarmkeeperError('Unavailable', `drain of ${step.instanceId} timed out: ${what}; the node stays drained until they run elsewhere`);
 }
 

@@ -87,6 +87,7 @@ export async function reconcileCluster(name: string, cycle: string, deps: CycleD
   let error: string | undefined;
   let errorCode: ErrorCode | undefined;
   let status: SwarmClusterStatus | undefined;
+  let released = false;
   try {
     const provider = deps.providerFor(spec);
     const observeDeps: ObserveDeps = {
@@ -142,6 +143,11 @@ export async function reconcileCluster(name: string, cycle: string, deps: CycleD
       report(deps, name, cycle, step, out);
       if (out.status === 'done') {
         executed.push(step);
+        // A released cluster has no keys left: nothing more is written for it.
+        if (step.kind === 'cluster.release') {
+          released = true;
+          break;
+        }
         continue;
       }
       if (out.status === 'skipped') {
@@ -156,12 +162,14 @@ export async function reconcileCluster(name: string, cycle: string, deps: CycleD
     log.warn({ err: error }, 'Reconcile failed');
     throw err;
   } finally {
+    if (released) log.info('Cluster released: its nodes are gone and its keys removed');
     status = buildStatus({ spec, previous: stored.status, specError: stored.specError, snapshot, plan: planned, executed, error, errorCode, now: deps.now() });
-    if (!deps.leadership.signal.aborted) {
+    if (!deps.leadership.signal.aborted && !released) {
       await deps.store.writeStatus(name, status, fence).catch((e: unknown) => log.warn({ err: messageOf(e) }, 'Writing status failed'));
     }
     deps.emit({ type: 'cycle', cluster: name, cycle, phase: status.phase ?? 'Pending', planned: planned?.steps.length ?? 0, executed: executed.length, status, ...(error ? { error } : {}) });
   }
+  if (released) return { deleted: true, planned: planned.steps.length, executed: executed.length, skipped: false, converged: true };
   const converged = planned.phase === 'Ready' && planned.steps.length === 0;
   return { phase: planned.phase, planned: planned.steps.length, executed: executed.length, skipped, converged, snapshot, plan: planned, status, spec };
 }

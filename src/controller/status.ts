@@ -41,7 +41,9 @@ export function buildStatus(input: StatusInput): SwarmClusterStatus {
 
   const pending = plan?.steps ?? [];
   const converged = plan !== undefined && pending.length === 0 && phase === 'Ready' && !input.error;
-  if (converged) set('Ready', 'True', REASONS.Converged, `${spec.managers.count} managers and ${spec.workers.count} workers ready`);
+  const left = (role: 'manager' | 'worker'): number => nodes.filter((n) => n.role === role).length;
+  if (phase === 'Deleting') set('Ready', 'False', REASONS.Deleting, `deleting: ${left('manager')} manager(s) and ${left('worker')} worker(s) left to take down`);
+  else if (converged) set('Ready', 'True', REASONS.Converged, `${spec.managers.count} managers and ${spec.workers.count} workers ready`);
   else set('Ready', 'False', spec.paused ? REASONS.Paused : REASONS.WaitingForNodes, `managers ${ready('manager')}/${spec.managers.count}, workers ${ready('worker')}/${spec.workers.count} ready`);
 
   if (pending.length > 0) {
@@ -69,6 +71,7 @@ export function buildStatus(input: StatusInput): SwarmClusterStatus {
 }
 
 function progressReason(steps: readonly Step[]): Reason {
+  if (steps.some((s) => s.rule === 'cascade-delete')) return REASONS.Deleting;
   if (steps.some((s) => s.rule === 'R11-alerts-are-evidence' || s.rule === 'R10-remediation-brakes')) return REASONS.Remediating;
   if (steps.some((s) => s.kind === 'instance.launch')) return REASONS.ScalingUp;
   if (steps.some((s) => s.kind === 'instance.terminate' || s.kind === 'swarm.drain' || s.kind === 'swarm.demote')) return REASONS.ScalingDown;

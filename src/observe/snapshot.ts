@@ -114,13 +114,28 @@ export interface Operation {
   readonly instanceIds?: readonly string[];
 }
 
-/** Per-node operator controls (rule 10): skip remediation, or ask for deletion. */
+/**
+ * What an operator asked of one node (`swarmkeeper node cordon|drain|uncordon|replace`),
+ * carried out by the planner under the usual rules. cordon, drain and uncordon set the
+ * node's swarm availability (pause, drain, active) and stay as the node's desired
+ * availability; replace has the node replaced like an outdated one.
+ */
+export type NodeRequestAction = 'cordon' | 'drain' | 'uncordon' | 'replace';
+
+export interface NodeRequest {
+  readonly action: NodeRequestAction;
+  /** When the operator asked (ms epoch): a removal the controller started later wins. */
+  readonly requestedAt: number;
+}
+
+/** Per-node operator controls (rule 10): skip remediation, ask for deletion, or a node request. */
 export interface NodeControl {
   readonly instanceId: string;
   readonly skipRemediation?: boolean;
   readonly markedForDeletion?: boolean;
   /** How often this node has been remediated (for maxRetriesPerNode). */
   readonly remediations?: number;
+  readonly request?: NodeRequest;
 }
 
 export type BackupPurpose = 'scheduled' | 'pre-change' | 'manual';

@@ -86,7 +86,7 @@ export function emitDemote(ctx: PlanContext, sw: SwarmNode, instanceId: string |
     ctx.hold('R5-projected-quorum', 'QuorumAtRisk', `demoting ${label} refused: ${describeProjection('swarm', p)}`);
     return false;
   }
-  if (!dead && isReachableManager(sw) && p.votersAfter === 2 && ctx.spec.managers.count !== 1) {
+  if (!dead && isReachableManager(sw) && p.votersAfter === 2 && ctx.spec.managers.count !== 1 && !ctx.deleting) {
     ctx.hold('R2-manager-floor', 'TwoManagersEnRoute', `demoting ${label} would leave two managers on the way to ${ctx.spec.managers.count}`);
     return false;
   }
@@ -104,7 +104,7 @@ export function emitMemberRemove(ctx: PlanContext, member: EtcdMember, instanceI
       ctx.hold('R5-projected-quorum', 'QuorumAtRisk', `removing etcd member of ${label} refused: ${describeProjection('etcd', p)}`);
       return false;
     }
-    if (!dead && healthy && p.votersAfter === 2 && ctx.spec.managers.count !== 1) {
+    if (!dead && healthy && p.votersAfter === 2 && ctx.spec.managers.count !== 1 && !ctx.deleting) {
       ctx.hold('R2-manager-floor', 'TwoManagersEnRoute', `removing ${label} would leave two etcd members on the way to ${ctx.spec.managers.count}`);
       return false;
     }
@@ -128,8 +128,9 @@ export function drainSettled(sw: SwarmNode): boolean {
 
 /** The wait for tasks to move, or the DrainTimedOut hold once its deadline passed (false: stop the chain). */
 function emitDrainWait(ctx: PlanContext, n: NodeView, sw: SwarmNode): boolean {
-  const deadline = drainDeadline(ctx, sw.id, n.id);
-  const onTimeout = n.dead ? 'proceed' : 'hold';
+  const deadline = drainDeadline(ctx, sw.id, n.id, 'swarm.drain');
+  // A cluster being deleted goes on at the timeout too: its tasks will have nowhere to run.
+  const onTimeout = n.dead || ctx.deleting ? 'proceed' : 'hold';
   if (onTimeout === 'hold' && ctx.now >= deadline && sw.availability === 'drain') {
     const left = [
       sw.runningTasks ? `${sw.runningTasks} task(s) still on it` : '',
@@ -143,8 +144,8 @@ function emitDrainWait(ctx: PlanContext, n: NodeView, sw: SwarmNode): boolean {
 }
 
 /** The drain deadline: from when the journal says the drain ran, else from now. */
-function drainDeadline(ctx: PlanContext, nodeId: string, instanceId: string): number {
-  const drains = ctx.snapshot.operations.filter((op) => op.stepKind === 'swarm.drain' && (op.target === instanceId || op.target === nodeId));
+export function drainDeadline(ctx: PlanContext, nodeId: string, instanceId: string, drainKind: 'swarm.drain' | 'swarm.setAvailability'): number {
+  const drains = ctx.snapshot.operations.filter((op) => op.stepKind === drainKind && (op.target === instanceId || op.target === nodeId));
   const started = drains.reduce<number | undefined>((acc, op) => (acc === undefined || op.startedAt > acc ? op.startedAt : acc), undefined);
   return (started ?? ctx.now) + ctx.spec.rollout.drainTimeoutSeconds * 1000;
 }

@@ -1,5 +1,6 @@
 // Which node to remove, and where to put a new one (rule 9). Removals pick, in order:
-// a removal already started, marked for deletion, never joined, unhealthy, outdated,
+// a removal already started, marked for deletion (or for replacement, or cordoned or
+// drained by the operator), never joined, unhealthy, outdated,
 // then the rest; inside a class the controller's own node and the current leaders go
 // last, and among equals the oldest node of the most-populated zone goes first. New
 // nodes go to the least-populated zone. Both are total orders: the plan is stable.
@@ -8,7 +9,7 @@ import { compareStrings } from './inventory.ts';
 
 export function victimClass(n: NodeView): number {
   if (n.removing) return 0;
-  if (n.control?.markedForDeletion) return 1;
+  if (n.control?.markedForDeletion || n.control?.request?.action === 'replace' || n.operatorAvailability === 'drain' || n.operatorAvailability === 'pause') return 1;
   if (!n.joined || n.orphan) return 2;
   if (n.dead) return 3;
   if (n.outdated) return 4;
@@ -16,6 +17,16 @@ export function victimClass(n: NodeView): number {
 }
 
 export const VICTIM_CLASS_NAMES = ['removal already started', 'marked for deletion', 'never joined', 'unhealthy', 'outdated', 'oldest in the most-populated zone'] as const;
+
+/** Why `n` is chosen, in words: its class, or the operator request that put it there. */
+export function victimReason(n: NodeView): string {
+  const cls = victimClass(n);
+  if (cls === 1 && !n.control?.markedForDeletion) {
+    if (n.control?.request?.action === 'replace') return 'replacement asked for by the operator';
+    return `${n.operatorAvailability === 'drain' ? 'drained' : 'cordoned'} by the operator`;
+  }
+  return cls === 4 ? 'outdated: replaced by the new one' : VICTIM_CLASS_NAMES[cls] ?? '';
+}
 
 /** `nodes` ordered best victim first. `population` counts the role's nodes per zone. */
 export function orderVictims(nodes: readonly NodeView[], population: ReadonlyMap<string, number>): NodeView[] {

@@ -31,6 +31,8 @@ export class PlanContext {
   readonly holds: PlanHold[] = [];
   /** A membership step is already in this plan. */
   membershipUsed = false;
+  /** The cluster is being deleted: its managers go all the way down, through two and one. */
+  readonly deleting: boolean;
   private ordinal: number;
   private readonly holdKeys = new Set<string>();
 
@@ -41,6 +43,7 @@ export class PlanContext {
     readonly now: number,
   ) {
     this.ordinal = nextOrdinal(snapshot);
+    this.deleting = spec.deletionRequestedAt !== undefined;
   }
 
   /** The next unused launch ordinal (tokens.ts); takeOrdinal() uses it up. */

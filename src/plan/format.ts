@@ -4,7 +4,7 @@
 import { MEMBERSHIP_STEP_KINDS, type PlanResult, type Step } from './steps.ts';
 
 const ADD = new Set(['instance.launch', 'etcd.addLearner', 'etcd.promote', 'swarm.promote']);
-const REMOVE = new Set(['instance.terminate', 'etcd.removeMember', 'swarm.demote', 'swarm.removeNode']);
+const REMOVE = new Set(['instance.terminate', 'etcd.removeMember', 'swarm.demote', 'swarm.removeNode', 'cluster.release']);
 
 export function symbolOf(step: Step): '+' | '-' | '~' {
   return ADD.has(step.kind) ? '+' : REMOVE.has(step.kind) ? '-' : '~';
@@ -29,6 +29,12 @@ export function describeTarget(step: Step): string {
       return step.clientURLs.join(', ');
     case 'backup.create':
       return `${step.purpose} (etcd snapshot and swarm state)`;
+    case 'cluster.release':
+      return 'the cluster (its keys)';
+    case 'swarm.setAvailability':
+      return `${step.instanceId} (availability ${step.availability})`;
+    case 'instance.terminate':
+      return step.final ? `${step.instanceId} (the last node)` : step.instanceId;
     case 'swarm.waitDrained':
       return `${step.instanceId} (until ${new Date(step.deadline).toISOString()})`;
     default:

@@ -18,10 +18,15 @@ export interface NodeView {
   readonly member?: EtcdMember;
   readonly marks: readonly HealthMark[];
   readonly control?: NodeControl;
-  /** Launched from a config other than the one the spec yields now. */
+  /** Launched from a config other than the one the spec yields now, or its replacement was asked for. */
   readonly outdated: boolean;
-  /** Removal started: swarmkeeper drains first, so availability=drain marks it. */
+  /** Removal started: swarmkeeper drains first, so availability=drain marks it (unless the operator drained it). */
   readonly removing: boolean;
+  /**
+   * The availability the operator asked for (node cordon/drain/uncordon), while it is
+   * the operator's word that counts: the node is whole and no removal drained it since.
+   */
+  readonly operatorAvailability?: 'active' | 'pause' | 'drain';
   /** The node's agent joined the swarm (a node object with its label exists). */
   readonly joined: boolean;
   /** Dead: replace it (instance stopped, or a health mark older than unhealthyAfterSeconds). */
@@ -85,6 +90,7 @@ export function buildInventory(spec: ResolvedSpec, snapshot: Snapshot, now: numb
 
   const marksOf = groupBy(snapshot.marks, (m) => m.instanceId);
   const controlOf = new Map(snapshot.controls.map((c) => [c.instanceId, c] as const));
+  const removalDrains = lastRemovalDrains(snapshot);
   const etcdLeader = etcd?.leaderId;
   const rows = live.map((inst) =>
     describeNode(spec, now, inst, {
@@ -95,6 +101,7 @@ export function buildInventory(spec: ResolvedSpec, snapshot: Snapshot, now: numb
       etcdLeader,
       selfId: snapshot.selfInstanceId,
       hash: inst.role === 'manager' ? hashes.manager : hashes.worker,
+      lastRemovalDrain: removalDrains.size === 0 ? undefined : removalDrains.get(inst.id),
     }),
   );
   rows.sort((a, b) => compareStrings(a.id, b.id));
@@ -121,6 +128,8 @@ interface NodeFacts {
   readonly etcdLeader?: string;
   readonly selfId?: string;
   readonly hash: string;
+  /** When the journal last shows a removal's drain of this node (ms epoch). */
+  readonly lastRemovalDrain?: number;
 }
 
 function describeNode(spec: ResolvedSpec, now: number, inst: Instance, f: NodeFacts): NodeView {
@@ -130,7 +139,10 @@ function describeNode(spec: ResolvedSpec, now: number, inst: Instance, f: NodeFa
   const learnerNeverStarted = f.member !== undefined && f.member.isLearner && f.member.name === '';
   const orphan = now >= startupDeadline && (!joined || learnerNeverStarted) && deadReason === undefined;
   const fullMember = inst.role === 'manager' && f.member !== undefined && !f.member.isLearner && f.swarm?.role === 'manager';
-  const serving = f.swarm !== undefined && f.swarm.state === 'ready' && f.swarm.availability === 'active';
+  const operatorAvailability = operatorAvailabilityOf(inst, f, fullMember);
+  // A node the operator cordoned or drained on purpose still counts as serving: it is
+  // healthy, and the planner must neither replace it nor wait for it.
+  const serving = f.swarm !== undefined && f.swarm.state === 'ready' && (f.swarm.availability === 'active' || operatorAvailability !== undefined);
   const managerOk = inst.role === 'worker' || (fullMember && f.swarm?.reachability === 'reachable' && f.member !== undefined && isHealthyMember(f.member));
   return {
     id: inst.id,
@@ -140,8 +152,9 @@ function describeNode(spec: ResolvedSpec, now: number, inst: Instance, f: NodeFa
     member: f.member,
     marks: f.marks,
     control: f.control,
-    outdated: inst.configHash !== f.hash,
-    removing: f.swarm?.availability === 'drain',
+    outdated: inst.configHash !== f.hash || f.control?.request?.action === 'replace',
+    removing: f.swarm?.availability === 'drain' && operatorAvailability === undefined,
+    ...(operatorAvailability === undefined ? {} : { operatorAvailability }),
     joined,
     dead: deadReason !== undefined,
     deadReason,
@@ -151,6 +164,33 @@ function describeNode(spec: ResolvedSpec, now: number, inst: Instance, f: NodeFa
     leader: f.swarm?.leader === true || (f.member !== undefined && (f.member.leader || f.member.id === f.etcdLeader)),
     self: f.selfId === inst.id,
   };
+}
+
+const REQUESTED_AVAILABILITY = { cordon: 'pause', drain: 'drain', uncordon: 'active' } as const;
+
+/**
+ * The operator's cordon/drain/uncordon holds while the node is whole (a worker in the
+ * swarm; a manager that is etcd voter and swarm manager) and no removal's drain came
+ * after the request: a removal the planner started later (scale-down, replacement,
+ * deletion) is then under way and wins, and availability=drain marks it again.
+ */
+function operatorAvailabilityOf(inst: Instance, f: NodeFacts, fullMember: boolean): NodeView['operatorAvailability'] {
+  const req = f.control?.request;
+  if (!req || req.action === 'replace') return undefined;
+  const whole = inst.role === 'worker' ? f.swarm?.role === 'worker' : fullMember;
+  if (!whole || (f.lastRemovalDrain !== undefined && f.lastRemovalDrain >= req.requestedAt)) return undefined;
+  return REQUESTED_AVAILABILITY[req.action];
+}
+
+/** The latest journal `swarm.drain` (removals drain with it; operator requests do not) per target. */
+function lastRemovalDrains(snapshot: Snapshot): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const op of snapshot.operations) {
+    if (op.stepKind !== 'swarm.drain') continue;
+    const prev = out.get(op.target);
+    if (prev === undefined || op.startedAt > prev) out.set(op.target, op.startedAt);
+  }
+  return out;
 }
 
 /** Why the node is dead, or undefined. Marks count only after the hold-down (rule 11). */

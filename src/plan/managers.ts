@@ -6,7 +6,7 @@
 // managers, remove-first.
 import type { PlanContext } from './context.ts';
 import { emitDemote, emitManagerJoin, emitMemberRemove, emitRemoval } from './chains.ts';
-import { orderVictims, victimClass, VICTIM_CLASS_NAMES, zoneOf, zonePopulation, chooseZones } from './choose-victim.ts';
+import { orderVictims, victimReason, zoneOf, zonePopulation, chooseZones } from './choose-victim.ts';
 import { inFlightMembershipOps, isJoiningManager, stableClusterGate } from './gates.ts';
 import type { NodeView } from './inventory.ts';
 import { remediableNodes } from './remediation.ts';
@@ -160,7 +160,7 @@ function planVoluntary(ctx: PlanContext, mgrs: readonly NodeView[]): void {
   if (live.length > desired) {
     const victim = orderVictims(live, population)[0];
     if (victim) {
-      const why = victimClass(victim) === 4 ? 'outdated: replaced by the new one' : VICTIM_CLASS_NAMES[victimClass(victim)];
+      const why = victimReason(victim);
       emitRemoval(ctx, victim, { rule: 'R9-surge-unavailable', reason: `scale managers ${live.length} -> ${desired}: remove ${victim.id} (${why}, zone ${zoneOf(victim) || '-'})`, minReadyAfter: minReady(ctx) });
     }
     return;
@@ -174,8 +174,12 @@ function planVoluntary(ctx: PlanContext, mgrs: readonly NodeView[]): void {
     if (victim) emitRemoval(ctx, victim, { rule: 'R9-surge-unavailable', reason: `roll out new manager config with maxSurge 0: remove outdated ${victim.id} first`, minReadyAfter: minReady(ctx) });
     return;
   }
+  const next = orderVictims(outdated, population)[0];
   emitNewLaunches(ctx, 'manager', {
-    reason: `roll out new manager config (${outdated.length} outdated): add first, then remove ${orderVictims(outdated, population)[0]?.id ?? ''}`,
+    reason:
+      next?.control?.request?.action === 'replace'
+        ? `replace manager ${next.id} as the operator asked: add first, then remove it`
+        : `roll out new manager config (${outdated.length} outdated): add first, then remove ${next?.id ?? ''}`,
     rule: 'R6-replace-order',
     zones: chooseZones(zonesOf(ctx), population, 1),
     maxRoleInstances: desired + 1,

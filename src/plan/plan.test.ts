@@ -22,6 +22,8 @@ export function stepLine(s: Step): string {
       return `publishEndpoints ${s.clientURLs.length}`;
     case 'backup.create':
       return `backup.create ${s.purpose}`;
+    case 'cluster.release':
+      return 'cluster.release';
     default:
       return `${s.kind} ${s.instanceId}`;
   }

@@ -2,8 +2,9 @@
 // deterministic (no I/O, clock or randomness: eslint holds the line). The executor runs
 // the steps in the order given, re-checking each one's precondition on a fresh
 // observation (preconditions.ts). Order of the output: manager steps (at most one
-// membership change, maybe preceded by its pre-change backup), worker steps, the
-// endpoints refresh, then a scheduled backup when one is due (backups.ts).
+// membership change, maybe preceded by its pre-change backup), worker steps, operator
+// node requests, the endpoints refresh, then a scheduled backup when one is due
+// (backups.ts). A cluster being deleted plans its teardown instead (deletion.ts).
 import type { Snapshot } from '../observe/snapshot.ts';
 import { etcdClientUrl, urlHost } from '../observe/snapshot.ts';
 import type { ResolvedSpec } from '../spec/defaults.ts';
@@ -11,7 +12,9 @@ import { PlanContext, type PlanOptions } from './context.ts';
 import { quorumLostReason } from './gates.ts';
 import { buildInventory, type Inventory } from './inventory.ts';
 import { planScheduledBackup } from './backups.ts';
+import { planDeletion } from './deletion.ts';
 import { planManagers } from './managers.ts';
+import { planNodeRequests } from './node-requests.ts';
 import { etcdVoters } from './quorum.ts';
 import type { PlanHold, PlanResult } from './steps.ts';
 import { planWorkers } from './workers.ts';
@@ -24,15 +27,18 @@ export const QUORUM_RUNBOOK = 'docs/runbooks/quorum-lost.md';
 export function plan(spec: ResolvedSpec, snapshot: Snapshot, opts: PlanOptions): PlanResult {
   const now = opts.now;
   const inv = buildInventory(spec, snapshot, now);
+  const deleting = spec.deletionRequestedAt !== undefined;
   if (spec.paused) {
-    return { steps: [], holds: [{ rule: 'R10-remediation-brakes', reason: 'Paused', message: 'spec.paused is set: observing only, changing nothing' }], phase: 'Paused' };
+    const message = `spec.paused is set: observing only, changing nothing${deleting ? ' (the deletion waits too)' : ''}`;
+    return { steps: [], holds: [{ rule: 'R10-remediation-brakes', reason: 'Paused', message }], phase: deleting ? 'Deleting' : 'Paused' };
   }
   const lost = quorumLostReason(inv);
   if (lost) {
+    const orphan = deleting ? '; the deletion waits too (or delete with --cascade=orphan and terminate the nodes by hand)' : '';
     const hold: PlanHold = {
       rule: 'R12-quorum-lost-freeze',
       reason: 'QuorumLost',
-      message: `${lost}: every automatic change is frozen; recover by hand following ${QUORUM_RUNBOOK} (restore from the latest etcd snapshot)`,
+      message: `${lost}: every automatic change is frozen; recover by hand following ${QUORUM_RUNBOOK} (restore from the latest etcd snapshot)${orphan}`,
     };
     return { steps: [], holds: [hold], phase: 'Frozen' };
   }
@@ -41,8 +47,13 @@ export function plan(spec: ResolvedSpec, snapshot: Snapshot, opts: PlanOptions):
     const failed = (['instances', 'swarm', 'etcd'] as const).filter((k) => snapshot[k].status !== 'ok');
     ctx.hold('R1-complete-observation', 'ObservationIncomplete', `could not read ${failed.join(', ')}: only safe steps this cycle`);
   }
+  if (deleting) {
+    planDeletion(ctx);
+    return { steps: ctx.steps, holds: ctx.holds, phase: 'Deleting' };
+  }
   planManagers(ctx);
   planWorkers(ctx);
+  planNodeRequests(ctx);
   emitEndpoints(ctx, snapshot);
   planScheduledBackup(ctx);
   return { steps: ctx.steps, holds: ctx.holds, phase: phaseOf(inv, ctx) };
@@ -75,10 +86,10 @@ export function desiredEndpoints(members: Parameters<typeof etcdVoters>[0]['memb
 
 function phaseOf(inv: Inventory, ctx: PlanContext): PlanResult['phase'] {
   if (!inv.managers.some((m) => m.fullMember)) return 'Pending';
-  const degraded = ctx.holds.some((h) => h.rule !== 'converge' && h.reason !== 'WaitingForLaunch' && h.reason !== 'LearnerCatchingUp') || [...inv.managers, ...inv.workers].some((n) => n.dead);
+  const degraded = ctx.holds.some((h) => h.rule !== 'converge' && h.rule !== 'operator-request' && h.reason !== 'WaitingForLaunch' && h.reason !== 'LearnerCatchingUp') || [...inv.managers, ...inv.workers].some((n) => n.dead);
   if (degraded) return 'Degraded';
   // A backup changes nothing in the cluster: a Ready cluster stays Ready while it runs.
-  if (ctx.steps.some((s) => s.kind !== 'backup.create') || ctx.holds.length > 0) return 'Provisioning';
+  if (ctx.steps.some((s) => s.kind !== 'backup.create') || ctx.holds.some((h) => h.rule !== 'operator-request')) return 'Provisioning';
   // Nothing to do, but nodes still booting or joining: not Ready yet.
   const all = [...inv.managers, ...inv.workers];
   if (all.some((n) => !n.ready) || inv.managers.length !== ctx.spec.managers.count || inv.workers.length !== ctx.spec.workers.count) return 'Provisioning';

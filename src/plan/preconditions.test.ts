@@ -15,7 +15,12 @@ interface Row {
   readonly step: Step;
   readonly snapshot: Snapshot;
   readonly expect: 'ok' | 'satisfied' | `refused:${string}`;
+  /** Default: the 3 + 2 spec above, not being deleted. */
+  readonly spec?: ReturnType<typeof aSpec>;
 }
+
+const deleting = aSpec({ managers: 3, workers: 2, deletionRequestedAt: NOW - 60_000 });
+const lastManager = aSnapshot({ spec: deleting, nodes: [aManager({ leader: true })] });
 
 const rows: Row[] = [
   { name: 'demote with quorum to spare', step: { ...base, kind: 'swarm.demote', instanceId: 'm2', nodeId: 'node-m2' }, snapshot: healthy, expect: 'ok' },
@@ -84,11 +89,19 @@ const rows: Row[] = [
   },
   { name: 'remove a swarm node that is still a manager', step: { ...base, kind: 'swarm.removeNode', nodeId: 'node-m1', instanceId: 'm1', force: true }, snapshot: healthy, expect: 'refused:R7-manager-removal-order' },
   { name: 'quorum lost: no membership step', step: { ...base, kind: 'etcd.removeMember', memberId: 'e-m3', instanceId: 'm3' }, snapshot: aSnapshot({ spec, nodes: [aManager(), aManager({ unreachable: true }), aManager({ unreachable: true, swarmRole: 'worker' })] }), expect: 'refused:R12-quorum-lost-freeze' },
+  { name: 'terminate the last node of a cluster being deleted', step: { ...base, kind: 'instance.terminate', instanceId: 'm1', role: 'manager', final: true }, snapshot: lastManager, spec: deleting, expect: 'ok' },
+  { name: 'the last node goes only when the cluster is being deleted', step: { ...base, kind: 'instance.terminate', instanceId: 'm1', role: 'manager', final: true }, snapshot: lastManager, expect: 'refused:cascade-delete' },
+  { name: 'the last node goes only as the very last', step: { ...base, kind: 'instance.terminate', instanceId: 'm1', role: 'manager', final: true }, snapshot: aSnapshot({ spec: deleting, nodes: [aManager(), aWorker()] }), spec: deleting, expect: 'refused:cascade-delete' },
+  { name: 'release with an instance left', step: { ...base, kind: 'cluster.release' }, snapshot: lastManager, spec: deleting, expect: 'refused:cascade-delete' },
+  { name: 'release with no instance left', step: { ...base, kind: 'cluster.release' }, snapshot: aSnapshot({ spec: deleting, nodes: [] }), spec: deleting, expect: 'ok' },
+  { name: 'release when the instances cannot be listed', step: { ...base, kind: 'cluster.release' }, snapshot: aSnapshot({ spec: deleting, nodes: [], unavailable: ['instances'] }), spec: deleting, expect: 'refused:R1-complete-observation' },
+  { name: 'operator availability already set', step: { ...base, kind: 'swarm.setAvailability', instanceId: 'w1', nodeId: 'node-w1', availability: 'active' }, snapshot: healthy, expect: 'satisfied' },
+  { name: 'operator drain of a node that is gone', step: { ...base, kind: 'swarm.setAvailability', instanceId: 'w9', nodeId: 'node-w9', availability: 'drain' }, snapshot: healthy, expect: 'refused:operator-request' },
 ];
 
 describe('checkPrecondition()', () => {
   it.each(rows)('$name', (row) => {
-    const r = checkPrecondition(row.step, row.snapshot, NOW, spec);
+    const r = checkPrecondition(row.step, row.snapshot, NOW, row.spec ?? spec);
     expect(r.status === 'refused' ? `refused:${r.rule}` : r.status).toBe(row.expect);
   });
 });

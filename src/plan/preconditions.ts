@@ -50,6 +50,7 @@ function checkKind(step: Step, inv: Inventory, snapshot: Snapshot, now: number):
       const n = [...inv.managers, ...inv.workers].find((x) => x.id === step.instanceId);
       if (!inv.instancesOk) return refuse('R1-complete-observation', 'the instance list could not be read');
       if (!n) return satisfied(`${step.instanceId} is gone`);
+      if (step.final) return checkFinalTerminate(step.instanceId, inv);
       if (n.member) return refuse('R7-manager-removal-order', `${step.instanceId} is still etcd member ${n.member.id}: remove the member first`);
       if (n.swarm?.role === 'manager') return refuse('R7-manager-removal-order', `${step.instanceId} is still a swarm manager: demote it first`);
       return OK;
@@ -112,6 +113,16 @@ function checkKind(step: Step, inv: Inventory, snapshot: Snapshot, now: number):
       }
       return OK;
     }
+    case 'swarm.setAvailability': {
+      const sw = nodeById(inv, step.nodeId);
+      if (!sw) return refuse('operator-request', `${step.nodeId} is gone`);
+      return sw.availability === step.availability ? satisfied(`${step.nodeId} is ${step.availability} already`) : OK;
+    }
+    case 'cluster.release': {
+      if (!inv.instancesOk) return refuse('R1-complete-observation', 'the instance list could not be read');
+      const left = [...inv.managers, ...inv.workers];
+      return left.length === 0 ? OK : refuse('cascade-delete', `${left.length} instance(s) left (${left.map((n) => n.id).join(', ')})`);
+    }
     case 'swarm.activate': {
       const sw = nodeById(inv, step.nodeId);
       if (!sw) return refuse('R2-manager-floor', `${step.nodeId} is gone`);
@@ -158,6 +169,13 @@ function checkLaunch(step: Extract<Step, { kind: 'instance.launch' }>, inv: Inve
   // not even before the cluster exists: the init claim is create-if-absent, so one
   // manager initialises however many boot together. The count bound above is the guard.
   return OK;
+}
+
+/** The last node of a cluster being deleted goes with its rafts, but only as the very last. */
+function checkFinalTerminate(instanceId: string, inv: Inventory): PreconditionResult {
+  if (inv.spec.deletionRequestedAt === undefined) return refuse('cascade-delete', `${instanceId} is terminated with its rafts only when the cluster is being deleted`);
+  const others = [...inv.managers, ...inv.workers].filter((n) => n.id !== instanceId);
+  return others.length === 0 ? OK : refuse('cascade-delete', `${instanceId} goes last: ${others.length} other instance(s) are left`);
 }
 
 function checkMemberRemove(memberId: string, inv: Inventory): PreconditionResult {

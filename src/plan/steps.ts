@@ -26,6 +26,8 @@ export type RuleId =
   | 'R13-idempotent-journal'
   | 'R14-startup-timeout'
   | 'R15-backup-before-change'
+  | 'operator-request'
+  | 'cascade-delete'
   | 'converge';
 
 interface StepBase {
@@ -38,8 +40,12 @@ interface StepBase {
 export type Step =
   /** Launch `count` instances of `role`. The client token makes a repeat a no-op. */
   | (StepBase & { readonly kind: 'instance.launch'; readonly role: Role; readonly count: number; readonly clientToken: string; readonly configHash: string; readonly zone?: string; /** Precondition: the role's live, not-removing instances plus `count` may not exceed this (surge bound). */ readonly maxRoleInstances?: number })
-  /** Terminate an instance. Gone already counts as done. */
-  | (StepBase & { readonly kind: 'instance.terminate'; readonly instanceId: string; readonly role: Role })
+  /**
+   * Terminate an instance. Gone already counts as done. `final`: the last node of a
+   * cluster being deleted, terminated with its etcd member and swarm (nothing is left to
+   * keep a quorum for).
+   */
+  | (StepBase & { readonly kind: 'instance.terminate'; readonly instanceId: string; readonly role: Role; readonly final?: boolean })
   /** Record that an instance never joined (rule 14); a later cycle cleans it up. */
   | (StepBase & { readonly kind: 'instance.markOrphan'; readonly instanceId: string })
   /** Add the instance's etcd member as a learner (non-voting) through a healthy member. */
@@ -67,6 +73,8 @@ export type Step =
   | (StepBase & { readonly kind: 'swarm.waitDrained'; readonly instanceId: string; readonly nodeId: string; readonly deadline: number; readonly onTimeout: 'hold' | 'proceed' })
   /** Remove the node object from the swarm (force for a node that is down). */
   | (StepBase & { readonly kind: 'swarm.removeNode'; readonly nodeId: string; readonly instanceId?: string; readonly force: boolean })
+  /** Set the availability an operator asked for (`swarmkeeper node cordon|drain|uncordon`). */
+  | (StepBase & { readonly kind: 'swarm.setAvailability'; readonly instanceId: string; readonly nodeId: string; readonly availability: 'active' | 'pause' | 'drain' })
   /** Publish the managers' etcd client URLs so workers' gateways follow membership. */
   | (StepBase & { readonly kind: 'cluster.publishEndpoints'; readonly clientURLs: readonly string[] })
   /**
@@ -74,7 +82,9 @@ export type Step =
    * exported state, stored, verified and pruned to the retention. `membership` is the
    * fingerprint it covers (src/plan/backups.ts). Changes nothing in the cluster.
    */
-  | (StepBase & { readonly kind: 'backup.create'; readonly purpose: Exclude<BackupPurpose, 'manual'>; readonly membership: string });
+  | (StepBase & { readonly kind: 'backup.create'; readonly purpose: Exclude<BackupPurpose, 'manual'>; readonly membership: string })
+  /** Cascading deletion, last step: no instance is left; release the cluster (remove its keys). */
+  | (StepBase & { readonly kind: 'cluster.release' });
 
 export type StepKind = Step['kind'];
 
@@ -93,7 +103,9 @@ export const DESTRUCTIVE_STEP_KINDS: ReadonlySet<StepKind> = new Set<StepKind>([
   'etcd.removeMember',
   'swarm.demote',
   'swarm.drain',
+  'swarm.setAvailability',
   'swarm.removeNode',
+  'cluster.release',
 ]);
 
 /**
@@ -110,5 +122,5 @@ export interface PlanResult {
   readonly steps: readonly Step[];
   readonly holds: readonly PlanHold[];
   /** Cluster phase as judged from the snapshot. */
-  readonly phase: 'Pending' | 'Provisioning' | 'Ready' | 'Degraded' | 'Frozen' | 'Paused';
+  readonly phase: 'Pending' | 'Provisioning' | 'Ready' | 'Degraded' | 'Frozen' | 'Paused' | 'Deleting';
 }

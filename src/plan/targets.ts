@@ -17,6 +17,8 @@ export function targetOf(step: Step): string {
       return 'endpoints';
     case 'backup.create':
       return `backup/${step.purpose}`;
+    case 'cluster.release':
+      return 'cluster';
     default:
       return step.instanceId;
   }

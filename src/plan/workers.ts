@@ -4,7 +4,7 @@
 // steps may share one plan; each removal is a full rule-8 chain.
 import type { PlanContext } from './context.ts';
 import { emitRemoval } from './chains.ts';
-import { chooseZones, orderVictims, VICTIM_CLASS_NAMES, victimClass, zoneOf, zonePopulation } from './choose-victim.ts';
+import { chooseZones, orderVictims, victimReason, zoneOf, zonePopulation } from './choose-victim.ts';
 import type { NodeView } from './inventory.ts';
 import { emitNewLaunches, resumeLaunches } from './launches.ts';
 import { zonesOf } from './managers.ts';
@@ -68,7 +68,7 @@ function planWorkerCounts(ctx: PlanContext, workers: readonly NodeView[], unseen
       }
       if (v.ready) readyLeft -= 1;
       total -= 1;
-      emitRemoval(ctx, v, { rule: 'R9-surge-unavailable', reason: `scale workers to ${desired}: remove ${v.id} (${VICTIM_CLASS_NAMES[victimClass(v)]}, zone ${zoneOf(v) || '-'})`, minReadyAfter: minReady });
+      emitRemoval(ctx, v, { rule: 'R9-surge-unavailable', reason: `scale workers to ${desired}: remove ${v.id} (${victimReason(v)}, zone ${zoneOf(v) || '-'})`, minReadyAfter: minReady });
     }
   }
   const rolling = outdated.length > 0;

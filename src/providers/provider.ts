@@ -48,6 +48,11 @@ export interface Provider {
   /** Releases clients and timers. Never stops instances. */
   close(): Promise<void>;
   /**
+   * Drops what the provider keeps about a cluster that has no instance left (called when
+   * a deleted cluster is released). Providers that keep nothing leave it out.
+   */
+  forgetCluster?(cluster: string): Promise<void>;
+  /**
    * How soon a cluster still converging may be observed again (ms). Listing local
    * instances costs nothing, so they ask for less than the controller's default (1 s); a
    * cloud API with rate limits leaves it unset.

@@ -20,6 +20,7 @@ export const REASONS = {
   ProviderError: 'ProviderError',
   CapacityExhausted: 'CapacityExhausted',
   NodesUnhealthy: 'NodesUnhealthy',
+  Deleting: 'Deleting',
   AsExpected: 'AsExpected',
 } as const;
 

@@ -57,11 +57,18 @@ export interface ResolvedSpec {
   readonly paused: boolean;
   /** Undefined when backups are off (no spec.backup block, or enabled: false). */
   readonly backup?: ResolvedBackup;
+  /**
+   * Set once deletion was asked for (metadata.deletionTimestamp, ms epoch): the planner
+   * takes every node down and then releases the cluster (cascading deletion).
+   */
+  readonly deletionRequestedAt?: number;
 }
 
 /** The resolved spec of a stored document (its name is the key's: stored-doc.ts checks). */
 export function resolveCluster(cluster: SwarmCluster): ResolvedSpec {
-  return resolveSpec(cluster.metadata.name, cluster.metadata.generation ?? 0, cluster.spec);
+  const spec = resolveSpec(cluster.metadata.name, cluster.metadata.generation ?? 0, cluster.spec);
+  const deletion = cluster.metadata.deletionTimestamp === undefined ? Number.NaN : Date.parse(cluster.metadata.deletionTimestamp);
+  return Number.isNaN(deletion) ? spec : { ...spec, deletionRequestedAt: deletion };
 }
 
 export function resolveSpec(name: string, generation: number, spec: SwarmClusterSpec): ResolvedSpec {

@@ -216,6 +216,9 @@ export const MetadataSchema = Type.Object(
     resourceVersion: Type.Optional(Type.String()),
     creationTimestamp: Type.Optional(Type.String()),
     uid: Type.Optional(Type.String()),
+    // Set by the store when deletion was asked for (`swarmkeeper delete`): the cluster's
+    // nodes are being taken down, then its keys are removed.
+    deletionTimestamp: Type.Optional(Type.String()),
   },
   strict,
 );
@@ -296,6 +299,7 @@ export const SwarmClusterStatusSchema = Type.Object(
         Type.Literal('Degraded'),
         Type.Literal('Frozen'),
         Type.Literal('Paused'),
+        Type.Literal('Deleting'),
       ]),
     ),
     conditions: Type.Optional(Type.Array(ConditionSchema)),

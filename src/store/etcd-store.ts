@@ -61,7 +61,7 @@ export class EtcdClusterStore implements ClusterStore {
     try {
       res = await this.client.kv.txn({
         compare: [],
-        success: [k.spec, k.lastGood, k.status].map((key) => ({ request_range: { key: Buffer.from(key) } })),
+        success: [k.spec, k.lastGood, k.status, k.deletion].map((key) => ({ request_range: { key: Buffer.from(key) } })),
         failure: [],
       });
     } catch (err) {
@@ -71,6 +71,7 @@ export class EtcdClusterStore implements ClusterStore {
     const spec = kvOf(0);
     const lastGood = kvOf(1);
     const status = kvOf(2);
+    const deletion = kvOf(3);
     return {
       name,
       ...(spec ? { specText: spec.value.toString('utf8') } : {}),
@@ -78,6 +79,7 @@ export class EtcdClusterStore implements ClusterStore {
       ...(lastGood ? { lastGoodText: lastGood.value.toString('utf8') } : {}),
       lastGoodRevision: lastGood?.mod_revision ?? '0',
       ...(status ? { statusText: status.value.toString('utf8') } : {}),
+      ...(deletion ? { deletionText: deletion.value.toString('utf8') } : {}),
     };
   }
 
@@ -146,9 +148,28 @@ export class EtcdClusterStore implements ClusterStore {
     return { result: raw.specText === undefined && raw.lastGoodText === undefined ? 'created' : 'configured', cluster: withRevision(next, revision) };
   }
 
-  async delete(name: string): Promise<boolean> {
+  /**
+   * Asks for the cascading deletion of a cluster: writes its deletion key once (a repeat
+   * keeps the first time). The controller then takes every node down and removes the
+   * keys. Returns the deletionTimestamp, or undefined when the cluster does not exist.
+   */
+  async requestDeletion(name: string): Promise<string | undefined> {
     const k = this.keys(name);
-    const base = k.spec.slice(0, -'spec'.length);
+    const at = new Date(this.now()).toISOString();
+    try {
+      const before = await this.readRaw(name);
+      if (before.specText === undefined && before.lastGoodText === undefined) return undefined;
+      const res = await this.client.if(k.deletion, 'Create', '==', 0).then(this.client.put(k.deletion).value(JSON.stringify({ deletionTimestamp: at }))).commit();
+      if (res.succeeded) return at;
+      return (await this.get(name))?.cluster.metadata.deletionTimestamp ?? at;
+    } catch (err) {
+      throw wrapError(`asking for the deletion of cluster ${name}`, err);
+    }
+  }
+
+  /** Removes every key of the cluster at once, leaving its nodes alone (`delete --cascade=orphan`). */
+  async delete(name: string): Promise<boolean> {
+    const base = this.keys(name).base;
     try {
       const before = await this.readRaw(name);
       if (before.specText === undefined && before.lastGoodText === undefined) return false;

@@ -7,7 +7,11 @@ import type { Etcd3 } from 'etcd3';
 import { SwarmkeeperError, wrapError } from '../errors.ts';
 import type { LeaderFence } from './port.ts';
 
-export type FencedOp = { readonly kind: 'put'; readonly key: string; readonly value: string } | { readonly kind: 'delete'; readonly key: string };
+export type FencedOp =
+  | { readonly kind: 'put'; readonly key: string; readonly value: string }
+  | { readonly kind: 'delete'; readonly key: string }
+  /** Every key under `key` (a prefix). */
+  | { readonly kind: 'deletePrefix'; readonly key: string };
 
 /**
  * Applies `ops` atomically, guarded by `fence` when given (an unfenced write is for
@@ -15,7 +19,7 @@ export type FencedOp = { readonly kind: 'put'; readonly key: string; readonly va
  */
 export async function writeFenced(client: Etcd3, ops: readonly FencedOp[], fence: LeaderFence | undefined, context: string): Promise<void> {
   if (ops.length === 0) return;
-  const calls = ops.map((op) => (op.kind === 'put' ? client.put(op.key).value(op.value) : client.delete().key(op.key)));
+  const calls = ops.map((op) => (op.kind === 'put' ? client.put(op.key).value(op.value) : op.kind === 'delete' ? client.delete().key(op.key) : client.delete().prefix(op.key)));
   let succeeded: boolean;
   try {
     if (!fence) {

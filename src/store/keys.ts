@@ -3,6 +3,8 @@
 // delete and a prefix watch sees every change.
 
 export interface ClusterKeys {
+  /** The directory every key of the cluster lives under (ends with a slash). */
+  readonly base: string;
   /** The user's document as written (may be invalid when put by etcdctl). */
   readonly spec: string;
   /** The last spec that validated: what the controller acts on. */
@@ -25,6 +27,8 @@ export interface ClusterKeys {
   readonly initClaim: string;
   /** The controller's backup record: the newest backup and the last failure (src/backup/backup-record.ts). */
   readonly backup: string;
+  /** Written by `swarmkeeper delete`: deletion was asked for (the cluster's metadata.deletionTimestamp). */
+  readonly deletion: string;
 }
 
 export function clustersPrefix(prefix: string): string {
@@ -34,6 +38,7 @@ export function clustersPrefix(prefix: string): string {
 export function clusterKeys(prefix: string, name: string): ClusterKeys {
   const base = `${clustersPrefix(prefix)}${name}/`;
   return {
+    base,
     spec: `${base}spec`,
     lastGood: `${base}last-good`,
     status: `${base}status`,
@@ -45,6 +50,7 @@ export function clusterKeys(prefix: string, name: string): ClusterKeys {
     bootstrapTokens: `${base}bootstrap-tokens/`,
     initClaim: `${base}init-claim`,
     backup: `${base}backup`,
+    deletion: `${base}deletion`,
   };
 }
 

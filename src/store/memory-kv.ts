@@ -37,7 +37,9 @@ export class MemoryFencedKv implements FencedKv {
     this.revision += 1;
     for (const op of ops) {
       if (op.kind === 'delete') this.data.delete(op.key);
-      else this.data.set(op.key, { value: op.value, createRevision: this.data.get(op.key)?.createRevision ?? this.revision, modRevision: this.revision });
+      else if (op.kind === 'deletePrefix') {
+        for (const k of [...this.data.keys()]) if (k.startsWith(op.key)) this.data.delete(k);
+      } else this.data.set(op.key, { value: op.value, createRevision: this.data.get(op.key)?.createRevision ?? this.revision, modRevision: this.revision });
     }
   }
 

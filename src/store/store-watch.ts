@@ -40,6 +40,12 @@ export async function watchClusterSpecs(
     return name !== undefined && key === `${p}${name}/spec` ? name : undefined;
   };
 
+  /** Operator requests that need a cycle at once: a deletion, a node request. */
+  const isRequestKey = (key: string): string | undefined => {
+    const name = clusterNameOfKey(prefix, key);
+    return name !== undefined && (key === `${p}${name}/deletion` || key.startsWith(`${p}${name}/controls/`)) ? name : undefined;
+  };
+
   const emit = (e: ClusterWatchEvent): void => {
     try {
       onEvent(e);
@@ -68,7 +74,10 @@ export async function watchClusterSpecs(
     }
     current = w;
     w.on('put', (kv) => {
-      const name = isSpecKey(kv.key.toString('utf8'));
+      const key = kv.key.toString('utf8');
+      const requested = isRequestKey(key);
+      if (requested && known.has(requested)) emit({ name: requested, type: 'put' });
+      const name = isSpecKey(key);
       if (!name) return;
       known.add(name);
       emit({ name, type: 'put' });

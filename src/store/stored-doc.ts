@@ -18,6 +18,8 @@ export interface RawCluster {
   readonly lastGoodText?: string;
   readonly lastGoodRevision: string;
   readonly statusText?: string;
+  /** The deletion request (`swarmkeeper delete`): JSON `{ "deletionTimestamp": ISO time }`. */
+  readonly deletionText?: string;
 }
 
 /** StoredCluster from the raw keys; undefined when nothing valid was ever stored. */
@@ -26,8 +28,10 @@ export function interpret(raw: RawCluster): StoredCluster | undefined {
   const specError = specErrorOf(raw);
   if (!inForceDoc) return undefined;
   const status = raw.statusText === undefined ? undefined : parseStatus(raw.statusText);
+  const deletionTimestamp = raw.deletionText === undefined ? undefined : parseDeletion(raw.deletionText);
+  const cluster = withRevision(inForceDoc, raw.specRevision);
   return {
-    cluster: withRevision(inForceDoc, raw.specRevision),
+    cluster: deletionTimestamp === undefined ? cluster : { ...cluster, metadata: { ...cluster.metadata, deletionTimestamp } },
     specRevision: raw.specRevision,
     ...(specError ? { specError } : {}),
     ...(status ? { status } : {}),
@@ -89,6 +93,7 @@ export function composeStored(incoming: SwarmCluster, current: SwarmCluster | un
     uid: current?.metadata.uid ?? randomUUID(),
     creationTimestamp: current?.metadata.creationTimestamp ?? new Date(now()).toISOString(),
   };
+  // deletionTimestamp is never stored in the document: it comes from the deletion key.
   return { apiVersion: incoming.apiVersion, kind: incoming.kind, metadata, spec: incoming.spec };
 }
 
@@ -112,6 +117,17 @@ export function tryParse(text: string): unknown {
   } catch {
     return undefined;
   }
+}
+
+/** The deletion request's time; a request that cannot be read still counts (deletion was asked for). */
+function parseDeletion(text: string): string {
+  try {
+    const v = JSON.parse(text) as { deletionTimestamp?: unknown };
+    if (typeof v.deletionTimestamp === 'string' && !Number.isNaN(Date.parse(v.deletionTimestamp))) return v.deletionTimestamp;
+  } catch {
+    // fall through
+  }
+  return new Date(0).toISOString();
 }
 
 function parseStatus(text: string): SwarmClusterStatus | undefined {

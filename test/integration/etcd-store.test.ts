@@ -92,6 +92,29 @@ describe('apply and get', () => {
     expect(await store.client.getAll().prefix(`${PREFIX}/clusters/gone/`).keys()).toEqual([]);
     expect(await store.delete('gone')).toBe(false);
   });
+
+  it('records a deletion request once, shows it as metadata.deletionTimestamp, and keeps it through applies', async () => {
+    expect(await store.requestDeletion('never-there')).toBeUndefined();
+    await store.apply(aSwarmCluster({ name: 'doomed' }));
+    const events: ClusterWatchEvent[] = [];
+    const watcher = await store.watch((e) => events.push(e));
+    try {
+      const at = await store.requestDeletion('doomed');
+      expect(Date.parse(at ?? '')).toBeGreaterThan(0);
+      // The controller is woken by the request, not only by the next resync.
+      await until('a put event for the deletion request', () => events.find((e) => e.name === 'doomed' && e.type === 'put'));
+      expect(await store.requestDeletion('doomed')).toBe(at); // a repeat keeps the first time
+      expect((await store.get('doomed'))?.cluster.metadata.deletionTimestamp).toBe(at);
+      // An apply (even of `get -o yaml` output without the field) cannot undo a deletion.
+      await store.apply(withField(aSwarmCluster({ name: 'doomed' }), 'spec.workers.count', 4));
+      const after = await store.get('doomed');
+      expect(after?.cluster.metadata.deletionTimestamp).toBe(at);
+      expect(after?.cluster.spec.workers.count).toBe(4);
+    } finally {
+      await watcher.close();
+    }
+    expect(await store.delete('doomed')).toBe(true);
+  });
 });
 
 describe('writeStatus', () => {

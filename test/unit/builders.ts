@@ -16,17 +16,20 @@ export type SpecOverrides = Omit<Partial<SwarmClusterSpec>, 'managers' | 'worker
   managers?: number | SwarmClusterSpec['managers'];
   workers?: number | SwarmClusterSpec['workers'];
   generation?: number;
+  /** The cluster is being deleted (metadata.deletionTimestamp), since this time. */
+  deletionRequestedAt?: number;
 };
 
 export function aSpec(overrides: SpecOverrides = {}): ResolvedSpec {
-  const { generation, managers, workers, ...rest } = overrides;
+  const { generation, managers, workers, deletionRequestedAt, ...rest } = overrides;
   const spec: SwarmClusterSpec = {
     managers: typeof managers === 'number' ? { count: managers as 1 | 3 | 5 | 7 } : (managers ?? { count: 3 }),
     workers: typeof workers === 'number' ? { count: workers } : (workers ?? { count: 2 }),
     provider: { sim: {} },
     ...rest,
   };
-  return resolveSpec('prod', generation ?? 1, spec);
+  const resolved = resolveSpec('prod', generation ?? 1, spec);
+  return deletionRequestedAt === undefined ? resolved : { ...resolved, deletionRequestedAt };
 }
 
 export interface NodeOptions {

@@ -14,7 +14,7 @@
 // - dockerd up, node agent gone    -> state 'running', statusChecksOk false: a health
 //   detector marks it and it is replaced after the hold-down, like failing EC2 checks.
 // - record written, still starting -> 'pending'; being terminated -> 'shutting-down'.
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SwarmkeeperError, wrapError } from '../../errors.ts';
@@ -25,7 +25,7 @@ import { fnv1a64Hex } from '../../spec/config-hash.ts';
 import type { LocalProviderSpec } from '../../spec/schema.ts';
 import { dockerdPaths, removeNodeDirs, startDockerd } from '../../swarm/dockerd-process.ts';
 import type { DockerEndpoint, LaunchRequest, Provider } from '../provider.ts';
-import { deleteRecord, listRecords, nodeDirOf, readRecord, writeRecord, type InstanceRecord } from './instance-records.ts';
+import { deleteRecord, listRecords, nodeDirOf, readRecord, stateDir, writeRecord, type InstanceRecord } from './instance-records.ts';
 import { livenessOf, spawnAgent, stopNodeProcesses, type NodeLiveness } from './node-processes.ts';
 import { assertLocalPrerequisites } from './preflight.ts';
 import { readTokenLedger, writeTokenLedger } from './token-ledger.ts';
@@ -100,6 +100,13 @@ export class LocalProvider implements Provider {
   etcdClientUrl(instance: Instance): string {
     if (!instance.address) throw new SwarmkeeperError('NotFound', `local instance ${instance.id} has no address`);
     return `http://${instance.address}:2379`;
+  }
+
+  /** Removes the cluster's state directory (records, launch-token ledger) once no record is left. */
+  async forgetCluster(cluster: string): Promise<void> {
+    const left = await this.list(cluster);
+    if (left.length > 0) throw new SwarmkeeperError('Conflict', `forgetting local cluster ${cluster}: ${left.length} instance(s) still exist (${left.map((i) => i.id).join(', ')})`);
+    rmSync(stateDir(this.baseDir, cluster), { recursive: true, force: true });
   }
 
   async close(): Promise<void> {
