@@ -36,6 +36,15 @@ export function managementContract(name: string, backend: () => ManagementBacken
       expect(await kv.getPrefix(`${p}/`)).toEqual([[`${p}/a`, '1'], [`${p}/b`, '2']]);
     });
 
+    it('deletes every key under a prefix and nothing beside it', async () => {
+      const { kv } = backend();
+      const p = prefix();
+      await kv.write([{ kind: 'put', key: `${p}/a`, value: '1' }, { kind: 'put', key: `${p}/d/b`, value: '2' }, { kind: 'put', key: `${p}x`, value: '3' }], undefined, 'writing');
+      await kv.write([{ kind: 'deletePrefix', key: `${p}/` }], undefined, 'deleting');
+      expect(await kv.getPrefix(`${p}/`)).toEqual([]);
+      expect(await kv.get(`${p}x`)).toBe('3');
+    });
+
     it('writes under a fence only while its leadership holds, and a refused write changes nothing', async () => {
       const b = backend();
       const p = prefix();
