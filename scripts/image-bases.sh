@@ -46,7 +46,7 @@ trust_host_cas() {
     ctx=$(mktemp -d)
     cp "$bundle" "$ctx/ca-certificates.crt"
     printf 'FROM %s\nCOPY ca-certificates.crt /etc/ssl/certs/ca-certificates.crt\nENV NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt\n' "$NODE_IMAGE" >"$ctx/Dockerfile"
-    DOCKER_BUILDKIT=0 docker build -q -t "$ref" "$ctx" >/dev/null
+    DOCKER_BUILDKIT=0 docker build -q -t "$ref" "$ctx" >/dev/null 2>"$ctx/err" || { cat "$ctx/err" >&2; rm -rf "$ctx"; return 1; }
     rm -rf "$ctx"
   fi
   NODE_IMAGE=$ref

@@ -45,6 +45,8 @@ fi
 
 # The upstream user-data validators (ignition-validate, coreos-cloudinit's), cached by version.
 bash scripts/setup-validators.sh
+# debootstrap, for scripts/image.sh (the image the image tests and the e2e run).
+bash scripts/setup-image.sh
 
 # Compiled once here, so each local node agent loads plain JavaScript (bin/load-entry.js
 # falls back to the sources whenever they are newer than this build).
