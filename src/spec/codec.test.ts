@@ -35,7 +35,33 @@ describe('parseClusterText', () => {
   it('caps aliases (billion laughs)', () => {
     const lines = ['a: &a [x, x, x, x, x, x, x, x, x, x]'];
     for (let i = 0; i < 8; i++) lines.push(`${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(10).fill(`*${String.fromCharCode(97 + i)}`).join(', ')}]`);
-    expect(messageOf(() => parseClusterText(lines.join('\n'), 'bomb.yaml'))).toMatch(/bomb\.yaml: cannot be read: .*alias/i);
+    expect(messageOf(() => parseClusterText(lines.join('\n'), 'bomb.yaml'))).toMatch(/bomb\.yaml: uses more than 16 YAML aliases \(limit maxAliases 16\)/);
+    // Under the gate's alias count, the parser's own expansion cap still holds.
+    const few = ['a: &a [x, x, x, x, x, x, x, x, x, x]', 'b: &b [*a, *a, *a, *a]', 'c: &c [*b, *b, *b, *b]', 'd: &d [*c, *c, *c, *c]', 'e: [*d, *d, *d]'];
+    expect(messageOf(() => parseClusterText(few.join('\n'), 'bomb.yaml'))).toMatch(/bomb\.yaml: cannot be read: .*alias/i);
+  });
+
+  it('refuses, before parsing and in milliseconds, a document over a cost limit, naming the limit', () => {
+    const labels = Object.fromEntries(Array.from({ length: 10_000 }, (_, i) => [`k${i}`, 'v']));
+    const cases: [string, RegExp][] = [
+      [JSON.stringify({ ...aSwarmCluster(), metadata: { name: 'prod', labels } }), /more than 256 entries \(limit maxCollectionEntries 256/],
+      [`labels:\n${Object.keys(labels).map((k) => `  ${k}: v`).join('\n')}\n`, /limit maxCollectionEntries 256/],
+      ['['.repeat(200_000), /nests more than 24 levels deep \(limit maxDepth 24\)/],
+      ['- '.repeat(200_000), /limit maxDepth 24/],
+      [`a: "${'x'.repeat(600_000)}"`, /is 600005 characters long; at most 524288/],
+      [`${Array.from({ length: 20 }, (_, i) => `m${i}: [${Array(250).fill('1').join(',')}]`).join('\n')}\n`, /more than 4096 entries in all \(limit maxEntries 4096\)/],
+    ];
+    for (const [text, message] of cases) {
+      const started = performance.now();
+      expect(messageOf(() => parseClusterText(text, 'big.yaml'))).toMatch(message);
+      expect(performance.now() - started).toBeLessThan(1000);
+    }
+  });
+
+  it('reads JSON without the YAML parser and still refuses its duplicate keys with a position', () => {
+    expect(parseClusterText('{"a": {"b": [1, {"c": "d:e"}]}, "f": "\\"g\\":"}', 'x.json')).toEqual({ a: { b: [1, { c: 'd:e' }] }, f: '"g":' });
+    expect(messageOf(() => parseClusterText('{"a": {"b": 1,\n "b": 2}}', 'x.json'))).toMatch(/x\.json: YAML syntax error at line 2, column \d+: Map keys must be unique/);
+    expect(messageOf(() => parseClusterText('a: 1\nb:\n  c: 1\n  c: 2\n', 'x.yaml'))).toBe('x.yaml: YAML syntax error at line 4, column 3: Map keys must be unique');
   });
 
   it('loadClusterText validates after parsing', () => {

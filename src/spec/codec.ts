@@ -3,27 +3,74 @@
 // a file with several documents is refused (one cluster per file, like `kubectl edit`
 // writes); aliases are capped so a "billion laughs" file cannot exhaust memory.
 //
+// Cost is bounded before any parser runs (text-limits.ts: size, nesting, entries, one
+// collection's entries, aliases), so a hostile document is refused in milliseconds.
+// JSON text (what apply and the controller write) is read with JSON.parse, which is
+// linear and does not recurse; duplicate keys are still refused, through the YAML
+// parser's positioned message. Duplicate keys in YAML are found in one pass over the
+// parsed maps, not by the parser's own check, which compares every pair of keys.
+//
 // Pure: never throws anything but SwarmkeeperError('SpecInvalid'), on any input.
-import { isScalar, parseAllDocuments, stringify, type Document } from 'yaml';
+import { isMap, isScalar, LineCounter, parseAllDocuments, stringify, visit, type Document } from 'yaml';
 import { SwarmkeeperError } from '../errors.ts';
 import { assertValidCluster } from './validate.ts';
 import type { SwarmCluster } from './schema.ts';
+import { checkTextLimits, STORED_SPEC_LIMITS, type TextLimits } from './text-limits.ts';
 
 export type OutputFormat = 'yaml' | 'json';
 
-const MAX_TEXT_BYTES = 1024 * 1024;
-
 /**
  * Parses `text` (YAML or JSON) into a plain value. `source` names where it came from
- * ("cluster.yaml", "stdin", "etcd key /swarmkeeper/...") for error messages.
+ * ("cluster.yaml", "stdin", "etcd key /swarmkeeper/...") for error messages. `limits`
+ * default to those of documents stored in etcd; the CLI passes INPUT_FILE_LIMITS.
  */
-export function parseClusterText(text: string, source: string): unknown {
-  if (text.length > MAX_TEXT_BYTES) {
-    throw invalid(`${source}: is ${text.length} characters long; a SwarmCluster document is at most ${MAX_TEXT_BYTES}`);
+export function parseClusterText(text: string, source: string, limits: TextLimits = STORED_SPEC_LIMITS): unknown {
+  const over = checkTextLimits(text, limits);
+  if (over !== undefined) throw invalid(`${source}: ${over}`, undefined, { limit: true });
+  const json = parseJson(text);
+  if (json !== undefined) return json;
+  return parseYaml(text, source);
+}
+
+/** The value of `text` when it is a JSON object without duplicate keys; undefined otherwise (the YAML path explains). */
+function parseJson(text: string): unknown {
+  if (!/^\s*\{/.test(text)) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
   }
+  return keysIn(value) === jsonKeyTokens(text) ? value : undefined;
+}
+
+function keysIn(v: unknown): number {
+  if (Array.isArray(v)) return v.reduce((n: number, x) => n + keysIn(x), 0);
+  if (typeof v !== 'object' || v === null) return 0;
+  let n = 0;
+  for (const x of Object.values(v)) n += 1 + keysIn(x);
+  return n;
+}
+
+/** Strings followed by `:` in JSON text: one per key written, duplicates included. */
+function jsonKeyTokens(text: string): number {
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    if (text[i] !== '"') continue;
+    i++;
+    while (i < text.length && text[i] !== '"') i += text[i] === '\\' ? 2 : 1;
+    let j = i + 1;
+    while (j < text.length && (text[j] === ' ' || text[j] === '\n' || text[j] === '\r' || text[j] === '\t')) j++;
+    if (text[j] === ':') n++;
+  }
+  return n;
+}
+
+function parseYaml(text: string, source: string): unknown {
+  const lineCounter = new LineCounter();
   let docs: Document.Parsed[];
   try {
-    docs = parseAllDocuments(text, { prettyErrors: true, uniqueKeys: true, strict: true, schema: 'core' }) as Document.Parsed[];
+    docs = parseAllDocuments(text, { prettyErrors: true, uniqueKeys: false, strict: true, schema: 'core', lineCounter }) as Document.Parsed[];
   } catch (err) {
     throw invalid(`${source}: cannot be parsed: ${(err as Error).message}`, err);
   }
@@ -44,6 +91,11 @@ export function parseClusterText(text: string, source: string): unknown {
     const what = firstLine(first.message).replace(/ at line \d+, column \d+:?$/, '');
     throw invalid(`${source}: YAML syntax error at ${where}: ${what}`, first, { line: pos?.line, column: pos?.col });
   }
+  const duplicate = firstDuplicateKey(doc);
+  if (duplicate !== undefined) {
+    const pos = lineCounter.linePos(duplicate);
+    throw invalid(`${source}: YAML syntax error at line ${pos.line}, column ${pos.col}: Map keys must be unique`, undefined, { line: pos.line, column: pos.col });
+  }
   try {
     return doc.toJS({ maxAliasCount: 100 });
   } catch (err) {
@@ -52,8 +104,8 @@ export function parseClusterText(text: string, source: string): unknown {
 }
 
 /** Parse and validate: the SwarmCluster, or one SpecInvalid error naming every problem. */
-export function loadClusterText(text: string, source: string): SwarmCluster {
-  return assertValidCluster(parseClusterText(text, source), source);
+export function loadClusterText(text: string, source: string, limits: TextLimits = STORED_SPEC_LIMITS): SwarmCluster {
+  return assertValidCluster(parseClusterText(text, source, limits), source);
 }
 
 /** kubectl-style rendering: fields in the order apiVersion, kind, metadata, spec, status. */
@@ -76,6 +128,27 @@ function orderTopLevel(obj: unknown): unknown {
   for (const k of ['apiVersion', 'kind', 'metadata', 'spec', 'status']) if (o[k] !== undefined) out[k] = o[k];
   for (const [k, v] of Object.entries(o)) if (!(k in out) && v !== undefined) out[k] = v;
   return out;
+}
+
+/** Offset of the first key that repeats an earlier key of the same map, in one pass per map. */
+function firstDuplicateKey(doc: Document.Parsed): number | undefined {
+  let found: number | undefined;
+  visit(doc, {
+    Map(_key, map) {
+      if (!isMap(map)) return undefined;
+      const seen = new Set<unknown>();
+      for (const pair of map.items) {
+        const k = isScalar(pair.key) ? pair.key.value : pair.key;
+        if (seen.has(k)) {
+          found = (isScalar(pair.key) ? pair.key.range?.[0] : undefined) ?? map.range?.[0] ?? 0;
+          return visit.BREAK;
+        }
+        seen.add(k);
+      }
+      return undefined;
+    },
+  });
+  return found;
 }
 
 function firstLine(s: string): string {

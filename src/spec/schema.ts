@@ -13,6 +13,9 @@ export const KIND = 'SwarmCluster';
 
 const strict = { additionalProperties: false } as const;
 
+export const MAX_LABELS = 64;
+export const MAX_ANNOTATIONS = 64;
+
 /** An extra systemd unit a node of the role runs (the seeds' manager-systemd-units.txt). */
 export const UnitSchema = Type.Object(
   {
@@ -22,7 +25,7 @@ export const UnitSchema = Type.Object(
     content: Type.Optional(Type.String({ maxLength: 8192 })),
     dropIns: Type.Optional(
       Type.Array(
-        Type.Object({ name: Type.String({ pattern: '^[A-Za-z0-9._-]+\\.conf$' }), content: Type.String({ maxLength: 8192 }) }, strict),
+        Type.Object({ name: Type.String({ pattern: '^[A-Za-z0-9._-]+\\.conf$', maxLength: 128 }), content: Type.String({ maxLength: 8192 }) }, strict),
         { maxItems: 16 },
       ),
     ),
@@ -62,7 +65,7 @@ export const Ec2ProviderSchema = Type.Object(
     // TypeBox records do not check keys.
     tags: Type.Optional(Type.Record(Type.String({ minLength: 1, maxLength: 127 }), Type.String({ maxLength: 255 }), { maxProperties: 40 })),
     /** An EC2-compatible endpoint (tests use a moto server on loopback). */
-    endpoint: Type.Optional(Type.String({ pattern: '^https?://' })),
+    endpoint: Type.Optional(Type.String({ pattern: '^https?://', maxLength: 2048 })),
     /**
      * The swarmkeeper image nodes run their agent from, in the user's registry: pinned to
      * a version tag or a digest (a cross-field rule refuses :latest and untagged).
@@ -75,7 +78,7 @@ export const Ec2ProviderSchema = Type.Object(
 export const LocalProviderSchema = Type.Object(
   {
     /** Where instance directories live; default under the OS temp dir. */
-    baseDir: Type.Optional(Type.String({ minLength: 1 })),
+    baseDir: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
     /** Second octet of the 127.N.x.y block the instances get addresses from. */
     addressBlock: Type.Optional(Type.Integer({ minimum: 1, maximum: 254 })),
   },
@@ -209,16 +212,18 @@ export const SwarmClusterSpecSchema = Type.Object(
 export const MetadataSchema = Type.Object(
   {
     name: Type.String({ pattern: '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$' }),
-    labels: Type.Optional(Type.Record(Type.String(), Type.String())),
-    annotations: Type.Optional(Type.Record(Type.String(), Type.String())),
+    // Bounded like every map and list here: a document's cost to read must stay small
+    // (Kubernetes' own limits: 63-character label values, 253 + 63-character keys).
+    labels: Type.Optional(Type.Record(Type.String({ minLength: 1, maxLength: 317 }), Type.String({ maxLength: 63 }), { maxProperties: MAX_LABELS })),
+    annotations: Type.Optional(Type.Record(Type.String({ minLength: 1, maxLength: 317 }), Type.String({ maxLength: 4096 }), { maxProperties: MAX_ANNOTATIONS })),
     // Set by the store, never by the user; accepted on input so `get -o yaml | apply -f -` works.
     generation: Type.Optional(Type.Integer({ minimum: 0 })),
-    resourceVersion: Type.Optional(Type.String()),
-    creationTimestamp: Type.Optional(Type.String()),
-    uid: Type.Optional(Type.String()),
+    resourceVersion: Type.Optional(Type.String({ maxLength: 32 })),
+    creationTimestamp: Type.Optional(Type.String({ maxLength: 64 })),
+    uid: Type.Optional(Type.String({ maxLength: 64 })),
     // Set by the store when deletion was asked for (`swarmkeeper delete`): the cluster's
     // nodes are being taken down, then its keys are removed.
-    deletionTimestamp: Type.Optional(Type.String()),
+    deletionTimestamp: Type.Optional(Type.String({ maxLength: 64 })),
   },
   strict,
 );

@@ -18,6 +18,7 @@
 import type { Etcd3 } from 'etcd3';
 import { SwarmkeeperError, wrapError } from '../errors.ts';
 import { assertValidCluster, validateCluster } from '../spec/validate.ts';
+import { checkTextLimits, STORED_SPEC_LIMITS } from '../spec/text-limits.ts';
 import type { SwarmCluster, SwarmClusterStatus } from '../spec/schema.ts';
 import { composeStored, inForce, interpret, sameContent, tryParse, withRevision, type RawCluster } from './stored-doc.ts';
 import { clusterKeys, clustersPrefix } from './keys.ts';
@@ -133,6 +134,10 @@ export class EtcdClusterStore implements ClusterStore {
     }
     const k = this.keys(name);
     const text = JSON.stringify(next);
+    // The controller reads stored documents under these limits; a valid spec fits them,
+    // except one whose unit contents add up to more than the stored size.
+    const over = checkTextLimits(text, STORED_SPEC_LIMITS);
+    if (over !== undefined) throw new SwarmkeeperError('SpecInvalid', `SwarmCluster "${name}" as stored ${over}`);
     let res;
     try {
       res = await this.client

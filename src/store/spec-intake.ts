@@ -12,7 +12,7 @@
 import { setCondition, REASONS, getCondition } from '../spec/conditions.ts';
 import type { SwarmCluster, SwarmClusterStatus } from '../spec/schema.ts';
 import { composeStored, inForce, sameContent, specErrorOf, type EtcdClusterStore } from './etcd-store.ts';
-import { parseClusterText } from '../spec/codec.ts';
+import { readStoredDoc } from './stored-doc.ts';
 import type { LeaderFence } from './port.ts';
 
 export type IntakeResult =
@@ -38,7 +38,8 @@ export async function ingestSpec(store: EtcdClusterStore, name: string, now: num
     return { state: 'invalid', error, ...(lastGood ? { generation: lastGood.metadata.generation ?? 0 } : {}) };
   }
 
-  const incoming = parseClusterText(raw.specText, `spec key of ${name}`) as SwarmCluster;
+  // Valid (no error above): the reading is cached, so this parses nothing again.
+  const incoming = readStoredDoc(name, 'spec', raw.specText).cluster as SwarmCluster;
   let generation = lastGood?.metadata.generation ?? 0;
   let state: 'unchanged' | 'promoted' = 'unchanged';
   if (!lastGood || !sameContent(lastGood, incoming)) {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { aSwarmCluster, withField } from '../../test/support/spec-fixtures.ts';
 import type { SwarmCluster } from '../spec/schema.ts';
-import { composeStored, inForce, interpret, specErrorOf } from './stored-doc.ts';
+import { composeStored, inForce, interpret, readStoredDoc, specErrorOf } from './stored-doc.ts';
 
 const now = () => Date.parse('2026-02-03T04:05:06Z');
 const raw = (o: Partial<Parameters<typeof inForce>[0]>) => ({ name: 'prod', specRevision: '5', lastGoodRevision: '5', ...o });
@@ -47,5 +47,28 @@ describe('reading the keys', () => {
     expect(inForce(other)).toBeUndefined();
     expect(specErrorOf(other)).toMatch(/metadata.name is "other"; it must match the key's cluster name "prod"/);
     expect(interpret(other)).toBeUndefined();
+  });
+});
+
+describe('readStoredDoc', () => {
+  it('parses and validates a text once: the same text gives the same reading, a new one a new reading', () => {
+    const text = JSON.stringify(aSwarmCluster());
+    const first = readStoredDoc('prod', 'spec', text);
+    expect(first.cluster?.metadata.name).toBe('prod');
+    expect(readStoredDoc('prod', 'spec', `${text}`)).toBe(first);
+    expect(readStoredDoc('prod', 'last-good', text)).not.toBe(first);
+    const changed = readStoredDoc('prod', 'spec', JSON.stringify(aSwarmCluster({ name: 'other' })));
+    expect(changed).not.toBe(first);
+    expect(changed.cluster?.metadata.name).toBe('other');
+  });
+
+  it('refuses the 10,000-label spec in milliseconds, naming the limit', () => {
+    const labels = Object.fromEntries(Array.from({ length: 10_000 }, (_, i) => [`k${i}`, 'v']));
+    const started = performance.now();
+    const reading = readStoredDoc('prod', 'spec', JSON.stringify({ ...aSwarmCluster(), metadata: { name: 'prod', labels } }));
+    expect(performance.now() - started).toBeLessThan(500);
+    expect(reading.error).toMatch(/^spec key of prod: has a mapping or list of more than 256 entries \(limit maxCollectionEntries 256/);
+    const sixtyFive = Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`k${i}`, 'v']));
+    expect(readStoredDoc('prod', 'spec', JSON.stringify({ ...aSwarmCluster(), metadata: { name: 'prod', labels: sixtyFive } })).error).toMatch(/metadata\.labels/);
   });
 });

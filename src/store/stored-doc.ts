@@ -40,20 +40,14 @@ export function interpret(raw: RawCluster): StoredCluster | undefined {
 
 /** The document in force: last-good, or a valid spec key when nothing was promoted yet. */
 export function inForce(raw: RawCluster): SwarmCluster | undefined {
-  const fits = (d: unknown): boolean => {
-    const r = validateCluster(d);
-    return r.ok && (raw.name === '' || r.cluster.metadata.name === raw.name);
-  };
+  const fits = (c: SwarmCluster | undefined): c is SwarmCluster => c !== undefined && (raw.name === '' || c.metadata.name === raw.name);
   if (raw.lastGoodText !== undefined) {
-    const d = tryParse(raw.lastGoodText);
-    if (fits(d)) return d as SwarmCluster;
+    const c = readStoredDoc(raw.name, 'last-good', raw.lastGoodText).cluster;
+    if (fits(c)) return c;
   }
   if (raw.specText !== undefined) {
-    const d = tryParse(raw.specText);
-    if (fits(d)) {
-      const c = d as SwarmCluster;
-      return { ...c, metadata: { ...c.metadata, generation: c.metadata.generation ?? 1 } };
-    }
+    const c = readStoredDoc(raw.name, 'spec', raw.specText).cluster;
+    if (fits(c)) return { ...c, metadata: { ...c.metadata, generation: c.metadata.generation ?? 1 } };
   }
   return undefined;
 }
@@ -61,20 +55,55 @@ export function inForce(raw: RawCluster): SwarmCluster | undefined {
 /** The error of the spec key's document, when it is invalid (not in force). */
 export function specErrorOf(raw: RawCluster): string | undefined {
   if (raw.specText === undefined) return undefined;
+  const read = readStoredDoc(raw.name, 'spec', raw.specText);
+  if (read.error !== undefined) return read.error;
+  const c = read.cluster as SwarmCluster;
+  if (c.metadata.name !== raw.name) {
+    return `spec key of ${raw.name}: metadata.name is "${c.metadata.name}"; it must match the key's cluster name "${raw.name}"`;
+  }
+  return undefined;
+}
+
+/** A stored document, read: the valid cluster, or why it is not one. */
+export interface StoredDocReading {
+  readonly cluster?: SwarmCluster;
+  readonly error?: string;
+}
+
+/**
+ * Cache of readings, keyed by cluster and key and checked against the exact text: the
+ * controller reads the same spec and last-good every cycle, and parses and validates
+ * each text once (a new etcd revision brings a new text). Bounded: least recently used
+ * entries go first.
+ */
+const readings = new Map<string, { readonly text: string; readonly reading: StoredDocReading }>();
+const MAX_READINGS = 512;
+
+/** Parses and validates a spec or last-good text, once per distinct text. */
+export function readStoredDoc(name: string, which: 'spec' | 'last-good', text: string): StoredDocReading {
+  const key = `${which}\u0000${name}`;
+  const hit = readings.get(key);
+  if (hit && hit.text === text) {
+    readings.delete(key);
+    readings.set(key, hit);
+    return hit.reading;
+  }
+  const reading = readUncached(which === 'spec' ? `spec key of ${name}` : `last-good of ${name}`, text);
+  readings.delete(key);
+  readings.set(key, { text, reading });
+  if (readings.size > MAX_READINGS) readings.delete(readings.keys().next().value as string);
+  return reading;
+}
+
+function readUncached(source: string, text: string): StoredDocReading {
   let doc: unknown;
   try {
-    doc = parseClusterText(raw.specText, `spec key of ${raw.name}`);
+    doc = parseClusterText(text, source);
   } catch (err) {
-    return messageOf(err);
+    return { error: messageOf(err) };
   }
   const r = validateCluster(doc);
-  if (r.ok) {
-    if (r.cluster.metadata.name !== raw.name) {
-      return `spec key of ${raw.name}: metadata.name is "${r.cluster.metadata.name}"; it must match the key's cluster name "${raw.name}"`;
-    }
-    return undefined;
-  }
-  return describeInvalid(doc, r.errors, `spec key of ${raw.name}`);
+  return r.ok ? { cluster: r.cluster } : { error: describeInvalid(doc, r.errors, source) };
 }
 
 /**

@@ -2,6 +2,7 @@
 // written when the document is invalid). Prints created, configured or unchanged.
 import type { Command } from 'commander';
 import { loadClusterText } from '../../spec/codec.ts';
+import { INPUT_FILE_LIMITS } from '../../spec/text-limits.ts';
 import { readSource, RESOURCE, withStore } from '../input.ts';
 
 export function registerApply(program: Command): void {
@@ -15,7 +16,7 @@ export function registerApply(program: Command): void {
     )
     .action(async (opts: { filename: string }, cmd: Command) => {
       const { text, source } = readSource(opts.filename);
-      const doc = loadClusterText(text, source);
+      const doc = loadClusterText(text, source, INPUT_FILE_LIMITS);
       const { result, cluster } = await withStore(cmd, (store) => store.apply(doc));
       process.stdout.write(`${RESOURCE}/${cluster.metadata.name} ${result}\n`);
     });

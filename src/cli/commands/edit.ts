@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { SwarmkeeperError, isSwarmkeeperError, messageOf } from '../../errors.ts';
 import { formatCluster, loadClusterText } from '../../spec/codec.ts';
+import { INPUT_FILE_LIMITS } from '../../spec/text-limits.ts';
 import { specErrorOf, type EtcdClusterStore } from '../../store/etcd-store.ts';
 import { notFound, RESOURCE, RESOURCES, withStore } from '../input.ts';
 import { parseOutputFormat } from '../output.ts';
@@ -71,7 +72,7 @@ async function editCluster(store: EtcdClusterStore, name: string, format: 'yaml'
         throw new SwarmkeeperError('SpecInvalid', `Edit cancelled, no valid changes were saved. A copy of your changes has been stored to ${file}`);
       }
       try {
-        const doc = loadClusterText(content, file);
+        const doc = loadClusterText(content, file, INPUT_FILE_LIMITS);
         if (doc.metadata.name !== name) {
           throw new SwarmkeeperError('SpecInvalid', `${file}: metadata.name: cannot be changed by edit (was "${name}", now "${doc.metadata.name}")`);
         }

@@ -16,6 +16,7 @@ import { parseSnapshot } from '../../plan/snapshot-file.ts';
 import type { PlanResult } from '../../plan/steps.ts';
 import { resolveCluster, type ResolvedSpec } from '../../spec/defaults.ts';
 import { loadClusterText } from '../../spec/codec.ts';
+import { INPUT_FILE_LIMITS } from '../../spec/text-limits.ts';
 import { readSource, withStore, notFound } from '../input.ts';
 import type { EtcdClusterStore } from '../../store/etcd-store.ts';
 
@@ -87,7 +88,7 @@ function readSnapshot(file: string): Snapshot {
 
 function specFromFile(file: string, name: string | undefined): ResolvedSpec {
   const { text, source } = readSource(file);
-  const cluster = loadClusterText(text, source);
+  const cluster = loadClusterText(text, source, INPUT_FILE_LIMITS);
   if (name !== undefined && name !== cluster.metadata.name) throw new SwarmkeeperError('Usage', `NAME ${name} differs from metadata.name ${cluster.metadata.name} in ${source}`);
   return resolveCluster(cluster);
 }

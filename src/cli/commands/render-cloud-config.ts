@@ -9,6 +9,7 @@ import { renderUserData, parseUserDataFormat } from '../../cloudconfig/user-data
 import { DEFAULT_AGENT_IMAGE } from '../../cloudconfig/node-model.ts';
 import { resolveCluster } from '../../spec/defaults.ts';
 import { loadClusterText } from '../../spec/codec.ts';
+import { INPUT_FILE_LIMITS } from '../../spec/text-limits.ts';
 import type { Role, SwarmCluster } from '../../spec/schema.ts';
 import { createEtcdClient } from '../../store/etcd-client.ts';
 import { EtcdClusterStore } from '../../store/etcd-store.ts';
@@ -69,7 +70,7 @@ function clusterFromFile(file: string, name: string): SwarmCluster {
   } catch (err) {
     throw new SwarmkeeperError('Usage', `-f ${file}: cannot be read: ${(err as Error).message}`);
   }
-  const cluster = loadClusterText(text, file);
+  const cluster = loadClusterText(text, file, INPUT_FILE_LIMITS);
   if (cluster.metadata.name !== name) {
     throw new SwarmkeeperError('Usage', `-f ${file} describes cluster ${cluster.metadata.name}, not ${name}`);
   }

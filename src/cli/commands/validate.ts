@@ -2,6 +2,7 @@
 // field that breaks a rule. Exit 0 when valid, 1 when not.
 import type { Command } from 'commander';
 import { loadClusterText } from '../../spec/codec.ts';
+import { INPUT_FILE_LIMITS } from '../../spec/text-limits.ts';
 import { readSource, RESOURCE } from '../input.ts';
 
 export function registerValidate(program: Command): void {
@@ -12,7 +13,7 @@ export function registerValidate(program: Command): void {
     .addHelpText('after', '\nExamples:\n  swarmkeeper validate -f cluster.yaml\n  cat cluster.yaml | swarmkeeper validate -f -')
     .action((opts: { filename: string }) => {
       const { text, source } = readSource(opts.filename);
-      const cluster = loadClusterText(text, source);
+      const cluster = loadClusterText(text, source, INPUT_FILE_LIMITS);
       process.stdout.write(`${RESOURCE}/${cluster.metadata.name} is valid\n`);
     });
 }
