@@ -89,9 +89,11 @@ export function judgeAlerts(
       changes.push({ cluster, action: 'clear', instanceId });
       continue;
     }
-    const startsAt = alert.startsAt ? Date.parse(alert.startsAt) : Number.NaN;
-    // A clock-skewed or missing start time must not make a mark older than it is.
-    const since = Number.isFinite(startsAt) && startsAt <= opts.now ? startsAt : opts.now;
+    // The hold-down runs on the controller's clock, from its first sight of the
+    // evidence: the sender's startsAt is not believed (one from 1970 would make a node
+    // replaceable at once). The mark store keeps the earliest since of repeats, so the
+    // first sight holds across replays and restarts.
+    const since = opts.now;
     const summary = alert.annotations?.summary ?? alert.annotations?.description ?? '';
     const reason = truncate(`Alert ${alertName(alert) ?? 'unnamed'} firing${summary ? `: ${summary}` : ''}`, 256);
     changes.push({

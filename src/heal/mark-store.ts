@@ -16,6 +16,11 @@ import type { MarkStore } from './port.ts';
 
 const SOURCES: ReadonlySet<string> = new Set<HealthMarkSource>(['alert', 'detector:swarm', 'detector:etcd', 'detector:startup', 'detector:ec2', 'operator']);
 const CAS_ATTEMPTS = 20;
+/**
+ * Most marks one cluster may hold. Marks name live instances, so a real cluster stays far
+ * below; the bound keeps a misbehaving sender from filling the management etcd.
+ */
+export const MAX_MARKS_PER_CLUSTER = 1024;
 const REFRESH_STEP_MS = 60_000;
 
 export interface EtcdMarkStoreOptions {
@@ -58,30 +63,57 @@ export class EtcdMarkStore implements MarkStore {
   async putMark(cluster: string, mark: HealthMark): Promise<void> {
     checkMark(mark);
     const key = this.markKey(cluster, mark.instanceId, mark.source);
+    // One lease per mark: granted once for all attempts, revoked when unused, and the
+    // key's previous lease reused when it lives long enough, else revoked once replaced.
+    let lease: string | undefined;
+    let used = false;
     try {
-      // One lease for all attempts: a lost race must not leave a lease per retry.
-      let lease: string | undefined;
       for (let attempt = 1; attempt <= CAS_ATTEMPTS; attempt++) {
         const res = await this.client.get(key).exec();
         const kv = res.kvs[0];
         const previous = kv ? parseMark(kv.value.toString()) : undefined;
         if (previous && covers(previous, mark)) return;
+        if (!kv) await this.checkRoom(cluster);
         const merged: HealthMark = previous ? { ...mark, since: Math.min(previous.since, mark.since) } : mark;
         const put = this.client.put(key).value(JSON.stringify(merged));
+        const oldLease = kv && kv.lease !== '0' ? kv.lease : undefined;
+        const reuse = oldLease !== undefined && merged.expiresAt !== undefined && previous?.expiresAt !== undefined && previous.expiresAt >= merged.expiresAt;
         if (merged.expiresAt !== undefined) {
-          lease ??= await this.client.lease(Math.max(1, Math.ceil((merged.expiresAt - this.clock()) / 1000)), { autoKeepAlive: false }).grant();
-          put.lease(lease);
+          if (reuse) put.lease(oldLease);
+          else put.lease((lease ??= await this.grant(merged.expiresAt)));
         }
         const txn = kv ? this.client.if(key, 'Mod', '==', kv.mod_revision) : this.client.if(key, 'Create', '==', 0);
         const out = await txn.then(put).commit();
-        if (out.succeeded) return;
+        if (out.succeeded) {
+          used = merged.expiresAt !== undefined && !reuse;
+          if (oldLease !== undefined && !reuse) await this.revoke(oldLease);
+          return;
+        }
         // Lost a race with another writer: back off a little, with jitter, and re-read.
         await new Promise((r) => setTimeout(r, Math.random() * 20 * attempt));
       }
     } catch (err) {
       throw wrapError(`writing health mark ${mark.source} of instance ${mark.instanceId}`, err);
+    } finally {
+      if (lease !== undefined && !used) await this.revoke(lease);
     }
     throw new SwarmkeeperError('Conflict', `writing health mark ${mark.source} of instance ${mark.instanceId}: the key kept changing`);
+  }
+
+  private async grant(expiresAt: number): Promise<string> {
+    return this.client.lease(Math.max(1, Math.ceil((expiresAt - this.clock()) / 1000)), { autoKeepAlive: false }).grant();
+  }
+
+  /** Revokes a lease no key needs any more; a lease already gone is fine. */
+  private async revoke(lease: string): Promise<void> {
+    await this.client.leaseClient.leaseRevoke({ ID: lease }).catch(() => undefined);
+  }
+
+  private async checkRoom(cluster: string): Promise<void> {
+    const count = await this.client.getAll().prefix(clusterKeys(this.prefix, cluster).marks).count();
+    if (count >= MAX_MARKS_PER_CLUSTER) {
+      throw new SwarmkeeperError('Capacity', `cluster ${cluster} holds ${count} health marks, the most allowed (${MAX_MARKS_PER_CLUSTER}); no new mark is written until some clear or expire`);
+    }
   }
 
   async clearMark(cluster: string, instanceId: string, source: HealthMarkSource): Promise<void> {

@@ -19,11 +19,18 @@ export interface NodeDirectoryOptions {
    * call per window, not one per request (EC2 throttles DescribeInstances).
    */
   readonly maxAgeMs?: number;
+  /**
+   * Most clusters remembered (default 64); the least recently used go first. Cluster
+   * names come from the alerts, that is from the client: without a bound, a stream of
+   * made-up names would grow the cache without end.
+   */
+  readonly maxEntries?: number;
   readonly clock?: () => number;
 }
 
 export function createNodeDirectory(sources: NodeDirectorySources, opts: NodeDirectoryOptions = {}): NodeDirectory {
   const maxAgeMs = opts.maxAgeMs ?? 2000;
+  const maxEntries = opts.maxEntries ?? 64;
   const clock = opts.clock ?? Date.now;
   const cache = new Map<string, { at: number; value: Promise<ClusterNodes | undefined> }>();
   const read = async (cluster: string): Promise<ClusterNodes | undefined> => {
@@ -37,7 +44,9 @@ export function createNodeDirectory(sources: NodeDirectorySources, opts: NodeDir
       const hit = cache.get(cluster);
       if (hit && now - hit.at < maxAgeMs) return hit.value;
       const value = read(cluster);
+      cache.delete(cluster);
       cache.set(cluster, { at: now, value });
+      if (cache.size > maxEntries) cache.delete(cache.keys().next().value as string);
       // A failed read is not remembered: the next request tries again.
       value.catch(() => {
         if (cache.get(cluster)?.value === value) cache.delete(cluster);

@@ -5,7 +5,7 @@
 // without cluster or node labels) and only then written. A rejected request writes
 // nothing. Alertmanager does not retry 4xx answers, and retries 5xx (etcd unreachable),
 // which is safe: marking and clearing are idempotent.
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from '../log.ts';
 import { messageOf } from '../errors.ts';
 import { clustersOfAlerts, judgeAlerts, type ClusterNodes, type NodeDirectory } from '../heal/alert-intake.ts';
@@ -13,6 +13,7 @@ import type { MarkStore } from '../heal/port.ts';
 import { AlertmanagerPayloadSchema, type AlertmanagerPayload } from './alert-schema.ts';
 import { bearerTokenMatches } from './auth.ts';
 import type { Metrics } from './metrics.ts';
+import { routeLimiter } from './rate-limit.ts';
 
 export interface AlertsRouteOptions {
   /** The shared secret Alertmanager sends as `Authorization: Bearer <token>`. */
@@ -26,9 +27,13 @@ export interface AlertsRouteOptions {
   /** Default 256 KiB: a large Alertmanager group of 1000 alerts fits in well under that. */
   readonly bodyLimitBytes?: number;
   readonly clock?: () => number;
+  /** Requests per minute per source address (server.ts passes its setting). */
+  readonly perMinute?: number;
 }
 
 export const MIN_WEBHOOK_TOKEN_LENGTH = 16;
+/** Distinct clusters one request may name: each costs a lookup before anything is judged. */
+export const MAX_CLUSTERS_PER_REQUEST = 8;
 
 export const alertsRoute: FastifyPluginAsync<AlertsRouteOptions> = async (app, opts) => {
   if (opts.webhookToken.length < MIN_WEBHOOK_TOKEN_LENGTH) {
@@ -41,7 +46,7 @@ export const alertsRoute: FastifyPluginAsync<AlertsRouteOptions> = async (app, o
   // being parsed as text and failing later with a less helpful message.
   app.removeContentTypeParser('text/plain');
 
-  app.addHook('onRequest', async (req, reply) => {
+  const authorize = async (req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
     const header = req.headers.authorization;
     if (header === undefined) {
       return reply
@@ -56,17 +61,26 @@ export const alertsRoute: FastifyPluginAsync<AlertsRouteOptions> = async (app, o
         .header('www-authenticate', 'Bearer realm="swarmkeeper", error="invalid_token"')
         .send({ statusCode: 401, error: 'Unauthorized', message: 'The bearer token is not valid' });
     }
-  });
+    return undefined;
+  };
+  // The rate limit first: wrong-token floods are counted too.
+  const onRequest = [...(opts.perMinute ? [routeLimiter(app, opts.perMinute)] : []), authorize];
 
   app.post<{ Body: AlertmanagerPayload }>(
     '/v1/alerts',
-    { schema: { body: AlertmanagerPayloadSchema }, bodyLimit: opts.bodyLimitBytes ?? 256 * 1024 },
+    { schema: { body: AlertmanagerPayloadSchema }, bodyLimit: opts.bodyLimitBytes ?? 256 * 1024, onRequest },
     async (req, reply) => {
       const payload = req.body;
       const names = clustersOfAlerts(payload.alerts);
+      if (names.length > MAX_CLUSTERS_PER_REQUEST) {
+        for (const a of payload.alerts) opts.metrics.recordAlert(a.status, 'rejected');
+        const message = `the alerts name ${names.length} clusters; at most ${MAX_CLUSTERS_PER_REQUEST} per request (group alerts by cluster in Alertmanager)`;
+        return reply.code(422).send({ statusCode: 422, error: 'Unprocessable Entity', message });
+      }
       const clusters = new Map<string, ClusterNodes | undefined>();
       try {
-        for (const name of names) clusters.set(name, await opts.directory.lookup(name));
+        const found = await Promise.all(names.map((name) => opts.directory.lookup(name)));
+        names.forEach((name, i) => clusters.set(name, found[i]));
       } catch (err) {
         opts.metrics.recordError('alerts');
         log.error({ err: messageOf(err) }, 'Looking up the nodes an alert refers to failed');

@@ -26,6 +26,7 @@ import { endpointsOf } from '../node/cluster-endpoints.ts';
 import type { BootstrapTokenVerifier, NodeCredentials } from '../node/bootstrap-tokens.ts';
 import type { DockerCa } from '../providers/ec2/docker-ca.ts';
 import { registerEndpointsRoute } from './endpoints-route.ts';
+import { routeLimiter } from './rate-limit.ts';
 
 export interface BootstrapRouteOptions {
   readonly tokens: BootstrapTokenVerifier & NodeCredentials & { redeemedBy(cluster: string, token: string, instanceId: string): Promise<boolean> };
@@ -42,6 +43,8 @@ export interface BootstrapRouteOptions {
   readonly dockerCa?: (cluster: string) => Promise<DockerCa>;
   readonly logger: Logger;
   readonly clock?: () => number;
+  /** Requests per minute per source address (server.ts passes its setting). */
+  readonly perMinute?: number;
 }
 
 export interface JoinResponse {
@@ -122,7 +125,8 @@ export const bootstrapRoute: FastifyPluginAsync<BootstrapRouteOptions> = async (
   const credentialFor = async (cluster: string, instanceId: string): Promise<string> => opts.tokens.nodeCredential(cluster, instanceId);
   registerEndpointsRoute(app, { credentials: opts.tokens, kvFor: opts.kvFor, logger: opts.logger });
 
-  app.post<{ Body: ExchangeBody }>('/v1/bootstrap', { schema: { body: exchangeBody }, bodyLimit: 8192 }, async (req, reply) => {
+  const onRequest = opts.perMinute ? [routeLimiter(app, opts.perMinute)] : [];
+  app.post<{ Body: ExchangeBody }>('/v1/bootstrap', { schema: { body: exchangeBody }, bodyLimit: 8192, onRequest }, async (req, reply) => {
     const { cluster, token, instanceId, dockerCsr } = req.body;
     /** Adds a manager's docker server certificate when it sent a CSR and the controller uses TLS; undefined: a bad CSR. */
     const withDockerTls = async (answer: JoinResponse, address: string): Promise<JoinResponse | undefined> => {
@@ -197,7 +201,7 @@ export const bootstrapRoute: FastifyPluginAsync<BootstrapRouteOptions> = async (
     return reply.code(200).send(answer);
   });
 
-  app.post<{ Body: InitializedBody }>('/v1/bootstrap/initialized', { schema: { body: initializedBody }, bodyLimit: 4096 }, async (req, reply) => {
+  app.post<{ Body: InitializedBody }>('/v1/bootstrap/initialized', { schema: { body: initializedBody }, bodyLimit: 4096, onRequest }, async (req, reply) => {
     const { cluster, token, instanceId, address, swarmTokens } = req.body;
     if (!(await opts.tokens.redeemedBy(cluster, token, instanceId))) return refuse(reply, 'init report without a redeemed token', { cluster, instanceId });
     const kv = opts.kvFor(cluster);
@@ -218,16 +222,38 @@ function normaliseIp(ip: string): string {
 
 /**
  * findInstance for production wiring: the cluster's spec from the store, its provider
- * (the controller's provider cache), the instance from the provider's list.
+ * (the controller's provider cache), the instance from the provider's list. The list
+ * is shared: one provider call per cluster per `refreshMs` at most (EC2:
+ * DescribeInstances), however many requests come, so a replayed or guessed token costs
+ * no cloud call of its own. An id missing from a list older than `refreshMs` is looked
+ * for in a fresh one (a node launched since). At most `maxClusters` lists are kept.
  */
 export function instanceFinder(
   getSpec: (cluster: string) => Promise<ResolvedSpec | undefined>,
   providerFor: (spec: ResolvedSpec) => Provider,
+  opts: { readonly refreshMs?: number; readonly maxClusters?: number; readonly clock?: () => number } = {},
 ): (cluster: string, instanceId: string) => Promise<Instance | undefined> {
+  const refreshMs = opts.refreshMs ?? 2000;
+  const maxClusters = opts.maxClusters ?? 256;
+  const clock = opts.clock ?? Date.now;
+  const lists = new Map<string, { at: number; value: Promise<readonly Instance[]> }>();
+  const listOf = (cluster: string, spec: ResolvedSpec, fresh: boolean): Promise<readonly Instance[]> => {
+    const hit = lists.get(cluster);
+    if (hit && (!fresh || clock() - hit.at < refreshMs)) return hit.value;
+    const value = providerFor(spec).list(cluster);
+    lists.delete(cluster);
+    lists.set(cluster, { at: clock(), value });
+    if (lists.size > maxClusters) lists.delete(lists.keys().next().value as string);
+    value.catch(() => {
+      if (lists.get(cluster)?.value === value) lists.delete(cluster);
+    });
+    return value;
+  };
   return async (cluster, instanceId) => {
     const spec = await getSpec(cluster);
     if (!spec) return undefined;
-    return (await providerFor(spec).list(cluster)).find((i) => i.id === instanceId);
+    const cached = (await listOf(cluster, spec, false)).find((i) => i.id === instanceId);
+    return cached ?? (await listOf(cluster, spec, true)).find((i) => i.id === instanceId);
   };
 }
 

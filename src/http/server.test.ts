@@ -79,7 +79,8 @@ describe('buildServer', () => {
     expect(fired.json()).toEqual({ marked: ['w1'], cleared: [], ignored: 0 });
     const listed = await marks.listMarks('prod', NOW);
     expect(listed).toEqual([
-      { instanceId: 'w1', source: 'alert', reason: 'Alert SwarmNodeDown firing', since: Date.parse('2026-03-01T11:59:00Z'), expiresAt: NOW + 900_000 },
+      // since is the controller's first sight (NOW), not the alert's startsAt (a minute earlier).
+      { instanceId: 'w1', source: 'alert', reason: 'Alert SwarmNodeDown firing', since: NOW, expiresAt: NOW + 900_000 },
     ]);
     const resolved = await post(app, aPayload('resolved', { cluster: 'prod', swarm_node_id: 'node-w1' }));
     expect(resolved.json()).toEqual({ marked: [], cleared: ['w1'], ignored: 0 });

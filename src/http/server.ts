@@ -3,6 +3,7 @@
 // builds: tests drive it with inject() and no port; listenServer() binds, to
 // 127.0.0.1 unless told otherwise (a container or pod passes --listen 0.0.0.0:8080).
 import { Server as TlsServer } from 'node:tls';
+import rateLimit from '@fastify/rate-limit';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync, type FastifyPluginCallback } from 'fastify';
 import type { Logger } from '../log.ts';
 import { messageOf } from '../errors.ts';
@@ -53,7 +54,18 @@ export interface ServerDeps {
    * source address the bootstrap route checks. Without it the header is ignored.
    */
   readonly trustedProxies?: readonly string[];
+  /** Requests per minute one source may make to each route; defaults in DEFAULT_RATE_LIMITS. */
+  readonly rateLimits?: Partial<RateLimits>;
 }
+
+export interface RateLimits {
+  /** POST /v1/alerts, per source address. Alertmanager sends a few requests per group interval. */
+  readonly alertsPerMinute: number;
+  /** POST /v1/bootstrap and /v1/bootstrap/initialized, per source address. A booting node asks a few times. */
+  readonly bootstrapPerMinute: number;
+}
+
+export const DEFAULT_RATE_LIMITS: RateLimits = { alertsPerMinute: 600, bootstrapPerMinute: 60 };
 
 export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   const log = deps.logger.child({ component: 'http' });
@@ -63,7 +75,9 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     // logs one line per answered request in our style, at debug.
     logController: new LogController({ disableRequestLogging: true }),
     // Strict validation: "123" is not silently coerced into 123 or the reverse.
-    ajv: { customOptions: { coerceTypes: false, allErrors: false } },
+    // Unknown fields are refused (400), not silently stripped: a request that says more
+    // than the route reads (an extra "role") is a client mistake or a probe.
+    ajv: { customOptions: { coerceTypes: false, allErrors: false, removeAdditional: false } },
     return503OnClosing: true,
     // A client that trickles its body cannot hold a connection (and a handler) forever.
     requestTimeout: 30_000,
@@ -72,9 +86,16 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     ...(deps.tls ? { https: { cert: deps.tls.cert, key: deps.tls.key, handshakeTimeout: 10_000 } } : {}),
   });
 
+  // Per route and source, counted in memory with a bounded LRU (the plugin's toad-cache),
+  // so a flood of distinct sources cannot grow it without end. Routes opt in through
+  // routeLimiter(); /healthz, /readyz and /metrics are never limited (probes, scrapes).
+  await app.register(rateLimit, { global: false, cache: 10_000 });
+
   app.addHook('onResponse', async (req, reply) => {
-    if (req.url === '/healthz' || req.url === '/metrics') return;
-    log.debug({ method: req.method, url: req.url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'Answered HTTP request');
+    const path = pathOf(req.url);
+    if (path === '/healthz' || path === '/metrics') return;
+    // The path only: a query string may carry a token someone put there by mistake.
+    log.debug({ method: req.method, path, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'Answered HTTP request');
   });
   app.setErrorHandler(async (err: Error & { statusCode?: number; code?: string }, _req, reply) => {
     const statusCode = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
@@ -103,10 +124,11 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     return reply.header('content-type', deps.metrics.contentType).send(body);
   });
 
+  const limits = { ...DEFAULT_RATE_LIMITS, ...deps.rateLimits };
   if (deps.alerts) {
-    await app.register(alertsRoute, { ...deps.alerts, metrics: deps.metrics, logger: deps.logger });
+    await app.register(alertsRoute, { ...deps.alerts, metrics: deps.metrics, logger: deps.logger, perMinute: limits.alertsPerMinute });
   }
-  for (const p of deps.plugins ?? []) await app.register(p.plugin, p.options ?? {});
+  for (const p of deps.plugins ?? []) await app.register(p.plugin, { perMinute: limits.bootstrapPerMinute, ...p.options });
   await app.ready();
   return app;
 }
@@ -149,6 +171,11 @@ async function check(fn: () => Promise<boolean>, timeoutMs: number): Promise<'ok
   } finally {
     if (timer) clearTimeout(timer);
   }
+}
+
+function pathOf(url: string): string {
+  const q = url.indexOf('?');
+  return q === -1 ? url : url.slice(0, q);
 }
 
 function httpError(code: number): string {

@@ -31,6 +31,7 @@ import { EtcdManagementKv } from '../../node/management-kv.ts';
 import { loadOrCreateDockerCa } from '../../providers/ec2/docker-ca.ts';
 import { localAgentConfig } from '../../controller/agent-config.ts';
 import { etcdOptionsOf } from '../global-options.ts';
+import { clustersPrefix } from '../../store/keys.ts';
 import { isHttpUrl } from '../http-url.ts';
 import { imageRefProblem } from '../../spec/image-ref.ts';
 
@@ -285,8 +286,9 @@ async function startHttp(
     ...(deps.tls ? { tls: deps.tls } : {}),
     ...(deps.trustedProxies ? { trustedProxies: deps.trustedProxies } : {}),
     readiness: {
+      // A read inside the prefix: an etcd role scoped to it may read nothing else.
       etcd: async () => {
-        await deps.client.get('swarmkeeper-readiness-probe').string();
+        await deps.client.getAll().prefix(clustersPrefix(deps.prefix)).limit(1).keys();
         return true;
       },
       isLeader: () => wired.controller.isLeader(),

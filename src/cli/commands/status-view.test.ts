@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildStatusView, renderStatusText } from './status-view.ts';
+import { buildStatusView, printable, renderStatusText } from './status-view.ts';
 import type { SwarmCluster, SwarmClusterStatus } from '../../spec/schema.ts';
 import type { JournalEntry } from '../../store/journal.ts';
 
@@ -69,5 +69,11 @@ describe('status view', () => {
     const text = renderStatusText(buildStatusView(cluster(), undefined, []));
     expect(text).toContain('Cluster prod: Unknown');
     expect(text).toContain('(none)');
+  });
+});
+
+describe('printable', () => {
+  it('strips escape sequences and control characters from text that came from outside', () => {
+    expect(printable('Alert X firing: \u001b]0;pwned\u0007disk \u001b[31mfull\u001b[0m\nnow\u0000')).toBe('Alert X firing: disk full now?');
   });
 });

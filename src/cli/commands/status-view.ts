@@ -1,6 +1,7 @@
 // What `swarmkeeper status NAME` shows, as data first (the JSON form) and then as text:
 // nodes (role, instance id, address, swarm state, etcd membership, health), conditions,
 // holds and the most recent operations of the journal. Pure, so it is unit-tested.
+import { stripVTControlCharacters } from 'node:util';
 import type { SwarmCluster, SwarmClusterStatus } from '../../spec/schema.ts';
 import type { JournalEntry } from '../../store/journal.ts';
 import { formatTable } from '../output.ts';
@@ -67,7 +68,7 @@ export function renderStatusText(v: StatusView): string {
   if (v.managers || v.workers) {
     out.push(`Managers ${v.managers?.ready ?? 0}/${v.managers?.desired ?? 0} ready, workers ${v.workers?.ready ?? 0}/${v.workers?.desired ?? 0} ready`);
   }
-  if (v.specError) out.push(`Spec rejected: ${v.specError}`);
+  if (v.specError) out.push(`Spec rejected: ${printable(v.specError)}`);
   if (v.lastReconcileTime) out.push(`Last reconcile: ${v.lastReconcileTime}`);
   out.push(...backupLines(v.backup));
   out.push('', 'NODES');
@@ -99,7 +100,19 @@ export function renderStatusText(v: StatusView): string {
 /** A kubectl-style table; an empty table says so instead of printing bare headers. */
 function table(headers: readonly string[], rows: readonly (readonly string[])[]): string[] {
   if (rows.length === 0) return ['(none)'];
-  return formatTable(headers, rows).trimEnd().split('\n');
+  return formatTable(headers, rows.map((r) => r.map(printable))).trimEnd().split('\n');
+}
+
+/**
+ * A value as one printable line. Alert summaries, errors and reasons come from outside
+ * (an alert's annotations, a peer's error text): escape sequences are removed so they
+ * cannot repaint or retitle the operator's terminal, other control characters shown as
+ * `?`, and line breaks as spaces so a row stays one row.
+ */
+export function printable(text: string): string {
+  return stripVTControlCharacters(text)
+    .replace(/[\r\n\t]+/g, ' ')
+    .replace(/\p{Cc}/gu, '?');
 }
 
 /** The last backup and, when newer, the failure since. */

@@ -49,13 +49,27 @@ export function agentArgv(l: AgentLaunch): string[] {
   ];
 }
 
+/**
+ * What the agent inherits of the controller's environment: the process basics and the
+ * management etcd's TLS file paths, nothing else. The controller's secrets (the etcd
+ * password, the webhook token, the notification URL, cloud credentials) stay with it;
+ * everything the agent must know comes on its command line.
+ */
+const AGENT_ENV = ['PATH', 'HOME', 'USER', 'TMPDIR', 'LANG', 'LC_ALL', 'TZ', 'NODE_OPTIONS', 'NODE_EXTRA_CA_CERTS', 'SWARMKEEPER_LOG_LEVEL', 'SWARMKEEPER_ETCD_CACERT', 'SWARMKEEPER_ETCD_CERT', 'SWARMKEEPER_ETCD_KEY'];
+
+export function agentEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = {};
+  for (const name of AGENT_ENV) if (env[name] !== undefined) out[name] = env[name];
+  return out;
+}
+
 /** Starts the agent detached (own session and process group); returns its pid. */
 export function spawnAgent(l: AgentLaunch): number {
   const files = agentFiles(l.nodeDir);
   const [cmd, ...args] = agentArgv(l);
   const logFd = openSync(files.logFile, 'a');
   try {
-    const child = spawn(cmd as string, args, { detached: true, stdio: ['ignore', logFd, logFd], env: process.env });
+    const child = spawn(cmd as string, args, { detached: true, stdio: ['ignore', logFd, logFd], env: agentEnv(process.env) });
     if (child.pid === undefined) throw new Error(`could not spawn the node agent (${cmd})`);
     child.unref();
     writeFileSync(files.pidFile, `${child.pid}\n`);
