@@ -37,9 +37,13 @@ export interface BackupManifest {
 
 export type ManifestDraft = Omit<BackupManifest, 'apiVersion' | 'kind' | 'artifacts'>;
 
-/** A sortable, DNS-label-like name: `<cluster>-20261201t120000z-scheduled`. */
+/**
+ * A sortable, DNS-label-like name down to the millisecond (two backups in one second,
+ * a pre-change one right after a scheduled one, must not share a name):
+ * `<cluster>-20261201t120000123z-scheduled`.
+ */
 export function backupName(cluster: string, at: number, purpose: BackupPurpose): string {
-  const stamp = new Date(at).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'z').toLowerCase();
+  const stamp = new Date(at).toISOString().replace(/[-:.]/g, '').toLowerCase();
   return `${cluster}-${stamp}-${purpose}`;
 }
 
@@ -170,7 +174,7 @@ export async function deleteBackup(store: BackupStore, cluster: string, name: st
 }
 
 function timeOfName(name: string): number | undefined {
-  const m = /-(\d{8})t(\d{6})z-[a-z-]+$/.exec(name);
+  const m = /-(\d{8})t(\d{6})\d{3}z-[a-z-]+$/.exec(name);
   if (!m?.[1] || !m[2]) return undefined;
   const [d, t] = [m[1], m[2]];
   return Date.parse(`${d.slice(0, 4)}-${d.slice(4, 6)}-${d.slice(6, 8)}T${t.slice(0, 2)}:${t.slice(2, 4)}:${t.slice(4, 6)}Z`);

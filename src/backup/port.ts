@@ -1,6 +1,6 @@
 // The backup store port: where backups live. Two adapters: a directory (the local
 // provider's default, under its state dir) and S3 (@aws-sdk/client-s3). Keys are
-// relative, '/'-separated paths ("prod/prod-20261201t120000z-scheduled/etcd.db").
+// relative, '/'-separated paths ("prod/prod-20261201t120000000z-scheduled/etcd.db").
 //
 // Error semantics (callers rely on these):
 // - put() is atomic: a reader sees the whole object or none of it (a crash mid-put

@@ -61,10 +61,15 @@ export function preChangeBackupAllows(ctx: PlanContext, step: Step): boolean {
   return true;
 }
 
-/** The scheduled backup, when the newest one is older than the interval. */
+/**
+ * The scheduled backup, when the newest one is older than the interval. Not before a
+ * manager is a full member: until then the swarm is still being initialised and there is
+ * nothing to save.
+ */
 export function planScheduledBackup(ctx: PlanContext): void {
   const policy = ctx.spec.backup;
-  if (!policy || !ctx.inv.etcd?.members.some((m) => m.healthy === true && !m.isLearner)) return;
+  if (!policy || !ctx.inv.managers.some((m) => m.fullMember)) return;
+  if (!ctx.inv.etcd?.members.some((m) => m.healthy === true && !m.isLearner)) return;
   const intervalMs = policy.intervalSeconds * 1000;
   const seen = ctx.snapshot.backup;
   if (seen?.newest && ctx.now - seen.newest.takenAt < intervalMs) return;

@@ -12,7 +12,7 @@ import { notFound, withStore } from '../input.ts';
 import { formatAge, parseOutputFormat, printTable } from '../output.ts';
 import type { BackupManifest } from '../../backup/backup-catalog.ts';
 
-const NAME_PATTERN = /^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)-\d{8}t\d{6}z-(scheduled|pre-change|manual)$/;
+const NAME_PATTERN = /^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)-\d{8}t\d{9}z-(scheduled|pre-change|manual)$/;
 
 export function registerBackup(program: Command): void {
   const backup = program.command('backup').description("List, take and inspect a cluster's backups (etcd snapshot and swarm state)");
@@ -105,7 +105,7 @@ async function createBackup(store: EtcdClusterStore, name: string): Promise<Back
 /** The cluster a backup belongs to, from its name (`<cluster>-<time>-<purpose>`). */
 export function clusterOfBackup(name: string): string {
   const m = NAME_PATTERN.exec(name);
-  if (!m?.[1]) throw new SwarmkeeperError('Usage', `${JSON.stringify(name)} is not a backup name (like prod-20261201t120000z-scheduled): see \`swarmkeeper backup list NAME\``);
+  if (!m?.[1]) throw new SwarmkeeperError('Usage', `${JSON.stringify(name)} is not a backup name (like prod-20261201t120000000z-scheduled): see \`swarmkeeper backup list NAME\``);
   return m[1];
 }
 

@@ -56,11 +56,11 @@ describe('status view', () => {
 
   it('shows the last backup and a newer failure', () => {
     const backup = {
-      lastBackup: { name: 'prod-20261201t120000z-scheduled', takenAt: '2026-12-01T12:00:00.000Z', purpose: 'scheduled', sizeBytes: 20480, durationSeconds: 0.25 },
+      lastBackup: { name: 'prod-20261201t120000000z-scheduled', takenAt: '2026-12-01T12:00:00.000Z', purpose: 'scheduled', sizeBytes: 20480, durationSeconds: 0.25 },
       lastFailure: { at: '2026-12-01T13:00:00.000Z', purpose: 'pre-change', error: 'streaming an etcd snapshot: refused' },
     };
     const text = renderStatusText(buildStatusView(cluster(), { ...status, backup }, []));
-    expect(text).toContain('Last backup: prod-20261201t120000z-scheduled (scheduled, 2026-12-01T12:00:00.000Z, 20480 bytes, 0.25s)');
+    expect(text).toContain('Last backup: prod-20261201t120000000z-scheduled (scheduled, 2026-12-01T12:00:00.000Z, 20480 bytes, 0.25s)');
     expect(text).toContain('Last backup failure: 2026-12-01T13:00:00.000Z (pre-change): streaming an etcd snapshot: refused');
     expect(renderStatusText(buildStatusView(cluster(), status, []))).not.toContain('Last backup');
   });
