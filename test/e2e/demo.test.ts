@@ -71,7 +71,7 @@ function processesMentioning(text: string): string[] {
 
 describe('swarmkeeper demo', () => {
   it('runs create, scale and self-heal with the sim provider and cleans up', async () => {
-    const run = runDemo(['--provider', 'sim', '--timeout', '180']);
+    const run = runDemo(['--provider', 'sim', '--timeout', '180', '-o', 'json']);
     const code = await run.exited;
     const out = run.output();
     expect(code, out).toBe(0);
@@ -84,6 +84,14 @@ describe('swarmkeeper demo', () => {
     // One table per stage, and one of the dead manager as the controller first saw it.
     expect(out.match(/ROLE +INSTANCE +ADDRESS/g)).toHaveLength(4);
     expect(out).toMatch(/the controller saw \S+ dead after/);
+    // -o json: the summary, written in one piece on stdout.
+    const json = /\n(\{\n {2}"cluster"[\s\S]*?\n\})\n/.exec(out)?.[1];
+    expect(json, out).toBeDefined();
+    const summary = JSON.parse(json!) as { cluster: string; provider: string; stages: { stage: string; seconds: number; phase: string }[]; quorum: string[] };
+    expect(summary).toMatchObject({ cluster: 'demo', provider: 'sim' });
+    expect(summary.stages).toHaveLength(3);
+    expect(summary.stages.every((s) => s.seconds > 0 && s.phase !== '?')).toBe(true);
+    expect(summary.quorum).toHaveLength(2);
   });
 
   it('stops cleanly on SIGINT while local nodes are starting: no process, mount, directory or address left', async () => {
@@ -102,5 +110,9 @@ describe('swarmkeeper demo', () => {
     expect(existsSync(dir!)).toBe(false);
     const mgmtAddress = /Management etcd at http:\/\/([\d.]+):2379/.exec(out)?.[1];
     expect(existsSync(`${DEFAULT_POOL_DIR}/${mgmtAddress}`)).toBe(false);
+    // The sample service's registry went with it.
+    const registryAddress = /Image registry at ([\d.]+):\d+/.exec(out)?.[1];
+    expect(registryAddress, out).toBeDefined();
+    expect(existsSync(`${DEFAULT_POOL_DIR}/${registryAddress}`)).toBe(false);
   });
 });

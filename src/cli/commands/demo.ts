@@ -18,6 +18,7 @@ interface DemoFlags {
   workers: string;
   scaleTo: string;
   down?: string;
+  output?: 'json';
 }
 
 export function registerDemo(program: Command): void {
@@ -30,8 +31,11 @@ export function registerDemo(program: Command): void {
     .option('--workers <n>', 'workers to start with', '2')
     .option('--scale-to <n>', 'workers after the scale stage', '3')
     .option('--down <dir>', 'take down a demo kept with --keep (its state directory) and exit')
+    .addOption(new Option('-o, --output <format>', 'json: a summary of the stages (times, phases, the sample service\'s lowest replicas) on stdout; progress goes to stderr').choices(['json']))
     .action(async (flags: DemoFlags) => {
-      const print = (line: string): void => void process.stdout.write(`${line}\n`);
+      const toStdout = (line: string): void => void process.stdout.write(`${line}\n`);
+      // With -o json, stdout carries only the summary: progress goes to stderr.
+      const print = flags.output === 'json' ? (line: string): void => void process.stderr.write(`${line}\n`) : toStdout;
       if (flags.down) {
         await takeDown(flags.down, print);
         return;
@@ -59,7 +63,17 @@ export function registerDemo(program: Command): void {
       process.on('SIGINT', onSignal);
       process.on('SIGTERM', onSignal);
       try {
-        await runDemo({ keep: flags.keep, timeoutMs: timeout * 1000, provider: flags.provider, workers, scaleWorkersTo: scaleTo, print, logger, signal: abort.signal });
+        await runDemo({
+          keep: flags.keep,
+          timeoutMs: timeout * 1000,
+          provider: flags.provider,
+          workers,
+          scaleWorkersTo: scaleTo,
+          print,
+          logger,
+          signal: abort.signal,
+          ...(flags.output ? { output: flags.output, emit: toStdout } : {}),
+        });
       } catch (err) {
         if (abort.signal.aborted) {
           process.exitCode = 130;

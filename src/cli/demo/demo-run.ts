@@ -2,7 +2,10 @@
 // applied to it, the controller in-process (createController) with the local
 // provider (or the sim one), then three stages, each ending with the node table and
 // its elapsed time: create (3 managers + 2 workers), scale workers up, and self-heal
-// after a manager's dockerd and etcd are killed with SIGKILL.
+// after a manager's dockerd and etcd are killed with SIGKILL. With the local provider a
+// sample service (web, 6 replicas, from a loopback registry) is deployed after the
+// first stage, and each later stage says how many of its replicas ran at the lowest.
+// `-o json` prints a summary of the stages as JSON on stdout at the end.
 //
 // Teardown contract: whatever happens (a stage fails, Ctrl-C, SIGTERM), the finally
 // block stops the controller first (so it launches nothing more), then terminates every
@@ -22,6 +25,8 @@ import { convergedOn, DemoProgress, type Print } from './demo-progress.ts';
 import { DEMO_CLUSTER, demoCluster } from './demo-spec.ts';
 import { managementEtcdPaths, startManagementEtcd, type ManagementEtcd } from './management-etcd.ts';
 import { formatNodeTable } from './status-table.ts';
+import { demoWorkloadProblems, serviceLine, startDemoWorkload, type DemoWorkload } from './demo-workload.ts';
+import type { ServiceAvailability } from '../../workload/availability.ts';
 
 export const DEMO_PREFIX = '/swarmkeeper';
 
@@ -35,6 +40,25 @@ export interface DemoRunOptions {
   readonly print: Print;
   readonly logger: Logger;
   readonly signal: AbortSignal;
+  /** 'json': a machine-readable summary at the end (written with `emit`). */
+  readonly output?: 'json';
+  readonly emit?: Print;
+}
+
+export interface DemoStageSummary {
+  readonly stage: string;
+  readonly seconds: number;
+  readonly phase: string;
+  readonly service?: ServiceAvailability;
+}
+
+export interface DemoSummary {
+  readonly cluster: string;
+  readonly provider: 'local' | 'sim';
+  readonly image?: string;
+  readonly stages: DemoStageSummary[];
+  readonly quorum: string[];
+  readonly seconds: number;
 }
 
 export async function runDemo(o: DemoRunOptions): Promise<void> {
@@ -45,6 +69,8 @@ export async function runDemo(o: DemoRunOptions): Promise<void> {
   let controller: Controller | undefined;
   let backend: DemoBackend | undefined;
   let mgmt: ManagementEtcd | undefined;
+  let workload: DemoWorkload | undefined;
+  const summary: DemoSummary = { cluster: DEMO_CLUSTER, provider: mode, stages: [], quorum: [], seconds: 0 };
   try {
     o.print(`swarmkeeper demo: provider ${mode}, state in ${dir}`);
     mgmt = await startManagementEtcd(dir, { detached: o.keep });
@@ -60,21 +86,40 @@ export async function runDemo(o: DemoRunOptions): Promise<void> {
     controller.on('progress', progress.onEvent);
     await controller.start();
 
-    const stage = async (title: string, goal: (s: SwarmClusterStatus) => boolean, act: () => Promise<void>): Promise<void> => {
+    if (mode === 'local') workload = await startWorkload(dir, o);
+    const w = workload;
+    if (w) Object.assign(summary, { image: w.image });
+
+    const stage = async (title: string, goal: (s: SwarmClusterStatus) => boolean, act: () => Promise<void>, during?: string): Promise<void> => {
       o.print(`\n== ${title}`);
       progress.startStage();
+      w?.stage();
       await act();
       await progress.waitFor(goal, title, o.timeoutMs, o.signal);
       o.print(`\n${formatNodeTable(progress.latest?.nodes ?? [])}`);
-      o.print(`  -> ${progress.latest?.phase ?? '?'} in ${progress.elapsedSeconds().toFixed(1)} s`);
+      const seconds = progress.elapsedSeconds();
+      o.print(`  -> ${progress.latest?.phase ?? '?'} in ${seconds.toFixed(1)} s`);
+      const service = during ? w?.stage() : undefined;
+      if (service && during) o.print(`  ${serviceLine(service, during)}`);
+      summary.stages.push({ stage: title, seconds: round1(seconds), phase: progress.latest?.phase ?? '?', ...(service ? { service } : {}) });
     };
 
     await stage(`1/3 Creating cluster ${DEMO_CLUSTER}: 3 managers, ${o.workers} workers`, convergedOn(3, o.workers), async () => {
       await store.apply(demoCluster({ workers: o.workers, provider: b.providerSpec }));
     });
-    await stage(`2/3 Scaling workers ${o.workers} -> ${o.scaleWorkersTo}`, convergedOn(3, o.scaleWorkersTo), async () => {
-      await store.apply(demoCluster({ workers: o.scaleWorkersTo, provider: b.providerSpec }));
-    });
+    if (w) {
+      const managers = async () => (await b.provider.list(DEMO_CLUSTER)).filter((i) => i.role === 'manager' && i.state === 'running').map((i) => b.provider.dockerEndpoint(i));
+      const deployed = await w.deploy(managers, o.timeoutMs);
+      o.print(`  Deployed ${deployed.service} (${deployed.replicas} replicas of ${w.image}): ${deployed.latest}/${deployed.replicas} running`);
+    }
+    await stage(
+      `2/3 Scaling workers ${o.workers} -> ${o.scaleWorkersTo}`,
+      convergedOn(3, o.scaleWorkersTo),
+      async () => {
+        await store.apply(demoCluster({ workers: o.scaleWorkersTo, provider: b.providerSpec }));
+      },
+      o.scaleWorkersTo < o.workers ? 'during the drain' : 'during the scale',
+    );
     const victim = pickVictim(progress.latest);
     const managerIds = (progress.latest?.nodes ?? []).filter((n) => n.role === 'manager').map((n) => n.instanceId);
     const sampler = b.sampleQuorum(DEMO_CLUSTER, managerIds, victim);
@@ -95,9 +140,14 @@ export async function runDemo(o: DemoRunOptions): Promise<void> {
           },
         );
       },
+      'during the self-heal',
     );
-    for (const line of await sampler.stop()) o.print(`  ${line}`);
+    for (const line of await sampler.stop()) {
+      o.print(`  ${line}`);
+      summary.quorum.push(line);
+    }
     o.print(`\nDemo complete in ${((Date.now() - started) / 1000).toFixed(1)} s.`);
+    if (o.output === 'json') (o.emit ?? o.print)(JSON.stringify({ ...summary, seconds: round1((Date.now() - started) / 1000) }, null, 2));
   } finally {
     await shutDown();
   }
@@ -112,6 +162,7 @@ export async function runDemo(o: DemoRunOptions): Promise<void> {
     };
     o.print(o.keep ? '\nStopping the controller (cluster kept)' : '\nCleaning up');
     if (controller) await step('stopping the controller', () => controller!.stop());
+    if (workload) await step('stopping the image registry', () => workload!.stop());
     if (backend && !o.keep) {
       const b = backend;
       await step('terminating instances', async () => o.print(`  terminated ${await b.terminateAll(DEMO_CLUSTER)} instances`));
@@ -128,6 +179,23 @@ export async function runDemo(o: DemoRunOptions): Promise<void> {
     await step('removing the demo directory', async () => rmSync(dir, { recursive: true, force: true }));
     o.print('Nothing left running.');
   }
+}
+
+/** The sample service's registry and image, or undefined (with a note) when the machine lacks them. */
+async function startWorkload(dir: string, o: DemoRunOptions): Promise<DemoWorkload | undefined> {
+  const problems = demoWorkloadProblems();
+  if (problems.length > 0) {
+    for (const p of problems) o.print(`note: ${p}`);
+    o.print('note: running without the sample service');
+    return undefined;
+  }
+  const w = await startDemoWorkload(dir);
+  o.print(`Image registry at ${w.image.split('/')[0]} serving ${w.image}`);
+  return w;
+}
+
+function round1(n: number): number {
+  return Math.round(n * 10) / 10;
 }
 
 function chooseMode(o: DemoRunOptions): 'local' | 'sim' {
