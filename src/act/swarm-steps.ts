@@ -103,7 +103,7 @@ async function waitDrained(step: Extract<Step, { kind: 'swarm.waitDrained' }>, s
   };
   const drained = await pollUntil(settled, { deadlineMs: Math.max(0, step.deadline - deps.now()), intervalMs: 250, signal: deps.signal });
   if (drained) return `no tasks left on ${step.nodeId}; its services' tasks run elsewhere`;
-  const what = `${left.running} task(s) still on ${step.nodeId}, ${left.notMoved} not running elsewhere${left.why ? ` (${left.why})` : ''}`;
+  const what = `${left.running} task(s) still on ${step.nodeId}, ${left.notMoved} not moved yet${left.why ? ` (${left.why})` : ''}`;
   if (step.onTimeout === 'proceed') return `drain timeout passed with ${what}: ${PROCEED_BECAUSE[step.rule] ?? 'removing the unhealthy node anyway'}`;
   throw new SwarmkeeperError('Unavailable', `drain of ${step.instanceId} timed out: ${what}; the node stays drained until they run elsewhere`);
 }

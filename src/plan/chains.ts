@@ -134,7 +134,7 @@ function emitDrainWait(ctx: PlanContext, n: NodeView, sw: SwarmNode): boolean {
   if (onTimeout === 'hold' && ctx.now >= deadline && sw.availability === 'drain') {
     const left = [
       sw.runningTasks ? `${sw.runningTasks} task(s) still on it` : '',
-      sw.tasksNotMoved ? `${sw.tasksNotMoved} task(s) of its services not running elsewhere${sw.tasksNotMovedWhy ? ` (${sw.tasksNotMovedWhy})` : ''}` : '',
+      sw.tasksNotMoved ? `${sw.tasksNotMoved} task(s) of its services not running elsewhere yet${sw.tasksNotMovedWhy ? ` (${sw.tasksNotMovedWhy})` : ''}` : '',
     ].filter(Boolean);
     ctx.hold(ruleOf(n), 'DrainTimedOut', `removal of ${n.id} waits: drainTimeoutSeconds (${ctx.spec.rollout.drainTimeoutSeconds}) passed with ${left.join(' and ') || 'its tasks not counted'}; it stays drained until they run elsewhere`);
     return false;

@@ -43,6 +43,11 @@ export interface DockerSwarmOptions {
 
 export const INSTANCE_LABEL = 'swarmkeeper.instance';
 
+/** Task states in which the container may still run. */
+const UP_STATES: ReadonlySet<string> = new Set(['assigned', 'accepted', 'preparing', 'starting', 'running']);
+/** Desired states of a task swarm means to run (`ready`: a replacement waiting for its predecessor to stop). */
+const WANTED: ReadonlySet<string> = new Set(['ready', 'running']);
+
 export class DockerSwarm implements SwarmApi {
   private readonly docker: Docker;
   private readonly agent: HttpAgent;
@@ -107,14 +112,20 @@ export class DockerSwarm implements SwarmApi {
     return tasks.length;
   }
 
+  /**
+   * Measured on dockerd 20.10: right after a drain the node's tasks are desired
+   * `shutdown` but still running until their containers stop, and their replacements
+   * wait as desired `ready` (not `running`) until then. So both count: tasks still up on
+   * the node, and the services' tasks desired ready or running that do not run yet.
+   */
   async tasksNotMoved(nodeId: string): Promise<TasksNotMoved> {
-    const [onNode, wanted] = await this.call(`listing tasks displaced from node ${nodeId}`, () =>
-      Promise.all([this.docker.listTasks({ filters: { node: [nodeId] } }), this.docker.listTasks({ filters: { 'desired-state': ['running'] } })]),
-    );
+    const tasks = await this.call(`listing tasks displaced from node ${nodeId}`, () => this.docker.listTasks());
+    const onNode = tasks.filter((t) => t.NodeID === nodeId);
     const services = new Set(onNode.map((t) => t.ServiceID));
-    const waiting = wanted.filter((t) => services.has(t.ServiceID) && t.NodeID !== nodeId && t.Status?.State !== 'running');
+    const stillUp = onNode.filter((t) => UP_STATES.has(t.Status?.State ?? ''));
+    const waiting = tasks.filter((t) => services.has(t.ServiceID) && t.NodeID !== nodeId && WANTED.has(t.DesiredState ?? '') && t.Status?.State !== 'running');
     const why = waiting.map((t) => t.Status?.Err || t.Status?.Message).find((m) => m);
-    return { count: waiting.length, ...(why ? { why } : {}) };
+    return { count: stillUp.length + waiting.length, ...(why ? { why } : {}) };
   }
 
   setAvailability(nodeId: string, version: number, availability: SwarmAvailability): Promise<void> {

@@ -14,6 +14,12 @@ export interface WorkloadService {
   readonly replicas?: number;
   /** Swarm placement constraints, e.g. `node.role==worker`, `node.labels.x==y`. */
   readonly constraints?: readonly string[];
+  /**
+   * At most this many tasks per node (swarm's max-replicas-per-node). Swarm stops a
+   * drained node's tasks before their replacements start and never rebalances, so a
+   * drain costs a service as many replicas as the node held: 1 bounds that cost.
+   */
+  readonly maxPerNode?: number;
 }
 
 /** Sleeps until stopped; the trap makes SIGTERM end it within a second (busybox sleep as PID 1 ignores it). */
@@ -35,7 +41,7 @@ export function serviceSpec(s: WorkloadService): Record<string, unknown> {
     TaskTemplate: {
       ContainerSpec: { Image: s.image, Command: SLEEPER_COMMAND, StopGracePeriod: 5_000_000_000 },
       RestartPolicy: { Condition: 'any', Delay: 200_000_000 },
-      ...(s.constraints?.length ? { Placement: { Constraints: [...s.constraints] } } : {}),
+      ...(s.constraints?.length || s.maxPerNode ? { Placement: { ...(s.constraints?.length ? { Constraints: [...s.constraints] } : {}), ...(s.maxPerNode ? { MaxReplicas: s.maxPerNode } : {}) } } : {}),
     },
     Mode: s.replicas === undefined ? { Global: {} } : { Replicated: { Replicas: s.replicas } },
   };

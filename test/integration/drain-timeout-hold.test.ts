@@ -40,7 +40,7 @@ describe('a drain whose tasks cannot move', () => {
       120_000,
     );
     expect(hold.message).toContain(`removal of ${worker!.id} waits`);
-    expect(hold.message).toMatch(/not running elsewhere \(no suitable node/);
+    expect(hold.message).toMatch(/not running elsewhere yet \(no suitable node/);
     expect((await h.status(NAME))?.phase).toBe('Degraded');
 
     // Held, not lost: the instance runs, the node is still in the swarm and drained,

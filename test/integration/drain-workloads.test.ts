@@ -1,11 +1,12 @@
 // Must-show: drains proven with running tasks. The controller on real processes (local
 // provider) runs 3 managers + 3 workers with real services pulled from a loopback
-// registry: web (4 replicas), agent (global) and batch (2 replicas on workers only).
+// registry: web (3 replicas), agent (global) and batch (2 replicas on workers only), at
+// most one replica of a service per node.
 // Scaling workers down, a rolling replacement of every node (a units change for both
 // roles: managers add-first) and removing managers each drain first. An availability
 // sampler counts each replicated service's running replicas every 100 ms and a quorum
 // watcher checks etcd and the swarm every 100 ms; the lowest counts must stay at or
-// above replicas - maxUnavailable (4 - 1 and 2 - 1), and no quorum gap may outlast a
+// above replicas - maxUnavailable (3 - 1 and 2 - 1), and no quorum gap may outlast a
 // leader election.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AvailabilityReport, AvailabilitySampler } from '../../src/workload/availability.ts';
@@ -16,6 +17,8 @@ import { startTestRegistry, type TestRegistry } from '../support/registry.ts';
 
 const NAME = 'drains';
 const MAX_UNAVAILABLE = 1;
+/** Replicas; one per node at most (see WorkloadService.maxPerNode), so that one drain costs one. */
+const WANT = { web: 3, batch: 2 } as const;
 const ROLLOUT = { maxSurge: 1, maxUnavailable: MAX_UNAVAILABLE, drainTimeoutSeconds: 60 };
 /** A leader election takes well under this; a lost quorum would not heal at all. */
 const MAX_GAP_MS = 3000;
@@ -33,9 +36,9 @@ beforeAll(async () => {
   await h.apply(NAME, 3, 3, { rollout: ROLLOUT });
   await h.waitConverged(NAME, 3, 3, 180_000);
   await deployServices(h.provider, NAME, [
-    { name: 'web', image, replicas: 4 },
+    { name: 'web', image, replicas: WANT.web, maxPerNode: 1 },
     { name: 'agent', image },
-    { name: 'batch', image, replicas: 2, constraints: ['node.role==worker'] },
+    { name: 'batch', image, replicas: WANT.batch, constraints: ['node.role==worker'], maxPerNode: 1 },
   ]);
 }, 300_000);
 
@@ -63,8 +66,7 @@ async function stopSampling(scenario: string): Promise<{ availability: Availabil
 }
 
 function expectAvailable(r: AvailabilityReport, q: QuorumReport): void {
-  const want = { web: 4, batch: 2 } as const;
-  for (const [service, replicas] of Object.entries(want)) {
+  for (const [service, replicas] of Object.entries(WANT)) {
     const s = r.services.find((x) => x.service === service);
     expect(s, service).toBeDefined();
     expect(s?.lowest, `${service}: lowest running replicas`).toBeGreaterThanOrEqual(replicas - MAX_UNAVAILABLE);
