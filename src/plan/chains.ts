@@ -16,8 +16,8 @@
 // removal (scale-down, rollout) stops there: the node stays drained and joined, its
 // instance keeps running, and the hold DrainTimedOut names what did not move, until the
 // tasks run elsewhere (then the removal goes on by itself) or the operator frees them.
-// An unhealthy node (remediation) is removed anyway: swarm reschedules its tasks when
-// it leaves, and the step's journal entry says what had not moved.
+// An unhealthy node (remediation) is not waited for: it may be dead while the swarm
+// still lists it ready, and swarm reschedules its tasks when it leaves.
 import type { EtcdMember, SwarmNode } from '../observe/snapshot.ts';
 import { etcdPeerUrl } from '../observe/snapshot.ts';
 import type { PlanContext } from './context.ts';
@@ -43,7 +43,7 @@ export function emitRemoval(ctx: PlanContext, n: NodeView, why: Why): boolean {
   if (sw && sw.availability !== 'drain') {
     ctx.emit({ kind: 'swarm.drain', instanceId: n.id, nodeId: sw.id, ...(why.minReadyAfter === undefined ? {} : { minReadyAfter: why.minReadyAfter }), rule: why.rule, reason: why.reason });
   }
-  if (sw && sw.state === 'ready' && !drainSettled(sw) && !emitDrainWait(ctx, n, sw)) return false;
+  if (sw && sw.state === 'ready' && !n.dead && !drainSettled(sw) && !emitDrainWait(ctx, n, sw)) return false;
   if (n.member && !emitMemberExit(ctx, n, n.member, sw)) return false;
   if (!n.member && sw && sw.role === 'manager') {
     emitDemote(ctx, sw, n.id, n.dead);
@@ -130,7 +130,7 @@ export function drainSettled(sw: SwarmNode): boolean {
 function emitDrainWait(ctx: PlanContext, n: NodeView, sw: SwarmNode): boolean {
   const deadline = drainDeadline(ctx, sw.id, n.id, 'swarm.drain');
   // A cluster being deleted goes on at the timeout too: its tasks will have nowhere to run.
-  const onTimeout = n.dead || ctx.deleting ? 'proceed' : 'hold';
+  const onTimeout = ctx.deleting ? 'proceed' : 'hold';
   if (onTimeout === 'hold' && ctx.now >= deadline && sw.availability === 'drain') {
     const left = [
       sw.runningTasks ? `${sw.runningTasks} task(s) still on it` : '',
