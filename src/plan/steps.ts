@@ -68,7 +68,7 @@ export type Step =
    * Wait until no task runs on the node and the tasks of its services run elsewhere, or
    * until the deadline (ms epoch). At the deadline `hold` fails the step (the removal
    * stops there, the node stays drained, and the next plan shows why); `proceed` goes on
-   * (an unhealthy node is removed anyway: swarm reschedules what it ran).
+   * (a cluster being deleted, an operator drain: their tasks are meant to go).
    */
   | (StepBase & { readonly kind: 'swarm.waitDrained'; readonly instanceId: string; readonly nodeId: string; readonly deadline: number; readonly onTimeout: 'hold' | 'proceed' })
   /** Remove the node object from the swarm (force for a node that is down). */
