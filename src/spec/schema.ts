@@ -71,6 +71,8 @@ export const Ec2ProviderSchema = Type.Object(
      * a version tag or a digest (a cross-field rule refuses :latest and untagged).
      */
     agentImage: Type.Optional(Type.String({ pattern: IMAGE_REF_PATTERN, maxLength: 255 })),
+    /** Nodes' user-data: cloud-config (coreos-cloudinit, the default) or Ignition (Flatcar's recommended path). */
+    userDataFormat: Type.Optional(Type.Union([Type.Literal('cloud-config'), Type.Literal('ignition')])),
   },
   strict,
 );

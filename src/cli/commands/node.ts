@@ -11,6 +11,7 @@ import { createEtcdClient } from '../../store/etcd-client.ts';
 import { createLogger } from '../../log.ts';
 import type { NodeAgentConfig } from '../../node/agent-config.ts';
 import { exchangeBootstrapToken, reportInitialized, type JoinResponse } from '../../http/bootstrap-route.ts';
+import { sourceBoundFetch } from '../../node/source-bound-fetch.ts';
 import { ExchangeKv } from '../../node/exchange-kv.ts';
 import { ControllerEndpoints, type EndpointsSource } from '../../node/controller-endpoints.ts';
 import { EtcdManagementKv } from '../../node/management-kv.ts';
@@ -124,6 +125,8 @@ export async function exchangeKvOf(flags: BootstrapFlags, config: NodeAgentConfi
   const who = { cluster: config.cluster, token, instanceId: node.instanceId };
   const fromController = (a: JoinResponse): EndpointsSource =>
     new ControllerEndpoints({ bootstrapUrl: url, cluster: config.cluster, instanceId: node.instanceId, credential: a.nodeCredential ?? '' });
+  // The controller accepts the token only from the instance's private address.
+  const fromNode = sourceBoundFetch(node.address);
   return new ExchangeKv({
     instanceId: node.instanceId,
     address: node.address,
@@ -132,8 +135,8 @@ export async function exchangeKvOf(flags: BootstrapFlags, config: NodeAgentConfi
     // Used up: nothing on the node should keep it (see ExchangeKvOptions.onSpent).
     onSpent: () => rmSync(tokenFile, { force: true }),
     client: {
-      exchange: () => exchangeBootstrapToken(url, { ...who, ...(dockerCsr ? { dockerCsr } : {}) }),
-      reportInitialized: (swarmTokens) => reportInitialized(url, { ...who, address: node.address, swarmTokens }),
+      exchange: () => exchangeBootstrapToken(url, { ...who, ...(dockerCsr ? { dockerCsr } : {}) }, fromNode),
+      reportInitialized: (swarmTokens) => reportInitialized(url, { ...who, address: node.address, swarmTokens }, fromNode),
     },
     ...(tls && tlsDir ? { onAnswer: (a: JoinResponse) => (a.dockerTls ? tls.writeDockerTls(tlsDir, a.dockerTls) : undefined) } : {}),
   });
