@@ -13,6 +13,7 @@ import { silentLogger } from '../../src/log.ts';
 import type { Snapshot } from '../../src/observe/snapshot.ts';
 import { resolveSpec } from '../../src/spec/defaults.ts';
 import { etcdFencedKv } from '../../src/store/fenced-kv.ts';
+import { etcdOnlySnapshot } from '../support/backup-fixtures.ts';
 import { startEtcdCluster, type EtcdTestCluster } from '../support/etcd.ts';
 
 const BIN = new URL('../../bin/swarmkeeper.js', import.meta.url).pathname;
@@ -43,18 +44,7 @@ spec:
 `;
 }
 
-function observed(): Snapshot {
-  const m = etcd.members[0];
-  return {
-    observedAt: Date.now(),
-    instances: { status: 'ok', value: [] },
-    swarm: { status: 'unavailable', error: 'no swarm here' },
-    etcd: { status: 'ok', value: { members: [{ id: '1', name: m?.name ?? 'm', peerURLs: [m?.peerUrl ?? ''], clientURLs: [m?.clientUrl ?? ''], isLearner: false, healthy: true, leader: true }], alarms: [] } },
-    marks: [],
-    operations: [],
-    controls: [],
-  };
-}
+const observed = (): Snapshot => etcdOnlySnapshot(etcd.members[0]);
 
 beforeAll(async () => {
   etcd = await startEtcdCluster({ size: 1 });

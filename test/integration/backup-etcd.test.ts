@@ -18,6 +18,7 @@ import { resolveSpec } from '../../src/spec/defaults.ts';
 import { etcdFencedKv } from '../../src/store/fenced-kv.ts';
 import { reserveLoopback, releaseLoopback } from '../../src/net/loopback-pool.ts';
 import { Etcd3 } from 'etcd3';
+import { etcdOnlySnapshot } from '../support/backup-fixtures.ts';
 import { startEtcdCluster, type EtcdTestCluster } from '../support/etcd.ts';
 
 let etcd: EtcdTestCluster;
@@ -32,18 +33,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function observed(): Snapshot {
-  const m = etcd.members[0];
-  return {
-    observedAt: Date.now(),
-    instances: { status: 'ok', value: [] },
-    swarm: { status: 'unavailable', error: 'no swarm in this test' },
-    etcd: { status: 'ok', value: { members: [{ id: '1', name: m?.name ?? 'm', peerURLs: [m?.peerUrl ?? ''], clientURLs: [m?.clientUrl ?? ''], isLearner: false, healthy: true, leader: true }], alarms: [] } },
-    marks: [],
-    operations: [],
-    controls: [],
-  };
-}
+const observed = (): Snapshot => etcdOnlySnapshot(etcd.members[0]);
 
 describe('takeBackup on a real etcd', () => {
   it('snapshots every key, records the backup, and the snapshot restores into a working etcd', async () => {
