@@ -19,6 +19,7 @@ export const ERROR_CODES = {
   Precondition: 'A step re-checked its precondition against a fresh observation and it no longer holds.',
   QuorumAtRisk: 'The step would cost etcd or swarm its quorum and was refused.',
   Corrupt: 'Stored data (a backup) failed its checksum or is truncated: it is refused and nothing was changed.',
+  Timeout: 'A wait (swarmkeeper wait, apply --wait, delete --wait) ended before its condition was met.',
   Internal: 'A bug: an invariant of swarmkeeper itself did not hold.',
 } as const;
 

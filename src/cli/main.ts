@@ -17,6 +17,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   get: async () => (await import('./commands/get.ts')).registerGet,
   edit: async () => (await import('./commands/edit.ts')).registerEdit,
   delete: async () => (await import('./commands/delete.ts')).registerDelete,
+  wait: async () => (await import('./commands/wait.ts')).registerWait,
   plan: async () => (await import('./commands/plan.ts')).registerPlan,
   status: async () => (await import('./commands/status.ts')).registerStatus,
   backup: async () => (await import('./commands/backup.ts')).registerBackup,

@@ -17,7 +17,7 @@ describe('output', () => {
 
   it('refuses unknown output formats as a usage error', () => {
     expect(parseOutputFormat('wide')).toBe('wide');
-    expect(() => parseOutputFormat('xml')).toThrow(/unknown output format "xml": use one of wide, yaml, json/);
+    expect(() => parseOutputFormat('xml')).toThrow(/unknown output format "xml": use one of wide, yaml, json, name/);
     expect(() => parseOutputFormat('wide', ['table', 'yaml'])).toThrow(/use one of yaml/);
   });
 });

@@ -4,14 +4,14 @@
 import { SwarmkeeperError } from '../errors.ts';
 import { formatCluster, formatClusters } from '../spec/codec.ts';
 
-export type OutputFormat = 'table' | 'wide' | 'yaml' | 'json';
+export type OutputFormat = 'table' | 'wide' | 'yaml' | 'json' | 'name';
 
 export interface Writable {
   write(s: string): unknown;
 }
 
 /** Parses an -o/--output value; undefined means the default table. */
-export function parseOutputFormat(value: string | undefined, allowed: readonly OutputFormat[] = ['table', 'wide', 'yaml', 'json']): OutputFormat {
+export function parseOutputFormat(value: string | undefined, allowed: readonly OutputFormat[] = ['table', 'wide', 'yaml', 'json', 'name']): OutputFormat {
   const v = value ?? 'table';
   if (!(allowed as readonly string[]).includes(v)) {
     throw new SwarmkeeperError('Usage', `unknown output format "${v}": use one of ${allowed.filter((a) => a !== 'table').join(', ')}`);

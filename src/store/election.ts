@@ -80,7 +80,7 @@ export class LeaderElection extends EventEmitter<ElectionEvents> {
   }
 
   private election() {
-    return this.client.namespace(`${electionPrefix(this.opts.prefix)}/`).election('controller', this.opts.ttlSeconds ?? 10);
+    return controllerElection(this.client, this.opts.prefix, this.opts.ttlSeconds ?? 10);
   }
 
   private campaignOnce(): void {
@@ -144,4 +144,13 @@ export class LeaderElection extends EventEmitter<ElectionEvents> {
     this.retryTimer = setTimeout(() => this.campaignOnce(), this.opts.retryMs ?? 1000);
     this.retryTimer.unref?.();
   }
+}
+
+function controllerElection(client: Etcd3, prefix: string, ttlSeconds: number) {
+  return client.namespace(`${electionPrefix(prefix)}/`).election('controller', ttlSeconds);
+}
+
+/** The identity of the controller leading right now, or undefined when none runs (for the CLI). */
+export async function currentLeader(client: Etcd3, prefix: string): Promise<string | undefined> {
+  return controllerElection(client, prefix, 10).leader();
 }

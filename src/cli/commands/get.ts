@@ -7,7 +7,7 @@ import { getCondition } from '../../spec/conditions.ts';
 import { SwarmkeeperError } from '../../errors.ts';
 import { specErrorOf, type EtcdClusterStore } from '../../store/etcd-store.ts';
 import type { StoredCluster } from '../../store/port.ts';
-import { notFound, withStore } from '../input.ts';
+import { notFound, RESOURCE, withStore } from '../input.ts';
 import { formatAge, parseOutputFormat, printObject, printObjects, printTable } from '../output.ts';
 
 export function registerGet(program: Command): void {
@@ -15,13 +15,17 @@ export function registerGet(program: Command): void {
     .command('get')
     .description('List SwarmClusters, or show one')
     .argument('[name]', 'cluster name (all clusters when omitted)')
-    .option('-o, --output <format>', 'yaml, json or wide (default: a table)')
+    .option('-o, --output <format>', 'yaml, json, wide or name (default: a table)')
     .addHelpText('after', '\nExamples:\n  swarmkeeper get\n  swarmkeeper get prod -o yaml\n  swarmkeeper get -o wide')
     .action(async (name: string | undefined, opts: { output?: string }, cmd: Command) => {
       const format = parseOutputFormat(opts.output);
       const clusters = await withStore(cmd, (store) => readAll(store, name));
       for (const c of clusters) {
         if (c.specError) process.stderr.write(`warning: ${c.specError}\n(${c.cluster.metadata.name}: generation ${c.cluster.metadata.generation ?? 0} stays in force)\n`);
+      }
+      if (format === 'name') {
+        for (const c of clusters) process.stdout.write(`${RESOURCE}/${c.cluster.metadata.name}\n`);
+        return;
       }
       if (format === 'yaml' || format === 'json') {
         const objs = clusters.map(toObject);

@@ -19,6 +19,7 @@ import { runNodeAgent, type NodeIdentity } from '../../node/node-agent.ts';
 import { DockerSwarm } from '../../swarm/docker-swarm.ts';
 import { etcdOptionsOf } from '../global-options.ts';
 import { isHttpUrl } from '../http-url.ts';
+import { registerNodeVerbs } from './node-verbs.ts';
 
 export interface BootstrapFlags {
   role: string;
@@ -33,7 +34,8 @@ export interface BootstrapFlags {
 }
 
 export function registerNode(program: Command): void {
-  const node = program.command('node').description('Commands a cluster node runs');
+  const node = program.command('node').description('Operator requests for one node (cordon, drain, uncordon, replace), and the agent a node runs (bootstrap)');
+  registerNodeVerbs(node);
   node
     .command('bootstrap')
     .description('Join this node to its cluster (etcd and swarm) and keep its etcd member or gateway running')

@@ -20,6 +20,8 @@ export interface StatusView {
   readonly operations: readonly OperationRow[];
   readonly lastReconcileTime?: string;
   readonly backup?: SwarmClusterStatus['backup'];
+  /** Operator node requests (`swarmkeeper node ...`) by instance id, e.g. `drain`. */
+  readonly requests: Readonly<Record<string, string>>;
 }
 
 export interface OperationRow {
@@ -33,7 +35,7 @@ export interface OperationRow {
   readonly error?: string;
 }
 
-export function buildStatusView(cluster: SwarmCluster, status: SwarmClusterStatus | undefined, journal: readonly JournalEntry[], opts: { specError?: string; operations?: number } = {}): StatusView {
+export function buildStatusView(cluster: SwarmCluster, status: SwarmClusterStatus | undefined, journal: readonly JournalEntry[], opts: { specError?: string; operations?: number; requests?: Readonly<Record<string, string>> } = {}): StatusView {
   const recent = journal.slice(-(opts.operations ?? 10)).reverse();
   return {
     name: cluster.metadata.name,
@@ -44,6 +46,7 @@ export function buildStatusView(cluster: SwarmCluster, status: SwarmClusterStatu
     ...(status?.managers ? { managers: status.managers } : {}),
     ...(status?.workers ? { workers: status.workers } : {}),
     nodes: status?.nodes ?? [],
+    requests: opts.requests ?? {},
     conditions: status?.conditions ?? [],
     holds: status?.holds ?? [],
     operations: recent.map((e) => ({
@@ -74,7 +77,7 @@ export function renderStatusText(v: StatusView): string {
   out.push('', 'NODES');
   out.push(
     ...table(
-      ['ROLE', 'INSTANCE', 'ADDRESS', 'STATE', 'SWARM', 'ETCD', 'HEALTH'],
+      ['ROLE', 'INSTANCE', 'ADDRESS', 'STATE', 'SWARM', 'ETCD', 'HEALTH', 'REQUEST'],
       v.nodes.map((n) => [
         n.role,
         n.instanceId,
@@ -83,6 +86,7 @@ export function renderStatusText(v: StatusView): string {
         n.swarmState ? `${n.swarmRole ?? '?'}/${n.swarmState}${n.availability && n.availability !== 'active' ? `/${n.availability}` : ''}` : '-',
         n.etcdMembership ?? '-',
         n.healthy ? 'healthy' : n.marks?.length ? `unhealthy (${n.marks.join('; ')})` : 'not ready',
+        v.requests[n.instanceId] ?? '-',
       ]),
     ),
   );

@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { SwarmkeeperError } from '../../errors.ts';
 import { specErrorOf } from '../../store/etcd-store.ts';
 import { Journal } from '../../store/journal.ts';
+import { EtcdMarkStore } from '../../heal/mark-store.ts';
 import { etcdFencedKv } from '../../store/fenced-kv.ts';
 import { notFound, withStore } from '../input.ts';
 import { buildStatusView, renderStatusText } from './status-view.ts';
@@ -32,7 +33,9 @@ export function registerStatus(program: Command): void {
           throw notFound(name);
         }
         const journal = await new Journal(etcdFencedKv(store.client), { prefix: store.prefix }).list(name);
-        return buildStatusView(stored.cluster, stored.status, journal, { operations, ...(stored.specError ? { specError: stored.specError } : {}) });
+        const controls = await new EtcdMarkStore(store.client, { prefix: store.prefix }).listControls(name);
+        const requests = Object.fromEntries(controls.flatMap((c) => (c.request ? [[c.instanceId, c.request.action] as const] : [])));
+        return buildStatusView(stored.cluster, stored.status, journal, { operations, requests, ...(stored.specError ? { specError: stored.specError } : {}) });
       });
       process.stdout.write(opts.output === 'json' ? `${JSON.stringify(view, null, 2)}\n` : renderStatusText(view));
     });

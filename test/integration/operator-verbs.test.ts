@@ -1,0 +1,128 @@
+// The operator's verbs on a real local cluster (1 manager + 1 worker: dockerd, etcd and
+// node agents as processes) driven through the real CLI while a controller runs:
+// node drain/uncordon carried out by the planner and seen in the swarm; a request for an
+// unknown instance refused with nothing written; `wait` exit codes; `delete --wait`
+// leaving no process, mount, directory, address or key of the cluster behind; a cascade
+// refused when no controller runs, and --cascade=orphan then removing the keys only.
+import { execFile } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_POOL_DIR } from '../../src/net/loopback-pool.ts';
+import { EtcdMarkStore } from '../../src/heal/mark-store.ts';
+import { startControllerHarness, type ControllerHarness } from '../support/controller-harness.ts';
+import type { WiredController } from '../../src/controller/wire.ts';
+
+const BIN = fileURLToPath(new URL('../../bin/swarmkeeper.js', import.meta.url));
+let h: ControllerHarness;
+let controller: WiredController | undefined;
+
+interface Run {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** The CLI as a user runs it; asynchronous, so the in-process controller keeps running. */
+function sk(...args: string[]): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { env: { ...process.env, SWARMKEEPER_ETCD_ENDPOINTS: h.mgmt.endpoints.join(','), SWARMKEEPER_PREFIX: h.prefix }, timeout: 400_000 }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** Live processes whose command line names `needle`. */
+function processesNaming(needle: string): number[] {
+  return readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(needle);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+beforeAll(async () => {
+  h = await startControllerHarness({ block: 217 });
+  controller = await h.startController('verbs-1');
+}, 120_000);
+afterAll(async () => {
+  await h?.stop();
+}, 120_000);
+
+describe('operator verbs on a real local cluster', () => {
+  it('drain and uncordon a worker, refuse an unknown instance, wait, then delete leaving nothing behind', async () => {
+    await h.apply('verbs', 1, 1);
+    await h.waitConverged('verbs', 1, 1, 240_000);
+    const instances = await h.instances('verbs');
+    const worker = instances.find((i) => i.role === 'worker');
+    expect(worker).toBeDefined();
+    const wid = worker?.id ?? '';
+
+    // wait: met at once (exit 0), a condition that does not come times out (exit 1).
+    expect((await sk('wait', 'verbs', '--for=condition=Ready', '--timeout=60s')).code).toBe(0);
+    const timedOut = await sk('wait', 'verbs', '--for=condition=Ready=false', '--timeout=2s');
+    expect(timedOut.code).toBe(1);
+    expect(timedOut.stderr).toContain('timed out waiting for the condition Ready=False');
+    expect((await sk('wait', 'verbs', '--for=bogus')).code).toBe(2);
+
+    // An unknown instance: refused, nothing written.
+    const unknown = await sk('node', 'drain', 'verbs', 'no-such-node');
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('has no node "no-such-node"');
+    const marks = new EtcdMarkStore(h.client, { prefix: h.prefix });
+    expect(await marks.listControls('verbs')).toEqual([]);
+
+    // drain: the planner sets the swarm availability, the journal and status show it.
+    const drained = await sk('node', 'drain', 'verbs', wid);
+    expect(drained.code, drained.stderr).toBe(0);
+    await h.waitFor('the worker drained', async () => (await h.status('verbs'))?.nodes?.find((n) => n.instanceId === wid && n.availability === 'drain'), 60_000);
+    expect((await h.journalOf('verbs')).some((e) => e.stepKind === 'swarm.setAvailability' && e.target === wid && e.state === 'done')).toBe(true);
+    const status = await sk('status', 'verbs');
+    expect(status.stdout).toMatch(new RegExp(`${wid}.*drain`));
+    // The drained worker is kept, not replaced: the cluster stays at one worker.
+    expect((await h.instances('verbs')).map((i) => i.id).sort()).toEqual(instances.map((i) => i.id).sort());
+
+    expect((await sk('node', 'uncordon', 'verbs', wid)).code).toBe(0);
+    await h.waitFor('the worker active again', async () => (await h.status('verbs'))?.nodes?.find((n) => n.instanceId === wid && n.availability === 'active'), 60_000);
+
+    // delete --wait: the controller takes every node down, then the keys go.
+    const nodeDirs = instances.map((i) => i.tags['swarmkeeper.local/node-dir'] ?? '');
+    const addresses = instances.map((i) => i.address ?? '');
+    expect(nodeDirs.every((d) => d !== '' && existsSync(d))).toBe(true);
+    const deleted = await sk('delete', 'verbs', '--wait', '--timeout=5m');
+    expect(deleted.code, deleted.stderr).toBe(0);
+    expect(deleted.stdout).toContain('swarmcluster.swarmkeeper.dev "verbs" deleted');
+    expect(await h.client.getAll().prefix(`${h.prefix}/clusters/verbs/`).keys()).toEqual([]);
+    for (const i of instances) expect(processesNaming(i.id), `processes of ${i.id}`).toEqual([]);
+    for (const d of nodeDirs) {
+      expect(processesNaming(d), `processes under ${d}`).toEqual([]);
+      expect(existsSync(d), d).toBe(false);
+    }
+    expect(readFileSync('/proc/mounts', 'utf8').split('\n').filter((l) => l.includes(h.baseDir))).toEqual([]);
+    expect(existsSync(join(h.baseDir, 'state', 'verbs'))).toBe(false);
+    for (const a of addresses) expect(existsSync(join(DEFAULT_POOL_DIR, a)), `reservation of ${a}`).toBe(false);
+    expect((await sk('wait', 'verbs', '--for=delete', '--timeout=5s')).code).toBe(0);
+  }, 600_000);
+
+  it('refuses a cascade when no controller runs; --cascade=orphan removes the keys only', async () => {
+    if (controller) await h.stopController(controller);
+    controller = undefined;
+    await h.apply('idle', 1, 0);
+    const refused = await sk('delete', 'idle');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('no swarmkeeper controller is running');
+    expect(refused.stderr).toContain('--cascade=orphan');
+    expect((await h.store.get('idle'))?.cluster.metadata.deletionTimestamp).toBeUndefined();
+    const orphaned = await sk('delete', 'idle', '--cascade=orphan');
+    expect(orphaned.code, orphaned.stderr).toBe(0);
+    expect(await h.client.getAll().prefix(`${h.prefix}/clusters/idle/`).keys()).toEqual([]);
+    expect((await sk('delete', 'idle')).code).toBe(1); // not found
+  }, 120_000);
+});
