@@ -199,6 +199,8 @@ class ReconcileController extends EventEmitter implements Controller {
       await this.providers.drop(name);
       return {};
     }
+    // A paused cluster changes nothing: observing it at the resync interval is enough.
+    if (result.phase === 'Paused' && result.executed === 0) return { requeueAfterMs: this.deps.resyncMs ?? 30_000 };
     // Cycles that journaled something keep the journal bounded.
     if (result.executed > 0 || result.skipped) await this.journal.prune(name, leadership.fence).catch(() => undefined);
     // Our own steps just changed the world and the next one starts from observing that:

@@ -20,7 +20,7 @@ import type { Leadership } from '../store/election.ts';
 import type { ClusterStore, LeaderFence } from '../store/port.ts';
 import type { FencedKv } from '../store/fenced-kv.ts';
 import { observeWithPublished } from './published-endpoints.ts';
-import { buildStatus } from './status.ts';
+import { buildStatus, statusWorthWriting } from './status.ts';
 import { applyDetectors, type DetectorState } from './detect-marks.ts';
 import type { ProgressEvent } from './events.ts';
 import type { SwarmClusterStatus } from '../spec/schema.ts';
@@ -164,7 +164,7 @@ export async function reconcileCluster(name: string, cycle: string, deps: CycleD
   } finally {
     if (released) log.info('Cluster released: its nodes are gone and its keys removed');
     status = buildStatus({ spec, previous: stored.status, specError: stored.specError, snapshot, plan: planned, executed, error, errorCode, now: deps.now() });
-    if (!deps.leadership.signal.aborted && !released) {
+    if (!deps.leadership.signal.aborted && !released && statusWorthWriting(stored.status, status, deps.now())) {
       await deps.store.writeStatus(name, status, fence).catch((e: unknown) => log.warn({ err: messageOf(e) }, 'Writing status failed'));
     }
     deps.emit({ type: 'cycle', cluster: name, cycle, phase: status.phase ?? 'Pending', planned: planned?.steps.length ?? 0, executed: executed.length, status, ...(error ? { error } : {}) });

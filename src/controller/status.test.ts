@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildStatus, nodeRows } from './status.ts';
+import { buildStatus, nodeRows, statusWorthWriting } from './status.ts';
 import { resolveSpec } from '../spec/defaults.ts';
 import type { EtcdMember, Instance, Snapshot, SwarmNode } from '../observe/snapshot.ts';
 import type { PlanResult } from '../plan/steps.ts';
@@ -80,5 +80,16 @@ describe('nodeRows', () => {
     );
     expect(rows[0]).toMatchObject({ etcdMembership: 'learner (not started)', healthy: false });
     expect(rows[1]).toMatchObject({ healthy: false, marks: ['alert: NodeDown'] });
+  });
+});
+
+describe('statusWorthWriting', () => {
+  it('writes a change at once, and an unchanged status only once a minute', () => {
+    const t = Date.parse('2026-01-01T00:00:00Z');
+    const prev = { phase: 'Ready' as const, lastReconcileTime: new Date(t).toISOString() };
+    expect(statusWorthWriting(undefined, prev, t)).toBe(true);
+    expect(statusWorthWriting(prev, { ...prev, lastReconcileTime: new Date(t + 1000).toISOString() }, t + 1000)).toBe(false);
+    expect(statusWorthWriting(prev, { ...prev, lastReconcileTime: new Date(t + 61_000).toISOString() }, t + 61_000)).toBe(true);
+    expect(statusWorthWriting(prev, { phase: 'Paused', lastReconcileTime: new Date(t + 1000).toISOString() }, t + 1000)).toBe(true);
   });
 });

@@ -157,3 +157,21 @@ function backupStatus(seen: BackupObservation | undefined, previous: BackupStatu
   };
   return { backup };
 }
+
+/** How stale lastReconcileTime may grow while nothing else changes: it still shows the controller is alive. */
+export const STATUS_HEARTBEAT_MS = 60_000;
+
+/**
+ * Whether a cycle's status is worth a write: something other than lastReconcileTime
+ * changed, or the stored one is older than STATUS_HEARTBEAT_MS. A converged or paused
+ * cluster then costs no etcd write per cycle (each write is a revision etcd keeps until
+ * compaction).
+ */
+export function statusWorthWriting(previous: SwarmClusterStatus | undefined, next: SwarmClusterStatus, now: number): boolean {
+  if (!previous) return true;
+  const { lastReconcileTime: before, ...restBefore } = previous;
+  const { lastReconcileTime: _after, ...restNext } = next;
+  if (JSON.stringify(restBefore) !== JSON.stringify(restNext)) return true;
+  const at = before === undefined ? Number.NaN : Date.parse(before);
+  return !(now - at < STATUS_HEARTBEAT_MS);
+}

@@ -85,6 +85,10 @@ export function etcdArgs(opts: EtcdProcessOptions): string[] {
     '--initial-cluster-state', opts.initialClusterState ?? 'new',
     '--initial-cluster-token', opts.initialClusterToken ?? 'swarmkeeper',
     // Small, fast-failing defaults suited to loopback: quick elections, no metrics port.
+    // History is compacted (every write is a revision kept until then): keys that churn
+    // (status, marks, leases) would otherwise grow the database without end.
+    '--auto-compaction-mode', 'periodic',
+    '--auto-compaction-retention', '5m',
     '--heartbeat-interval', '100',
     '--election-timeout', '1000',
     '--logger', 'zap',
