@@ -11,7 +11,8 @@
 // parsed maps, not by the parser's own check, which compares every pair of keys.
 //
 // Pure: never throws anything but SwarmkeeperError('SpecInvalid'), on any input.
-import { isMap, isScalar, LineCounter, parseAllDocuments, stringify, visit, type Document } from 'yaml';
+import { isMap, isScalar, LineCounter, parseAllDocuments, visit, type Document } from 'yaml';
+import { stringifyPortable } from './yaml-dialects.ts';
 import { SwarmkeeperError } from '../errors.ts';
 import { assertValidCluster } from './validate.ts';
 import type { SwarmCluster } from './schema.ts';
@@ -112,7 +113,8 @@ export function loadClusterText(text: string, source: string, limits: TextLimits
 export function formatCluster(obj: unknown, format: OutputFormat): string {
   const ordered = orderTopLevel(obj);
   if (format === 'json') return `${JSON.stringify(ordered, null, 2)}\n`;
-  return stringify(ordered, { lineWidth: 0, aliasDuplicateObjects: false });
+  // Quoted where kubectl (YAML 1.1) would read a plain string as something else.
+  return stringifyPortable(ordered);
 }
 
 /** Several objects: a kind: List in JSON (like kubectl), `---`-separated documents in YAML. */

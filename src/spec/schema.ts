@@ -118,7 +118,7 @@ export const RolloutSchema = Type.Object(
 /** A count ("2") or a percent of the role's desired count ("40%"). */
 export const IntOrPercentSchema = Type.Union([
   Type.Integer({ minimum: 0 }),
-  Type.String({ pattern: '^(100|[1-9]?[0-9])%$' }),
+  Type.String({ pattern: '^(100|[1-9]?[0-9])%$', maxLength: 4 }),
 ]);
 
 export const HealingSchema = Type.Object(
@@ -226,6 +226,16 @@ export const MetadataSchema = Type.Object(
     // Set by the store when deletion was asked for (`swarmkeeper delete`): the cluster's
     // nodes are being taken down, then its keys are removed.
     deletionTimestamp: Type.Optional(Type.String({ maxLength: 64 })),
+    // What Kubernetes keeps on every object (object-meta.ts checks them as it does), so
+    // an object read from the API server, or written for it, is accepted here too.
+    // namespace: the resource is cluster-scoped, so the API server drops it.
+    namespace: Type.Optional(Type.String({ maxLength: 63 })),
+    generateName: Type.Optional(Type.String({ maxLength: 253 })),
+    finalizers: Type.Optional(Type.Array(Type.String({ maxLength: 317 }), { maxItems: 32 })),
+    deletionGracePeriodSeconds: Type.Optional(Type.Integer({ minimum: 0 })),
+    ownerReferences: Type.Optional(Type.Array(Type.Record(Type.String(), Type.Unknown()), { maxItems: 32 })),
+    managedFields: Type.Optional(Type.Array(Type.Record(Type.String(), Type.Unknown()), { maxItems: 64 })),
+    selfLink: Type.Optional(Type.String({ maxLength: 1024 })),
   },
   strict,
 );
