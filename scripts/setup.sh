@@ -56,3 +56,6 @@ node scripts/build.mjs --if-stale
 # with systemd-nspawn, and the real Ignition that applies their user-data.
 bash scripts/setup-node-root.sh
 bash scripts/setup-ignition.sh
+
+# kube-apiserver and kubectl for the tests against a real Kubernetes API server.
+bash scripts/setup-kube.sh
