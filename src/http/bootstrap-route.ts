@@ -123,7 +123,7 @@ export const bootstrapRoute: FastifyPluginAsync<BootstrapRouteOptions> = async (
   const later = (reply: FastifyReply, message: string, retryAfterSeconds = 10): FastifyReply =>
     reply.code(503).header('retry-after', String(retryAfterSeconds)).send({ statusCode: 503, error: 'Service Unavailable', message });
   const credentialFor = async (cluster: string, instanceId: string): Promise<string> => opts.tokens.nodeCredential(cluster, instanceId);
-  registerEndpointsRoute(app, { credentials: opts.tokens, kvFor: opts.kvFor, logger: opts.logger });
+  registerEndpointsRoute(app, { credentials: opts.tokens, kvFor: opts.kvFor, logger: opts.logger, ...(opts.perMinute ? { perMinute: opts.perMinute } : {}) });
 
   const onRequest = opts.perMinute ? [routeLimiter(app, opts.perMinute)] : [];
   app.post<{ Body: ExchangeBody }>('/v1/bootstrap', { schema: { body: exchangeBody }, bodyLimit: 8192, onRequest }, async (req, reply) => {

@@ -9,6 +9,7 @@ import { messageOf } from '../errors.ts';
 import { encodeEndpoints } from '../node/cluster-endpoints.ts';
 import type { ManagementKv } from '../node/management-kv.ts';
 import type { NodeCredentials } from '../node/bootstrap-tokens.ts';
+import { routeLimiter } from './rate-limit.ts';
 
 export const ENDPOINTS_PATH = '/v1/bootstrap/endpoints';
 
@@ -16,6 +17,8 @@ export interface EndpointsRouteOptions {
   readonly credentials: NodeCredentials;
   readonly kvFor: (cluster: string) => Pick<ManagementKv, 'readEndpoints'>;
   readonly logger: Logger;
+  /** Requests per minute one source may make; none: not limited. */
+  readonly perMinute?: number;
 }
 
 const query = {
@@ -30,7 +33,9 @@ const query = {
 
 export function registerEndpointsRoute(app: FastifyInstance, opts: EndpointsRouteOptions): void {
   const log = opts.logger.child({ component: 'bootstrap' });
-  app.get<{ Querystring: { cluster: string; instanceId: string } }>(ENDPOINTS_PATH, { schema: { querystring: query } }, async (req, reply) => {
+  // Limited first, like the other bootstrap routes: a credential guess costs a hash and a lookup.
+  const onRequest = opts.perMinute ? [routeLimiter(app, opts.perMinute)] : [];
+  app.get<{ Querystring: { cluster: string; instanceId: string } }>(ENDPOINTS_PATH, { schema: { querystring: query }, onRequest }, async (req, reply) => {
     const { cluster, instanceId } = req.query;
     const credential = /^Bearer (\S{1,128})$/.exec(req.headers.authorization ?? '')?.[1] ?? '';
     if (!(await opts.credentials.verifyNodeCredential(cluster, instanceId, credential))) {

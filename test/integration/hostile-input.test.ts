@@ -224,6 +224,10 @@ describe('hostile input', () => {
       for (let i = 0; i < 7; i++) codes.push((await limited.inject({ method: 'POST', url: '/v1/bootstrap', remoteAddress: '10.1.1.1', payload: { cluster: 'prod', token: 'x', instanceId: 'i-1' } })).statusCode);
       expect(codes).toEqual([401, 401, 401, 401, 401, 429, 429]);
       expect((await limited.inject({ method: 'POST', url: '/v1/bootstrap', remoteAddress: '10.1.1.2', payload: { cluster: 'prod', token: 'x', instanceId: 'i-1' } })).statusCode).toBe(401);
+      // The endpoints route has its own count: 5 wrong credentials, then 429.
+      const endpoints: number[] = [];
+      for (let i = 0; i < 7; i++) endpoints.push((await limited.inject({ url: '/v1/bootstrap/endpoints?cluster=prod&instanceId=i-1', remoteAddress: '10.1.1.1', headers: { authorization: 'Bearer wrong' } })).statusCode);
+      expect(endpoints).toEqual([401, 401, 401, 401, 401, 429, 429]);
       for (let i = 0; i < 20; i++) expect((await limited.inject({ url: '/healthz', remoteAddress: '10.1.1.1' })).statusCode).toBe(200);
     } finally {
       await limited.close();
