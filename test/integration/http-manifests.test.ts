@@ -214,8 +214,10 @@ describe('manifests/prometheus and manifests/alertmanager', () => {
 
   it('the metric names the rules use are the ones swarmkeeper exports', async () => {
     const { METRIC_NAMES } = await import('../../src/http/metrics.ts');
+    const { BACKUP_METRIC_NAMES } = await import('../../src/http/backup-metrics.ts');
     const used = new Set(all.flatMap((r: Doc) => (r.expr as string).match(/swarmkeeper_[a-z_]+/g) ?? []));
-    const known = new Set<string>(Object.values(METRIC_NAMES));
+    const known = new Set<string>([...Object.values(METRIC_NAMES), ...Object.values(BACKUP_METRIC_NAMES)]);
+    expect(used.size).toBeGreaterThan(3);
     for (const name of used) expect(known.has(name as string), name as string).toBe(true);
   });
 
