@@ -19,7 +19,8 @@ import type { ReleaseDeps } from './release.ts';
 export type PreconditionCheck = (step: Step, snapshot: Snapshot, now: number, spec?: ResolvedSpec) => PreconditionResult;
 
 /** Builds what a launched node's agent is told; ec2 adds a one-time bootstrap token here. */
-export type AgentConfigFactory = (spec: ResolvedSpec, role: Role, clientToken: string) => Promise<NodeAgentConfig>;
+/** `count`: how many instances the launch makes with this config (a bootstrap token covers that many). */
+export type AgentConfigFactory = (spec: ResolvedSpec, role: Role, clientToken: string, count?: number) => Promise<NodeAgentConfig>;
 
 /** A backup.create step. */
 export type BackupStep = Extract<Step, { kind: 'backup.create' }>;

@@ -22,7 +22,7 @@ export interface StepResult {
 export async function runInstanceStep(step: InstanceStep, deps: ActDeps): Promise<string | StepResult> {
   switch (step.kind) {
     case 'instance.launch': {
-      const agent = await deps.agentConfig(deps.spec, step.role, step.clientToken);
+      const agent = await deps.agentConfig(deps.spec, step.role, step.clientToken, step.count);
       const launched = await deps.provider.launch({
         spec: deps.spec,
         role: step.role,

@@ -35,6 +35,11 @@ export interface BootstrapTokenRecord {
   readonly expiresAt: number;
   /** instance id -> when it redeemed the token (ms). */
   readonly redeemed: Readonly<Record<string, number>>;
+  /**
+   * How many instances the launch covers: once that many redeemed, every other request
+   * fails at the record, before any provider list. Absent in records of older controllers.
+   */
+  readonly instances?: number;
 }
 
 export interface IssueRequest {
@@ -42,6 +47,8 @@ export interface IssueRequest {
   readonly role: Role;
   readonly clientToken: string;
   readonly ttlSeconds: number;
+  /** Instances the launch covers (the step's count); without it, no fast fail once all redeemed. */
+  readonly instances?: number;
 }
 
 /** What the controller's executor calls at launch. */
@@ -113,6 +120,7 @@ export class EtcdBootstrapTokens implements BootstrapTokenIssuer, BootstrapToken
       issuedAt: now,
       expiresAt: now + req.ttlSeconds * 1000,
       redeemed: {},
+      ...(req.instances === undefined ? {} : { instances: req.instances }),
     };
     try {
       for (let attempt = 0; attempt < 5; attempt++) {
@@ -143,6 +151,9 @@ export class EtcdBootstrapTokens implements BootstrapTokenIssuer, BootstrapToken
     if (!sameDigest(sha256Hex(parsed.secret), current.record.hash)) return { ok: false, reason: 'mismatch' };
     if (this.now() >= current.record.expiresAt) return { ok: false, reason: 'expired' };
     if (current.record.redeemed[instanceId] !== undefined) return { ok: false, reason: 'used' };
+    // Every instance of the launch has its answer: a replay for some other instance id
+    // is refused here, without asking the provider whether that instance exists.
+    if (current.record.instances !== undefined && Object.keys(current.record.redeemed).length >= current.record.instances) return { ok: false, reason: 'used' };
     return { ok: true, id: parsed.id, record: current.record };
   }
 
@@ -232,7 +243,7 @@ export class EtcdBootstrapTokens implements BootstrapTokenIssuer, BootstrapToken
 function safeParse(text: string): BootstrapTokenRecord | undefined {
   try {
     const v = JSON.parse(text) as BootstrapTokenRecord;
-    return typeof v.hash === 'string' && typeof v.expiresAt === 'number' && typeof v.redeemed === 'object' ? v : undefined;
+    return typeof v.hash === 'string' && typeof v.expiresAt === 'number' && typeof v.redeemed === 'object' && (v.instances === undefined || Number.isSafeInteger(v.instances)) ? v : undefined;
   } catch {
     return undefined;
   }
@@ -257,20 +268,20 @@ export interface BootstrapAgentConfigOptions {
  * The executor's AgentConfigFactory for ec2: a token per launch intent, valid for the
  * spec's node startup timeout. Signature matches src/act/context.ts.
  */
-export function bootstrapAgentConfig(opts: BootstrapAgentConfigOptions): (spec: ResolvedSpec, role: Role, clientToken: string) => Promise<NodeAgentConfig> {
-  return async (spec, role, clientToken) => {
+export function bootstrapAgentConfig(opts: BootstrapAgentConfigOptions): (spec: ResolvedSpec, role: Role, clientToken: string, count?: number) => Promise<NodeAgentConfig> {
+  return async (spec, role, clientToken, count) => {
     if (spec.providerName !== 'ec2' && opts.otherProviders) return opts.otherProviders(spec, role, clientToken);
-    return ec2AgentConfig(opts, spec, role, clientToken);
+    return ec2AgentConfig(opts, spec, role, clientToken, count);
   };
 }
 
-async function ec2AgentConfig(opts: BootstrapAgentConfigOptions, spec: ResolvedSpec, role: Role, clientToken: string): Promise<NodeAgentConfig> {
+async function ec2AgentConfig(opts: BootstrapAgentConfigOptions, spec: ResolvedSpec, role: Role, clientToken: string, count: number | undefined): Promise<NodeAgentConfig> {
   return {
     cluster: spec.name,
     role,
     managementEtcd: { endpoints: [...opts.managementEndpoints], prefix: opts.prefix },
     bootstrapUrl: opts.bootstrapUrl,
-    bootstrapToken: await opts.issuer.issue({ cluster: spec.name, role, clientToken, ttlSeconds: spec.healing.nodeStartupTimeoutSeconds }),
+    bootstrapToken: await opts.issuer.issue({ cluster: spec.name, role, clientToken, ttlSeconds: spec.healing.nodeStartupTimeoutSeconds, ...(count === undefined ? {} : { instances: count }) }),
     ...agentImageOf(spec, opts.agentImage),
   };
 }

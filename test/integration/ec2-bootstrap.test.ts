@@ -83,7 +83,7 @@ async function serveBootstrap(extra: { trustedProxies?: readonly string[] } = {}
 /** Launches through the provider with a freshly issued token, as the executor does. */
 async function launch(role: 'manager' | 'worker', count: number): Promise<{ token: string; instances: Instance[] }> {
   const clientToken = `t-${role}-${Math.random().toString(36).slice(2, 10)}`;
-  const agent = await bootstrapAgentConfig({ issuer: tokens, bootstrapUrl: 'https://10.0.0.5:8443', managementEndpoints: ['http://10.0.0.5:2379'], prefix: PREFIX })(spec, role, clientToken);
+  const agent = await bootstrapAgentConfig({ issuer: tokens, bootstrapUrl: 'https://10.0.0.5:8443', managementEndpoints: ['http://10.0.0.5:2379'], prefix: PREFIX })(spec, role, clientToken, count);
   const instances = await provider.launch(aLaunchRequest(spec, { role, count, clientToken, agent }));
   return { token: agent.bootstrapToken ?? '', instances };
 }
@@ -249,6 +249,23 @@ describe('bootstrap tokens', () => {
     // The credential is no bootstrap token either.
     expect((await exchange(credential, w2)).statusCode).toBe(401);
     expect(logText).not.toContain(credential);
+  });
+
+  it('fails a fully redeemed token at its record, without a provider list', async () => {
+    const { token, instances } = await launch('worker', 1);
+    const [only] = instances;
+    if (!only) throw new Error('moto launched nothing');
+    let lists = 0;
+    const list = provider.list.bind(provider);
+    provider.list = async (...args) => ((lists += 1), list(...args));
+    // The launch made one instance and it redeems: the token covers nobody else.
+    expect((await tokens.verify('prod', token, only.id)).ok).toBe(true);
+    const { id } = parseBootstrapToken(token) ?? { id: '' };
+    expect(await tokens.consume('prod', id, only.id)).toBe(true);
+    expect(await tokens.verify('prod', token, 'i-0123456789abcdef0')).toEqual({ ok: false, reason: 'used' });
+    const res = await app.inject({ method: 'POST', url: '/v1/bootstrap', remoteAddress: only.address ?? '', payload: { cluster: 'prod', token, instanceId: 'i-0123456789abcdef0' } });
+    expect(res.statusCode).toBe(401);
+    expect(lists).toBe(0);
   });
 
   it('refuses an init report from a node that does not hold the claim', async () => {
