@@ -19,6 +19,8 @@ export interface WatchTuning {
   /** Delay before re-listing after a failure, doubled up to maxRetryMs. */
   readonly retryMs?: number;
   readonly maxRetryMs?: number;
+  /** Also report a put of a cluster's status key (the CLI's `get -w` and `status -w`; the controller does not want its own writes back). */
+  readonly includeStatus?: boolean;
 }
 
 export async function watchClusterSpecs(
@@ -40,10 +42,12 @@ export async function watchClusterSpecs(
     return name !== undefined && key === `${p}${name}/spec` ? name : undefined;
   };
 
-  /** Operator requests that need a cycle at once: a deletion, a node request. */
+  /** Operator requests that need a cycle at once (a deletion, a node request), and status when asked for. */
   const isRequestKey = (key: string): string | undefined => {
     const name = clusterNameOfKey(prefix, key);
-    return name !== undefined && (key === `${p}${name}/deletion` || key.startsWith(`${p}${name}/controls/`)) ? name : undefined;
+    if (name === undefined) return undefined;
+    if (key === `${p}${name}/deletion` || key.startsWith(`${p}${name}/controls/`)) return name;
+    return tuning.includeStatus === true && key === `${p}${name}/status` ? name : undefined;
   };
 
   const emit = (e: ClusterWatchEvent): void => {

@@ -1,11 +1,14 @@
 // The operator's verbs on a real local cluster (1 manager + 1 worker: dockerd, etcd and
 // node agents as processes) driven through the real CLI while a controller runs:
-// node drain/uncordon carried out by the planner and seen in the swarm; a request for an
+// `get -w` printing the cluster as it changes and `status -w` reprinting, both ending
+// with exit 0 on SIGINT; `apply --wait` following the controller's steps to Ready, and
+// exiting 1 on a short timeout; node drain/uncordon carried out by the planner and seen
+// in the swarm; a request for an
 // unknown instance refused with nothing written; `wait` exit codes; `delete --wait`
 // leaving no process, mount, directory, address or key of the cluster behind; a cascade
 // refused when no controller runs, and --cascade=orphan then removing the keys only.
-import { execFile } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -27,11 +30,67 @@ interface Run {
 /** The CLI as a user runs it; asynchronous, so the in-process controller keeps running. */
 function sk(...args: string[]): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { env: { ...process.env, SWARMKEEPER_ETCD_ENDPOINTS: h.mgmt.endpoints.join(','), SWARMKEEPER_PREFIX: h.prefix }, timeout: 400_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [BIN, ...args], { env: cliEnv(), timeout: 400_000 }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
       resolve({ code, stdout, stderr });
     });
   });
+}
+
+function cliEnv(): NodeJS.ProcessEnv {
+  return { ...process.env, SWARMKEEPER_ETCD_ENDPOINTS: h.mgmt.endpoints.join(','), SWARMKEEPER_PREFIX: h.prefix };
+}
+
+interface Watching {
+  /** Resolves once stdout matches `re`. */
+  until(re: RegExp, timeoutMs: number): Promise<string>;
+  /** Sends SIGINT; resolves with the exit code. */
+  interrupt(): Promise<number | null>;
+}
+
+/** A long-running CLI command (`get -w`, `status -w`) whose output is read as it comes. */
+function skWatching(...args: string[]): Watching {
+  const child = spawn(process.execPath, [BIN, ...args], { env: cliEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));
+  child.stderr.on('data', (d: Buffer) => (err += d.toString('utf8')));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return {
+    async until(re, timeoutMs) {
+      const deadline = Date.now() + timeoutMs;
+      while (!re.test(out)) {
+        if (Date.now() > deadline || child.exitCode !== null) throw new Error(`${args.join(' ')}: no ${re} in\n${out}\nstderr:\n${err}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      return out;
+    },
+    async interrupt() {
+      child.kill('SIGINT');
+      const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      const code = await exited;
+      clearTimeout(t);
+      return code;
+    },
+  };
+}
+
+/** The document h.apply writes, as a file for `apply -f`. */
+function clusterFile(name: string, managers: number, workers: number): string {
+  const file = join(h.baseDir, `${name}.json`);
+  const doc = {
+    apiVersion: 'swarmkeeper.dev/v1alpha1',
+    kind: 'SwarmCluster',
+    metadata: { name },
+    spec: {
+      managers: { count: managers },
+      workers: { count: workers },
+      provider: { local: { baseDir: h.baseDir, addressBlock: 217 } },
+      healing: { unhealthyAfterSeconds: 5, nodeStartupTimeoutSeconds: 180, minHealthySeconds: 0 },
+    },
+  };
+  writeFileSync(file, JSON.stringify(doc));
+  return file;
 }
 
 /** Live processes whose command line names `needle`. */
@@ -57,9 +116,22 @@ afterAll(async () => {
 }, 120_000);
 
 describe('operator verbs on a real local cluster', () => {
-  it('drain and uncordon a worker, refuse an unknown instance, wait, then delete leaving nothing behind', async () => {
+  it('get -w and apply --wait follow the build; drain and uncordon a worker (status -w reprints), refuse an unknown instance, wait, then delete leaving nothing behind', async () => {
+    const getWatch = skWatching('get', '-w');
+    // h.apply registers the cluster for the harness's clean-up; apply --wait then writes
+    // the same document (unchanged) and follows the controller's steps to Ready.
     await h.apply('verbs', 1, 1);
-    await h.waitConverged('verbs', 1, 1, 240_000);
+    const applied = await sk('apply', '-f', clusterFile('verbs', 1, 1), '--wait', '--timeout=4m');
+    expect(applied.code, applied.stderr).toBe(0);
+    expect(applied.stdout).toContain('swarmcluster.swarmkeeper.dev/verbs unchanged');
+    expect(applied.stdout).toMatch(/^step instance\.launch \S+: (running|done)/m);
+    expect(applied.stdout).toContain('swarmcluster.swarmkeeper.dev/verbs condition met (Ready, generation 1)');
+    await h.waitConverged('verbs', 1, 1, 60_000);
+    // get -w printed the header and then the cluster's lines as it was built, up to Ready.
+    const watched = await getWatch.until(/^verbs\s+1\/1\s+1\/1\s+Ready/m, 30_000);
+    expect(watched.split('\n')[0]).toMatch(/^NAME\s+MANAGERS\s+WORKERS\s+PHASE\s+AGE$/);
+    expect(watched.split('\n').filter((l) => l.startsWith('verbs ')).length).toBeGreaterThan(1);
+    expect(await getWatch.interrupt()).toBe(0);
     const instances = await h.instances('verbs');
     const worker = instances.find((i) => i.role === 'worker');
     expect(worker).toBeDefined();
@@ -79,13 +151,18 @@ describe('operator verbs on a real local cluster', () => {
     const marks = new EtcdMarkStore(h.client, { prefix: h.prefix });
     expect(await marks.listControls('verbs')).toEqual([]);
 
-    // drain: the planner sets the swarm availability, the journal and status show it.
+    // drain: the planner sets the swarm availability, the journal and status show it;
+    // status -w, started before, prints the view again with the change.
+    const statusWatch = skWatching('status', 'verbs', '-w');
+    await statusWatch.until(new RegExp(wid), 30_000);
     const drained = await sk('node', 'drain', 'verbs', wid);
     expect(drained.code, drained.stderr).toBe(0);
     await h.waitFor('the worker drained', async () => (await h.status('verbs'))?.nodes?.find((n) => n.instanceId === wid && n.availability === 'drain'), 60_000);
     expect((await h.journalOf('verbs')).some((e) => e.stepKind === 'swarm.setAvailability' && e.target === wid && e.state === 'done')).toBe(true);
     const status = await sk('status', 'verbs');
     expect(status.stdout).toMatch(new RegExp(`${wid}.*drain`));
+    await statusWatch.until(new RegExp(`${wid}.*drain`), 30_000);
+    expect(await statusWatch.interrupt()).toBe(0);
     // The drained worker is kept, not replaced: the cluster stays at one worker.
     expect((await h.instances('verbs')).map((i) => i.id).sort()).toEqual(instances.map((i) => i.id).sort());
 
@@ -115,6 +192,10 @@ describe('operator verbs on a real local cluster', () => {
     if (controller) await h.stopController(controller);
     controller = undefined;
     await h.apply('idle', 1, 0);
+    // apply --wait with no controller: Ready never comes, exit 1 on the timeout.
+    const waited = await sk('apply', '-f', clusterFile('idle', 1, 0), '--wait', '--timeout=2s');
+    expect(waited.code).toBe(1);
+    expect(waited.stderr).toContain('timed out waiting for the condition Ready=True on swarmclusters.swarmkeeper.dev/idle (generation 1)');
     const refused = await sk('delete', 'idle');
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('no swarmkeeper controller is running');
