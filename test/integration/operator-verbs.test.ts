@@ -78,18 +78,7 @@ function skWatching(...args: string[]): Watching {
 /** The document h.apply writes, as a file for `apply -f`. */
 function clusterFile(name: string, managers: number, workers: number): string {
   const file = join(h.baseDir, `${name}.json`);
-  const doc = {
-    apiVersion: 'swarmkeeper.dev/v1alpha1',
-    kind: 'SwarmCluster',
-    metadata: { name },
-    spec: {
-      managers: { count: managers },
-      workers: { count: workers },
-      provider: { local: { baseDir: h.baseDir, addressBlock: 217 } },
-      healing: { unhealthyAfterSeconds: 5, nodeStartupTimeoutSeconds: 180, minHealthySeconds: 0 },
-    },
-  };
-  writeFileSync(file, JSON.stringify(doc));
+  writeFileSync(file, JSON.stringify(h.doc(name, managers, workers)));
   return file;
 }
 

@@ -42,6 +42,8 @@ export interface ControllerHarness {
   startController(identity: string): Promise<WiredController>;
   stopController(c: WiredController): Promise<void>;
   apply(name: string, managers: number, workers: number, extra?: Partial<SwarmCluster['spec']>): Promise<void>;
+  /** The document apply() writes, for a test that writes it another way (`swarmkeeper apply -f`). */
+  doc(name: string, managers: number, workers: number, extra?: Partial<SwarmCluster['spec']>): unknown;
   status(name: string): Promise<SwarmClusterStatus | undefined>;
   waitFor<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs: number): Promise<T>;
   waitConverged(name: string, managers: number, workers: number, timeoutMs: number): Promise<SwarmClusterStatus>;
@@ -96,7 +98,10 @@ export async function startControllerHarness(opts: HarnessOptions): Promise<Cont
     },
     async apply(name, managers, workers, extra = {}) {
       names.add(name);
-      await store.apply({
+      await store.apply(h.doc(name, managers, workers, extra));
+    },
+    doc(name, managers, workers, extra = {}) {
+      return {
         apiVersion: 'swarmkeeper.dev/v1alpha1',
         kind: 'SwarmCluster',
         metadata: { name },
@@ -107,7 +112,7 @@ export async function startControllerHarness(opts: HarnessOptions): Promise<Cont
           healing: { unhealthyAfterSeconds: 5, nodeStartupTimeoutSeconds: 180, minHealthySeconds: 0 },
           ...extra,
         },
-      });
+      };
     },
     async status(name) {
       return (await store.get(name))?.status;
