@@ -20,7 +20,7 @@ export const ERROR_CODES = {
   QuorumAtRisk: 'The step would cost etcd or swarm its quorum and was refused.',
   Corrupt: 'Stored data (a backup) failed its checksum or is truncated: it is refused and nothing was changed.',
   Timeout: 'A wait (swarmkeeper wait, apply --wait, delete --wait) ended before its condition was met.',
-  NotProgressing: 'A wait (apply --wait) ended early: the cluster cannot reach the goal by itself (Frozen, or Degraded for too long).',
+  NotProgressing: 'A wait (apply --wait) ended early: the cluster cannot reach the goal by itself (Frozen or Degraded for too long).',
   Internal: 'A bug: an invariant of swarmkeeper itself did not hold.',
 } as const;
 

@@ -21,8 +21,9 @@ describe('apply --wait judges whether the applied generation can still become Re
   it('waits while the controller has not observed the generation, even if the old one was Degraded', () => {
     expect(judgeProgress(stored(2, degraded(1, 'Frozen')), 2, 0, DEGRADED_GRACE_MS * 2).kind).toBe('waiting');
   });
-  it('fails at once when Frozen, with the Degraded message', () => {
-    expect(judgeProgress(stored(2, degraded(2, 'Frozen')), 2, undefined, 0)).toEqual({ kind: 'failed', message: 'the cluster is Frozen: rule R2 holds a removal' });
+  it('gives Frozen the same grace (a new cluster is briefly Frozen), then fails with the Degraded message', () => {
+    expect(judgeProgress(stored(2, degraded(2, 'Frozen')), 2, 0, 10).kind).toBe('waiting');
+    expect(judgeProgress(stored(2, degraded(2, 'Frozen')), 2, 0, DEGRADED_GRACE_MS)).toEqual({ kind: 'failed', message: 'the cluster has been Frozen for 60s: rule R2 holds a removal' });
   });
   it('gives a Degraded phase its grace period, then fails', () => {
     expect(judgeProgress(stored(2, degraded(2, 'Degraded')), 2, 1000, 1000 + DEGRADED_GRACE_MS - 1).kind).toBe('waiting');

@@ -2,7 +2,8 @@
 // generation is Ready, printing each step of the operations journal as it starts and
 // ends (`launch ... running`, `... done`), the way `kubectl rollout status` narrates a
 // rollout. It ends early, with a clear error, when the cluster cannot get there by
-// itself: quorum lost (Frozen), or Degraded for longer than a transient hold lasts.
+// itself: Frozen (quorum lost) or Degraded for longer than a transient state lasts (a
+// new cluster is briefly Frozen while its first etcd member starts).
 import { SwarmkeeperError } from '../errors.ts';
 import { getCondition } from '../spec/conditions.ts';
 import type { EtcdClusterStore } from '../store/etcd-store.ts';
@@ -12,14 +13,14 @@ import type { StoredCluster } from '../store/port.ts';
 import { RESOURCES } from './input.ts';
 import { waitForCluster } from './wait-loop.ts';
 
-/** How long a Degraded phase may last before `apply --wait` gives up on it (holds such as a drain's can pass). */
+/** How long a Degraded or Frozen phase may last before `apply --wait` gives up on it (holds such as a drain's pass). */
 export const DEGRADED_GRACE_MS = 60_000;
 
 export type Progress = { readonly kind: 'waiting' } | { readonly kind: 'failed'; readonly message: string };
 
 /**
  * Whether the applied generation can still become Ready. Only the controller's verdict on
- * that generation counts; `degradedSince` is when it was first seen Degraded (or undefined).
+ * that generation counts; `degradedSince` is when it was first seen Degraded or Frozen (or undefined).
  */
 export function judgeProgress(cluster: StoredCluster | undefined, generation: number, degradedSince: number | undefined, now: number): Progress {
   if (!cluster) return { kind: 'failed', message: 'the cluster was deleted while waiting' };
@@ -28,9 +29,8 @@ export function judgeProgress(cluster: StoredCluster | undefined, generation: nu
   if (!s || (s.observedGeneration ?? -1) < generation) return { kind: 'waiting' };
   const degraded = getCondition(s.conditions, 'Degraded');
   const why = degraded?.status === 'True' ? `: ${degraded.message}` : '';
-  if (s.phase === 'Frozen') return { kind: 'failed', message: `the cluster is Frozen${why}` };
-  if (s.phase === 'Degraded' && degradedSince !== undefined && now - degradedSince >= DEGRADED_GRACE_MS) {
-    return { kind: 'failed', message: `the cluster has been Degraded for ${Math.round((now - degradedSince) / 1000)}s${why}` };
+  if ((s.phase === 'Degraded' || s.phase === 'Frozen') && degradedSince !== undefined && now - degradedSince >= DEGRADED_GRACE_MS) {
+    return { kind: 'failed', message: `the cluster has been ${s.phase} for ${Math.round((now - degradedSince) / 1000)}s${why}` };
   }
   return { kind: 'waiting' };
 }
@@ -60,7 +60,7 @@ export async function followApply(store: EtcdClusterStore, name: string, generat
       const now = cluster?.status?.phase;
       if (now !== undefined && now !== phase && (cluster?.status?.observedGeneration ?? -1) >= generation) out(`phase ${now}`);
       phase = now ?? phase;
-      degradedSince = now === 'Degraded' ? (degradedSince ?? Date.now()) : undefined;
+      degradedSince = now === 'Degraded' || now === 'Frozen' ? (degradedSince ?? Date.now()) : undefined;
       const verdict = judgeProgress(cluster, generation, degradedSince, Date.now());
       if (verdict.kind === 'failed') {
         failure = verdict.message;
