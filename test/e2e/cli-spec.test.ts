@@ -168,9 +168,14 @@ describe('apply, get, edit, delete round-trip', () => {
     expect(sk(['get', '-o', 'wide']).stdout).toMatch(/prod .*False\n/);
   });
 
-  it('deletes', () => {
-    expect(sk(['delete', 'prod'])).toMatchObject({ code: 0, stdout: 'swarmcluster.swarmkeeper.dev "prod" deleted\n' });
-    expect(sk(['delete', 'prod']).code).toBe(1);
+  it('deletes: a cascade needs a running controller (refused, nothing changed); --cascade=orphan removes the keys', () => {
+    const refused = sk(['delete', 'prod']);
+    expect(refused).toMatchObject({ code: 1, stdout: '' });
+    expect(refused.stderr).toContain('no swarmkeeper controller is running');
+    expect(refused.stderr).toContain('--cascade=orphan');
+    expect(sk(['get', 'prod']).code).toBe(0);
+    expect(sk(['delete', 'prod', '--cascade=orphan'])).toMatchObject({ code: 0, stdout: 'swarmcluster.swarmkeeper.dev "prod" deleted (orphan: its nodes keep running)\n' });
+    expect(sk(['delete', 'prod', '--cascade=orphan']).code).toBe(1);
     expect(sk(['get'])).toMatchObject({ code: 0, stdout: '', stderr: 'No resources found\n' });
   });
 });
