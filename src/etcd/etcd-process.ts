@@ -172,12 +172,16 @@ export async function startEtcdProcess(opts: EtcdProcessOptions): Promise<EtcdPr
       timeoutMs: opts.startTimeoutMs ?? 60_000,
       tls,
       path: waitFor === 'listening' ? '/version' : '/health',
-      abortIf: () => (isRunning() ? undefined : `etcd ${opts.name} exited (code ${String(exitCode)}) before it was ready`),
+      abortIf: () => (isRunning() ? undefined : `etcd ${opts.name} exited before it was ready`),
     });
   } catch (err) {
+    // /proc can show the process gone a moment before Node reports its exit status:
+    // wait briefly for it, so the message says how etcd ended.
+    if (!exited && !isAlive(pid)) await waitUntil(() => exited, 1_000).catch(() => undefined);
     await proc.stop(5_000).catch(() => undefined);
     const tail = tailOf(logFile, 15);
-    throw new SwarmkeeperError('Unavailable', `${(err as Error).message}; last lines of ${logFile}:\n${tail}`, { cause: err });
+    const why = exited ? `etcd ${opts.name} exited (code ${String(exitCode)}) before it was ready` : (err as Error).message;
+    throw new SwarmkeeperError('Unavailable', `${why}; last lines of ${logFile}:\n${tail}`, { cause: err });
   }
   return proc;
 }
