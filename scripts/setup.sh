@@ -39,3 +39,8 @@ fi
 # Compiled once here, so each local node agent loads plain JavaScript (bin/load-entry.js
 # falls back to the sources whenever they are newer than this build).
 node scripts/build.mjs --if-stale
+
+# The EC2 end-to-end test's nodes: a cached Debian root with systemd and docker, booted
+# with systemd-nspawn, and the real Ignition that applies their user-data.
+bash scripts/setup-node-root.sh
+bash scripts/setup-ignition.sh

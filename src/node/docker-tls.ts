@@ -45,7 +45,14 @@ export function writeDockerTls(dir: string, tls: { readonly ca: string; readonly
   writeAtomically(p.cert, tls.cert.endsWith('\n') ? tls.cert : `${tls.cert}\n`, 0o644);
 }
 
+/**
+ * Unchanged content is not written again: a systemd path unit (PathChanged=) restarts
+ * docker whenever server.pem is written, and the agent re-applies its saved answer at
+ * every start, so rewriting the same certificate would restart docker, and with it the
+ * agent, in a loop until systemd's start limit stops docker for good.
+ */
 function writeAtomically(file: string, text: string, mode: number): void {
+  if (existsSync(file) && readFileSync(file, 'utf8') === text) return;
   const tmp = `${file}.tmp`;
   writeFileSync(tmp, text, { mode });
   renameSync(tmp, file);

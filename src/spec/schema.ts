@@ -62,6 +62,8 @@ export const Ec2ProviderSchema = Type.Object(
     tags: Type.Optional(Type.Record(Type.String({ minLength: 1, maxLength: 127 }), Type.String({ maxLength: 255 }), { maxProperties: 40 })),
     /** An EC2-compatible endpoint (tests use a moto server on loopback). */
     endpoint: Type.Optional(Type.String({ pattern: '^https?://' })),
+    /** Nodes' user-data: cloud-config (coreos-cloudinit, the default) or Ignition (Flatcar's recommended path). */
+    userDataFormat: Type.Optional(Type.Union([Type.Literal('cloud-config'), Type.Literal('ignition')])),
   },
   strict,
 );

@@ -1,4 +1,4 @@
-// Samples a local-provider cluster's etcd and swarm every 100 ms while a test changes
+// Samples a cluster's etcd and swarm every 100 ms while a test changes
 // it, and records whether each raft had a working quorum:
 // - etcd: some manager's member answers GET /health with health "true" (etcd 3.4 only
 //   says so when the member has a leader and a quorum read succeeds);
@@ -7,7 +7,7 @@
 // A leader election (after a leadership transfer or a member removal) makes a short
 // gap; a lost quorum never comes back by itself. The test asserts on the longest gap.
 import type { Instance } from '../../src/observe/snapshot.ts';
-import type { LocalProvider } from '../../src/providers/local/local-provider.ts';
+import type { Provider } from '../../src/providers/provider.ts';
 import { DockerSwarm } from '../../src/swarm/docker-swarm.ts';
 
 export interface QuorumSample {
@@ -30,7 +30,10 @@ export interface QuorumWatcher {
   stop(): Promise<QuorumReport>;
 }
 
-export function watchQuorum(provider: LocalProvider, cluster: string, intervalMs = 100): QuorumWatcher {
+/** What the watcher needs of a provider (local, or ec2 with docker over TLS). */
+export type WatchedProvider = Pick<Provider, 'list' | 'dockerEndpoint' | 'etcdClientUrl'>;
+
+export function watchQuorum(provider: WatchedProvider, cluster: string, intervalMs = 100): QuorumWatcher {
   const samples: QuorumSample[] = [];
   const swarms = new Map<string, DockerSwarm>();
   let running = true;
@@ -55,19 +58,19 @@ export function watchQuorum(provider: LocalProvider, cluster: string, intervalMs
   };
 }
 
-async function sample(provider: LocalProvider, cluster: string, swarms: Map<string, DockerSwarm>): Promise<QuorumSample> {
+async function sample(provider: WatchedProvider, cluster: string, swarms: Map<string, DockerSwarm>): Promise<QuorumSample> {
   const managers = (await provider.list(cluster)).filter((i) => i.role === 'manager' && i.state === 'running' && i.address);
-  const [etcd, swarm] = await Promise.all([anyTrue(managers.map((m) => etcdHealthy(m))), anyTrue(managers.map((m) => swarmHasLeader(provider, m, swarms)))]);
+  const [etcd, swarm] = await Promise.all([anyTrue(managers.map((m) => etcdHealthy(provider.etcdClientUrl(m)))), anyTrue(managers.map((m) => swarmHasLeader(provider, m, swarms)))]);
   return { at: Date.now(), etcd, swarm, managers: managers.length };
 }
 
-async function etcdHealthy(m: Instance): Promise<boolean> {
-  const res = await fetch(`http://${m.address}:2379/health`, { signal: AbortSignal.timeout(1500) });
+async function etcdHealthy(clientUrl: string): Promise<boolean> {
+  const res = await fetch(`${clientUrl}/health`, { signal: AbortSignal.timeout(1500) });
   const body = (await res.json()) as { health?: string };
   return body.health === 'true';
 }
 
-async function swarmHasLeader(provider: LocalProvider, m: Instance, swarms: Map<string, DockerSwarm>): Promise<boolean> {
+async function swarmHasLeader(provider: WatchedProvider, m: Instance, swarms: Map<string, DockerSwarm>): Promise<boolean> {
   let s = swarms.get(m.id);
   if (!s) {
     s = new DockerSwarm(provider.dockerEndpoint(m));

@@ -11,6 +11,7 @@ import { createEtcdClient } from '../../store/etcd-client.ts';
 import { createLogger } from '../../log.ts';
 import type { NodeAgentConfig } from '../../node/agent-config.ts';
 import { exchangeBootstrapToken, reportInitialized, type JoinResponse } from '../../http/bootstrap-route.ts';
+import { sourceBoundFetch } from '../../node/source-bound-fetch.ts';
 import { ExchangeKv } from '../../node/exchange-kv.ts';
 import { EtcdManagementKv } from '../../node/management-kv.ts';
 import { runNodeAgent, type NodeIdentity } from '../../node/node-agent.ts';
@@ -115,14 +116,16 @@ export async function exchangeKvOf(flags: BootstrapFlags, config: NodeAgentConfi
   const tls = tlsDir ? await import('../../node/docker-tls.ts') : undefined;
   const dockerCsr = tls && tlsDir && config.role === 'manager' ? await tls.ensureDockerCsr(tlsDir, node.address) : undefined;
   const who = { cluster: config.cluster, token, instanceId: node.instanceId };
+  // The controller accepts the token only from the instance's private address.
+  const fromNode = sourceBoundFetch(node.address);
   return new ExchangeKv({
     instanceId: node.instanceId,
     address: node.address,
     endpoints,
     answerFile: join(node.dataDir, 'bootstrap-answer.json'),
     client: {
-      exchange: () => exchangeBootstrapToken(url, { ...who, ...(dockerCsr ? { dockerCsr } : {}) }),
-      reportInitialized: (swarmTokens) => reportInitialized(url, { ...who, address: node.address, swarmTokens }),
+      exchange: () => exchangeBootstrapToken(url, { ...who, ...(dockerCsr ? { dockerCsr } : {}) }, fromNode),
+      reportInitialized: (swarmTokens) => reportInitialized(url, { ...who, address: node.address, swarmTokens }, fromNode),
     },
     ...(tls && tlsDir ? { onAnswer: (a: JoinResponse) => (a.dockerTls ? tls.writeDockerTls(tlsDir, a.dockerTls) : undefined) } : {}),
   });

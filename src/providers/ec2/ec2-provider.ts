@@ -91,7 +91,7 @@ export class Ec2Provider implements Provider {
     }
     // Only new launches wait out a capacity or quota backoff; repeats are answered above.
     this.backoff.check(['quota', req.role], now);
-    const userData = renderUserData({ agent: req.agent, units: req.role === 'manager' ? req.spec.managers.units : req.spec.workers.units, format: this.opts.userDataFormat ?? 'cloud-config', dockerTls: this.dockerAccess().kind === 'tls' });
+    const userData = renderUserData({ agent: req.agent, units: req.role === 'manager' ? req.spec.managers.units : req.spec.workers.units, format: ec2.userDataFormat ?? this.opts.userDataFormat ?? 'cloud-config', dockerTls: this.dockerAccess().kind === 'tls' });
     const known = this.recent.merge(this.lastList, now);
     const population = subnetPopulation(ec2.subnetIds, known, req.role);
     const zones = new Map(known.filter((i) => i.subnetId && i.zone).map((i) => [i.subnetId as string, i.zone as string]));
