@@ -4,7 +4,8 @@
 // writes); aliases are capped so a "billion laughs" file cannot exhaust memory.
 //
 // Pure: never throws anything but SwarmkeeperError('SpecInvalid'), on any input.
-import { isScalar, parseAllDocuments, stringify, type Document } from 'yaml';
+import { isScalar, parseAllDocuments, type Document } from 'yaml';
+import { stringifyPortable } from './yaml-dialects.ts';
 import { SwarmkeeperError } from '../errors.ts';
 import { assertValidCluster } from './validate.ts';
 import type { SwarmCluster } from './schema.ts';
@@ -60,7 +61,8 @@ export function loadClusterText(text: string, source: string): SwarmCluster {
 export function formatCluster(obj: unknown, format: OutputFormat): string {
   const ordered = orderTopLevel(obj);
   if (format === 'json') return `${JSON.stringify(ordered, null, 2)}\n`;
-  return stringify(ordered, { lineWidth: 0, aliasDuplicateObjects: false });
+  // Quoted where kubectl (YAML 1.1) would read a plain string as something else.
+  return stringifyPortable(ordered);
 }
 
 /** Several objects: a kind: List in JSON (like kubectl), `---`-separated documents in YAML. */

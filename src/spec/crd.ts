@@ -74,13 +74,38 @@ function convertUnion(branches: JsonSchemaProps[], path: string): JsonSchemaProp
   const int = branches.find((b) => b.type === 'integer');
   const str = branches.find((b) => b.type === 'string');
   if (branches.length === 2 && int && str) {
-    // The one form of a typed anyOf Kubernetes allows: int-or-string.
-    return {
-      'x-kubernetes-int-or-string': true,
-      anyOf: [toStructural(int, `${path}<int>`), toStructural(str, `${path}<string>`)],
-    };
+    // The one typed union Kubernetes allows: int-or-string, with bare branches (a type or
+    // any value validation inside anyOf makes the schema non-structural). What each branch
+    // requires moves to one CEL rule; the string's maxLength stays on the node, where it
+    // bounds the rule's estimated cost.
+    const out: JsonSchemaProps = { 'x-kubernetes-int-or-string': true, anyOf: [{ type: 'integer' }, { type: 'string' }] };
+    if (str.maxLength !== undefined) out.maxLength = str.maxLength;
+    out['x-kubernetes-validations'] = [intOrStringRule(int, str, path)];
+    return out;
   }
   throw new Error(`crd: union at ${path} has no structural form (only literals or int-or-string)`);
+}
+
+/** One CEL rule stating both branches' constraints of an int-or-string. */
+function intOrStringRule(int: JsonSchemaProps, str: JsonSchemaProps, path: string): { rule: string; message: string } {
+  for (const [branch, allowed] of [[int, ['type', 'minimum', 'maximum']], [str, ['type', 'pattern', 'maxLength']]] as const) {
+    for (const k of Object.keys(branch)) {
+      if (!(allowed as readonly string[]).includes(k)) throw new Error(`crd: keyword "${k}" in the int-or-string at ${path} is not converted`);
+    }
+  }
+  const bounds: Array<[string, string]> = [];
+  if (typeof int.minimum === 'number') bounds.push([`self >= ${int.minimum}`, `>= ${int.minimum}`]);
+  if (typeof int.maximum === 'number') bounds.push([`self <= ${int.maximum}`, `<= ${int.maximum}`]);
+  const intRule = bounds.length > 0 ? bounds.map(([cel]) => cel).join(' && ') : 'true';
+  const strRule = typeof str.pattern === 'string' ? `self.matches(${celString(str.pattern)})` : 'true';
+  const intWords = ['a whole number', ...bounds.map(([, words]) => words)].join(' ');
+  const strWords = typeof str.pattern === 'string' ? `a string matching ${str.pattern}` : 'a string';
+  return { rule: `type(self) == int ? ${intRule} : ${strRule}`, message: `must be ${intWords} or ${strWords}` };
+}
+
+/** A CEL single-quoted string literal. */
+function celString(s: string): string {
+  return `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 }
 
 function literalType(v: unknown, path: string): string {

@@ -107,7 +107,7 @@ export const RolloutSchema = Type.Object(
 /** A count ("2") or a percent of the role's desired count ("40%"). */
 export const IntOrPercentSchema = Type.Union([
   Type.Integer({ minimum: 0 }),
-  Type.String({ pattern: '^(100|[1-9]?[0-9])%$' }),
+  Type.String({ pattern: '^(100|[1-9]?[0-9])%$', maxLength: 4 }),
 ]);
 
 export const HealingSchema = Type.Object(
@@ -210,6 +210,17 @@ export const MetadataSchema = Type.Object(
     resourceVersion: Type.Optional(Type.String()),
     creationTimestamp: Type.Optional(Type.String()),
     uid: Type.Optional(Type.String()),
+    // What Kubernetes keeps on every object (object-meta.ts checks them as it does), so
+    // an object read from the API server, or written for it, is accepted here too.
+    // namespace: the resource is cluster-scoped, so the API server drops it.
+    namespace: Type.Optional(Type.String()),
+    generateName: Type.Optional(Type.String()),
+    finalizers: Type.Optional(Type.Array(Type.String())),
+    deletionTimestamp: Type.Optional(Type.String()),
+    deletionGracePeriodSeconds: Type.Optional(Type.Integer({ minimum: 0 })),
+    ownerReferences: Type.Optional(Type.Array(Type.Record(Type.String(), Type.Unknown()))),
+    managedFields: Type.Optional(Type.Array(Type.Record(Type.String(), Type.Unknown()))),
+    selfLink: Type.Optional(Type.String()),
   },
   strict,
 );

@@ -10,6 +10,7 @@ import type { TSchema } from '@sinclair/typebox';
 import { SwarmkeeperError } from '../errors.ts';
 import { API_VERSION, KIND, SwarmClusterSchema, type SwarmCluster } from './schema.ts';
 import { CROSS_FIELD_RULES, checkListMaps, keySegment, type FieldError } from './rules.ts';
+import { checkObjectMeta } from './object-meta.ts';
 
 export type { FieldError } from './rules.ts';
 
@@ -36,10 +37,13 @@ const PATTERN_WORDS: Record<string, string> = {
 export function validateCluster(doc: unknown): ValidationResult {
   const identity = checkIdentity(doc);
   if (identity.length > 0) return { ok: false, errors: identity };
-  const errors = schemaErrors(SwarmClusterSchema, doc);
+  // Kubernetes prunes a field set to null before validating (none of ours is nullable):
+  // `paused: null` means "not set" to both.
+  const pruned = withoutNulls(doc);
+  const errors = schemaErrors(SwarmClusterSchema, pruned);
   if (errors.length > 0) return { ok: false, errors };
-  const cluster = doc as SwarmCluster;
-  const semantic = [...checkListMaps(cluster), ...CROSS_FIELD_RULES.flatMap((r) => r.check(cluster))];
+  const cluster = pruned as SwarmCluster;
+  const semantic = [...checkObjectMeta(cluster.metadata), ...checkListMaps(cluster), ...CROSS_FIELD_RULES.flatMap((r) => r.check(cluster))];
   if (semantic.length > 0) return { ok: false, errors: semantic };
   return { ok: true, cluster };
 }
@@ -217,6 +221,15 @@ export function describeValue(v: unknown): string {
   if (typeof v === 'string') return v.length > 40 ? `a ${v.length}-character string` : JSON.stringify(v);
   if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
   return typeof v;
+}
+
+/** A copy without the mapping entries whose value is null (list items are kept). */
+function withoutNulls(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(withoutNulls);
+  if (!isRecord(v)) return v;
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) if (x !== null) out[k] = withoutNulls(x);
+  return out;
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {
