@@ -20,6 +20,14 @@ if [ -x "${CACHE_DIR}/kube-apiserver" ] && [ -x "${CACHE_DIR}/kubectl" ]; then
   exit 0
 fi
 
+# One build at a time on a machine: a second setup waits for the first, then finds the cache.
+mkdir -p "$(dirname "${CACHE_DIR}")"
+exec 9>"$(dirname "${CACHE_DIR}")/.build.lock"
+flock 9
+if [ -x "${CACHE_DIR}/kube-apiserver" ] && [ -x "${CACHE_DIR}/kubectl" ]; then
+  exit 0
+fi
+
 GO="$(command -v go || true)"
 [ -n "${GO}" ] || GO=/usr/local/go/bin/go
 if [ ! -x "${GO}" ]; then

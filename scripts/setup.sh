@@ -39,3 +39,6 @@ fi
 # Compiled once here, so each local node agent loads plain JavaScript (bin/load-entry.js
 # falls back to the sources whenever they are newer than this build).
 node scripts/build.mjs --if-stale
+
+# kube-apiserver and kubectl for the tests against a real Kubernetes API server.
+bash scripts/setup-kube.sh
