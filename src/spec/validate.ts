@@ -40,9 +40,14 @@ export function validateCluster(doc: unknown): ValidationResult {
   // Kubernetes prunes a field set to null before validating (none of ours is nullable):
   // `paused: null` means "not set" to both.
   const pruned = withoutNulls(doc);
-  const errors = schemaErrors(SwarmClusterSchema, pruned);
+  const all = schemaErrors(SwarmClusterSchema, pruned);
+  // status is the controller's: like the API server (status subresource), a status in a
+  // document written by a user is dropped, its values unjudged; unknown fields in it are
+  // still refused, as Kubernetes' strict field validation refuses them.
+  const ignored = all.filter((e) => /^status\b/.test(e.path) && !e.message.startsWith('unknown field'));
+  const errors = all.filter((e) => !ignored.includes(e));
   if (errors.length > 0) return { ok: false, errors };
-  const cluster = pruned as SwarmCluster;
+  const cluster = (ignored.length > 0 ? withoutStatus(pruned) : pruned) as SwarmCluster;
   const semantic = [...checkObjectMeta(cluster.metadata), ...checkListMaps(cluster), ...CROSS_FIELD_RULES.flatMap((r) => r.check(cluster))];
   if (semantic.length > 0) return { ok: false, errors: semantic };
   return { ok: true, cluster };
@@ -221,6 +226,11 @@ export function describeValue(v: unknown): string {
   if (typeof v === 'string') return v.length > 40 ? `a ${v.length}-character string` : JSON.stringify(v);
   if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
   return typeof v;
+}
+
+function withoutStatus(doc: unknown): unknown {
+  const { status: _dropped, ...rest } = doc as Record<string, unknown>;
+  return rest;
 }
 
 /** A copy without the mapping entries whose value is null (list items are kept). */

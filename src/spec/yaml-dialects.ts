@@ -92,9 +92,9 @@ export function stringifyPortable(value: unknown): string {
 /** A string YAML 1.1 would not read back as the same string when written plain. */
 function needsQuotes(s: string): boolean {
   if (s === '' || s.includes('\n')) return false;
-  // Fast path: a word YAML 1.1 gives no other meaning (not a boolean or null word, no
-  // leading digit, sign, dot or indicator).
-  if (/^[A-Za-z_/][\w./-]*$/.test(s) && !YAML11_WORDS.test(s)) return false;
+  // Fast path: YAML 1.1 gives another meaning only to boolean and null words and to
+  // scalars starting with a digit, sign, dot, tilde or indicator.
+  if (!/^[-+.~0-9!&*?|>'"%@`#,[\]{}:=<\s]/.test(s) && !YAML11_WORDS.test(s.trim())) return false;
   const v = readAs11(s);
   return v !== s;
 }
