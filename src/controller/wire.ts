@@ -11,6 +11,7 @@ import { plan } from '../plan/plan.ts';
 import type { Provider } from '../providers/provider.ts';
 import type { ResolvedSpec } from '../spec/defaults.ts';
 import { EtcdClusterStore } from '../store/etcd-store.ts';
+import type { ClusterStore, SpecSource } from '../store/port.ts';
 import { ingestSpec } from '../store/spec-intake.ts';
 import { livePeerFactories } from './live-peers.ts';
 import type { AgentConfigFactory, ActTimeouts } from '../act/context.ts';
@@ -35,28 +36,32 @@ export interface ControllerWiring {
   readonly electionTtlSeconds?: number;
   readonly timeouts?: Partial<ActTimeouts>;
   readonly selfInstanceId?: string;
+  /** Another spec source than the management etcd (Kubernetes); built with the provider lookup. */
+  readonly specSource?: (providerFor: (spec: ResolvedSpec) => Provider) => SpecSource;
 }
 
 export interface WiredController {
   readonly controller: Controller;
-  readonly store: EtcdClusterStore;
+  readonly store: ClusterStore;
   readonly marks: EtcdMarkStore;
 }
 
 export function wireController(w: ControllerWiring): WiredController {
-  const store = new EtcdClusterStore(w.client, { prefix: w.prefix, ownsClient: false });
+  const providerFor = w.providerFor ?? ((spec: ResolvedSpec) => providerForSpec(spec, { logger: w.logger, ...(w.local ? { local: w.local } : {}) }));
+  const source = w.specSource ? w.specSource(providerFor) : etcdSpecSource(w.client, w.prefix);
+  const store = source.store;
   const marks = new EtcdMarkStore(w.client, { prefix: w.prefix });
   const controller = createController({
     store,
     mgmt: w.client,
     prefix: w.prefix,
     managementEndpoints: w.managementEndpoints,
-    providerFor: w.providerFor ?? ((spec) => providerForSpec(spec, { logger: w.logger, ...(w.local ? { local: w.local } : {}) })),
+    providerFor,
     peers: livePeerFactories(),
     plan,
     checkPrecondition,
     marks,
-    ingest: (name, fence) => ingestSpec(store, name, Date.now(), fence),
+    ingest: (name, fence) => source.ingest(name, fence),
     logger: w.logger,
     ...(w.identity ? { identity: w.identity } : {}),
     ...(w.metrics ? { metrics: w.metrics } : {}),
@@ -68,4 +73,10 @@ export function wireController(w: ControllerWiring): WiredController {
     ...(w.selfInstanceId ? { selfInstanceId: w.selfInstanceId } : {}),
   });
   return { controller, store, marks };
+}
+
+/** Specs in the management etcd: the store plus spec intake (validation, last-good). */
+function etcdSpecSource(client: Etcd3, prefix: string): SpecSource {
+  const store = new EtcdClusterStore(client, { prefix, ownsClient: false });
+  return { store, ingest: (name, fence) => ingestSpec(store, name, Date.now(), fence) };
 }

@@ -51,3 +51,13 @@ export interface ClusterStore {
   watch(onEvent: (e: ClusterWatchEvent) => void): Promise<Watcher>;
   close(): Promise<void>;
 }
+
+/**
+ * Where the controller's specs come from: the management etcd (EtcdClusterStore with
+ * spec intake) or Kubernetes SwarmCluster objects (src/kube/). `ingest` runs before each
+ * cycle of a cluster (promotion of a new spec, a finalizer's teardown).
+ */
+export interface SpecSource {
+  readonly store: ClusterStore;
+  ingest(name: string, fence: LeaderFence): Promise<unknown>;
+}

@@ -32,6 +32,9 @@ import { loadOrCreateDockerCa } from '../../providers/ec2/docker-ca.ts';
 import { localAgentConfig } from '../../controller/agent-config.ts';
 import { etcdOptionsOf } from '../global-options.ts';
 import { isHttpUrl } from '../http-url.ts';
+import { loadKubeConfig } from '../../kube/kube-config.ts';
+import { kubeSpecSource } from '../../kube/kube-source.ts';
+import { attachKubeEvents } from '../../kube/kube-events.ts';
 
 interface RunOptions {
   httpListen?: string;
@@ -45,6 +48,9 @@ interface RunOptions {
   tlsCertFile?: string;
   tlsKeyFile?: string;
   trustedProxy?: string;
+  specSource: string;
+  kubeconfig?: string;
+  eventNamespace: string;
 }
 
 export function registerRun(program: Command): void {
@@ -68,7 +74,10 @@ export function registerRun(program: Command): void {
         'SWARMKEEPER_TRUSTED_PROXY',
       ),
     )
-    .addHelpText('after', '\nExamples:\n  swarmkeeper --etcd-endpoints http://127.0.0.1:2379 run\n  swarmkeeper run --http-listen 0.0.0.0:8080')
+    .addOption(new Option('--spec-source <source>', 'where SwarmCluster specs come from: the management etcd, or SwarmCluster objects in Kubernetes').choices(['etcd', 'kubernetes']).default('etcd').env('SWARMKEEPER_SPEC_SOURCE'))
+    .option('--kubeconfig <file>', 'with --spec-source kubernetes: the kubeconfig (default: KUBECONFIG, ~/.kube/config, then the in-cluster service account)')
+    .option('--event-namespace <ns>', 'with --spec-source kubernetes: namespace of the Events recorded about SwarmClusters', 'default')
+    .addHelpText('after', '\nExamples:\n  swarmkeeper --etcd-endpoints http://127.0.0.1:2379 run\n  swarmkeeper run --spec-source kubernetes --kubeconfig ~/.kube/config\n  swarmkeeper run --http-listen 0.0.0.0:8080')
     .action(async (opts: RunOptions, cmd: Command) => {
       await runController(opts, cmd);
     });
@@ -92,6 +101,8 @@ async function runController(opts: RunOptions, cmd: Command): Promise<void> {
   }
   if (opts.bootstrapUrl !== undefined && !listen) throw new SwarmkeeperError('Usage', '--bootstrap-url: nodes exchange their tokens over HTTP, so --http-listen is needed too');
   if (opts.bootstrapUrl !== undefined && !isHttpUrl(opts.bootstrapUrl)) throw new SwarmkeeperError('Usage', `--bootstrap-url ${opts.bootstrapUrl}: expected an http(s):// URL`);
+  if (opts.specSource !== 'kubernetes' && opts.kubeconfig !== undefined) throw new SwarmkeeperError('Usage', '--kubeconfig: only with --spec-source kubernetes');
+  const kubeConfig = opts.specSource === 'kubernetes' ? loadKubeConfig(opts.kubeconfig) : undefined;
   const level = (cmd.parent?.opts<{ logLevel?: string }>().logLevel ?? 'info');
   const logger = createLogger({ level });
   const client = createEtcdClient(etcdOpts);
@@ -110,8 +121,10 @@ async function runController(opts: RunOptions, cmd: Command): Promise<void> {
           otherProviders: localAgentConfig(etcdOpts.endpoints, etcdOpts.prefix),
         })
       : undefined;
+  const kube = kubeConfig ? kubeSpecSource({ kc: kubeConfig, mgmt: client, logger, eventNamespace: opts.eventNamespace }) : undefined;
   const wired = wireController({
     client,
+    ...(kube ? { specSource: kube.build } : {}),
     prefix: etcdOpts.prefix,
     managementEndpoints: etcdOpts.endpoints,
     logger,
@@ -127,6 +140,8 @@ async function runController(opts: RunOptions, cmd: Command): Promise<void> {
     : undefined;
   const detachNotifier = notifier ? attachNotifier(wired.controller, notifier) : undefined;
   if (notifier) logger.info('Sending notifications to the configured webhook');
+  const detachKubeEvents = kube ? attachKubeEvents(wired.controller, kube.api, logger) : undefined;
+  if (kube) logger.info({ server: kubeConfig?.getCurrentCluster()?.server }, 'Reading SwarmCluster objects from Kubernetes');
   if (selfInstanceId) logger.info({ selfInstanceId }, 'Replacing the node this controller runs on last');
   let server: FastifyInstance | undefined;
   let stopTlsReload: (() => void) | undefined;
@@ -154,6 +169,7 @@ async function runController(opts: RunOptions, cmd: Command): Promise<void> {
     await wired.controller.stop().catch((err: unknown) => logger.warn({ err: String(err) }, 'Stopping the controller failed'));
     // After the controller: the last cycle's messages still go out (bounded grace).
     detachNotifier?.();
+    detachKubeEvents?.();
     await notifier?.close(5_000);
     stopTlsReload?.();
     await server?.close().catch(() => undefined);
