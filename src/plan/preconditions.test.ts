@@ -14,6 +14,8 @@ interface Row {
   readonly name: string;
   readonly step: Step;
   readonly snapshot: Snapshot;
+  /** The spec in force when the step runs (default: 3 managers, 2 workers). */
+  readonly spec?: typeof spec;
   readonly expect: 'ok' | 'satisfied' | `refused:${string}`;
   /** Default: the 3 + 2 spec above, not being deleted. */
   readonly spec?: ReturnType<typeof aSpec>;
@@ -56,6 +58,13 @@ const rows: Row[] = [
   { name: 'the same membership step in flight (resume)', step: { ...base, kind: 'swarm.demote', instanceId: 'm2', nodeId: 'node-m2' }, snapshot: aSnapshot({ spec, nodes: [aManager(), aManager(), aManager()], operations: [anOperation({ stepKind: 'swarm.demote', target: 'm2' })] }), expect: 'ok' },
   { name: 'drain that would break maxUnavailable', step: { ...base, kind: 'swarm.drain', instanceId: 'w1', nodeId: 'node-w1', minReadyAfter: 2 }, snapshot: healthy, expect: 'refused:R9-surge-unavailable' },
   { name: 'launch already done (token listed)', step: { ...base, kind: 'instance.launch', role: 'worker', count: 1, clientToken: 'tok-1', configHash: 'x' }, snapshot: aSnapshot({ spec, nodes: [aManager(), aWorker({ clientToken: 'tok-1' })] }), expect: 'satisfied' },
+  {
+    name: 'launch planned for a larger spec, resumed after the spec shrank (1 live manager of 1 + 2 would exceed 1 + 1)',
+    step: { ...base, kind: 'instance.launch', role: 'manager', count: 2, clientToken: 'tok-old', configHash: 'x', maxRoleInstances: 3 },
+    snapshot: aSnapshot({ spec: aSpec({ managers: 1, workers: 0 }), nodes: [aManager()] }),
+    spec: aSpec({ managers: 1, workers: 0 }),
+    expect: 'refused:R9-surge-unavailable',
+  },
   { name: 'launch beyond the surge bound', step: { ...base, kind: 'instance.launch', role: 'worker', count: 1, clientToken: 'tok-2', configHash: 'x', maxRoleInstances: 2 }, snapshot: healthy, expect: 'refused:R9-surge-unavailable' },
   {
     name: 'manager launch while another manager joins (a launch changes no membership)',

@@ -39,13 +39,13 @@ export function checkPrecondition(step: Step, snapshot: Snapshot, now: number, s
     const other = inFlightMembershipOps(snapshot.operations).find((op) => !(op.stepKind === step.kind && op.target === targetOf(step)));
     if (other) return refuse('R3-one-membership-change', `the journal has ${other.stepKind} ${other.target} in flight`);
   }
-  return checkKind(step, inv, snapshot, now);
+  return checkKind(step, inv, snapshot, now, spec);
 }
 
-function checkKind(step: Step, inv: Inventory, snapshot: Snapshot, now: number): PreconditionResult {
+function checkKind(step: Step, inv: Inventory, snapshot: Snapshot, now: number, spec: ResolvedSpec | undefined): PreconditionResult {
   switch (step.kind) {
     case 'instance.launch':
-      return checkLaunch(step, inv);
+      return checkLaunch(step, inv, spec);
     case 'instance.terminate': {
       const n = [...inv.managers, ...inv.workers].find((x) => x.id === step.instanceId);
       if (!inv.instancesOk) return refuse('R1-complete-observation', 'the instance list could not be read');
@@ -156,13 +156,25 @@ function checkKind(step: Step, inv: Inventory, snapshot: Snapshot, now: number):
   }
 }
 
-function checkLaunch(step: Extract<Step, { kind: 'instance.launch' }>, inv: Inventory): PreconditionResult {
+/**
+ * A launch may run long after it was planned (a successor resumes it from the journal):
+ * besides the bound the plan gave it, it must fit the spec in force now, or a launch
+ * planned for a larger cluster would overshoot a smaller one.
+ */
+function launchBound(step: Extract<Step, { kind: 'instance.launch' }>, spec: ResolvedSpec | undefined): number | undefined {
+  if (!spec) return step.maxRoleInstances;
+  const cap = step.role === 'manager' ? spec.managers.count + Math.max(1, spec.rollout.maxSurge) : spec.workers.count + spec.rollout.maxSurge;
+  return Math.min(step.maxRoleInstances ?? cap, cap);
+}
+
+function checkLaunch(step: Extract<Step, { kind: 'instance.launch' }>, inv: Inventory, spec: ResolvedSpec | undefined): PreconditionResult {
   if (!inv.instancesOk) return refuse('R1-complete-observation', 'the instance list could not be read');
   const nodes = step.role === 'manager' ? inv.managers : inv.workers;
   if (nodes.some((n) => n.instance.clientToken === step.clientToken)) return satisfied(`instances with token ${step.clientToken} exist`);
-  if (step.maxRoleInstances !== undefined) {
+  const bound = launchBound(step, spec);
+  if (bound !== undefined) {
     const live = nodes.filter((n) => !n.removing && !n.dead && !n.orphan).length;
-    if (live + step.count > step.maxRoleInstances) return refuse('R9-surge-unavailable', `${live} live ${step.role}s + ${step.count} would exceed ${step.maxRoleInstances}`);
+    if (live + step.count > bound) return refuse('R9-surge-unavailable', `${live} live ${step.role}s + ${step.count} would exceed ${bound}`);
   }
   // A manager launch changes no raft membership (the agent waits for its learner entry
   // and joins the swarm as a worker), so managers still joining do not hold it back,
