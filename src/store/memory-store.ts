@@ -8,10 +8,11 @@ import type { SwarmCluster, SwarmClusterStatus } from '../spec/schema.ts';
 import { clusterKeys, clustersPrefix } from './keys.ts';
 import type { MemoryFencedKv } from './memory-kv.ts';
 import type { ApplyResult, ClusterStore, ClusterWatchEvent, LeaderFence, StoredCluster, Watcher } from './port.ts';
-import { composeStored, inForce, interpret, sameContent, tryParse, withRevision, type RawCluster } from './stored-doc.ts';
+import { composeStored, inForce, interpret, parseStatus, sameContent, tryParse, withRevision, type RawCluster } from './stored-doc.ts';
 
 export class MemoryClusterStore implements ClusterStore {
   private readonly listeners = new Set<(e: ClusterWatchEvent) => void>();
+  private readonly parsed = new Map<string, StoredCluster | null>();
 
   constructor(
     readonly kv: MemoryFencedKv,
@@ -20,7 +21,18 @@ export class MemoryClusterStore implements ClusterStore {
   ) {}
 
   async get(name: string): Promise<StoredCluster | undefined> {
-    return interpret(await this.readRaw(name));
+    const raw = await this.readRaw(name);
+    // Parsing and validating the documents is most of a read: reuse it while they are the same.
+    const key = `${name}\0${raw.specRevision}\0${raw.lastGoodRevision}`;
+    let doc = this.parsed.get(key);
+    if (!doc) {
+      doc = interpret({ ...raw, statusText: undefined }) ?? null;
+      this.parsed.clear();
+      this.parsed.set(key, doc);
+    }
+    if (!doc) return undefined;
+    const status = raw.statusText === undefined ? undefined : parseStatus(raw.statusText);
+    return { ...doc, ...(status ? { status } : {}) };
   }
 
   async list(): Promise<StoredCluster[]> {

@@ -159,7 +159,7 @@ function parseDeletion(text: string): string {
   return new Date(0).toISOString();
 }
 
-function parseStatus(text: string): SwarmClusterStatus | undefined {
+export function parseStatus(text: string): SwarmClusterStatus | undefined {
   try {
     const v = JSON.parse(text) as unknown;
     return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as SwarmClusterStatus) : undefined;
