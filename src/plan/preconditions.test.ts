@@ -14,8 +14,6 @@ interface Row {
   readonly name: string;
   readonly step: Step;
   readonly snapshot: Snapshot;
-  /** The spec in force when the step runs (default: 3 managers, 2 workers). */
-  readonly spec?: typeof spec;
   readonly expect: 'ok' | 'satisfied' | `refused:${string}`;
   /** Default: the 3 + 2 spec above, not being deleted. */
   readonly spec?: ReturnType<typeof aSpec>;

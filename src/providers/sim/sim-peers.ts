@@ -11,7 +11,7 @@ import { urlHost } from '../../observe/snapshot.ts';
 import type { EtcdMembershipApi } from '../../etcd/port.ts';
 import type { PeerFactories } from '../../observe/peer-clients.ts';
 import type { Role } from '../../spec/schema.ts';
-import type { SwarmApi, SwarmInfo, SwarmJoinTokens } from '../../swarm/port.ts';
+import type { SwarmApi, SwarmInfo, SwarmJoinTokens, TasksNotMoved } from '../../swarm/port.ts';
 import type { DockerEndpoint } from '../provider.ts';
 import type { SimWorld } from './world.ts';
 
@@ -78,6 +78,11 @@ class SimNodeSwarm implements SwarmApi {
   async runningTasks(nodeId: string): Promise<number> {
     await this.asManager('listing tasks');
     return this.world.swarm.runningTasks(nodeId);
+  }
+
+  async tasksNotMoved(nodeId: string): Promise<TasksNotMoved> {
+    await this.asManager('listing tasks');
+    return this.world.swarm.tasksNotMoved(nodeId);
   }
 
   async setAvailability(nodeId: string, version: number, availability: SwarmAvailability): Promise<void> {
