@@ -130,8 +130,8 @@ export class HistoryChecks {
 
   /**
    * What the view gets wrong about the world right now, if anything: a node it shows
-   * with another role or readiness, a manager or etcd member it does not show, or a
-   * member shown with another learner state or health. Nodes that joined since the read
+   * with another role, or ready when it is not; a manager or etcd member it does not
+   * show; a member shown with another learner state, or healthy when it is not. Nodes that joined since the read
    * (workers) change no destructive decision and are not counted.
    */
   private staleness(view: Snapshot): string | undefined {
@@ -141,14 +141,15 @@ export class HistoryChecks {
     for (const n of view.swarm.value.nodes) {
       const t = w.swarmNodes.get(n.id);
       if (!t) return `swarm node ${n.id} is gone`;
-      if (t.role !== n.role || w.reachable(t.instanceId) !== (n.state === 'ready')) return `swarm node ${n.id} is ${t.role}/${w.reachable(t.instanceId) ? 'ready' : 'down'}, seen ${n.role}/${n.state}`;
+      // Seen down but up by now is no danger (the view is only more cautious); the reverse is.
+      if (t.role !== n.role || (n.state === 'ready' && !w.reachable(t.instanceId))) return `swarm node ${n.id} is ${t.role}/${w.reachable(t.instanceId) ? 'ready' : 'down'}, seen ${n.role}/${n.state}`;
     }
     for (const t of w.swarmNodes.values()) if (t.role === 'manager' && !seen.has(t.id)) return `swarm manager ${t.id} not seen`;
     const members = new Map(view.etcd.value.members.map((m) => [m.id, m] as const));
     if (members.size !== w.members.size) return `etcd has ${w.members.size} members, seen ${members.size}`;
     for (const t of w.members.values()) {
       const m = members.get(t.id);
-      if (!m || m.isLearner !== t.isLearner || (m.healthy === true) !== w.memberHealthy(t)) return `etcd member ${t.id} is ${t.isLearner ? 'learner' : 'voter'}/${w.memberHealthy(t) ? 'healthy' : 'unhealthy'}, seen ${m ? `${m.isLearner ? 'learner' : 'voter'}/${m.healthy === true ? 'healthy' : 'unhealthy'}` : 'nothing'}`;
+      if (!m || m.isLearner !== t.isLearner || (m.healthy === true && !w.memberHealthy(t))) return `etcd member ${t.id} is ${t.isLearner ? 'learner' : 'voter'}/${w.memberHealthy(t) ? 'healthy' : 'unhealthy'}, seen ${m ? `${m.isLearner ? 'learner' : 'voter'}/${m.healthy === true ? 'healthy' : 'unhealthy'}` : 'nothing'}`;
     }
     return undefined;
   }
