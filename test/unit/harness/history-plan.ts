@@ -50,7 +50,7 @@ const event: fc.Arbitrary<HistoryEvent> = fc.oneof(
   { weight: 1, arbitrary: fc.constant({ kind: 'heal' as const }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('apiFaults' as const), level: fc.constantFrom<0 | 1 | 2>(0, 1, 2) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('slowBoots' as const), on: fc.boolean() }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('killBetweenSteps' as const), role, pick }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('killBetweenSteps' as const), role: fc.constantFrom<Role>('manager', 'worker'), pick }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('crash' as const), atCall: fc.integer({ min: 1, max: 40 }), applied: fc.boolean() }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('leaderChange' as const), atCall: fc.integer({ min: 1, max: 40 }), noticeAfterMs: fc.integer({ min: 0, max: 10_000 }) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('wait' as const), seconds: fc.integer({ min: 10, max: 120 }) }) },

@@ -23,6 +23,7 @@ import { checkConverged } from './invariants.ts';
 import type { HistoryEvent, HistoryPlan } from './history-plan.ts';
 import { PREFIX, requeueAfterMs, SimController, type PortCall } from './sim-controller.ts';
 import { VirtualTime } from './virtual-time.ts';
+import { DESTRUCTIVE_STEP_KINDS, MEMBERSHIP_STEP_KINDS, type StepKind } from '../../../src/plan/steps.ts';
 import { clusterKeys } from '../../../src/store/keys.ts';
 import { encodeEndpoints, endpointsOf, parseEndpoints } from '../../../src/node/cluster-endpoints.ts';
 import { urlHost } from '../../../src/observe/snapshot.ts';
@@ -353,9 +354,17 @@ class HistoryRun {
   }
 }
 
+/**
+ * The journal record of a destructive or membership step: the moment between the plan
+ * and the step's precondition re-check where a fault hurts most (the adversary's timing).
+ */
 function isJournalRecord(call: PortCall): boolean {
   if (call.port !== 'kv' || call.method !== 'write') return false;
   const ops = call.args[0] as ReadonlyArray<{ kind: string; key: string; value?: string }>;
-  return ops.some((op) => op.kind === 'put' && op.key.includes('/journal/') && op.value?.includes('"state":"pending"') === true);
+  return ops.some((op) => {
+    if (op.kind !== 'put' || !op.key.includes('/journal/') || op.value?.includes('"state":"pending"') !== true) return false;
+    const kind = (JSON.parse(op.value) as { stepKind: StepKind }).stepKind;
+    return DESTRUCTIVE_STEP_KINDS.has(kind) || MEMBERSHIP_STEP_KINDS.has(kind);
+  });
 }
 
