@@ -20,7 +20,7 @@ import { SwarmkeeperError, wrapError } from '../errors.ts';
 import { assertValidCluster, validateCluster } from '../spec/validate.ts';
 import { checkTextLimits, STORED_SPEC_LIMITS } from '../spec/text-limits.ts';
 import type { SwarmCluster, SwarmClusterStatus } from '../spec/schema.ts';
-import { composeStored, inForce, interpret, sameContent, tryParse, withRevision, type RawCluster } from './stored-doc.ts';
+import { composeStored, conflict, inForce, interpret, sameContent, tryParse, withRevision, type RawCluster } from './stored-doc.ts';
 import { clusterKeys, clustersPrefix } from './keys.ts';
 import type { ApplyResult, ClusterStore, ClusterWatchEvent, LeaderFence, StoredCluster, Watcher } from './port.ts';
 import { watchClusterSpecs, type WatchLogger } from './store-watch.ts';
@@ -232,10 +232,3 @@ export class EtcdClusterStore implements ClusterStore {
   }
 }
 
-function conflict(name: string, expected: string, actual: string): SwarmkeeperError {
-  return new SwarmkeeperError(
-    'Conflict',
-    `SwarmCluster "${name}" was changed by someone else (expected revision ${expected}, found ${actual}); read it again and retry`,
-    { details: { name, expected, actual } },
-  );
-}

@@ -2,13 +2,12 @@
 // rules as EtcdClusterStore (stored-doc.ts): apply validates first and writes spec and
 // last-good together, the generation moves only when the spec changes, writeStatus is
 // fenced by leadership. For the simulator; the contract suite holds both to one behaviour.
-import { SwarmkeeperError } from '../errors.ts';
 import { assertValidCluster, validateCluster } from '../spec/validate.ts';
 import type { SwarmCluster, SwarmClusterStatus } from '../spec/schema.ts';
 import { clusterKeys, clustersPrefix } from './keys.ts';
 import type { MemoryFencedKv } from './memory-kv.ts';
 import type { ApplyResult, ClusterStore, ClusterWatchEvent, LeaderFence, StoredCluster, Watcher } from './port.ts';
-import { composeStored, inForce, interpret, sameContent, tryParse, withRevision, type RawCluster } from './stored-doc.ts';
+import { composeStored, conflict, inForce, interpret, sameContent, tryParse, withRevision, type RawCluster } from './stored-doc.ts';
 
 export class MemoryClusterStore implements ClusterStore {
   private readonly listeners = new Set<(e: ClusterWatchEvent) => void>();
@@ -43,9 +42,7 @@ export class MemoryClusterStore implements ClusterStore {
     const raw = await this.readRaw(name);
     const expected = opts.expectedRevision ?? incoming.metadata.resourceVersion;
     if (expected !== undefined && expected !== raw.specRevision) {
-      throw new SwarmkeeperError('Conflict', `SwarmCluster "${name}" was changed by someone else (expected revision ${expected}, found ${raw.specRevision}); read it again and retry`, {
-        details: { name, expected, actual: raw.specRevision },
-      });
+      throw conflict(name, expected, raw.specRevision);
     }
     const current = inForce(raw);
     const specDoc = raw.specText === undefined ? undefined : tryParse(raw.specText);

@@ -3,7 +3,7 @@
 // (store-owned metadata carried over, generation bumped on spec changes). No I/O
 // (new uids come from node:crypto).
 import { randomUUID } from 'node:crypto';
-import { messageOf } from '../errors.ts';
+import { messageOf, SwarmkeeperError } from '../errors.ts';
 import { parseClusterText } from '../spec/codec.ts';
 import { describeInvalid, validateCluster } from '../spec/validate.ts';
 import type { SwarmCluster, SwarmClusterStatus } from '../spec/schema.ts';
@@ -182,4 +182,13 @@ export function deepEqual(a: unknown, b: unknown): boolean {
   const ak = Object.keys(ao).filter((k) => ao[k] !== undefined);
   const bk = Object.keys(bo).filter((k) => bo[k] !== undefined);
   return ak.length === bk.length && ak.every((k) => deepEqual(ao[k], bo[k]));
+}
+
+/** The Conflict error both stores raise when the spec moved since the caller read it. */
+export function conflict(name: string, expected: string, actual: string): SwarmkeeperError {
+  return new SwarmkeeperError(
+    'Conflict',
+    `SwarmCluster "${name}" was changed by someone else (expected revision ${expected}, found ${actual}); read it again and retry`,
+    { details: { name, expected, actual } },
+  );
 }
