@@ -2,6 +2,7 @@
 // detached dockerd outlives the process that started it and is stopped later by its pid
 // file; kill() leaves no containerd behind; a swarm-mode node's mounts are unmounted and
 // its directory removed.
+import { until } from '../support/until.ts';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -61,7 +62,8 @@ describe('dockerd processes', () => {
     expect(dockerdPid(dir)).toBe(pid);
     expect(await pingDockerd(dir)).toBe(true);
     expect(readFileSync(`/proc/${pid}/cmdline`, 'utf8')).toContain('swarmkeeper.instance=i-detached');
-    const containerd = containerdPid(dir);
+    // dockerd writes containerd's pid file a moment after it answers pings.
+    const containerd = await until('containerd pid file', () => containerdPid(dir), 10_000);
 
     await stopByPidFile(dir);
     expect(isAlive(pid)).toBe(false);
@@ -74,7 +76,8 @@ describe('dockerd processes', () => {
     const { address, dir } = aNode();
     const d = await startDockerd({ address, dir, instanceId: 'i-kill' });
     await expect(startDockerd({ address, dir, instanceId: 'i-kill' })).rejects.toThrow(/already runs/);
-    const containerd = containerdPid(dir);
+    // dockerd writes containerd's pid file a moment after it answers pings.
+    const containerd = await until('containerd pid file', () => containerdPid(dir), 10_000);
     expect(containerd).toBeDefined();
     await d.kill();
     expect(isAlive(d.pid)).toBe(false);
