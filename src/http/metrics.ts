@@ -4,6 +4,7 @@
 // interface (alert rules and dashboards match on them): add, never rename.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Snapshot } from '../observe/snapshot.ts';
+import { etcdQuorum, quorumMargin, swarmQuorum } from '../plan/quorum.ts';
 import { createBackupMetrics, type BackupMetrics } from './backup-metrics.ts';
 import type { Role } from '../spec/schema.ts';
 
@@ -187,22 +188,19 @@ function countNodes(snapshot: Snapshot): Map<string, number> {
 }
 
 /**
- * How many more voters each raft can lose before losing quorum: healthy (etcd) or
- * reachable (swarm) voters minus floor(n/2)+1. Undefined when the source was not read.
+ * How many more voters each raft can lose before losing quorum, counted the way the
+ * planner counts them (src/plan/quorum.ts). Undefined when the source was not read or
+ * the raft has no voters.
  */
 export function quorumMargins(snapshot: Pick<Snapshot, 'etcd' | 'swarm'>): { etcd?: number; swarm?: number } {
   const out: { etcd?: number; swarm?: number } = {};
   if (snapshot.etcd.status === 'ok') {
-    const voters = snapshot.etcd.value.members.filter((m) => !m.isLearner);
-    if (voters.length > 0) out.etcd = voters.filter((m) => m.healthy === true).length - quorumOf(voters.length);
+    const margin = quorumMargin(etcdQuorum(snapshot.etcd.value));
+    if (margin !== undefined) out.etcd = margin;
   }
   if (snapshot.swarm.status === 'ok') {
-    const managers = snapshot.swarm.value.nodes.filter((n) => n.role === 'manager');
-    if (managers.length > 0) out.swarm = managers.filter((n) => n.reachability === 'reachable').length - quorumOf(managers.length);
+    const margin = quorumMargin(swarmQuorum(snapshot.swarm.value));
+    if (margin !== undefined) out.swarm = margin;
   }
   return out;
-}
-
-function quorumOf(n: number): number {
-  return Math.floor(n / 2) + 1;
 }

@@ -152,6 +152,18 @@ describe('metrics', () => {
     expect(quorumMargins(snapshot([true, false, false], [true, true, false]))).toEqual({ etcd: -1, swarm: 0 });
   });
 
+  it('counts healthy voters the way the planner does', () => {
+    const s = snapshot([true, true, true], [true, true, true]);
+    const swarm = s.swarm.status === 'ok' ? s.swarm.value : undefined;
+    const etcd = s.etcd.status === 'ok' ? s.etcd.value : undefined;
+    if (!swarm || !etcd) throw new Error('fixture must be read');
+    // A reachable manager whose node is down, and a voter that has not started (no name).
+    const nodes = swarm.nodes.map((n) => (n.id === 'm1' ? { ...n, state: 'down' as const } : n));
+    const members = etcd.members.map((m) => (m.id === '1' ? { ...m, name: '' } : m));
+    const changed: Snapshot = { ...s, swarm: { status: 'ok', value: { ...swarm, nodes } }, etcd: { status: 'ok', value: { ...etcd, members } } };
+    expect(quorumMargins(changed)).toEqual({ etcd: 0, swarm: 0 });
+  });
+
   it('records nodes by role and state, and forgets a deleted cluster', async () => {
     const m = createMetrics({ processMetrics: false });
     m.recordSnapshot('prod', snapshot([true, true, true], [true, true, true]));

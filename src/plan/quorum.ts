@@ -45,6 +45,11 @@ export function swarmQuorum(view: SwarmView): QuorumState {
   return { voters: managers.length, healthy, need, held: managers.length === 0 || healthy >= need };
 }
 
+/** How many more healthy voters may fail before quorum is lost; undefined for no voters. */
+export function quorumMargin(q: QuorumState): number | undefined {
+  return q.voters === 0 ? undefined : q.healthy - q.need;
+}
+
 export interface Projection {
   readonly ok: boolean;
   readonly healthyAfter: number;
