@@ -1,6 +1,7 @@
 // Output helpers shared by every command: kubectl-style tables (upper-case headers,
 // columns padded with three spaces), `-o yaml|json|wide` parsing, whole objects as
 // YAML or JSON, and ages like kubectl's (45s, 12m, 3h, 5d).
+import { stripVTControlCharacters } from 'node:util';
 import { SwarmkeeperError } from '../errors.ts';
 import { formatCluster, formatClusters } from '../spec/codec.ts';
 
@@ -28,6 +29,27 @@ export function formatTable(headers: readonly string[], rows: ReadonlyArray<read
       .join('   ')
       .trimEnd();
   return [line(headers.map((h) => h.toUpperCase())), ...rows.map(line)].join('\n') + '\n';
+}
+
+/**
+ * A table as lines, every cell made printable; an empty table says `(none)` instead of
+ * printing bare headers.
+ */
+export function tableLines(headers: readonly string[], rows: readonly (readonly string[])[]): string[] {
+  if (rows.length === 0) return ['(none)'];
+  return formatTable(headers, rows.map((r) => r.map(printable))).trimEnd().split('\n');
+}
+
+/**
+ * A value as one printable line. Alert summaries, errors and reasons come from outside
+ * (an alert's annotations, a peer's error text): escape sequences are removed so they
+ * cannot repaint or retitle the operator's terminal, other control characters shown as
+ * `?`, and line breaks as spaces so a row stays one row.
+ */
+export function printable(text: string): string {
+  return stripVTControlCharacters(text)
+    .replace(/[\r\n\t]+/g, ' ')
+    .replace(/\p{Cc}/gu, '?');
 }
 
 export function printTable(headers: readonly string[], rows: ReadonlyArray<readonly string[]>, out: Writable = process.stdout): void {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { buildStatusView, printable, renderStatusText } from './status-view.ts';
+import { printable } from '../output.ts';
+import { buildStatusView, renderStatusText } from './status-view.ts';
 import type { SwarmCluster, SwarmClusterStatus } from '../../spec/schema.ts';
 import type { JournalEntry } from '../../store/journal.ts';
 

@@ -1,10 +1,10 @@
 // What `swarmkeeper status NAME` shows, as data first (the JSON form) and then as text:
 // nodes (role, instance id, address, swarm state, etcd membership, health), conditions,
 // holds and the most recent operations of the journal. Pure, so it is unit-tested.
-import { stripVTControlCharacters } from 'node:util';
 import type { SwarmCluster, SwarmClusterStatus } from '../../spec/schema.ts';
 import type { JournalEntry } from '../../store/journal.ts';
-import { formatTable } from '../output.ts';
+import { nodeTableLines } from '../node-table.ts';
+import { printable, tableLines as table } from '../output.ts';
 
 export interface StatusView {
   readonly name: string;
@@ -75,21 +75,7 @@ export function renderStatusText(v: StatusView): string {
   if (v.lastReconcileTime) out.push(`Last reconcile: ${v.lastReconcileTime}`);
   out.push(...backupLines(v.backup));
   out.push('', 'NODES');
-  out.push(
-    ...table(
-      ['ROLE', 'INSTANCE', 'ADDRESS', 'STATE', 'SWARM', 'ETCD', 'HEALTH', 'REQUEST'],
-      v.nodes.map((n) => [
-        n.role,
-        n.instanceId,
-        n.address ?? '-',
-        n.instanceState,
-        n.swarmState ? `${n.swarmRole ?? '?'}/${n.swarmState}${n.availability && n.availability !== 'active' ? `/${n.availability}` : ''}` : '-',
-        n.etcdMembership ?? '-',
-        n.healthy ? 'healthy' : n.marks?.length ? `unhealthy (${n.marks.join('; ')})` : 'not ready',
-        v.requests[n.instanceId] ?? '-',
-      ]),
-    ),
-  );
+  out.push(...nodeTableLines(v.nodes, v.requests));
   out.push('', 'CONDITIONS');
   out.push(...table(['TYPE', 'STATUS', 'REASON', 'MESSAGE'], v.conditions.map((c) => [c.type, c.status, c.reason, c.message])));
   if (v.holds.length > 0) {
@@ -99,24 +85,6 @@ export function renderStatusText(v: StatusView): string {
   out.push('', 'RECENT OPERATIONS');
   out.push(...table(['STARTED', 'STEP', 'TARGET', 'STATE', 'DETAIL'], v.operations.map((o) => [o.startedAt, o.step, o.target, o.state, o.error ?? o.result ?? ''])));
   return `${out.join('\n')}\n`;
-}
-
-/** A kubectl-style table; an empty table says so instead of printing bare headers. */
-function table(headers: readonly string[], rows: readonly (readonly string[])[]): string[] {
-  if (rows.length === 0) return ['(none)'];
-  return formatTable(headers, rows.map((r) => r.map(printable))).trimEnd().split('\n');
-}
-
-/**
- * A value as one printable line. Alert summaries, errors and reasons come from outside
- * (an alert's annotations, a peer's error text): escape sequences are removed so they
- * cannot repaint or retitle the operator's terminal, other control characters shown as
- * `?`, and line breaks as spaces so a row stays one row.
- */
-export function printable(text: string): string {
-  return stripVTControlCharacters(text)
-    .replace(/[\r\n\t]+/g, ' ')
-    .replace(/\p{Cc}/gu, '?');
 }
 
 /** The last backup and, when newer, the failure since. */

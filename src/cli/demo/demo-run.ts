@@ -24,7 +24,7 @@ import { localBackend, simBackend, type DemoBackend } from './demo-backends.ts';
 import { convergedOn, DemoProgress, type Print } from './demo-progress.ts';
 import { DEMO_CLUSTER, demoCluster } from './demo-spec.ts';
 import { managementEtcdPaths, startManagementEtcd, type ManagementEtcd } from './management-etcd.ts';
-import { formatNodeTable } from './status-table.ts';
+import { nodeTableLines } from '../node-table.ts';
 import { demoWorkloadProblems, serviceLine, startDemoWorkload, type DemoWorkload } from './demo-workload.ts';
 import type { ServiceAvailability } from '../../workload/availability.ts';
 
@@ -96,7 +96,7 @@ export async function runDemo(o: DemoRunOptions): Promise<void> {
       w?.stage();
       await act();
       await progress.waitFor(goal, title, o.timeoutMs, o.signal);
-      o.print(`\n${formatNodeTable(progress.latest?.nodes ?? [])}`);
+      o.print(`\n${indented(nodeTableLines(progress.latest?.nodes ?? []))}`);
       const seconds = progress.elapsedSeconds();
       o.print(`  -> ${progress.latest?.phase ?? '?'} in ${seconds.toFixed(1)} s`);
       const service = during ? w?.stage() : undefined;
@@ -132,7 +132,7 @@ export async function runDemo(o: DemoRunOptions): Promise<void> {
         const seen = (st: SwarmClusterStatus): boolean => (st.nodes ?? []).some((n) => n.instanceId === victim && !n.healthy);
         await progress.waitFor(seen, 'seeing the dead manager', Math.min(o.timeoutMs, 60_000), o.signal).then(
           () => {
-            o.print(`\n${formatNodeTable(progress.latest?.nodes ?? [])}`);
+            o.print(`\n${indented(nodeTableLines(progress.latest?.nodes ?? []))}`);
             o.print(`  -> the controller saw ${victim} dead after ${progress.elapsedSeconds().toFixed(1)} s\n`);
           },
           (err: unknown) => {
@@ -218,4 +218,8 @@ export function pickVictim(status: SwarmClusterStatus | undefined): string {
   const victim = follower ?? managers.at(-1);
   if (!victim) throw new SwarmkeeperError('Internal', 'no manager to kill');
   return victim.instanceId;
+}
+
+function indented(lines: readonly string[]): string {
+  return lines.map((l) => `  ${l}`).join('\n');
 }
