@@ -8,6 +8,7 @@ import type { Role, Unit } from '../spec/schema.ts';
 import { imageRefProblem } from '../spec/image-ref.ts';
 import { SwarmkeeperError } from '../errors.ts';
 import { PACKAGE_VERSION } from '../version.ts';
+import { checkCaBundle } from '../net/ca-bundle.ts';
 
 /**
  * The published image of this very version: nodes run the agent that matches the
@@ -23,6 +24,8 @@ export const AGENT_START_TIMEOUT = '5min';
 export const NODE_ENV_SCRIPT = '/opt/swarmkeeper/bin/node-env.sh';
 /** Where the agent writes dockerd's CA, server certificate and key when TLS is on. */
 export const TLS_DIR = '/etc/swarmkeeper/tls';
+/** Where the agent finds the CA bundle it trusts for an https:// bootstrap URL (public: certificates only). */
+export const BOOTSTRAP_CA_PATH = '/etc/swarmkeeper/bootstrap-ca.pem';
 /** Where the agent finds its one-time token on the node (root-only file). */
 export const BOOTSTRAP_TOKEN_PATH = '/etc/swarmkeeper/bootstrap-token';
 
@@ -92,7 +95,13 @@ export function buildNodeFiles(model: NodeModel): NodeFiles {
   // Only managers serve the API over TLS: the controller talks to the swarm through them.
   const tls = model.dockerTls === true && agent.role === 'manager';
   const exchanges = agent.bootstrapUrl !== undefined && agent.bootstrapToken !== undefined;
-  const exchange = exchanges ? ` \\\n  --bootstrap-url ${agent.bootstrapUrl} --bootstrap-token-file ${BOOTSTRAP_TOKEN_PATH}` : '';
+  // A private CA for the bootstrap URL travels as a file beside the token; the agent
+  // trusts only it for that URL.
+  const caFile = exchanges && agent.bootstrapCa !== undefined;
+  if (caFile && !agent.bootstrapUrl?.startsWith('https://')) {
+    throw new SwarmkeeperError('Usage', `a bootstrap CA was given for ${agent.bootstrapUrl}, which is not https://: nodes would never use it`);
+  }
+  const exchange = exchanges ? ` \\\n  --bootstrap-url ${agent.bootstrapUrl} --bootstrap-token-file ${BOOTSTRAP_TOKEN_PATH}${caFile ? ` --bootstrap-ca-file ${BOOTSTRAP_CA_PATH}` : ''}` : '';
   const values = {
     cluster: agent.cluster,
     role: agent.role,
@@ -145,6 +154,7 @@ export function buildNodeFiles(model: NodeModel): NodeFiles {
     names.add(u.name);
   }
   const files: NodeFile[] = [{ path: NODE_ENV_SCRIPT, contents: renderTemplate('node-env.sh', values), mode: 0o755 }];
+  if (caFile) files.push({ path: BOOTSTRAP_CA_PATH, contents: checkCaBundle(agent.bootstrapCa ?? '', 'the bootstrap CA bundle'), mode: 0o644 });
   if (agent.bootstrapToken) files.push({ path: BOOTSTRAP_TOKEN_PATH, contents: `${agent.bootstrapToken}\n`, mode: 0o600 });
   return { role: agent.role, units, files };
 }

@@ -9,6 +9,11 @@ import { renderUserData } from './user-data.ts';
 import { ignitionProblems, cloudConfigProblems, USER_DATA_LIMIT_BYTES } from './validate-user-data.ts';
 
 const TOKEN = 'skb1.abcdefabcdef.0123456789abcdef0123456789abcdef';
+/** A real (throwaway) self-signed CA certificate. */
+const TEST_CA = execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', '/dev/null', '-days', '1', '-subj', '/CN=bootstrap-test-ca'], {
+  encoding: 'utf8',
+  stdio: ['ignore', 'pipe', 'ignore'],
+});
 
 function anAgent(o: Partial<NodeAgentConfig> = {}): NodeAgentConfig {
   return {
@@ -101,6 +106,24 @@ describe('cloud-config rendering', () => {
     for (const u of cloudConfigUnits(out.text)) expect(u.content ?? '', u.name).not.toMatch(/\$\((?!\{)|%s|\$[a-z]/);
     expect(out.text.split(TOKEN)).toHaveLength(2);
     expect(out.text).not.toContain('SWMTKN');
+  });
+
+  it('writes a private CA for the bootstrap URL beside the token, public, and points the agent at it', () => {
+    const out = renderUserData({ agent: anAgent({ bootstrapCa: TEST_CA }), units: [] });
+    const doc = parse(out.text) as { write_files: { path: string; permissions: string; content: string }[] };
+    expect(doc.write_files.filter((f) => f.path === '/etc/swarmkeeper/bootstrap-ca.pem').map((f) => [f.permissions, f.content])).toEqual([['0644', TEST_CA]]);
+    const unit = cloudConfigUnits(out.text).find((u) => u.name === 'swarmkeeper-bootstrap.service')?.content ?? '';
+    expect(unit.replace(/\\\n\s*/g, ' ')).toContain('--bootstrap-token-file /etc/swarmkeeper/bootstrap-token --bootstrap-ca-file /etc/swarmkeeper/bootstrap-ca.pem');
+    // Without a CA: no file, no flag (the system store is used).
+    expect(renderUserData({ agent: anAgent(), units: [] }).text).not.toContain('bootstrap-ca');
+    // Ignition carries the same file with the same mode.
+    const ign = JSON.parse(renderUserData({ agent: anAgent({ bootstrapCa: TEST_CA }), units: [], format: 'ignition' }).text) as { storage: { files: { path: string; mode: number }[] } };
+    expect(ign.storage.files.find((f) => f.path === '/etc/swarmkeeper/bootstrap-ca.pem')?.mode).toBe(0o644);
+  });
+
+  it('refuses a bootstrap CA for a plain http:// URL, and a bundle that holds a key', () => {
+    expect(() => renderUserData({ agent: anAgent({ bootstrapUrl: 'http://controller.internal:8080', bootstrapCa: TEST_CA }), units: [] })).toThrow(/not https:\/\/: nodes would never use it/);
+    expect(() => renderUserData({ agent: anAgent({ bootstrapCa: `${TEST_CA}-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n` }), units: [] })).toThrow(/holds a private key/);
   });
 
   it('adds docker over mutual TLS on managers only when asked, never a plain TCP listener', () => {

@@ -15,6 +15,8 @@ export interface NodeAgentConfig {
   };
   /** Controller URL a node exchanges its bootstrap token at (ec2); absent for local. */
   readonly bootstrapUrl?: string;
+  /** PEM CA certificates the node trusts for an https:// bootstrapUrl (a private CA); else the system store. */
+  readonly bootstrapCa?: string;
   /** One-time token, valid until the startup timeout; absent for local. */
   readonly bootstrapToken?: string;
   /** Image of the management container that carries the agent (ec2 cloud-config). */

@@ -253,6 +253,8 @@ export interface BootstrapAgentConfigOptions {
   readonly issuer: BootstrapTokenIssuer;
   /** Where nodes reach the controller's POST /v1/bootstrap (https on the VPC). */
   readonly bootstrapUrl: string;
+  /** PEM CA certificates rendered into the user-data: what nodes trust for bootstrapUrl. */
+  readonly bootstrapCa?: string;
   readonly managementEndpoints: readonly string[];
   readonly prefix: string;
   readonly agentImage?: string;
@@ -281,6 +283,7 @@ async function ec2AgentConfig(opts: BootstrapAgentConfigOptions, spec: ResolvedS
     role,
     managementEtcd: { endpoints: [...opts.managementEndpoints], prefix: opts.prefix },
     bootstrapUrl: opts.bootstrapUrl,
+    ...(opts.bootstrapCa ? { bootstrapCa: opts.bootstrapCa } : {}),
     bootstrapToken: await opts.issuer.issue({ cluster: spec.name, role, clientToken, ttlSeconds: spec.healing.nodeStartupTimeoutSeconds, ...(count === undefined ? {} : { instances: count }) }),
     ...agentImageOf(spec, opts.agentImage),
   };

@@ -1,5 +1,10 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeTestCertificates } from '../../test/support/certs.ts';
 import { sourceBoundFetch } from './source-bound-fetch.ts';
 
 let server: Server;
@@ -32,5 +37,42 @@ describe('sourceBoundFetch', () => {
     const res = await sourceBoundFetch('127.0.0.7')(`${url}/busy`);
     expect(res.status).toBe(503);
     expect(res.headers.get('retry-after')).toBe('2');
+  });
+});
+
+describe('sourceBoundFetch over https with a CA bundle', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sk-sbf-tls-'));
+  let tls: HttpsServer;
+  let tlsUrl = '';
+  const certs = makeTestCertificates(dir, ['127.0.0.1']);
+  const other = makeTestCertificates(dir, ['127.0.0.1'], { name: 'other' });
+
+  beforeAll(async () => {
+    tls = createHttpsServer({ cert: readFileSync(certs.serverCertFile), key: readFileSync(certs.serverKeyFile) }, (req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ from: req.socket.remoteAddress }));
+    });
+    await new Promise<void>((r) => tls.listen(0, '127.0.0.1', () => r()));
+    tlsUrl = `https://127.0.0.1:${(tls.address() as { port: number }).port}`;
+  });
+  afterAll(async () => {
+    await new Promise<void>((r) => tls.close(() => r()));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('trusts the server signed by the given CA, from the given source address', async () => {
+    const res = await sourceBoundFetch('127.0.0.7', { ca: readFileSync(certs.caFile, 'utf8') })(`${tlsUrl}/x`);
+    expect(await res.json()).toEqual({ from: '127.0.0.7' });
+  });
+
+  it('refuses a server the given CA did not sign, saying which CA file did not accept it', async () => {
+    const fetchWrongCa = sourceBoundFetch('127.0.0.7', { ca: readFileSync(other.caFile, 'utf8'), caSource: '/etc/swarmkeeper/bootstrap-ca.pem' });
+    await expect(fetchWrongCa(`${tlsUrl}/x`)).rejects.toThrow(
+      /^the controller at https:\/\/127\.0\.0\.1:\d+ presented a certificate that the CA in \/etc\/swarmkeeper\/bootstrap-ca\.pem does not accept \(UNABLE_TO_VERIFY_LEAF_SIGNATURE: /,
+    );
+  });
+
+  it('without a CA bundle, uses the system store and says a private CA needs the flag', async () => {
+    await expect(sourceBoundFetch('127.0.0.7')(`${tlsUrl}/x`)).rejects.toThrow(/the system's CA store \(a private CA needs --bootstrap-ca-file\) does not accept/);
   });
 });

@@ -93,7 +93,10 @@ describe('the CLI the manifests call', () => {
     for (const f of ['swarm/stack.yml', 'kubernetes/deployment.yaml', 'kubernetes/configmap.yaml', 'Dockerfile']) {
       const text = readFileSync(join(M, f), 'utf8');
       for (const m of text.matchAll(/(?<![\w-])--(http-listen|webhook-token-file|[a-z]+(?:-[a-z]+)+)\b/g)) used.add(`--${m[1]}`);
-      for (const m of text.matchAll(/\b(SWARMKEEPER_[A-Z_]+)\b/g)) used.add(m[1] as string);
+      // Environment variables the CLI reads. Comments and `${VAR}` interpolations name the
+      // stack's own variables, checked against its header below.
+      const code = text.replaceAll(/^\s*#.*$/gm, '').replaceAll(/\$\{[A-Z_]+/g, '');
+      for (const m of code.matchAll(/\b(SWARMKEEPER_[A-Z_]+)\b/g)) used.add(m[1] as string);
     }
     // Flags of other programs that appear in those files.
     for (const other of ['--build-arg', '--user', '--no-audit', '--no-fund', '--ignore-scripts', '--omit', '--from', '--interval', '--timeout', '--start-period', '--retries', '--from-file', '--from-literal', '--force']) used.delete(other);
@@ -107,7 +110,11 @@ describe('the CLI the manifests call', () => {
       SWARMKEEPER_ETCD_KEY: '--etcd-key',
       SWARMKEEPER_LOG_LEVEL: '--log-level',
       SWARMKEEPER_SELF_INSTANCE_ID: '--self-instance-id',
-      SWARMKEEPER_IMAGE: '',
+      SWARMKEEPER_TLS_CERT_FILE: '--tls-cert-file',
+      SWARMKEEPER_TLS_KEY_FILE: '--tls-key-file',
+      SWARMKEEPER_BOOTSTRAP_URL: '--bootstrap-url',
+      SWARMKEEPER_BOOTSTRAP_CA_FILE: '--bootstrap-ca-file',
+      SWARMKEEPER_AGENT_IMAGE: '--agent-image',
     };
     for (const u of used) {
       if (u.startsWith('--')) expect(help, u).toContain(u);
@@ -122,33 +129,66 @@ describe('the CLI the manifests call', () => {
 });
 
 describe('manifests/swarm/stack.yml', () => {
-  const stack: Doc = parse(readFileSync(join(M, 'swarm/stack.yml'), 'utf8'));
+  const text = readFileSync(join(M, 'swarm/stack.yml'), 'utf8');
+  const stack: Doc = parse(text);
   const svc = stack.services.controller;
+  const entry = svc.entrypoint.join(' ');
   it('runs on managers with the docker socket, one replica per node, rolling updates', () => {
     expect(svc.deploy.placement.constraints).toContain('node.role == manager');
     expect(svc.deploy.placement.max_replicas_per_node).toBe(1);
     expect(svc.volumes).toContainEqual({ type: 'bind', source: '/var/run/docker.sock', target: '/var/run/docker.sock' });
     expect(svc.deploy.update_config).toMatchObject({ parallelism: 1, failure_action: 'rollback' });
-    expect(svc.healthcheck.test.join(' ')).toContain('/healthz');
   });
-  it("passes the controller its own node's instance id from the node.env the cloud-config writes", () => {
+  it("passes the controller its own node's instance id and private address from the node.env the user-data writes", () => {
     const nodeEnv = readFileSync(join(ROOT, 'cloud-config/units/node-env.sh'), 'utf8');
     expect(nodeEnv).toContain('/run/swarmkeeper/node.env');
-    expect(nodeEnv).toMatch(/printf '(?:[A-Z_]+=%s\\n)*INSTANCE_ID=%s\\n/);
-    expect(svc.entrypoint.join(' ')).toContain(`SWARMKEEPER_SELF_INSTANCE_ID="$$(sed -n 's/^INSTANCE_ID=//p' /run/swarmkeeper/node.env 2>/dev/null)"`);
+    expect(nodeEnv).toMatch(/printf '(?:[A-Z_]+=%s\\n)*INSTANCE_ID=%s\\nPRIVATE_IPV4=%s\\n/);
+    expect(entry).toContain(`SWARMKEEPER_SELF_INSTANCE_ID="$$(sed -n 's/^INSTANCE_ID=//p' /run/swarmkeeper/node.env 2>/dev/null)"`);
     expect(svc.volumes).toContainEqual({ type: 'bind', source: '/run/swarmkeeper', target: '/run/swarmkeeper', read_only: true });
+  });
+  it('serves on the host network at the node\'s private address, where nodes outside the swarm reach it', () => {
+    // An overlay network would hide the port from the nodes that are still booting.
+    expect(svc.networks).toEqual(['hostnet']);
+    expect(stack.networks.hostnet).toEqual({ external: true, name: 'host' });
+    expect(entry).toContain(`--http-listen "$$(sed -n 's/^PRIVATE_IPV4=//p' /run/swarmkeeper/node.env 2>/dev/null | grep . || echo 0.0.0.0):8443"`);
+    expect(entry).toMatch(/--webhook-token-file \/run\/secrets\/swarmkeeper_alert_token/);
+    // The liveness probe asks the same address and port, over HTTPS.
+    const probe = svc.healthcheck.test.join(' ');
+    expect(probe).toMatch(/node:https/);
+    expect(probe).toMatch(/PRIVATE_IPV4=/);
+    expect(probe).toMatch(/port: 8443, path: '\/healthz'/);
+  });
+  it('runs the bootstrap exchange over HTTPS, with the URL from a required variable and the CA nodes trust', () => {
+    const env = svc.environment;
+    expect(env.SWARMKEEPER_BOOTSTRAP_URL).toMatch(/^\$\{SWARMKEEPER_BOOTSTRAP_URL:\?/);
+    expect(env.SWARMKEEPER_TLS_CERT_FILE).toBe('/run/secrets/swarmkeeper_tls_cert');
+    expect(env.SWARMKEEPER_TLS_KEY_FILE).toBe('/run/secrets/swarmkeeper_tls_key');
+    expect(env.SWARMKEEPER_BOOTSTRAP_CA_FILE).toBe('/run/secrets/swarmkeeper_bootstrap_ca');
+    // The agent image nodes pull is the image the stack runs.
+    expect(env.SWARMKEEPER_AGENT_IMAGE).toBe(svc.image);
+  });
+  it('reads only the variables its header documents, and says the bootstrap order', () => {
+    const header = text.slice(0, text.indexOf('\nversion:'));
+    const documented = new Set([...header.matchAll(/^#\s+(SWARMKEEPER_[A-Z_]+)\s{2,}/gm)].map((m) => m[1]));
+    const read = new Set([...text.matchAll(/\$\{(SWARMKEEPER_[A-Z_]+)/g)].map((m) => m[1]));
+    expect([...read].sort()).toEqual([...documented].sort());
+    expect(header).toMatch(/Bootstrap order:[\s\S]*outside the cluster[\s\S]*deploy this stack[\s\S]*election/);
   });
   it('takes every secret from docker secrets, which exist outside the stack', () => {
     for (const s of svc.secrets) expect(stack.secrets[s]).toEqual({ external: true });
+    for (const s of Object.keys(stack.secrets)) expect(header(text), s).toContain(`docker secret create ${s} `);
     const env = svc.environment;
     for (const [k, v] of Object.entries(env)) {
-      if (/PASSWORD|TOKEN|KEY|CERT|URL/.test(k)) expect(String(v), k).toMatch(/^\/run\/secrets\//);
+      if (/PASSWORD|TOKEN|KEY|CERT|CA_FILE/.test(k)) expect(String(v), k).toMatch(/^\/run\/secrets\//);
+      if (/^\/run\/secrets\//.test(String(v))) expect(svc.secrets, k).toContain(String(v).slice('/run/secrets/'.length));
     }
-    const entry = svc.entrypoint.join(' ');
     expect(entry).toContain('/run/secrets/swarmkeeper_etcd_password');
-    expect(entry).toMatch(/run --http-listen 0\.0\.0\.0:8080 --webhook-token-file \/run\/secrets\/swarmkeeper_alert_token/);
   });
 });
+
+function header(text: string): string {
+  return text.slice(0, text.indexOf('\nversion:'));
+}
 
 describe('manifests/kubernetes', () => {
   const rendered = run('kubectl', ['kustomize', 'manifests/kubernetes']);

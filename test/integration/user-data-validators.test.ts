@@ -63,6 +63,16 @@ describe('rendered user-data under the upstream validators', () => {
     expect(findings(format, text)).toEqual([]);
   });
 
+  it.each(['cloud-config', 'ignition'] as const)('%s with a private CA for the bootstrap URL: accepted without a warning', (format) => {
+    const ca = execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', '/dev/null', '-days', '1', '-subj', '/CN=ops-ca'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    const { text } = renderUserData({ agent: { ...anAgent('manager'), bootstrapCa: ca }, units: extraUnits, format, dockerTls: true });
+    expect(text).toContain('bootstrap-ca.pem');
+    expect(findings(format, text)).toEqual([]);
+  });
+
   it('the validators can say no: an enabled unit without [Install], an unknown cloud-config key', () => {
     const unit = { name: 'a.service', enabled: true, contents: '[Service]\nExecStart=/bin/true\n' };
     const ign = findings('ignition', JSON.stringify({ ignition: { version: '3.3.0' }, systemd: { units: [unit] } }));

@@ -30,4 +30,10 @@ describe('node bootstrap flags', () => {
     expect(() => parseBootstrapFlags({ ...ec2, bootstrapUrl: 'controller' }, ['http://10.0.0.9:2379'], '/sk')).toThrow(/not an http\(s\) URL/);
     expect(() => parseBootstrapFlags({ ...good, dockerTlsDir: '/etc/swarmkeeper/tls' }, ['http://10.0.0.9:2379'], '/sk')).toThrow(/--docker-tls-dir needs --bootstrap-url/);
   });
+  it('takes a bootstrap CA file for an https:// bootstrap URL only', () => {
+    const ec2 = { ...good, bootstrapUrl: 'https://controller:8443', bootstrapTokenFile: '/etc/swarmkeeper/bootstrap-token', bootstrapCaFile: '/etc/swarmkeeper/bootstrap-ca.pem' };
+    expect(parseBootstrapFlags(ec2, [], '/sk').config.bootstrapUrl).toBe('https://controller:8443');
+    expect(() => parseBootstrapFlags({ ...ec2, bootstrapUrl: 'http://controller:8080' }, [], '/sk')).toThrow(/--bootstrap-ca-file needs an https:\/\/ --bootstrap-url/);
+    expect(() => parseBootstrapFlags({ ...good, bootstrapCaFile: '/ca.pem' }, ['http://10.0.0.9:2379'], '/sk')).toThrow(/--bootstrap-ca-file needs an https:\/\/ --bootstrap-url/);
+  });
 });

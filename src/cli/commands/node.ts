@@ -12,6 +12,7 @@ import { createLogger } from '../../log.ts';
 import type { NodeAgentConfig } from '../../node/agent-config.ts';
 import { exchangeBootstrapToken, reportInitialized, type JoinResponse } from '../../http/bootstrap-route.ts';
 import { sourceBoundFetch } from '../../node/source-bound-fetch.ts';
+import { readCaBundle } from '../../net/ca-bundle.ts';
 import { ExchangeKv } from '../../node/exchange-kv.ts';
 import { ControllerEndpoints, type EndpointsSource } from '../../node/controller-endpoints.ts';
 import { EtcdManagementKv } from '../../node/management-kv.ts';
@@ -30,6 +31,7 @@ export interface BootstrapFlags {
   dataDir: string;
   bootstrapUrl?: string;
   bootstrapTokenFile?: string;
+  bootstrapCaFile?: string;
   dockerTlsDir?: string;
 }
 
@@ -47,6 +49,7 @@ export function registerNode(program: Command): void {
     .requiredOption('--data-dir <dir>', 'where the agent keeps etcd data, pid files and logs')
     .option('--bootstrap-url <url>', 'ec2: the controller URL to exchange the one-time bootstrap token at')
     .option('--bootstrap-token-file <file>', 'ec2: file holding the one-time bootstrap token')
+    .option('--bootstrap-ca-file <file>', 'ec2: PEM CA certificates, the only ones trusted for an https:// --bootstrap-url (a private CA)')
     .option('--docker-tls-dir <dir>', "ec2 managers: send a certificate request with the exchange and keep dockerd's TLS files here")
     .action(async (flags: BootstrapFlags, cmd: Command) => {
       const etcd = etcdOptionsOf(cmd);
@@ -90,6 +93,7 @@ export function parseBootstrapFlags(
     throw usage('give both --bootstrap-url and --bootstrap-token-file (the token exchange needs both), or neither');
   }
   if (flags.bootstrapUrl !== undefined && !isHttpUrl(flags.bootstrapUrl)) throw usage(`--bootstrap-url ${flags.bootstrapUrl} is not an http(s) URL`);
+  if (flags.bootstrapCaFile !== undefined && !flags.bootstrapUrl?.startsWith('https://')) throw usage('--bootstrap-ca-file needs an https:// --bootstrap-url: it says whom to trust for that URL');
   if (flags.dockerTlsDir !== undefined && flags.bootstrapUrl === undefined) throw usage('--docker-tls-dir needs --bootstrap-url: the certificate comes with the token exchange');
   return {
     config: {
@@ -125,10 +129,11 @@ export async function exchangeKvOf(flags: BootstrapFlags, config: NodeAgentConfi
   const tls = tlsDir ? await import('../../node/docker-tls.ts') : undefined;
   const dockerCsr = tls && tlsDir && config.role === 'manager' ? await tls.ensureDockerCsr(tlsDir, node.address) : undefined;
   const who = { cluster: config.cluster, token, instanceId: node.instanceId };
-  const fromController = (a: JoinResponse): EndpointsSource =>
-    new ControllerEndpoints({ bootstrapUrl: url, cluster: config.cluster, instanceId: node.instanceId, credential: a.nodeCredential ?? '' });
+  const ca = flags.bootstrapCaFile === undefined ? undefined : readCaBundle(flags.bootstrapCaFile, '--bootstrap-ca-file');
   // The controller accepts the token only from the instance's private address.
-  const fromNode = sourceBoundFetch(node.address);
+  const fromNode = sourceBoundFetch(node.address, ca ? { ca, caSource: flags.bootstrapCaFile } : {});
+  const fromController = (a: JoinResponse): EndpointsSource =>
+    new ControllerEndpoints({ bootstrapUrl: url, cluster: config.cluster, instanceId: node.instanceId, credential: a.nodeCredential ?? '', fetchImpl: fromNode });
   return new ExchangeKv({
     instanceId: node.instanceId,
     address: node.address,

@@ -14,6 +14,7 @@ import type { Role, SwarmCluster } from '../../spec/schema.ts';
 import { createEtcdClient } from '../../store/etcd-client.ts';
 import { EtcdClusterStore } from '../../store/etcd-store.ts';
 import { etcdOptionsOf } from '../global-options.ts';
+import { readCaBundle } from '../../net/ca-bundle.ts';
 
 /** Stands where the launch-time token goes; obviously not a token (the agent refuses it). */
 export const PLACEHOLDER_TOKEN = 'PLACEHOLDER-one-time-bootstrap-token-issued-per-launch';
@@ -24,6 +25,7 @@ interface RenderFlags {
   file?: string;
   agentImage?: string;
   bootstrapUrl: string;
+  bootstrapCaFile?: string;
   dockerTls?: boolean;
 }
 
@@ -37,9 +39,14 @@ export function registerRenderCloudConfig(program: Command): void {
     .option('-f, --file <file>', 'read the spec from this file instead of the management etcd')
     .addOption(new Option('--agent-image <image>', `image that carries the node agent (default: spec.provider.ec2.agentImage, else ${DEFAULT_AGENT_IMAGE})`).env('SWARMKEEPER_AGENT_IMAGE'))
     .addOption(new Option('--bootstrap-url <url>', "the controller's bootstrap endpoint nodes call").env('SWARMKEEPER_BOOTSTRAP_URL').default('https://swarmkeeper-controller:8443'))
+    .addOption(new Option('--bootstrap-ca-file <file>', 'PEM CA certificates nodes trust for an https:// --bootstrap-url (a private CA)').env('SWARMKEEPER_BOOTSTRAP_CA_FILE'))
     .option('--docker-tls', "managers also serve docker over mutual TLS on their private address (a controller outside the cluster)")
     .action(async (name: string, flags: RenderFlags, cmd: Command) => {
       const etcd = etcdOptionsOf(cmd);
+      if (flags.bootstrapCaFile !== undefined && !flags.bootstrapUrl.startsWith('https://')) {
+        throw new SwarmkeeperError('Usage', '--bootstrap-ca-file needs an https:// --bootstrap-url: it is what nodes trust for that URL');
+      }
+      const bootstrapCa = flags.bootstrapCaFile === undefined ? undefined : readCaBundle(flags.bootstrapCaFile, '--bootstrap-ca-file');
       const cluster = flags.file ? clusterFromFile(flags.file, name) : await clusterFromStore(name, cmd);
       const spec = resolveCluster(cluster);
       const rendered = renderUserData({
@@ -48,6 +55,7 @@ export function registerRenderCloudConfig(program: Command): void {
           role: flags.role,
           managementEtcd: { endpoints: etcd.endpoints, prefix: etcd.prefix },
           bootstrapUrl: flags.bootstrapUrl,
+          ...(bootstrapCa ? { bootstrapCa } : {}),
           bootstrapToken: PLACEHOLDER_TOKEN,
           agentImage: flags.agentImage ?? spec.provider.ec2?.agentImage ?? DEFAULT_AGENT_IMAGE,
         },

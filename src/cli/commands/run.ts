@@ -34,10 +34,12 @@ import { etcdOptionsOf } from '../global-options.ts';
 import { clustersPrefix } from '../../store/keys.ts';
 import { isHttpUrl } from '../http-url.ts';
 import { imageRefProblem } from '../../spec/image-ref.ts';
+import { readCaBundle } from '../../net/ca-bundle.ts';
 
 interface RunOptions {
   httpListen?: string;
   bootstrapUrl?: string;
+  bootstrapCaFile?: string;
   agentImage?: string;
   identity?: string;
   resyncSeconds: string;
@@ -57,8 +59,17 @@ export function registerRun(program: Command): void {
     .option('--identity <id>', 'name shown as the leader (default: host:pid:random)')
     .option('--resync-seconds <n>', 'full resync period of a converged cluster', '30')
     .option('--webhook-token-file <file>', 'bearer token for /v1/alerts (or SWARMKEEPER_WEBHOOK_TOKEN)')
-    .option('--bootstrap-url <url>', 'where ec2 nodes reach this controller\'s POST /v1/bootstrap (serves it; needs --http-listen)')
-    .option('--agent-image <image>', 'image ec2 nodes run the agent from, pinned to a version or digest (spec.provider.ec2.agentImage wins; default: this version\'s published image)')
+    .addOption(new Option('--bootstrap-url <url>', "where ec2 nodes reach this controller's POST /v1/bootstrap (serves it; needs --http-listen)").env('SWARMKEEPER_BOOTSTRAP_URL'))
+    .addOption(
+      new Option('--bootstrap-ca-file <file>', 'PEM CA certificates written into ec2 user-data: the only ones nodes trust for an https:// --bootstrap-url (a private CA)').env(
+        'SWARMKEEPER_BOOTSTRAP_CA_FILE',
+      ),
+    )
+    .addOption(
+      new Option('--agent-image <image>', "image ec2 nodes run the agent from, pinned to a version or digest (spec.provider.ec2.agentImage wins; default: this version's published image)").env(
+        'SWARMKEEPER_AGENT_IMAGE',
+      ),
+    )
     .option('--notify-webhook-url-file <file>', 'file holding the Slack-compatible webhook URL notifications are posted to (or SWARMKEEPER_NOTIFY_WEBHOOK_URL)')
     .addOption(
       new Option('--self-instance-id <id>', "instance id of the node this controller runs on, replaced last when it is one of the cluster's nodes").env('SWARMKEEPER_SELF_INSTANCE_ID'),
@@ -94,6 +105,7 @@ async function runController(opts: RunOptions, cmd: Command): Promise<void> {
   }
   if (opts.bootstrapUrl !== undefined && !listen) throw new SwarmkeeperError('Usage', '--bootstrap-url: nodes exchange their tokens over HTTP, so --http-listen is needed too');
   if (opts.bootstrapUrl !== undefined && !isHttpUrl(opts.bootstrapUrl)) throw new SwarmkeeperError('Usage', `--bootstrap-url ${opts.bootstrapUrl}: expected an http(s):// URL`);
+  const bootstrapCa = readBootstrapCa(opts);
   const imageProblem = opts.agentImage === undefined ? undefined : imageRefProblem(opts.agentImage);
   if (imageProblem) throw new SwarmkeeperError('Usage', `--agent-image ${imageProblem}`);
   const level = (cmd.parent?.opts<{ logLevel?: string }>().logLevel ?? 'info');
@@ -108,6 +120,7 @@ async function runController(opts: RunOptions, cmd: Command): Promise<void> {
       ? bootstrapAgentConfig({
           issuer: tokens,
           bootstrapUrl: opts.bootstrapUrl,
+          ...(bootstrapCa ? { bootstrapCa } : {}),
           managementEndpoints: etcdOpts.endpoints,
           prefix: etcdOpts.prefix,
           ...(opts.agentImage ? { agentImage: opts.agentImage } : {}),
@@ -232,6 +245,12 @@ function readTls(opts: RunOptions): { loaded: ServerTls; files: ServerTlsFiles }
   } catch (err) {
     throw new SwarmkeeperError('Usage', `--tls-cert-file/--tls-key-file: ${messageOf(err)}`, { cause: err });
   }
+}
+
+function readBootstrapCa(opts: RunOptions): string | undefined {
+  if (opts.bootstrapCaFile === undefined) return undefined;
+  if (!opts.bootstrapUrl?.startsWith('https://')) throw new SwarmkeeperError('Usage', '--bootstrap-ca-file needs an https:// --bootstrap-url: it is what nodes trust for that URL');
+  return readCaBundle(opts.bootstrapCaFile, '--bootstrap-ca-file');
 }
 
 function parseTrustedProxies(value: string): string[] {
