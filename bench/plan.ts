@@ -5,7 +5,7 @@
 // median, growth no worse than linear.
 //   npx tsx bench/plan.ts            (BENCH_ITERATIONS=N to change the sample size)
 import { plan } from '../src/plan/plan.ts';
-import type { Snapshot } from '../src/observe/snapshot.ts';
+import type { Snapshot } from '../src/model/snapshot.ts';
 import type { ResolvedSpec } from '../src/spec/defaults.ts';
 import { aManager, aSnapshot, aSpec, aWorker, NOW, type NodeFixture } from '../test/unit/builders.ts';
 

@@ -3,7 +3,7 @@
 import type { MarkStore } from '../heal/port.ts';
 import type { Logger } from '../log.ts';
 import type { NodeAgentConfig } from '../node/agent-config.ts';
-import type { Snapshot } from '../observe/snapshot.ts';
+import type { Snapshot } from '../model/snapshot.ts';
 import type { PeerClients } from '../observe/peer-clients.ts';
 import type { Step } from '../plan/steps.ts';
 import type { PreconditionResult } from '../plan/preconditions.ts';

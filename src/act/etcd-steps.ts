@@ -3,9 +3,9 @@
 // etcd's "unhealthy cluster" refusal right after members connect (Unavailable) and a
 // promotion of a learner that has not caught up (Precondition) are retried with backoff.
 import { SwarmkeeperError } from '../errors.ts';
-import type { EtcdMember } from '../observe/snapshot.ts';
+import type { EtcdMember } from '../model/snapshot.ts';
 import type { Step } from '../plan/steps.ts';
-import type { Snapshot } from '../observe/snapshot.ts';
+import type { Snapshot } from '../model/snapshot.ts';
 import { DEFAULT_TIMEOUTS, type ActDeps } from './context.ts';
 import { etcdFor } from './peers.ts';
 import { retrying } from './retry.ts';

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { executeStep, resumeEntry } from './execute-step.ts';
 import type { ActDeps, PreconditionCheck } from './context.ts';
 import type { JournalEntry } from '../store/journal.ts';
-import type { Snapshot } from '../observe/snapshot.ts';
+import type { Snapshot } from '../model/snapshot.ts';
 import type { Step } from '../plan/steps.ts';
 import type { LaunchRequest, Provider } from '../providers/provider.ts';
 import { PeerClients } from '../observe/peer-clients.ts';

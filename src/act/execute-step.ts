@@ -8,7 +8,7 @@
 // it stops before acting. Steps are idempotent, so resuming an interrupted entry
 // (resumeEntry) re-runs it safely.
 import { messageOf, SwarmkeeperError } from '../errors.ts';
-import type { Instance, Snapshot } from '../observe/snapshot.ts';
+import type { Instance, Snapshot } from '../model/snapshot.ts';
 import type { Step } from '../plan/steps.ts';
 import { stepTarget, type JournalEntry } from '../store/journal.ts';
 import type { ActDeps } from './context.ts';

@@ -3,7 +3,7 @@
 // 13): this is what lets a new controller re-run an interrupted launch safely.
 import { clusterKeys } from '../store/keys.ts';
 import { encodeEndpoints, endpointsOf, parseEndpoints, sameEndpoints } from '../node/cluster-endpoints.ts';
-import { urlHost, type Instance } from '../observe/snapshot.ts';
+import { urlHost, type Instance } from '../model/snapshot.ts';
 import type { Step } from '../plan/steps.ts';
 import { wrapError } from '../errors.ts';
 import type { ActDeps } from './context.ts';

@@ -3,7 +3,7 @@
 // dead member does not block the call (EtcdMembership picks a healthy one).
 import type { EtcdMembershipApi } from '../etcd/port.ts';
 import { SwarmkeeperError, messageOf } from '../errors.ts';
-import type { Instance, Snapshot } from '../observe/snapshot.ts';
+import type { Instance, Snapshot } from '../model/snapshot.ts';
 import { withTimeout } from '../observe/with-timeout.ts';
 import type { SwarmApi } from '../swarm/port.ts';
 import type { ActDeps } from './context.ts';

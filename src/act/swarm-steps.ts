@@ -3,7 +3,7 @@
 // step checks its goal first, so a repeat is a no-op. Demotion is asynchronous in
 // swarmkit: the step only ends when the worker role is observed (design rule 7).
 import { SwarmkeeperError } from '../errors.ts';
-import type { Snapshot, SwarmNode } from '../observe/snapshot.ts';
+import type { Snapshot, SwarmNode } from '../model/snapshot.ts';
 import type { Step } from '../plan/steps.ts';
 import type { SwarmApi } from '../swarm/port.ts';
 import { DEFAULT_TIMEOUTS, type ActDeps } from './context.ts';

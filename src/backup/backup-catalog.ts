@@ -6,7 +6,7 @@
 // one is refused with a Corrupt error before anyone acts on it.
 import { createHash } from 'node:crypto';
 import { SwarmkeeperError, wrapError } from '../errors.ts';
-import type { BackupPurpose } from '../observe/snapshot.ts';
+import type { BackupPurpose } from '../model/snapshot.ts';
 import type { BackupStore } from './port.ts';
 
 export const MANIFEST = 'manifest.json';

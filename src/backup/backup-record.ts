@@ -2,7 +2,7 @@
 // backup and the newest failure. The observer reads it into Snapshot.backup (what the
 // planner needs: time and membership fingerprint), status and metrics read the rest.
 // Written by the leading controller only, fenced like every controller write.
-import type { BackupObservation, BackupPurpose } from '../observe/snapshot.ts';
+import type { BackupObservation, BackupPurpose } from '../model/snapshot.ts';
 import type { FencedKv } from '../store/fenced-kv.ts';
 import { clusterKeys } from '../store/keys.ts';
 import type { LeaderFence } from '../store/port.ts';

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { CycleView } from './cycle-view.ts';
 import type { SourceRefresh } from '../observe/observe.ts';
-import type { Instance, Snapshot } from '../observe/snapshot.ts';
+import type { Instance, Snapshot } from '../model/snapshot.ts';
 import type { Step } from '../plan/steps.ts';
 
 const worker = (id: string): Instance => ({ id, role: 'worker', state: 'running', launchedAt: 0, configHash: 'h', tags: {} });

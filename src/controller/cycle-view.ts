@@ -9,7 +9,7 @@
 //     this cycle's own steps launched or terminated patched in).
 // A view older than maxAgeMs (a step waited long, e.g. for a drain) is observed anew
 // in full before the next step: a destructive step is never judged on a stale list.
-import type { Instance, Snapshot } from '../observe/snapshot.ts';
+import type { Instance, Snapshot } from '../model/snapshot.ts';
 import type { SourceRefresh } from '../observe/observe.ts';
 import { DESTRUCTIVE_STEP_KINDS, MEMBERSHIP_STEP_KINDS, type Step } from '../plan/steps.ts';
 

@@ -6,7 +6,7 @@
 import { detectHealthMarks, type DetectorMemory } from '../heal/detect.ts';
 import type { MarkStore } from '../heal/port.ts';
 import type { Logger } from '../log.ts';
-import type { Snapshot } from '../observe/snapshot.ts';
+import type { Snapshot } from '../model/snapshot.ts';
 import type { ResolvedSpec } from '../spec/defaults.ts';
 import { messageOf } from '../errors.ts';
 

@@ -5,7 +5,7 @@
 import { parseEndpoints } from '../node/cluster-endpoints.ts';
 import { readBackupRecord, toBackupObservation } from '../backup/backup-record.ts';
 import { observeCluster, type ObserveDeps } from '../observe/observe.ts';
-import type { Snapshot } from '../observe/snapshot.ts';
+import type { Snapshot } from '../model/snapshot.ts';
 import { clusterKeys } from '../store/keys.ts';
 import type { FencedKv } from '../store/fenced-kv.ts';
 

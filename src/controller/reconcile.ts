@@ -11,7 +11,7 @@ import { executeStep, resumeEntry, describeStep, type StepOutcome } from '../act
 import { refreshSources, type ObserveDeps, type ObserveHints } from '../observe/observe.ts';
 import { CycleView } from './cycle-view.ts';
 import type { PeerClients } from '../observe/peer-clients.ts';
-import type { Snapshot } from '../observe/snapshot.ts';
+import type { Snapshot } from '../model/snapshot.ts';
 import type { PlanResult, Step } from '../plan/steps.ts';
 import type { Provider } from '../providers/provider.ts';
 import { resolveCluster, type ResolvedSpec } from '../spec/defaults.ts';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildStatus, nodeRows, statusWorthWriting } from './status.ts';
 import { resolveSpec } from '../spec/defaults.ts';
-import type { EtcdMember, Instance, Snapshot, SwarmNode } from '../observe/snapshot.ts';
+import type { EtcdMember, Instance, Snapshot, SwarmNode } from '../model/snapshot.ts';
 import type { PlanResult } from '../plan/steps.ts';
 import { getCondition } from '../spec/conditions.ts';
 

@@ -5,8 +5,8 @@
 import { REASONS, setCondition, type Reason } from '../spec/conditions.ts';
 import type { ResolvedSpec } from '../spec/defaults.ts';
 import type { BackupStatus, Condition, NodeRow, SwarmClusterStatus } from '../spec/schema.ts';
-import type { BackupObservation, EtcdMember, Instance, Snapshot, SwarmNode } from '../observe/snapshot.ts';
-import { etcdPeerUrl, urlHost } from '../observe/snapshot.ts';
+import type { BackupObservation, EtcdMember, Instance, Snapshot, SwarmNode } from '../model/snapshot.ts';
+import { etcdPeerUrl, urlHost } from '../model/snapshot.ts';
 import type { PlanResult, Step } from '../plan/steps.ts';
 import type { ErrorCode } from '../errors.ts';
 import { QUORUM_RUNBOOK } from '../plan/plan.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Instance } from '../observe/snapshot.ts';
+import type { Instance } from '../model/snapshot.ts';
 import type { Provider } from '../providers/provider.ts';
 import { resolveSpec } from '../spec/defaults.ts';
 import type { SwarmApi } from '../swarm/port.ts';

@@ -9,7 +9,7 @@
 // does: the leader cannot act on that cluster.
 import { messageOf } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import type { Instance } from '../observe/snapshot.ts';
+import type { Instance } from '../model/snapshot.ts';
 import type { DockerEndpoint, Provider } from '../providers/provider.ts';
 import type { ResolvedSpec } from '../spec/defaults.ts';
 import type { SwarmApi } from '../swarm/port.ts';

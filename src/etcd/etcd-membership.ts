@@ -12,7 +12,7 @@
 import { readFileSync } from 'node:fs';
 import { Etcd3, type IMember, type IOptions } from 'etcd3';
 import { SwarmkeeperError } from '../errors.ts';
-import type { EtcdMember, EtcdView } from '../observe/snapshot.ts';
+import type { EtcdMember, EtcdView } from '../model/snapshot.ts';
 import type { EtcdMembershipApi } from './port.ts';
 import { toEtcdError } from './etcd-errors.ts';
 

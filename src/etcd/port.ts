@@ -3,7 +3,7 @@
 // simulator implement it. Errors: SwarmkeeperError; `Unavailable` includes etcd's
 // "unhealthy cluster" refusal in the first seconds after members connect, which callers
 // retry with backoff (measured with etcd 3.4: about 5 s).
-import type { EtcdMember, EtcdView } from '../observe/snapshot.ts';
+import type { EtcdMember, EtcdView } from '../model/snapshot.ts';
 
 export interface EtcdMembershipApi {
   /** Members plus per-member health, leader and alarms, asking every member. */

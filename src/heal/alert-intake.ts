@@ -8,7 +8,7 @@
 // replaced, which is usually why the alert resolved): its mark, if any, is cleared by
 // the instance_id label, or else the alert is ignored, rather than making Alertmanager
 // log a failure for the whole group.
-import type { HealthMark, Instance, SwarmNode } from '../observe/snapshot.ts';
+import type { HealthMark, Instance, SwarmNode } from '../model/snapshot.ts';
 
 export interface IncomingAlert {
   readonly status: 'firing' | 'resolved';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { EtcdMember, HealthMark, Instance, Snapshot, SwarmNode } from '../observe/snapshot.ts';
+import type { EtcdMember, HealthMark, Instance, Snapshot, SwarmNode } from '../model/snapshot.ts';
 import { detectHealthMarks, type DetectInput, type DetectorMemory } from './detect.ts';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');

@@ -13,8 +13,8 @@
 // - Marks carry `expiresAt` and are refreshed when half their lifetime is gone, so a dead
 //   controller's marks fade out instead of driving a later replacement.
 // Pure: no clock, no I/O; `now` is an argument.
-import type { EtcdMember, HealthMark, HealthMarkSource, Instance, Snapshot, SwarmNode } from '../observe/snapshot.ts';
-import { etcdPeerUrl, urlHost } from '../observe/snapshot.ts';
+import type { EtcdMember, HealthMark, HealthMarkSource, Instance, Snapshot, SwarmNode } from '../model/snapshot.ts';
+import { etcdPeerUrl, urlHost } from '../model/snapshot.ts';
 import type { ResolvedSpec } from '../spec/defaults.ts';
 
 export type DetectorSource = Extract<HealthMarkSource, `detector:${string}`>;

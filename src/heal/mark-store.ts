@@ -9,7 +9,7 @@
 // and detector on different replicas) cannot lose the earliest `since`.
 import type { Etcd3 } from 'etcd3';
 import { SwarmkeeperError, wrapError } from '../errors.ts';
-import type { HealthMark, HealthMarkSource, NodeControl } from '../observe/snapshot.ts';
+import type { HealthMark, HealthMarkSource, NodeControl } from '../model/snapshot.ts';
 import { clusterKeys } from '../store/keys.ts';
 import { INSTANCE_ID } from './alert-intake.ts';
 import type { MarkStore } from './port.ts';

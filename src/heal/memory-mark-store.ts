@@ -1,7 +1,7 @@
 // MarkStore in memory, with the same semantics as EtcdMarkStore (earliest `since` kept,
 // expired marks not listed). For the sim provider, the demo's dry runs and unit tests;
 // production uses EtcdMarkStore so every replica sees the same marks.
-import type { HealthMark, HealthMarkSource, NodeControl } from '../observe/snapshot.ts';
+import type { HealthMark, HealthMarkSource, NodeControl } from '../model/snapshot.ts';
 import type { MarkStore } from './port.ts';
 
 export class MemoryMarkStore implements MarkStore {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Instance } from '../observe/snapshot.ts';
+import type { Instance } from '../model/snapshot.ts';
 import { createNodeDirectory } from './node-directory.ts';
 
 const inst = (id: string): Instance => ({ id, role: 'worker', state: 'running', launchedAt: 0, configHash: 'h', tags: {} });

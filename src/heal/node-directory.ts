@@ -3,7 +3,7 @@
 // directory reads sources every replica can reach: the cluster store (does the cluster
 // exist?) and the provider's instance list; swarm nodes are optional (they let
 // `swarm_node_id` labels resolve).
-import type { Instance, SwarmNode } from '../observe/snapshot.ts';
+import type { Instance, SwarmNode } from '../model/snapshot.ts';
 import type { ClusterNodes, NodeDirectory } from './alert-intake.ts';
 
 export interface NodeDirectorySources {

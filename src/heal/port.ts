@@ -1,7 +1,7 @@
 // Health marks and per-node controls as the controller reads them. Marks come from the
 // alert webhook and from detectors; controls from operators. The etcd-backed store
 // (mark-store.ts) implements this; observe() reads it into the Snapshot.
-import type { HealthMark, NodeControl } from '../observe/snapshot.ts';
+import type { HealthMark, NodeControl } from '../model/snapshot.ts';
 
 export interface MarkStore {
   /** Marks of the cluster that have not expired at `now`. */

@@ -17,7 +17,7 @@
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { Logger } from '../log.ts';
 import { messageOf } from '../errors.ts';
-import type { Instance } from '../observe/snapshot.ts';
+import type { Instance } from '../model/snapshot.ts';
 import type { Role } from '../spec/schema.ts';
 import type { ResolvedSpec } from '../spec/defaults.ts';
 import type { Provider } from '../providers/provider.ts';

@@ -3,7 +3,7 @@
 // record* functions; /metrics renders the registry. Names are part of the operator
 // interface (alert rules and dashboards match on them): add, never rename.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { Snapshot } from '../observe/snapshot.ts';
+import type { Snapshot } from '../model/snapshot.ts';
 import { etcdQuorum, quorumMargin, swarmQuorum } from '../plan/quorum.ts';
 import { createBackupMetrics, type BackupMetrics } from './backup-metrics.ts';
 import type { Role } from '../spec/schema.ts';

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { silentLogger } from '../log.ts';
-import type { Instance, Snapshot, SwarmNode } from '../observe/snapshot.ts';
+import type { Instance, Snapshot, SwarmNode } from '../model/snapshot.ts';
 import { MemoryMarkStore } from '../heal/memory-mark-store.ts';
 import { staticNodeDirectory } from '../heal/node-directory.ts';
 import { bearerTokenMatches } from './auth.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { EtcdMember } from '../observe/snapshot.ts';
+import type { EtcdMember } from '../model/snapshot.ts';
 import { clusterClientUrls, decideAgentAction, gatewayEndpointsOf, initialClusterOf, needsMemberList, type AgentFacts } from './agent-decide.ts';
 import { endpointsOf } from './cluster-endpoints.ts';
 

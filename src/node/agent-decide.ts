@@ -18,8 +18,8 @@
 //
 // Etcd actions come before swarm actions, except that a later manager waiting for its
 // learner entry joins the swarm meanwhile (the two are independent; it saves seconds).
-import type { EtcdMember } from '../observe/snapshot.ts';
-import { etcdClientUrl, etcdPeerUrl, urlHost } from '../observe/snapshot.ts';
+import type { EtcdMember } from '../model/snapshot.ts';
+import { etcdClientUrl, etcdPeerUrl, urlHost } from '../model/snapshot.ts';
 import type { Role } from '../spec/schema.ts';
 import type { SwarmInfo } from '../swarm/port.ts';
 import { endpointsOf, type ClusterEndpoints, type InitClaim } from './cluster-endpoints.ts';

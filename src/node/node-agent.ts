@@ -15,7 +15,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { messageOf } from '../errors.ts';
-import { etcdClientUrl, etcdPeerUrl, type EtcdMember } from '../observe/snapshot.ts';
+import { etcdClientUrl, etcdPeerUrl, type EtcdMember } from '../model/snapshot.ts';
 import type { SwarmApi } from '../swarm/port.ts';
 import type { NodeAgentConfig } from './agent-config.ts';
 import { clusterClientUrls, decideAgentAction, needsMemberList, type AgentAction, type AgentFacts } from './agent-decide.ts';

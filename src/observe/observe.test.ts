@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { observeCluster } from './observe.ts';
 import { PeerClients } from './peer-clients.ts';
-import type { Instance, SwarmNode } from './snapshot.ts';
+import type { Instance, SwarmNode } from '../model/snapshot.ts';
 import type { Provider } from '../providers/provider.ts';
 import type { SwarmApi, SwarmInfo } from '../swarm/port.ts';
 import type { EtcdMembershipApi } from '../etcd/port.ts';

@@ -4,7 +4,7 @@
 // operations are read in parallel, each with a deadline. A source that fails becomes
 // `{ status: 'unavailable', error }`: this function never throws, so the planner can
 // see what it does not know and hold back destructive steps (rule 1).
-import type { Instance, Snapshot, Source, EtcdView, HealthMark, NodeControl, Operation, SwarmNode, SwarmView } from './snapshot.ts';
+import type { Instance, Snapshot, Source, EtcdView, HealthMark, NodeControl, Operation, SwarmNode, SwarmView } from '../model/snapshot.ts';
 import type { MarkStore } from '../heal/port.ts';
 import type { Provider } from '../providers/provider.ts';
 import type { Journal } from '../store/journal.ts';

@@ -2,7 +2,7 @@
 // (`{ status: 'unavailable', error }`) instead of an exception, so one dead peer never
 // unwinds the whole observation (design rule 1; house style "unavailable sources are data").
 import { messageOf } from '../errors.ts';
-import type { Source } from './snapshot.ts';
+import type { Source } from '../model/snapshot.ts';
 
 /** Rejects with a message naming `what` when `promise` takes longer than `ms`. */
 export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {

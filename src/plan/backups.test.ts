@@ -3,7 +3,7 @@
 // schedule. Hand-written snapshots (test/unit/builders.ts).
 import { describe, expect, it } from 'vitest';
 import { aConvergedCluster, aManager, aSnapshot, aSpec, aWorker, NOW } from '../../test/unit/builders.ts';
-import type { BackupObservation, Snapshot } from '../observe/snapshot.ts';
+import type { BackupObservation, Snapshot } from '../model/snapshot.ts';
 import { membershipFingerprint, PRE_CHANGE_RETRY_MS } from './backups.ts';
 import { plan } from './plan.ts';
 import { MEMBERSHIP_STEP_KINDS } from './steps.ts';

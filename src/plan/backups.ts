@@ -13,7 +13,7 @@
 // - Scheduled: one backup every spec.backup.intervalSeconds, after the cluster's own
 //   steps; a failed one is retried after SCHEDULED_RETRY_MS (or the interval, if shorter).
 // Nothing here runs while the cluster is paused or frozen (plan.ts returns before).
-import type { Snapshot } from '../observe/snapshot.ts';
+import type { Snapshot } from '../model/snapshot.ts';
 import type { PlanContext } from './context.ts';
 import type { Step } from './steps.ts';
 import { targetOf } from './targets.ts';

@@ -18,8 +18,8 @@
 // tasks run elsewhere (then the removal goes on by itself) or the operator frees them.
 // An unhealthy node (remediation) is not waited for: it may be dead while the swarm
 // still lists it ready, and swarm reschedules its tasks when it leaves.
-import type { EtcdMember, SwarmNode } from '../observe/snapshot.ts';
-import { etcdPeerUrl } from '../observe/snapshot.ts';
+import type { EtcdMember, SwarmNode } from '../model/snapshot.ts';
+import { etcdPeerUrl } from '../model/snapshot.ts';
 import type { PlanContext } from './context.ts';
 import type { NodeView } from './inventory.ts';
 import { compareStrings } from './inventory.ts';

@@ -13,7 +13,7 @@
 //
 // A membership step may be preceded by a pre-change backup step, or held when that
 // backup failed (backups.ts).
-import type { Snapshot } from '../observe/snapshot.ts';
+import type { Snapshot } from '../model/snapshot.ts';
 import type { ResolvedSpec } from '../spec/defaults.ts';
 import { preChangeBackupAllows } from './backups.ts';
 import { inFlightMembershipOps } from './gates.ts';

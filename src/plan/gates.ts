@@ -1,6 +1,6 @@
 // Gates: conditions a class of changes must pass, each returning the reason it is
 // closed (or undefined when open), so a held-back change can always say why.
-import type { Operation } from '../observe/snapshot.ts';
+import type { Operation } from '../model/snapshot.ts';
 import { MEMBERSHIP_STEP_KINDS, type StepKind } from './steps.ts';
 import type { Inventory, NodeView } from './inventory.ts';
 import { etcdQuorum, isReachableManager, swarmManagers, swarmQuorum } from './quorum.ts';

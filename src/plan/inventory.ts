@@ -3,8 +3,8 @@
 // == instance address; an unstarted learner has no name, so names are never used).
 // Everything the rules ask about a node ("dead?", "outdated?", "ready?") is decided here
 // once, so the rule modules read facts instead of re-deriving them.
-import type { EtcdMember, EtcdView, HealthMark, Instance, NodeControl, Snapshot, SwarmNode, SwarmView } from '../observe/snapshot.ts';
-import { urlHost } from '../observe/snapshot.ts';
+import type { EtcdMember, EtcdView, HealthMark, Instance, NodeControl, Snapshot, SwarmNode, SwarmView } from '../model/snapshot.ts';
+import { urlHost } from '../model/snapshot.ts';
 import type { ResolvedSpec } from '../spec/defaults.ts';
 import type { Role } from '../spec/schema.ts';
 import { nodeConfigHash } from '../spec/config-hash.ts';

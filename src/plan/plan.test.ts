@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { aConvergedCluster, aManager, anOperation, aSnapshot, aSpec, aWorker, NOW, T0 } from '../../test/unit/builders.ts';
 import { plan } from './plan.ts';
 import { MEMBERSHIP_STEP_KINDS, type PlanResult, type Step } from './steps.ts';
-import type { Snapshot } from '../observe/snapshot.ts';
+import type { Snapshot } from '../model/snapshot.ts';
 import type { ResolvedSpec } from '../spec/defaults.ts';
 
 export function stepLine(s: Step): string {

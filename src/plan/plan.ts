@@ -5,8 +5,8 @@
 // membership change, maybe preceded by its pre-change backup), worker steps, operator
 // node requests, the endpoints refresh, then a scheduled backup when one is due
 // (backups.ts). A cluster being deleted plans its teardown instead (deletion.ts).
-import type { Snapshot } from '../observe/snapshot.ts';
-import { etcdClientUrl, urlHost } from '../observe/snapshot.ts';
+import type { Snapshot } from '../model/snapshot.ts';
+import { etcdClientUrl, urlHost } from '../model/snapshot.ts';
 import type { ResolvedSpec } from '../spec/defaults.ts';
 import { PlanContext, type PlanOptions } from './context.ts';
 import { quorumLostReason } from './gates.ts';

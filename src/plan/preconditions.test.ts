@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { aManager, anOperation, aSnapshot, aSpec, aWorker, NOW } from '../../test/unit/builders.ts';
 import { checkPrecondition } from './preconditions.ts';
 import type { Step } from './steps.ts';
-import type { Snapshot } from '../observe/snapshot.ts';
+import type { Snapshot } from '../model/snapshot.ts';
 
 const spec = aSpec({ managers: 3, workers: 2 });
 const healthy = aSnapshot({ spec, nodes: [aManager(), aManager(), aManager(), aWorker(), aWorker()] });

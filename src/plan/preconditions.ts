@@ -3,8 +3,8 @@
 // plan. Pure. Three answers: `ok` (run it), `satisfied` (its effect is already there:
 // skip it, mark the journal entry done) and `refused` (do not run it; the next cycle
 // replans). Checks are the plan's own rules, re-applied to the one step.
-import type { EtcdMember, Snapshot, SwarmNode } from '../observe/snapshot.ts';
-import { urlHost } from '../observe/snapshot.ts';
+import type { EtcdMember, Snapshot, SwarmNode } from '../model/snapshot.ts';
+import { urlHost } from '../model/snapshot.ts';
 import { inFlightMembershipOps, quorumLostReason } from './gates.ts';
 import { buildInventory, type Inventory } from './inventory.ts';
 import { describeProjection, etcdQuorum, isHealthyMember, isReachableManager, projectChange, swarmQuorum } from './quorum.ts';

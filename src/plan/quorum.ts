@@ -1,7 +1,7 @@
 // Quorum arithmetic for both rafts (design rules 5 and 12). A member counts as healthy
 // only when it was asked this cycle and answered (healthy === true); "unknown" counts
 // as unhealthy, so a projection errs towards refusing a change.
-import type { EtcdMember, EtcdView, SwarmNode, SwarmView } from '../observe/snapshot.ts';
+import type { EtcdMember, EtcdView, SwarmNode, SwarmView } from '../model/snapshot.ts';
 
 /** Votes a raft of `voters` members needs to make progress. */
 export function quorumOf(voters: number): number {

@@ -1,6 +1,6 @@
 // A saved Snapshot (JSON), as `swarmkeeper plan --snapshot FILE` and the scenario files
 // read it: checked for the shape the planner relies on, with errors naming the field.
-import type { Snapshot } from '../observe/snapshot.ts';
+import type { Snapshot } from '../model/snapshot.ts';
 import { SwarmkeeperError } from '../errors.ts';
 
 export function parseSnapshot(value: unknown, source: string): Snapshot {

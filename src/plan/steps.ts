@@ -2,7 +2,7 @@
 // order given, writes each to the journal before running it, and re-checks each one's
 // precondition against a fresh observation first (checkPrecondition in
 // src/plan/preconditions.ts), because the world may have moved since the plan.
-import type { BackupPurpose } from '../observe/snapshot.ts';
+import type { BackupPurpose } from '../model/snapshot.ts';
 import type { Role } from '../spec/schema.ts';
 
 /**

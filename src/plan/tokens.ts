@@ -4,7 +4,7 @@
 // cluster-wide ordinal that only grows: the next ordinal is one more than the highest
 // seen on a live instance or in the journal, so a token is never reused for a new intent
 // (which would make the provider return the old, perhaps dead, instances).
-import type { Operation, Snapshot } from '../observe/snapshot.ts';
+import type { Operation, Snapshot } from '../model/snapshot.ts';
 import type { Role } from '../spec/schema.ts';
 import { fnv1a64Hex } from '../spec/config-hash.ts';
 

@@ -13,7 +13,7 @@
 // - terminate() of an instance that is already gone resolves (it is the goal state).
 // - list() returns every instance of the cluster that is not terminated, or throws: it
 //   never returns a partial list as if it were complete.
-import type { Instance } from '../observe/snapshot.ts';
+import type { Instance } from '../model/snapshot.ts';
 import type { ResolvedSpec } from '../spec/defaults.ts';
 import type { ProviderName, Role } from '../spec/schema.ts';
 import type { NodeAgentConfig } from '../node/agent-config.ts';

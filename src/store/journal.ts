@@ -9,7 +9,7 @@
 // journal in order. Every write is fenced by the leader's election key (fenced-write.ts).
 import { randomBytes } from 'node:crypto';
 import { wrapError } from '../errors.ts';
-import type { Operation, OperationState } from '../observe/snapshot.ts';
+import type { Operation, OperationState } from '../model/snapshot.ts';
 import type { Step } from '../plan/steps.ts';
 import { targetOf } from '../plan/targets.ts';
 import { clusterKeys } from './keys.ts';

@@ -4,7 +4,7 @@
 // down or demoted, or leaving as a manager: a state change still in flight), Unavailable
 // (dockerd unreachable, or this engine is not a manager), Unauthorized (bad join token,
 // TLS certificate refused).
-import type { SwarmAvailability, SwarmNode } from '../observe/snapshot.ts';
+import type { SwarmAvailability, SwarmNode } from '../model/snapshot.ts';
 import type { Role } from '../spec/schema.ts';
 
 export interface SwarmJoinTokens {

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DirectoryStore } from '../../src/backup/directory-store.ts';
 import { takeBackup } from '../../src/backup/take-backup.ts';
 import { silentLogger } from '../../src/log.ts';
-import type { Snapshot } from '../../src/observe/snapshot.ts';
+import type { Snapshot } from '../../src/model/snapshot.ts';
 import { resolveSpec } from '../../src/spec/defaults.ts';
 import { etcdFencedKv } from '../../src/store/fenced-kv.ts';
 import { etcdOnlySnapshot } from '../support/backup-fixtures.ts';

@@ -5,7 +5,7 @@
 import type { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EtcdMarkStore } from '../../src/heal/mark-store.ts';
-import type { SwarmNode } from '../../src/observe/snapshot.ts';
+import type { SwarmNode } from '../../src/model/snapshot.ts';
 import { aWorkerInstance, startAlertIntake, type AlertIntake } from '../support/alert-intake.ts';
 
 const TOKEN = 'bad-input-token-4d8e0f7a1c';

@@ -13,7 +13,7 @@ import { restoreEtcdSnapshot, verifyEtcdSnapshot } from '../../src/backup/etcd-r
 import { takeBackup } from '../../src/backup/take-backup.ts';
 import { startEtcdProcess } from '../../src/etcd/etcd-process.ts';
 import { silentLogger } from '../../src/log.ts';
-import type { Snapshot } from '../../src/observe/snapshot.ts';
+import type { Snapshot } from '../../src/model/snapshot.ts';
 import { resolveSpec } from '../../src/spec/defaults.ts';
 import { etcdFencedKv } from '../../src/store/fenced-kv.ts';
 import { reserveLoopback, releaseLoopback } from '../../src/net/loopback-pool.ts';

@@ -13,7 +13,7 @@ import { Etcd3 } from 'etcd3';
 import { startControllerHarness, type ControllerHarness } from '../support/controller-harness.ts';
 import { watchQuorum } from '../support/quorum-watcher.ts';
 import type { WiredController } from '../../src/controller/wire.ts';
-import type { Instance } from '../../src/observe/snapshot.ts';
+import type { Instance } from '../../src/model/snapshot.ts';
 import { DockerSwarm } from '../../src/swarm/docker-swarm.ts';
 import { dockerdPid } from '../../src/swarm/dockerd-process.ts';
 

@@ -2,7 +2,7 @@
 // 127.30.x.y), plus one spare dockerd that is not part of it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isSwarmkeeperError } from '../../src/errors.ts';
-import type { SwarmNode } from '../../src/observe/snapshot.ts';
+import type { SwarmNode } from '../../src/model/snapshot.ts';
 import { DockerSwarm } from '../../src/swarm/docker-swarm.ts';
 import { startSwarm, type TestDockerNode, type TestSwarm } from '../support/dockerd.ts';
 import { until } from '../support/until.ts';

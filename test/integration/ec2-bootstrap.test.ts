@@ -17,7 +17,7 @@ import { createMetrics } from '../../src/http/metrics.ts';
 import { createLogger } from '../../src/log.ts';
 import { EtcdManagementKv } from '../../src/node/management-kv.ts';
 import { clusterKeys } from '../../src/store/keys.ts';
-import type { Instance } from '../../src/observe/snapshot.ts';
+import type { Instance } from '../../src/model/snapshot.ts';
 import { resolveSpec, type ResolvedSpec } from '../../src/spec/defaults.ts';
 
 useTestCredentials();

@@ -15,7 +15,7 @@ import { until } from '../support/until.ts';
 import { TAGS } from '../../src/providers/ec2/ec2-instances.ts';
 import { Ec2Provider } from '../../src/providers/ec2/ec2-provider.ts';
 import type { Provider } from '../../src/providers/provider.ts';
-import type { Instance } from '../../src/observe/snapshot.ts';
+import type { Instance } from '../../src/model/snapshot.ts';
 import { SimWorld } from '../../src/providers/sim/index.ts';
 import { createController, type Controller } from '../../src/controller/controller.ts';
 import { plan } from '../../src/plan/plan.ts';

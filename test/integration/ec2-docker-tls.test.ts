@@ -23,7 +23,7 @@ import { EtcdBootstrapTokens } from '../../src/node/bootstrap-tokens.ts';
 import { EtcdManagementKv } from '../../src/node/management-kv.ts';
 import { bootstrapRoute, type JoinResponse } from '../../src/http/bootstrap-route.ts';
 import { silentLogger } from '../../src/log.ts';
-import type { Instance } from '../../src/observe/snapshot.ts';
+import type { Instance } from '../../src/model/snapshot.ts';
 
 const PREFIX = '/sk-tls';
 let etcd: EtcdTestCluster;

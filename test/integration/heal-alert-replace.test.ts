@@ -4,7 +4,7 @@
 // worker; the alert resolves and the mark clears.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNodeDirectory } from '../../src/heal/node-directory.ts';
-import type { Instance } from '../../src/observe/snapshot.ts';
+import type { Instance } from '../../src/model/snapshot.ts';
 import { startAlertWebhook, startAlertmanager, type AlertWebhook, type AlertmanagerProcess } from '../support/alertmanager.ts';
 import { startControllerHarness, type ControllerHarness } from '../support/controller-harness.ts';
 

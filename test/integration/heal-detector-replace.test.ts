@@ -6,7 +6,7 @@
 //    controller replaces it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EtcdMarkStore } from '../../src/heal/mark-store.ts';
-import type { HealthMark, Instance } from '../../src/observe/snapshot.ts';
+import type { HealthMark, Instance } from '../../src/model/snapshot.ts';
 import { agentPid } from '../../src/providers/local/node-processes.ts';
 import { nodeDirOf } from '../../src/providers/local/instance-records.ts';
 import { dockerdPid } from '../../src/swarm/dockerd-process.ts';

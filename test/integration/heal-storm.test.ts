@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNodeDirectory } from '../../src/heal/node-directory.ts';
 import { getCondition } from '../../src/spec/conditions.ts';
-import type { Instance } from '../../src/observe/snapshot.ts';
+import type { Instance } from '../../src/model/snapshot.ts';
 import { startAlertWebhook, type AlertWebhook } from '../support/alertmanager.ts';
 import { startControllerHarness, type ControllerHarness } from '../support/controller-harness.ts';
 

@@ -22,7 +22,7 @@ import { EtcdManagementKv } from '../../src/node/management-kv.ts';
 import { bootstrapRoute } from '../../src/http/bootstrap-route.ts';
 import { clusterKeys } from '../../src/store/keys.ts';
 import { aSwarmCluster } from '../support/spec-fixtures.ts';
-import type { Instance } from '../../src/observe/snapshot.ts';
+import type { Instance } from '../../src/model/snapshot.ts';
 
 const PREFIX = '/sk-hostile';
 const TOKEN = 'hostile-suite-token-0123456789abcdef';

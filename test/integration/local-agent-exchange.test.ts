@@ -15,7 +15,7 @@ import { releaseLoopback, reserveLoopback } from '../../src/net/loopback-pool.ts
 import { EtcdBootstrapTokens } from '../../src/node/bootstrap-tokens.ts';
 import { parseClaim, parseEndpoints, swarmTokensKey } from '../../src/node/cluster-endpoints.ts';
 import { EtcdManagementKv } from '../../src/node/management-kv.ts';
-import type { Instance } from '../../src/observe/snapshot.ts';
+import type { Instance } from '../../src/model/snapshot.ts';
 import { clusterKeys } from '../../src/store/keys.ts';
 import { startEtcdCluster, type EtcdTestCluster } from '../support/etcd.ts';
 import { startSwarm, type TestDockerNode, type TestSwarm } from '../support/dockerd.ts';

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_POOL_DIR } from '../../src/net/loopback-pool.ts';
-import type { Instance } from '../../src/observe/snapshot.ts';
+import type { Instance } from '../../src/model/snapshot.ts';
 import { LocalProvider } from '../../src/providers/local/local-provider.ts';
 import type { LaunchRequest } from '../../src/providers/provider.ts';
 import { resolveSpec } from '../../src/spec/defaults.ts';

@@ -7,7 +7,7 @@ import { buildServer, listenServer } from '../../src/http/server.ts';
 import { createMetrics, METRIC_NAMES } from '../../src/http/metrics.ts';
 import { silentLogger } from '../../src/log.ts';
 import { releaseLoopback, reserveLoopback } from '../../src/net/loopback-pool.ts';
-import type { Snapshot } from '../../src/observe/snapshot.ts';
+import type { Snapshot } from '../../src/model/snapshot.ts';
 import { ALERTING_TEST_BLOCK } from '../support/alertmanager.ts';
 import { startPrometheus, type PrometheusProcess } from '../support/prometheus.ts';
 import { until } from '../support/until.ts';

@@ -8,7 +8,7 @@ import { swarmReadiness } from '../../src/controller/swarm-readiness.ts';
 import { createMetrics } from '../../src/http/metrics.ts';
 import { buildServer } from '../../src/http/server.ts';
 import { silentLogger } from '../../src/log.ts';
-import type { Instance } from '../../src/observe/snapshot.ts';
+import type { Instance } from '../../src/model/snapshot.ts';
 import type { DockerEndpoint, Provider } from '../../src/providers/provider.ts';
 import { resolveSpec, type ResolvedSpec } from '../../src/spec/defaults.ts';
 import type { Role } from '../../src/spec/schema.ts';

@@ -3,7 +3,7 @@
 // stop() undoes all of it, also after a start that failed half-way.
 import type { Etcd3 } from 'etcd3';
 import { staticNodeDirectory } from '../../src/heal/node-directory.ts';
-import type { Instance } from '../../src/observe/snapshot.ts';
+import type { Instance } from '../../src/model/snapshot.ts';
 import { startAlertWebhook, type AlertWebhook } from './alertmanager.ts';
 import { startEtcdCluster, type EtcdTestCluster } from './etcd.ts';
 

@@ -1,6 +1,6 @@
 // An observation of a cluster whose etcd is one test member and that has no swarm: what
 // takeBackup() needs to stream a snapshot in tests without a whole cluster.
-import type { Snapshot } from '../../src/observe/snapshot.ts';
+import type { Snapshot } from '../../src/model/snapshot.ts';
 import type { EtcdTestMember } from './etcd.ts';
 
 export function etcdOnlySnapshot(m: EtcdTestMember | undefined): Snapshot {

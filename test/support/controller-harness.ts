@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Etcd3 } from 'etcd3';
 import { LocalProvider } from '../../src/providers/local/local-provider.ts';
-import type { Instance } from '../../src/observe/snapshot.ts';
+import type { Instance } from '../../src/model/snapshot.ts';
 import type { ProgressEvent } from '../../src/controller/events.ts';
 import { wireController, type WiredController } from '../../src/controller/wire.ts';
 import { createLogger, silentLogger, type Logger } from '../../src/log.ts';

@@ -3,7 +3,7 @@
 // provider a spec names, so each provider proves them against its real peer (moto for
 // ec2, real processes for local, the in-memory world for sim).
 import { describe, expect, it } from 'vitest';
-import type { Instance } from '../../src/observe/snapshot.ts';
+import type { Instance } from '../../src/model/snapshot.ts';
 import type { LaunchRequest, Provider } from '../../src/providers/provider.ts';
 import type { Role } from '../../src/spec/schema.ts';
 

@@ -6,7 +6,7 @@
 //   leader) and a leader is among them.
 // A leader election (after a leadership transfer or a member removal) makes a short
 // gap; a lost quorum never comes back by itself. The test asserts on the longest gap.
-import type { Instance } from '../../src/observe/snapshot.ts';
+import type { Instance } from '../../src/model/snapshot.ts';
 import type { Provider } from '../../src/providers/provider.ts';
 import { DockerSwarm } from '../../src/swarm/docker-swarm.ts';
 

@@ -2,8 +2,8 @@
 // aWorker(), aSnapshot({ nodes }) build hand-written worlds for the table-driven planner
 // tests, the scenario files and the benchmark. Defaults describe a healthy, converged
 // node; every override says what is different about it.
-import type { EtcdMember, HealthMark, Instance, NodeControl, Operation, Snapshot, SwarmNode } from '../../src/observe/snapshot.ts';
-import { etcdClientUrl, etcdPeerUrl } from '../../src/observe/snapshot.ts';
+import type { EtcdMember, HealthMark, Instance, NodeControl, Operation, Snapshot, SwarmNode } from '../../src/model/snapshot.ts';
+import { etcdClientUrl, etcdPeerUrl } from '../../src/model/snapshot.ts';
 import { nodeConfigHash } from '../../src/spec/config-hash.ts';
 import { resolveSpec, type ResolvedSpec } from '../../src/spec/defaults.ts';
 import type { Role, SwarmClusterSpec } from '../../src/spec/schema.ts';

@@ -11,7 +11,7 @@ import { plan } from '../../src/plan/plan.ts';
 import { describeTarget } from '../../src/plan/format.ts';
 import { parseSnapshot } from '../../src/plan/snapshot-file.ts';
 import type { PlanResult } from '../../src/plan/steps.ts';
-import type { Snapshot } from '../../src/observe/snapshot.ts';
+import type { Snapshot } from '../../src/model/snapshot.ts';
 import { aManager, aSnapshot, aSpec, aWorker, type NodeFixture, type NodeOptions, type SnapshotOptions, type SpecOverrides } from './builders.ts';
 
 const DIR = new URL('../scenarios/', import.meta.url).pathname;

@@ -7,7 +7,7 @@
 import type { Command } from 'commander';
 import { SwarmkeeperError } from '../../errors.ts';
 import { EtcdMarkStore } from '../../heal/mark-store.ts';
-import type { NodeRequestAction } from '../../observe/snapshot.ts';
+import type { NodeRequestAction } from '../../model/snapshot.ts';
 import { notFound, RESOURCE, withStore } from '../input.ts';
 
 const VERBS: ReadonlyArray<{ action: NodeRequestAction; what: string }> = [

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { EtcdMembership } from '../../etcd/etcd-membership.ts';
 import { SwarmkeeperError } from '../../errors.ts';
-import type { EtcdMember } from '../../observe/snapshot.ts';
+import type { EtcdMember } from '../../model/snapshot.ts';
 import { createEtcdClient } from '../../store/etcd-client.ts';
 import { createLogger } from '../../log.ts';
 import type { NodeAgentConfig } from '../../node/agent-config.ts';

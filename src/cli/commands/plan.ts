@@ -9,7 +9,7 @@
 // error (always, also with --detailed-exitcode).
 import type { Command } from 'commander';
 import { SwarmkeeperError, messageOf } from '../../errors.ts';
-import type { Snapshot } from '../../observe/snapshot.ts';
+import type { Snapshot } from '../../model/snapshot.ts';
 import { plan } from '../../plan/plan.ts';
 import { formatPlan } from '../../plan/format.ts';
 import { parseSnapshot } from '../../plan/snapshot-file.ts';

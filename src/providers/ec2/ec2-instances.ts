@@ -3,7 +3,7 @@
 // role, config hash and client token tags let a restarted controller rebuild its view
 // from EC2 alone.
 import type { Instance as Ec2Instance, Tag, TagSpecification } from '@aws-sdk/client-ec2';
-import type { Instance, InstanceState } from '../../observe/snapshot.ts';
+import type { Instance, InstanceState } from '../../model/snapshot.ts';
 import type { Role } from '../../spec/schema.ts';
 
 export const TAGS = {

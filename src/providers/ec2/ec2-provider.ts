@@ -3,8 +3,8 @@
 // DescribeInstances page per `pageSize` (1,000) instances of the cluster, plus one
 // DescribeInstanceStatus per 100 running instances every `statusIntervalMs` (60 s).
 import { readFileSync } from 'node:fs';
-import type { Instance } from '../../observe/snapshot.ts';
-import { etcdClientUrl } from '../../observe/snapshot.ts';
+import type { Instance } from '../../model/snapshot.ts';
+import { etcdClientUrl } from '../../model/snapshot.ts';
 import type { Ec2ProviderSpec } from '../../spec/schema.ts';
 import type { DockerEndpoint, LaunchRequest, Provider } from '../provider.ts';
 import { SwarmkeeperError } from '../../errors.ts';

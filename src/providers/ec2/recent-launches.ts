@@ -3,7 +3,7 @@
 // launch's client token until DescribeInstances shows them (or a TTL passes), and list()
 // merges them in, so a fresh instance is neither reported as missing (a reason to launch
 // again) nor later as an unknown orphan.
-import type { Instance } from '../../observe/snapshot.ts';
+import type { Instance } from '../../model/snapshot.ts';
 
 interface Entry {
   readonly instances: Instance[];

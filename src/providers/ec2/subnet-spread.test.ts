@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import type { Instance } from '../../observe/snapshot.ts';
+import type { Instance } from '../../model/snapshot.ts';
 import { callClientToken, orderSubnets, splitBatch, subnetPopulation } from './subnet-spread.ts';
 
 function anInstance(o: Partial<Instance> = {}): Instance {

@@ -9,7 +9,7 @@
 // it AND the call's varying parameters (subnet, count), so a token is never reused with
 // other parameters, and a repeat of the same call is still recognised by EC2.
 import { createHash } from 'node:crypto';
-import type { Instance } from '../../observe/snapshot.ts';
+import type { Instance } from '../../model/snapshot.ts';
 import type { Role } from '../../spec/schema.ts';
 
 export interface LaunchChunk {

@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { SwarmkeeperError, wrapError } from '../../errors.ts';
 import { silentLogger, type Logger } from '../../log.ts';
 import { DEFAULT_POOL_DIR, releaseLoopback, reserveLoopback, transferLoopback } from '../../net/loopback-pool.ts';
-import type { Instance, InstanceState } from '../../observe/snapshot.ts';
+import type { Instance, InstanceState } from '../../model/snapshot.ts';
 import { fnv1a64Hex } from '../../spec/config-hash.ts';
 import type { LocalProviderSpec } from '../../spec/schema.ts';
 import { dockerdPaths, removeNodeDirs, startDockerd } from '../../swarm/dockerd-process.ts';

@@ -4,7 +4,7 @@
 // a manager starts its etcd member once its peer URL is listed (the controller added it
 // as a learner), and the learner catches up after a delay. A node whose swarm node was
 // removed does not rejoin: that would take a reboot.
-import { etcdPeerUrl } from '../../observe/snapshot.ts';
+import { etcdPeerUrl } from '../../model/snapshot.ts';
 import type { SimWorld } from './world.ts';
 
 export function runAgents(world: SimWorld): void {

@@ -1,6 +1,6 @@
 // The simulator's state: one cluster's instances, swarm and etcd in one consistent
 // model, so every port (Provider, SwarmApi, EtcdMembershipApi) sees the same world.
-import type { InstanceState } from '../../observe/snapshot.ts';
+import type { InstanceState } from '../../model/snapshot.ts';
 import type { Role } from '../../spec/schema.ts';
 
 export type Cause = 'controller' | 'fault' | 'agent';

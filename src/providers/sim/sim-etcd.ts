@@ -3,7 +3,7 @@
 // learner exists, and promotion fails until the learner caught up. Unlike etcd's
 // strict reconfig check, a removal that costs quorum is NOT refused: the world records
 // the loss, so a planner bug shows instead of being masked.
-import type { EtcdMember, EtcdView } from '../../observe/snapshot.ts';
+import type { EtcdMember, EtcdView } from '../../model/snapshot.ts';
 import { SwarmkeeperError } from '../../errors.ts';
 import type { EtcdMembershipApi } from '../../etcd/port.ts';
 import type { SimMember } from './model.ts';

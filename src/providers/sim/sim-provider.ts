@@ -1,8 +1,8 @@
 // The sim Provider: launches are idempotent on the client token (a repeat returns the
 // first call's instances, as EC2 does), terminate of a gone instance resolves, list()
 // never returns a partial list. Faults come from the world's FaultRates.
-import type { Instance } from '../../observe/snapshot.ts';
-import { etcdClientUrl } from '../../observe/snapshot.ts';
+import type { Instance } from '../../model/snapshot.ts';
+import { etcdClientUrl } from '../../model/snapshot.ts';
 import { SwarmkeeperError } from '../../errors.ts';
 import type { DockerEndpoint, LaunchRequest, Provider } from '../provider.ts';
 import type { SimInstance } from './model.ts';

@@ -2,7 +2,7 @@
 // Manager API calls need a leader (raft quorum), as in swarmkit. Demotion lands after
 // a delay (it is asynchronous in Docker too). Unlike swarmkit, a demote that costs
 // quorum is NOT refused: the world records the loss, so a planner bug shows.
-import type { SwarmAvailability, SwarmNode } from '../../observe/snapshot.ts';
+import type { SwarmAvailability, SwarmNode } from '../../model/snapshot.ts';
 import { SwarmkeeperError } from '../../errors.ts';
 import type { Role } from '../../spec/schema.ts';
 import type { SwarmApi, SwarmInfo, SwarmJoinTokens, TasksNotMoved } from '../../swarm/port.ts';

@@ -2,7 +2,7 @@
 // bookkeeping that the property suite relies on, and determinism by seed.
 import { describe, expect, it } from 'vitest';
 import { isSwarmkeeperError } from '../../errors.ts';
-import { etcdPeerUrl } from '../../observe/snapshot.ts';
+import { etcdPeerUrl } from '../../model/snapshot.ts';
 import { resolveSpec } from '../../spec/defaults.ts';
 import type { Role } from '../../spec/schema.ts';
 import { SimWorld } from './index.ts';

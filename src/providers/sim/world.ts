@@ -7,8 +7,8 @@
 // lost quorum, and whether a controller call (or a fault) caused it.
 //
 // Time moves only through advance(); randomness only through the injected source.
-import type { Instance } from '../../observe/snapshot.ts';
-import { etcdClientUrl, etcdPeerUrl } from '../../observe/snapshot.ts';
+import type { Instance } from '../../model/snapshot.ts';
+import { etcdClientUrl, etcdPeerUrl } from '../../model/snapshot.ts';
 import { SwarmkeeperError } from '../../errors.ts';
 import type { Role } from '../../spec/schema.ts';
 import { DEFAULT_TIMINGS, NO_FAULTS, type Cause, type FaultRates, type QuorumEvent, type Range, type SimInstance, type SimMember, type SimSwarmNode, type SimTimings } from './model.ts';

@@ -1,8 +1,8 @@
 // A minimal health detector for the harness (the product's lives in src/heal): a node
 // whose swarm node is down, or whose started etcd member does not answer, gets a mark
 // whose `since` is when that was first seen; the mark clears when the node is healthy.
-import type { HealthMark, Snapshot } from '../../../src/observe/snapshot.ts';
-import { urlHost } from '../../../src/observe/snapshot.ts';
+import type { HealthMark, Snapshot } from '../../../src/model/snapshot.ts';
+import { urlHost } from '../../../src/model/snapshot.ts';
 
 export class HarnessDetector {
   private readonly since = new Map<string, number>();

@@ -2,7 +2,7 @@
 // journaled first and preceded by checkPrecondition() on a FRESH observation (the
 // production executor is src/act, by the controller engineer). Waiting steps (demote,
 // promote, wait-for-drain) advance the world's virtual clock while they poll.
-import type { HealthMark, Operation, Snapshot } from '../../../src/observe/snapshot.ts';
+import type { HealthMark, Operation, Snapshot } from '../../../src/model/snapshot.ts';
 import { isSwarmkeeperError } from '../../../src/errors.ts';
 import { checkPrecondition } from '../../../src/plan/preconditions.ts';
 import type { Step } from '../../../src/plan/steps.ts';

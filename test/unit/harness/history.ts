@@ -10,7 +10,7 @@ import type { PlanResult, Step } from '../../../src/plan/steps.ts';
 import { maxUnhealthyCount, resolveSpec, type ResolvedSpec } from '../../../src/spec/defaults.ts';
 import type { SwarmClusterSpec } from '../../../src/spec/schema.ts';
 import { SeededRandom, SimWorld } from '../../../src/providers/sim/index.ts';
-import type { Snapshot } from '../../../src/observe/snapshot.ts';
+import type { Snapshot } from '../../../src/model/snapshot.ts';
 import { HarnessDetector } from './detector.ts';
 import { HarnessExecutor } from './executor.ts';
 import { observeSim } from './observe-sim.ts';

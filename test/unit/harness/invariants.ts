@@ -1,7 +1,7 @@
 // Invariants the property suite checks, written independently of the planner's code
 // (they look at the simulated world's truth or at raw snapshot fields).
-import type { Snapshot } from '../../../src/observe/snapshot.ts';
-import { etcdClientUrl } from '../../../src/observe/snapshot.ts';
+import type { Snapshot } from '../../../src/model/snapshot.ts';
+import { etcdClientUrl } from '../../../src/model/snapshot.ts';
 import type { Step } from '../../../src/plan/steps.ts';
 import { nodeConfigHash } from '../../../src/spec/config-hash.ts';
 import type { ResolvedSpec } from '../../../src/spec/defaults.ts';

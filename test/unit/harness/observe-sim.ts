@@ -1,6 +1,6 @@
 // Builds a Snapshot from a SimWorld through the ports only (Provider, SwarmApi,
 // EtcdMembershipApi), the way the controller's observer does: a failed read is data.
-import type { HealthMark, NodeControl, Operation, Snapshot, Source } from '../../../src/observe/snapshot.ts';
+import type { HealthMark, NodeControl, Operation, Snapshot, Source } from '../../../src/model/snapshot.ts';
 import { messageOf } from '../../../src/errors.ts';
 import type { SimWorld } from '../../../src/providers/sim/index.ts';
 
