@@ -2,7 +2,7 @@
 // same way (real adapters in production, SimWorld's in unit tests).
 import type { MarkStore } from '../heal/port.ts';
 import type { Logger } from '../log.ts';
-import type { NodeAgentConfig } from '../node/agent-config.ts';
+import type { NodeAgentConfig } from '../protocol/agent-config.ts';
 import type { Snapshot } from '../model/snapshot.ts';
 import type { PeerClients } from '../observe/peer-clients.ts';
 import type { Step } from '../plan/steps.ts';

@@ -2,7 +2,7 @@
 // client token, so the provider returns the first call's instances on a repeat (rule
 // 13): this is what lets a new controller re-run an interrupted launch safely.
 import { clusterKeys } from '../store/keys.ts';
-import { encodeEndpoints, endpointsOf, parseEndpoints, sameEndpoints } from '../node/cluster-endpoints.ts';
+import { encodeEndpoints, endpointsOf, parseEndpoints, sameEndpoints } from '../protocol/cluster-endpoints.ts';
 import { urlHost, type Instance } from '../model/snapshot.ts';
 import type { Step } from '../plan/steps.ts';
 import { wrapError } from '../errors.ts';

@@ -3,7 +3,7 @@
 // (Flatcar's recommended path) are both produced from the NodeFiles this module builds,
 // so the two cannot disagree about what runs on a node.
 import { readFileSync } from 'node:fs';
-import type { NodeAgentConfig } from '../node/agent-config.ts';
+import type { NodeAgentConfig } from '../protocol/agent-config.ts';
 import type { Role, Unit } from '../spec/schema.ts';
 import { imageRefProblem } from '../spec/image-ref.ts';
 import { SwarmkeeperError } from '../errors.ts';

@@ -2,7 +2,7 @@
 // may take, what docker depends on, and how the spec's extra units are commanded.
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import type { NodeAgentConfig } from '../node/agent-config.ts';
+import type { NodeAgentConfig } from '../protocol/agent-config.ts';
 import type { Unit } from '../spec/schema.ts';
 import { PACKAGE_VERSION } from '../version.ts';
 import { DEFAULT_AGENT_IMAGE } from './node-model.ts';

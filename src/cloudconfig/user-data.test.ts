@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { parse } from 'yaml';
-import type { NodeAgentConfig } from '../node/agent-config.ts';
+import type { NodeAgentConfig } from '../protocol/agent-config.ts';
 import type { Unit } from '../spec/schema.ts';
 import { isSwarmkeeperError } from '../errors.ts';
 import { renderUserData } from './user-data.ts';

@@ -1,5 +1,5 @@
 // The entry point the EC2 provider and the CLI use: node model in, checked user-data out.
-import type { NodeAgentConfig } from '../node/agent-config.ts';
+import type { NodeAgentConfig } from '../protocol/agent-config.ts';
 import type { Unit } from '../spec/schema.ts';
 import { SwarmkeeperError } from '../errors.ts';
 import { buildNodeFiles } from './node-model.ts';

@@ -2,7 +2,7 @@
 // compares it with the managers and plans cluster.publishEndpoints when they differ. The
 // backup record comes along as Snapshot.backup (src/plan/backups.ts).
 // observeWithPublished() is the observation the controller plans from (and `plan` shows).
-import { parseEndpoints } from '../node/cluster-endpoints.ts';
+import { parseEndpoints } from '../protocol/cluster-endpoints.ts';
 import { readBackupRecord, toBackupObservation } from '../backup/backup-record.ts';
 import { observeCluster, type ObserveDeps } from '../observe/observe.ts';
 import type { Snapshot } from '../model/snapshot.ts';

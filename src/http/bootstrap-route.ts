@@ -18,13 +18,13 @@ import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { Logger } from '../log.ts';
 import { messageOf } from '../errors.ts';
 import type { Instance } from '../model/snapshot.ts';
-import type { Role } from '../spec/schema.ts';
 import type { ResolvedSpec } from '../spec/defaults.ts';
 import type { Provider } from '../providers/provider.ts';
 import type { ManagementKv } from '../node/management-kv.ts';
-import { endpointsOf } from '../node/cluster-endpoints.ts';
+import { endpointsOf } from '../protocol/cluster-endpoints.ts';
 import type { BootstrapTokenVerifier, NodeCredentials } from '../node/bootstrap-tokens.ts';
 import type { DockerCa } from '../providers/ec2/docker-ca.ts';
+import { BOOTSTRAP_PATH, INITIALIZED_PATH, type ExchangeBody, type InitializedBody, type JoinResponse } from '../protocol/bootstrap-exchange.ts';
 import { registerEndpointsRoute } from './endpoints-route.ts';
 import { routeLimiter } from './rate-limit.ts';
 
@@ -47,20 +47,6 @@ export interface BootstrapRouteOptions {
   readonly perMinute?: number;
 }
 
-export interface JoinResponse {
-  readonly cluster: string;
-  readonly role: Role;
-  readonly instanceId: string;
-  /** First manager: start a new etcd and `swarm init`, then POST /v1/bootstrap/initialized. */
-  readonly initialize: boolean;
-  /** Absent when initialising. The token joins as a worker. */
-  readonly swarm?: { readonly joinToken: string; readonly managers: readonly string[] };
-  readonly etcd: { readonly clientURLs: readonly string[] };
-  /** Managers that sent a CSR, when the controller uses TLS: dockerd's server certificate and the CA its clients use. */
-  readonly dockerTls?: { readonly ca: string; readonly cert: string };
-  /** This node's credential for GET /v1/bootstrap/endpoints (its only standing credential). */
-  readonly nodeCredential?: string;
-}
 
 const idPattern = '^[A-Za-z0-9._:-]{1,128}$';
 const exchangeBody = {
@@ -92,17 +78,6 @@ const initializedBody = {
   },
 } as const;
 
-interface ExchangeBody {
-  cluster: string;
-  token: string;
-  instanceId: string;
-  dockerCsr?: string;
-}
-interface InitializedBody extends ExchangeBody {
-  address: string;
-  swarmTokens: { worker: string; manager: string };
-}
-
 const REFUSED = 'bootstrap token invalid, expired or already used';
 
 const INITIALISING_RETRY_SECONDS = 2;
@@ -126,7 +101,7 @@ export const bootstrapRoute: FastifyPluginAsync<BootstrapRouteOptions> = async (
   registerEndpointsRoute(app, { credentials: opts.tokens, kvFor: opts.kvFor, logger: opts.logger, ...(opts.perMinute ? { perMinute: opts.perMinute } : {}) });
 
   const onRequest = opts.perMinute ? [routeLimiter(app, opts.perMinute)] : [];
-  app.post<{ Body: ExchangeBody }>('/v1/bootstrap', { schema: { body: exchangeBody }, bodyLimit: 8192, onRequest }, async (req, reply) => {
+  app.post<{ Body: ExchangeBody }>(BOOTSTRAP_PATH, { schema: { body: exchangeBody }, bodyLimit: 8192, onRequest }, async (req, reply) => {
     const { cluster, token, instanceId, dockerCsr } = req.body;
     /** Adds a manager's docker server certificate when it sent a CSR and the controller uses TLS; undefined: a bad CSR. */
     const withDockerTls = async (answer: JoinResponse, address: string): Promise<JoinResponse | undefined> => {
@@ -201,7 +176,7 @@ export const bootstrapRoute: FastifyPluginAsync<BootstrapRouteOptions> = async (
     return reply.code(200).send(answer);
   });
 
-  app.post<{ Body: InitializedBody }>('/v1/bootstrap/initialized', { schema: { body: initializedBody }, bodyLimit: 4096, onRequest }, async (req, reply) => {
+  app.post<{ Body: InitializedBody }>(INITIALIZED_PATH, { schema: { body: initializedBody }, bodyLimit: 4096, onRequest }, async (req, reply) => {
     const { cluster, token, instanceId, address, swarmTokens } = req.body;
     if (!(await opts.tokens.redeemedBy(cluster, token, instanceId))) return refuse(reply, 'init report without a redeemed token', { cluster, instanceId });
     const kv = opts.kvFor(cluster);
@@ -255,20 +230,4 @@ export function instanceFinder(
     const cached = (await listOf(cluster, spec, false)).find((i) => i.id === instanceId);
     return cached ?? (await listOf(cluster, spec, true)).find((i) => i.id === instanceId);
   };
-}
-
-/** The node side of the exchange (the agent calls it; exported so both ends are tested together). */
-export async function exchangeBootstrapToken(bootstrapUrl: string, body: ExchangeBody, fetchImpl: typeof fetch = fetch): Promise<{ status: number; retryAfterSeconds?: number; join?: JoinResponse }> {
-  const res = await fetchImpl(new URL('/v1/bootstrap', bootstrapUrl), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  if (res.status === 200) return { status: 200, join: (await res.json()) as JoinResponse };
-  const retry = Number(res.headers.get('retry-after'));
-  await res.body?.cancel();
-  return { status: res.status, ...(Number.isFinite(retry) && retry > 0 ? { retryAfterSeconds: retry } : {}) };
-}
-
-/** The first manager's report of the swarm it initialised (the agent calls it after `swarm init`). */
-export async function reportInitialized(bootstrapUrl: string, body: InitializedBody, fetchImpl: typeof fetch = fetch): Promise<number> {
-  const res = await fetchImpl(new URL('/v1/bootstrap/initialized', bootstrapUrl), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  await res.body?.cancel();
-  return res.status;
 }

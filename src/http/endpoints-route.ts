@@ -6,12 +6,11 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from '../log.ts';
 import { messageOf } from '../errors.ts';
-import { encodeEndpoints } from '../node/cluster-endpoints.ts';
+import { encodeEndpoints } from '../protocol/cluster-endpoints.ts';
 import type { ManagementKv } from '../node/management-kv.ts';
 import type { NodeCredentials } from '../node/bootstrap-tokens.ts';
+import { ENDPOINTS_PATH } from '../protocol/bootstrap-exchange.ts';
 import { routeLimiter } from './rate-limit.ts';
-
-export const ENDPOINTS_PATH = '/v1/bootstrap/endpoints';
 
 export interface EndpointsRouteOptions {
   readonly credentials: NodeCredentials;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { EtcdMember } from '../model/snapshot.ts';
 import { clusterClientUrls, decideAgentAction, gatewayEndpointsOf, initialClusterOf, needsMemberList, type AgentFacts } from './agent-decide.ts';
-import { endpointsOf } from './cluster-endpoints.ts';
+import { endpointsOf } from '../protocol/cluster-endpoints.ts';
 
 const ME = { instanceId: 'lc-me', address: '127.200.0.5' };
 

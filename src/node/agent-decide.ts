@@ -22,7 +22,7 @@ import type { EtcdMember } from '../model/snapshot.ts';
 import { etcdClientUrl, etcdPeerUrl, urlHost } from '../model/snapshot.ts';
 import type { Role } from '../spec/schema.ts';
 import type { SwarmInfo } from '../swarm/port.ts';
-import { endpointsOf, type ClusterEndpoints, type InitClaim } from './cluster-endpoints.ts';
+import { endpointsOf, type ClusterEndpoints, type InitClaim } from '../protocol/cluster-endpoints.ts';
 
 export interface AgentFacts {
   readonly role: Role;

@@ -20,7 +20,7 @@ import { SwarmkeeperError, wrapError } from '../errors.ts';
 import type { ResolvedSpec } from '../spec/defaults.ts';
 import type { Role } from '../spec/schema.ts';
 import { clusterKeys } from '../store/keys.ts';
-import type { NodeAgentConfig } from './agent-config.ts';
+import type { NodeAgentConfig } from '../protocol/agent-config.ts';
 
 export const TOKEN_SCHEME = 'skb1';
 const HMAC_KEY_SECRET = 'bootstrap-hmac-key';

@@ -4,7 +4,8 @@
 // for nothing else). No watch over HTTP: polled, so an etcd gateway follows a change of
 // the manager set within one interval.
 import { SwarmkeeperError } from '../errors.ts';
-import { parseEndpoints, type ClusterEndpoints } from './cluster-endpoints.ts';
+import { ENDPOINTS_PATH } from '../protocol/bootstrap-exchange.ts';
+import { parseEndpoints, type ClusterEndpoints } from '../protocol/cluster-endpoints.ts';
 import type { ManagementKv } from './management-kv.ts';
 
 export type EndpointsSource = Pick<ManagementKv, 'readEndpoints' | 'watchEndpoints' | 'close'>;
@@ -27,7 +28,7 @@ export class ControllerEndpoints implements EndpointsSource {
   constructor(private readonly o: ControllerEndpointsOptions) {}
 
   async readEndpoints(): Promise<ClusterEndpoints | undefined> {
-    const url = new URL('/v1/bootstrap/endpoints', this.o.bootstrapUrl);
+    const url = new URL(ENDPOINTS_PATH, this.o.bootstrapUrl);
     url.searchParams.set('cluster', this.o.cluster);
     url.searchParams.set('instanceId', this.o.instanceId);
     let res: Response;

@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { JoinResponse } from '../http/bootstrap-route.ts';
+import type { JoinResponse } from '../protocol/bootstrap-exchange.ts';
 import { dockerTlsPaths, ensureDockerCsr, writeDockerTls } from './docker-tls.ts';
 import { ExchangeKv, type ExchangeClient } from './exchange-kv.ts';
-import { endpointsOf } from './cluster-endpoints.ts';
+import { endpointsOf } from '../protocol/cluster-endpoints.ts';
 
 const dirs: string[] = [];
 const temp = (): string => {

@@ -13,8 +13,8 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { SwarmkeeperError } from '../errors.ts';
-import type { JoinResponse } from '../http/bootstrap-route.ts';
-import type { ClusterEndpoints, InitClaim, SwarmTokensRecord } from './cluster-endpoints.ts';
+import type { JoinResponse } from '../protocol/bootstrap-exchange.ts';
+import type { ClusterEndpoints, InitClaim, SwarmTokensRecord } from '../protocol/cluster-endpoints.ts';
 import type { ManagementKv } from './management-kv.ts';
 import type { EndpointsSource } from './controller-endpoints.ts';
 

@@ -16,7 +16,7 @@ import {
   type ClusterEndpoints,
   type InitClaim,
   type SwarmTokensRecord,
-} from './cluster-endpoints.ts';
+} from '../protocol/cluster-endpoints.ts';
 
 /** How long an unconfirmed init claim outlives the node that made it. */
 const CLAIM_TTL_SECONDS = 15;

@@ -17,7 +17,7 @@ import type { Logger } from 'pino';
 import { messageOf } from '../errors.ts';
 import { etcdClientUrl, etcdPeerUrl, type EtcdMember } from '../model/snapshot.ts';
 import type { SwarmApi } from '../swarm/port.ts';
-import type { NodeAgentConfig } from './agent-config.ts';
+import type { NodeAgentConfig } from '../protocol/agent-config.ts';
 import { clusterClientUrls, decideAgentAction, needsMemberList, type AgentAction, type AgentFacts } from './agent-decide.ts';
 import { startNodeEtcd, startNodeGateway, stopLeftoverProcesses, type NodeChild } from './agent-processes.ts';
 import type { ManagementKv } from './management-kv.ts';

@@ -16,7 +16,7 @@
 import type { Instance } from '../model/snapshot.ts';
 import type { ResolvedSpec } from '../spec/defaults.ts';
 import type { ProviderName, Role } from '../spec/schema.ts';
-import type { NodeAgentConfig } from '../node/agent-config.ts';
+import type { NodeAgentConfig } from '../protocol/agent-config.ts';
 
 export interface LaunchRequest {
   readonly spec: ResolvedSpec;

@@ -21,7 +21,8 @@ import { createDockerCa, createDockerCsr, loadOrCreateDockerCa } from '../../src
 import { Ec2Provider } from '../../src/providers/ec2/ec2-provider.ts';
 import { EtcdBootstrapTokens } from '../../src/node/bootstrap-tokens.ts';
 import { EtcdManagementKv } from '../../src/node/management-kv.ts';
-import { bootstrapRoute, type JoinResponse } from '../../src/http/bootstrap-route.ts';
+import { bootstrapRoute } from '../../src/http/bootstrap-route.ts';
+import type { JoinResponse } from '../../src/protocol/bootstrap-exchange.ts';
 import { silentLogger } from '../../src/log.ts';
 import type { Instance } from '../../src/model/snapshot.ts';
 

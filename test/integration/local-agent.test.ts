@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterKeys } from '../../src/store/keys.ts';
-import { encodeEndpoints, endpointsOf, parseClaim, parseEndpoints, parseTokens, swarmTokensKey } from '../../src/node/cluster-endpoints.ts';
+import { encodeEndpoints, endpointsOf, parseClaim, parseEndpoints, parseTokens, swarmTokensKey } from '../../src/protocol/cluster-endpoints.ts';
 import type { AgentAction } from '../../src/node/agent-decide.ts';
 import { EtcdManagementKv } from '../../src/node/management-kv.ts';
 import { startEtcdCluster, type EtcdTestCluster } from '../support/etcd.ts';

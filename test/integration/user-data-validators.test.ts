@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { NodeAgentConfig } from '../../src/node/agent-config.ts';
+import type { NodeAgentConfig } from '../../src/protocol/agent-config.ts';
 import type { Role, Unit } from '../../src/spec/schema.ts';
 import { renderUserData, type UserDataFormat } from '../../src/cloudconfig/user-data.ts';
 

@@ -1,7 +1,7 @@
 // Builders for EC2 provider tests against moto: a resolved spec whose ec2 block names
 // moto's default subnets, security group and an image moto knows.
 import { DescribeImagesCommand, DescribeSecurityGroupsCommand, DescribeSubnetsCommand, EC2Client } from '@aws-sdk/client-ec2';
-import type { NodeAgentConfig } from '../../src/node/agent-config.ts';
+import type { NodeAgentConfig } from '../../src/protocol/agent-config.ts';
 import type { LaunchRequest } from '../../src/providers/provider.ts';
 import { resolveSpec, type ResolvedSpec } from '../../src/spec/defaults.ts';
 import type { Ec2ProviderSpec, SwarmClusterSpec } from '../../src/spec/schema.ts';

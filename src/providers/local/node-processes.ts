@@ -12,7 +12,7 @@ import { nodeAgentPaths } from '../../node/node-agent.ts';
 import { stopGatewayByPidFile } from '../../node/gateway-process.ts';
 import { dockerdPaths, dockerdPid, isAlive, stopByPidFile } from '../../swarm/dockerd-process.ts';
 import { waitUntil } from '../../process/process-control.ts';
-import type { NodeAgentConfig } from '../../node/agent-config.ts';
+import type { NodeAgentConfig } from '../../protocol/agent-config.ts';
 
 /** The agent's own entry: the same command line as the CLI, loading only the agent (src/cli/node-main.ts). */
 export const AGENT_ENTRY = fileURLToPath(new URL('../../../bin/swarmkeeper-node.js', import.meta.url));
