@@ -47,6 +47,13 @@ module.exports = {
       to: { path: '^src/node/' },
     },
     {
+      name: 'loop-knows-no-routes',
+      comment: 'The routes serve what the loop records through ports it defines (loop-metrics.ts); the loop never imports a route',
+      severity: 'error',
+      from: { path: '^src/controller/' },
+      to: { path: '^src/http/' },
+    },
+    {
       name: 'etcd3-behind-ports',
       comment: 'The etcd3 client stays in src/store/ (management etcd) and src/etcd/ (the cluster\'s etcd): use their ports',
       severity: 'error',

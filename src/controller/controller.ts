@@ -27,7 +27,7 @@ import { ProviderCache } from './provider-cache.ts';
 import { WorkQueue, type RunOutcome } from './work-queue.ts';
 import { localAgentConfig } from './agent-config.ts';
 import type { DetectorState } from './detect-marks.ts';
-import type { Metrics } from '../http/metrics.ts';
+import type { LoopMetrics } from './loop-metrics.ts';
 import type { CycleResult } from './reconcile.ts';
 
 export interface ControllerDeps {
@@ -43,7 +43,7 @@ export interface ControllerDeps {
   readonly checkPrecondition: PreconditionCheck;
   readonly marks?: MarkStore;
   /** Prometheus metrics; recorded per cycle when given. */
-  readonly metrics?: Metrics;
+  readonly metrics?: LoopMetrics;
   /** Runs backup.create steps (src/backup/take-backup.ts); without it they fail. */
   readonly takeBackup?: BackupTaker;
   readonly agentConfig?: AgentConfigFactory;

@@ -4,7 +4,7 @@
 // integration tests all build their controller here, so they run the same thing.
 import type { Etcd3 } from 'etcd3';
 import { EtcdMarkStore } from '../heal/mark-store.ts';
-import type { Metrics } from '../http/metrics.ts';
+import type { LoopMetrics } from './loop-metrics.ts';
 import type { Logger } from '../log.ts';
 import { checkPrecondition } from '../plan/preconditions.ts';
 import { plan } from '../plan/plan.ts';
@@ -26,7 +26,7 @@ export interface ControllerWiring {
   readonly managementEndpoints: readonly string[];
   readonly logger: Logger;
   readonly identity?: string;
-  readonly metrics?: Metrics;
+  readonly metrics?: LoopMetrics;
   readonly agentConfig?: AgentConfigFactory;
   /** Replaces the provider the spec names (tests, the demo's sim fallback). */
   readonly providerFor?: (spec: ResolvedSpec) => Provider;
