@@ -4,6 +4,7 @@
 // raw line.
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import { wrapError } from './errors.ts';
 import { createLogger, REDACT_PATHS } from './log.ts';
 
 function capture() {
@@ -51,6 +52,56 @@ const CASES: [string, Record<string, unknown>, string[]][] = [
   ['generic token field', { node: { token: SECRET } }, ['node', 'token']],
   ['generic secret field', { secret: SECRET }, ['secret']],
 ];
+
+const BOOTSTRAP_TOKEN = 'skb1.0123456789abcdef.fedcba9876543210fedcba9876543210';
+const BOOTSTRAP_SECRET = 'fedcba9876543210fedcba9876543210';
+
+/** [name, error logged as { err }, the secret that must not appear] */
+const ERROR_CASES: [string, () => unknown, string][] = [
+  ['a join token in the message', () => new Error(`join refused: SWMTKN-1-${SECRET}`), SECRET],
+  ['a join token in the cause', () => new Error('joining the swarm', { cause: new Error(`invalid join token SWMTKN-1-${SECRET}`) }), SECRET],
+  ['a bootstrap token two causes down', () => new Error('bootstrapping', { cause: new Error('exchanging', { cause: new Error(`refused ${BOOTSTRAP_TOKEN}`) }) }), BOOTSTRAP_SECRET],
+  ['a password in a URL', () => new Error(`fetch failed: https://root:${SECRET}@127.0.0.1:2379/v3/kv`), SECRET],
+  ['a bearer token quoted from a request', () => new Error(`request with Authorization: Bearer ${SECRET} refused`), SECRET],
+  ['a password=value pair', () => new Error(`etcd --password=${SECRET} refused`), SECRET],
+  ['a JSON body echoed back', () => new Error(`400: {"token":"${SECRET}"}`), SECRET],
+  ['a private key in the cause', () => new Error('loading TLS', { cause: new Error(`bad key -----BEGIN PRIVATE KEY-----\n${SECRET}\n-----END PRIVATE KEY-----`) }), SECRET],
+  ['a token property on the error', () => Object.assign(new Error('refused'), { token: SECRET }), SECRET],
+  ['a request object on the error', () => Object.assign(new Error('refused'), { request: new Request('http://127.0.0.1/', { headers: { authorization: `Bearer ${SECRET}` } }) }), SECRET],
+  ['a nested plain object with a header', () => Object.assign(new Error('refused'), { response: { headers: { authorization: SECRET } } }), SECRET],
+  ['one error of an AggregateError', () => new AggregateError([new Error('a'), new Error(`b SWMTKN-1-${SECRET}`)], 'no manager answers'), SECRET],
+  ['a thrown string', () => `boom SWMTKN-1-${SECRET}`, SECRET],
+];
+
+describe('error logging', () => {
+  it.each(ERROR_CASES)('keeps %s out of the line', (_name, make, secret) => {
+    const { logger, lines } = capture();
+    logger.child({ cluster: 'prod' }).warn({ err: make() }, 'Something failed');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).not.toContain(secret);
+    expect(JSON.parse(lines[0] as string)).toHaveProperty('err');
+  });
+
+  it('keeps the type, message, stack, code and the cause chain', () => {
+    const { logger, lines } = capture();
+    const cause = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:2379'), { code: 'ECONNREFUSED', errno: -111 });
+    logger.warn({ err: wrapError('listing members', cause) }, 'Listing failed');
+    const { err } = JSON.parse(lines[0] as string) as { err: Record<string, unknown> & { cause: Record<string, unknown> } };
+    expect(err).toMatchObject({ type: 'SwarmkeeperError', message: 'listing members: connect ECONNREFUSED 127.0.0.1:2379', code: 'Unavailable' });
+    expect(err.stack).toMatch(/^UnavailableError: listing members[^\n]*\n\s+at /);
+    expect(err.cause).toMatchObject({ type: 'Error', message: 'connect ECONNREFUSED 127.0.0.1:2379', code: 'ECONNREFUSED', errno: -111 });
+    expect(err.cause.stack).toMatch(/\n\s+at /);
+  });
+
+  it('keeps plain facts an error carries and drops live objects', () => {
+    const { logger, lines } = capture();
+    const err = Object.assign(new Error('refused'), { statusCode: 409, details: { field: 'spec.managers' }, socket: new Writable() });
+    logger.warn({ err }, 'Refused');
+    const parsed = JSON.parse(lines[0] as string) as { err: Record<string, unknown> };
+    expect(parsed.err).toMatchObject({ statusCode: 409, details: { field: 'spec.managers' } });
+    expect(parsed.err).not.toHaveProperty('socket');
+  });
+});
 
 describe('log redaction', () => {
   it.each(CASES)('redacts the %s', (_name, obj, path) => {

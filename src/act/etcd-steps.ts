@@ -21,7 +21,7 @@ export async function runEtcdStep(step: EtcdStep, snapshot: Snapshot, deps: ActD
       retryOn,
       deadlineMs,
       signal: deps.signal,
-      onRetry: (err, attempt, delayMs) => log.info({ attempt, delayMs, err: (err as Error).message }, `Retrying ${what}`),
+      onRetry: (err, attempt, delayMs) => log.info({ attempt, delayMs, err }, `Retrying ${what}`),
     });
   switch (step.kind) {
     case 'etcd.addLearner': {

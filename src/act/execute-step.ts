@@ -79,7 +79,7 @@ async function runEntry(entry: JournalEntry, deps: ActDeps, repeatIfSatisfied: b
     return { status: 'done', entry: running, result, ...(instances ? { instances } : {}) };
   } catch (err) {
     const error = err instanceof SwarmkeeperError ? err : new SwarmkeeperError('Unavailable', `${step.kind} ${stepTarget(step)}: ${messageOf(err)}`, { cause: err });
-    log.warn({ err: error.message, code: error.code }, 'Step failed');
+    log.warn({ err: error }, 'Step failed');
     // Best effort: when leadership is gone the fenced write fails too, which is right.
     const failed = await deps.journal
       .transition(deps.cluster, running, { state: 'failed', error: error.message }, { now: deps.now(), fence: deps.fence })

@@ -16,7 +16,7 @@ export async function runSwarmStep(step: SwarmStep, snapshot: Snapshot, deps: Ac
   const t = { ...DEFAULT_TIMEOUTS, ...deps.timeouts };
   const swarm = await swarmManagerFor(deps, snapshot);
   const update = (what: string, fn: (node: SwarmNode) => Promise<string>): Promise<string> =>
-    retrying(async () => fn(await findNode(swarm, step.nodeId)), { retryOn: ['Conflict', 'Unavailable'], deadlineMs: 15_000, signal: deps.signal, onRetry: (err) => deps.logger.info({ err: (err as Error).message }, `Retrying ${what}`) });
+    retrying(async () => fn(await findNode(swarm, step.nodeId)), { retryOn: ['Conflict', 'Unavailable'], deadlineMs: 15_000, signal: deps.signal, onRetry: (err) => deps.logger.info({ err }, `Retrying ${what}`) });
   switch (step.kind) {
     case 'swarm.promote': {
       const res = await update('promoting the node', async (n) => {

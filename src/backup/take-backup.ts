@@ -91,7 +91,7 @@ export async function takeBackup(input: TakeBackupInput): Promise<BackupManifest
     const failure = { at: input.now(), purpose, membership: input.membership, error };
     await writeBackupRecord(input.mgmt, input.prefix, cluster, { ...(previous?.newest ? { newest: previous.newest } : {}), lastFailure: failure }, input.fence).catch(() => undefined);
     input.onOutcome?.(cluster, { outcome: 'failed', purpose, durationSeconds: (input.now() - started) / 1000 });
-    input.logger.warn({ purpose, err: error }, 'Backup failed');
+    input.logger.warn({ purpose, err }, 'Backup failed');
     throw err instanceof SwarmkeeperError ? err : new SwarmkeeperError('Unavailable', `taking a ${purpose} backup of ${cluster}: ${error}`, { cause: err });
   }
 }

@@ -9,7 +9,6 @@ import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Etcd3 } from 'etcd3';
-import { messageOf } from '../errors.ts';
 import type { MarkStore } from '../heal/port.ts';
 import { silentLogger, type Logger } from '../log.ts';
 import type { AgentConfigFactory, ActTimeouts, BackupTaker, PreconditionCheck } from '../act/context.ts';
@@ -110,7 +109,7 @@ class ReconcileController extends EventEmitter implements Controller {
     this.queue = new WorkQueue((name) => this.runCycle(name), {
       backoffInitialMs: 500,
       backoffMaxMs: 30_000,
-      onError: (name, err, retryInMs) => this.log.warn({ cluster: name, err: messageOf(err), retryInMs }, 'Reconcile failed, backing off'),
+      onError: (name, err, retryInMs) => this.log.warn({ cluster: name, err, retryInMs }, 'Reconcile failed, backing off'),
     });
   }
 
@@ -168,7 +167,7 @@ class ReconcileController extends EventEmitter implements Controller {
     try {
       for (const c of await this.deps.store.list()) this.queue.add(c.cluster.metadata.name);
     } catch (err) {
-      this.log.warn({ err: messageOf(err) }, 'Listing clusters failed');
+      this.log.warn({ err }, 'Listing clusters failed');
     }
   }
 
@@ -255,7 +254,7 @@ class ReconcileController extends EventEmitter implements Controller {
     try {
       this.emit('progress', e);
     } catch (err) {
-      this.log.warn({ err: messageOf(err) }, 'A progress listener threw');
+      this.log.warn({ err }, 'A progress listener threw');
     }
   }
 }

@@ -8,7 +8,6 @@ import type { MarkStore } from '../heal/port.ts';
 import type { Logger } from '../log.ts';
 import type { Snapshot } from '../model/snapshot.ts';
 import type { ResolvedSpec } from '../spec/defaults.ts';
-import { messageOf } from '../errors.ts';
 
 export interface DetectorState {
   memory: DetectorMemory;
@@ -39,7 +38,7 @@ export async function applyDetectors(
   } catch (err) {
     // The marks are evidence for the next cycles; failing to store them must not stop
     // this one. The plan below still sees them.
-    log.warn({ err: messageOf(err) }, 'Writing health marks failed');
+    log.warn({ err }, 'Writing health marks failed');
   }
   const cleared = (m: { instanceId: string; source: string }): boolean =>
     out.clear.some((c) => c.instanceId === m.instanceId && c.source === m.source) || out.set.some((s) => s.instanceId === m.instanceId && s.source === m.source);

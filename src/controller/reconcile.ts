@@ -159,13 +159,13 @@ export async function reconcileCluster(name: string, cycle: string, deps: CycleD
   } catch (err) {
     error = messageOf(err);
     errorCode = isSwarmkeeperError(err) ? err.code : undefined;
-    log.warn({ err: error }, 'Reconcile failed');
+    log.warn({ err }, 'Reconcile failed');
     throw err;
   } finally {
     if (released) log.info('Cluster released: its nodes are gone and its keys removed');
     status = buildStatus({ spec, previous: stored.status, specError: stored.specError, snapshot, plan: planned, executed, error, errorCode, now: deps.now() });
     if (!deps.leadership.signal.aborted && !released && statusWorthWriting(stored.status, status, deps.now())) {
-      await deps.store.writeStatus(name, status, fence).catch((e: unknown) => log.warn({ err: messageOf(e) }, 'Writing status failed'));
+      await deps.store.writeStatus(name, status, fence).catch((e: unknown) => log.warn({ err: e }, 'Writing status failed'));
     }
     deps.emit({ type: 'cycle', cluster: name, cycle, phase: status.phase ?? 'Pending', planned: planned?.steps.length ?? 0, executed: executed.length, status, ...(error ? { error } : {}) });
   }

@@ -7,7 +7,6 @@
 // A cluster with no running manager instance yet (being created) has no swarm to reach
 // and does not hold readiness back. A provider that cannot list (credentials, API down)
 // does: the leader cannot act on that cluster.
-import { messageOf } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { Instance } from '../model/snapshot.ts';
 import type { DockerEndpoint, Provider } from '../providers/provider.ts';
@@ -61,8 +60,7 @@ async function reachSwarm(spec: ResolvedSpec, deps: SwarmReadinessDeps): Promise
     await Promise.any(managers.map((m) => askManager(deps, provider.dockerEndpoint(m))));
     return true;
   } catch (err) {
-    const reason = err instanceof AggregateError ? err.errors.map(messageOf).join('; ') : messageOf(err);
-    deps.logger?.debug({ cluster: spec.name, err: reason }, 'No swarm manager of the cluster answers');
+    deps.logger?.debug({ cluster: spec.name, err }, 'No swarm manager of the cluster answers');
     return false;
   }
 }

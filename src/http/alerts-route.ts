@@ -7,7 +7,6 @@
 // which is safe: marking and clearing are idempotent.
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from '../log.ts';
-import { messageOf } from '../errors.ts';
 import { clustersOfAlerts, judgeAlerts, type ClusterNodes, type NodeDirectory } from '../heal/alert-intake.ts';
 import type { MarkStore } from '../heal/port.ts';
 import { AlertmanagerPayloadSchema, type AlertmanagerPayload } from './alert-schema.ts';
@@ -83,7 +82,7 @@ export const alertsRoute: FastifyPluginAsync<AlertsRouteOptions> = async (app, o
         names.forEach((name, i) => clusters.set(name, found[i]));
       } catch (err) {
         opts.metrics.recordError('alerts');
-        log.error({ err: messageOf(err) }, 'Looking up the nodes an alert refers to failed');
+        log.error({ err }, 'Looking up the nodes an alert refers to failed');
         return reply.code(503).send({ statusCode: 503, error: 'Service Unavailable', message: 'Cannot look up cluster nodes right now; retry' });
       }
       const now = clock();
@@ -112,7 +111,7 @@ export const alertsRoute: FastifyPluginAsync<AlertsRouteOptions> = async (app, o
         }
       } catch (err) {
         opts.metrics.recordError('alerts');
-        log.error({ err: messageOf(err) }, 'Writing alert marks failed');
+        log.error({ err }, 'Writing alert marks failed');
         return reply.code(503).send({ statusCode: 503, error: 'Service Unavailable', message: 'Cannot write health marks right now; retry' });
       }
       for (let i = 0; i < judged.ignored; i++) opts.metrics.recordAlert('resolved', 'ignored');

@@ -16,7 +16,6 @@
 // never logged; the log says which check failed, with the token's public id only.
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { Logger } from '../log.ts';
-import { messageOf } from '../errors.ts';
 import type { Instance } from '../model/snapshot.ts';
 import type { ResolvedSpec } from '../spec/defaults.ts';
 import type { Provider } from '../providers/provider.ts';
@@ -110,7 +109,7 @@ export const bootstrapRoute: FastifyPluginAsync<BootstrapRouteOptions> = async (
         const ca = await opts.dockerCa(cluster);
         return { ...answer, dockerTls: { ca: ca.caPem, cert: await ca.issueServerCert(dockerCsr, address, clock()) } };
       } catch (err) {
-        log.warn({ cluster, instanceId, err: messageOf(err) }, 'Refused a docker certificate request');
+        log.warn({ cluster, instanceId, err }, 'Refused a docker certificate request');
         return undefined;
       }
     };
@@ -163,7 +162,7 @@ export const bootstrapRoute: FastifyPluginAsync<BootstrapRouteOptions> = async (
         return later(reply, 'the cluster has no manager yet; retry');
       }
     } catch (err) {
-      log.error({ ...fields, err: messageOf(err) }, 'Reading the join records failed');
+      log.error({ ...fields, err }, 'Reading the join records failed');
       return later(reply, 'the management etcd did not answer; retry');
     }
     if (instance.role === 'manager' && instance.address) {

@@ -5,7 +5,6 @@
 // credential is bound to one cluster and one instance and reads this record only.
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from '../log.ts';
-import { messageOf } from '../errors.ts';
 import { encodeEndpoints } from '../protocol/cluster-endpoints.ts';
 import type { ManagementKv } from '../node/management-kv.ts';
 import type { NodeCredentials } from '../node/bootstrap-tokens.ts';
@@ -46,7 +45,7 @@ export function registerEndpointsRoute(app: FastifyInstance, opts: EndpointsRout
       if (!endpoints) return reply.code(404).send({ statusCode: 404, error: 'Not Found', message: `cluster ${cluster} has published no endpoints yet` });
       return reply.code(200).header('content-type', 'application/json').send(encodeEndpoints(endpoints));
     } catch (err) {
-      log.error({ cluster, err: messageOf(err) }, 'Reading the cluster endpoints failed');
+      log.error({ cluster, err }, 'Reading the cluster endpoints failed');
       return reply.code(503).header('retry-after', '5').send({ statusCode: 503, error: 'Service Unavailable', message: 'the management etcd did not answer; retry' });
     }
   });

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import { silentLogger } from '../log.ts';
+import { Writable } from 'node:stream';
+import { createLogger, silentLogger } from '../log.ts';
 import type { Instance, Snapshot, SwarmNode } from '../model/snapshot.ts';
 import { MemoryMarkStore } from '../heal/memory-mark-store.ts';
 import { staticNodeDirectory } from '../heal/node-directory.ts';
@@ -48,6 +49,19 @@ const post = (a: FastifyInstance, body: unknown, headers: Record<string, string>
   a.inject({ method: 'POST', url: '/v1/alerts', payload: JSON.stringify(body), headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}`, ...headers } });
 
 describe('buildServer', () => {
+  it("gives fastify's own logger the secret-scrubbing err serializer", async () => {
+    const lines: string[] = [];
+    const destination = new Writable({ write: (c: Buffer, _e, cb) => (lines.push(c.toString()), cb()) });
+    app = await buildServer({
+      logger: createLogger({ destination }),
+      metrics: createMetrics({ processMetrics: false }),
+      readiness: { etcd: async () => true, isLeader: () => false },
+    });
+    app.log.error({ err: new Error('join refused', { cause: new Error('SWMTKN-1-abc-s3cr3t') }) }, 'Fastify logging an error');
+    expect(lines.join('')).toContain('SWMTKN-[redacted]');
+    expect(lines.join('')).not.toContain('s3cr3t');
+  });
+
   it('answers /healthz', async () => {
     const { app } = await setUp();
     const res = await app.inject({ url: '/healthz' });

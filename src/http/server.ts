@@ -6,7 +6,6 @@ import { Server as TlsServer } from 'node:tls';
 import rateLimit from '@fastify/rate-limit';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync, type FastifyPluginCallback } from 'fastify';
 import type { Logger } from '../log.ts';
-import { messageOf } from '../errors.ts';
 import type { NodeDirectory } from '../heal/alert-intake.ts';
 import type { MarkStore } from '../heal/port.ts';
 import { alertsRoute } from './alerts-route.ts';
@@ -70,6 +69,7 @@ export const DEFAULT_RATE_LIMITS: RateLimits = { alertsPerMinute: 600, bootstrap
 export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   const log = deps.logger.child({ component: 'http' });
   const app = Fastify({
+    // Fastify's child of this logger keeps our err serializer over its own (tested).
     loggerInstance: log as FastifyBaseLogger,
     // Fastify's own per-request lines ("incoming request") are off; onResponse below
     // logs one line per answered request in our style, at debug.
@@ -100,7 +100,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   app.setErrorHandler(async (err: Error & { statusCode?: number; code?: string }, _req, reply) => {
     const statusCode = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
     if (statusCode >= 500) {
-      log.error({ err: messageOf(err) }, 'HTTP handler failed');
+      log.error({ err }, 'HTTP handler failed');
       deps.metrics.recordError('http');
       return reply.code(statusCode).send({ statusCode, error: 'Internal Server Error', message: 'Internal error; see the controller log' });
     }

@@ -72,7 +72,7 @@ export function reloadTlsOnChange(server: NetServer, files: ServerTlsFiles, logg
       server.setSecureContext({ cert: tls.cert, key: tls.key });
       log.info({ certFile: files.certFile }, 'Serving the renewed TLS certificate');
     } catch (err) {
-      log.warn({ err: messageOf(err) }, 'Keeping the TLS certificate in use: the changed files do not load');
+      log.warn({ err }, 'Keeping the TLS certificate in use: the changed files do not load');
     }
   };
   const onChange = (cur: { mtimeMs: number }, prev: { mtimeMs: number }): void => {

@@ -14,7 +14,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { messageOf } from '../errors.ts';
 import { etcdClientUrl, etcdPeerUrl, type EtcdMember } from '../model/snapshot.ts';
 import type { SwarmApi } from '../swarm/port.ts';
 import type { NodeAgentConfig } from '../protocol/agent-config.ts';
@@ -135,7 +134,7 @@ export async function runNodeAgent(config: NodeAgentConfig, node: NodeIdentity, 
         failures = 0;
       } catch (err) {
         failures++;
-        log.warn({ action: action.kind, err: messageOf(err), attempt: failures }, 'Action failed, retrying');
+        log.warn({ action: action.kind, err, attempt: failures }, 'Action failed, retrying');
         await wake.wait(backoffMs(failures));
       }
     }

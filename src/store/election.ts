@@ -9,7 +9,6 @@
 // the election campaigns again after a short pause.
 import { EventEmitter } from 'node:events';
 import type { Campaign, Etcd3, Watcher as EtcdWatcher } from 'etcd3';
-import { messageOf } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { silentLogger } from '../log.ts';
 import { electionPrefix } from './keys.ts';
@@ -93,7 +92,7 @@ export class LeaderElection extends EventEmitter<ElectionEvents> {
     });
     campaign.on('error', (err) => {
       if (this.campaign !== campaign) return;
-      this.log.warn({ err: messageOf(err) }, 'Leadership campaign failed');
+      this.log.warn({ err }, 'Leadership campaign failed');
       this.drop(err, true);
     });
   }
@@ -121,7 +120,7 @@ export class LeaderElection extends EventEmitter<ElectionEvents> {
       this.log.info({ identity: this.opts.identity }, 'Elected leader');
       this.emit('elected', leadership);
     } catch (err) {
-      this.log.warn({ err: messageOf(err) }, 'Taking up leadership failed');
+      this.log.warn({ err }, 'Taking up leadership failed');
       this.drop(err instanceof Error ? err : new Error(String(err)), true);
     }
   }
@@ -133,7 +132,7 @@ export class LeaderElection extends EventEmitter<ElectionEvents> {
     if (cur) {
       cur.abort.abort(err);
       void cur.watcher?.cancel().catch(() => undefined);
-      this.log.warn({ err: err.message }, 'Lost leadership');
+      this.log.warn({ err }, 'Lost leadership');
       this.emit('lost', err);
     }
     if (!retry || this.stopped) return;

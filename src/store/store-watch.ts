@@ -6,7 +6,6 @@
 // 'error', and we start over: re-list, resync, re-watch from the new revision. A
 // consumer therefore never misses a change: it either sees the event or a resync.
 import type { Etcd3, Watcher as EtcdWatcher } from 'etcd3';
-import { messageOf } from '../errors.ts';
 import { clusterNameOfKey, clustersPrefix } from './keys.ts';
 import type { ClusterWatchEvent, Watcher } from './port.ts';
 
@@ -54,7 +53,7 @@ export async function watchClusterSpecs(
     try {
       onEvent(e);
     } catch (err) {
-      logger?.warn({ err: messageOf(err), cluster: e.name }, 'Watch consumer threw; event dropped');
+      logger?.warn({ err, cluster: e.name }, 'Watch consumer threw; event dropped');
     }
   };
 
@@ -92,13 +91,13 @@ export async function watchClusterSpecs(
       known.delete(name);
       emit({ name, type: 'delete' });
     });
-    w.on('disconnected', (err) => logger?.warn({ err: messageOf(err) }, 'Spec watch disconnected; reconnecting'));
+    w.on('disconnected', (err) => logger?.warn({ err }, 'Spec watch disconnected; reconnecting'));
     w.on('connected', () => {
       retryMs = tuning.retryMs ?? 250;
     });
     w.on('error', (err) => {
       // Compaction of the revision we resume from, or any cancellation: start over.
-      logger?.warn({ err: messageOf(err) }, 'Spec watch cancelled; re-listing');
+      logger?.warn({ err }, 'Spec watch cancelled; re-listing');
       if (current === w) current = undefined;
       void w.cancel().catch(() => undefined);
       restart();
@@ -115,7 +114,7 @@ export async function watchClusterSpecs(
       start().then(
         () => logger?.info({}, 'Spec watch re-established'),
         (err: unknown) => {
-          logger?.warn({ err: messageOf(err) }, 'Re-listing for the spec watch failed; retrying');
+          logger?.warn({ err }, 'Re-listing for the spec watch failed; retrying');
           restart();
         },
       );

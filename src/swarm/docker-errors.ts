@@ -7,8 +7,7 @@
 // response body in `json`. So the cause we attach is a fresh Error with the scrubbed
 // message and the status code only, never the original object.
 import { SwarmkeeperError, type ErrorCode } from '../errors.ts';
-
-const SWARM_TOKEN = /SWMTKN-[0-9A-Za-z-]+/g;
+import { scrubSecretText } from '../secret-text.ts';
 
 const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ENOENT', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ESOCKETTIMEDOUT', 'ECONNABORTED']);
 
@@ -31,9 +30,9 @@ interface DockerLikeError {
   readonly json?: unknown;
 }
 
-/** Removes swarm join tokens (and any extra secrets given) from `text`. */
+/** Removes secrets of known shapes (join tokens first) and any extra secrets given from `text`. */
 export function scrubSecrets(text: string, secrets: readonly string[] = []): string {
-  let out = text.replace(SWARM_TOKEN, 'SWMTKN-[redacted]');
+  let out = scrubSecretText(text);
   for (const s of secrets) if (s.length >= 8) out = out.split(s).join('[redacted]');
   return out;
 }

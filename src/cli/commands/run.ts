@@ -168,7 +168,7 @@ async function runController(opts: RunOptions, cmd: Command): Promise<void> {
     }
     await waitForSignal(logger);
   } finally {
-    await wired.controller.stop().catch((err: unknown) => logger.warn({ err: String(err) }, 'Stopping the controller failed'));
+    await wired.controller.stop().catch((err: unknown) => logger.warn({ err }, 'Stopping the controller failed'));
     // After the controller: the last cycle's messages still go out (bounded grace).
     detachNotifier?.();
     await notifier?.close(5_000);

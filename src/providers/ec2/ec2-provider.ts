@@ -249,7 +249,7 @@ export class Ec2Provider implements Provider {
       for (const [id, ok] of fresh) this.statusChecks.set(id, ok);
     } catch (err) {
       // A health signal, not the inventory: keep the last known checks and say so.
-      this.log.warn({ err: classifyEc2Error(err, { doing: 'describing instance status checks' }).message }, 'Status checks unavailable this cycle');
+      this.log.warn({ err: classifyEc2Error(err, { doing: 'describing instance status checks' }) }, 'Status checks unavailable this cycle');
     }
   }
 }
