@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import type { Etcd3 } from 'etcd3';
 import type { MarkStore } from '../heal/port.ts';
 import { silentLogger, type Logger } from '../log.ts';
-import type { AgentConfigFactory, ActTimeouts, BackupTaker, PreconditionCheck } from '../act/context.ts';
+import type { ActDeps, AgentConfigFactory, ActTimeouts, BackupTaker, PreconditionCheck } from '../act/context.ts';
 import { PeerClients, type PeerFactories } from '../observe/peer-clients.ts';
 import type { ObserveHints } from '../observe/observe.ts';
 import type { Provider } from '../providers/provider.ts';
@@ -47,6 +47,8 @@ export interface ControllerDeps {
   readonly takeBackup?: BackupTaker;
   readonly agentConfig?: AgentConfigFactory;
   readonly ingest?: (name: string, fence: LeaderFence) => Promise<unknown>;
+  /** Runs cluster.release (default: releaseCluster); a spec source with its own object wraps it. */
+  readonly release?: ActDeps['release'];
   readonly logger?: Logger;
   /** Shown as the leader's value; host:pid:random by default. */
   readonly identity?: string;
@@ -247,6 +249,7 @@ class ReconcileController extends EventEmitter implements Controller {
       detectors,
       emit: (e) => this.emitProgress(e),
       ...(this.deps.takeBackup ? { takeBackup: this.deps.takeBackup } : {}),
+      ...(this.deps.release ? { release: this.deps.release } : {}),
     });
   }
 

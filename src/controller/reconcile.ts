@@ -50,6 +50,7 @@ export interface CycleDeps {
   readonly detectors: DetectorState;
   readonly emit: (e: ProgressEvent) => void;
   readonly takeBackup?: BackupTaker;
+  readonly release?: ActDeps['release'];
 }
 
 export interface CycleResult {
@@ -122,6 +123,7 @@ export async function reconcileCluster(name: string, cycle: string, deps: CycleD
       now: deps.now,
       timeouts: deps.timeouts,
       ...(deps.takeBackup ? { takeBackup: deps.takeBackup } : {}),
+      ...(deps.release ? { release: deps.release } : {}),
     };
 
     for (const entry of await deps.journal.inFlight(name)) {

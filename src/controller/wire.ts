@@ -1,7 +1,8 @@
-// The real wiring of a controller: the management etcd store and spec intake, the
-// planner and its precondition checks, the dockerode and etcd3 adapters, the
-// mark store and the provider the spec names. `swarmkeeper run`, the demo and the
-// integration tests all build their controller here, so they run the same thing.
+// The real wiring of a controller: the spec source (the management etcd with spec
+// intake, or Kubernetes SwarmCluster objects), the planner and its precondition checks,
+// the dockerode and etcd3 adapters, the mark store and the provider the spec names.
+// `swarmkeeper run`, the demo and the integration tests all build their controller
+// here, so they run the same thing.
 import type { Etcd3 } from 'etcd3';
 import { EtcdMarkStore } from '../heal/mark-store.ts';
 import type { LoopMetrics } from './loop-metrics.ts';
@@ -11,12 +12,26 @@ import { plan } from '../plan/plan.ts';
 import type { Provider } from '../providers/provider.ts';
 import type { ResolvedSpec } from '../spec/defaults.ts';
 import { EtcdClusterStore } from '../store/etcd-store.ts';
+import type { ClusterStore, LeaderFence } from '../store/port.ts';
 import { ingestSpec } from '../store/spec-intake.ts';
 import { backupTaker } from '../backup/take-backup.ts';
 import { livePeerFactories } from './live-peers.ts';
-import type { AgentConfigFactory, ActTimeouts } from '../act/context.ts';
+import type { ActDeps, AgentConfigFactory, ActTimeouts } from '../act/context.ts';
 import { createController, type Controller } from './controller.ts';
 import { providerForSpec, type ProviderWiring } from './providers.ts';
+
+/**
+ * Where the controller's specs come from. Either way the journal, marks, tokens and the
+ * election stay in the management etcd; a source only decides how a spec is read, how
+ * status is written, what runs before each cycle and how a deleted cluster is released.
+ */
+export interface SpecSource {
+  readonly store: ClusterStore;
+  /** Runs before each cycle of a cluster (spec promotion, a finalizer to add). */
+  ingest(name: string, fence: LeaderFence): Promise<unknown>;
+  /** Runs cluster.release, the end of a cascading deletion (default: releaseCluster). */
+  readonly release?: ActDeps['release'];
+}
 
 export interface ControllerWiring {
   /** The management etcd client; the caller owns (closes) it. */
@@ -36,16 +51,19 @@ export interface ControllerWiring {
   readonly electionTtlSeconds?: number;
   readonly timeouts?: Partial<ActTimeouts>;
   readonly selfInstanceId?: string;
+  /** Another spec source than the management etcd (Kubernetes: src/kube/kube-source.ts). */
+  readonly specSource?: SpecSource;
 }
 
 export interface WiredController {
   readonly controller: Controller;
-  readonly store: EtcdClusterStore;
+  readonly store: ClusterStore;
   readonly marks: EtcdMarkStore;
 }
 
 export function wireController(w: ControllerWiring): WiredController {
-  const store = new EtcdClusterStore(w.client, { prefix: w.prefix, ownsClient: false });
+  const source = w.specSource ?? etcdSpecSource(w.client, w.prefix);
+  const store = source.store;
   const marks = new EtcdMarkStore(w.client, { prefix: w.prefix });
   const controller = createController({
     store,
@@ -57,7 +75,8 @@ export function wireController(w: ControllerWiring): WiredController {
     plan,
     checkPrecondition,
     marks,
-    ingest: (name, fence) => ingestSpec(store, name, Date.now(), fence),
+    ingest: (name, fence) => source.ingest(name, fence),
+    ...(source.release ? { release: source.release } : {}),
     logger: w.logger,
     ...(w.identity ? { identity: w.identity } : {}),
     ...(w.metrics ? { metrics: w.metrics } : {}),
@@ -70,4 +89,10 @@ export function wireController(w: ControllerWiring): WiredController {
     takeBackup: backupTaker((cluster, o) => w.metrics?.backups.recordAttempt(cluster, o)),
   });
   return { controller, store, marks };
+}
+
+/** Specs in the management etcd: the store plus spec intake (validation, last-good). */
+function etcdSpecSource(client: Etcd3, prefix: string): SpecSource {
+  const store = new EtcdClusterStore(client, { prefix, ownsClient: false });
+  return { store, ingest: (name, fence) => ingestSpec(store, name, Date.now(), fence) };
 }

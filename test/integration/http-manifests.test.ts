@@ -197,7 +197,7 @@ describe('manifests/kubernetes', () => {
 
   it('renders with kubectl kustomize, CRD included', () => {
     expect(docs.map((d) => d.kind).sort()).toEqual(
-      ['ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'CustomResourceDefinition', 'Deployment', 'Namespace', 'PodDisruptionBudget', 'Service', 'ServiceAccount'].sort(),
+      ['ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'CustomResourceDefinition', 'Deployment', 'Namespace', 'PodDisruptionBudget', 'Role', 'RoleBinding', 'Service', 'ServiceAccount'].sort(),
     );
     expect(byKind('CustomResourceDefinition')[0].metadata.name).toBe('swarmclusters.swarmkeeper.dev');
   });
@@ -207,7 +207,7 @@ describe('manifests/kubernetes', () => {
     const pod = dep.spec.template.spec;
     const [c] = pod.containers;
     expect(c.image).toMatch(/^swarmkeeper:\d+\.\d+\.\d+$/);
-    expect(c.args.slice(0, 3)).toEqual(['run', '--http-listen', '0.0.0.0:8080']);
+    expect(c.args.slice(0, 5)).toEqual(['run', '--spec-source', 'kubernetes', '--http-listen', '0.0.0.0:8080']);
     expect(c.ports).toEqual([{ name: 'http', containerPort: 8080, protocol: 'TCP' }]);
     expect(c.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'http' });
     expect(c.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'http' });
@@ -228,7 +228,7 @@ describe('manifests/kubernetes', () => {
     const [role] = byKind('ClusterRole');
     expect(binding.roleRef.name).toBe(role.metadata.name);
     expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: 'swarmkeeper', namespace: 'swarmkeeper' }]);
-    expect(role.rules).toContainEqual({ apiGroups: ['swarmkeeper.dev'], resources: ['swarmclusters/status'], verbs: ['get', 'update', 'patch'] });
+    expect(role.rules).toContainEqual({ apiGroups: ['swarmkeeper.dev'], resources: ['swarmclusters/status'], verbs: ['patch'] });
   });
 });
 

@@ -6,6 +6,8 @@
 // (never blocking the loop). SIGTERM or SIGINT stops it cleanly:
 // leadership is resigned (another replica takes over at once), the cycle in progress
 // ends at its next step boundary, clients close. Instances are never stopped.
+// With --spec-source kubernetes the specs are SwarmCluster objects read through the
+// Kubernetes API (src/kube/); everything else stays in the management etcd.
 import { Option, type Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
@@ -35,6 +37,9 @@ import { clustersPrefix } from '../../store/keys.ts';
 import { isHttpUrl } from '../http-url.ts';
 import { imageRefProblem } from '../../spec/image-ref.ts';
 import { readCaBundle } from '../../net/ca-bundle.ts';
+import { loadKubeConfig } from '../../kube/kube-config.ts';
+import { kubeSpecSource } from '../../kube/kube-source.ts';
+import { attachKubeEvents } from '../../kube/kube-events.ts';
 
 interface RunOptions {
   httpListen?: string;
@@ -49,12 +54,14 @@ interface RunOptions {
   tlsCertFile?: string;
   tlsKeyFile?: string;
   trustedProxy?: string;
+  specSource: string;
+  kubeconfig?: string;
 }
 
 export function registerRun(program: Command): void {
   program
     .command('run')
-    .description('Run the controller: keep every SwarmCluster in the management etcd converged')
+    .description('Run the controller: keep every SwarmCluster (in the management etcd, or in Kubernetes) converged')
     .option('--http-listen <host:port>', 'serve /healthz, /readyz, /metrics (and /v1/alerts) here, e.g. 127.0.0.1:8080')
     .option('--identity <id>', 'name shown as the leader (default: host:pid:random)')
     .option('--resync-seconds <n>', 'full resync period of a converged cluster', '30')
@@ -81,7 +88,9 @@ export function registerRun(program: Command): void {
         'SWARMKEEPER_TRUSTED_PROXY',
       ),
     )
-    .addHelpText('after', '\nExamples:\n  swarmkeeper --etcd-endpoints http://127.0.0.1:2379 run\n  swarmkeeper run --http-listen 0.0.0.0:8080')
+    .addOption(new Option('--spec-source <source>', 'where SwarmCluster specs come from: the management etcd, or SwarmCluster objects in Kubernetes').choices(['etcd', 'kubernetes']).default('etcd').env('SWARMKEEPER_SPEC_SOURCE'))
+    .option('--kubeconfig <file>', 'with --spec-source kubernetes: the kubeconfig (default: KUBECONFIG, ~/.kube/config, then the in-cluster service account)')
+    .addHelpText('after', '\nExamples:\n  swarmkeeper --etcd-endpoints http://127.0.0.1:2379 run\n  swarmkeeper run --spec-source kubernetes --kubeconfig ~/.kube/config\n  swarmkeeper run --http-listen 0.0.0.0:8080')
     .action(async (opts: RunOptions, cmd: Command) => {
       await runController(opts, cmd);
     });
@@ -108,6 +117,8 @@ async function runController(opts: RunOptions, cmd: Command): Promise<void> {
   const bootstrapCa = readBootstrapCa(opts);
   const imageProblem = opts.agentImage === undefined ? undefined : imageRefProblem(opts.agentImage);
   if (imageProblem) throw new SwarmkeeperError('Usage', `--agent-image ${imageProblem}`);
+  if (opts.specSource !== 'kubernetes' && opts.kubeconfig !== undefined) throw new SwarmkeeperError('Usage', '--kubeconfig: only with --spec-source kubernetes');
+  const kubeConfig = opts.specSource === 'kubernetes' ? loadKubeConfig(opts.kubeconfig) : undefined;
   const level = (cmd.parent?.opts<{ logLevel?: string }>().logLevel ?? 'info');
   const logger = createLogger({ level });
   const client = createEtcdClient(etcdOpts);
@@ -127,8 +138,10 @@ async function runController(opts: RunOptions, cmd: Command): Promise<void> {
           otherProviders: localAgentConfig(etcdOpts.endpoints, etcdOpts.prefix),
         })
       : undefined;
+  const kube = kubeConfig ? kubeSpecSource({ kc: kubeConfig, mgmt: client, prefix: etcdOpts.prefix, logger }) : undefined;
   const wired = wireController({
     client,
+    ...(kube ? { specSource: kube } : {}),
     prefix: etcdOpts.prefix,
     managementEndpoints: etcdOpts.endpoints,
     logger,
@@ -144,6 +157,8 @@ async function runController(opts: RunOptions, cmd: Command): Promise<void> {
     : undefined;
   const detachNotifier = notifier ? attachNotifier(wired.controller, notifier) : undefined;
   if (notifier) logger.info('Sending notifications to the configured webhook');
+  const detachKubeEvents = kube ? attachKubeEvents(wired.controller, kube.api, (name) => kube.store.involved(name), logger) : undefined;
+  if (kube) logger.info({ server: kubeConfig?.getCurrentCluster()?.server }, 'Reading SwarmCluster objects from Kubernetes');
   if (selfInstanceId) logger.info({ selfInstanceId }, 'Replacing the node this controller runs on last');
   let server: FastifyInstance | undefined;
   let stopTlsReload: (() => void) | undefined;
@@ -171,6 +186,7 @@ async function runController(opts: RunOptions, cmd: Command): Promise<void> {
     await wired.controller.stop().catch((err: unknown) => logger.warn({ err }, 'Stopping the controller failed'));
     // After the controller: the last cycle's messages still go out (bounded grace).
     detachNotifier?.();
+    detachKubeEvents?.();
     await notifier?.close(5_000);
     stopTlsReload?.();
     await server?.close().catch(() => undefined);
