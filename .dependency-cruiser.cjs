@@ -7,7 +7,8 @@
 /** Top to bottom. A folder path is a regular expression on the file's path. */
 const LAYERS = [
   { name: 'wiring', path: '^src/cli/' },
-  { name: 'the loop', path: '^src/controller/' },
+  // src/kube/: the Kubernetes spec source the loop plugs in (watch, intake, status, Events).
+  { name: 'the loop', path: '^src/(controller|kube)/' },
   { name: 'routes', path: '^src/http/' },
   { name: 'what a cycle does', path: '^src/(act|observe|heal|notify|backup|workload)/' },
   { name: 'providers', path: '^src/providers/' },

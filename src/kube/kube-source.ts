@@ -4,11 +4,10 @@
 // etcd's election: every journal, mark and token write is fenced by its key in the same
 // etcd transaction, which a coordination.k8s.io Lease could not do (docs/kubernetes.md).
 // `swarmkeeper run --spec-source kubernetes` and the tests build it here.
-import type { Etcd3 } from 'etcd3';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { SpecSource } from '../controller/wire.ts';
 import type { Logger } from '../log.ts';
-import { etcdFencedKv } from '../store/fenced-kv.ts';
+import type { FencedKv } from '../store/fenced-kv.ts';
 import type { LeaderFence } from '../store/port.ts';
 import { kubeIntake, kubeRelease } from './kube-intake.ts';
 import { KubeClusterStore } from './kube-store.ts';
@@ -16,8 +15,10 @@ import { swarmClusterApi, type SwarmClusterApi } from './swarmcluster-api.ts';
 
 export interface KubeSourceOptions {
   readonly kc: KubeConfig;
-  /** The management etcd, where leadership is proven and the journal kept. */
-  readonly mgmt: Etcd3;
+  /** The management etcd, where the journal, marks and tokens are kept. */
+  readonly mgmt: FencedKv;
+  /** Whether a fence still proves leadership (fenceHoldsIn, src/store/fenced-write.ts). */
+  readonly fenceHolds: (fence: LeaderFence) => Promise<boolean>;
   readonly prefix: string;
   readonly logger: Logger;
 }
@@ -29,11 +30,7 @@ export interface KubeSpecSource extends SpecSource {
 
 export function kubeSpecSource(o: KubeSourceOptions): KubeSpecSource {
   const api = swarmClusterApi(o.kc);
-  const fenceHolds = async (fence: LeaderFence): Promise<boolean> => {
-    const res = await o.mgmt.kv.range({ key: Buffer.from(fence.key) });
-    return res.kvs[0]?.create_revision === fence.createRevision;
-  };
-  const store = new KubeClusterStore(o.kc, api, { logger: o.logger, fenceHolds });
-  const deps = { api, store, mgmt: etcdFencedKv(o.mgmt), prefix: o.prefix, logger: o.logger };
+  const store = new KubeClusterStore(o.kc, api, { logger: o.logger, fenceHolds: o.fenceHolds });
+  const deps = { api, store, mgmt: o.mgmt, prefix: o.prefix, logger: o.logger };
   return { api, store, ingest: kubeIntake(deps), release: kubeRelease(deps) };
 }

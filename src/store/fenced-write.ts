@@ -38,3 +38,19 @@ export async function writeFenced(client: Etcd3, ops: readonly FencedOp[], fence
     });
   }
 }
+
+/**
+ * Whether `fence` still proves leadership: its election key exists at its create
+ * revision. For a write to a store that cannot take part in the etcd transaction (the
+ * Kubernetes status subresource), checked just before that write.
+ */
+export function fenceHoldsIn(client: Etcd3): (fence: LeaderFence) => Promise<boolean> {
+  return async (fence) => {
+    try {
+      const res = await client.kv.range({ key: Buffer.from(fence.key) });
+      return res.kvs[0]?.create_revision === fence.createRevision;
+    } catch (err) {
+      throw wrapError(`reading the election key ${fence.key}`, err);
+    }
+  };
+}

@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Etcd3 } from 'etcd3';
 import { releaseLoopback, reserveLoopback } from '../../src/net/loopback-pool.ts';
 import { LocalProvider } from '../../src/providers/local/local-provider.ts';
-import type { Instance } from '../../src/observe/snapshot.ts';
+import type { Instance } from '../../src/model/snapshot.ts';
 import { startEtcdCluster, type EtcdTestCluster } from '../support/etcd.ts';
 import { startKubeApiServer, type KubeApiServer } from '../support/kube-apiserver.ts';
 import { startSwarmkeeperRun, type RunProcess } from '../support/swarmkeeper-run.ts';

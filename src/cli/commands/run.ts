@@ -40,6 +40,8 @@ import { readCaBundle } from '../../net/ca-bundle.ts';
 import { loadKubeConfig } from '../../kube/kube-config.ts';
 import { kubeSpecSource } from '../../kube/kube-source.ts';
 import { attachKubeEvents } from '../../kube/kube-events.ts';
+import { etcdFencedKv } from '../../store/fenced-kv.ts';
+import { fenceHoldsIn } from '../../store/fenced-write.ts';
 
 interface RunOptions {
   httpListen?: string;
@@ -138,7 +140,7 @@ async function runController(opts: RunOptions, cmd: Command): Promise<void> {
           otherProviders: localAgentConfig(etcdOpts.endpoints, etcdOpts.prefix),
         })
       : undefined;
-  const kube = kubeConfig ? kubeSpecSource({ kc: kubeConfig, mgmt: client, prefix: etcdOpts.prefix, logger }) : undefined;
+  const kube = kubeConfig ? kubeSpecSource({ kc: kubeConfig, mgmt: etcdFencedKv(client), fenceHolds: fenceHoldsIn(client), prefix: etcdOpts.prefix, logger }) : undefined;
   const wired = wireController({
     client,
     ...(kube ? { specSource: kube } : {}),
