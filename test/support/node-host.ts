@@ -188,7 +188,10 @@ function bootRoot(root: string, dir: string, instanceId: string): ChildProcess {
     "'--system-call-filter=@keyring bpf'",
     '--bind=/sys/fs/cgroup',
     `--bind=${join(dir, 'docker')}:/var/lib/docker`,
-    '--console=passive',
+    // The console's output goes to console.log. Never `passive`: it allocates a pty that
+    // nothing reads, and once its buffer is full systemd (PID 1) blocks writing a status
+    // line to /dev/console and stops starting units, reaping and answering its bus.
+    '--console=read-only',
     '-b',
   ].join(' ');
   try {

@@ -1,0 +1,164 @@
+// EC2 end to end on one machine (`npm run e2e:ec2`). The controller runs from the
+// management image (`docker run` on a management host), with the bootstrap exchange
+// on, a management etcd with TLS and a password, and mutual TLS to the managers' docker
+// API. Its EC2 provider launches into moto; for every instance moto reports, the node
+// fleet boots a node under real systemd (systemd-nspawn) from exactly the user-data moto
+// holds for it, applied by the real Ignition, on the instance's private address, a
+// loopback address of the test's subnets. Each node then runs its units as written:
+// the metadata script, docker with the drop-in's flags, the bootstrap unit pulling the
+// agent image from a registry on loopback and `docker run --net=host` of it.
+//
+// The one substitution: the metadata script asks an IMDSv2 stand-in on loopback instead
+// of 169.254.169.254 (test/support/imds.ts, node-host.ts).
+//
+// Shows: from nothing to 3 managers + 2 workers; workers 2 -> 3 -> 1; a manager's node
+// killed (kill -9 of its PID 1) and replaced; etcd and swarm quorum sampled every
+// 100 ms and never lost once formed.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EtcdClusterStore } from '../../src/store/etcd-store.ts';
+import { getCondition } from '../../src/spec/conditions.ts';
+import type { SwarmClusterStatus } from '../../src/spec/schema.ts';
+import { Ec2Provider } from '../../src/providers/ec2/ec2-provider.ts';
+import { useTestCredentials } from '../support/ec2-fixtures.ts';
+import { runControllerContainer, startE2eWorld, type ControllerContainer, type E2eWorld } from '../support/ec2-e2e-world.ts';
+import { runEc2NodeFleet } from '../support/ec2-node-fleet.ts';
+import { watchQuorum, type QuorumReport, type QuorumWatcher } from '../support/quorum-watcher.ts';
+import { publishManagementImage } from '../support/management-image.ts';
+import { until } from '../support/until.ts';
+import { readFileSync } from 'node:fs';
+
+useTestCredentials();
+
+const CLUSTER = 'road';
+const PREFIX = '/swarmkeeper';
+const started = Date.now();
+let world: E2eWorld;
+let store: EtcdClusterStore;
+let controller: ControllerContainer;
+let watcher: QuorumWatcher | undefined;
+let observer: Ec2Provider;
+/** First time each instance was seen healthy (joined both rafts, swarm node ready) in status. */
+const joinedAt = new Map<string, number>();
+let statusPoll: NodeJS.Timeout | undefined;
+
+beforeAll(async () => {
+  world = await startE2eWorld(CLUSTER, PREFIX, { secureEtcd: false });
+  const image = await publishManagementImage(world);
+  store = new EtcdClusterStore(world.client, { prefix: PREFIX, ownsClient: false });
+  controller = await runControllerContainer(world, image.local, image.remote);
+  world.fleet = runEc2NodeFleet({ endpoint: world.moto.endpoint, region: world.ec2.region, cluster: CLUSTER });
+  observer = new Ec2Provider({
+    ec2: world.ec2,
+    docker: { kind: 'tls', port: 2376, ca: readFileSync(world.dockerTls.ca, 'utf8'), cert: readFileSync(world.dockerTls.cert, 'utf8'), key: readFileSync(world.dockerTls.key, 'utf8') },
+  });
+  statusPoll = setInterval(() => {
+    void store.get(CLUSTER).then((c) => {
+      for (const n of c?.status?.nodes ?? []) if (n.healthy && !joinedAt.has(n.instanceId)) joinedAt.set(n.instanceId, Date.now());
+    }, () => undefined);
+  }, 250);
+}, 600_000);
+
+afterAll(async () => {
+  if (statusPoll) clearInterval(statusPoll);
+  await watcher?.stop();
+  await observer?.close();
+  await world?.stop();
+  console.log(`ec2 e2e: whole run ${((Date.now() - started) / 1000).toFixed(1)} s`);
+}, 300_000);
+
+async function apply(managers: number, workers: number): Promise<void> {
+  await store.apply({
+    apiVersion: 'swarmkeeper.dev/v1alpha1',
+    kind: 'SwarmCluster',
+    metadata: { name: CLUSTER },
+    spec: {
+      managers: { count: managers },
+      workers: { count: workers },
+      provider: { ec2: world.ec2 },
+      healing: { unhealthyAfterSeconds: 10, nodeStartupTimeoutSeconds: 300, minHealthySeconds: 0 },
+    },
+  });
+}
+
+async function context(): Promise<string> {
+  const nodes = [...(world.fleet?.nodes.values() ?? [])];
+  const journals = nodes.map((n) => `--- ${n.instanceId} ${n.address}\n${n.node.journal('swarmkeeper-bootstrap.service', 15)}`).join('\n');
+  return `fleet errors: ${world.fleet?.errors.join('; ')}\ncontroller:\n${(await controller.logs()).slice(-3000)}\n${journals}`;
+}
+
+async function waitConverged(managers: number, workers: number, timeoutMs: number): Promise<SwarmClusterStatus> {
+  let ctx = '';
+  try {
+    return await until(
+      `${CLUSTER} converged to ${managers}+${workers}`,
+      async () => {
+        expect(world.fleet?.errors ?? []).toEqual([]);
+        const stored = await store.get(CLUSTER);
+        const s = stored?.status;
+        if (!s || s.observedGeneration !== stored?.cluster.metadata.generation) return undefined;
+        const ready = getCondition(s.conditions, 'Ready')?.status === 'True';
+        const ok = ready && s.managers?.ready === managers && s.workers?.ready === workers && (s.nodes ?? []).length === managers + workers;
+        return ok ? s : undefined;
+      },
+      { timeoutMs, intervalMs: 500 },
+    );
+  } catch (err) {
+    ctx = await context();
+    throw new Error(`${(err as Error).message}\n${ctx}`);
+  }
+}
+
+function expectQuorumKept(r: QuorumReport): void {
+  expect(r.samples).toBeGreaterThan(50);
+  // A leader election after a member leaves makes a short gap; a lost quorum never ends.
+  expect(r.longestEtcdGapMs).toBeLessThan(5_000);
+  expect(r.longestSwarmGapMs).toBeLessThan(5_000);
+}
+
+describe.sequential('ec2 end to end, nodes booted from their own user-data', () => {
+  it('goes from nothing to 3 managers + 2 workers', async () => {
+    await apply(3, 2);
+    watcher = watchQuorum(observer, CLUSTER, 100);
+    const s = await waitConverged(3, 2, 420_000);
+    const fleet = world.fleet?.nodes ?? new Map();
+    expect(fleet.size).toBe(5);
+    for (const n of s.nodes ?? []) {
+      expect(n.address).toMatch(/^127\.233\./);
+      const booted = fleet.get(n.instanceId);
+      // The node asked its metadata service with a session token, as IMDSv2 requires.
+      expect(booted?.node.imds.requests.get('/latest/api/token')).toBeGreaterThan(0);
+      expect(booted?.node.imds.requests.get('/latest/meta-data/instance-id')).toBeGreaterThan(0);
+    }
+    const perNode = [...fleet.values()].map((n) => (joinedAt.get(n.instanceId) ?? Date.now()) - n.seenAt).sort((a, b) => a - b);
+    console.log(`ec2 e2e: RunInstances -> node joined per node (ms): ${perNode.join(', ')}; median ${perNode[Math.floor(perNode.length / 2)]}; 0 -> 3+2 in ${((Date.now() - started) / 1000).toFixed(1)} s since start`);
+  }, 480_000);
+
+  it('scales workers 2 -> 3 -> 1', async () => {
+    await apply(3, 3);
+    await waitConverged(3, 3, 300_000);
+    await apply(3, 1);
+    await waitConverged(3, 1, 300_000);
+    expect(world.fleet?.nodes.size).toBe(4);
+  }, 600_000);
+
+  it("replaces a manager whose node was killed, keeping etcd and swarm quorum", async () => {
+    const s = await store.get(CLUSTER);
+    const victim = (s?.status?.nodes ?? []).find((n) => n.role === 'manager');
+    const node = victim ? world.fleet?.nodes.get(victim.instanceId) : undefined;
+    if (!victim || !node) throw new Error('no manager node to kill');
+    await node.node.kill();
+    await until('the killed manager to be replaced', async () => {
+      const now = await store.get(CLUSTER);
+      const ids = (now?.status?.nodes ?? []).map((n) => n.instanceId);
+      return !ids.includes(victim.instanceId) && now?.status?.managers?.ready === 3;
+    }, { timeoutMs: 420_000, intervalMs: 500 }).catch(async (err: unknown) => {
+      throw new Error(`${(err as Error).message}\n${await context()}`);
+    });
+    await waitConverged(3, 1, 300_000);
+    const report = await watcher?.stop();
+    watcher = undefined;
+    if (!report) throw new Error('no quorum report');
+    console.log(`ec2 e2e: quorum ${JSON.stringify(report)}`);
+    expectQuorumKept(report);
+  }, 900_000);
+});

@@ -1,0 +1,178 @@
+// Everything the EC2 end-to-end test runs, started once: a management etcd with TLS and
+// authentication, moto with loopback subnets (127.233.<n>.0/24, so every instance's
+// private address is a loopback address), a registry on loopback holding the
+// management image, a management host (a real dockerd) that runs the controller from
+// that image with `docker run`, and the node fleet that boots every instance moto
+// reports from its own user-data. stop() undoes all of it, also after a half start.
+import { execFile } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { CreateSubnetCommand, CreateVpcCommand, DescribeImagesCommand, DescribeSecurityGroupsCommand, EC2Client } from '@aws-sdk/client-ec2';
+import type { Etcd3 } from 'etcd3';
+import { startEtcdCluster, type EtcdTestCluster } from './etcd.ts';
+import { startMoto, type MotoServer } from './moto.ts';
+import { startTestRegistry, type TestRegistry } from './registry.ts';
+import { startSwarm, type TestSwarm } from './dockerd.ts';
+import type { Ec2NodeFleet } from './ec2-node-fleet.ts';
+import { TEST_REGION } from './ec2-fixtures.ts';
+import { loadOrCreateDockerCa } from '../../src/providers/ec2/docker-ca.ts';
+import { releaseLoopback, reserveLoopback } from '../../src/net/loopback-pool.ts';
+import { freePort } from './net.ts';
+import type { Ec2ProviderSpec } from '../../src/spec/schema.ts';
+
+const run = promisify(execFile);
+
+/** Second octet of the test's subnets: 127.233.<n>.0/24. */
+export const SUBNET_BLOCK = 233;
+const ROOT_PASSWORD = 'e2e-Root-Pass-42';
+
+export interface E2eWorld {
+  readonly mgmt: EtcdTestCluster;
+  readonly client: Etcd3;
+  readonly prefix: string;
+  readonly moto: MotoServer;
+  readonly registry: TestRegistry;
+  readonly host: TestSwarm;
+  readonly ec2: Ec2ProviderSpec;
+  readonly certDir: string;
+  /** The controller's client certificate for the managers' docker API. */
+  readonly dockerTls: { readonly ca: string; readonly cert: string; readonly key: string };
+  fleet?: Ec2NodeFleet;
+  /** `docker` against the management host: its stdout. */
+  docker(args: readonly string[]): Promise<string>;
+  /** Same, stdout and stderr together (logs). */
+  dockerOutput(args: readonly string[]): Promise<string>;
+  stop(): Promise<void>;
+}
+
+export async function startE2eWorld(cluster: string, prefix: string, opts: { secureEtcd?: boolean } = {}): Promise<E2eWorld> {
+  const secure = opts.secureEtcd ?? true;
+  const certDir = mkdtempSync('/tmp/sk-e2e-');
+  chmodSync(certDir, 0o755);
+  const started: { stop(): Promise<void> }[] = [];
+  const keep = <T extends { stop(): Promise<void> }>(x: T): T => {
+    started.push(x);
+    return x;
+  };
+  try {
+    const [mgmt, moto, registry, host] = await Promise.all([
+      startEtcdCluster(secure ? { size: 1, tls: true, auth: { rootPassword: ROOT_PASSWORD } } : { size: 1 }).then(keep),
+      startMoto().then(keep),
+      startTestRegistry().then(keep),
+      startSwarm({ managers: 1, workers: 0, form: false, idPrefix: 'mgmt-host' }).then((s) => keep({ ...s, stop: () => s.cleanup() })),
+    ]);
+    const client = mgmt.client();
+    const ec2 = await loopbackSubnets(moto.endpoint);
+    const ca = await loadOrCreateDockerCa(client, prefix, cluster);
+    const clientCert = await ca.issueClientCert('swarmkeeper-controller');
+    const dockerTls = { ca: join(certDir, 'docker-ca.pem'), cert: join(certDir, 'docker-cert.pem'), key: join(certDir, 'docker-key.pem') };
+    writeFileSync(dockerTls.ca, ca.caPem);
+    writeFileSync(dockerTls.cert, clientCert.cert);
+    // Readable by the controller's unprivileged user inside its container: a test key.
+    writeFileSync(dockerTls.key, clientCert.key, { mode: 0o644 });
+    const socket = host.nodes[0]?.process.socketPath ?? '';
+    const world: E2eWorld = {
+      mgmt,
+      client,
+      prefix,
+      moto,
+      registry,
+      host,
+      ec2,
+      certDir,
+      dockerTls,
+      async docker(args) {
+        return (await run('docker', ['-H', `unix://${socket}`, ...args], { maxBuffer: 64 * 1024 * 1024 })).stdout;
+      },
+      async dockerOutput(args) {
+        const out = await run('docker', ['-H', `unix://${socket}`, ...args], { maxBuffer: 64 * 1024 * 1024 });
+        return out.stdout + out.stderr;
+      },
+      async stop() {
+        await world.docker(['rm', '-f', 'swarmkeeper-controller']).catch(() => undefined);
+        await world.fleet?.stop();
+        client.close();
+        await Promise.allSettled(started.map((s) => s.stop()));
+        rmSync(certDir, { recursive: true, force: true });
+      },
+    };
+    return world;
+  } catch (err) {
+    await Promise.allSettled(started.map((s) => s.stop()));
+    rmSync(certDir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+/** A VPC with two loopback subnets in two zones, so instances get 127.233.x.y addresses. */
+async function loopbackSubnets(endpoint: string): Promise<Ec2ProviderSpec> {
+  const c = new EC2Client({ region: TEST_REGION, endpoint });
+  try {
+    const third = (process.pid % 100) * 2;
+    const vpc = (await c.send(new CreateVpcCommand({ CidrBlock: `127.${SUBNET_BLOCK}.0.0/16` }))).Vpc;
+    const subnets = [];
+    for (const [i, zone] of [`${TEST_REGION}a`, `${TEST_REGION}b`].entries()) {
+      const s = await c.send(new CreateSubnetCommand({ VpcId: vpc?.VpcId, CidrBlock: `127.${SUBNET_BLOCK}.${third + i}.0/24`, AvailabilityZone: zone }));
+      subnets.push(s.Subnet?.SubnetId as string);
+    }
+    const sgs = (await c.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'vpc-id', Values: [vpc?.VpcId as string] }] }))).SecurityGroups ?? [];
+    const images = (await c.send(new DescribeImagesCommand({ Owners: ['amazon'] }))).Images ?? [];
+    const image = images.find((i) => /^ami-[0-9a-f]{8,17}$/.test(i.ImageId ?? ''));
+    return {
+      region: TEST_REGION,
+      endpoint,
+      imageId: image?.ImageId ?? 'ami-12c6146b',
+      subnetIds: subnets.sort(),
+      securityGroupIds: sgs.slice(0, 1).map((g) => g.GroupId as string),
+      userDataFormat: 'ignition',
+    };
+  } finally {
+    c.destroy();
+  }
+}
+
+export interface ControllerContainer {
+  readonly baseUrl: string;
+  logs(): Promise<string>;
+}
+
+/**
+ * `docker run` of the management image on the management host: `swarmkeeper run` with
+ * the bootstrap exchange on, the management etcd over TLS with a password, and the
+ * managers' docker API over mutual TLS. Host network: it serves on a loopback address.
+ */
+export async function runControllerContainer(world: E2eWorld, image: string, agentImage: string): Promise<ControllerContainer> {
+  const address = reserveLoopback({ block: SUBNET_BLOCK - 1 });
+  const port = await freePort(address);
+  const tls = world.mgmt.tls;
+  const auth = world.mgmt.auth;
+  for (const f of tls ? [tls.caFile, tls.certFile, tls.keyFile] : []) chmodSync(f, 0o644);
+  const baseUrl = `http://${address}:${port}`;
+  const env = {
+    SWARMKEEPER_ETCD_ENDPOINTS: world.mgmt.endpoints.join(','),
+    SWARMKEEPER_PREFIX: world.prefix,
+    ...(tls ? { SWARMKEEPER_ETCD_CACERT: tls.caFile, SWARMKEEPER_ETCD_CERT: tls.certFile, SWARMKEEPER_ETCD_KEY: tls.keyFile } : {}),
+    ...(auth ? { SWARMKEEPER_ETCD_USERNAME: auth.username, SWARMKEEPER_ETCD_PASSWORD: auth.password } : {}),
+    SWARMKEEPER_DOCKER_TLS_CA: world.dockerTls.ca,
+    SWARMKEEPER_DOCKER_TLS_CERT: world.dockerTls.cert,
+    SWARMKEEPER_DOCKER_TLS_KEY: world.dockerTls.key,
+    // moto takes any credentials; nothing may look further (no instance metadata, no files).
+    AWS_ACCESS_KEY_ID: 'testing',
+    AWS_SECRET_ACCESS_KEY: 'testing',
+    AWS_EC2_METADATA_DISABLED: 'true',
+  };
+  const envFile = join(world.certDir, 'controller.env');
+  writeFileSync(envFile, Object.entries(env).map(([k, v]) => `${k}=${v}`).join('\n') + '\n', { mode: 0o600 });
+  const mounts = [...new Set([world.certDir, ...(tls ? [tls.caFile.replace(/\/[^/]+$/, '')] : [])])].flatMap((d) => ['-v', `${d}:${d}:ro`]);
+  try {
+    await world.docker([
+      'run', '-d', '--name', 'swarmkeeper-controller', '--net=host', '--env-file', envFile, ...mounts,
+      image, 'run', '--http-listen', `${address}:${port}`, '--bootstrap-url', baseUrl, '--agent-image', agentImage, '--resync-seconds', '5',
+    ]);
+  } catch (err) {
+    releaseLoopback(address);
+    throw err;
+  }
+  return { baseUrl, logs: async () => world.dockerOutput(['logs', '--tail', '200', 'swarmkeeper-controller']).catch((e: unknown) => String(e)) };
+}
