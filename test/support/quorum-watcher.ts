@@ -15,6 +15,15 @@ export interface QuorumSample {
   readonly etcd: boolean;
   readonly swarm: boolean;
   readonly managers: number;
+  /** What each manager's etcd said when none was healthy ("<address>: <answer>"). */
+  readonly etcdDetail?: string;
+}
+
+/** A run of samples without an etcd quorum: when it began, how long, what the members said at its start. */
+export interface QuorumGap {
+  readonly at: string;
+  readonly ms: number;
+  readonly detail: string;
 }
 
 export interface QuorumReport {
@@ -24,6 +33,8 @@ export interface QuorumReport {
   readonly longestSwarmGapMs: number;
   readonly etcdFailures: number;
   readonly swarmFailures: number;
+  /** etcd gaps longer than a second, oldest first. */
+  readonly etcdGaps: readonly QuorumGap[];
 }
 
 export interface QuorumWatcher {
@@ -60,8 +71,12 @@ export function watchQuorum(provider: WatchedProvider, cluster: string, interval
 
 async function sample(provider: WatchedProvider, cluster: string, swarms: Map<string, DockerSwarm>): Promise<QuorumSample> {
   const managers = (await provider.list(cluster)).filter((i) => i.role === 'manager' && i.state === 'running' && i.address);
-  const [etcd, swarm] = await Promise.all([anyTrue(managers.map((m) => etcdHealthy(provider.etcdClientUrl(m)))), anyTrue(managers.map((m) => swarmHasLeader(provider, m, swarms)))]);
-  return { at: Date.now(), etcd, swarm, managers: managers.length };
+  const answers = managers.map((m) => etcdHealthy(provider.etcdClientUrl(m)));
+  const [etcd, swarm] = await Promise.all([anyTrue(answers), anyTrue(managers.map((m) => swarmHasLeader(provider, m, swarms)))]);
+  if (etcd) return { at: Date.now(), etcd, swarm, managers: managers.length };
+  const said = await Promise.all(answers.map((a) => a.then((ok) => (ok ? 'healthy' : 'health false'), (err: unknown) => (err as Error).message)));
+  const etcdDetail = managers.map((m, i) => `${m.address}: ${said[i]}`).join('; ') || 'no running manager';
+  return { at: Date.now(), etcd, swarm, managers: managers.length, etcdDetail };
 }
 
 async function etcdHealthy(clientUrl: string): Promise<boolean> {
@@ -100,26 +115,36 @@ function anyTrue(checks: Promise<boolean>[]): Promise<boolean> {
 }
 
 function report(samples: readonly QuorumSample[]): QuorumReport {
-  const gap = (ok: (s: QuorumSample) => boolean): { longest: number; failures: number } => {
+  const gaps = (ok: (s: QuorumSample) => boolean): { longest: number; failures: number; runs: QuorumGap[] } => {
     let formed = false;
-    let since: number | undefined;
-    let longest = 0;
+    let start: QuorumSample | undefined;
     let failures = 0;
+    const runs: QuorumGap[] = [];
+    const close = (end: number): void => {
+      if (start) runs.push({ at: new Date(start.at).toISOString(), ms: end - start.at, detail: start.etcdDetail ?? '' });
+      start = undefined;
+    };
     for (const s of samples) {
       if (ok(s)) {
         formed = true;
-        if (since !== undefined) longest = Math.max(longest, s.at - since);
-        since = undefined;
+        close(s.at);
       } else if (formed) {
         failures++;
-        since ??= s.at;
+        start ??= s;
       }
     }
     const last = samples.at(-1);
-    if (since !== undefined && last) longest = Math.max(longest, last.at - since);
-    return { longest, failures };
+    if (last) close(last.at);
+    return { longest: Math.max(0, ...runs.map((r) => r.ms)), failures, runs };
   };
-  const e = gap((s) => s.etcd);
-  const w = gap((s) => s.swarm);
-  return { samples: samples.length, longestEtcdGapMs: e.longest, longestSwarmGapMs: w.longest, etcdFailures: e.failures, swarmFailures: w.failures };
+  const e = gaps((s) => s.etcd);
+  const w = gaps((s) => s.swarm);
+  return {
+    samples: samples.length,
+    longestEtcdGapMs: e.longest,
+    longestSwarmGapMs: w.longest,
+    etcdFailures: e.failures,
+    swarmFailures: w.failures,
+    etcdGaps: e.runs.filter((r) => r.ms > 1000),
+  };
 }
