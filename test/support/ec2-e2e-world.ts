@@ -5,8 +5,9 @@
 // that image with `docker run`, and the node fleet that boots every instance moto
 // reports from its own user-data. stop() undoes all of it, also after a half start.
 import { execFile } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { tmpdir } from 'node:os';
 import { promisify } from 'node:util';
 import { CreateSubnetCommand, CreateVpcCommand, DescribeImagesCommand, DescribeSecurityGroupsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import type { Etcd3 } from 'etcd3';
@@ -19,6 +20,7 @@ import { TEST_REGION } from './ec2-fixtures.ts';
 import { loadOrCreateDockerCa } from '../../src/providers/ec2/docker-ca.ts';
 import { releaseLoopback, reserveLoopback } from '../../src/net/loopback-pool.ts';
 import { freePort } from './net.ts';
+import { until } from './until.ts';
 import type { Ec2ProviderSpec } from '../../src/spec/schema.ts';
 
 const run = promisify(execFile);
@@ -39,6 +41,7 @@ export interface E2eWorld {
   /** The controller's client certificate for the managers' docker API. */
   readonly dockerTls: { readonly ca: string; readonly cert: string; readonly key: string };
   fleet?: Ec2NodeFleet;
+  controller?: ControllerContainer;
   /** `docker` against the management host: its stdout. */
   docker(args: readonly string[]): Promise<string>;
   /** Same, stdout and stderr together (logs). */
@@ -90,7 +93,11 @@ export async function startE2eWorld(cluster: string, prefix: string, opts: { sec
         return out.stdout + out.stderr;
       },
       async stop() {
+        // The controller's whole log outlives the run, for reading after a failure.
+        const logs = await world.dockerOutput(['logs', 'swarmkeeper-controller']).catch(() => '');
+        if (logs) writeFileSync(`${tmpdir()}/sk-e2e-controller-${process.pid}.log`, logs);
         await world.docker(['rm', '-f', 'swarmkeeper-controller']).catch(() => undefined);
+        world.controller?.release();
         await world.fleet?.stop();
         client.close();
         await Promise.allSettled(started.map((s) => s.stop()));
@@ -135,6 +142,10 @@ async function loopbackSubnets(endpoint: string): Promise<Ec2ProviderSpec> {
 export interface ControllerContainer {
   readonly baseUrl: string;
   logs(): Promise<string>;
+  /** Whether the container is still running (a controller that exits fails the test at once). */
+  running(): Promise<boolean>;
+  /** Gives its loopback address back to the pool once the container is gone. */
+  release(): void;
 }
 
 /**
@@ -145,14 +156,15 @@ export interface ControllerContainer {
 export async function runControllerContainer(world: E2eWorld, image: string, agentImage: string): Promise<ControllerContainer> {
   const address = reserveLoopback({ block: SUBNET_BLOCK - 1 });
   const port = await freePort(address);
-  const tls = world.mgmt.tls;
   const auth = world.mgmt.auth;
-  for (const f of tls ? [tls.caFile, tls.certFile, tls.keyFile] : []) chmodSync(f, 0o644);
+  // The controller runs as the image's unprivileged user: it gets copies of the etcd
+  // client files it may read, in the directory mounted into its container.
+  const tls = world.mgmt.tls ? copyReadable(world.certDir, 'etcd', { ca: world.mgmt.tls.caFile, cert: world.mgmt.tls.certFile, key: world.mgmt.tls.keyFile }) : undefined;
   const baseUrl = `http://${address}:${port}`;
   const env = {
     SWARMKEEPER_ETCD_ENDPOINTS: world.mgmt.endpoints.join(','),
     SWARMKEEPER_PREFIX: world.prefix,
-    ...(tls ? { SWARMKEEPER_ETCD_CACERT: tls.caFile, SWARMKEEPER_ETCD_CERT: tls.certFile, SWARMKEEPER_ETCD_KEY: tls.keyFile } : {}),
+    ...(tls ? { SWARMKEEPER_ETCD_CACERT: tls.ca, SWARMKEEPER_ETCD_CERT: tls.cert, SWARMKEEPER_ETCD_KEY: tls.key } : {}),
     ...(auth ? { SWARMKEEPER_ETCD_USERNAME: auth.username, SWARMKEEPER_ETCD_PASSWORD: auth.password } : {}),
     SWARMKEEPER_DOCKER_TLS_CA: world.dockerTls.ca,
     SWARMKEEPER_DOCKER_TLS_CERT: world.dockerTls.cert,
@@ -164,7 +176,7 @@ export async function runControllerContainer(world: E2eWorld, image: string, age
   };
   const envFile = join(world.certDir, 'controller.env');
   writeFileSync(envFile, Object.entries(env).map(([k, v]) => `${k}=${v}`).join('\n') + '\n', { mode: 0o600 });
-  const mounts = [...new Set([world.certDir, ...(tls ? [tls.caFile.replace(/\/[^/]+$/, '')] : [])])].flatMap((d) => ['-v', `${d}:${d}:ro`]);
+  const mounts = ['-v', `${world.certDir}:${world.certDir}:ro`];
   try {
     await world.docker([
       'run', '-d', '--name', 'swarmkeeper-controller', '--net=host', '--env-file', envFile, ...mounts,
@@ -174,5 +186,29 @@ export async function runControllerContainer(world: E2eWorld, image: string, age
     releaseLoopback(address);
     throw err;
   }
-  return { baseUrl, logs: async () => world.dockerOutput(['logs', '--tail', '200', 'swarmkeeper-controller']).catch((e: unknown) => String(e)) };
+  const controller: ControllerContainer = {
+    baseUrl,
+    logs: async () => world.dockerOutput(['logs', '--tail', '400', 'swarmkeeper-controller']).catch((e: unknown) => String(e)),
+    running: async () => (await world.docker(['inspect', '-f', '{{.State.Running}}', 'swarmkeeper-controller'])).trim() === 'true',
+    release: () => releaseLoopback(address),
+  };
+  world.controller = controller;
+  const state = await until('the controller container to serve /healthz', async () => ((await controller.running()) ? (await fetch(`${baseUrl}/healthz`)).ok && 'serving' : 'exited'), {
+    timeoutMs: 120_000,
+    intervalMs: 500,
+  });
+  if (state === 'exited') throw new Error(`the controller container exited:\n${await controller.logs()}`);
+  return controller;
+}
+
+/** Copies PEM files into `dir` as `<name>-<kind>.pem`, readable by any user (test keys only). */
+function copyReadable<K extends string>(dir: string, name: string, files: Record<K, string>): Record<K, string> {
+  const out = {} as Record<K, string>;
+  for (const [kind, from] of Object.entries(files) as [K, string][]) {
+    const to = join(dir, `${name}-${kind}.pem`);
+    copyFileSync(from, to);
+    chmodSync(to, 0o644);
+    out[kind] = to;
+  }
+  return out;
 }

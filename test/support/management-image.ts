@@ -1,8 +1,9 @@
-// The management image in the test's registry: loaded into the management host's
-// dockerd, tagged for the loopback registry and pushed there, the way a user pushes it
-// to their own registry. Nodes pull it by that reference; the controller runs the same
-// image from the management host.
+// The management image in the test's registry: built by scripts/image.sh (cached),
+// loaded into the management host's dockerd, tagged for the loopback registry and
+// pushed there, the way a user pushes it to their own registry. Nodes pull it by that
+// reference; the controller runs the same image from the management host.
 import type { E2eWorld } from './ec2-e2e-world.ts';
+import { buildSwarmkeeperImage } from './swarmkeeper-image.ts';
 
 export interface PublishedImage {
   /** The reference on the management host (what `docker run` of the controller uses). */
@@ -11,16 +12,8 @@ export interface PublishedImage {
   readonly remote: string;
 }
 
-/** A `docker save` archive of the image; built by the project's image build. */
-async function imageArchive(): Promise<{ archive: string; ref: string }> {
-  const archive = process.env.SWARMKEEPER_E2E_IMAGE_ARCHIVE;
-  const ref = process.env.SWARMKEEPER_E2E_IMAGE_REF;
-  if (!archive || !ref) throw new Error('SWARMKEEPER_E2E_IMAGE_ARCHIVE and SWARMKEEPER_E2E_IMAGE_REF must name the image archive');
-  return { archive, ref };
-}
-
 export async function publishManagementImage(world: E2eWorld): Promise<PublishedImage> {
-  const { archive, ref } = await imageArchive();
+  const { archive, ref } = await buildSwarmkeeperImage();
   await world.docker(['load', '-i', archive]);
   const tag = ref.slice(ref.lastIndexOf(':') + 1);
   const remote = `${world.registry.host}/swarmkeeper:${tag}`;
