@@ -16,7 +16,7 @@ export function attachKubeEvents(
 ): () => void {
   const holdsSeen = new Map<string, Set<string>>();
   const record = (cluster: string, e: KubeEvent): void => {
-    void api.recordEvent(involved(cluster), e, new Date(now())).catch((err: unknown) => logger.warn({ cluster, err: String(err) }, 'Recording an event failed'));
+    void api.recordEvent(involved(cluster), e, new Date(now())).catch((err: unknown) => logger.warn({ cluster, err }, 'Recording an event failed'));
   };
   const listener = (e: ProgressEvent): void => {
     if (e.type === 'step' && e.status === 'started') record(e.cluster, { type: 'Normal', reason: 'Step', action: e.step.kind, message: `${e.message}: ${e.step.reason}` });

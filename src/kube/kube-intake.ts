@@ -80,7 +80,7 @@ async function reportRefusal(deps: KubeIntakeDeps, obj: KubeObject, fence: Leade
 
 function eventRecorder(deps: KubeIntakeDeps): (name: string, e: KubeEvent) => Promise<void> {
   return (name, e) =>
-    deps.api.recordEvent(deps.store.involved(name), e, new Date((deps.now ?? Date.now)())).catch((err: unknown) => deps.logger.warn({ cluster: name, err: String(err) }, 'Recording an event failed'));
+    deps.api.recordEvent(deps.store.involved(name), e, new Date((deps.now ?? Date.now)())).catch((err: unknown) => deps.logger.warn({ cluster: name, err }, 'Recording an event failed'));
 }
 
 function without(list: readonly string[], item: string): string[] {

@@ -17,6 +17,13 @@ export const SWARMCLUSTERS_PATH = `/apis/${GROUP}/${VERSION}/${PLURAL}`;
  */
 export const EVENT_NAMESPACE = 'default';
 
+/** What to do when the first call of all fails the way a new installation does. */
+const LIST_HINTS: Record<number, string> = {
+  404: ' (is the CRD installed? kubectl apply -f crds/swarmcluster.yaml)',
+  403: ' (the credentials may not list swarmclusters.swarmkeeper.dev: grant what manifests/kubernetes/rbac.yaml grants)',
+  401: ' (the API server refused the credentials of the kubeconfig)',
+};
+
 /** A SwarmCluster as the API server returns it (spec not yet validated by swarmkeeper). */
 export interface KubeObject {
   readonly apiVersion?: string;
@@ -81,7 +88,7 @@ export function swarmClusterApi(kc: KubeConfig, opts: { component?: string } = {
         const res = (await custom.listClusterCustomObject(base)) as { items: KubeObject[]; metadata: { resourceVersion: string } };
         return { items: res.items, resourceVersion: res.metadata.resourceVersion };
       } catch (err) {
-        throw classifyKubeError('listing SwarmClusters', err);
+        throw classifyKubeError(`listing SwarmClusters${LIST_HINTS[statusOf(err) ?? 0] ?? ''}`, err);
       }
     },
     async patchStatus(name, status) {

@@ -10,7 +10,6 @@
 // deletion timestamp, finalizers, labels and annotations. A status-only update (the
 // controller's own status write) is not, or every status write would start a cycle.
 import { Watch, type KubeConfig } from '@kubernetes/client-node';
-import { messageOf } from '../errors.ts';
 import type { ClusterWatchEvent, Watcher } from '../store/port.ts';
 import type { WatchLogger, WatchTuning } from '../store/store-watch.ts';
 import { statusOf } from './kube-errors.ts';
@@ -37,7 +36,7 @@ export async function watchSwarmClusters(
     try {
       onEvent(e);
     } catch (err) {
-      logger?.warn({ err: messageOf(err), cluster: e.name }, 'Watch consumer threw; event dropped');
+      logger?.warn({ err, cluster: e.name }, 'Watch consumer threw; event dropped');
     }
   };
 
@@ -96,7 +95,7 @@ export async function watchSwarmClusters(
         if (statusOf(err) === 410) resourceVersion = undefined;
         // A quiet watch ends at client-node's inactivity timeout: resuming is routine.
         if (err && (err as { name?: string }).name !== 'TimeoutError' && (err as { name?: string }).name !== 'AbortError') {
-          logger?.warn({ err: messageOf(err) }, 'SwarmCluster watch ended; resuming');
+          logger?.warn({ err }, 'SwarmCluster watch ended; resuming');
         }
         restart();
       },
@@ -112,7 +111,7 @@ export async function watchSwarmClusters(
       if (closed) return;
       start().catch((err: unknown) => {
         if (statusOf(err) === 410) resourceVersion = undefined;
-        logger?.warn({ err: messageOf(err) }, 'Re-establishing the SwarmCluster watch failed; retrying');
+        logger?.warn({ err }, 'Re-establishing the SwarmCluster watch failed; retrying');
         restart();
       });
     }, delay);

@@ -10,6 +10,7 @@
 // watch can bring it), and `kubectl delete` draining and terminating every node before
 // the object goes. Cost: about 3 minutes on a loaded 2-core machine, most of it the
 // local cluster's nodes starting.
+import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -26,6 +27,7 @@ const BLOCK = 234;
 const PREFIX = '/skk';
 const SA = 'system:serviceaccount:swarmkeeper:swarmkeeper';
 const ROOT = new URL('../..', import.meta.url).pathname;
+const CLI = join(ROOT, 'bin/swarmkeeper.js');
 
 let kube: KubeApiServer;
 let mgmt: EtcdTestCluster;
@@ -86,6 +88,31 @@ function processesNaming(needle: string): number[] {
     .map(Number);
 }
 
+/** A kubeconfig for the API server under test with a bearer token. */
+function tokenKubeconfig(file: string, token: string): string {
+  writeFileSync(
+    file,
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'test', cluster: { server: kube.url, 'certificate-authority': join(kube.dir, 'ca.crt') } }],
+      users: [{ name: 'sa', user: { token } }],
+      contexts: [{ name: 'sa', context: { cluster: 'test', user: 'sa' } }],
+      'current-context': 'sa',
+    }),
+  );
+  return file;
+}
+
+/** `swarmkeeper run` expected to exit at once: its exit code and stderr. */
+function runExpectingExit(args: readonly string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, '--etcd-endpoints', mgmt.endpoints.join(','), '--prefix', '/skk-refused', 'run', ...args], { env, timeout: 120_000 }, (err, _stdout, stderr) => {
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stderr });
+    });
+  });
+}
+
 async function canI(args: readonly string[]): Promise<string> {
   const r = await kube.kubectl(['auth', 'can-i', `--as=${SA}`, ...args]);
   return r.stdout.trim();
@@ -102,18 +129,7 @@ beforeAll(async () => {
   await kube.kubectlOk(['wait', '--for=condition=Established', 'crd/swarmclusters.swarmkeeper.dev', '--timeout=60s']);
   // The controller runs with the service account's token: exactly what rbac.yaml grants.
   const token = (await kube.kubectlOk(['-n', 'swarmkeeper', 'create', 'token', 'swarmkeeper', '--duration=2h'])).trim();
-  const saKubeconfig = join(kube.dir, 'sa-kubeconfig');
-  writeFileSync(
-    saKubeconfig,
-    JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'Config',
-      clusters: [{ name: 'test', cluster: { server: kube.url, 'certificate-authority': join(kube.dir, 'ca.crt') } }],
-      users: [{ name: 'swarmkeeper', user: { token } }],
-      contexts: [{ name: 'sa', context: { cluster: 'test', user: 'swarmkeeper' } }],
-      'current-context': 'sa',
-    }),
-  );
+  const saKubeconfig = tokenKubeconfig(join(kube.dir, 'sa-kubeconfig'), token);
   listenAddress = reserveLoopback({ block: BLOCK });
   run = await startSwarmkeeperRun({
     etcdEndpoints: mgmt.endpoints,
@@ -175,6 +191,28 @@ describe('manifests/kubernetes against a real API server', () => {
 });
 
 describe('swarmkeeper run --spec-source kubernetes', () => {
+  it('refuses to start without a kubeconfig (exit 2), or with credentials that may not list SwarmClusters (exit 1), saying what to do', async () => {
+    const home = mkdtempSync('/tmp/skk-home-');
+    try {
+      const env = { PATH: process.env.PATH ?? '', HOME: home };
+      const none = await runExpectingExit(['--spec-source', 'kubernetes'], env);
+      expect(none.code, none.stderr).toBe(2);
+      expect(none.stderr).toContain('give --kubeconfig, set KUBECONFIG, or run in a pod with a service account');
+      const wrongFlag = await runExpectingExit(['--kubeconfig', join(kube.dir, 'sa-kubeconfig')], env);
+      expect(wrongFlag.code).toBe(2);
+      expect(wrongFlag.stderr).toContain('--kubeconfig: only with --spec-source kubernetes');
+      await kube.kubectlOk(['-n', 'default', 'create', 'serviceaccount', 'nobody']);
+      const token = (await kube.kubectlOk(['-n', 'default', 'create', 'token', 'nobody'])).trim();
+      const refused = await runExpectingExit(['--spec-source', 'kubernetes', '--kubeconfig', tokenKubeconfig(join(home, 'nobody'), token)], env);
+      expect(refused.code, refused.stderr).toBe(1);
+      expect(refused.stderr).toContain('the credentials may not list swarmclusters.swarmkeeper.dev');
+      expect(refused.stderr).toContain('HTTP 403');
+      expect(refused.stderr).not.toContain(token);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  }, 180_000);
+
   it('converges a SwarmCluster applied with kubectl: Ready in the printer columns, the finalizer on, status and Events written', async () => {
     await kube.kubectlOk(['apply', '-f', '-'], clusterYaml('kc', 1));
     const o = await converged('kc', 1);
