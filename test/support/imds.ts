@@ -19,6 +19,14 @@ export interface InstanceMetadata {
   readonly localIpv4: string;
 }
 
+export interface ImdsOptions {
+  /**
+   * A failing metadata service: every request is answered with this status (counted
+   * under "<status> <path>"), as when the service refuses or is broken.
+   */
+  readonly refuseWith?: number;
+}
+
 export interface ImdsStandIn {
   /** http://<address>:<port>, replacing http://169.254.169.254 for one node. */
   readonly baseUrl: string;
@@ -27,14 +35,19 @@ export interface ImdsStandIn {
   stop(): Promise<void>;
 }
 
-export async function startImds(metadata: InstanceMetadata): Promise<ImdsStandIn> {
+export async function startImds(metadata: InstanceMetadata, opts: ImdsOptions = {}): Promise<ImdsStandIn> {
   const address = reserveLoopback({ block: IMDS_BLOCK });
   const tokens = new Map<string, number>();
   const requests = new Map<string, number>();
   const count = (key: string): void => {
     requests.set(key, (requests.get(key) ?? 0) + 1);
   };
-  const server = createServer((req, res) => answer(req, res, metadata, tokens, count));
+  const server = createServer((req, res) => {
+    if (opts.refuseWith === undefined) return answer(req, res, metadata, tokens, count);
+    count(`${opts.refuseWith} ${(req.url ?? '').split('?')[0] ?? ''}`);
+    res.writeHead(opts.refuseWith, { 'content-type': 'text/plain' });
+    res.end('metadata unavailable');
+  });
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

@@ -19,10 +19,10 @@
 // when an instance is lost. remove() also unmounts and deletes everything it made.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { removeNodeDirs } from '../../src/swarm/node-dirs.ts';
 import { NODE_ENV_SCRIPT } from '../../src/cloudconfig/node-model.ts';
-import { startImds, type ImdsStandIn } from './imds.ts';
+import { startImds, type ImdsOptions, type ImdsStandIn } from './imds.ts';
 import { ignitionApplyPath, nodeRootPath } from './node-root.ts';
 
 /** EC2's metadata endpoint, as the user-data's metadata script names it. */
@@ -34,6 +34,13 @@ export interface BootNodeOptions {
   readonly address: string;
   /** The user-data as sent in RunInstances, decoded (Ignition JSON). */
   readonly userData: string;
+  /** A failing metadata service for this node (see ImdsOptions). */
+  readonly imds?: ImdsOptions;
+  /**
+   * Files a test adds to the root after Ignition and before the boot (a drop-in that
+   * shortens a timeout, say). Each one is a substitution the test must name.
+   */
+  readonly testFiles?: readonly { readonly path: string; readonly content: string }[];
 }
 
 export interface BootedNode {
@@ -46,6 +53,8 @@ export interface BootedNode {
   console(): string;
   /** `journalctl -u <unit>` inside the node, for failure messages. */
   journal(unit: string, lines?: number): string;
+  /** Runs a command inside the node (its mount and PID namespaces, e.g. systemctl) and returns its stdout. */
+  exec(command: readonly string[]): string;
   /** kill -9 of the node's PID 1: the instance is lost, nothing shuts down cleanly. */
   kill(): Promise<void>;
   /** Kills the node (if alive), unmounts and removes its root, stops its metadata stand-in. */
@@ -78,8 +87,12 @@ export async function bootNodeFromUserData(opts: BootNodeOptions): Promise<Boote
   try {
     execFileSync('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${nodeRootPath()},upperdir=${join(dir, 'upper')},workdir=${join(dir, 'work')}`, root]);
     applyIgnition(opts.userData, root, dir);
-    imds = await startImds({ instanceId: opts.instanceId, localIpv4: opts.address });
+    imds = await startImds({ instanceId: opts.instanceId, localIpv4: opts.address }, opts.imds);
     pointMetadataAt(root, imds.baseUrl);
+    for (const f of opts.testFiles ?? []) {
+      mkdirSync(join(root, dirname(f.path)), { recursive: true });
+      writeFileSync(join(root, f.path), f.content);
+    }
     // A fresh instance: systemd sees its first boot and applies the presets Ignition wrote.
     writeFileSync(join(root, 'etc/machine-id'), 'uninitialized\n');
     // A persistent journal, so the host can read the node's unit logs (journal()).
@@ -122,6 +135,11 @@ export async function bootNodeFromUserData(opts: BootNodeOptions): Promise<Boote
     imds: stopImds,
     console: () => (existsSync(consolePath) ? readFileSync(consolePath, 'utf8') : ''),
     journal: (unit, lines = 40) => nodeJournal(root, unit, lines),
+    exec: (command) => {
+      const pid = init();
+      if (pid === undefined) throw new Error(`node ${opts.instanceId} is not running`);
+      return execFileSync('nsenter', ['--target', String(pid), '--mount', '--pid', '--', ...command], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    },
     kill,
     async remove() {
       await kill();
