@@ -9,7 +9,7 @@ import type { BackupTaker } from '../act/context.ts';
 import { messageOf, SwarmkeeperError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { BackupPurpose, EtcdMember, Instance, Snapshot } from '../model/snapshot.ts';
-import type { DockerEndpoint } from '../providers/provider.ts';
+import type { DockerEndpoint } from '../swarm/docker-endpoint.ts';
 import type { ResolvedSpec } from '../spec/defaults.ts';
 import type { FencedKv } from '../store/fenced-kv.ts';
 import type { LeaderFence } from '../store/port.ts';

@@ -9,7 +9,8 @@
 // does: the leader cannot act on that cluster.
 import type { Logger } from '../log.ts';
 import type { Instance } from '../model/snapshot.ts';
-import type { DockerEndpoint, Provider } from '../providers/provider.ts';
+import type { Provider } from '../providers/provider.ts';
+import type { DockerEndpoint } from '../swarm/docker-endpoint.ts';
 import type { ResolvedSpec } from '../spec/defaults.ts';
 import type { SwarmApi } from '../swarm/port.ts';
 

@@ -2,7 +2,7 @@
 // cycles so a reconcile does not reconnect every time. Built by injected factories: the
 // real ones wrap DockerSwarm and EtcdMembership, tests pass SimWorld's.
 import type { EtcdMembershipApi } from '../etcd/port.ts';
-import type { DockerEndpoint } from '../providers/provider.ts';
+import type { DockerEndpoint } from '../swarm/docker-endpoint.ts';
 import type { SwarmApi } from '../swarm/port.ts';
 
 export interface PeerFactories {

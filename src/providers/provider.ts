@@ -17,6 +17,7 @@ import type { Instance } from '../model/snapshot.ts';
 import type { ResolvedSpec } from '../spec/defaults.ts';
 import type { ProviderName, Role } from '../spec/schema.ts';
 import type { NodeAgentConfig } from '../protocol/agent-config.ts';
+import type { DockerEndpoint } from '../swarm/docker-endpoint.ts';
 
 export interface LaunchRequest {
   readonly spec: ResolvedSpec;
@@ -30,11 +31,6 @@ export interface LaunchRequest {
   /** What the node's bootstrap agent needs; the provider turns it into user-data. */
   readonly agent: NodeAgentConfig;
 }
-
-/** How the controller reaches one node's Docker API. Never plain TCP. */
-export type DockerEndpoint =
-  | { readonly socketPath: string }
-  | { readonly host: string; readonly port: number; readonly ca: string; readonly cert: string; readonly key: string };
 
 export interface Provider {
   readonly name: ProviderName;

@@ -18,7 +18,7 @@ import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import Docker from 'dockerode';
 import { SwarmkeeperError } from '../errors.ts';
-import type { DockerEndpoint } from '../providers/provider.ts';
+import type { DockerEndpoint } from './docker-endpoint.ts';
 import type { ManagerReachability, SwarmAvailability, SwarmNode, SwarmNodeState } from '../model/snapshot.ts';
 import type { Role } from '../spec/schema.ts';
 import type { SwarmApi, SwarmInfo, SwarmJoinTokens, TasksNotMoved } from './port.ts';

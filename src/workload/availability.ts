@@ -8,7 +8,7 @@
 // phase() closes a window (a stage of the demo, a scenario of a test) and starts the
 // next; stop() reports the whole run.
 import type Docker from 'dockerode';
-import type { DockerEndpoint } from '../providers/provider.ts';
+import type { DockerEndpoint } from '../swarm/docker-endpoint.ts';
 import { dockerOf, listServiceTasks, type ServiceTasks } from './services.ts';
 
 export interface ServiceAvailability {

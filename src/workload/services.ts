@@ -5,7 +5,7 @@
 // placement constraints when asked.
 import Docker from 'dockerode';
 import { SwarmkeeperError, wrapError } from '../errors.ts';
-import type { DockerEndpoint } from '../providers/provider.ts';
+import type { DockerEndpoint } from '../swarm/docker-endpoint.ts';
 
 export interface WorkloadService {
   readonly name: string;

@@ -104,7 +104,7 @@ describe('docker API over TLS with certificates issued at bootstrap', () => {
     // The controller's side, as the EC2 provider hands it to the swarm adapter.
     const ca = await loadOrCreateDockerCa(client, PREFIX, 'prod');
     const me = await ca.issueClientCert('swarmkeeper-controller');
-    const provider = new Ec2Provider({ ec2: { region: 'eu-west-1', imageId: 'ami-00000000', subnetIds: ['subnet-00000000'], securityGroupIds: ['sg-00000000'] }, docker: { kind: 'tls', port: 2376, ca: ca.caPem, cert: me.cert, key: me.key } });
+    const provider = new Ec2Provider({ ec2: { region: 'eu-west-1', imageId: 'ami-00000000', subnetIds: ['subnet-00000000'], securityGroupIds: ['sg-00000000'] }, docker: { port: 2376, ca: ca.caPem, cert: me.cert, key: me.key } });
     const endpoint = provider.dockerEndpoint(instance);
     await provider.close();
     expect(endpoint).toMatchObject({ host: address, port: 2376 });

@@ -37,7 +37,7 @@ let local: LocalProvider;
 beforeAll(async () => {
   [moto, mgmt] = await Promise.all([startMoto(), startEtcdCluster({ size: 1 })]);
   ec2Spec = await motoEc2Spec(moto.endpoint);
-  ec2 = new Ec2Provider({ ec2: ec2Spec, docker: { kind: 'tls', port: 2376, ca: 'ca-pem', cert: 'cert-pem', key: 'key-pem' } });
+  ec2 = new Ec2Provider({ ec2: ec2Spec, docker: { port: 2376, ca: 'ca-pem', cert: 'cert-pem', key: 'key-pem' } });
   baseDir = mkdtempSync('/tmp/skc-');
   local = new LocalProvider({ baseDir, addressBlock: LOCAL_BLOCK });
 });

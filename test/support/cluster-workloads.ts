@@ -4,7 +4,7 @@
 // the cluster's current managers.
 import type Docker from 'dockerode';
 import type { LocalProvider } from '../../src/providers/local/local-provider.ts';
-import type { DockerEndpoint } from '../../src/providers/provider.ts';
+import type { DockerEndpoint } from '../../src/swarm/docker-endpoint.ts';
 import { sampleAvailability, type AvailabilityReport, type AvailabilitySampler } from '../../src/workload/availability.ts';
 import { createService, dockerOf, waitServicesRunning, type WorkloadService } from '../../src/workload/services.ts';
 

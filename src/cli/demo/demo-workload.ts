@@ -7,7 +7,7 @@
 // what to install.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { DockerEndpoint } from '../../providers/provider.ts';
+import type { DockerEndpoint } from '../../swarm/docker-endpoint.ts';
 import { findInPath } from '../../providers/local/preflight.ts';
 import { DEFAULT_POOL_DIR, releaseLoopback, reserveLoopback } from '../../net/loopback-pool.ts';
 import { sampleAvailability, type AvailabilitySampler, type ServiceAvailability } from '../../workload/availability.ts';

@@ -6,7 +6,8 @@ import { readFileSync } from 'node:fs';
 import type { Instance } from '../../model/snapshot.ts';
 import { etcdClientUrl } from '../../model/snapshot.ts';
 import type { Ec2ProviderSpec } from '../../spec/schema.ts';
-import type { DockerEndpoint, LaunchRequest, Provider } from '../provider.ts';
+import type { LaunchRequest, Provider } from '../provider.ts';
+import { dockerEndpointFor, type DockerAccess, type DockerEndpoint } from '../../swarm/docker-endpoint.ts';
 import { SwarmkeeperError } from '../../errors.ts';
 import { silentLogger, type Logger } from '../../log.ts';
 import { renderUserData, type UserDataFormat } from '../../cloudconfig/user-data.ts';
@@ -16,13 +17,6 @@ import { TAGS, instanceFromEc2, instanceTags, tagSpecifications } from './ec2-in
 import { LaunchBackoff } from './launch-backoff.ts';
 import { RecentLaunches } from './recent-launches.ts';
 import { callClientToken, splitBatch, subnetPopulation } from './subnet-spread.ts';
-
-/** How the controller reaches a manager's Docker API: never plain TCP. */
-export type DockerAccess =
-  /** The controller runs on a manager: the local socket is the swarm API. */
-  | { readonly kind: 'socket'; readonly socketPath: string }
-  /** From outside: mutual TLS to the node's private address (certificates from bootstrap). */
-  | { readonly kind: 'tls'; readonly port: number; readonly ca: string; readonly cert: string; readonly key: string };
 
 export interface Ec2ProviderOptions {
   readonly ec2: Ec2ProviderSpec;
@@ -91,7 +85,7 @@ export class Ec2Provider implements Provider {
     }
     // Only new launches wait out a capacity or quota backoff; repeats are answered above.
     this.backoff.check(['quota', req.role], now);
-    const userData = renderUserData({ agent: req.agent, units: req.role === 'manager' ? req.spec.managers.units : req.spec.workers.units, format: ec2.userDataFormat ?? this.opts.userDataFormat ?? 'cloud-config', dockerTls: this.dockerAccess().kind === 'tls' });
+    const userData = renderUserData({ agent: req.agent, units: req.role === 'manager' ? req.spec.managers.units : req.spec.workers.units, format: ec2.userDataFormat ?? this.opts.userDataFormat ?? 'cloud-config', dockerTls: !('socketPath' in this.dockerAccess()) });
     const known = this.recent.merge(this.lastList, now);
     const population = subnetPopulation(ec2.subnetIds, known, req.role);
     const zones = new Map(known.filter((i) => i.subnetId && i.zone).map((i) => [i.subnetId as string, i.zone as string]));
@@ -181,10 +175,7 @@ export class Ec2Provider implements Provider {
   }
 
   dockerEndpoint(instance: Instance): DockerEndpoint {
-    const access = this.dockerAccess();
-    if (access.kind === 'socket') return { socketPath: access.socketPath };
-    if (!instance.address) throw new SwarmkeeperError('Precondition', `instance ${instance.id} has no private address yet`);
-    return { host: instance.address, port: access.port, ca: access.ca, cert: access.cert, key: access.key };
+    return dockerEndpointFor(this.dockerAccess(), instance.address, instance.id);
   }
 
   etcdClientUrl(instance: Instance): string {
@@ -264,10 +255,10 @@ function statusOk(instance?: string, system?: string): boolean | undefined {
 export function dockerAccessFromEnv(env: NodeJS.ProcessEnv = process.env): DockerAccess {
   const { SWARMKEEPER_DOCKER_TLS_CA: ca, SWARMKEEPER_DOCKER_TLS_CERT: cert, SWARMKEEPER_DOCKER_TLS_KEY: key } = env;
   if (ca && cert && key) {
-    return { kind: 'tls', port: Number(env.SWARMKEEPER_DOCKER_TLS_PORT ?? 2376), ca: readFileSync(ca, 'utf8'), cert: readFileSync(cert, 'utf8'), key: readFileSync(key, 'utf8') };
+    return { port: Number(env.SWARMKEEPER_DOCKER_TLS_PORT ?? 2376), ca: readFileSync(ca, 'utf8'), cert: readFileSync(cert, 'utf8'), key: readFileSync(key, 'utf8') };
   }
   if (ca || cert || key) {
     throw new SwarmkeeperError('Usage', 'SWARMKEEPER_DOCKER_TLS_CA, _CERT and _KEY must be set together (the Docker API is never used over plain TCP)');
   }
-  return { kind: 'socket', socketPath: env.SWARMKEEPER_DOCKER_SOCKET ?? '/var/run/docker.sock' };
+  return { socketPath: env.SWARMKEEPER_DOCKER_SOCKET ?? '/var/run/docker.sock' };
 }

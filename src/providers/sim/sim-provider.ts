@@ -4,7 +4,8 @@
 import type { Instance } from '../../model/snapshot.ts';
 import { etcdClientUrl } from '../../model/snapshot.ts';
 import { SwarmkeeperError } from '../../errors.ts';
-import type { DockerEndpoint, LaunchRequest, Provider } from '../provider.ts';
+import type { LaunchRequest, Provider } from '../provider.ts';
+import type { DockerEndpoint } from '../../swarm/docker-endpoint.ts';
 import type { SimInstance } from './model.ts';
 import type { SimWorld } from './world.ts';
 
