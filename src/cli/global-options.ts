@@ -1,16 +1,7 @@
 // Global flags shared by every command, each with a matching environment variable, the
 // way kubectl reads KUBECONFIG. Precedence: flag, then environment, then default.
 import { Command, Option } from 'commander';
-
-export interface EtcdConnectionOptions {
-  readonly endpoints: string[];
-  readonly prefix: string;
-  readonly caFile?: string;
-  readonly certFile?: string;
-  readonly keyFile?: string;
-  readonly username?: string;
-  readonly password?: string;
-}
+import type { EtcdConnectionOptions } from '../store/etcd-client.ts';
 
 export function addGlobalOptions(program: Command): void {
   program

@@ -8,7 +8,17 @@
 import { readFileSync } from 'node:fs';
 import { Etcd3, type IOptions } from 'etcd3';
 import { SwarmkeeperError } from '../errors.ts';
-import type { EtcdConnectionOptions } from '../cli/global-options.ts';
+
+/** How to reach the management etcd (the CLI fills it from flags and environment). */
+export interface EtcdConnectionOptions {
+  readonly endpoints: string[];
+  readonly prefix: string;
+  readonly caFile?: string;
+  readonly certFile?: string;
+  readonly keyFile?: string;
+  readonly username?: string;
+  readonly password?: string;
+}
 
 export interface EtcdClientTuning {
   /** Deadline of each unary call (get, put, txn); default 10 s. */

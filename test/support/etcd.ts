@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
 import { startEtcdProcess, waitForEtcdHealth, type EtcdProcess, type EtcdProcessOptions } from '../../src/etcd/etcd-process.ts';
 import { releaseLoopback, reserveLoopback } from '../../src/net/loopback-pool.ts';
-import type { EtcdConnectionOptions } from '../../src/cli/global-options.ts';
+import type { EtcdConnectionOptions } from '../../src/store/etcd-client.ts';
 import { makeTestCertificates, type TestCertificates } from './certs.ts';
 
 /** Second octet of the addresses test etcd clusters use (127.21.x.y). */
