@@ -19,7 +19,7 @@
 import { parseArgs } from 'node:util';
 import { Client } from 'undici';
 import { createNodeDirectory } from '../src/heal/node-directory.ts';
-import { EtcdMarkStore } from '../src/heal/mark-store.ts';
+import { EtcdMarkStore } from '../src/store/mark-store.ts';
 import { createMetrics } from '../src/http/metrics.ts';
 import { buildServer, listenServer } from '../src/http/server.ts';
 import { silentLogger } from '../src/log.ts';

@@ -1,6 +1,6 @@
 // What the executor needs, injected so the controller, the demo and tests wire it the
 // same way (real adapters in production, SimWorld's in unit tests).
-import type { MarkStore } from '../heal/port.ts';
+import type { MarkStore } from '../store/mark-port.ts';
 import type { Logger } from '../log.ts';
 import type { NodeAgentConfig } from '../protocol/agent-config.ts';
 import type { Snapshot } from '../model/snapshot.ts';

@@ -16,7 +16,7 @@ import type { LeaderFence } from '../store/port.ts';
 import { dockerOf } from '../workload/services.ts';
 import { backupName, ETCD_ARTIFACT, pruneBackups, readBackup, SWARM_ARTIFACT, writeBackup, type BackupManifest } from './backup-catalog.ts';
 import { readBackupRecord, writeBackupRecord, type BackupRecord } from './backup-record.ts';
-import { streamEtcdSnapshot } from './etcd-snapshot.ts';
+import { streamEtcdSnapshot } from '../etcd/etcd-snapshot.ts';
 import type { BackupStore } from './port.ts';
 import { openBackupStore, storeSpecOf } from './store-for-spec.ts';
 import { exportSwarmState } from './swarm-state.ts';

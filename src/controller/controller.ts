@@ -8,17 +8,17 @@
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import type { Etcd3 } from 'etcd3';
-import type { MarkStore } from '../heal/port.ts';
+import type { MarkStore } from '../store/mark-port.ts';
 import { silentLogger, type Logger } from '../log.ts';
 import type { ActDeps, AgentConfigFactory, ActTimeouts, BackupTaker, PreconditionCheck } from '../act/context.ts';
 import { PeerClients, type PeerFactories } from '../observe/peer-clients.ts';
 import type { ObserveHints } from '../observe/observe.ts';
 import type { Provider } from '../providers/provider.ts';
 import type { ResolvedSpec } from '../spec/defaults.ts';
-import { LeaderElection, type Leadership } from '../store/election.ts';
+import type { LeaderElection, Leadership } from '../store/election.ts';
+import type { ManagementLink } from '../store/management.ts';
 import { Journal } from '../store/journal.ts';
-import { etcdFencedKv, type FencedKv } from '../store/fenced-kv.ts';
+import type { FencedKv } from '../store/fenced-kv.ts';
 import type { ClusterStore, LeaderFence, Watcher } from '../store/port.ts';
 import type { ProgressEvent } from './events.ts';
 import { reconcileCluster, type PlanFn } from './reconcile.ts';
@@ -31,8 +31,8 @@ import type { CycleResult } from './reconcile.ts';
 
 export interface ControllerDeps {
   readonly store: ClusterStore;
-  /** The management etcd client (election, journal, endpoints). */
-  readonly mgmt: Etcd3;
+  /** The management etcd's election and fenced writes (journal, endpoints). */
+  readonly management: ManagementLink;
   readonly prefix: string;
   /** Management etcd endpoints as nodes' agents should reach them (local launches). */
   readonly managementEndpoints?: readonly string[];
@@ -103,8 +103,8 @@ class ReconcileController extends EventEmitter implements Controller {
     super();
     this.log = deps.logger ?? silentLogger();
     this.identity = deps.identity ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
-    this.election = new LeaderElection(deps.mgmt, { prefix: deps.prefix, identity: this.identity, ttlSeconds: deps.electionTtlSeconds ?? 10, logger: this.log });
-    this.kv = etcdFencedKv(deps.mgmt);
+    this.election = deps.management.election({ prefix: deps.prefix, identity: this.identity, ttlSeconds: deps.electionTtlSeconds ?? 10, logger: this.log });
+    this.kv = deps.management.kv;
     this.journal = new Journal(this.kv, { prefix: deps.prefix });
     this.peers = new PeerClients(deps.peers);
     this.providers = new ProviderCache(deps.providerFor);

@@ -4,7 +4,7 @@
 // was first seen) lives in the controller per cluster; a new leader starts counting
 // again, which only delays a replacement.
 import { detectHealthMarks, type DetectorMemory } from '../heal/detect.ts';
-import type { MarkStore } from '../heal/port.ts';
+import type { MarkStore } from '../store/mark-port.ts';
 import type { Logger } from '../log.ts';
 import type { Snapshot } from '../model/snapshot.ts';
 import type { ResolvedSpec } from '../spec/defaults.ts';

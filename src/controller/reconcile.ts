@@ -4,7 +4,7 @@
 // fails. Interrupted journal entries are finished first (resumeEntry), so a controller
 // that took over completes what its predecessor started instead of starting it again.
 import { isSwarmkeeperError, messageOf, type ErrorCode } from '../errors.ts';
-import type { MarkStore } from '../heal/port.ts';
+import type { MarkStore } from '../store/mark-port.ts';
 import type { Logger } from '../log.ts';
 import type { AgentConfigFactory, ActDeps, ActTimeouts, BackupTaker, PreconditionCheck } from '../act/context.ts';
 import { executeStep, resumeEntry, describeStep, type StepOutcome } from '../act/execute-step.ts';

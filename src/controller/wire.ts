@@ -1,17 +1,16 @@
 // The real wiring of a controller: the spec source (the management etcd with spec
 // intake, or Kubernetes SwarmCluster objects), the planner and its precondition checks,
-// the dockerode and etcd3 adapters, the mark store and the provider the spec names.
+// the dockerode and etcd adapters, the mark store and the provider the spec names.
 // `swarmkeeper run`, the demo and the integration tests all build their controller
 // here, so they run the same thing.
-import type { Etcd3 } from 'etcd3';
-import { EtcdMarkStore } from '../heal/mark-store.ts';
 import type { LoopMetrics } from './loop-metrics.ts';
 import type { Logger } from '../log.ts';
 import { checkPrecondition } from '../plan/preconditions.ts';
 import { plan } from '../plan/plan.ts';
 import type { Provider } from '../providers/provider.ts';
 import type { ResolvedSpec } from '../spec/defaults.ts';
-import { EtcdClusterStore } from '../store/etcd-store.ts';
+import type { EtcdMarkStore } from '../store/mark-store.ts';
+import type { Management } from '../store/management.ts';
 import type { ClusterStore, LeaderFence } from '../store/port.ts';
 import { ingestSpec } from '../store/spec-intake.ts';
 import { backupTaker } from '../backup/take-backup.ts';
@@ -34,9 +33,8 @@ export interface SpecSource {
 }
 
 export interface ControllerWiring {
-  /** The management etcd client; the caller owns (closes) it. */
-  readonly client: Etcd3;
-  readonly prefix: string;
+  /** The management etcd's ports (src/store/management.ts); the caller owns its client. */
+  readonly management: Management;
   /** Management etcd endpoints as node agents reach them. */
   readonly managementEndpoints: readonly string[];
   readonly logger: Logger;
@@ -62,13 +60,13 @@ export interface WiredController {
 }
 
 export function wireController(w: ControllerWiring): WiredController {
-  const source = w.specSource ?? etcdSpecSource(w.client, w.prefix);
+  const { marks, prefix } = w.management;
+  const source = w.specSource ?? etcdSpecSource(w.management);
   const store = source.store;
-  const marks = new EtcdMarkStore(w.client, { prefix: w.prefix });
   const controller = createController({
     store,
-    mgmt: w.client,
-    prefix: w.prefix,
+    management: w.management,
+    prefix,
     managementEndpoints: w.managementEndpoints,
     providerFor: w.providerFor ?? ((spec) => providerForSpec(spec, { logger: w.logger, ...(w.local ? { local: w.local } : {}) })),
     peers: livePeerFactories(),
@@ -92,7 +90,7 @@ export function wireController(w: ControllerWiring): WiredController {
 }
 
 /** Specs in the management etcd: the store plus spec intake (validation, last-good). */
-function etcdSpecSource(client: Etcd3, prefix: string): SpecSource {
-  const store = new EtcdClusterStore(client, { prefix, ownsClient: false });
+function etcdSpecSource(management: Management): SpecSource {
+  const store = management.specs;
   return { store, ingest: (name, fence) => ingestSpec(store, name, Date.now(), fence) };
 }

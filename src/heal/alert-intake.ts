@@ -8,7 +8,7 @@
 // replaced, which is usually why the alert resolved): its mark, if any, is cleared by
 // the instance_id label, or else the alert is ignored, rather than making Alertmanager
 // log a failure for the whole group.
-import type { HealthMark, Instance, SwarmNode } from '../model/snapshot.ts';
+import { INSTANCE_ID, type HealthMark, type Instance, type SwarmNode } from '../model/snapshot.ts';
 
 export interface IncomingAlert {
   readonly status: 'firing' | 'resolved';
@@ -29,7 +29,6 @@ export interface NodeDirectory {
 }
 
 /** What an instance id may look like (ids become etcd key segments). */
-export const INSTANCE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export const CLUSTER_LABELS = ['swarmkeeper_cluster', 'cluster'] as const;
 /** Node labels, most specific first; the first one present decides. */

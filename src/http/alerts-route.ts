@@ -8,7 +8,7 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from '../log.ts';
 import { clustersOfAlerts, judgeAlerts, type ClusterNodes, type NodeDirectory } from '../heal/alert-intake.ts';
-import type { MarkStore } from '../heal/port.ts';
+import type { MarkStore } from '../store/mark-port.ts';
 import { AlertmanagerPayloadSchema, type AlertmanagerPayload } from './alert-schema.ts';
 import { bearerTokenMatches } from './auth.ts';
 import type { Metrics } from './metrics.ts';

@@ -1,5 +1,5 @@
 // POST /v1/bootstrap: a booting EC2 node exchanges its one-time bootstrap token
-// (src/node/bootstrap-tokens.ts) for what it needs to join: the swarm worker join token
+// (src/store/bootstrap-tokens.ts) for what it needs to join: the swarm worker join token
 // (every node joins as a worker; the controller promotes managers), the managers' swarm
 // addresses and etcd client URLs, or, for the first manager of a new cluster, the
 // instruction to initialise. POST /v1/bootstrap/initialized: that first manager
@@ -19,9 +19,9 @@ import type { Logger } from '../log.ts';
 import type { Instance } from '../model/snapshot.ts';
 import type { ResolvedSpec } from '../spec/defaults.ts';
 import type { Provider } from '../providers/provider.ts';
-import type { ManagementKv } from '../node/management-kv.ts';
+import type { ManagementKv } from '../store/management-kv.ts';
 import { endpointsOf } from '../protocol/cluster-endpoints.ts';
-import type { BootstrapTokenVerifier, NodeCredentials } from '../node/bootstrap-tokens.ts';
+import type { BootstrapTokenVerifier, NodeCredentials } from '../store/bootstrap-tokens.ts';
 import type { DockerCa } from '../providers/ec2/docker-ca.ts';
 import { BOOTSTRAP_PATH, INITIALIZED_PATH, type ExchangeBody, type InitializedBody, type JoinResponse } from '../protocol/bootstrap-exchange.ts';
 import { registerEndpointsRoute } from './endpoints-route.ts';

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { Writable } from 'node:stream';
 import { createLogger, silentLogger } from '../log.ts';
 import type { Instance, Snapshot, SwarmNode } from '../model/snapshot.ts';
-import { MemoryMarkStore } from '../heal/memory-mark-store.ts';
+import { MemoryMarkStore } from '../store/memory-mark-store.ts';
 import { staticNodeDirectory } from '../heal/node-directory.ts';
 import { bearerTokenMatches } from './auth.ts';
 import { createMetrics, METRIC_NAMES, quorumMargins } from './metrics.ts';

@@ -7,7 +7,7 @@ import rateLimit from '@fastify/rate-limit';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync, type FastifyPluginCallback } from 'fastify';
 import type { Logger } from '../log.ts';
 import type { NodeDirectory } from '../heal/alert-intake.ts';
-import type { MarkStore } from '../heal/port.ts';
+import type { MarkStore } from '../store/mark-port.ts';
 import { alertsRoute } from './alerts-route.ts';
 import type { Metrics } from './metrics.ts';
 import type { ServerTls } from './tls.ts';

@@ -6,6 +6,9 @@
 // Times are milliseconds since the epoch, taken by the observer, never by the planner.
 import type { Role } from '../spec/schema.ts';
 
+/** The shape of an instance id everywhere it is taken from outside (alerts, marks, requests). */
+export const INSTANCE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
 export type Source<T> =
   | { readonly status: 'ok'; readonly value: T }
   | { readonly status: 'unavailable'; readonly error: string; /** what was read before it failed, if anything */ readonly partial?: T };

@@ -6,7 +6,7 @@
 import { SwarmkeeperError } from '../errors.ts';
 import { ENDPOINTS_PATH } from '../protocol/bootstrap-exchange.ts';
 import { parseEndpoints, type ClusterEndpoints } from '../protocol/cluster-endpoints.ts';
-import type { ManagementKv } from './management-kv.ts';
+import type { ManagementKv } from '../store/management-kv.ts';
 
 export type EndpointsSource = Pick<ManagementKv, 'readEndpoints' | 'watchEndpoints' | 'close'>;
 

@@ -15,7 +15,7 @@ import { dirname } from 'node:path';
 import { SwarmkeeperError } from '../errors.ts';
 import type { JoinResponse } from '../protocol/bootstrap-exchange.ts';
 import type { ClusterEndpoints, InitClaim, SwarmTokensRecord } from '../protocol/cluster-endpoints.ts';
-import type { ManagementKv } from './management-kv.ts';
+import type { ManagementKv } from '../store/management-kv.ts';
 import type { EndpointsSource } from './controller-endpoints.ts';
 
 export interface ExchangeClient {

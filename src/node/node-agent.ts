@@ -19,7 +19,7 @@ import type { SwarmApi } from '../swarm/port.ts';
 import type { NodeAgentConfig } from '../protocol/agent-config.ts';
 import { clusterClientUrls, decideAgentAction, needsMemberList, type AgentAction, type AgentFacts } from './agent-decide.ts';
 import { startNodeEtcd, startNodeGateway, stopLeftoverProcesses, type NodeChild } from './agent-processes.ts';
-import type { ManagementKv } from './management-kv.ts';
+import type { ManagementKv } from '../store/management-kv.ts';
 
 /** Who this node is: what the provider knows at launch besides the NodeAgentConfig. */
 export interface NodeIdentity {

@@ -5,7 +5,7 @@
 // `{ status: 'unavailable', error }`: this function never throws, so the planner can
 // see what it does not know and hold back destructive steps (rule 1).
 import type { Instance, Snapshot, Source, EtcdView, HealthMark, NodeControl, Operation, SwarmNode, SwarmView } from '../model/snapshot.ts';
-import type { MarkStore } from '../heal/port.ts';
+import type { MarkStore } from '../store/mark-port.ts';
 import type { Provider } from '../providers/provider.ts';
 import type { Journal } from '../store/journal.ts';
 import type { SwarmApi } from '../swarm/port.ts';

@@ -49,7 +49,7 @@ beforeAll(async () => {
   world.fleet = runEc2NodeFleet({ endpoint: world.moto.endpoint, region: world.ec2.region, cluster: CLUSTER });
   observer = new Ec2Provider({
     ec2: world.ec2,
-    docker: { kind: 'tls', port: 2376, ca: readFileSync(world.dockerTls.ca, 'utf8'), cert: readFileSync(world.dockerTls.cert, 'utf8'), key: readFileSync(world.dockerTls.key, 'utf8') },
+    docker: { port: 2376, ca: readFileSync(world.dockerTls.ca, 'utf8'), cert: readFileSync(world.dockerTls.cert, 'utf8'), key: readFileSync(world.dockerTls.key, 'utf8') },
   });
   statusPoll = setInterval(() => {
     void store.get(CLUSTER).then((c) => {

@@ -4,7 +4,7 @@
 // request at the end proves the setup can see a change at all.
 import type { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { EtcdMarkStore } from '../../src/heal/mark-store.ts';
+import type { EtcdMarkStore } from '../../src/store/mark-store.ts';
 import type { SwarmNode } from '../../src/model/snapshot.ts';
 import { aWorkerInstance, startAlertIntake, type AlertIntake } from '../support/alert-intake.ts';
 

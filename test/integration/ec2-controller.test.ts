@@ -21,10 +21,11 @@ import { createController, type Controller } from '../../src/controller/controll
 import { plan } from '../../src/plan/plan.ts';
 import { checkPrecondition } from '../../src/plan/preconditions.ts';
 import { EtcdClusterStore } from '../../src/store/etcd-store.ts';
-import { EtcdMarkStore } from '../../src/heal/mark-store.ts';
+import { EtcdMarkStore } from '../../src/store/mark-store.ts';
 import { ingestSpec } from '../../src/store/spec-intake.ts';
+import { etcdManagementLink } from '../../src/store/management.ts';
 import { getCondition } from '../../src/spec/conditions.ts';
-import { EtcdBootstrapTokens, bootstrapAgentConfig } from '../../src/node/bootstrap-tokens.ts';
+import { EtcdBootstrapTokens, bootstrapAgentConfig } from '../../src/store/bootstrap-tokens.ts';
 import { createLogger, silentLogger } from '../../src/log.ts';
 import type { Ec2ProviderSpec } from '../../src/spec/schema.ts';
 
@@ -163,7 +164,7 @@ beforeAll(async () => {
   const logger = level ? createLogger({ level }) : silentLogger();
   controller = createController({
     store,
-    mgmt: client,
+    management: etcdManagementLink(client),
     prefix: PREFIX,
     managementEndpoints: mgmt.endpoints,
     providerFor: (spec) =>

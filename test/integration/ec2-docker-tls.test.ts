@@ -18,9 +18,10 @@ import { removeNodeDirs, startDockerd, type DockerdProcess } from '../../src/swa
 import { DockerSwarm } from '../../src/swarm/docker-swarm.ts';
 import { isSwarmkeeperError } from '../../src/errors.ts';
 import { createDockerCa, createDockerCsr, loadOrCreateDockerCa } from '../../src/providers/ec2/docker-ca.ts';
+import { DOCKER_CA_SECRET, etcdCreateOnceSecret } from '../../src/store/create-once-secret.ts';
 import { Ec2Provider } from '../../src/providers/ec2/ec2-provider.ts';
-import { EtcdBootstrapTokens } from '../../src/node/bootstrap-tokens.ts';
-import { EtcdManagementKv } from '../../src/node/management-kv.ts';
+import { EtcdBootstrapTokens } from '../../src/store/bootstrap-tokens.ts';
+import { EtcdManagementKv } from '../../src/store/management-kv.ts';
 import { bootstrapRoute } from '../../src/http/bootstrap-route.ts';
 import type { JoinResponse } from '../../src/protocol/bootstrap-exchange.ts';
 import { silentLogger } from '../../src/log.ts';
@@ -55,9 +56,9 @@ afterAll(async () => {
 
 describe('docker API over TLS with certificates issued at bootstrap', () => {
   it('keeps one CA per cluster in etcd', async () => {
-    const a = await loadOrCreateDockerCa(client, PREFIX, 'prod');
-    const b = await loadOrCreateDockerCa(client, PREFIX, 'prod');
-    const other = await loadOrCreateDockerCa(client, PREFIX, 'other');
+    const a = await loadOrCreateDockerCa(etcdCreateOnceSecret(client, PREFIX, 'prod', DOCKER_CA_SECRET), 'prod');
+    const b = await loadOrCreateDockerCa(etcdCreateOnceSecret(client, PREFIX, 'prod', DOCKER_CA_SECRET), 'prod');
+    const other = await loadOrCreateDockerCa(etcdCreateOnceSecret(client, PREFIX, 'other', DOCKER_CA_SECRET), 'other');
     expect(a.caPem).toBe(b.caPem);
     expect(other.caPem).not.toBe(a.caPem);
   });
@@ -72,7 +73,7 @@ describe('docker API over TLS with certificates issued at bootstrap', () => {
       // The instance as a provider would list it (the EC2 binding is tested with moto in ec2-bootstrap.test.ts).
       findInstance: async (_c: string, id: string) => (id === instance.id ? instance : undefined),
       kvFor: (cluster: string) => EtcdManagementKv.forController(client, PREFIX, cluster),
-      dockerCa: (cluster: string) => loadOrCreateDockerCa(client, PREFIX, cluster),
+      dockerCa: (cluster: string) => loadOrCreateDockerCa(etcdCreateOnceSecret(client, PREFIX, cluster, DOCKER_CA_SECRET), cluster),
       logger: silentLogger(),
     });
     // The node side: its key stays here; only the request travels.
@@ -80,7 +81,7 @@ describe('docker API over TLS with certificates issued at bootstrap', () => {
     const res = await app.inject({ method: 'POST', url: '/v1/bootstrap', remoteAddress: address, payload: { cluster: 'prod', token, instanceId: instance.id, dockerCsr: node.csr } });
     expect(res.statusCode).toBe(200);
     const answer = res.json<JoinResponse>();
-    expect(answer.dockerTls?.ca).toBe((await loadOrCreateDockerCa(client, PREFIX, 'prod')).caPem);
+    expect(answer.dockerTls?.ca).toBe((await loadOrCreateDockerCa(etcdCreateOnceSecret(client, PREFIX, 'prod', DOCKER_CA_SECRET), 'prod')).caPem);
     expect(answer.dockerTls?.cert).toMatch(/^-----BEGIN CERTIFICATE-----/);
     expect(res.body).not.toContain('PRIVATE KEY');
     // The certificate names the instance's address, not what the request asked for.
@@ -102,7 +103,7 @@ describe('docker API over TLS with certificates issued at bootstrap', () => {
     });
 
     // The controller's side, as the EC2 provider hands it to the swarm adapter.
-    const ca = await loadOrCreateDockerCa(client, PREFIX, 'prod');
+    const ca = await loadOrCreateDockerCa(etcdCreateOnceSecret(client, PREFIX, 'prod', DOCKER_CA_SECRET), 'prod');
     const me = await ca.issueClientCert('swarmkeeper-controller');
     const provider = new Ec2Provider({ ec2: { region: 'eu-west-1', imageId: 'ami-00000000', subnetIds: ['subnet-00000000'], securityGroupIds: ['sg-00000000'] }, docker: { port: 2376, ca: ca.caPem, cert: me.cert, key: me.key } });
     const endpoint = provider.dockerEndpoint(instance);
@@ -148,7 +149,7 @@ describe('docker API over TLS with certificates issued at bootstrap', () => {
       tokens,
       findInstance: async () => instance,
       kvFor: (cluster: string) => EtcdManagementKv.forController(client, PREFIX, cluster),
-      dockerCa: (cluster: string) => loadOrCreateDockerCa(client, PREFIX, cluster),
+      dockerCa: (cluster: string) => loadOrCreateDockerCa(etcdCreateOnceSecret(client, PREFIX, cluster, DOCKER_CA_SECRET), cluster),
       logger: silentLogger(),
     });
     try {

@@ -5,7 +5,7 @@
 //    checks, a detector marks it once that has lasted unhealthyAfterSeconds, and the
 //    controller replaces it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EtcdMarkStore } from '../../src/heal/mark-store.ts';
+import { EtcdMarkStore } from '../../src/store/mark-store.ts';
 import type { HealthMark, Instance } from '../../src/model/snapshot.ts';
 import { agentPid } from '../../src/providers/local/node-processes.ts';
 import { nodeDirOf } from '../../src/providers/local/instance-records.ts';

@@ -2,7 +2,7 @@
 // writers, expiry (filtered by the caller's clock, deleted by etcd's lease), controls.
 import type { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EtcdMarkStore } from '../../src/heal/mark-store.ts';
+import { EtcdMarkStore } from '../../src/store/mark-store.ts';
 import { clusterKeys } from '../../src/store/keys.ts';
 import { startEtcdCluster, type EtcdTestCluster } from '../support/etcd.ts';
 import { until } from '../support/until.ts';

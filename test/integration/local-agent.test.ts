@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterKeys } from '../../src/store/keys.ts';
 import { encodeEndpoints, endpointsOf, parseClaim, parseEndpoints, parseTokens, swarmTokensKey } from '../../src/protocol/cluster-endpoints.ts';
 import type { AgentAction } from '../../src/node/agent-decide.ts';
-import { EtcdManagementKv } from '../../src/node/management-kv.ts';
+import { EtcdManagementKv } from '../../src/store/management-kv.ts';
 import { startEtcdCluster, type EtcdTestCluster } from '../support/etcd.ts';
 import { startSwarm, type TestDockerNode, type TestSwarm } from '../support/dockerd.ts';
 import { runningTestAgents, startTestAgent, stopAllTestAgents, type TestAgent } from '../support/node-agent.ts';

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_POOL_DIR } from '../../src/net/loopback-pool.ts';
-import { EtcdMarkStore } from '../../src/heal/mark-store.ts';
+import { EtcdMarkStore } from '../../src/store/mark-store.ts';
 import { startControllerHarness, type ControllerHarness } from '../support/controller-harness.ts';
 import type { WiredController } from '../../src/controller/wire.ts';
 

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import type { Etcd3 } from 'etcd3';
 import type { NodeDirectory } from '../../src/heal/alert-intake.ts';
-import { EtcdMarkStore } from '../../src/heal/mark-store.ts';
+import { EtcdMarkStore } from '../../src/store/mark-store.ts';
 import { createMetrics, type Metrics } from '../../src/http/metrics.ts';
 import { buildServer, listenServer } from '../../src/http/server.ts';
 import { silentLogger, type Logger } from '../../src/log.ts';

@@ -16,6 +16,7 @@ import { getCondition } from '../../src/spec/conditions.ts';
 import { EtcdClusterStore } from '../../src/store/etcd-store.ts';
 import { Journal, type JournalEntry } from '../../src/store/journal.ts';
 import { etcdFencedKv } from '../../src/store/fenced-kv.ts';
+import { etcdManagement } from '../../src/store/management.ts';
 import { startEtcdCluster, type EtcdTestCluster } from './etcd.ts';
 
 export interface HarnessOptions {
@@ -78,8 +79,7 @@ export async function startControllerHarness(opts: HarnessOptions): Promise<Cont
     provider,
     async startController(identity) {
       const wired = wireController({
-        client,
-        prefix,
+        management: etcdManagement(client, prefix),
         managementEndpoints: mgmt.endpoints,
         logger: logger.child({ controller: identity }),
         identity,

@@ -18,6 +18,7 @@ import { startSwarm, type TestSwarm } from './dockerd.ts';
 import type { Ec2NodeFleet } from './ec2-node-fleet.ts';
 import { TEST_REGION } from './ec2-fixtures.ts';
 import { loadOrCreateDockerCa } from '../../src/providers/ec2/docker-ca.ts';
+import { DOCKER_CA_SECRET, etcdCreateOnceSecret } from '../../src/store/create-once-secret.ts';
 import { releaseLoopback, reserveLoopback } from '../../src/net/loopback-pool.ts';
 import { freePort } from './net.ts';
 import { until } from './until.ts';
@@ -67,7 +68,7 @@ export async function startE2eWorld(cluster: string, prefix: string, opts: { sec
     ]);
     const client = mgmt.client();
     const ec2 = await loopbackSubnets(moto.endpoint);
-    const ca = await loadOrCreateDockerCa(client, prefix, cluster);
+    const ca = await loadOrCreateDockerCa(etcdCreateOnceSecret(client, prefix, cluster, DOCKER_CA_SECRET), cluster);
     const clientCert = await ca.issueClientCert('swarmkeeper-controller');
     const dockerTls = { ca: join(certDir, 'docker-ca.pem'), cert: join(certDir, 'docker-cert.pem'), key: join(certDir, 'docker-key.pem') };
     writeFileSync(dockerTls.ca, ca.caPem);

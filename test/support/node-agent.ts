@@ -6,7 +6,7 @@ import { Etcd3 } from 'etcd3';
 import { silentLogger, type Logger } from '../../src/log.ts';
 import type { AgentAction } from '../../src/node/agent-decide.ts';
 import { stopLeftoverProcesses } from '../../src/node/agent-processes.ts';
-import { EtcdManagementKv, type ManagementKv } from '../../src/node/management-kv.ts';
+import { EtcdManagementKv, type ManagementKv } from '../../src/store/management-kv.ts';
 import { nodeAgentPaths, runNodeAgent, type NodeAgentExit, type NodeIdentity } from '../../src/node/node-agent.ts';
 import { listMembersVia } from '../../src/cli/commands/node.ts';
 import type { Role } from '../../src/spec/schema.ts';

@@ -6,7 +6,7 @@
 // written. The request shows in `status` (REQUEST) and its steps in the journal.
 import type { Command } from 'commander';
 import { SwarmkeeperError } from '../../errors.ts';
-import { EtcdMarkStore } from '../../heal/mark-store.ts';
+import { EtcdMarkStore } from '../../store/mark-store.ts';
 import type { NodeRequestAction } from '../../model/snapshot.ts';
 import { notFound, RESOURCE, withStore } from '../input.ts';
 

@@ -16,7 +16,7 @@ import { sourceBoundFetch } from '../../node/source-bound-fetch.ts';
 import { readCaBundle } from '../../net/ca-bundle.ts';
 import { ExchangeKv } from '../../node/exchange-kv.ts';
 import { ControllerEndpoints, type EndpointsSource } from '../../node/controller-endpoints.ts';
-import { EtcdManagementKv } from '../../node/management-kv.ts';
+import { EtcdManagementKv } from '../../store/management-kv.ts';
 import { runNodeAgent, type NodeIdentity } from '../../node/node-agent.ts';
 import { DockerSwarm } from '../../swarm/docker-swarm.ts';
 import { etcdOptionsOf } from '../global-options.ts';

@@ -109,7 +109,7 @@ export async function observeLive(store: EtcdClusterStore, spec: ResolvedSpec): 
     import('../../observe/peer-clients.ts'),
     import('../../controller/providers.ts'),
     import('../../controller/live-peers.ts'),
-    import('../../heal/mark-store.ts'),
+    import('../../store/mark-store.ts'),
     import('../../store/journal.ts'),
     import('../../controller/published-endpoints.ts'),
     import('../../log.ts'),

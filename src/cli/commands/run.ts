@@ -23,14 +23,16 @@ import { attachNotifier } from '../../notify/from-progress.ts';
 import { DockerSwarm } from '../../swarm/docker-swarm.ts';
 import { swarmReadiness } from '../../controller/swarm-readiness.ts';
 import { createEtcdClient } from '../../store/etcd-client.ts';
+import { etcdManagement } from '../../store/management.ts';
 import { wireController, type WiredController } from '../../controller/wire.ts';
 import { ProviderCache } from '../../controller/provider-cache.ts';
 import { providerForSpec } from '../../controller/providers.ts';
 import { resolveCluster, type ResolvedSpec } from '../../spec/defaults.ts';
-import { EtcdBootstrapTokens, bootstrapAgentConfig } from '../../node/bootstrap-tokens.ts';
+import { EtcdBootstrapTokens, bootstrapAgentConfig } from '../../store/bootstrap-tokens.ts';
 import { bootstrapRoute, instanceFinder } from '../../http/bootstrap-route.ts';
-import { EtcdManagementKv } from '../../node/management-kv.ts';
+import { EtcdManagementKv } from '../../store/management-kv.ts';
 import { loadOrCreateDockerCa } from '../../providers/ec2/docker-ca.ts';
+import { DOCKER_CA_SECRET, etcdCreateOnceSecret } from '../../store/create-once-secret.ts';
 import { localAgentConfig } from '../../controller/agent-config.ts';
 import { etcdOptionsOf } from '../global-options.ts';
 import { clustersPrefix } from '../../store/keys.ts';
@@ -142,9 +144,8 @@ async function runController(opts: RunOptions, cmd: Command): Promise<void> {
       : undefined;
   const kube = kubeConfig ? kubeSpecSource({ kc: kubeConfig, mgmt: etcdFencedKv(client), fenceHolds: fenceHoldsIn(client), prefix: etcdOpts.prefix, logger }) : undefined;
   const wired = wireController({
-    client,
+    management: etcdManagement(client, etcdOpts.prefix),
     ...(kube ? { specSource: kube } : {}),
-    prefix: etcdOpts.prefix,
     managementEndpoints: etcdOpts.endpoints,
     logger,
     metrics,
@@ -311,7 +312,7 @@ async function startHttp(
                 findInstance: instanceFinder(specOf, (spec) => deps.providers.get(spec)),
                 kvFor: (cluster: string) => EtcdManagementKv.forController(deps.client, deps.prefix, cluster),
                 // Only when the controller reaches managers over TLS (dockerAccessFromEnv).
-                ...(process.env.SWARMKEEPER_DOCKER_TLS_CA ? { dockerCa: (cluster: string) => loadOrCreateDockerCa(deps.client, deps.prefix, cluster) } : {}),
+                ...(process.env.SWARMKEEPER_DOCKER_TLS_CA ? { dockerCa: (cluster: string) => loadOrCreateDockerCa(etcdCreateOnceSecret(deps.client, deps.prefix, cluster, DOCKER_CA_SECRET), cluster) } : {}),
                 logger: deps.logger,
               },
             },

@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { SwarmkeeperError } from '../../errors.ts';
 import { specErrorOf, type EtcdClusterStore } from '../../store/etcd-store.ts';
 import { Journal } from '../../store/journal.ts';
-import { EtcdMarkStore } from '../../heal/mark-store.ts';
+import { EtcdMarkStore } from '../../store/mark-store.ts';
 import { etcdFencedKv } from '../../store/fenced-kv.ts';
 import { notFound, RESOURCE, withStore } from '../input.ts';
 import { watchUntilInterrupted } from '../watch-until-interrupted.ts';

@@ -4,14 +4,14 @@
 // controller a Provider and peer clients, and the demo a way to kill a manager and to
 // watch both rafts' quorum while it heals.
 import { join } from 'node:path';
-import { Etcd3 } from 'etcd3';
+import { etcdQuorumProbe } from '../../etcd/quorum-probe.ts';
 import { runningEtcdPid } from '../../etcd/etcd-process.ts';
 import { createController, type Controller } from '../../controller/controller.ts';
 import { wireController } from '../../controller/wire.ts';
-import { EtcdMarkStore } from '../../heal/mark-store.ts';
 import { checkPrecondition } from '../../plan/preconditions.ts';
 import { plan } from '../../plan/plan.ts';
-import { EtcdClusterStore } from '../../store/etcd-store.ts';
+import type { createEtcdClient } from '../../store/etcd-client.ts';
+import { etcdManagement } from '../../store/management.ts';
 import { ingestSpec } from '../../store/spec-intake.ts';
 import { LocalProvider } from '../../providers/local/local-provider.ts';
 import type { Provider } from '../../providers/provider.ts';
@@ -30,7 +30,8 @@ export interface QuorumSampler {
 }
 
 export interface DemoControllerWiring {
-  readonly client: Etcd3;
+  /** The management etcd client; the caller owns (closes) it. */
+  readonly client: ReturnType<typeof createEtcdClient>;
   readonly prefix: string;
   readonly managementEndpoints: readonly string[];
   readonly logger: Logger;
@@ -62,7 +63,7 @@ export function localBackend(dir: string, logger: Logger): DemoBackend {
     providerSpec: { local: { baseDir: dir, addressBlock: DEMO_NODE_BLOCK } },
     provider,
     // The same wiring as `swarmkeeper run` (wireController), with this provider.
-    controller: (w) => wireController({ ...w, providerFor: () => provider, ...PACING }).controller,
+    controller: (w) => wireController({ management: etcdManagement(w.client, w.prefix), managementEndpoints: w.managementEndpoints, logger: w.logger, providerFor: () => provider, ...PACING }).controller,
     killManager: async (id) => {
       const dockerd = dockerdPid(nodeDir(id));
       const etcd = runningEtcdPid(join(nodeDir(id), 'agent', 'etcd.pid'));
@@ -91,7 +92,7 @@ function sampleRealQuorum(provider: LocalProvider, dir: string, cluster: string,
   let stopped = false;
   const setup = provider.list(cluster).then((all) => {
     const survivors = all.filter((i) => survivorIds.includes(i.id));
-    const etcd = new Etcd3({ hosts: survivors.map((i) => provider.etcdClientUrl(i)), dialTimeout: 1_000 });
+    const etcd = etcdQuorumProbe(survivors.map((i) => provider.etcdClientUrl(i)));
     const swarms = survivors.map((i) => new DockerSwarm({ socketPath: join(dir, 'n', i.id, 'd.sock') }, { requestTimeoutMs: 2_000 }));
     return { etcd, swarms };
   });
@@ -110,7 +111,7 @@ function sampleRealQuorum(provider: LocalProvider, dir: string, cluster: string,
     while (!stopped) {
       const at = Date.now();
       const [e, s] = await Promise.all([
-        withTimeout(etcd.get('/swarmkeeper-demo/probe').string(), 2_000, 'etcd').then(() => true, () => false),
+        withTimeout(etcd.read('/swarmkeeper-demo/probe'), 2_000, 'etcd').then(() => true, () => false),
         Promise.any(swarms.map((sw) => withTimeout(sw.listNodes(), 2_000, 'swarm'))).then(() => true, () => false),
       ]);
       record(tallies.etcd, e, at);
@@ -147,17 +148,18 @@ export function simBackend(seed = 7): DemoBackend & { readonly world: SimWorld }
     // wireController's peers are real adapters; the sim's are in memory and its clock is
     // virtual, so this one is wired by hand with the same planner and stores.
     controller: (w) => {
-      const store = new EtcdClusterStore(w.client, { prefix: w.prefix, ownsClient: false });
+      const management = etcdManagement(w.client, w.prefix, () => world.now);
+      const store = management.specs;
       return createController({
         store,
-        mgmt: w.client,
+        management,
         prefix: w.prefix,
         managementEndpoints: w.managementEndpoints,
         providerFor: () => world.provider,
         peers: { swarm: () => world.swarm, etcd: () => world.etcd },
         plan,
         checkPrecondition,
-        marks: new EtcdMarkStore(w.client, { prefix: w.prefix, clock: () => world.now }),
+        marks: management.marks,
         ingest: (name, fence) => ingestSpec(store, name, world.now, fence),
         logger: w.logger,
         now: () => world.now,

@@ -11,9 +11,8 @@ import { webcrypto } from 'node:crypto';
 // @peculiar/x509 resolves its algorithm providers through tsyringe, which needs this polyfill loaded first.
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
-import type { Etcd3 } from 'etcd3';
 import { SwarmkeeperError, wrapError } from '../../errors.ts';
-import { clusterKeys } from '../../store/keys.ts';
+import type { CreateOnceSecret } from '../../store/create-once-secret.ts';
 
 type CryptoKey = webcrypto.CryptoKey;
 type CryptoKeyPair = webcrypto.CryptoKeyPair;
@@ -21,7 +20,6 @@ type CryptoKeyPair = webcrypto.CryptoKeyPair;
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 
 const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
-const DOCKER_CA_SECRET = 'docker-ca';
 const DAY_MS = 86_400_000;
 
 export interface DockerCa {
@@ -51,17 +49,10 @@ export async function createDockerCa(cluster: string, now = Date.now(), validDay
   return { ca: await caFromStored(stored), stored };
 }
 
-/** The cluster's CA from keys.secrets, created (create-if-absent) on first use. */
-export async function loadOrCreateDockerCa(client: Etcd3, prefix: string, cluster: string): Promise<DockerCa> {
-  const key = `${clusterKeys(prefix, cluster).secrets}${DOCKER_CA_SECRET}`;
+/** The cluster's CA from its secret (keys.secrets), created on first use. */
+export async function loadOrCreateDockerCa(secret: CreateOnceSecret, cluster: string): Promise<DockerCa> {
   try {
-    let text = await client.get(key).string();
-    if (text === null) {
-      const { stored } = await createDockerCa(cluster);
-      await client.if(key, 'Create', '==', 0).then(client.put(key).value(JSON.stringify(stored))).commit();
-      text = await client.get(key).string();
-    }
-    if (text === null) throw new SwarmkeeperError('Internal', 'the docker CA vanished right after it was created');
+    const text = await secret.getOrCreate(async () => JSON.stringify((await createDockerCa(cluster)).stored));
     return await caFromStored(JSON.parse(text) as StoredCa);
   } catch (err) {
     throw wrapError(`loading the docker CA of cluster ${cluster}`, err);

@@ -2,7 +2,7 @@
 // expired marks not listed). For the sim provider, the demo's dry runs and unit tests;
 // production uses EtcdMarkStore so every replica sees the same marks.
 import type { HealthMark, HealthMarkSource, NodeControl } from '../model/snapshot.ts';
-import type { MarkStore } from './port.ts';
+import type { MarkStore } from './mark-port.ts';
 
 export class MemoryMarkStore implements MarkStore {
   private readonly marks = new Map<string, HealthMark>();

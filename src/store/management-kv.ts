@@ -4,7 +4,7 @@
 // cluster-endpoints.ts.
 import type { Etcd3, Lease, Watcher } from 'etcd3';
 import { wrapError } from '../errors.ts';
-import { clusterKeys, type ClusterKeys } from '../store/keys.ts';
+import { clusterKeys, type ClusterKeys } from './keys.ts';
 import {
   encodeClaim,
   encodeEndpoints,

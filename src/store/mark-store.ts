@@ -9,10 +9,9 @@
 // and detector on different replicas) cannot lose the earliest `since`.
 import type { Etcd3 } from 'etcd3';
 import { SwarmkeeperError, wrapError } from '../errors.ts';
-import type { HealthMark, HealthMarkSource, NodeControl } from '../model/snapshot.ts';
-import { clusterKeys } from '../store/keys.ts';
-import { INSTANCE_ID } from './alert-intake.ts';
-import type { MarkStore } from './port.ts';
+import { INSTANCE_ID, type HealthMark, type HealthMarkSource, type NodeControl } from '../model/snapshot.ts';
+import { clusterKeys } from './keys.ts';
+import type { MarkStore } from './mark-port.ts';
 
 const SOURCES: ReadonlySet<string> = new Set<HealthMarkSource>(['alert', 'detector:swarm', 'detector:etcd', 'detector:startup', 'detector:ec2', 'operator']);
 const CAS_ATTEMPTS = 20;

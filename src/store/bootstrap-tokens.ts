@@ -19,7 +19,7 @@ import type { Etcd3 } from 'etcd3';
 import { SwarmkeeperError, wrapError } from '../errors.ts';
 import type { ResolvedSpec } from '../spec/defaults.ts';
 import type { Role } from '../spec/schema.ts';
-import { clusterKeys } from '../store/keys.ts';
+import { clusterKeys } from './keys.ts';
 import type { NodeAgentConfig } from '../protocol/agent-config.ts';
 
 export const TOKEN_SCHEME = 'skb1';
