@@ -12,6 +12,7 @@
 import { Watch, type KubeConfig } from '@kubernetes/client-node';
 import type { ClusterWatchEvent, Watcher } from '../store/port.ts';
 import type { WatchLogger, WatchTuning } from '../store/store-watch.ts';
+import { watchRetry } from '../store/watch-retry.ts';
 import { statusOf } from './kube-errors.ts';
 import { SWARMCLUSTERS_PATH, type KubeObject, type SwarmClusterApi } from './swarmcluster-api.ts';
 
@@ -28,8 +29,6 @@ export async function watchSwarmClusters(
   let resourceVersion: string | undefined;
   let closed = false;
   let abort: AbortController | undefined;
-  let timer: NodeJS.Timeout | undefined;
-  let retryMs = tuning.retryMs ?? 250;
   let generation = 0;
 
   const emit = (e: ClusterWatchEvent): void => {
@@ -87,7 +86,7 @@ export async function watchSwarmClusters(
       (phase, obj) => {
         if (mine !== generation) return;
         // The server answers: the next failure starts again from a short delay.
-        retryMs = tuning.retryMs ?? 250;
+        retry.reset();
         onWatchEvent(phase, obj as KubeObject);
       },
       (err: unknown) => {
@@ -97,33 +96,28 @@ export async function watchSwarmClusters(
         if (err && (err as { name?: string }).name !== 'TimeoutError' && (err as { name?: string }).name !== 'AbortError') {
           logger?.warn({ err }, 'SwarmCluster watch ended; resuming');
         }
-        restart();
+        retry.schedule();
       },
     );
   };
 
-  const restart = (): void => {
-    if (closed || timer) return;
-    const delay = retryMs;
-    retryMs = Math.min(retryMs * 2, tuning.maxRetryMs ?? 5_000);
-    timer = setTimeout(() => {
-      timer = undefined;
-      if (closed) return;
-      start().catch((err: unknown) => {
+  const retry = watchRetry(
+    start,
+    {
+      onFailure: (err) => {
         if (statusOf(err) === 410) resourceVersion = undefined;
         logger?.warn({ err }, 'Re-establishing the SwarmCluster watch failed; retrying');
-        restart();
-      });
-    }, delay);
-  };
+      },
+    },
+    tuning,
+  );
 
   await start();
   return {
     close: async () => {
       closed = true;
       generation++;
-      if (timer) clearTimeout(timer);
-      timer = undefined;
+      retry.close();
       abort?.abort();
     },
   };

@@ -8,16 +8,15 @@
 import type { Etcd3, Watcher as EtcdWatcher } from 'etcd3';
 import { clusterNameOfKey, clustersPrefix } from './keys.ts';
 import type { ClusterWatchEvent, Watcher } from './port.ts';
+import { watchRetry, type WatchRetryTuning } from './watch-retry.ts';
 
 export interface WatchLogger {
   warn(obj: object, msg: string): void;
   info(obj: object, msg: string): void;
 }
 
-export interface WatchTuning {
-  /** Delay before re-listing after a failure, doubled up to maxRetryMs. */
-  readonly retryMs?: number;
-  readonly maxRetryMs?: number;
+/** retryMs: the delay before re-listing after a failure, doubled up to maxRetryMs. */
+export interface WatchTuning extends WatchRetryTuning {
   /** Also report a put of a cluster's status key (the CLI's `get -w` and `status -w`; the controller does not want its own writes back). */
   readonly includeStatus?: boolean;
 }
@@ -33,8 +32,6 @@ export async function watchClusterSpecs(
   const known = new Set<string>();
   let closed = false;
   let current: EtcdWatcher | undefined;
-  let retryMs = tuning.retryMs ?? 250;
-  let timer: NodeJS.Timeout | undefined;
 
   const isSpecKey = (key: string): string | undefined => {
     const name = clusterNameOfKey(prefix, key);
@@ -92,41 +89,30 @@ export async function watchClusterSpecs(
       emit({ name, type: 'delete' });
     });
     w.on('disconnected', (err) => logger?.warn({ err }, 'Spec watch disconnected; reconnecting'));
-    w.on('connected', () => {
-      retryMs = tuning.retryMs ?? 250;
-    });
+    w.on('connected', () => retry.reset());
     w.on('error', (err) => {
       // Compaction of the revision we resume from, or any cancellation: start over.
       logger?.warn({ err }, 'Spec watch cancelled; re-listing');
       if (current === w) current = undefined;
       void w.cancel().catch(() => undefined);
-      restart();
+      retry.schedule();
     });
   };
 
-  const restart = (): void => {
-    if (closed || timer) return;
-    const delay = retryMs;
-    retryMs = Math.min(retryMs * 2, tuning.maxRetryMs ?? 5_000);
-    timer = setTimeout(() => {
-      timer = undefined;
-      if (closed) return;
-      start().then(
-        () => logger?.info({}, 'Spec watch re-established'),
-        (err: unknown) => {
-          logger?.warn({ err }, 'Re-listing for the spec watch failed; retrying');
-          restart();
-        },
-      );
-    }, delay);
-  };
+  const retry = watchRetry(
+    start,
+    {
+      onSuccess: () => logger?.info({}, 'Spec watch re-established'),
+      onFailure: (err) => logger?.warn({ err }, 'Re-listing for the spec watch failed; retrying'),
+    },
+    tuning,
+  );
 
   await start();
   return {
     close: async () => {
       closed = true;
-      if (timer) clearTimeout(timer);
-      timer = undefined;
+      retry.close();
       const w = current;
       current = undefined;
       if (w) await w.cancel().catch(() => undefined);

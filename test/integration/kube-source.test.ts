@@ -11,7 +11,7 @@
 // the object goes. Cost: 110-190 s on a 2-core machine at load 20-25 (API server and
 // etcd start, then the local nodes starting and the API server restart).
 import { execFile } from 'node:child_process';
-import { readdirSync, readFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Etcd3 } from 'etcd3';
@@ -22,6 +22,7 @@ import { startEtcdCluster, type EtcdTestCluster } from '../support/etcd.ts';
 import { startKubeApiServer, type KubeApiServer } from '../support/kube-apiserver.ts';
 import { startSwarmkeeperRun, type RunProcess } from '../support/swarmkeeper-run.ts';
 import { until } from '../support/until.ts';
+import { processesNaming } from '../support/processes.ts';
 
 const BLOCK = 234;
 const PREFIX = '/skk';
@@ -72,20 +73,6 @@ async function converged(name: string, workers: number, timeoutMs = 240_000): Pr
     },
     { timeoutMs, intervalMs: 1000, context: () => `controller log tail: ${run?.stderr().slice(-3000) ?? ''}` },
   );
-}
-
-/** Live processes whose command line names `needle`. */
-function processesNaming(needle: string): number[] {
-  return readdirSync('/proc')
-    .filter((d) => /^\d+$/.test(d))
-    .filter((pid) => {
-      try {
-        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(needle);
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
 }
 
 /** A kubeconfig for the API server under test with a bearer token. */

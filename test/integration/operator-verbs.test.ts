@@ -8,13 +8,14 @@
 // leaving no process, mount, directory, address or key of the cluster behind; a cascade
 // refused when no controller runs, and --cascade=orphan then removing the keys only.
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_POOL_DIR } from '../../src/net/loopback-pool.ts';
 import { EtcdMarkStore } from '../../src/store/mark-store.ts';
 import { startControllerHarness, type ControllerHarness } from '../support/controller-harness.ts';
+import { processesNaming } from '../support/processes.ts';
 import type { WiredController } from '../../src/controller/wire.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/swarmkeeper.js', import.meta.url));
@@ -80,20 +81,6 @@ function clusterFile(name: string, managers: number, workers: number): string {
   const file = join(h.baseDir, `${name}.json`);
   writeFileSync(file, JSON.stringify(h.doc(name, managers, workers)));
   return file;
-}
-
-/** Live processes whose command line names `needle`. */
-function processesNaming(needle: string): number[] {
-  return readdirSync('/proc')
-    .filter((d) => /^\d+$/.test(d))
-    .filter((pid) => {
-      try {
-        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(needle);
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
 }
 
 beforeAll(async () => {

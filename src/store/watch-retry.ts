@@ -1,0 +1,55 @@
+// Re-establishing a watch that ended, for both spec watches (the management etcd's and
+// the Kubernetes one): one attempt scheduled at a time, the delay doubling from retryMs
+// up to maxRetryMs while attempts fail, back to retryMs once the peer answers again.
+export interface WatchRetryTuning {
+  /** First delay before an attempt (ms), doubled after each failure. */
+  readonly retryMs?: number;
+  readonly maxRetryMs?: number;
+}
+
+export interface WatchRetry {
+  /** Schedules an attempt after the current delay; a no-op while one is scheduled or once closed. */
+  schedule(): void;
+  /** The peer answered: the next failure waits the shortest delay again. */
+  reset(): void;
+  /** No attempt after this one. */
+  close(): void;
+}
+
+/**
+ * `attempt` re-establishes the watch; when it rejects, `onFailure` hears why and another
+ * attempt is scheduled. `onSuccess` runs after an attempt that resolved.
+ */
+export function watchRetry(attempt: () => Promise<void>, handlers: { onFailure: (err: unknown) => void; onSuccess?: () => void }, tuning: WatchRetryTuning = {}): WatchRetry {
+  const first = tuning.retryMs ?? 250;
+  let delay = first;
+  let timer: NodeJS.Timeout | undefined;
+  let closed = false;
+  const retry: WatchRetry = {
+    schedule() {
+      if (closed || timer) return;
+      const wait = delay;
+      delay = Math.min(delay * 2, tuning.maxRetryMs ?? 5_000);
+      timer = setTimeout(() => {
+        timer = undefined;
+        if (closed) return;
+        attempt().then(
+          () => handlers.onSuccess?.(),
+          (err: unknown) => {
+            handlers.onFailure(err);
+            retry.schedule();
+          },
+        );
+      }, wait);
+    },
+    reset() {
+      delay = first;
+    },
+    close() {
+      closed = true;
+      if (timer) clearTimeout(timer);
+      timer = undefined;
+    },
+  };
+  return retry;
+}
