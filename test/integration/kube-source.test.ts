@@ -8,7 +8,7 @@
 // invalid object refused by the API server, the API server restarted with a change made
 // while the controller's watch is down (the periodic resync is an hour, so only the
 // watch can bring it), and `kubectl delete` draining and terminating every node before
-// the object goes. Cost: 110-190 s on a 2-core machine at load 20-25 (API server and
+// the object goes. Cost: 110-230 s on a 2-core machine at load 20-50 (API server and
 // etcd start, then the local nodes starting and the API server restart).
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
