@@ -5,9 +5,9 @@
 // as a learner), and the learner catches up after a delay. A node whose swarm node was
 // removed does not rejoin: that would take a reboot.
 import { etcdPeerUrl } from '../../model/snapshot.ts';
-import type { SimWorld } from './world.ts';
+import type { SimState } from './state.ts';
 
-export function runAgents(world: SimWorld): void {
+export function runAgents(world: SimState): void {
   for (const inst of world.instances.values()) {
     if (inst.state === 'terminated') continue;
     if (inst.state === 'pending' && world.now >= inst.bootAt) {
@@ -27,7 +27,7 @@ export function runAgents(world: SimWorld): void {
   }
 }
 
-function initialiseCluster(world: SimWorld, instanceId: string): void {
+function initialiseCluster(world: SimState, instanceId: string): void {
   const inst = world.instances.get(instanceId);
   if (!inst?.address) return;
   world.initClaimed = true;
@@ -39,7 +39,7 @@ function initialiseCluster(world: SimWorld, instanceId: string): void {
   world.afterChange('agent', `${inst.id} initialised etcd and the swarm`);
 }
 
-function startListedMember(world: SimWorld, address: string, name: string): void {
+function startListedMember(world: SimState, address: string, name: string): void {
   const peer = etcdPeerUrl(address);
   for (const m of world.members.values()) {
     if (m.peerURL !== peer || m.startedAt !== undefined) continue;

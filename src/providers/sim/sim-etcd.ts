@@ -7,10 +7,10 @@ import type { EtcdMember, EtcdView } from '../../model/snapshot.ts';
 import { SwarmkeeperError } from '../../errors.ts';
 import type { EtcdMembershipApi } from '../../etcd/port.ts';
 import type { SimMember } from './model.ts';
-import type { SimWorld } from './world.ts';
+import type { SimState } from './state.ts';
 
 export class SimEtcd implements EtcdMembershipApi {
-  constructor(private readonly world: SimWorld) {}
+  constructor(private readonly world: SimState) {}
 
   async view(): Promise<EtcdView> {
     this.requireAnyMember('reading etcd status');

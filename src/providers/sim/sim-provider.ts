@@ -7,12 +7,12 @@ import { SwarmkeeperError } from '../../errors.ts';
 import type { LaunchRequest, Provider } from '../provider.ts';
 import type { DockerEndpoint } from '../../swarm/docker-endpoint.ts';
 import type { SimInstance } from './model.ts';
-import type { SimWorld } from './world.ts';
+import type { SimState } from './state.ts';
 
 export class SimProvider implements Provider {
   readonly name = 'sim' as const;
 
-  constructor(private readonly world: SimWorld) {}
+  constructor(private readonly world: SimState) {}
 
   async list(cluster: string): Promise<Instance[]> {
     this.world.maybeFail('describing instances');

@@ -7,10 +7,10 @@ import { SwarmkeeperError } from '../../errors.ts';
 import type { Role } from '../../spec/schema.ts';
 import type { SwarmApi, SwarmInfo, SwarmJoinTokens, TasksNotMoved } from '../../swarm/port.ts';
 import type { SimSwarmNode } from './model.ts';
-import type { SimWorld } from './world.ts';
+import type { SimState } from './state.ts';
 
 export class SimSwarm implements SwarmApi {
-  constructor(private readonly world: SimWorld) {}
+  constructor(private readonly world: SimState) {}
 
   async info(): Promise<SwarmInfo> {
     this.world.maybeFail('reading swarm info');

@@ -17,6 +17,7 @@ import { SimProvider } from './sim-provider.ts';
 import { SimSwarm } from './sim-swarm.ts';
 import { SimEtcd } from './sim-etcd.ts';
 import { runAgents } from './agents.ts';
+import type { SimState } from './state.ts';
 
 export interface SimWorldOptions {
   /** Seed of the default random source (ignored when `random` is given). */
@@ -30,7 +31,7 @@ export interface SimWorldOptions {
   readonly tickMs?: number;
 }
 
-export class SimWorld {
+export class SimWorld implements SimState {
   now: number;
   readonly random: RandomSource;
   readonly timings: SimTimings;
