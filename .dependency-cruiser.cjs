@@ -42,6 +42,13 @@ module.exports = {
       to: { circular: true },
     },
     {
+      name: 'no-file-cycle',
+      comment: 'Files that import each other are one module in two files: move the shared part into a third (a lazy import() that only runs a command is not counted)',
+      severity: 'error',
+      from: { path: '^src/' },
+      to: { circular: true, dependencyTypesNot: ['dynamic-import'] },
+    },
+    {
       name: 'agent-is-a-program',
       comment: 'The controller and the agent share src/protocol/, never each other\'s code',
       severity: 'error',

@@ -14,9 +14,20 @@
 //   steps; a failed one is retried after SCHEDULED_RETRY_MS (or the interval, if shorter).
 // Nothing here runs while the cluster is paused or frozen (plan.ts returns before).
 import type { Snapshot } from '../model/snapshot.ts';
-import type { PlanContext } from './context.ts';
-import type { Step } from './steps.ts';
+import type { ResolvedSpec } from '../spec/defaults.ts';
+import type { Inventory } from './inventory.ts';
+import type { RuleId, Step } from './steps.ts';
 import { targetOf } from './targets.ts';
+
+/** What the backup rules read and write of the plan being built (PlanContext, context.ts, calls them as it adds steps). */
+export interface BackupPlanning {
+  readonly spec: ResolvedSpec;
+  readonly snapshot: Snapshot;
+  readonly inv: Pick<Inventory, 'managers' | 'etcd'>;
+  readonly now: number;
+  readonly steps: Step[];
+  hold(rule: RuleId, reason: string, message: string): void;
+}
 
 export const PRE_CHANGE_RETRY_MS = 30_000;
 export const SCHEDULED_RETRY_MS = 60_000;
@@ -36,7 +47,7 @@ export function membershipFingerprint(snapshot: Snapshot): string {
  * Called for each membership step before it is added. True: add it (a pre-change backup
  * step may have been put in front of it). False: held, with the reason in ctx.holds.
  */
-export function preChangeBackupAllows(ctx: PlanContext, step: Step): boolean {
+export function preChangeBackupAllows(ctx: BackupPlanning, step: Step): boolean {
   const policy = ctx.spec.backup;
   if (!policy) return true;
   // Before any manager is a full member the cluster is new, or was just restored from a
@@ -66,7 +77,7 @@ export function preChangeBackupAllows(ctx: PlanContext, step: Step): boolean {
  * manager is a full member: until then the swarm is still being initialised and there is
  * nothing to save.
  */
-export function planScheduledBackup(ctx: PlanContext): void {
+export function planScheduledBackup(ctx: BackupPlanning): void {
   const policy = ctx.spec.backup;
   if (!policy || !ctx.inv.managers.some((m) => m.fullMember)) return;
   if (!ctx.inv.etcd?.members.some((m) => m.healthy === true && !m.isLearner)) return;
@@ -79,7 +90,7 @@ export function planScheduledBackup(ctx: PlanContext): void {
 }
 
 /** At most one backup step per plan. */
-function emitBackup(ctx: PlanContext, purpose: 'scheduled' | 'pre-change', membership: string, reason: string): void {
+function emitBackup(ctx: BackupPlanning, purpose: 'scheduled' | 'pre-change', membership: string, reason: string): void {
   if (ctx.steps.some((s) => s.kind === 'backup.create')) return;
   ctx.steps.push({ kind: 'backup.create', purpose, membership, rule: purpose === 'pre-change' ? 'R15-backup-before-change' : 'converge', reason });
 }
