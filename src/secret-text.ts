@@ -7,7 +7,7 @@
 const PATTERNS: readonly (readonly [RegExp, string])[] = [
   // Swarm join tokens.
   [/SWMTKN-[0-9A-Za-z-]+/g, 'SWMTKN-[redacted]'],
-  // Bootstrap tokens (skb1.<id>.<secret>, src/node/bootstrap-tokens.ts): the id stays, it names a record.
+  // Bootstrap tokens (skb1.<id>.<secret>, src/store/bootstrap-tokens.ts): the id stays, it names a record.
   [/\bskb1\.([0-9A-Za-z]+)\.[0-9A-Za-z_+/=-]+/g, 'skb1.$1.[redacted]'],
   // Authorization header values.
   [/\b(Bearer|Basic)\s+[0-9A-Za-z._~+/=-]+/gi, '$1 [redacted]'],
