@@ -19,6 +19,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   plan: async () => (await import('./commands/plan.ts')).registerPlan,
   status: async () => (await import('./commands/status.ts')).registerStatus,
   backup: async () => (await import('./commands/backup.ts')).registerBackup,
+  recover: async () => (await import('./commands/recover.ts')).registerRecover,
   run: async () => (await import('./commands/run.ts')).registerRun,
   demo: async () => (await import('./commands/demo.ts')).registerDemo,
   node: async () => (await import('./commands/node.ts')).registerNode,

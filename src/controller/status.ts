@@ -81,7 +81,7 @@ function progressReason(steps: readonly Step[]): Reason {
 function degradedReason(input: StatusInput): { reason: Reason; message: string } | undefined {
   const s = input.snapshot;
   if (input.plan?.phase === 'Frozen') {
-    return { reason: REASONS.QuorumLost, message: `quorum lost: no automatic membership change; recover by hand (runbook: ${QUORUM_RUNBOOK})` };
+    return { reason: REASONS.QuorumLost, message: `quorum lost: no automatic membership change; swarmkeeper recover NAME --from BACKUP rebuilds from a backup (runbook: ${QUORUM_RUNBOOK})` };
   }
   if (input.error) return { reason: input.errorCode === 'Capacity' ? REASONS.CapacityExhausted : REASONS.ProviderError, message: input.error };
   if (s) {

@@ -181,6 +181,8 @@ export interface Snapshot {
   readonly publishedClientURLs?: readonly string[];
   /** The backup record; undefined when there is none (or it could not be read). */
   readonly backup?: BackupObservation;
+  /** A `swarmkeeper recover` order in progress (keys.recovery): which backup, which phase. */
+  readonly recovery?: { readonly backup: string; readonly phase: 'fencing' | 'founding' };
 }
 
 /** The URL etcd peers use for a node at `address`; members are matched to instances by it. */

@@ -33,6 +33,13 @@ describe('decideAgentAction: the first manager', () => {
   it('starts a new single-member etcd once the claim is its own', () => {
     expect(decideAgentAction(facts({ claim: claimOf('lc-me') }))).toEqual({ kind: 'startEtcd', mode: 'new' });
   });
+  it('restores the recovery snapshot instead of starting an empty etcd while a recovery order is founding', () => {
+    expect(decideAgentAction(facts({ claim: claimOf('lc-me'), restoreFrom: 'prod-20261201t120000000z-scheduled' }))).toEqual({ kind: 'restoreEtcd', backup: 'prod-20261201t120000000z-scheduled' });
+    // Restored already (a restart): resumes from its data dir, never restores twice.
+    expect(decideAgentAction(facts({ claim: claimOf('lc-me'), etcdDataPresent: true, restoreFrom: 'b' }))).toEqual({ kind: 'startEtcd', mode: 'resume' });
+    // A manager that is not the founder joins as a learner, as for a new cluster.
+    expect(decideAgentAction(facts({ claim: claimOf('lc-first'), restoreFrom: 'b', members: [aMember()] })).kind).toBe('wait');
+  });
   it('initialises the swarm after etcd runs, then stores tokens, then publishes endpoints', () => {
     const base = facts({ claim: claimOf('lc-me'), etcdRunning: true });
     expect(decideAgentAction(base)).toEqual({ kind: 'swarmInit' });

@@ -15,6 +15,10 @@
 //   keys.endpoints changes; join the swarm as a worker.
 // - Any node that already joined (a reboot): etcd resumes from its data dir and the swarm
 //   membership is kept; nothing is initialised or joined twice.
+// - Recovery (`swarmkeeper recover`): while a recovery order is in its founding phase,
+//   the manager that claims initialisation restores the order's etcd snapshot into a
+//   fresh one-member data dir instead of starting an empty etcd; the rest is the first
+//   manager's path (swarm init, tokens, endpoints).
 //
 // Etcd actions come before swarm actions, except that a later manager waiting for its
 // learner entry joins the swarm meanwhile (the two are independent; it saves seconds).
@@ -44,12 +48,16 @@ export interface AgentFacts {
   readonly swarmState: SwarmInfo['localNodeState'] | 'unreachable';
   /** Later manager: the cluster etcd's member list, or 'unavailable' when it could not be read. */
   readonly members?: readonly EtcdMember[] | 'unavailable';
+  /** Manager: the backup a recovery order in its founding phase restores (keys.recovery). */
+  readonly restoreFrom?: string;
 }
 
 export type AgentAction =
   | { readonly kind: 'claimInit' }
   | { readonly kind: 'startEtcd'; readonly mode: 'new' | 'resume' }
   | { readonly kind: 'startEtcd'; readonly mode: 'existing'; readonly initialCluster: string }
+  /** Founder of a recovered cluster: restore the recovery order's snapshot, then start etcd from it. */
+  | { readonly kind: 'restoreEtcd'; readonly backup: string }
   | { readonly kind: 'swarmInit' }
   | { readonly kind: 'storeTokens' }
   | { readonly kind: 'publishEndpoints'; readonly endpoints: ClusterEndpoints }
@@ -107,7 +115,7 @@ function decideManager(f: AgentFacts): AgentAction {
   const initNode = typeof f.claim === 'object' && f.claim.instanceId === f.instanceId;
   let etcdBlocked: Extract<AgentAction, { kind: 'wait' }> | undefined;
   if (!f.etcdRunning) {
-    if (initNode) return { kind: 'startEtcd', mode: 'new' };
+    if (initNode) return f.restoreFrom ? { kind: 'restoreEtcd', backup: f.restoreFrom } : { kind: 'startEtcd', mode: 'new' };
     const join = decideEtcdJoin(f);
     if (join.kind === 'startEtcd') return join;
     etcdBlocked = join;

@@ -70,6 +70,18 @@ export class ExchangeKv implements ManagementKv {
     return (await this.join()).initialize;
   }
 
+  /**
+   * Never an order: the bootstrap answer carries no etcd snapshot, so `swarmkeeper recover`
+   * refuses EC2 clusters rather than let a founder start an empty etcd.
+   */
+  async readRecoveryOrder(): Promise<undefined> {
+    return undefined;
+  }
+
+  readRecoverySnapshot(): Promise<Buffer> {
+    return Promise.reject(new SwarmkeeperError('NotFound', 'no recovery order reaches a node through the bootstrap exchange'));
+  }
+
   async readEndpoints(): Promise<ClusterEndpoints | undefined> {
     return (await this.endpointsSource()).readEndpoints();
   }

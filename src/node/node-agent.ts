@@ -12,7 +12,9 @@
 // 'node-dead' rather than resurrect half a node; the controller replaces it.
 // On abort (SIGTERM) it stops its etcd/gateway and resolves 'stopped'.
 import { existsSync } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { restoreEtcdSnapshot } from '../etcd/etcd-restore.ts';
 import type { Logger } from 'pino';
 import { etcdClientUrl, etcdPeerUrl, type EtcdMember } from '../model/snapshot.ts';
 import type { SwarmApi } from '../swarm/port.ts';
@@ -150,10 +152,13 @@ export async function runNodeAgent(config: NodeAgentConfig, node: NodeIdentity, 
       (i) => i.localNodeState,
       () => 'unreachable' as const,
     );
-    const [claim, endpoints, tokensStored] = await Promise.all([
+    const [claim, endpoints, tokensStored, recovery] = await Promise.all([
       config.role === 'manager' ? deps.kv.readClaim().catch(() => 'unread' as const) : undefined,
       deps.kv.readEndpoints().catch(() => undefined),
       deps.kv.hasTokens().catch(() => false),
+      // Only a manager about to found the cluster asks; an unreadable order reads as
+      // 'unread' so the founder waits rather than start an empty etcd by mistake.
+      config.role === 'manager' && !current ? deps.kv.readRecoveryOrder().catch(() => 'unread' as const) : undefined,
     ]);
     const etcdRunning = current?.isRunning() ?? false;
     const base: AgentFacts = {
@@ -163,10 +168,11 @@ export async function runNodeAgent(config: NodeAgentConfig, node: NodeIdentity, 
       etcdDataPresent: config.role === 'manager' && existsSync(paths.etcdMemberDir),
       etcdRunning,
       ...(current?.kind === 'gateway' ? { gatewayEndpoints: current.endpoints } : {}),
-      claim,
+      claim: recovery === 'unread' ? 'unread' : claim,
       ...(endpoints ? { endpoints } : {}),
       tokensStored,
       swarmState,
+      ...(typeof recovery === 'object' && recovery.phase === 'founding' ? { restoreFrom: recovery.backup } : {}),
     };
     const clientUrls = clusterClientUrls(base);
     if (!needsMemberList(base) || !clientUrls) return base;
@@ -196,6 +202,8 @@ export async function runNodeAgent(config: NodeAgentConfig, node: NodeIdentity, 
         log.info({ pid: started.pid }, 'Started etcd member');
         return started;
       }
+      case 'restoreEtcd':
+        return restoreAndStartEtcd(action.backup);
       case 'swarmInit':
         log.info('Initialising the swarm');
         await deps.swarm.init(`${node.address}:2377`, node.address);
@@ -224,6 +232,25 @@ export async function runNodeAgent(config: NodeAgentConfig, node: NodeIdentity, 
       case 'steady':
         return current;
     }
+  }
+
+  /**
+   * Restores the recovery order's snapshot (checked against the order's SHA-256, then by
+   * etcdctl against its own hash) into a staging dir renamed into place only once whole,
+   * so an agent that dies half-way restores again rather than resume a broken member.
+   */
+  async function restoreAndStartEtcd(backup: string): Promise<NodeChild> {
+    const order = await deps.kv.readRecoveryOrder();
+    if (order?.phase !== 'founding' || order.backup !== backup) throw new Error(`the recovery order for ${backup} changed or disappeared`);
+    log.info({ backup, bytes: order.snapshotBytes }, 'Restoring etcd from the recovery snapshot');
+    const snapshot = await deps.kv.readRecoverySnapshot(order);
+    const staging = `${paths.etcdDataDir}.restoring`;
+    await rm(staging, { recursive: true, force: true });
+    await restoreEtcdSnapshot(snapshot, { name: node.instanceId, peerUrl: etcdPeerUrl(node.address), dataDir: staging, clusterToken: `sk-${config.cluster}-${node.instanceId}` });
+    await rm(paths.etcdDataDir, { recursive: true, force: true });
+    await rename(staging, paths.etcdDataDir);
+    log.info({ backup, etcdRevision: order.etcdRevision }, 'Restored etcd from the recovery snapshot');
+    return startNodeEtcd({ name: node.instanceId, cluster: config.cluster, clientUrl: etcdClientUrl(node.address), peerUrl: etcdPeerUrl(node.address), mode: 'resume', paths });
   }
 }
 

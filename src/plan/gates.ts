@@ -36,8 +36,20 @@ export function stableClusterGate(inv: Inventory): string | undefined {
   return undefined;
 }
 
-/** Rule 12: a raft that lost quorum freezes every membership change. */
-export function quorumLostReason(inv: Inventory): string | undefined {
+/**
+ * Rule 12: a raft that lost quorum freezes every membership change. `publishedClientURLs`
+ * (keys.endpoints) says the cluster was founded: when every manager instance is then
+ * stopped or terminated and no etcd voter answers healthy, no member is left to
+ * report a member list, and that is a loss too, not a cluster still booting.
+ */
+export function quorumLostReason(inv: Inventory, publishedClientURLs?: readonly string[]): string | undefined {
+  const founded = (publishedClientURLs?.length ?? 0) > 0;
+  // Stopped machines only: a manager being terminated on purpose (the last one of a
+  // deletion) is not a loss.
+  const allDead = inv.managers.length > 0 && inv.managers.every((m) => m.instance.state === 'stopped' || m.instance.state === 'terminated');
+  if (founded && allDead && (!inv.etcd || etcdQuorum(inv.etcd).healthy === 0)) {
+    return `every manager is dead (${inv.managers.map((m) => `${m.id} ${m.instance.state}`).join(', ')}) and no etcd member answers`;
+  }
   if (inv.etcd) {
     const q = etcdQuorum(inv.etcd);
     if (!q.held) return `etcd has ${q.healthy} healthy of ${q.voters} voting members, quorum needs ${q.need}`;

@@ -32,13 +32,19 @@ export function plan(spec: ResolvedSpec, snapshot: Snapshot, opts: PlanOptions):
     const message = `spec.paused is set: observing only, changing nothing${deleting ? ' (the deletion waits too)' : ''}`;
     return { steps: [], holds: [{ rule: 'R10-remediation-brakes', reason: 'Paused', message }], phase: deleting ? 'Deleting' : 'Paused' };
   }
-  const lost = quorumLostReason(inv);
+  if (snapshot.recovery?.phase === 'fencing') {
+    // `swarmkeeper recover` is terminating the lost nodes and resetting the join records:
+    // a launch or a resumed step now would join the old, dead cluster.
+    const message = `swarmkeeper recover is restoring backup ${snapshot.recovery.backup}: every change waits until the lost nodes are gone and the join records are reset`;
+    return { steps: [], holds: [{ rule: 'R12-quorum-lost-freeze', reason: 'Recovering', message }], phase: 'Frozen' };
+  }
+  const lost = quorumLostReason(inv, snapshot.publishedClientURLs);
   if (lost) {
     const orphan = deleting ? '; the deletion waits too (or delete with --cascade=orphan and terminate the nodes by hand)' : '';
     const hold: PlanHold = {
       rule: 'R12-quorum-lost-freeze',
       reason: 'QuorumLost',
-      message: `${lost}: every automatic change is frozen; recover by hand following ${QUORUM_RUNBOOK} (restore from the latest etcd snapshot)${orphan}`,
+      message: `${lost}: every automatic change is frozen; wait for the members to come back, or recover from a backup (swarmkeeper recover NAME --from BACKUP) following ${QUORUM_RUNBOOK}${orphan}`,
     };
     return { steps: [], holds: [hold], phase: 'Frozen' };
   }

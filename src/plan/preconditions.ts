@@ -32,7 +32,7 @@ export function checkPrecondition(step: Step, snapshot: Snapshot, now: number, s
   const membership = MEMBERSHIP_STEP_KINDS.has(step.kind);
   if (DESTRUCTIVE_STEP_KINDS.has(step.kind) && !inv.complete) return refuse('R1-complete-observation', 'the observation is incomplete');
   if (membership || DESTRUCTIVE_STEP_KINDS.has(step.kind)) {
-    const lost = quorumLostReason(inv);
+    const lost = quorumLostReason(inv, snapshot.publishedClientURLs);
     if (lost) return refuse('R12-quorum-lost-freeze', lost);
   }
   if (membership) {

@@ -29,6 +29,8 @@ export interface ClusterKeys {
   readonly backup: string;
   /** Written by `swarmkeeper delete`: deletion was asked for (the cluster's metadata.deletionTimestamp). */
   readonly deletion: string;
+  /** `swarmkeeper recover`'s order and the etcd snapshot the new founder restores (src/protocol/recovery-order.ts). */
+  readonly recovery: string;
 }
 
 export function clustersPrefix(prefix: string): string {
@@ -51,6 +53,7 @@ export function clusterKeys(prefix: string, name: string): ClusterKeys {
     initClaim: `${base}init-claim`,
     backup: `${base}backup`,
     deletion: `${base}deletion`,
+    recovery: `${base}recovery/`,
   };
 }
 

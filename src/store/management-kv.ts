@@ -4,6 +4,7 @@
 // cluster-endpoints.ts.
 import type { Etcd3, Lease, Watcher } from 'etcd3';
 import { wrapError } from '../errors.ts';
+import { assembleSnapshot, parseRecoveryOrder, recoveryLayout, type RecoveryOrder } from '../protocol/recovery-order.ts';
 import { clusterKeys, type ClusterKeys } from './keys.ts';
 import {
   encodeClaim,
@@ -39,6 +40,10 @@ export interface ManagementKv {
   readTokens(): Promise<SwarmTokensRecord | undefined>;
   /** Create-if-absent: the tokens of the swarm that was initialised first win. */
   storeTokens(t: SwarmTokensRecord): Promise<void>;
+  /** The recovery order (keys.recovery), when `swarmkeeper recover` left one. */
+  readRecoveryOrder(): Promise<RecoveryOrder | undefined>;
+  /** The order's etcd snapshot, reassembled and checked against the order's SHA-256 (Corrupt otherwise). */
+  readRecoverySnapshot(order: RecoveryOrder): Promise<Buffer>;
   /** Calls `onChange` whenever keys.endpoints is written; returns a stop function. */
   watchEndpoints(onChange: () => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
@@ -132,6 +137,23 @@ export class EtcdManagementKv implements ManagementKv {
 
   async storeTokens(t: SwarmTokensRecord): Promise<void> {
     await this.createIfAbsent(this.tokensKey, encodeTokens(t), 'storing the swarm join tokens');
+  }
+
+  async readRecoveryOrder(): Promise<RecoveryOrder | undefined> {
+    const key = recoveryLayout(this.keys.recovery).order;
+    const text = await this.get(key, 'reading the recovery order');
+    return text === null ? undefined : parseRecoveryOrder(text, key);
+  }
+
+  async readRecoverySnapshot(order: RecoveryOrder): Promise<Buffer> {
+    const { parts } = recoveryLayout(this.keys.recovery);
+    let kvs: Record<string, string>;
+    try {
+      kvs = await this.client.getAll().prefix(parts).strings();
+    } catch (err) {
+      throw wrapError('reading the recovery snapshot', err);
+    }
+    return assembleSnapshot(order, new Map(Object.entries(kvs)), parts, 'recovery snapshot');
   }
 
   async watchEndpoints(onChange: () => void): Promise<() => Promise<void>> {

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listBackups, readBackup } from '../../src/backup/backup-catalog.ts';
 import { readBackupRecord } from '../../src/backup/backup-record.ts';
 import { DirectoryStore } from '../../src/backup/directory-store.ts';
-import { restoreEtcdSnapshot, verifyEtcdSnapshot } from '../../src/backup/etcd-restore.ts';
+import { restoreEtcdSnapshot, verifyEtcdSnapshot } from '../../src/etcd/etcd-restore.ts';
 import { takeBackup } from '../../src/backup/take-backup.ts';
 import { startEtcdProcess } from '../../src/etcd/etcd-process.ts';
 import { silentLogger } from '../../src/log.ts';

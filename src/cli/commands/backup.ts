@@ -50,7 +50,7 @@ export function registerBackup(program: Command): void {
     .action(async (name: string, opts: { output?: string }, cmd: Command) => {
       const cluster = clusterOfBackup(name);
       const { manifest, location, encryption } = await withStore(cmd, async (store) => {
-        const [{ readBackup, ETCD_ARTIFACT }, { verifyEtcdSnapshot }] = await Promise.all([import('../../backup/backup-catalog.ts'), import('../../backup/etcd-restore.ts')]);
+        const [{ readBackup, ETCD_ARTIFACT }, { verifyEtcdSnapshot }] = await Promise.all([import('../../backup/backup-catalog.ts'), import('../../etcd/etcd-restore.ts')]);
         const bs = await openStoreOf(await specOf(store, cluster));
         const read = await readBackup(bs, cluster, name);
         const snap = read.artifacts.get(ETCD_ARTIFACT);
