@@ -9,7 +9,11 @@ import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { SwarmkeeperError, messageOf } from '../errors.ts';
 
-export function loadKubeConfig(kubeconfigFile?: string, env: NodeJS.ProcessEnv = process.env): KubeConfig {
+/**
+ * `serviceAccountRoot` prefixes the pod's service account directory
+ * (/var/run/secrets/kubernetes.io/serviceaccount), for tests outside a pod.
+ */
+export function loadKubeConfig(kubeconfigFile?: string, env: NodeJS.ProcessEnv = process.env, serviceAccountRoot = ''): KubeConfig {
   const kc = new KubeConfig();
   const where = whereFrom(kubeconfigFile, env);
   try {
@@ -17,7 +21,8 @@ export function loadKubeConfig(kubeconfigFile?: string, env: NodeJS.ProcessEnv =
       if (!existsSync(where.file)) throw new SwarmkeeperError('Usage', `${where.flag}: ${where.file}: no such file`);
       kc.loadFromFile(where.file);
     } else if (where.kind === 'in-cluster') {
-      kc.loadFromCluster();
+      // The token file is read again as the kubelet rotates it.
+      kc.loadFromCluster(serviceAccountRoot);
     } else {
       throw new SwarmkeeperError('Usage', 'no Kubernetes API server to read SwarmClusters from: give --kubeconfig, set KUBECONFIG, or run in a pod with a service account');
     }

@@ -11,12 +11,15 @@
 // the object goes. Cost: 110-230 s on a 2-core machine at load 20-50 (API server and
 // etcd start, then the local nodes starting and the API server restart).
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Etcd3 } from 'etcd3';
+import { CustomObjectsApi } from '@kubernetes/client-node';
 import { releaseLoopback, reserveLoopback } from '../../src/net/loopback-pool.ts';
 import { LocalProvider } from '../../src/providers/local/local-provider.ts';
+import { loadKubeConfig } from '../../src/kube/kube-config.ts';
+import { swarmClusterApi } from '../../src/kube/swarmcluster-api.ts';
 import type { Instance } from '../../src/model/snapshot.ts';
 import { startEtcdCluster, type EtcdTestCluster } from '../support/etcd.ts';
 import { startKubeApiServer, type KubeApiServer } from '../support/kube-apiserver.ts';
@@ -174,6 +177,37 @@ describe('manifests/kubernetes against a real API server', () => {
       ['list', 'pods', '-A'],
     ];
     for (const args of refused) expect(await canI(args), args.join(' ')).toBe('no');
+  });
+});
+
+describe('the in-cluster configuration', () => {
+  it("reaches the API server as the pod's service account (KUBERNETES_SERVICE_HOST, the mounted token and CA)", async () => {
+    const root = mkdtempSync('/tmp/skk-pod-');
+    const saved = { host: process.env.KUBERNETES_SERVICE_HOST, port: process.env.KUBERNETES_SERVICE_PORT };
+    try {
+      const dir = join(root, 'var/run/secrets/kubernetes.io/serviceaccount');
+      mkdirSync(dir, { recursive: true });
+      copyFileSync(join(kube.dir, 'ca.crt'), join(dir, 'ca.crt'));
+      writeFileSync(join(dir, 'token'), (await kube.kubectlOk(['-n', 'swarmkeeper', 'create', 'token', 'swarmkeeper'])).trim());
+      writeFileSync(join(dir, 'namespace'), 'swarmkeeper');
+      // client-node reads these two from process.env itself.
+      process.env.KUBERNETES_SERVICE_HOST = kube.address;
+      process.env.KUBERNETES_SERVICE_PORT = '6443';
+      const kc = loadKubeConfig(undefined, { HOME: root, KUBERNETES_SERVICE_HOST: kube.address }, root);
+      expect(kc.getCurrentCluster()?.server).toBe(kube.url);
+      const api = swarmClusterApi(kc);
+      expect((await api.list()).items).toEqual([]);
+      // As the service account, not as an administrator: what rbac.yaml does not grant is refused.
+      const create = kc.makeApiClient(CustomObjectsApi).createClusterCustomObject({ group: 'swarmkeeper.dev', version: 'v1alpha1', plural: 'swarmclusters', body: {} });
+      await expect(create).rejects.toMatchObject({ code: 403 });
+      await expect(api.recordEvent({ name: 'absent' }, { type: 'Normal', reason: 'Test', action: 'Test', message: 'in-cluster' }, new Date())).resolves.toBeUndefined();
+    } finally {
+      process.env.KUBERNETES_SERVICE_HOST = saved.host;
+      process.env.KUBERNETES_SERVICE_PORT = saved.port;
+      if (saved.host === undefined) delete process.env.KUBERNETES_SERVICE_HOST;
+      if (saved.port === undefined) delete process.env.KUBERNETES_SERVICE_PORT;
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });
 
