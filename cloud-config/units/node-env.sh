@@ -5,9 +5,13 @@
 set -euo pipefail
 mkdir -p /run/swarmkeeper
 md=http://169.254.169.254/latest
-t=$(curl -sSf --retry 10 --retry-connrefused -X PUT -H "X-aws-ec2-metadata-token-ttl-seconds: 300" "$md/api/token")
-id=$(curl -sSf --retry 10 -H "X-aws-ec2-metadata-token: $t" "$md/meta-data/instance-id")
-ip=$(curl -sSf --retry 10 -H "X-aws-ec2-metadata-token: $t" "$md/meta-data/local-ipv4")
+# docker waits for this script (After=): every request is bounded, and so are its
+# retries, so a metadata service that hangs or keeps failing delays docker by a minute
+# or so, never for ever (the unit's TimeoutStartSec is the last guard).
+get="curl -sSf --connect-timeout 2 --max-time 5 --retry 10 --retry-max-time 40"
+t=$($get --retry-connrefused -X PUT -H "X-aws-ec2-metadata-token-ttl-seconds: 300" "$md/api/token")
+id=$($get -H "X-aws-ec2-metadata-token: $t" "$md/meta-data/instance-id")
+ip=$($get -H "X-aws-ec2-metadata-token: $t" "$md/meta-data/local-ipv4")
 # The engine label maps the swarm node to its instance (hostnames are not unique);
 # docker's metrics listen on the private address; its API stays on the unix socket.
 tls=""

@@ -4,7 +4,8 @@
 // 1. the instance metadata service fails (the stand-in answers 403 to everything): the
 //    metadata unit fails, and docker starts all the same (its drop-in Wants= the
 //    metadata unit and reads its environment file with `-`); the agent, which needs
-//    the instance id, does not start;
+//    the instance id, does not start. When it hangs instead (never answers), the
+//    metadata script's bounded requests and retries fail it, and docker starts too;
 // 2. the registry hangs after its version check: the agent unit's image pull is killed
 //    at TimeoutStartSec and the unit is started again (Restart=always), not left hanging.
 //    The rendered timeout is 5 minutes (node 1 shows systemd reading it); node 2 gets a
@@ -73,8 +74,9 @@ afterAll(async () => {
 
 describe('a booting node under faults (real systemd)', () => {
   it('docker starts when instance metadata fails; the agent, which needs it, does not; a hung image pull times out and is retried', async () => {
-    const [noMetadata, hungPull] = await Promise.all([
+    const [noMetadata, hungMetadata, hungPull] = await Promise.all([
       boot('a', { userData: userData('registry.example.com/swarmkeeper:0.1.0'), imds: { refuseWith: 403 } }),
+      boot('c', { userData: userData('registry.example.com/swarmkeeper:0.1.0'), imds: { hang: true } }),
       boot('b', {
         userData: userData(`${registry.host}/swarmkeeper:hung`),
         testFiles: [{ path: 'etc/systemd/system/swarmkeeper-bootstrap.service.d/99-test-short-timeout.conf', content: `[Service]\nTimeoutStartSec=${SHORT_TIMEOUT}\n` }],
@@ -102,6 +104,17 @@ describe('a booting node under faults (real systemd)', () => {
     expect(agent.ActiveState).not.toMatch(/^(active|activating)$/);
     // The rendered pull timeout, as systemd reads it.
     expect(agent.TimeoutStartUSec).toBe('5min');
+
+    // 1b. The metadata service hangs: every request and the script's retries are bounded,
+    // so the metadata unit fails within a minute or so and docker starts after it.
+    await until('docker to run although the metadata service hangs', () => tryShow(hungMetadata, 'docker.service', ['ActiveState'])?.ActiveState === 'active', {
+      timeoutMs: 240_000,
+      intervalMs: 1000,
+      context: () => hungMetadata.journal('swarmkeeper-node-env.service'),
+    });
+    expect(hungMetadata.imds.requests.get('hung /latest/api/token')).toBeGreaterThan(1);
+    expect(show(hungMetadata, 'swarmkeeper-node-env.service', ['ActiveState']).ActiveState).toBe('failed');
+    expect(show(hungMetadata, 'swarmkeeper-node-env.service', ['TimeoutStartUSec']).TimeoutStartUSec).toBe('2min');
 
     // 2. The pull hangs: it reached the manifest and waits; the unit is still starting.
     const manifest = ' /v2/swarmkeeper/manifests/hung';

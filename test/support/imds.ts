@@ -25,6 +25,8 @@ export interface ImdsOptions {
    * under "<status> <path>"), as when the service refuses or is broken.
    */
   readonly refuseWith?: number;
+  /** A hung metadata service: every request is held open, never answered (counted under "hung <path>"). */
+  readonly hang?: boolean;
 }
 
 export interface ImdsStandIn {
@@ -43,6 +45,7 @@ export async function startImds(metadata: InstanceMetadata, opts: ImdsOptions = 
     requests.set(key, (requests.get(key) ?? 0) + 1);
   };
   const server = createServer((req, res) => {
+    if (opts.hang) return count(`hung ${(req.url ?? '').split('?')[0] ?? ''}`);
     if (opts.refuseWith === undefined) return answer(req, res, metadata, tokens, count);
     count(`${opts.refuseWith} ${(req.url ?? '').split('?')[0] ?? ''}`);
     res.writeHead(opts.refuseWith, { 'content-type': 'text/plain' });

@@ -53,6 +53,8 @@ export interface BootedNode {
   console(): string;
   /** `journalctl -u <unit>` inside the node, for failure messages. */
   journal(unit: string, lines?: number): string;
+  /** The host PID of the node's PID 1 (for nsenter), while it runs. */
+  initPid(): number | undefined;
   /** Runs a command inside the node (its mount and PID namespaces, e.g. systemctl) and returns its stdout. */
   exec(command: readonly string[]): string;
   /** kill -9 of the node's PID 1: the instance is lost, nothing shuts down cleanly. */
@@ -135,6 +137,7 @@ export async function bootNodeFromUserData(opts: BootNodeOptions): Promise<Boote
     imds: stopImds,
     console: () => (existsSync(consolePath) ? readFileSync(consolePath, 'utf8') : ''),
     journal: (unit, lines = 40) => nodeJournal(root, unit, lines),
+    initPid: init,
     exec: (command) => {
       const pid = init();
       if (pid === undefined) throw new Error(`node ${opts.instanceId} is not running`);
