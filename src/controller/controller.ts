@@ -21,7 +21,7 @@ import { Journal } from '../store/journal.ts';
 import type { FencedKv } from '../store/fenced-kv.ts';
 import type { ClusterStore, LeaderFence, Watcher } from '../store/port.ts';
 import type { ProgressEvent } from './events.ts';
-import { reconcileCluster, type PlanFn } from './reconcile.ts';
+import { reconcileCluster, type LoopContext, type PlanFn } from './reconcile.ts';
 import { ProviderCache } from './provider-cache.ts';
 import { WorkQueue, type RunOutcome } from './work-queue.ts';
 import { localAgentConfig } from './agent-config.ts';
@@ -91,6 +91,8 @@ class ReconcileController extends EventEmitter implements Controller {
   private readonly kv: FencedKv;
   private readonly peers: PeerClients;
   private readonly providers: ProviderCache;
+  /** What every cycle shares, built once. */
+  private readonly loop: LoopContext;
   private readonly queue: WorkQueue;
   private readonly hints = new Map<string, ObserveHints>();
   private readonly detectors = new Map<string, DetectorState>();
@@ -108,6 +110,26 @@ class ReconcileController extends EventEmitter implements Controller {
     this.journal = new Journal(this.kv, { prefix: deps.prefix });
     this.peers = new PeerClients(deps.peers);
     this.providers = new ProviderCache(deps.providerFor);
+    this.loop = {
+      store: deps.store,
+      mgmt: this.kv,
+      prefix: deps.prefix,
+      journal: this.journal,
+      marks: deps.marks,
+      peers: this.peers,
+      providerFor: (spec) => this.providers.get(spec),
+      plan: deps.plan,
+      checkPrecondition: deps.checkPrecondition,
+      agentConfig: deps.agentConfig ?? localAgentConfig(deps.managementEndpoints ?? [], deps.prefix),
+      ingest: deps.ingest,
+      logger: this.log,
+      now: deps.now ?? Date.now,
+      observeTimeoutMs: deps.observeTimeoutMs,
+      timeouts: deps.timeouts,
+      selfInstanceId: deps.selfInstanceId,
+      ...(deps.takeBackup ? { takeBackup: deps.takeBackup } : {}),
+      ...(deps.release ? { release: deps.release } : {}),
+    };
     this.queue = new WorkQueue((name) => this.runCycle(name), {
       backoffInitialMs: 500,
       backoffMaxMs: 30_000,
@@ -227,30 +249,7 @@ class ReconcileController extends EventEmitter implements Controller {
   }
 
   private reconcile(name: string, cycle: string, leadership: Leadership, hints: ObserveHints, detectors: DetectorState): Promise<CycleResult> {
-    return reconcileCluster(name, cycle, {
-      store: this.deps.store,
-      mgmt: this.kv,
-      prefix: this.deps.prefix,
-      journal: this.journal,
-      marks: this.deps.marks,
-      peers: this.peers,
-      providerFor: (spec) => this.providers.get(spec),
-      plan: this.deps.plan,
-      checkPrecondition: this.deps.checkPrecondition,
-      agentConfig: this.deps.agentConfig ?? localAgentConfig(this.deps.managementEndpoints ?? [], this.deps.prefix),
-      ingest: this.deps.ingest,
-      leadership,
-      logger: this.log,
-      now: this.deps.now ?? Date.now,
-      observeTimeoutMs: this.deps.observeTimeoutMs,
-      timeouts: this.deps.timeouts,
-      selfInstanceId: this.deps.selfInstanceId,
-      hints,
-      detectors,
-      emit: (e) => this.emitProgress(e),
-      ...(this.deps.takeBackup ? { takeBackup: this.deps.takeBackup } : {}),
-      ...(this.deps.release ? { release: this.deps.release } : {}),
-    });
+    return reconcileCluster(name, cycle, { loop: this.loop, leadership, hints, detectors, emit: (e) => this.emitProgress(e) });
   }
 
   private emitProgress(e: ProgressEvent): void {

@@ -27,7 +27,11 @@ import type { SwarmClusterStatus } from '../spec/schema.ts';
 
 export type PlanFn = (spec: ResolvedSpec, snapshot: Snapshot, opts: { now: number }) => PlanResult;
 
-export interface CycleDeps {
+/**
+ * What every cycle of one controller shares: built once by the Controller
+ * (controller.ts), handed to each cycle as it is rather than copied field by field.
+ */
+export interface LoopContext {
   readonly store: ClusterStore;
   readonly mgmt: FencedKv;
   readonly prefix: string;
@@ -40,17 +44,22 @@ export interface CycleDeps {
   readonly agentConfig: AgentConfigFactory;
   /** Spec intake: validates the spec key and moves it to last-good (ingestSpec). */
   readonly ingest?: (name: string, fence: LeaderFence) => Promise<unknown>;
-  readonly leadership: Leadership;
   readonly logger: Logger;
   readonly now: () => number;
   readonly observeTimeoutMs?: number;
   readonly timeouts?: Partial<ActTimeouts>;
   readonly selfInstanceId?: string;
+  readonly takeBackup?: BackupTaker;
+  readonly release?: ActDeps['release'];
+}
+
+/** One cycle: the loop's context and what belongs to this cycle alone. */
+export interface CycleDeps {
+  readonly loop: LoopContext;
+  readonly leadership: Leadership;
   readonly hints: ObserveHints;
   readonly detectors: DetectorState;
   readonly emit: (e: ProgressEvent) => void;
-  readonly takeBackup?: BackupTaker;
-  readonly release?: ActDeps['release'];
 }
 
 export interface CycleResult {
@@ -75,9 +84,9 @@ export interface CycleResult {
 const VIEW_MAX_AGE_MS = 30_000;
 
 export async function reconcileCluster(name: string, cycle: string, deps: CycleDeps): Promise<CycleResult> {
-  const log = deps.logger.child({ cluster: name, cycle });
-  if (deps.ingest) await deps.ingest(name, deps.leadership.fence);
-  const stored = await deps.store.get(name);
+  const log = deps.loop.logger.child({ cluster: name, cycle });
+  if (deps.loop.ingest) await deps.loop.ingest(name, deps.leadership.fence);
+  const stored = await deps.loop.store.get(name);
   if (!stored) return { deleted: true, planned: 0, executed: 0, skipped: false, converged: true };
   const spec = resolveCluster(stored.cluster);
   const fence = deps.leadership.fence;
@@ -90,43 +99,43 @@ export async function reconcileCluster(name: string, cycle: string, deps: CycleD
   let status: SwarmClusterStatus | undefined;
   let released = false;
   try {
-    const provider = deps.providerFor(spec);
+    const provider = deps.loop.providerFor(spec);
     const observeDeps: ObserveDeps = {
       cluster: name,
       provider,
-      peers: deps.peers,
-      marks: deps.marks,
-      journal: deps.journal,
-      now: deps.now,
-      timeoutMs: deps.observeTimeoutMs,
-      selfInstanceId: deps.selfInstanceId,
+      peers: deps.loop.peers,
+      marks: deps.loop.marks,
+      journal: deps.loop.journal,
+      now: deps.loop.now,
+      timeoutMs: deps.loop.observeTimeoutMs,
+      selfInstanceId: deps.loop.selfInstanceId,
       hints: deps.hints,
     };
-    const observe = (): Promise<Snapshot> => observeWithPublished(observeDeps, deps.mgmt, deps.prefix);
-    const view = new CycleView({ observe, refresh: (base, parts) => refreshSources(observeDeps, base, parts), now: deps.now, maxAgeMs: VIEW_MAX_AGE_MS });
+    const observe = (): Promise<Snapshot> => observeWithPublished(observeDeps, deps.loop.mgmt, deps.loop.prefix);
+    const view = new CycleView({ observe, refresh: (base, parts) => refreshSources(observeDeps, base, parts), now: deps.loop.now, maxAgeMs: VIEW_MAX_AGE_MS });
     const act: ActDeps = {
       cluster: name,
       spec,
       provider,
-      peers: deps.peers,
-      journal: deps.journal,
-      mgmt: deps.mgmt,
-      prefix: deps.prefix,
-      marks: deps.marks,
+      peers: deps.loop.peers,
+      journal: deps.loop.journal,
+      mgmt: deps.loop.mgmt,
+      prefix: deps.loop.prefix,
+      marks: deps.loop.marks,
       fence,
       signal: deps.leadership.signal,
       leader: deps.leadership.identity,
       observe: (step) => view.forStep(step),
-      checkPrecondition: deps.checkPrecondition,
-      agentConfig: deps.agentConfig,
+      checkPrecondition: deps.loop.checkPrecondition,
+      agentConfig: deps.loop.agentConfig,
       logger: log,
-      now: deps.now,
-      timeouts: deps.timeouts,
-      ...(deps.takeBackup ? { takeBackup: deps.takeBackup } : {}),
-      ...(deps.release ? { release: deps.release } : {}),
+      now: deps.loop.now,
+      timeouts: deps.loop.timeouts,
+      ...(deps.loop.takeBackup ? { takeBackup: deps.loop.takeBackup } : {}),
+      ...(deps.loop.release ? { release: deps.loop.release } : {}),
     };
 
-    for (const entry of await deps.journal.inFlight(name)) {
+    for (const entry of await deps.loop.journal.inFlight(name)) {
       const out = await resumeEntry(entry, act);
       view.after(entry.step, out.instances);
       report(deps, name, cycle, entry.step, out);
@@ -134,8 +143,8 @@ export async function reconcileCluster(name: string, cycle: string, deps: CycleD
     }
 
     snapshot = await observe();
-    if (deps.marks) snapshot = await applyDetectors(name, spec, snapshot, deps.marks, deps.detectors, deps.now(), log);
-    planned = deps.plan(spec, snapshot, { now: deps.now() });
+    if (deps.loop.marks) snapshot = await applyDetectors(name, spec, snapshot, deps.loop.marks, deps.detectors, deps.loop.now(), log);
+    planned = deps.loop.plan(spec, snapshot, { now: deps.loop.now() });
     log.debug({ phase: planned.phase, steps: planned.steps.length, holds: planned.holds.length }, 'Planned');
     view.start(snapshot);
     for (const step of planned.steps) {
@@ -165,9 +174,9 @@ export async function reconcileCluster(name: string, cycle: string, deps: CycleD
     throw err;
   } finally {
     if (released) log.info('Cluster released: its nodes are gone and its keys removed');
-    status = buildStatus({ spec, previous: stored.status, specError: stored.specError, snapshot, plan: planned, executed, error, errorCode, now: deps.now() });
-    if (!deps.leadership.signal.aborted && !released && statusWorthWriting(stored.status, status, deps.now())) {
-      await deps.store.writeStatus(name, status, fence).catch((e: unknown) => log.warn({ err: e }, 'Writing status failed'));
+    status = buildStatus({ spec, previous: stored.status, specError: stored.specError, snapshot, plan: planned, executed, error, errorCode, now: deps.loop.now() });
+    if (!deps.leadership.signal.aborted && !released && statusWorthWriting(stored.status, status, deps.loop.now())) {
+      await deps.loop.store.writeStatus(name, status, fence).catch((e: unknown) => log.warn({ err: e }, 'Writing status failed'));
     }
     deps.emit({ type: 'cycle', cluster: name, cycle, phase: status.phase ?? 'Pending', planned: planned?.steps.length ?? 0, executed: executed.length, status, ...(error ? { error } : {}) });
   }
