@@ -3,9 +3,10 @@
 // files created with O_EXCL in one directory shared by every process on the machine,
 // so parallel test workers, the local provider and the demo never hand out the same
 // address twice. A reservation whose owner process has died is taken over.
-import { mkdirSync, openSync, closeSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { mkdirSync, openSync, closeSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import writeFileAtomic from 'write-file-atomic';
 
 export const DEFAULT_POOL_DIR = join(tmpdir(), 'swarmkeeper-loopback');
 
@@ -44,9 +45,7 @@ export function reserveSpecificLoopback(address: string, ownerPid: number = proc
  */
 export function transferLoopback(address: string, ownerPid: number, dir: string = DEFAULT_POOL_DIR): void {
   const file = join(dir, address);
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, String(ownerPid));
-  renameSync(tmp, file);
+  writeFileAtomic.sync(file, String(ownerPid), { fsync: true });
 }
 
 export function releaseLoopback(address: string, dir: string = DEFAULT_POOL_DIR): void {

@@ -5,8 +5,9 @@
 //   <dir>/server-key.pem (0600)   <dir>/server.csr   <dir>/server.pem   <dir>/ca.pem
 // Same library and algorithm as the cluster CA that signs it (src/providers/ec2/docker-ca.ts).
 import { webcrypto } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import writeFileAtomic from 'write-file-atomic';
 // @peculiar/x509 resolves its algorithm providers through tsyringe, which needs this polyfill loaded first.
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
@@ -53,7 +54,6 @@ export function writeDockerTls(dir: string, tls: { readonly ca: string; readonly
  */
 function writeAtomically(file: string, text: string, mode: number): void {
   if (existsSync(file) && readFileSync(file, 'utf8') === text) return;
-  const tmp = `${file}.tmp`;
-  writeFileSync(tmp, text, { mode });
-  renameSync(tmp, file);
+  // Fsynced before the rename: the key and certificates must survive a crash whole.
+  writeFileAtomic.sync(file, text, { mode, fsync: true });
 }

@@ -10,8 +10,9 @@
 // The token is used once: the answer is kept in the node's data dir (mode 0600), so an
 // agent restarted before it joined carries on without a second exchange. Join tokens are
 // secrets: they never reach a log line or an error message.
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import writeFileAtomic from 'write-file-atomic';
 import { SwarmkeeperError } from '../errors.ts';
 import type { JoinResponse } from '../protocol/bootstrap-exchange.ts';
 import type { ClusterEndpoints, InitClaim, SwarmTokensRecord } from '../protocol/cluster-endpoints.ts';
@@ -189,7 +190,6 @@ function readAnswer(file: string): JoinResponse | undefined {
 
 function writeAnswer(file: string, a: JoinResponse): void {
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-  const tmp = `${file}.tmp`;
-  writeFileSync(tmp, JSON.stringify(a), { mode: 0o600 });
-  renameSync(tmp, file);
+  // Fsynced before the rename: a reboot must find the whole answer or none.
+  writeFileAtomic.sync(file, JSON.stringify(a), { mode: 0o600, fsync: true });
 }

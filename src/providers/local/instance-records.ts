@@ -12,8 +12,9 @@
 // a record. A record is written BEFORE any process starts (phase 'launching'): a crash
 // mid-launch leaves a record the controller sees (and cleans up as never joined), never
 // an untracked process.
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import writeFileAtomic from 'write-file-atomic';
 import type { Role } from '../../spec/schema.ts';
 
 export interface InstancePids {
@@ -54,9 +55,7 @@ export function writeRecord(baseDir: string, rec: InstanceRecord): void {
   const dir = stateDir(baseDir, rec.cluster);
   mkdirSync(dir, { recursive: true });
   const file = recordPath(baseDir, rec.cluster, rec.id);
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(rec, null, 2)}\n`, { mode: 0o600 });
-  renameSync(tmp, file);
+  writeFileAtomic.sync(file, `${JSON.stringify(rec, null, 2)}\n`, { mode: 0o600, fsync: true });
 }
 
 export function readRecord(baseDir: string, cluster: string, id: string): InstanceRecord | undefined {

@@ -1,8 +1,9 @@
 // Which instances each launch client token created, kept after the instances are gone:
 // EC2 answers a repeated token with the first launch's instances even when they were
 // terminated, and the planner relies on a repeat never launching twice (rule 13).
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import writeFileAtomic from 'write-file-atomic';
 import { stateDir } from './instance-records.ts';
 
 function ledgerPath(baseDir: string, cluster: string, token: string): string {
@@ -22,7 +23,5 @@ export function readTokenLedger(baseDir: string, cluster: string, token: string)
 export function writeTokenLedger(baseDir: string, cluster: string, token: string, ids: readonly string[]): void {
   const file = ledgerPath(baseDir, cluster, token);
   mkdirSync(join(stateDir(baseDir, cluster), 'tokens'), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify({ ids, at: new Date().toISOString() }));
-  renameSync(tmp, file);
+  writeFileAtomic.sync(file, JSON.stringify({ ids, at: new Date().toISOString() }), { fsync: true });
 }
