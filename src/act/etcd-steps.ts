@@ -8,7 +8,7 @@ import type { Step } from '../plan/steps.ts';
 import type { Snapshot } from '../model/snapshot.ts';
 import { DEFAULT_TIMEOUTS, type ActDeps } from './context.ts';
 import { etcdFor } from './peers.ts';
-import { retrying } from './retry.ts';
+import { retrying } from '../retry.ts';
 
 type EtcdStep = Extract<Step, { kind: `etcd.${string}` }>;
 

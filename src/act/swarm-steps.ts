@@ -8,7 +8,7 @@ import type { Step } from '../plan/steps.ts';
 import type { SwarmApi } from '../swarm/port.ts';
 import { DEFAULT_TIMEOUTS, type ActDeps } from './context.ts';
 import { swarmManagerFor } from './peers.ts';
-import { pollUntil, retrying } from './retry.ts';
+import { pollUntil, retrying } from '../retry.ts';
 
 type SwarmStep = Extract<Step, { kind: `swarm.${string}` }>;
 

@@ -2,6 +2,7 @@
 // every interval until the condition is met or the timeout passes (0: no limit). Each
 // read goes through the store, so a wait survives the controller's restarts and sees
 // exactly what `get` would show.
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { EtcdClusterStore } from '../store/etcd-store.ts';
 import type { StoredCluster } from '../store/port.ts';
 import { isMet, type WaitFor } from './wait-for.ts';
@@ -22,6 +23,6 @@ export async function waitForCluster(store: EtcdClusterStore, name: string, want
     if (isMet(want, cluster)) return true;
     const left = deadline - Date.now();
     if (left <= 0) return false;
-    await new Promise((r) => setTimeout(r, Math.min(opts.intervalMs ?? 500, left)));
+    await sleep(Math.min(opts.intervalMs ?? 500, left));
   }
 }

@@ -2,6 +2,8 @@
 // one run at a time; a key added while it runs is run once more right after (changes
 // are coalesced, never lost); each run says when it wants to run again; failures back
 // off exponentially per key and reset on success.
+import { backoffDelay } from '../retry.ts';
+
 export interface RunOutcome {
   /** Run the key again after this long (undefined: only when added again). */
   readonly requeueAfterMs?: number;
@@ -104,8 +106,7 @@ export class WorkQueue {
       next = out.requeueAfterMs;
     } catch (err) {
       st.failures++;
-      const initial = this.opts.backoffInitialMs ?? 500;
-      next = Math.min(initial * 2 ** (st.failures - 1), this.opts.backoffMaxMs ?? 30_000);
+      next = backoffDelay(st.failures, { initialMs: this.opts.backoffInitialMs ?? 500, maxMs: this.opts.backoffMaxMs ?? 30_000 });
       this.opts.onError?.(key, err, next);
     } finally {
       st.running = false;

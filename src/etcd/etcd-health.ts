@@ -1,6 +1,7 @@
 // Readiness probes for a local etcd: GET /health (or /version) on a loopback client
 // URL, with the TLS files when the URL is https. Only loopback addresses are probed:
 // the process was started on this machine, and tests never send traffic elsewhere.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
@@ -85,8 +86,4 @@ function httpGet(url: URL, tls: HealthProbeTls | undefined, timeoutMs: number): 
     req.on('error', reject);
     req.end();
   });
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -9,6 +9,7 @@
 // Idempotence (every step may be re-run after a crash): addLearner returns the existing
 // member for a peer URL already added; promote of a voter, remove of a member that is
 // gone and moveLeader to the current leader resolve.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { readFileSync } from 'node:fs';
 import { Etcd3, type IMember, type IOptions } from 'etcd3';
 import { SwarmkeeperError } from '../errors.ts';
@@ -305,8 +306,4 @@ function tlsCredentials(tls: EtcdMembershipTls): NonNullable<IOptions['credentia
     throw new SwarmkeeperError('Usage', 'etcd TLS: give both the client certificate and its key, or neither');
   }
   return { rootCertificate, ...(privateKey && certChain ? { privateKey, certChain } : {}) };
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }

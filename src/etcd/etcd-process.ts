@@ -9,10 +9,10 @@
 // healthy alone (one of a new 3-member cluster, a learner) is started with
 // `waitFor: 'listening'` or `'none'`, and the caller waits with waitForEtcdHealth().
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { SwarmkeeperError } from '../errors.ts';
-import { isAlive, waitUntil } from '../process/process-control.ts';
+import { cmdlineOf, isAlive, readPidFile, signal, stopByPidFile, terminate, waitUntil } from '../process/process-control.ts';
 import { isLoopbackHost, waitForEtcdHealth, type HealthProbeTls } from './etcd-health.ts';
 
 // Re-exported: callers import the probes from here too.
@@ -151,7 +151,7 @@ export async function startEtcdProcess(opts: EtcdProcessOptions): Promise<EtcdPr
     ...(pidFile ? { pidFile } : {}),
     isRunning,
     stop: async (timeoutMs = 10_000) => {
-      await terminatePid(pid, timeoutMs, isRunning);
+      await terminate(pid, { timeoutMs, alive: isRunning });
       if (pidFile) rmSync(pidFile, { force: true });
     },
     kill: async () => {
@@ -188,52 +188,20 @@ export async function startEtcdProcess(opts: EtcdProcessOptions): Promise<EtcdPr
 
 /**
  * Stops the etcd whose pid is in `pidFile` (a detached one, maybe started by another
- * process). Returns false when there was nothing to stop. The pid is only signalled
- * when /proc says it is still an etcd, so a recycled pid is never hit.
+ * process). Returns false when there was nothing to stop.
  */
-export async function stopEtcdByPidFile(pidFile: string, timeoutMs = 10_000): Promise<boolean> {
-  if (!existsSync(pidFile)) return false;
-  const pid = Number.parseInt(readFileSync(pidFile, 'utf8').trim(), 10);
-  let stopped = false;
-  if (Number.isInteger(pid) && pid > 0 && isEtcdPid(pid)) {
-    await terminatePid(pid, timeoutMs, () => isAlive(pid));
-    stopped = true;
-  }
-  rmSync(pidFile, { force: true });
-  return stopped;
+export function stopEtcdByPidFile(pidFile: string, timeoutMs = 10_000): Promise<boolean> {
+  return stopByPidFile(pidFile, { isOurs: isEtcdCommand, timeoutMs });
 }
 
 /** The pid in `pidFile` when that process is alive and is an etcd. */
 export function runningEtcdPid(pidFile: string): number | undefined {
-  if (!existsSync(pidFile)) return undefined;
-  const pid = Number.parseInt(readFileSync(pidFile, 'utf8').trim(), 10);
-  return Number.isInteger(pid) && pid > 0 && isEtcdPid(pid) ? pid : undefined;
+  const pid = readPidFile(pidFile);
+  return pid !== undefined && isAlive(pid) && isEtcdCommand(cmdlineOf(pid)) ? pid : undefined;
 }
 
-function isEtcdPid(pid: number): boolean {
-  if (!isAlive(pid)) return false;
-  try {
-    const argv0 = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0] ?? '';
-    return /(^|\/)etcd$/.test(argv0);
-  } catch {
-    return false;
-  }
-}
-
-async function terminatePid(pid: number, timeoutMs: number, alive: () => boolean): Promise<void> {
-  if (!alive()) return;
-  signal(pid, 'SIGTERM');
-  if (await waitUntil(() => !alive(), timeoutMs)) return;
-  signal(pid, 'SIGKILL');
-  await waitUntil(() => !alive(), 10_000);
-}
-
-function signal(pid: number, sig: NodeJS.Signals): void {
-  try {
-    process.kill(pid, sig);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
-  }
+function isEtcdCommand(cmdline: string): boolean {
+  return /^(\S*\/)?etcd( |$)/.test(cmdline);
 }
 
 function loopbackUrlOf(urls: readonly string[]): string {

@@ -6,11 +6,12 @@
 // It runs in the agent's process group (the agent supervises it, as systemd would a
 // unit of the node) and writes a pid file the local provider reads to stop it.
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { dirname } from 'node:path';
 import { SwarmkeeperError } from '../errors.ts';
-import { signal, sleep, waitUntil } from '../process/process-control.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { stopByPidFile, waitUntil } from '../process/process-control.ts';
 
 export interface GatewayOptions {
   /** host:port of each manager's etcd client URL (no scheme: the gateway takes none). */
@@ -88,31 +89,9 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayProcess
   return proc;
 }
 
-/** Stops a gateway left behind by an earlier agent (pid file), checking /proc first so a reused pid is never hit. */
-export async function stopGatewayByPidFile(pidFile: string): Promise<boolean> {
-  let pid: number;
-  try {
-    pid = Number.parseInt(readFileSync(pidFile, 'utf8').trim(), 10);
-  } catch {
-    return false;
-  }
-  const isGateway = (): boolean => {
-    try {
-      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-      return /(^|\/)etcd$/.test(argv[0] ?? '') && argv[1] === 'gateway';
-    } catch {
-      return false;
-    }
-  };
-  let stopped = false;
-  if (Number.isInteger(pid) && pid > 0 && isGateway()) {
-    signal(pid, 'SIGTERM');
-    if (!(await waitUntil(() => !isGateway(), 5_000))) signal(pid, 'SIGKILL');
-    await waitUntil(() => !isGateway(), 5_000);
-    stopped = true;
-  }
-  rmSync(pidFile, { force: true });
-  return stopped;
+/** Stops a gateway left behind by an earlier agent (pid file); a reused pid is never hit. */
+export function stopGatewayByPidFile(pidFile: string): Promise<boolean> {
+  return stopByPidFile(pidFile, { isOurs: (cmdline) => /^(\S*\/)?etcd gateway( |$)/.test(cmdline), timeoutMs: 5_000 });
 }
 
 function canConnect(host: string, port: number): Promise<boolean> {

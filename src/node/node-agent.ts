@@ -22,6 +22,7 @@ import type { NodeAgentConfig } from '../protocol/agent-config.ts';
 import { clusterClientUrls, decideAgentAction, needsMemberList, type AgentAction, type AgentFacts } from './agent-decide.ts';
 import { startNodeEtcd, startNodeGateway, stopLeftoverProcesses, type NodeChild } from './agent-processes.ts';
 import type { ManagementKv } from '../store/management-kv.ts';
+import { backoffDelay } from '../retry.ts';
 
 /** Who this node is: what the provider knows at launch besides the NodeAgentConfig. */
 export interface NodeIdentity {
@@ -109,7 +110,7 @@ export async function runNodeAgent(config: NodeAgentConfig, node: NodeIdentity, 
         while (deaths.length > 0 && (deaths[0] ?? now) < now - 5 * 60_000) deaths.shift();
         log.warn({ process: child?.kind, recentExits: deaths.length }, 'Restarting the etcd process of the node after it exited');
         child = undefined;
-        await wake.wait(backoffMs(deaths.length));
+        await wake.wait(backoffDelay(deaths.length, AGENT_BACKOFF));
         continue;
       }
       const action = decideAgentAction(facts);
@@ -137,7 +138,7 @@ export async function runNodeAgent(config: NodeAgentConfig, node: NodeIdentity, 
       } catch (err) {
         failures++;
         log.warn({ action: action.kind, err, attempt: failures }, 'Action failed, retrying');
-        await wake.wait(backoffMs(failures));
+        await wake.wait(backoffDelay(failures, AGENT_BACKOFF));
       }
     }
     return 'stopped';
@@ -254,9 +255,7 @@ export async function runNodeAgent(config: NodeAgentConfig, node: NodeIdentity, 
   }
 }
 
-function backoffMs(failures: number): number {
-  return Math.min(500 * 2 ** Math.max(0, failures - 1), 8_000);
-}
+const AGENT_BACKOFF = { initialMs: 500, maxMs: 8_000 };
 
 /** A resettable wake-up: wait(ms) resolves after ms or at the next fire(), whichever first. */
 class Wakeup {

@@ -10,6 +10,7 @@
 import type { Logger } from '../log.ts';
 import { messageOf } from '../errors.ts';
 import { dedupeKeyOf, formatNotification, type NotificationEvent, type SlackMessage } from './format.ts';
+import { backoffDelay, sleep } from '../retry.ts';
 
 export interface NotifierOptions {
   readonly webhookUrl: string;
@@ -120,7 +121,7 @@ export class Notifier {
   }
 
   private async deliver(item: Queued): Promise<void> {
-    let delay = this.opts.baseDelayMs;
+    const backoff = { initialMs: this.opts.baseDelayMs, maxMs: this.opts.maxDelayMs };
     for (let attempt = 1; attempt <= this.opts.maxAttempts; attempt++) {
       const outcome = await this.post(item.message);
       if (outcome === 'ok') {
@@ -129,8 +130,8 @@ export class Notifier {
         return;
       }
       if (outcome === 'permanent' || attempt === this.opts.maxAttempts || this.abort.signal.aborted) break;
-      await sleep(delay, this.abort.signal);
-      delay = Math.min(delay * 2, this.opts.maxDelayMs);
+      // Stopping ends the wait; the loop then gives up at its abort check.
+      await sleep(backoffDelay(attempt, backoff), this.abort.signal).catch(() => undefined);
     }
     this.lastSent.delete(item.key);
     this.stats.failed++;
@@ -166,18 +167,4 @@ export class Notifier {
 function describe(err: unknown): string {
   const cause = err instanceof Error && err.cause !== undefined ? `: ${messageOf(err.cause)}` : '';
   return `${messageOf(err)}${cause}`;
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const onAbort = () => {
-      clearTimeout(t);
-      resolve();
-    };
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }

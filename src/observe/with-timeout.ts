@@ -4,14 +4,18 @@
 import { messageOf } from '../errors.ts';
 import type { Source } from '../model/snapshot.ts';
 
-/** Rejects with a message naming `what` when `promise` takes longer than `ms`. */
+/**
+ * Rejects with a message naming `what` when `promise` has not settled within `ms`. The
+ * deadline is an AbortSignal.timeout (its timer never holds the process open); the
+ * ports called here take no signal yet, so the call itself runs on in the background.
+ */
 export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms);
-    timer.unref?.();
+  const deadline = AbortSignal.timeout(ms);
+  return new Promise<T>((resolve, reject) => {
+    const onDeadline = (): void => reject(new Error(`${what} did not answer within ${ms} ms`));
+    deadline.addEventListener('abort', onDeadline, { once: true });
+    promise.then(resolve, reject).finally(() => deadline.removeEventListener('abort', onDeadline));
   });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** Runs `read` with a deadline and turns the outcome into a Source. Never throws. */

@@ -1,7 +1,8 @@
 // Small helpers for processes swarmkeeper starts and later finds again by pid file
 // (dockerd, etcd, gateways, the local provider's node agents): liveness that does not believe zombies or
 // reused pids, signals that tolerate a process already gone, bounded waits.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /** The pid in `file`, or undefined when there is none or it is not a positive integer. */
 export function readPidFile(file: string): number | undefined {
@@ -58,6 +59,46 @@ export async function waitUntil(cond: () => boolean, timeoutMs: number, interval
   return cond();
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
+/** Sends `sig` to the process group `pid` leads, or to `pid` alone when it leads none. */
+export function signalGroup(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, sig);
+  } catch {
+    signal(pid, sig);
+  }
+}
+
+export interface TerminateOptions {
+  /** How long SIGTERM has before SIGKILL. */
+  readonly timeoutMs: number;
+  /** Whether the process still runs; default: isAlive(pid). */
+  readonly alive?: () => boolean;
+  /** Signal the whole process group the pid leads. */
+  readonly group?: boolean;
+}
+
+/** SIGTERM, then SIGKILL after `timeoutMs`; resolves once the process is gone (or 10 s after SIGKILL). */
+export async function terminate(pid: number, opts: TerminateOptions): Promise<void> {
+  const alive = opts.alive ?? (() => isAlive(pid));
+  if (!alive()) return;
+  const send = opts.group ? signalGroup : signal;
+  send(pid, 'SIGTERM');
+  if (await waitUntil(() => !alive(), opts.timeoutMs)) return;
+  send(pid, 'SIGKILL');
+  await waitUntil(() => !alive(), 10_000);
+}
+
+/**
+ * Stops the process whose pid is in `pidFile` (one started detached, maybe by another
+ * program or an earlier run) and removes the file. The pid is signalled only while /proc
+ * shows the process the file was written for (`isOurs` on its command line), so a
+ * recycled pid is never hit. Returns whether there was a process to stop.
+ */
+export async function stopByPidFile(pidFile: string, opts: { readonly isOurs: (cmdline: string) => boolean } & Omit<TerminateOptions, 'alive'>): Promise<boolean> {
+  const pid = readPidFile(pidFile);
+  const ours = (): boolean => pid !== undefined && isAlive(pid) && opts.isOurs(cmdlineOf(pid));
+  const found = pid !== undefined && ours();
+  if (found) await terminate(pid, { ...opts, alive: ours });
+  rmSync(pidFile, { force: true });
+  return found;
 }

@@ -7,6 +7,7 @@
 //
 // putMark() is a compare-and-swap on the key's mod revision, so two writers (webhook
 // and detector on different replicas) cannot lose the earliest `since`.
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Etcd3 } from 'etcd3';
 import { SwarmkeeperError, wrapError } from '../errors.ts';
 import { INSTANCE_ID, type HealthMark, type HealthMarkSource, type NodeControl } from '../model/snapshot.ts';
@@ -89,7 +90,7 @@ export class EtcdMarkStore implements MarkStore {
           return;
         }
         // Lost a race with another writer: back off a little, with jitter, and re-read.
-        await new Promise((r) => setTimeout(r, Math.random() * 20 * attempt));
+        await sleep(Math.random() * 20 * attempt);
       }
     } catch (err) {
       throw wrapError(`writing health mark ${mark.source} of instance ${mark.instanceId}`, err);

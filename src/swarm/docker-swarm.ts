@@ -23,6 +23,7 @@ import type { ManagerReachability, SwarmAvailability, SwarmNode, SwarmNodeState 
 import type { Role } from '../spec/schema.ts';
 import type { SwarmApi, SwarmInfo, SwarmJoinTokens, TasksNotMoved } from './port.ts';
 import { toSwarmError } from './docker-errors.ts';
+import { backoffDelay, sleep } from '../retry.ts';
 
 /** The parts of the Engine API's Node object (API 1.41) this adapter reads. */
 interface ApiNode {
@@ -197,7 +198,7 @@ export class DockerSwarm implements SwarmApi {
   /** Polls until the node has left the manager raft (see the header). */
   private async waitDemoted(nodeId: string): Promise<void> {
     const deadline = Date.now() + this.demoteTimeoutMs;
-    for (let delay = 100; ; delay = Math.min(delay * 2, 1_000)) {
+    for (let polls = 1; ; polls++) {
       try {
         const node = await this.inspectNode(nodeId);
         if (!node.ManagerStatus) return;
@@ -212,7 +213,7 @@ export class DockerSwarm implements SwarmApi {
           details: { nodeId },
         });
       }
-      await new Promise((r) => setTimeout(r, delay));
+      await sleep(backoffDelay(polls, { initialMs: 100, maxMs: 1_000 }));
     }
   }
 

@@ -17,7 +17,8 @@ import { closeSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { resolve } from 'node:path';
 import { SwarmkeeperError } from '../errors.ts';
-import { cmdlineOf, isAlive, readPidFile, signal, sleep, waitGone } from '../process/process-control.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { cmdlineOf, isAlive, readPidFile, signal, stopByPidFile, terminate, waitGone } from '../process/process-control.ts';
 
 // Re-exported: the local provider and the tests import these from here.
 export { isAlive } from '../process/process-control.ts';
@@ -167,7 +168,8 @@ export async function startDockerd(opts: StartDockerdOptions): Promise<DockerdPr
     }
     if (Date.now() > deadline) {
       dropHook();
-      await terminate(pid, paths, 10_000);
+      await terminate(pid, { timeoutMs: 10_000 });
+      await stopContainerd(paths);
       throw new SwarmkeeperError('Unavailable', `dockerd for ${opts.instanceId} did not answer /_ping in time: ${logTail(paths.logFile)}`);
     }
     await sleep(200);
@@ -179,7 +181,8 @@ export async function startDockerd(opts: StartDockerdOptions): Promise<DockerdPr
     instanceId: opts.instanceId,
     stop: async (timeoutMs = 30_000) => {
       dropHook();
-      await terminate(pid, paths, timeoutMs);
+      await terminate(pid, { timeoutMs });
+      await stopContainerd(paths);
     },
     kill: async () => {
       dropHook();
@@ -204,19 +207,9 @@ export function dockerdPid(dir: string): number | undefined {
 }
 
 /** Stops the dockerd of `dir` by its pid file (SIGTERM, then SIGKILL); resolves when none runs. */
-export async function stopByPidFile(dir: string, timeoutMs = 30_000): Promise<void> {
+export async function stopDockerd(dir: string, timeoutMs = 30_000): Promise<void> {
   const paths = dockerdPaths(dir);
-  const pid = readLivePid(paths);
-  if (pid !== undefined) await terminate(pid, paths, timeoutMs);
-  else await stopContainerd(paths);
-}
-
-async function terminate(pid: number, paths: DockerdPaths, timeoutMs: number): Promise<void> {
-  signal(pid, 'SIGTERM');
-  if (!(await waitGone(pid, timeoutMs))) {
-    signal(pid, 'SIGKILL');
-    await waitGone(pid, 30_000);
-  }
+  await stopByPidFile(paths.pidFile, { isOurs: (cmdline) => isDockerdOf(cmdline, paths), timeoutMs });
   await stopContainerd(paths);
 }
 
@@ -231,8 +224,11 @@ async function stopContainerd(paths: DockerdPaths): Promise<void> {
 function readLivePid(paths: DockerdPaths): number | undefined {
   const pid = readPidFile(paths.pidFile);
   if (pid === undefined || !isAlive(pid)) return undefined;
-  const cmd = cmdlineOf(pid);
-  return cmd.includes('dockerd') && cmd.includes(paths.socketPath) ? pid : undefined;
+  return isDockerdOf(cmdlineOf(pid), paths) ? pid : undefined;
+}
+
+function isDockerdOf(cmdline: string, paths: DockerdPaths): boolean {
+  return cmdline.includes('dockerd') && cmdline.includes(paths.socketPath);
 }
 
 function ping(socketPath: string): Promise<boolean> {

@@ -7,6 +7,7 @@
 //
 // phase() closes a window (a stage of the demo, a scenario of a test) and starts the
 // next; stop() reports the whole run.
+import { setTimeout as sleep } from 'node:timers/promises';
 import type Docker from 'dockerode';
 import type { DockerEndpoint } from '../swarm/docker-endpoint.ts';
 import { dockerOf, listServiceTasks, type ServiceTasks } from './services.ts';
@@ -61,7 +62,7 @@ export function sampleAvailability(opts: SampleOptions): AvailabilitySampler {
       const started = Date.now();
       const seen = await sampleOnce(opts, clients).catch(() => undefined);
       for (const w of [whole, current]) record(w, seen);
-      await new Promise((r) => setTimeout(r, Math.max(0, intervalMs - (Date.now() - started))));
+      await sleep(Math.max(0, intervalMs - (Date.now() - started)));
     }
   })();
   return {

@@ -11,7 +11,8 @@ import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'nod
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { SwarmkeeperError } from '../errors.ts';
-import { signal, sleep, waitGone } from '../process/process-control.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { signal, waitGone } from '../process/process-control.ts';
 
 export const REGISTRY_BINARY = 'docker-registry';
 export const DEFAULT_REGISTRY_PORT = 5000;

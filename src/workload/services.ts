@@ -3,6 +3,7 @@
 // a service with no networks and no published ports needs neither a bridge nor the
 // ingress network), a short stop so drains are quick, replicated or global, with
 // placement constraints when asked.
+import { setTimeout as sleep } from 'node:timers/promises';
 import Docker from 'dockerode';
 import { SwarmkeeperError, wrapError } from '../errors.ts';
 import type { DockerEndpoint } from '../swarm/docker-endpoint.ts';
@@ -100,6 +101,6 @@ export async function waitServicesRunning(manager: Docker, names: readonly strin
       const seen = last.map((s) => `${s.service} ${s.running}/${s.replicas ?? '*'}${s.waiting[0] ? ` (${s.waiting[0].state}: ${s.waiting[0].message})` : ''}`).join(', ');
       throw new SwarmkeeperError('Unavailable', `services ${names.join(', ')} not all running after ${timeoutMs} ms: ${seen || 'none listed'}`);
     }
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200);
   }
 }

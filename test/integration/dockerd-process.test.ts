@@ -1,4 +1,4 @@
-// startDockerd / stopByPidFile / removeNodeDirs against real dockerd processes: a
+// startDockerd / stopDockerd / removeNodeDirs against real dockerd processes: a
 // detached dockerd outlives the process that started it and is stopped later by its pid
 // file; kill() leaves no containerd behind; a swarm-mode node's mounts are unmounted and
 // its directory removed.
@@ -17,7 +17,7 @@ import {
   pingDockerd,
   removeNodeDirs,
   startDockerd,
-  stopByPidFile,
+  stopDockerd,
 } from '../../src/swarm/dockerd-process.ts';
 import { DOCKERD_TEST_BLOCK } from '../support/dockerd.ts';
 
@@ -31,7 +31,7 @@ function aNode(): { address: string; dir: string } {
   const address = reserveLoopback({ block: DOCKERD_TEST_BLOCK });
   const dir = mkdtempSync('/tmp/sk-');
   cleanups.push(async () => {
-    await stopByPidFile(dir, 10_000);
+    await stopDockerd(dir, 10_000);
     removeNodeDirs(dir);
     releaseLoopback(address);
   });
@@ -65,7 +65,7 @@ describe('dockerd processes', () => {
     // dockerd writes containerd's pid file a moment after it answers pings.
     const containerd = await until('containerd pid file', () => containerdPid(dir), 10_000);
 
-    await stopByPidFile(dir);
+    await stopDockerd(dir);
     expect(isAlive(pid)).toBe(false);
     expect(dockerdPid(dir)).toBeUndefined();
     expect(containerd).toBeDefined();

@@ -3,6 +3,7 @@
 // ten times faster than the wall clock (the fallback without root). Both give the
 // controller a Provider and peer clients, and the demo a way to kill a manager and to
 // watch both rafts' quorum while it heals.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { etcdQuorumProbe } from '../../etcd/quorum-probe.ts';
 import { runningEtcdPid } from '../../etcd/etcd-process.ts';
@@ -116,7 +117,7 @@ function sampleRealQuorum(provider: LocalProvider, dir: string, cluster: string,
       ]);
       record(tallies.etcd, e, at);
       record(tallies.swarm, s, at);
-      await new Promise((r) => setTimeout(r, 500));
+      await sleep(500);
     }
     etcd.close();
     await Promise.all(swarms.map((s) => s.close().catch(() => undefined)));

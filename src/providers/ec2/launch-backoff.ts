@@ -3,6 +3,7 @@
 // launch waits (the quota is the account's), and the stored error keeps saying why so
 // status can report Degraded with the reason. A success clears the backoff.
 import { SwarmkeeperError } from '../../errors.ts';
+import { backoffDelay } from '../../retry.ts';
 
 export interface BackoffOptions {
   readonly baseMs?: number;
@@ -40,7 +41,7 @@ export class LaunchBackoff {
 
   fail(key: string, error: SwarmkeeperError, now: number): number {
     const failures = (this.holds.get(key)?.failures ?? 0) + 1;
-    const delay = Math.min(this.maxMs, this.baseMs * 2 ** (failures - 1));
+    const delay = backoffDelay(failures, { initialMs: this.baseMs, maxMs: this.maxMs });
     this.holds.set(key, { until: now + delay, failures, error });
     return now + delay;
   }

@@ -4,14 +4,14 @@
 // group) and, on terminate, all of them by pid file. Pids are only signalled after
 // /proc confirms they are still the process we started (pids get reused).
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stopEtcdByPidFile } from '../../etcd/etcd-process.ts';
 import { nodeAgentPaths } from '../../node/node-agent.ts';
 import { stopGatewayByPidFile } from '../../node/gateway-process.ts';
-import { dockerdPaths, dockerdPid, isAlive, stopByPidFile } from '../../swarm/dockerd-process.ts';
-import { waitUntil } from '../../process/process-control.ts';
+import { dockerdPaths, dockerdPid, stopDockerd } from '../../swarm/dockerd-process.ts';
+import { cmdlineOf, isAlive, readPidFile, stopByPidFile } from '../../process/process-control.ts';
 import type { NodeAgentConfig } from '../../protocol/agent-config.ts';
 
 /** The agent's own entry: the same command line as the CLI, loading only the agent (src/cli/node-main.ts). */
@@ -81,10 +81,13 @@ export function spawnAgent(l: AgentLaunch): number {
 
 /** The live agent of the node, by pid file, when /proc says it is this instance's agent. */
 export function agentPid(nodeDir: string, instanceId: string): number | undefined {
-  const pid = readPid(agentFiles(nodeDir).pidFile);
+  const pid = readPidFile(agentFiles(nodeDir).pidFile);
   if (pid === undefined || !isAlive(pid)) return undefined;
-  const cmd = cmdlineOf(pid);
-  return cmd.includes('bootstrap') && cmd.includes(instanceId) ? pid : undefined;
+  return isAgentOf(cmdlineOf(pid), instanceId) ? pid : undefined;
+}
+
+function isAgentOf(cmdline: string, instanceId: string): boolean {
+  return cmdline.includes('bootstrap') && cmdline.includes(instanceId);
 }
 
 export interface NodeLiveness {
@@ -102,44 +105,9 @@ export function livenessOf(nodeDir: string, instanceId: string): NodeLiveness {
  * when none of them runs. Safe to repeat.
  */
 export async function stopNodeProcesses(nodeDir: string, instanceId: string): Promise<void> {
-  const pid = agentPid(nodeDir, instanceId);
-  if (pid !== undefined) {
-    signalGroup(pid, 'SIGTERM');
-    if (!(await waitUntil(() => !isAlive(pid), 10_000))) signalGroup(pid, 'SIGKILL');
-    await waitUntil(() => !isAlive(pid), 10_000);
-  }
-  rmSync(agentFiles(nodeDir).pidFile, { force: true });
+  await stopByPidFile(agentFiles(nodeDir).pidFile, { isOurs: (cmd) => isAgentOf(cmd, instanceId), timeoutMs: 10_000, group: true });
   const paths = nodeAgentPaths(agentFiles(nodeDir).dataDir);
   await stopEtcdByPidFile(paths.etcdPidFile, 10_000);
   await stopGatewayByPidFile(paths.gatewayPidFile);
-  if (existsSync(nodeDir)) await stopByPidFile(nodeDir, 20_000);
-}
-
-function signalGroup(pid: number, sig: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, sig);
-  } catch {
-    try {
-      process.kill(pid, sig);
-    } catch {
-      // gone
-    }
-  }
-}
-
-function readPid(file: string): number | undefined {
-  try {
-    const pid = Number.parseInt(readFileSync(file, 'utf8').trim(), 10);
-    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function cmdlineOf(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
-  } catch {
-    return '';
-  }
+  if (existsSync(nodeDir)) await stopDockerd(nodeDir, 20_000);
 }
