@@ -17,10 +17,13 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { compiledIsCurrent } from '../bin/load-entry.js';
+import { useCurrentBuild } from '../test/support/build-or-sources.ts';
 import { runBaseline } from './converge-baseline.ts';
 import { startControllerHarness, type ControllerHarness } from '../test/support/controller-harness.ts';
 import type { ProgressEvent } from '../src/controller/events.ts';
+
+// Before any agent starts: a stale dist/ would run old code.
+const agentBuild = useCurrentBuild();
 
 const { values } = parseArgs({ options: {
     runs: { type: 'string', default: '1' },
@@ -130,7 +133,7 @@ async function main(): Promise<void> {
     editToFirstActionMs: { samples: editLatencies, median: sorted[Math.floor(sorted.length / 2)], max: sorted.at(-1) },
     targets: { ratio: 1.25, editToFirstActionMs: 250 },
     // Agents loaded through tsx start slower: run `npm run build` first.
-    agents: compiledIsCurrent() ? 'compiled dist/' : 'tsx sources (dist/ missing or older than src/)',
+    agents: agentBuild === 'dist' ? 'compiled dist/' : 'tsx sources (dist/ missing or older than src/)',
   };
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
 }

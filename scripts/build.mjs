@@ -1,10 +1,10 @@
 // `npm run build`: compiles src/ to dist/ (tsconfig.build.json) and stamps the build with
-// the time it started, which bin/load-entry.js compares with the sources' mtimes.
+// the time it started, which scripts/build-freshness.mjs compares with the sources' mtimes.
 // --if-stale (scripts/setup.sh): only when a source changed since the last build.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { BUILD_STAMP, compiledIsCurrent } from '../bin/load-entry.js';
+import { BUILD_STAMP, compiledIsCurrent } from './build-freshness.mjs';
 
 if (process.argv.includes('--if-stale') && compiledIsCurrent()) process.exit(0);
 const started = new Date();

@@ -48,8 +48,8 @@ bash scripts/setup-validators.sh
 # debootstrap, for scripts/image.sh (the image the image tests and the e2e run).
 bash scripts/setup-image.sh
 
-# Compiled once here, so each local node agent loads plain JavaScript (bin/load-entry.js
-# falls back to the sources whenever they are newer than this build).
+# Compiled here when a source changed since the last build, so the bins and each local
+# node agent load plain JavaScript (bin/load-entry.js runs dist/ without checking it).
 node scripts/build.mjs --if-stale
 
 # The EC2 end-to-end test's nodes: a cached Debian root with systemd and docker, booted
