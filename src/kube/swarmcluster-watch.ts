@@ -92,10 +92,11 @@ export async function watchSwarmClusters(
       (err: unknown) => {
         if (mine !== generation || closed) return;
         if (statusOf(err) === 410) resourceVersion = undefined;
-        // A quiet watch ends at client-node's inactivity timeout: resuming is routine.
-        if (err && (err as { name?: string }).name !== 'TimeoutError' && (err as { name?: string }).name !== 'AbortError') {
-          logger?.warn({ err }, 'SwarmCluster watch ended; resuming');
-        }
+        const name = (err as { name?: string } | null)?.name;
+        // Closed by the server, or quiet until client-node's inactivity timeout: resuming is
+        // routine and starts from the shortest delay; only failures make it grow.
+        if (!err || name === 'TimeoutError' || name === 'AbortError') retry.reset();
+        else logger?.warn({ err }, 'SwarmCluster watch ended; resuming');
         retry.schedule();
       },
     );
