@@ -27,7 +27,7 @@ import { startSwarmkeeperRun, type RunProcess } from '../support/swarmkeeper-run
 import { until } from '../support/until.ts';
 import { processesNaming } from '../support/processes.ts';
 
-const BLOCK = 234;
+const BLOCK = 241;
 const PREFIX = '/skk';
 const SA = 'system:serviceaccount:swarmkeeper:swarmkeeper';
 const ROOT = new URL('../..', import.meta.url).pathname;
