@@ -2,7 +2,8 @@
 //   1. stream an etcd snapshot from one healthy voter (a follower first: the leader is
 //      busiest), 2. export the swarm's state from a reachable manager, 3. store both and,
 //      last, the manifest with their checksums, 4. read the backup back and verify it,
-//      5. prune to the retention, 6. record it (keys.backup) for the planner and status.
+//      5. prune to the retention, 6. record it (keys.backup) for the planner and status
+//      (a guarded update: the CLI's unfenced record never races the leader's away).
 // A failure anywhere records lastFailure and throws: the executor stops there, so a
 // membership step behind a failed pre-change backup never runs.
 import type { BackupTaker } from '../act/context.ts';
@@ -15,7 +16,7 @@ import type { FencedKv } from '../store/fenced-kv.ts';
 import type { LeaderFence } from '../store/port.ts';
 import { dockerOf } from '../workload/services.ts';
 import { backupName, ETCD_ARTIFACT, pruneBackups, readBackup, SWARM_ARTIFACT, writeBackup, type BackupManifest } from './backup-catalog.ts';
-import { readBackupRecord, writeBackupRecord, type BackupRecord } from './backup-record.ts';
+import { recordFailure, recordSuccess } from './backup-record.ts';
 import { streamEtcdSnapshot } from '../etcd/etcd-snapshot.ts';
 import type { BackupStore } from './port.ts';
 import { openBackupStore, storeSpecOf } from './store-for-spec.ts';
@@ -49,7 +50,6 @@ export async function takeBackup(input: TakeBackupInput): Promise<BackupManifest
   const { spec, purpose } = input;
   const cluster = spec.name;
   const started = input.now();
-  const previous = await readBackupRecord(input.mgmt, input.prefix, cluster).catch(() => undefined);
   try {
     const store = input.store ?? openBackupStore(storeSpecOf(spec));
     const member = snapshotSource(input.snapshot);
@@ -78,18 +78,15 @@ export async function takeBackup(input: TakeBackupInput): Promise<BackupManifest
     const pruned = await pruneBackups(store, cluster, retention, input.now());
     const sizeBytes = manifest.artifacts.reduce((n, a) => n + a.sizeBytes, 0);
     const durationMs = input.now() - started;
-    const record: BackupRecord = {
-      newest: { name: manifest.name, takenAt: started, purpose, membership: input.membership, sizeBytes, durationMs, ...(etcd.revision === undefined ? {} : { etcdRevision: etcd.revision }) },
-      ...(previous?.lastFailure ? { lastFailure: previous.lastFailure } : {}),
-    };
-    await writeBackupRecord(input.mgmt, input.prefix, cluster, record, input.fence);
+    const newest = { name: manifest.name, takenAt: started, purpose, membership: input.membership, sizeBytes, durationMs, ...(etcd.revision === undefined ? {} : { etcdRevision: etcd.revision }) };
+    await recordSuccess(input.mgmt, input.prefix, cluster, newest, input.fence);
     input.onOutcome?.(cluster, { outcome: 'ok', purpose, durationSeconds: durationMs / 1000, sizeBytes, takenAt: started });
     input.logger.info({ backup: manifest.name, sizeBytes, durationMs, pruned, swarmError: 'error' in swarm ? swarm.error : undefined }, 'Backup taken');
     return manifest;
   } catch (err) {
     const error = messageOf(err);
     const failure = { at: input.now(), purpose, membership: input.membership, error };
-    await writeBackupRecord(input.mgmt, input.prefix, cluster, { ...(previous?.newest ? { newest: previous.newest } : {}), lastFailure: failure }, input.fence).catch(() => undefined);
+    await recordFailure(input.mgmt, input.prefix, cluster, failure, input.fence).catch(() => undefined);
     input.onOutcome?.(cluster, { outcome: 'failed', purpose, durationSeconds: (input.now() - started) / 1000 });
     input.logger.warn({ purpose, err }, 'Backup failed');
     throw err instanceof SwarmkeeperError ? err : new SwarmkeeperError('Unavailable', `taking a ${purpose} backup of ${cluster}: ${error}`, { cause: err });

@@ -5,10 +5,10 @@
 // virtual clock. One contract suite (test/support/management-contract.ts) runs against both.
 import type { Etcd3 } from 'etcd3';
 import { wrapError } from '../errors.ts';
-import { writeFenced, type FencedOp } from './fenced-write.ts';
+import { writeFenced, type FencedOp, type WriteGuard } from './fenced-write.ts';
 import type { LeaderFence } from './port.ts';
 
-export type { FencedOp } from './fenced-write.ts';
+export type { FencedOp, WriteGuard } from './fenced-write.ts';
 
 export interface FencedKv {
   /** The value at `key`, or undefined when there is none. */
@@ -17,9 +17,10 @@ export interface FencedKv {
   getPrefix(prefix: string): Promise<Array<readonly [string, string]>>;
   /**
    * Applies `ops` atomically; with a fence, only while the fence key exists at the fence's
-   * create revision (otherwise Conflict, and nothing is written).
+   * create revision; with a guard, only while the guard's key holds the guard's value
+   * (otherwise Conflict, `details.guardKey` set for a failed guard, and nothing is written).
    */
-  write(ops: readonly FencedOp[], fence: LeaderFence | undefined, context: string): Promise<void>;
+  write(ops: readonly FencedOp[], fence: LeaderFence | undefined, context: string, guard?: WriteGuard): Promise<void>;
 }
 
 export function etcdFencedKv(client: Etcd3): FencedKv {
@@ -42,6 +43,6 @@ export function etcdFencedKv(client: Etcd3): FencedKv {
         .sort()
         .map((k) => [k, kvs[k]!] as const);
     },
-    write: (ops, fence, context) => writeFenced(client, ops, fence, context),
+    write: (ops, fence, context, guard) => writeFenced(client, ops, fence, context, guard),
   };
 }

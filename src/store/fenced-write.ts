@@ -14,29 +14,44 @@ export type FencedOp =
   | { readonly kind: 'deletePrefix'; readonly key: string };
 
 /**
- * Applies `ops` atomically, guarded by `fence` when given (an unfenced write is for
- * tools like the CLI that never act on a cluster). Throws Conflict when the fence fails.
+ * Compare-and-swap for a record several writers update (read, change, write back): the
+ * write happens only while `key` still holds `value` (undefined: the key is absent).
  */
-export async function writeFenced(client: Etcd3, ops: readonly FencedOp[], fence: LeaderFence | undefined, context: string): Promise<void> {
+export interface WriteGuard {
+  readonly key: string;
+  readonly value: string | undefined;
+}
+
+/**
+ * Applies `ops` atomically, guarded by `fence` when given (an unfenced write is for
+ * tools like the CLI that never act on a cluster) and by `guard` when given. Throws
+ * Conflict when either fails; a failed guard has `details.guardKey`: read again and retry.
+ */
+export async function writeFenced(client: Etcd3, ops: readonly FencedOp[], fence: LeaderFence | undefined, context: string, guard?: WriteGuard): Promise<void> {
   if (ops.length === 0) return;
   const calls = ops.map((op) => (op.kind === 'put' ? client.put(op.key).value(op.value) : op.kind === 'delete' ? client.delete().key(op.key) : client.delete().prefix(op.key)));
   let succeeded: boolean;
   try {
-    if (!fence) {
+    if (!fence && !guard) {
       // Always true (a missing key has version 0): a plain multi-op transaction.
       await client.if(ops[0]!.key, 'Version', '>', -1).then(...calls).commit();
       return;
     }
-    const res = await client.if(fence.key, 'Create', '==', fence.createRevision).then(...calls).commit();
+    const guarded = (b: ReturnType<Etcd3['if']>): ReturnType<Etcd3['if']> =>
+      !guard ? b : guard.value === undefined ? b.and(guard.key, 'Create', '==', 0) : b.and(guard.key, 'Value', '==', guard.value);
+    const first = fence ? client.if(fence.key, 'Create', '==', fence.createRevision) : client.if(ops[0]!.key, 'Version', '>', -1);
+    const res = await guarded(first).then(...calls).commit();
     succeeded = res.succeeded;
   } catch (err) {
     throw wrapError(context, err);
   }
-  if (!succeeded) {
-    throw new SwarmkeeperError('Conflict', `${context}: leadership lost (the election key moved), write refused`, {
-      details: { fenceKey: fence.key },
-    });
+  if (succeeded) return;
+  if (guard && ((await client.get(guard.key).string().catch(() => null)) ?? undefined) !== guard.value) {
+    throw new SwarmkeeperError('Conflict', `${context}: ${guard.key} changed meanwhile, write refused`, { details: { guardKey: guard.key } });
   }
+  throw new SwarmkeeperError('Conflict', `${context}: leadership lost (the election key moved), write refused`, {
+    details: { fenceKey: fence?.key },
+  });
 }
 
 /**

@@ -4,7 +4,7 @@
 // elect() (the key of a campaign) and lost with depose(); a deposed leader's writes fail
 // with Conflict exactly as against etcd. For the simulator and the property histories.
 import { SwarmkeeperError } from '../errors.ts';
-import type { FencedKv, FencedOp } from './fenced-kv.ts';
+import type { FencedKv, FencedOp, WriteGuard } from './fenced-kv.ts';
 import type { LeaderFence } from './port.ts';
 
 interface Entry {
@@ -27,12 +27,15 @@ export class MemoryFencedKv implements FencedKv {
     return out.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   }
 
-  async write(ops: readonly FencedOp[], fence: LeaderFence | undefined, context: string): Promise<void> {
+  async write(ops: readonly FencedOp[], fence: LeaderFence | undefined, context: string, guard?: WriteGuard): Promise<void> {
     if (ops.length === 0) return;
     // etcd refuses a transaction that names a key twice ("duplicate key given in txn request").
     if (new Set(ops.map((op) => op.key)).size !== ops.length) throw new SwarmkeeperError('Conflict', `${context}: a key is named twice in one write`);
     if (fence && !this.holds(fence)) {
       throw new SwarmkeeperError('Conflict', `${context}: leadership lost (the election key moved), write refused`, { details: { fenceKey: fence.key } });
+    }
+    if (guard && this.data.get(guard.key)?.value !== guard.value) {
+      throw new SwarmkeeperError('Conflict', `${context}: ${guard.key} changed meanwhile, write refused`, { details: { guardKey: guard.key } });
     }
     this.revision += 1;
     for (const op of ops) {

@@ -60,6 +60,23 @@ export function managementContract(name: string, backend: () => ManagementBacken
       expect(await b.kv.get(`${p}/k`)).toBeUndefined();
     });
 
+    it('writes under a guard only while the guarded key holds the value read (absent: still absent)', async () => {
+      const b = backend();
+      const p = prefix();
+      await b.kv.write([{ kind: 'put', key: `${p}/r`, value: 'one' }], undefined, 'writing', { key: `${p}/r`, value: undefined });
+      const refused = await b.kv.write([{ kind: 'put', key: `${p}/r`, value: 'two' }], undefined, 'writing', { key: `${p}/r`, value: undefined }).then(
+        () => undefined,
+        (err: unknown) => err as { code?: string; details?: Record<string, unknown> },
+      );
+      expect(refused).toMatchObject({ code: 'Conflict', details: { guardKey: `${p}/r` } });
+      expect(await b.kv.get(`${p}/r`)).toBe('one');
+      // With a fence as well: both must hold.
+      const fence = await b.elect(`${p}/leader`, 'a');
+      await b.kv.write([{ kind: 'put', key: `${p}/r`, value: 'two' }], fence, 'writing', { key: `${p}/r`, value: 'one' });
+      expect(await codeOf(b.kv.write([{ kind: 'put', key: `${p}/r`, value: 'three' }], fence, 'writing', { key: `${p}/r`, value: 'one' }))).toBe('Conflict');
+      expect(await b.kv.get(`${p}/r`)).toBe('two');
+    });
+
     it('refuses a write that names one key twice, and writes none of it', async () => {
       const { kv } = backend();
       const p = prefix();
