@@ -130,6 +130,11 @@ describe('disaster recovery drill: every manager lost, recovered from a backup',
     const rpoMs = lossAt - Date.parse(manifest.takenAt);
     await until('the controller to freeze on the lost quorum', async () => (await h.status(NAME))?.phase === 'Frozen', { timeoutMs: 120_000 });
 
+    // A backup of another cluster is a usage error (exit 2).
+    const otherCluster = await sk(['recover', NAME, '--from', 'prod-20261201t120000000z-scheduled']);
+    expect(otherCluster.code).toBe(2);
+    expect(otherCluster.stderr).toMatch(/belongs to cluster prod, not drill/);
+
     // A truncated backup is refused with a clear error, and nothing changes.
     const damaged = backup.replace(/-manual$/, '-scheduled');
     cpSync(join(h.baseDir, 'backups', NAME, backup), join(h.baseDir, 'backups', NAME, damaged), { recursive: true });
