@@ -44,10 +44,12 @@ export interface ActTimeouts {
 
 export const DEFAULT_TIMEOUTS: ActTimeouts = { etcdMs: 30_000, promoteMs: 60_000, demoteMs: 60_000, swarmPromoteMs: 30_000 };
 
-export interface ActDeps {
-  readonly cluster: string;
-  readonly spec: ResolvedSpec;
-  readonly provider: Provider;
+/**
+ * What the executor needs that is the same for every cycle of one controller. The
+ * loop's context (src/controller/reconcile.ts, LoopContext) extends it, so a cycle
+ * hands it on whole instead of copying it field by field.
+ */
+export interface ActShared {
   readonly peers: PeerClients;
   /** Only the writes the executor makes (a fake in unit tests). */
   readonly journal: Pick<Journal, 'record' | 'transition'>;
@@ -55,6 +57,24 @@ export interface ActDeps {
   readonly mgmt: FencedKv;
   readonly prefix: string;
   readonly marks?: MarkStore;
+  readonly checkPrecondition: PreconditionCheck;
+  readonly agentConfig: AgentConfigFactory;
+  readonly now: () => number;
+  readonly timeouts?: Partial<ActTimeouts>;
+  /** Absent where backups are not wired: a backup.create step then fails. */
+  readonly takeBackup?: BackupTaker;
+  /**
+   * Runs `cluster.release` (the end of a cascading deletion). Default: releaseCluster()
+   * (release.ts). A spec source with its own object (a Kubernetes finalizer) wraps it.
+   */
+  readonly release?: (deps: ReleaseDeps) => Promise<string>;
+}
+
+/** One cycle's executor: the shared part and what belongs to this cluster and cycle. */
+export interface ActDeps extends ActShared {
+  readonly cluster: string;
+  readonly spec: ResolvedSpec;
+  readonly provider: Provider;
   readonly fence?: LeaderFence;
   /** Aborted when leadership is lost: stop acting at once. */
   readonly signal?: AbortSignal;
@@ -65,16 +85,6 @@ export interface ActDeps {
    * with the sources the step depends on read again (src/controller/cycle-view.ts).
    */
   readonly observe: (step: Step) => Promise<Snapshot>;
-  readonly checkPrecondition: PreconditionCheck;
-  readonly agentConfig: AgentConfigFactory;
+  /** The cycle's logger (cluster and cycle bound). */
   readonly logger: Logger;
-  readonly now: () => number;
-  readonly timeouts?: Partial<ActTimeouts>;
-  /** Absent where backups are not wired: a backup.create step then fails. */
-  readonly takeBackup?: BackupTaker;
-  /**
-   * Runs `cluster.release` (the end of a cascading deletion). Default: releaseCluster()
-   * (release.ts). A spec source with its own object (a Kubernetes finalizer) wraps it.
-   */
-  readonly release?: (deps: ReleaseDeps) => Promise<string>;
 }

@@ -4,13 +4,11 @@
 // fails. Interrupted journal entries are finished first (resumeEntry), so a controller
 // that took over completes what its predecessor started instead of starting it again.
 import { isSwarmkeeperError, messageOf, type ErrorCode } from '../errors.ts';
-import type { MarkStore } from '../store/mark-port.ts';
 import type { Logger } from '../log.ts';
-import type { AgentConfigFactory, ActDeps, ActTimeouts, BackupTaker, PreconditionCheck } from '../act/context.ts';
+import type { ActDeps, ActShared } from '../act/context.ts';
 import { executeStep, resumeEntry, describeStep, type StepOutcome } from '../act/execute-step.ts';
 import { refreshSources, type ObserveDeps, type ObserveHints } from '../observe/observe.ts';
 import { CycleView } from './cycle-view.ts';
-import type { PeerClients } from '../observe/peer-clients.ts';
 import type { Snapshot } from '../model/snapshot.ts';
 import type { PlanResult, Step } from '../plan/steps.ts';
 import type { Provider } from '../providers/provider.ts';
@@ -18,7 +16,6 @@ import { resolveCluster, type ResolvedSpec } from '../spec/defaults.ts';
 import type { Journal } from '../store/journal.ts';
 import type { Leadership } from '../store/election.ts';
 import type { ClusterStore, LeaderFence } from '../store/port.ts';
-import type { FencedKv } from '../store/fenced-kv.ts';
 import { observeWithPublished } from './published-endpoints.ts';
 import { buildStatus, statusWorthWriting } from './status.ts';
 import { applyDetectors, type DetectorState } from './detect-marks.ts';
@@ -31,26 +28,17 @@ export type PlanFn = (spec: ResolvedSpec, snapshot: Snapshot, opts: { now: numbe
  * What every cycle of one controller shares: built once by the Controller
  * (controller.ts), handed to each cycle as it is rather than copied field by field.
  */
-export interface LoopContext {
+export interface LoopContext extends ActShared {
   readonly store: ClusterStore;
-  readonly mgmt: FencedKv;
-  readonly prefix: string;
+  /** The journal itself (ActShared's is the executor's write-only view of it). */
   readonly journal: Journal;
-  readonly marks?: MarkStore;
-  readonly peers: PeerClients;
   readonly providerFor: (spec: ResolvedSpec) => Provider;
   readonly plan: PlanFn;
-  readonly checkPrecondition: PreconditionCheck;
-  readonly agentConfig: AgentConfigFactory;
   /** Spec intake: validates the spec key and moves it to last-good (ingestSpec). */
   readonly ingest?: (name: string, fence: LeaderFence) => Promise<unknown>;
   readonly logger: Logger;
-  readonly now: () => number;
   readonly observeTimeoutMs?: number;
-  readonly timeouts?: Partial<ActTimeouts>;
   readonly selfInstanceId?: string;
-  readonly takeBackup?: BackupTaker;
-  readonly release?: ActDeps['release'];
 }
 
 /** One cycle: the loop's context and what belongs to this cycle alone. */
@@ -113,26 +101,17 @@ export async function reconcileCluster(name: string, cycle: string, deps: CycleD
     };
     const observe = (): Promise<Snapshot> => observeWithPublished(observeDeps, deps.loop.mgmt, deps.loop.prefix);
     const view = new CycleView({ observe, refresh: (base, parts) => refreshSources(observeDeps, base, parts), now: deps.loop.now, maxAgeMs: VIEW_MAX_AGE_MS });
+    // The loop's context is the executor's shared part (LoopContext extends ActShared).
     const act: ActDeps = {
+      ...deps.loop,
       cluster: name,
       spec,
       provider,
-      peers: deps.loop.peers,
-      journal: deps.loop.journal,
-      mgmt: deps.loop.mgmt,
-      prefix: deps.loop.prefix,
-      marks: deps.loop.marks,
       fence,
       signal: deps.leadership.signal,
       leader: deps.leadership.identity,
       observe: (step) => view.forStep(step),
-      checkPrecondition: deps.loop.checkPrecondition,
-      agentConfig: deps.loop.agentConfig,
       logger: log,
-      now: deps.loop.now,
-      timeouts: deps.loop.timeouts,
-      ...(deps.loop.takeBackup ? { takeBackup: deps.loop.takeBackup } : {}),
-      ...(deps.loop.release ? { release: deps.loop.release } : {}),
     };
 
     for (const entry of await deps.loop.journal.inFlight(name)) {
