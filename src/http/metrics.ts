@@ -55,6 +55,60 @@ export interface MetricsOptions {
 export function createMetrics(opts: MetricsOptions = {}): Metrics {
   const registry = new Registry();
   if (opts.processMetrics !== false) collectDefaultMetrics({ register: registry });
+  const m = defineMetrics(registry);
+  const backups = createBackupMetrics(registry);
+  m.leader.set(0);
+  const series = seriesTracker();
+
+  return {
+    registry,
+    contentType: registry.contentType,
+    backups,
+    recordReconcile(cluster, seconds, outcome) {
+      m.reconcileTotal.inc({ cluster, outcome });
+      m.reconcileDuration.observe({ cluster }, seconds);
+      series.track(m.reconcileTotal, { cluster, outcome });
+      series.track(m.reconcileDuration, { cluster });
+    },
+    recordPlanSteps(cluster, steps) {
+      for (const s of steps) {
+        m.planSteps.inc({ cluster, kind: s.kind });
+        series.track(m.planSteps, { cluster, kind: s.kind });
+      }
+    },
+    recordError(source) {
+      m.errors.inc({ source });
+    },
+    recordSnapshot(cluster, snapshot) {
+      recordSnapshotSeries(m, series, cluster, snapshot);
+    },
+    recordDesiredReady(cluster, role, d, r) {
+      m.desired.set({ cluster, role }, d);
+      m.ready.set({ cluster, role }, r);
+      series.track(m.desired, { cluster, role });
+      series.track(m.ready, { cluster, role });
+    },
+    setLeader(isLeader) {
+      m.leader.set(isLeader ? 1 : 0);
+    },
+    recordAlert(status, outcome) {
+      m.alerts.inc({ status, outcome });
+    },
+    recordNotification(outcome) {
+      m.notifications.inc({ outcome });
+    },
+    forgetCluster(cluster) {
+      series.forget(cluster);
+      backups.forget(cluster);
+    },
+    render() {
+      return registry.metrics();
+    },
+  };
+}
+
+/** The metric families, registered on `registry`. */
+function defineMetrics(registry: Registry) {
   const registers = [registry];
   const reconcileTotal = new Counter({ name: METRIC_NAMES.reconcileTotal, help: 'Reconcile cycles run, by outcome', labelNames: ['cluster', 'outcome'], registers });
   const reconcileDuration = new Histogram({
@@ -85,11 +139,22 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
   const marks = new Gauge({ name: METRIC_NAMES.healthMarks, help: 'Unexpired health marks, by source', labelNames: ['cluster', 'source'], registers });
   const alerts = new Counter({ name: METRIC_NAMES.alertsReceived, help: 'Alerts received on the webhook, by status and outcome', labelNames: ['status', 'outcome'], registers });
   const notifications = new Counter({ name: METRIC_NAMES.notifications, help: 'Outgoing notifications, by outcome', labelNames: ['outcome'], registers });
-  const backups = createBackupMetrics(registry);
-  leader.set(0);
+  return { reconcileTotal, reconcileDuration, planSteps, errors, nodes, desired, ready, leader, etcdMargin, swarmMargin, marks, alerts, notifications };
+}
+
+type DefinedMetrics = ReturnType<typeof defineMetrics>;
+
+type Removable = { remove(labels: Record<string, string>): void };
+
+interface SeriesTracker {
+  track(metric: Removable, labels: Record<string, string>): void;
+  /** Removes the series written for `cluster` (of `only`, when given). */
+  forget(cluster: string, only?: Removable): void;
+}
+
+function seriesTracker(): SeriesTracker {
   // prom-client removes a series only by its exact label set, so the sets written per
   // cluster are remembered to drop them when they go stale.
-  type Removable = { remove(labels: Record<string, string>): void };
   const written = new Map<Removable, Map<string, Record<string, string>>>();
   const track = (metric: Removable, labels: Record<string, string>) => {
     let m = written.get(metric);
@@ -107,72 +172,32 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     }
   };
 
-  return {
-    registry,
-    contentType: registry.contentType,
-    backups,
-    recordReconcile(cluster, seconds, outcome) {
-      reconcileTotal.inc({ cluster, outcome });
-      reconcileDuration.observe({ cluster }, seconds);
-      track(reconcileTotal, { cluster, outcome });
-      track(reconcileDuration, { cluster });
-    },
-    recordPlanSteps(cluster, steps) {
-      for (const s of steps) {
-        planSteps.inc({ cluster, kind: s.kind });
-        track(planSteps, { cluster, kind: s.kind });
-      }
-    },
-    recordError(source) {
-      errors.inc({ source });
-    },
-    recordSnapshot(cluster, snapshot) {
-      forget(cluster, nodes);
-      for (const [key, n] of countNodes(snapshot)) {
-        const [role = '', state = ''] = key.split('/');
-        nodes.set({ cluster, role, state }, n);
-        track(nodes, { cluster, role, state });
-      }
-      const m = quorumMargins(snapshot);
-      for (const [gauge, value] of [[etcdMargin, m.etcd], [swarmMargin, m.swarm]] as const) {
-        if (value === undefined) {
-          forget(cluster, gauge);
-          continue;
-        }
-        gauge.set({ cluster }, value);
-        track(gauge, { cluster });
-      }
-      forget(cluster, marks);
-      const bySource = new Map<string, number>();
-      for (const mark of snapshot.marks) bySource.set(mark.source, (bySource.get(mark.source) ?? 0) + 1);
-      for (const [source, n] of bySource) {
-        marks.set({ cluster, source }, n);
-        track(marks, { cluster, source });
-      }
-    },
-    recordDesiredReady(cluster, role, d, r) {
-      desired.set({ cluster, role }, d);
-      ready.set({ cluster, role }, r);
-      track(desired, { cluster, role });
-      track(ready, { cluster, role });
-    },
-    setLeader(isLeader) {
-      leader.set(isLeader ? 1 : 0);
-    },
-    recordAlert(status, outcome) {
-      alerts.inc({ status, outcome });
-    },
-    recordNotification(outcome) {
-      notifications.inc({ outcome });
-    },
-    forgetCluster(cluster) {
-      forget(cluster);
-      backups.forget(cluster);
-    },
-    render() {
-      return registry.metrics();
-    },
-  };
+  return { track, forget };
+}
+
+function recordSnapshotSeries(m: DefinedMetrics, series: SeriesTracker, cluster: string, snapshot: Snapshot): void {
+  series.forget(cluster, m.nodes);
+  for (const [key, n] of countNodes(snapshot)) {
+    const [role = '', state = ''] = key.split('/');
+    m.nodes.set({ cluster, role, state }, n);
+    series.track(m.nodes, { cluster, role, state });
+  }
+  const margins = quorumMargins(snapshot);
+  for (const [gauge, value] of [[m.etcdMargin, margins.etcd], [m.swarmMargin, margins.swarm]] as const) {
+    if (value === undefined) {
+      series.forget(cluster, gauge);
+      continue;
+    }
+    gauge.set({ cluster }, value);
+    series.track(gauge, { cluster });
+  }
+  series.forget(cluster, m.marks);
+  const bySource = new Map<string, number>();
+  for (const mark of snapshot.marks) bySource.set(mark.source, (bySource.get(mark.source) ?? 0) + 1);
+  for (const [source, n] of bySource) {
+    m.marks.set({ cluster, source }, n);
+    series.track(m.marks, { cluster, source });
+  }
 }
 
 function countNodes(snapshot: Snapshot): Map<string, number> {
