@@ -46,7 +46,10 @@ export class CycleView {
     const cur = this.current;
     if (!cur || cur.instances.status !== 'ok') return;
     let list: readonly Instance[] = cur.instances.value;
-    if (step.kind === 'instance.launch' && launched) list = [...list.filter((i) => !launched.some((l) => l.id === i.id)), ...launched];
+    if (step.kind === 'instance.launch' && launched) {
+      const ids = new Set(launched.map((l) => l.id));
+      list = [...list.filter((i) => !ids.has(i.id)), ...launched];
+    }
     else if (step.kind === 'instance.terminate') list = list.filter((i) => i.id !== step.instanceId);
     else return;
     this.current = Object.freeze({ ...cur, instances: { status: 'ok' as const, value: list } });

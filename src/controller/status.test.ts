@@ -92,4 +92,16 @@ describe('statusWorthWriting', () => {
     expect(statusWorthWriting(prev, { ...prev, lastReconcileTime: new Date(t + 61_000).toISOString() }, t + 61_000)).toBe(true);
     expect(statusWorthWriting(prev, { phase: 'Paused', lastReconcileTime: new Date(t + 1000).toISOString() }, t + 1000)).toBe(true);
   });
+
+  it('sees a change in any node row field, a mark, or a row added, and none in a copy of the rows', () => {
+    const t = Date.parse('2026-01-01T00:00:00Z');
+    const row = { instanceId: 'i-1', role: 'worker' as const, instanceState: 'running', healthy: true, configHash: 'h', launchedAt: new Date(t).toISOString(), marks: ['alert: down'] };
+    const prev = { phase: 'Ready' as const, lastReconcileTime: new Date(t).toISOString(), nodes: [row] };
+    const at = (nodes: (typeof prev)['nodes']): boolean => statusWorthWriting(prev, { ...prev, nodes, lastReconcileTime: new Date(t + 1000).toISOString() }, t + 1000);
+    expect(at([JSON.parse(JSON.stringify(row)) as typeof row])).toBe(false);
+    expect(at([{ ...row, healthy: false }])).toBe(true);
+    expect(at([{ ...row, marks: ['alert: gone'] }])).toBe(true);
+    expect(at([{ ...row, zone: 'b' } as typeof row])).toBe(true);
+    expect(at([row, { ...row, instanceId: 'i-2' }])).toBe(true);
+  });
 });

@@ -40,15 +40,17 @@ export interface LaunchIntent {
   readonly maxRoleInstances?: number;
 }
 
-/** One launch step per run of instances bound for the same zone (a batch: one intent, one token). */
+/**
+ * One launch step per zone (a batch: one intent, one token), zones in the order they
+ * first appear: 1,000 workers spread over three zones are three provider calls, not a
+ * thousand (a spread alternates zones instance by instance).
+ */
 export function emitNewLaunches(ctx: PlanContext, role: Role, intent: LaunchIntent): void {
   const configHash = ctx.inv.hashes[role];
   const token = tokenMaker(ctx.spec.name, ctx.spec.generation, role);
-  for (let i = 0; i < intent.zones.length; ) {
-    const zone = intent.zones[i];
-    let count = 1;
-    while (i + count < intent.zones.length && intent.zones[i + count] === zone) count += 1;
-    i += count;
+  const perZone = new Map<string | undefined, number>();
+  for (const zone of intent.zones) perZone.set(zone, (perZone.get(zone) ?? 0) + 1);
+  for (const [zone, count] of perZone) {
     const step = {
       kind: 'instance.launch' as const,
       role,

@@ -95,7 +95,7 @@ const rows: Row[] = [
     name: '1 to 5 across zones: one launch per zone, all in one plan',
     spec: aSpec({ managers: 5, workers: 0, provider: { sim: { zones: ['a', 'b', 'c'] } } }),
     snapshot: aSnapshot({ spec: aSpec({ managers: 5, workers: 0 }), nodes: [aManager({ zone: 'a' })] }),
-    steps: ['launch manager@b', 'launch manager@c', 'launch manager@a', 'launch manager@b'],
+    steps: ['launch managerx2@b', 'launch manager@c', 'launch manager@a'],
   },
   {
     name: 'every manager booting, none initialised yet: wait, nothing launched, workers wait too',

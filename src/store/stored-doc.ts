@@ -27,7 +27,7 @@ export function interpret(raw: RawCluster): StoredCluster | undefined {
   const inForceDoc = inForce(raw);
   const specError = specErrorOf(raw);
   if (!inForceDoc) return undefined;
-  const status = raw.statusText === undefined ? undefined : parseStatus(raw.statusText);
+  const status = raw.statusText === undefined ? undefined : readStatus(raw.name, raw.statusText);
   const deletionTimestamp = raw.deletionText === undefined ? undefined : parseDeletion(raw.deletionText);
   const cluster = withRevision(inForceDoc, raw.specRevision);
   return {
@@ -157,6 +157,23 @@ function parseDeletion(text: string): string {
     // fall through
   }
   return new Date(0).toISOString();
+}
+
+/**
+ * The last status text read per cluster and what it parsed to: the controller reads its
+ * own status back every cycle, and at 10,000 nodes parsing it again is a large share of
+ * the cycle. Callers treat the returned status as read-only. Bounded like `readings`.
+ */
+const statuses = new Map<string, { readonly text: string; readonly status: SwarmClusterStatus | undefined }>();
+
+function readStatus(name: string, text: string): SwarmClusterStatus | undefined {
+  const hit = statuses.get(name);
+  if (hit && hit.text === text) return hit.status;
+  const status = parseStatus(text);
+  statuses.delete(name);
+  statuses.set(name, { text, status });
+  if (statuses.size > MAX_READINGS) statuses.delete(statuses.keys().next().value as string);
+  return status;
 }
 
 function parseStatus(text: string): SwarmClusterStatus | undefined {
