@@ -51,8 +51,15 @@ export class EtcdMembership implements EtcdMembershipApi {
   private readonly callTimeoutMs: number;
   private readonly unhealthyRetryMs: number;
   private readonly baseOptions: Omit<IOptions, 'hosts'>;
-  /** Client URLs learnt from the last member list, tried after the seeds. */
+  /** Client URLs of the voters in the last member list, tried before the seeds. */
   private known: readonly string[] = [];
+  /**
+   * The URL that answered last, asked first next time: a member that does not answer
+   * costs a whole call timeout, and a few of them ahead of a live one in the list would
+   * outlast the observation's deadline every cycle (dead managers would then never be
+   * seen, so never replaced).
+   */
+  private answered: string | undefined;
 
   constructor(opts: EtcdMembershipOptions) {
     if (opts.endpoints.length === 0) throw new SwarmkeeperError('Usage', 'etcd membership: no endpoints given');
@@ -227,7 +234,7 @@ export class EtcdMembership implements EtcdMembershipApi {
   }
 
   private anyMember<T>(context: string, fn: (c: Etcd3) => Promise<T>): Promise<T> {
-    return this.firstAnswering(context, [...new Set([...this.seeds, ...this.known])], fn);
+    return this.firstAnswering(context, [...new Set([...this.known, ...this.seeds])], fn);
   }
 
   /**
@@ -236,9 +243,12 @@ export class EtcdMembership implements EtcdMembershipApi {
    */
   private async firstAnswering<T>(context: string, urls: readonly string[], fn: (c: Etcd3) => Promise<T>): Promise<T> {
     let last: SwarmkeeperError | undefined;
-    for (const url of urls) {
+    const first = this.answered !== undefined && urls.includes(this.answered) ? this.answered : undefined;
+    for (const url of first === undefined ? urls : [first, ...urls.filter((u) => u !== first)]) {
       try {
-        return await this.call(context, url, fn);
+        const out = await this.call(context, url, fn);
+        this.answered = url;
+        return out;
       } catch (err) {
         if (!(err instanceof SwarmkeeperError) || err.code !== 'Unavailable' || /unhealthy cluster/i.test(err.message)) throw err;
         last = err;

@@ -3,6 +3,7 @@
 // existing (the started learner probed with Status alone), then leadership moved, a member removed and a killed member reported
 // unhealthy; and a single member with TLS and password auth.
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -55,6 +56,38 @@ describe('EtcdMembership on a real 3-member cluster grown to 4', () => {
     }
     expect(view.members.filter((m) => m.leader)).toHaveLength(1);
     expect(view.leaderId).toBe(view.members.find((m) => m.leader)!.id);
+  });
+
+  it('asks the members that answered before first: endpoints that accept and never answer (frozen members) cost their call timeouts once, not every view', async () => {
+    // A listener that accepts connections and never says anything: a frozen member, which
+    // costs a client its whole call timeout (a refused connection would fail at once).
+    const frozen = [reserveLoopback({ block: EXTRA_BLOCK }), reserveLoopback({ block: EXTRA_BLOCK })];
+    const sockets: Socket[] = [];
+    const servers = await Promise.all(
+      frozen.map(
+        (address) =>
+          new Promise<Server>((resolve, reject) => {
+            const server = createServer((socket) => sockets.push(socket));
+            server.once('error', reject);
+            server.listen(2379, address, () => resolve(server));
+          }),
+      ),
+    );
+    const viaFrozen = new EtcdMembership({ endpoints: [...frozen.map((a) => `http://${a}:2379`), ...cluster.endpoints], callTimeoutMs: 2_000 });
+    try {
+      let t0 = performance.now();
+      expect((await viaFrozen.view()).members).toHaveLength(3);
+      // Both frozen endpoints were asked first, each until its timeout.
+      expect(performance.now() - t0).toBeGreaterThan(3_500);
+      t0 = performance.now();
+      expect((await viaFrozen.view()).members).toHaveLength(3);
+      expect(performance.now() - t0).toBeLessThan(2_000);
+    } finally {
+      await viaFrozen.close();
+      for (const s of sockets) s.destroy();
+      await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+      for (const a of frozen) releaseLoopback(a);
+    }
   });
 
   it('adds a learner (idempotent on its peer URL); unstarted it has no name and is not healthy; promote is refused', async () => {
