@@ -6,7 +6,6 @@
 // seconds after members connect ("unhealthy cluster", an Unavailable), a learner cannot
 // be promoted until it has caught up (Precondition), swarm answers Conflict when the node
 // version moved. Anything else fails at once.
-import { setTimeout as delay } from 'node:timers/promises';
 import { isSwarmkeeperError, type ErrorCode } from './errors.ts';
 
 export interface Backoff {
@@ -62,12 +61,25 @@ export async function pollUntil(check: () => Promise<boolean>, opts: { deadlineM
   }
 }
 
-/** Resolves after `ms`; rejects with the signal's reason when it aborts first. */
-export async function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  try {
-    await delay(ms, undefined, signal ? { signal } : undefined);
-  } catch (err) {
-    signal?.throwIfAborted();
-    throw err;
-  }
+/**
+ * Resolves after `ms`; rejects with the signal's reason when it aborts first. Built on
+ * the global setTimeout (not node:timers/promises) so that a test's fake clock drives it:
+ * the property histories run the controller's retries and polls on virtual time.
+ */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(signal.reason as Error);
+      return;
+    }
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(signal?.reason as Error);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
 }
