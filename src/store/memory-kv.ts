@@ -22,6 +22,11 @@ export class MemoryFencedKv implements FencedKv {
   }
 
   async getPrefix(prefix: string): Promise<Array<readonly [string, string]>> {
+    return this.scan(prefix);
+  }
+
+  /** getPrefix() without waiting: for a simulator checking invariants between two calls. */
+  scan(prefix: string): Array<readonly [string, string]> {
     const out: Array<readonly [string, string]> = [];
     for (const [k, e] of this.data) if (k.startsWith(prefix)) out.push([k, e.value]);
     return out.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));

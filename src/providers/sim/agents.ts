@@ -14,7 +14,7 @@ export function runAgents(world: SimState): void {
       inst.state = 'running';
       inst.address ??= world.allocateAddress();
     }
-    if (!inst.alive || inst.partitioned || inst.state !== 'running' || inst.address === undefined) continue;
+    if (!inst.alive || inst.partitioned || inst.frozen || inst.state !== 'running' || inst.address === undefined) continue;
     if (inst.role === 'manager' && !world.initClaimed) {
       initialiseCluster(world, inst.id);
       continue;

@@ -5,3 +5,4 @@ export { SimProvider, toInstance } from './sim-provider.ts';
 export { SimSwarm } from './sim-swarm.ts';
 export { SimEtcd } from './sim-etcd.ts';
 export { DEFAULT_TIMINGS, NO_FAULTS, type FaultRates, type QuorumEvent, type SimTimings } from './model.ts';
+export { simPeerFactories, type SimPeerOptions } from './sim-peers.ts';

@@ -24,6 +24,10 @@ export interface SimInstance {
   alive: boolean;
   /** Cut off from the other nodes and from the controller. */
   partitioned: boolean;
+  /** Alive but not answering anyone (a hung kernel, a stuck disk): calls to it time out. */
+  frozen: boolean;
+  /** Only the controller cannot reach it (the nodes see each other): its calls time out. */
+  cutFromController: boolean;
   /** The agent joined the swarm once; a removed node does not rejoin (it would need a reboot). */
   joinedOnce: boolean;
   /** Launched by another provider and attached with attachInstance(). */
@@ -73,9 +77,11 @@ export interface FaultRates {
   readonly lostResponse: number;
   /** Probability that a launch fails with Capacity. */
   readonly launchFailure: number;
+  /** Probability that a mutating request reaches its peer twice (a retried packet). */
+  readonly duplicate?: number;
 }
 
-export const NO_FAULTS: FaultRates = { apiError: 0, throttle: 0, lostResponse: 0, launchFailure: 0 };
+export const NO_FAULTS: FaultRates = { apiError: 0, throttle: 0, lostResponse: 0, launchFailure: 0, duplicate: 0 };
 
 export type Range = readonly [number, number];
 

@@ -34,7 +34,8 @@ export interface SimWorldOptions {
 export class SimWorld implements SimState {
   now: number;
   readonly random: RandomSource;
-  readonly timings: SimTimings;
+  /** Mutable: a history may slow boots down for a while (see slowBoots()). */
+  timings: SimTimings;
   faults: FaultRates;
   readonly instances = new Map<string, SimInstance>();
   readonly swarmNodes = new Map<string, SimSwarmNode>();
@@ -118,6 +119,8 @@ export class SimWorld implements SimState {
       tags: { ...(init.tags ?? {}) },
       alive: true,
       partitioned: false,
+      frozen: false,
+      cutFromController: false,
       joinedOnce: false,
       external: false,
     };
@@ -150,6 +153,8 @@ export class SimWorld implements SimState {
       tags: { ...instance.tags },
       alive: true,
       partitioned: false,
+      frozen: false,
+      cutFromController: false,
       joinedOnce: false,
       external: true,
     };
@@ -188,6 +193,32 @@ export class SimWorld implements SimState {
     this.afterChange('fault', `node ${id} partitioned`);
   }
 
+  /** The node hangs: alive, listed as running, answering nobody (raft peers included). */
+  freeze(id: string): void {
+    const inst = this.instances.get(id);
+    if (!inst || inst.frozen) return;
+    inst.frozen = true;
+    this.afterChange('fault', `node ${id} froze`);
+  }
+
+  thaw(id: string): void {
+    const inst = this.instances.get(id);
+    if (!inst || !inst.frozen) return;
+    inst.frozen = false;
+    this.afterChange('fault', `node ${id} answers again`);
+  }
+
+  /** The controller loses its route to the node; the node and its raft peers are fine. */
+  cutFromController(id: string, cut: boolean): void {
+    const inst = this.instances.get(id);
+    if (inst) inst.cutFromController = cut;
+  }
+
+  /** Boots of instances launched from now on take `bootMs` (e.g. past the startup timeout). */
+  slowBoots(bootMs: Range): void {
+    this.timings = { ...this.timings, bootMs };
+  }
+
   healPartition(id: string): void {
     const inst = this.instances.get(id);
     if (!inst) return;
@@ -211,7 +242,12 @@ export class SimWorld implements SimState {
   /** A node the controller (on the majority side) can talk to. */
   reachable(instanceId: string | undefined): boolean {
     const inst = instanceId === undefined ? undefined : this.instances.get(instanceId);
-    return inst !== undefined && inst.alive && !inst.partitioned && inst.state === 'running';
+    return inst !== undefined && inst.alive && !inst.partitioned && !inst.frozen && inst.state === 'running';
+  }
+
+  /** Whether the controller's calls reach the node (reachable() and no controller-side cut). */
+  answersController(instanceId: string | undefined): boolean {
+    return this.reachable(instanceId) && !this.instances.get(instanceId ?? '')?.cutFromController;
   }
 
   instanceOfAddress(address: string): SimInstance | undefined {

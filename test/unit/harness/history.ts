@@ -1,309 +1,375 @@
-// One random history of the world, fully determined by its seed: a cluster is created
-// from nothing, then spec edits, faults (node deaths, external terminations, manager
-// partitions, API errors and throttling, lost answers, launch failures) and controller
-// crashes between steps are interleaved with reconcile cycles; then faults stop and the
-// cluster must converge. Invariants are checked after every step (invariants.ts).
-import { plan } from '../../../src/plan/plan.ts';
-import { buildInventory, nodesOf } from '../../../src/plan/inventory.ts';
-import { MEMBERSHIP_STEP_KINDS } from '../../../src/plan/steps.ts';
-import type { PlanResult, Step } from '../../../src/plan/steps.ts';
-import { maxUnhealthyCount, resolveSpec, type ResolvedSpec } from '../../../src/spec/defaults.ts';
-import type { SwarmClusterSpec } from '../../../src/spec/schema.ts';
+// One history through the controller as shipped (sim-controller.ts) on SimWorld and a
+// virtual clock: the cluster is created from nothing; then the plan's events (spec
+// edits, node deaths, frozen nodes, partitions, controller-only cuts, API errors,
+// throttling, lost and duplicated answers, slow boots, controller crashes at any port
+// call, leader changes with the deposed leader still running) are interleaved with
+// reconcile cycles; then faults stop and the cluster must converge. Invariants are
+// checked at every port call, every plan, every precondition check and after every
+// cycle (invariants.ts, checks.ts).
+import { plan as productionPlan } from '../../../src/plan/plan.ts';
+import { checkPrecondition } from '../../../src/plan/preconditions.ts';
+import type { CycleResult, PlanFn } from '../../../src/controller/reconcile.ts';
+import { MemoryMarkStore } from '../../../src/store/memory-mark-store.ts';
 import { SeededRandom, SimWorld } from '../../../src/providers/sim/index.ts';
-import type { Snapshot } from '../../../src/model/snapshot.ts';
-import { HarnessDetector } from './detector.ts';
-import { HarnessExecutor } from './executor.ts';
-import { observeSim } from './observe-sim.ts';
-import { checkConverged, checkStepBounds, type Violation } from './invariants.ts';
+import type { SimInstance } from '../../../src/providers/sim/model.ts';
+import type { PreconditionCheck } from '../../../src/act/context.ts';
+import { resolveCluster, type ResolvedSpec } from '../../../src/spec/defaults.ts';
+import type { SwarmClusterSpec } from '../../../src/spec/schema.ts';
+import { API_VERSION, KIND } from '../../../src/spec/schema.ts';
+import { MemoryFencedKv } from '../../../src/store/memory-kv.ts';
+import { MemoryClusterStore } from '../../../src/store/memory-store.ts';
+import { HistoryChecks, type Violation } from './checks.ts';
+import { checkConverged } from './invariants.ts';
+import type { HistoryEvent, HistoryPlan } from './history-plan.ts';
+import { PREFIX, requeueAfterMs, SimController, type PortCall } from './sim-controller.ts';
+import { VirtualTime } from './virtual-time.ts';
+import { DESTRUCTIVE_STEP_KINDS, MEMBERSHIP_STEP_KINDS, type StepKind } from '../../../src/plan/steps.ts';
+import { clusterKeys } from '../../../src/store/keys.ts';
+import { encodeEndpoints, endpointsOf, parseEndpoints } from '../../../src/protocol/cluster-endpoints.ts';
+import { urlHost } from '../../../src/model/snapshot.ts';
 
 export const CLUSTER = 'prop';
-const CYCLE_MS = 10_000;
-export const BOOTSTRAP_CYCLES = 200;
-export const CONVERGE_CYCLES = 300;
+const START = 1_700_000_000_000;
+/** The controller's re-check period while converging (ControllerDeps.convergingMs). */
+const CONVERGING_MS = 5_000;
+const BOOTSTRAP_CYCLES = 300;
+const CONVERGE_CYCLES = 400;
+/** How long a dead leader's lease keeps the others waiting (election TTL). */
+const LEASE_MS = 10_000;
 
 export interface HistoryResult {
-  readonly seed: number;
   readonly violations: Violation[];
   /** Whether the end state was recoverable, so convergence was required. */
   readonly convergenceChecked: boolean;
-  /** Why convergence was not required (quorum lost by faults: the planner must freeze). */
-  readonly unrecoverable?: string;
   readonly cycles: number;
+  readonly portCalls: number;
   readonly trace: string[];
 }
 
 export interface HistoryOptions {
   readonly trace?: boolean;
-  /** Replaces plan() (to show a planted bug is caught). */
-  readonly planner?: typeof plan;
+  /** Replace the planner or the precondition check (a planted bug must be caught). */
+  readonly plan?: PlanFn;
+  readonly checkPrecondition?: PreconditionCheck;
 }
 
-export async function runHistory(seed: number, opts: HistoryOptions = {}): Promise<HistoryResult> {
-  return new HistoryRun(seed, opts).run();
+export async function runHistory(plan: HistoryPlan, opts: HistoryOptions = {}): Promise<HistoryResult> {
+  const run = new HistoryRun(plan, opts);
+  try {
+    return await run.run();
+  } finally {
+    run.close();
+  }
 }
 
 class HistoryRun {
-  private readonly rng: SeededRandom;
   private readonly world: SimWorld;
-  private readonly detector = new HarnessDetector();
-  private readonly executor: HarnessExecutor;
-  private readonly violations: Violation[] = [];
+  private readonly time: VirtualTime;
+  private readonly kv = new MemoryFencedKv();
+  private readonly store: MemoryClusterStore;
+  private readonly marks = new MemoryMarkStore();
+  private readonly checks: HistoryChecks;
   private readonly trace: string[] = [];
-  /** Instances each client token asked for (a batch launch asks for several under one token). */
-  private readonly launchCounts = new Map<string, number>();
+  private readonly picker: SeededRandom;
   private spec: SwarmClusterSpec;
-  private generation = 1;
-  private resolved: ResolvedSpec;
+  private leader: SimController;
+  private replicas = 0;
   private cycles = 0;
+  private portCalls = 0;
   private faultsOn = false;
-  private crashAt: number | undefined;
-  private readonly planner: typeof plan;
-  private unrecoverable: string | undefined;
+  private killBetweenSteps: { role: 'manager' | 'worker'; pick: number } | undefined;
+  private leaderChange: { atCall: number; noticeAfterMs: number } | undefined;
+  /** The cycles running now: the leader's, and a new leader's started while the old one ran. */
+  private running: Array<{ readonly replica: SimController; settled: boolean; result?: CycleResult }> = [];
 
   constructor(
-    private readonly seed: number,
+    private readonly plan: HistoryPlan,
     private readonly opts: HistoryOptions,
   ) {
-    this.rng = new SeededRandom(seed);
-    this.world = new SimWorld({ random: new SeededRandom(seed ^ 0x5eed), start: 1_700_000_000_000 });
-    this.executor = new HarnessExecutor(this.world, () => this.observe());
-    this.planner = opts.planner ?? plan;
-    const surge = this.rng.int(0, 2);
-    const unavailable = this.rng.int(surge === 0 ? 1 : 0, 2);
-    const zones = this.rng.chance(0.5) ? ['a', 'b', 'c'] : [];
+    this.world = new SimWorld({ seed: plan.seed, start: START });
+    this.picker = new SeededRandom(plan.seed ^ 0x5eed);
+    this.time = new VirtualTime(this.world);
+    this.store = new MemoryClusterStore(this.kv, PREFIX, Date.now);
+    this.checks = new HistoryChecks(this.world, this.kv, () => this.resolved(), (line) => this.log(line));
     this.spec = {
-      managers: { count: this.rng.pick([1, 3, 3, 5] as const) ?? 3 },
-      workers: { count: this.rng.int(0, 5) },
-      provider: { sim: { seed, ...(zones.length > 0 ? { zones } : {}) } },
-      rollout: { maxSurge: surge, maxUnavailable: unavailable, drainTimeoutSeconds: 60 },
-      healing: { unhealthyAfterSeconds: 30, nodeStartupTimeoutSeconds: 600, maxUnhealthy: this.rng.pick(['40%', '100%', 2] as const) ?? '100%', minHealthySeconds: this.rng.pick([0, 30]) ?? 0 },
+      managers: { count: plan.managers },
+      workers: { count: plan.workers },
+      provider: { sim: { seed: plan.seed, ...(plan.zones ? { zones: ['a', 'b', 'c'] } : {}) } },
+      rollout: { maxSurge: plan.maxSurge, maxUnavailable: plan.maxUnavailable, drainTimeoutSeconds: 60 },
+      healing: { unhealthyAfterSeconds: 30, nodeStartupTimeoutSeconds: 600, maxUnhealthy: plan.maxUnhealthy, minHealthySeconds: plan.minHealthySeconds },
     };
-    this.resolved = resolveSpec(CLUSTER, this.generation, this.spec);
+    this.leader = this.newReplica();
+  }
+
+  close(): void {
+    this.time.uninstall();
   }
 
   async run(): Promise<HistoryResult> {
+    await this.apply(this.spec);
     this.log(`spec ${JSON.stringify(this.spec)}`);
-    // 1. From nothing to the spec, no faults.
-    if (!(await this.converge(BOOTSTRAP_CYCLES))) this.violate('bootstrap', `did not converge within ${BOOTSTRAP_CYCLES} cycles`);
-    // 2. Random events interleaved with cycles.
+    if (!(await this.converge(BOOTSTRAP_CYCLES))) this.checks.violate('bootstrap', `did not converge within ${BOOTSTRAP_CYCLES} cycles`);
     this.faultsOn = true;
-    const events = this.rng.int(5, 25);
-    for (let k = 0; k < events && this.violations.length === 0; k++) await this.randomEvent();
-    // 3. Faults stop: partitions heal, API faults end; the cluster must converge.
-    this.faultsOn = false;
-    this.world.faults = { apiError: 0, throttle: 0, lostResponse: 0, launchFailure: 0 };
-    for (const i of this.world.instances.values()) if (i.partitioned) this.world.healPartition(i.id);
-    await this.resume();
-    const recoverable = this.recoverable();
-    if (recoverable && this.violations.length === 0 && !(await this.converge(CONVERGE_CYCLES))) {
-      this.violate('convergence', `did not converge within ${CONVERGE_CYCLES} cycles after faults stopped`);
+    for (const e of this.plan.events) {
+      if (this.checks.violations.length > 0) break;
+      await this.event(e);
+      await this.cycle();
     }
-    if (!recoverable) await this.checkFrozenSafe();
-    return { seed: this.seed, violations: this.violations, convergenceChecked: recoverable, unrecoverable: this.unrecoverable, cycles: this.cycles, trace: this.trace };
+    this.faultsOn = false;
+    await this.stopFaults();
+    const recoverable = this.world.etcdQuorumHeld() && this.world.swarmQuorumHeld();
+    if (recoverable && this.checks.violations.length === 0 && !(await this.converge(CONVERGE_CYCLES))) {
+      this.checks.violate('convergence', `did not converge within ${CONVERGE_CYCLES} cycles after faults stopped`);
+    }
+    return { violations: this.checks.violations, convergenceChecked: recoverable, cycles: this.cycles, portCalls: this.portCalls, trace: this.trace };
   }
 
-  private async randomEvent(): Promise<void> {
-    const r = this.rng.next();
+  // ---- the controller replicas --------------------------------------------------------
+
+  private newReplica(): SimController {
+    this.replicas += 1;
+    const plan = this.opts.plan ?? productionPlan;
+    const check = this.opts.checkPrecondition ?? checkPrecondition;
+    const replica: SimController = new SimController({
+      world: this.world,
+      kv: this.kv,
+      store: this.store,
+      marks: this.marks,
+      identity: `r${this.replicas}`,
+      plan: (spec, snapshot, o) => this.checks.onPlan(spec, snapshot, plan(spec, snapshot, o)),
+      checkPrecondition: (step, snapshot, now, spec) => this.checks.onPrecondition(replica, step, snapshot, check(step, snapshot, now, spec)),
+      onCall: (call, c) => this.onCall(call, c),
+    });
+    return replica;
+  }
+
+  private onCall(call: PortCall, c: SimController): void {
+    this.portCalls += 1;
+    this.checks.onCall(call, c);
+    if (this.faultsOn && this.killBetweenSteps && isJournalRecord(call)) {
+      const { role, pick } = this.killBetweenSteps;
+      this.killBetweenSteps = undefined;
+      const victim = this.pick((i) => i.alive && i.state === 'running' && i.role === role, pick);
+      if (victim) {
+        this.log(`fault: kill ${victim} as a step starts`);
+        this.world.kill(victim);
+      }
+    }
+    if (this.leaderChange && c === this.leader && c.gate.calls >= this.leaderChange.atCall) {
+      const { noticeAfterMs } = this.leaderChange;
+      this.leaderChange = undefined;
+      this.depose(c, noticeAfterMs);
+    }
+  }
+
+  /** `old` loses its lease while it runs; it notices only `noticeAfterMs` later. */
+  private depose(old: SimController, noticeAfterMs: number): void {
+    this.kv.depose(old.leadership.fence);
+    setTimeout(() => old.noticeLoss(), noticeAfterMs);
+    this.leader = this.newReplica();
+    this.log(`leader change: ${old.identity} deposed (notices in ${noticeAfterMs} ms), ${this.leader.identity} leads`);
+    // The new leader starts at once, while the deposed one is still in its cycle.
+    this.start(this.leader);
+  }
+
+  private start(replica: SimController): void {
+    const work: (typeof this.running)[number] = { replica, settled: false };
+    this.running.push(work);
+    void replica
+      .cycle(CLUSTER)
+      .then(
+        (r) => {
+          work.result = r;
+          this.afterCycle(replica, r);
+        },
+        (err: unknown) => this.log(`${replica.identity}: cycle failed: ${(err as Error).message}`),
+      )
+      .finally(() => (work.settled = true));
+  }
+
+  /** One cycle of the leader (and of any deposed replica still running), then the requeue wait. */
+  private async cycle(): Promise<CycleResult | undefined> {
+    this.cycles += 1;
+    this.running = [];
+    this.start(this.leader);
+    await this.time.settle(() => this.running.every((w) => w.settled || w.replica.gate.dead));
+    const mine = this.running.find((w) => w.replica === this.leader);
+    this.running = [];
+    if (this.leader.gate.dead) await this.restartAfterCrash(this.leader);
+    this.checks.afterCycle();
+    await this.time.pass(requeueAfterMs(mine?.result, CONVERGING_MS));
+    await this.agentsPublish();
+    return mine?.result;
+  }
+
+  private afterCycle(replica: SimController, r: CycleResult): void {
+    if (this.opts.trace && r.snapshot) {
+      for (const [name, src] of [['instances', r.snapshot.instances], ['swarm', r.snapshot.swarm], ['etcd', r.snapshot.etcd]] as const) {
+        if (src.status !== 'ok') this.log(`${replica.identity}: ${name} unavailable: ${src.error}`);
+      }
+    }
+    if (this.opts.trace && r.plan) this.log(`${replica.identity}: ${r.plan.phase}, ${r.planned} planned, ${r.executed} done${r.skipped ? ', skipped' : ''}${r.plan.steps.length === 0 && r.plan.holds.length > 0 ? `; holds: ${r.plan.holds.map((h) => h.reason).join(', ')}` : ''}`);
+  }
+
+  /** The crashed replica's lease runs out; a new replica leads and resumes from the journal. */
+  private async restartAfterCrash(dead: SimController): Promise<void> {
+    this.log(`controller ${dead.identity} crashed at port call ${dead.gate.calls}`);
+    await this.time.pass(LEASE_MS);
+    this.kv.depose(dead.leadership.fence);
+    this.leader = this.newReplica();
+  }
+
+  // ---- events -------------------------------------------------------------------------
+
+  private async event(e: HistoryEvent): Promise<void> {
     const w = this.world;
-    if (r < 0.4) {
-      await this.cycle();
+    switch (e.kind) {
+      case 'cycle':
+        return;
+      case 'scale':
+        return this.edit({ managers: { ...this.spec.managers, count: e.managers }, workers: { ...this.spec.workers, count: e.workers } });
+      case 'rollout': {
+        const key = e.role === 'manager' ? 'managers' : 'workers';
+        return this.edit({ [key]: { ...this.spec[key], instanceType: `t3.gen${e.generation}` } });
+      }
+      case 'kill':
+        return this.fault(this.pick((i) => i.alive && i.state === 'running' && i.role === e.role, e.pick), 'kill', (id) => w.kill(id));
+      case 'terminate':
+        return this.fault(this.pick((i) => i.state !== 'terminated', e.pick), 'terminate externally', (id) => w.terminateExternally(id));
+      case 'partition':
+        return this.fault(this.pick((i) => i.role === 'manager' && i.state === 'running' && !i.partitioned, e.pick), 'partition', (id) => w.partition(id));
+      case 'freeze':
+        return this.fault(this.pick((i) => i.state === 'running' && !i.frozen, e.pick), 'freeze', (id) => w.freeze(id));
+      case 'cutController':
+        return this.fault(this.pick((i) => i.state === 'running' && !i.cutFromController, e.pick), 'cut from the controller', (id) => w.cutFromController(id, true));
+      case 'heal':
+        this.healAll();
+        this.log('fault: partitions, cuts and freezes healed');
+        return;
+      case 'apiFaults': {
+        const p = [0, 0.05, 0.15][e.level] ?? 0;
+        w.faults = { apiError: p, throttle: p / 2, lostResponse: p / 2, launchFailure: p, duplicate: p };
+        this.log(`fault: api fault rate ${p}`);
+        return;
+      }
+      case 'slowBoots':
+        w.slowBoots(e.on ? [200_000, 900_000] : [20_000, 60_000]);
+        this.log(`fault: slow boots ${e.on ? 'on' : 'off'}`);
+        return;
+      case 'killBetweenSteps':
+        this.killBetweenSteps = { role: e.role, pick: e.pick };
+        return;
+      case 'crash':
+        this.leader.gate.crashAt = this.leader.gate.calls + e.atCall;
+        this.leader.gate.applyOnCrash = e.applied;
+        this.log(`fault: controller crashes at its ${e.atCall}th port call from now${e.applied ? ', after the call took effect' : ''}`);
+        return;
+      case 'leaderChange':
+        this.leaderChange = { atCall: this.leader.gate.calls + e.atCall, noticeAfterMs: e.noticeAfterMs };
+        return;
+      case 'wait':
+        return this.time.pass(e.seconds * 1000);
+    }
+  }
+
+  private fault(id: string | undefined, what: string, act: (id: string) => void): void {
+    if (id === undefined) return;
+    this.log(`fault: ${what} ${id}`);
+    act(id);
+  }
+
+  private pick(pred: (i: SimInstance) => boolean, n: number): string | undefined {
+    const ids = [...this.world.instances.values()].filter(pred).map((i) => i.id).sort();
+    return ids.length === 0 ? undefined : ids[n % ids.length];
+  }
+
+  private healAll(): void {
+    for (const i of this.world.instances.values()) {
+      if (i.partitioned) this.world.healPartition(i.id);
+      if (i.frozen) this.world.thaw(i.id);
+      if (i.cutFromController) this.world.cutFromController(i.id, false);
+    }
+  }
+
+  /** Faults stop: API faults end, partitions heal, boots are normal, crashes disarmed. */
+  private async stopFaults(): Promise<void> {
+    this.world.faults = { apiError: 0, throttle: 0, lostResponse: 0, launchFailure: 0, duplicate: 0 };
+    this.world.slowBoots([20_000, 60_000]);
+    this.healAll();
+    this.killBetweenSteps = undefined;
+    this.leaderChange = undefined;
+    this.leader.gate.crashAt = undefined;
+    this.log('faults stop');
+  }
+
+  // ---- spec ---------------------------------------------------------------------------
+
+  private async edit(patch: Partial<SwarmClusterSpec>): Promise<void> {
+    const next = { ...this.spec, ...patch };
+    try {
+      await this.apply(next);
+    } catch (err) {
+      // The store refuses an invalid spec and the last good one stays in force.
+      this.log(`edit refused: ${(err as Error).message.split('\n')[0] ?? ''}`);
       return;
     }
-    if (r < 0.5) {
-      this.edit({ managers: { ...this.spec.managers, count: this.rng.pick([1, 3, 5] as const) ?? 3 }, workers: { ...this.spec.workers, count: this.rng.int(0, 6) } });
-    } else if (r < 0.58) {
-      const role = this.rng.chance(0.5) ? 'managers' : 'workers';
-      this.edit({ [role]: { ...this.spec[role], instanceType: `t3.gen${this.rng.int(1, 9)}` } });
-    } else if (r < 0.66) {
-      // Mostly workers: a history that kills a majority of managers can only freeze.
-      const role = this.rng.chance(0.3) ? 'manager' : 'worker';
-      const victim = this.pickInstance((i) => i.alive && i.state === 'running' && i.role === role);
-      if (victim) {
-        this.log(`fault: kill ${victim}`);
-        w.kill(victim);
-      }
-    } else if (r < 0.71) {
-      const victim = this.pickInstance((i) => i.state !== 'terminated');
-      if (victim) {
-        this.log(`fault: terminate ${victim} externally`);
-        w.terminateExternally(victim);
-      }
-    } else if (r < 0.76) {
-      const victim = this.pickInstance((i) => i.role === 'manager' && i.state === 'running' && !i.partitioned);
-      if (victim) {
-        this.log(`fault: partition ${victim}`);
-        w.partition(victim);
-      }
-    } else if (r < 0.81) {
-      for (const i of w.instances.values()) if (i.partitioned) w.healPartition(i.id);
-      this.log('fault: partitions healed');
-    } else if (r < 0.89) {
-      this.crashAt = this.rng.int(0, 3);
-      this.log(`fault: controller crashes at step ${this.crashAt} of the next cycle`);
-    } else if (r < 0.95) {
-      const level = this.rng.pick([0, 0.05, 0.15]) ?? 0;
-      w.faults = { apiError: level, throttle: level / 2, lostResponse: level / 2, launchFailure: level };
-      this.log(`fault: api fault rate ${level}`);
-    } else {
-      w.advance(this.rng.int(10, 120) * 1000);
-    }
-    await this.cycle();
+    this.spec = next;
+    this.log(`edit: managers ${this.spec.managers.count} ${this.spec.managers.instanceType ?? ''} workers ${this.spec.workers.count} ${this.spec.workers.instanceType ?? ''}`);
   }
 
-  private edit(patch: Partial<SwarmClusterSpec>): void {
-    this.spec = { ...this.spec, ...patch };
-    this.generation += 1;
-    this.resolved = resolveSpec(CLUSTER, this.generation, this.spec);
-    this.log(`edit gen ${this.generation}: managers ${this.spec.managers.count} ${this.spec.managers.instanceType ?? ''} workers ${this.spec.workers.count} ${this.spec.workers.instanceType ?? ''}`);
+  private async apply(spec: SwarmClusterSpec): Promise<void> {
+    await this.store.apply({ apiVersion: API_VERSION, kind: KIND, metadata: { name: CLUSTER }, spec });
   }
 
-  private pickInstance(pred: (i: import('../../../src/providers/sim/model.ts').SimInstance) => boolean): string | undefined {
-    const ids = [...this.world.instances.values()].filter(pred).map((i) => i.id).sort();
-    return this.rng.pick(ids);
-  }
-
-  async observe(): Promise<Snapshot> {
-    const marks = this.executor.orphanMarks.filter((m) => this.world.instances.get(m.instanceId)?.state !== 'terminated');
-    const snap = await observeSim(this.world, CLUSTER, { marks: [], operations: this.executor.operations() });
-    return { ...snap, marks: this.detector.marks(snap, marks) };
-  }
-
-  /** One reconcile cycle: observe, plan, run the steps; then time passes. */
-  private async cycle(): Promise<PlanResult> {
-    this.cycles += 1;
-    const snapshot = await this.observe();
-    const result = this.planner(this.resolved, snapshot, { now: this.world.now });
-    this.checkShortCircuit(snapshot, result);
-    // Raft membership changes only: a manager launch changes neither raft (its agent
-    // waits for its learner entry and joins the swarm as a worker), so several may share
-    // a plan; their number is held by the surge bound (checkStepBounds).
-    const membership = result.steps.filter((s) => MEMBERSHIP_STEP_KINDS.has(s.kind));
-    if (membership.length > 1) this.violate('one-membership-change', `plan holds ${membership.length} membership steps: ${membership.map(describe).join('; ')}`);
-    if (this.opts.trace && result.holds.length > 0 && result.steps.length === 0) this.log(`holds: ${result.holds.map((h) => h.message).join(' | ')}`);
-    const crashAt = this.crashAt;
-    this.crashAt = undefined;
-    for (const [i, step] of result.steps.entries()) {
-      if (crashAt === i) {
-        const entry = this.executor.record(step);
-        if (this.rng.chance(0.5)) await this.executor.run(this.resolved, entry, (s, fresh) => this.checkBounds(s, fresh));
-        this.executor.setState(entry, 'running');
-        this.log(`crash after journaling ${describe(step)}`);
-        await this.resume();
-        break;
-      }
-      if (this.faultsOn) this.maybeFaultBetweenSteps();
-      const entry = this.executor.record(step);
-      const outcome = await this.executor.run(this.resolved, entry, (s, fresh) => this.checkBounds(s, fresh));
-      if (this.opts.trace) this.log(`  ${describe(step)} -> ${outcome}`);
-      this.checkAfterStep(step);
-      if (outcome === 'refused' || outcome === 'failed') break;
-    }
-    this.world.advance(CYCLE_MS);
-    return result;
-  }
-
-  /** A restarted controller finishes the journal's in-flight entries first (rule 13). */
-  private async resume(): Promise<void> {
-    for (const entry of this.executor.journal.filter((e) => e.state === 'pending' || e.state === 'running')) {
-      await this.executor.run(this.resolved, entry, (s, fresh) => this.checkBounds(s, fresh));
-      this.checkAfterStep(entry.step);
-    }
-  }
-
-  private maybeFaultBetweenSteps(): void {
-    if (!this.rng.chance(0.03)) return;
-    const role = this.rng.chance(0.3) ? 'manager' : 'worker';
-    const victim = this.pickInstance((i) => i.alive && i.state === 'running' && i.role === role);
-    if (victim) {
-      this.log(`fault: kill ${victim} between steps`);
-      this.world.kill(victim);
-    }
-  }
-
-  private checkBounds(step: Step, fresh: Snapshot): void {
-    for (const v of checkStepBounds(this.world, this.resolved, step, fresh)) this.violate(v.invariant, v.detail);
-  }
-
-  private checkAfterStep(step: Step): void {
-    const losses = this.world.controllerQuorumLosses();
-    if (losses.length > 0) this.violate('quorum', `${losses.map((l) => `${l.raft} quorum lost by controller: ${l.detail}`).join('; ')} (after ${describe(step)})`);
-    // A token names one launch intent of `count` instances (a batch): more than that
-    // under one token is a second launch of the same intent.
-    if (step.kind === 'instance.launch') this.launchCounts.set(step.clientToken, Math.max(step.count, this.launchCounts.get(step.clientToken) ?? 0));
-    for (const [token, ids] of this.world.launchesByToken) {
-      if (ids.length > (this.launchCounts.get(token) ?? 1)) this.violate('double-launch', `token ${token} launched ${ids.join(', ')}`);
-    }
+  private resolved(): ResolvedSpec {
+    return resolveCluster({ apiVersion: API_VERSION, kind: KIND, metadata: { name: CLUSTER, generation: 1 }, spec: this.spec });
   }
 
   private async converge(maxCycles: number): Promise<boolean> {
     for (let c = 0; c < maxCycles; c++) {
-      const result = await this.cycle();
-      if (!this.faultsOn && result.holds.some((h) => h.reason === 'MaxUnhealthyExceeded') && this.spec.healing?.maxUnhealthy !== '100%') this.liftBrake();
-      if (result.steps.length === 0 && checkConverged(this.world, this.resolved, CLUSTER).length === 0) {
-        // Replanning on the converged world yields no steps.
-        const again = this.planner(this.resolved, await this.observe(), { now: this.world.now });
-        if (again.steps.length === 0) return true;
+      const r = await this.cycle();
+      if (this.checks.violations.length > 0) return true;
+      if (r?.plan?.holds.some((h) => h.reason === 'MaxUnhealthyExceeded') && this.spec.healing?.maxUnhealthy !== '100%') {
+        // The operator answers the hold as its message invites: raise the limit.
+        await this.edit({ healing: { ...this.spec.healing, maxUnhealthy: '100%' } });
       }
-      if (this.violations.length > 0) return true;
+      if (r?.converged && checkConverged(this.world, this.resolved(), CLUSTER, this.published()).length === 0) return true;
     }
-    for (const problem of checkConverged(this.world, this.resolved, CLUSTER)) this.log(`not converged: ${problem}`);
+    for (const problem of checkConverged(this.world, this.resolved(), CLUSTER, this.published())) this.log(`not converged: ${problem}`);
     return false;
   }
 
-  /**
-   * maxUnhealthy short-circuit, checked on every cycle: when more nodes of a role are dead
-   * (as the planner sees them) than maxUnhealthy allows and they are needed, the plan
-   * holds MaxUnhealthyExceeded and touches none of them.
-   */
-  private checkShortCircuit(snapshot: Snapshot, result: PlanResult): void {
-    if (this.resolved.paused) return;
-    const inv = buildInventory(this.resolved, snapshot, this.world.now);
-    if (!inv.complete || result.phase === 'Frozen') return;
-    for (const role of ['manager', 'worker'] as const) {
-      const nodes = nodesOf(inv, role).filter((n) => !n.removing);
-      const dead = nodes.filter((n) => n.dead);
-      const desired = role === 'manager' ? this.resolved.managers.count : this.resolved.workers.count;
-      if (dead.length <= maxUnhealthyCount(this.resolved.healing.maxUnhealthy, Math.max(desired, nodes.length))) continue;
-      if (nodes.length - dead.length >= desired) continue; // surplus dead nodes: a scale-down, no brake
-      if (!result.holds.some((h) => h.reason === 'MaxUnhealthyExceeded')) this.violate('max-unhealthy', `${dead.length} dead ${role}s but no MaxUnhealthyExceeded hold`);
-      const ids = new Set(dead.map((n) => n.id));
-      const touched = result.steps.filter((st) => 'instanceId' in st && st.instanceId !== undefined && ids.has(st.instanceId));
-      if (touched.length > 0) this.violate('max-unhealthy', `remediation despite the short-circuit: ${touched.map(describe).join('; ')}`);
-    }
+  /** What keys.endpoints says (the management store's truth). */
+  private published(): readonly string[] | undefined {
+    const key = clusterKeys(PREFIX, CLUSTER).endpoints;
+    const text = this.kv.scan(key).find(([k]) => k === key)?.[1];
+    return text === undefined ? undefined : parseEndpoints(text, key).etcdClientURLs;
   }
 
-  /** After faults stop, the operator answers a MaxUnhealthyExceeded hold by raising the limit, as its message invites. */
-  private liftBrake(): void {
-    this.spec = { ...this.spec, healing: { ...this.spec.healing, maxUnhealthy: '100%' } };
-    this.generation += 1;
-    this.resolved = resolveSpec(CLUSTER, this.generation, this.spec);
-    this.log('operator raises maxUnhealthy to 100%');
-  }
-
-  /** Recoverable: quorum held in both rafts (a dead majority can only freeze). */
-  private recoverable(): boolean {
-    if (this.world.etcdQuorumHeld() && this.world.swarmQuorumHeld()) return true;
-    this.unrecoverable = 'quorum-lost';
-    return false;
-  }
-
-  /** Unrecoverable end state: the planner must not take a destructive or membership step. */
-  private async checkFrozenSafe(): Promise<void> {
-    const result = this.planner(this.resolved, await this.observe(), { now: this.world.now });
-    const bad = result.steps.filter((s) => MEMBERSHIP_STEP_KINDS.has(s.kind) || s.kind === 'etcd.removeMember');
-    if (bad.length > 0) this.violate('frozen', `quorum lost, yet the plan holds ${bad.map(describe).join('; ')}`);
-  }
-
-  private violate(invariant: string, detail: string): void {
-    this.violations.push({ invariant, detail: `${detail} [cycle ${this.cycles}, t=${(this.world.now - 1_700_000_000_000) / 1000}s]` });
+  /** The first manager's agent publishes the endpoints it initialised (create-if-absent), as node agents do. */
+  private async agentsPublish(): Promise<void> {
+    const urls = this.world.publishedClientURLs;
+    if (urls === undefined || this.published() !== undefined) return;
+    const key = clusterKeys(PREFIX, CLUSTER).endpoints;
+    await this.kv.write([{ kind: 'put', key, value: encodeEndpoints(endpointsOf(urls.map(urlHost), new Date(this.world.now).toISOString())) }], undefined, 'publishing the first endpoints');
   }
 
   private log(line: string): void {
-    if (this.opts.trace) this.trace.push(`[${((this.world.now - 1_700_000_000_000) / 1000).toFixed(0)}s c${this.cycles}] ${line}`);
+    if (this.opts.trace) this.trace.push(`[${((this.world.now - START) / 1000).toFixed(1)}s c${this.cycles}] ${line}`);
   }
 }
 
-export function describe(s: Step): string {
-  const target = 'instanceId' in s && s.instanceId ? s.instanceId : 'memberId' in s ? s.memberId : 'nodeId' in s ? s.nodeId : 'clientToken' in s ? s.clientToken : '';
-  return `${s.kind} ${target}`.trim();
+/**
+ * The journal record of a destructive or membership step: the moment between the plan
+ * and the step's precondition re-check where a fault hurts most (the adversary's timing).
+ */
+function isJournalRecord(call: PortCall): boolean {
+  if (call.port !== 'kv' || call.method !== 'write') return false;
+  const ops = call.args[0] as ReadonlyArray<{ kind: string; key: string; value?: string }>;
+  return ops.some((op) => {
+    if (op.kind !== 'put' || !op.key.includes('/journal/') || op.value?.includes('"state":"pending"') !== true) return false;
+    const kind = (JSON.parse(op.value) as { stepKind: StepKind }).stepKind;
+    return DESTRUCTIVE_STEP_KINDS.has(kind) || MEMBERSHIP_STEP_KINDS.has(kind);
+  });
 }
+

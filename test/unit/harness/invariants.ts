@@ -56,7 +56,10 @@ export function checkStepBounds(world: SimWorld, spec: ResolvedSpec, step: Step,
   if (MEMBERSHIP_IN_WORLD.has(step.kind)) {
     const learners = [...world.members.values()].filter((m) => m.isLearner);
     if (step.kind === 'etcd.addLearner' && learners.length > 0) out.push({ invariant: 'one-membership-change', detail: `adding a learner while ${learners[0]?.id} is one` });
-    const pending = [...world.swarmNodes.values()].find((n) => n.pendingRole !== undefined);
+    // The same change asked for again (a resumed step, a deposed leader's repeat) is not a second one.
+    const sameChange = (n: { id: string; pendingRole?: { role: string } }): boolean =>
+      (step.kind === 'swarm.demote' && n.id === step.nodeId && n.pendingRole?.role === 'worker') || (step.kind === 'swarm.promote' && n.id === step.nodeId && n.pendingRole?.role === 'manager');
+    const pending = [...world.swarmNodes.values()].find((n) => n.pendingRole !== undefined && !sameChange(n));
     if (pending) out.push({ invariant: 'one-membership-change', detail: `${step.kind} while swarm node ${pending.id} is still changing role` });
   }
   return out;
@@ -65,7 +68,8 @@ export function checkStepBounds(world: SimWorld, spec: ResolvedSpec, step: Step,
 const MEMBERSHIP_IN_WORLD = new Set(['etcd.addLearner', 'etcd.promote', 'etcd.removeMember', 'swarm.promote', 'swarm.demote']);
 
 /** What "converged" means, from the world's truth. Returns the problems (none: converged). */
-export function checkConverged(world: SimWorld, spec: ResolvedSpec, cluster: string): string[] {
+/** `published`: the etcd client URLs keys.endpoints holds in the management store. */
+export function checkConverged(world: SimWorld, spec: ResolvedSpec, cluster: string, published: readonly string[] | undefined): string[] {
   const problems: string[] = [];
   const live = [...world.instances.values()].filter((i) => i.cluster === cluster && i.state !== 'terminated');
   const hash = { manager: nodeConfigHash(spec, 'manager'), worker: nodeConfigHash(spec, 'worker') };
@@ -86,7 +90,7 @@ export function checkConverged(world: SimWorld, spec: ResolvedSpec, cluster: str
   if (voters.length !== desiredOf(spec, 'manager') || voters.some((m) => m.isLearner)) problems.push(`etcd has ${voters.length} members (learners: ${voters.filter((m) => m.isLearner).length})`);
   for (const m of voters) if (!managerAddresses.has(/^http:\/\/([^:]+):/.exec(m.peerURL)?.[1])) problems.push(`etcd member ${m.id} belongs to no live manager`);
   const want = voters.map((m) => etcdClientUrl(/^http:\/\/([^:]+):/.exec(m.peerURL)?.[1] ?? '')).sort();
-  if (JSON.stringify([...(world.publishedClientURLs ?? [])].sort()) !== JSON.stringify(want)) problems.push('published endpoints differ from the etcd voters');
+  if (JSON.stringify([...(published ?? [])].sort()) !== JSON.stringify(want)) problems.push('published endpoints differ from the etcd voters');
   if (!world.etcdQuorumHeld() || !world.swarmQuorumHeld()) problems.push('a raft has no quorum');
   return problems;
 }
