@@ -1,7 +1,11 @@
 // Samples a cluster's etcd and swarm every 100 ms while a test changes
 // it, and records whether each raft had a working quorum:
 // - etcd: some manager's member answers GET /health with health "true" (etcd 3.4 only
-//   says so when the member has a leader and a quorum read succeeds);
+//   says so when the member has a leader and a quorum read succeeds), or, when that
+//   quorum read is merely slow (a starved machine makes /health time out or say false
+//   with a leader in place), its /metrics show etcd_server_has_leader 1. etcd runs with
+//   CheckQuorum, so a leader that lost its quorum steps down within an election timeout
+//   and every member then shows 0: a lost quorum still reads as a gap;
 // - swarm: some manager engine lists the nodes (swarmkit refuses without a raft
 //   leader) and a leader is among them.
 // A leader election (after a leadership transfer or a member removal) makes a short
@@ -74,15 +78,25 @@ async function sample(provider: WatchedProvider, cluster: string, swarms: Map<st
   const answers = managers.map((m) => etcdHealthy(provider.etcdClientUrl(m)));
   const [etcd, swarm] = await Promise.all([anyTrue(answers), anyTrue(managers.map((m) => swarmHasLeader(provider, m, swarms)))]);
   if (etcd) return { at: Date.now(), etcd, swarm, managers: managers.length };
-  const said = await Promise.all(answers.map((a) => a.then((ok) => (ok ? 'healthy' : 'health false'), (err: unknown) => (err as Error).message)));
+  const said = await Promise.all(answers.map((a) => a.then((ok) => (ok ? 'healthy' : 'health false, no leader'), (err: unknown) => (err as Error).message)));
   const etcdDetail = managers.map((m, i) => `${m.address}: ${said[i]}`).join('; ') || 'no running manager';
   return { at: Date.now(), etcd, swarm, managers: managers.length, etcdDetail };
 }
 
 async function etcdHealthy(clientUrl: string): Promise<boolean> {
-  const res = await fetch(`${clientUrl}/health`, { signal: AbortSignal.timeout(1500) });
-  const body = (await res.json()) as { health?: string };
-  return body.health === 'true';
+  const health = await fetch(`${clientUrl}/health`, { signal: AbortSignal.timeout(1500) })
+    .then(async (res) => ((await res.json()) as { health?: string }).health === 'true')
+    .catch(() => false);
+  return health || (await etcdHasLeader(clientUrl));
+}
+
+/** The member's own view: does it follow (or is it) a leader? Answered without a raft round trip. */
+async function etcdHasLeader(clientUrl: string): Promise<boolean> {
+  const res = await fetch(`${clientUrl}/metrics`, { signal: AbortSignal.timeout(1500) });
+  const text = await res.text();
+  const line = text.split('\n').find((l) => l.startsWith('etcd_server_has_leader '));
+  if (line === undefined) throw new Error('no etcd_server_has_leader in /metrics');
+  return line.trim().endsWith(' 1');
 }
 
 async function swarmHasLeader(provider: WatchedProvider, m: Instance, swarms: Map<string, DockerSwarm>): Promise<boolean> {
