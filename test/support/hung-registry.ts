@@ -3,8 +3,8 @@
 // ping and waits for the manifest for ever, as with a registry that stalls behind a
 // broken proxy. Each request is recorded. Plain HTTP on a loopback address of its own:
 // dockerd treats 127.0.0.0/8 registries as insecure (it tries TLS, then HTTP).
-import { createServer, type ServerResponse } from 'node:http';
-import { releaseLoopback, reserveLoopback } from '../../src/net/loopback-pool.ts';
+import { createServer } from 'node:http';
+import { listenOnLoopback } from './net.ts';
 
 const HUNG_REGISTRY_BLOCK = 238;
 
@@ -17,9 +17,7 @@ export interface HungRegistry {
 }
 
 export async function startHungRegistry(): Promise<HungRegistry> {
-  const address = reserveLoopback({ block: HUNG_REGISTRY_BLOCK });
   const requests: string[] = [];
-  const held = new Set<ServerResponse>();
   const server = createServer((req, res) => {
     requests.push(`${req.method ?? ''} ${req.url ?? ''}`);
     if (req.url === '/v2/' || req.url === '/v2') {
@@ -27,26 +25,8 @@ export async function startHungRegistry(): Promise<HungRegistry> {
       res.end('{}');
       return;
     }
-    held.add(res);
-    res.once('close', () => held.delete(res));
+    // Held open: never answered (stop() closes it).
   });
-  try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(0, address, () => resolve());
-    });
-  } catch (err) {
-    releaseLoopback(address);
-    throw err;
-  }
-  const port = (server.address() as { port: number }).port;
-  return {
-    host: `${address}:${port}`,
-    requests,
-    async stop() {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      releaseLoopback(address);
-    },
-  };
+  const listening = await listenOnLoopback(server, HUNG_REGISTRY_BLOCK);
+  return { host: `${listening.address}:${listening.port}`, requests, stop: () => listening.stop() };
 }

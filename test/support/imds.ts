@@ -9,7 +9,7 @@
 // user-data (see node-host.ts).
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { releaseLoopback, reserveLoopback } from '../../src/net/loopback-pool.ts';
+import { listenOnLoopback } from './net.ts';
 
 /** The loopback block metadata stand-ins take their addresses from (127.231.x.y). */
 const IMDS_BLOCK = 231;
@@ -38,7 +38,6 @@ export interface ImdsStandIn {
 }
 
 export async function startImds(metadata: InstanceMetadata, opts: ImdsOptions = {}): Promise<ImdsStandIn> {
-  const address = reserveLoopback({ block: IMDS_BLOCK });
   const tokens = new Map<string, number>();
   const requests = new Map<string, number>();
   const count = (key: string): void => {
@@ -51,25 +50,8 @@ export async function startImds(metadata: InstanceMetadata, opts: ImdsOptions = 
     res.writeHead(opts.refuseWith, { 'content-type': 'text/plain' });
     res.end('metadata unavailable');
   });
-  try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(0, address, () => resolve());
-    });
-  } catch (err) {
-    releaseLoopback(address);
-    throw err;
-  }
-  const port = (server.address() as { port: number }).port;
-  return {
-    baseUrl: `http://${address}:${port}`,
-    requests,
-    async stop() {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      releaseLoopback(address);
-    },
-  };
+  const listening = await listenOnLoopback(server, IMDS_BLOCK);
+  return { baseUrl: `http://${listening.address}:${listening.port}`, requests, stop: () => listening.stop() };
 }
 
 function answer(req: IncomingMessage, res: ServerResponse, md: InstanceMetadata, tokens: Map<string, number>, count: (key: string) => void): void {
