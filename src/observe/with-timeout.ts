@@ -6,15 +6,16 @@ import type { Source } from '../model/snapshot.ts';
 
 /**
  * Rejects with a message naming `what` when `promise` has not settled within `ms`. The
- * deadline is an AbortSignal.timeout (its timer never holds the process open); the
- * ports called here take no signal yet, so the call itself runs on in the background.
+ * deadline is a global setTimeout, unref'd so it never holds the process open (not
+ * AbortSignal.timeout, whose timer a test's fake clock cannot drive: the property
+ * histories run observation deadlines on virtual time). The ports called here take no
+ * signal yet, so the call itself runs on in the background.
  */
 export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  const deadline = AbortSignal.timeout(ms);
   return new Promise<T>((resolve, reject) => {
-    const onDeadline = (): void => reject(new Error(`${what} did not answer within ${ms} ms`));
-    deadline.addEventListener('abort', onDeadline, { once: true });
-    promise.then(resolve, reject).finally(() => deadline.removeEventListener('abort', onDeadline));
+    const timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms);
+    timer.unref?.();
+    promise.then(resolve, reject).finally(() => clearTimeout(timer));
   });
 }
 

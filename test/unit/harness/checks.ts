@@ -182,7 +182,10 @@ export class HistoryChecks {
       const desired = role === 'manager' ? spec.managers.count : spec.workers.count;
       if (dead.length <= maxUnhealthyCount(spec.healing.maxUnhealthy, Math.max(desired, nodes.length))) continue;
       if (nodes.length - dead.length >= desired) continue; // surplus dead nodes: a scale-down, no brake
-      if (!result.holds.some((h) => h.reason === 'MaxUnhealthyExceeded')) this.violate('max-unhealthy', `${dead.length} dead ${role}s but no MaxUnhealthyExceeded hold`);
+      // Without a full manager nothing can be remediated yet (the cluster is being founded
+      // again): no brake to show, but still no step may touch the dead nodes.
+      const canRemediate = inv.managers.some((m) => m.fullMember);
+      if (canRemediate && !result.holds.some((h) => h.reason === 'MaxUnhealthyExceeded')) this.violate('max-unhealthy', `${dead.length} dead ${role}s but no MaxUnhealthyExceeded hold`);
       const ids = new Set(dead.map((n) => n.id));
       const touched = result.steps.filter((st) => 'instanceId' in st && st.instanceId !== undefined && ids.has(st.instanceId));
       if (touched.length > 0) this.violate('max-unhealthy', `remediation despite the short-circuit: ${touched.map(describe).join('; ')}`);
