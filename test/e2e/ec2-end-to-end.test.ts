@@ -116,9 +116,12 @@ async function waitConverged(managers: number, workers: number, timeoutMs: numbe
 
 function expectQuorumKept(r: QuorumReport): void {
   expect(r.samples).toBeGreaterThan(50);
-  // A leader election after a member leaves makes a short gap; a lost quorum never ends.
+  // A leader election after a member leaves makes a bounded gap; a lost quorum never
+  // ends. etcd elects within about a second (election timeout 1000 ms). Swarmkit waits
+  // 10 ticks of 1 s before electing: killing the swarm leader's node left no leader for
+  // 11.8 s in a run at low load while 2 of 3 managers stayed up.
   expect(r.longestEtcdGapMs).toBeLessThan(5_000);
-  expect(r.longestSwarmGapMs).toBeLessThan(5_000);
+  expect(r.longestSwarmGapMs).toBeLessThan(20_000);
 }
 
 describe.sequential(`ec2 end to end, nodes booted from their own user-data (${FULL ? 'full' : 'short'} shape)`, () => {
