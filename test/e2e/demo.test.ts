@@ -48,10 +48,10 @@ function runDemo(args: string[]): Run {
   return entry.run;
 }
 
-async function until(what: string, cond: () => boolean, timeoutMs: number): Promise<void> {
+async function until(what: string, cond: () => boolean, timeoutMs: number, output?: () => string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${output ? `; the demo printed:\n${output().slice(-4000)}` : ''}`);
     await new Promise((r) => setTimeout(r, 200));
   }
 }
@@ -96,7 +96,9 @@ describe('swarmkeeper demo', () => {
 
   it('stops cleanly on SIGINT while local nodes are starting: no process, mount, directory or address left', async () => {
     const run = runDemo(['--provider', 'local', '--timeout', '300']);
-    await until('a local node to be launched', () => /Launching 1 (manager|worker)/.test(run.output()), 120_000);
+    // Before its first launch the demo starts a management etcd and a registry and pushes
+    // the sample image; on a CI machine busy with an image build that took over 120 s once.
+    await until('a local node to be launched', () => /Launching 1 (manager|worker)/.test(run.output()), 240_000, run.output);
     const dir = /state in (\/tmp\/skd-\S+)/.exec(run.output())?.[1];
     expect(dir).toBeDefined();
     await until('a node directory', () => existsSync(`${dir}/n`) && readdirSync(`${dir}/n`).length > 0, 60_000);
@@ -114,5 +116,5 @@ describe('swarmkeeper demo', () => {
     const registryAddress = /Image registry at ([\d.]+):\d+/.exec(out)?.[1];
     expect(registryAddress, out).toBeDefined();
     expect(existsSync(`${DEFAULT_POOL_DIR}/${registryAddress}`)).toBe(false);
-  });
+  }, 420_000);
 });
