@@ -35,6 +35,14 @@ export function isAlive(pid: number): boolean {
   }
 }
 
+/**
+ * Alive, but its command line already gone: a process between exit and zombie (its
+ * memory is released first). Kernel threads read the same; a pid file never names one.
+ */
+export function isExiting(pid: number): boolean {
+  return isAlive(pid) && cmdlineOf(pid) === '';
+}
+
 /** Sends `sig`, ignoring a process that is already gone. */
 export function signal(pid: number, sig: NodeJS.Signals): void {
   try {
@@ -96,9 +104,29 @@ export async function terminate(pid: number, opts: TerminateOptions): Promise<vo
  */
 export async function stopByPidFile(pidFile: string, opts: { readonly isOurs: (cmdline: string) => boolean } & Omit<TerminateOptions, 'alive'>): Promise<boolean> {
   const pid = readPidFile(pidFile);
-  const ours = (): boolean => pid !== undefined && isAlive(pid) && opts.isOurs(cmdlineOf(pid));
-  const found = pid !== undefined && ours();
-  if (found) await terminate(pid, { ...opts, alive: ours });
+  if (pid !== undefined && isExiting(pid)) {
+    // Already on its way out (no signal needed, and none could tell it from a stranger).
+    await waitGone(pid, 10_000);
+  }
+  const found = pid !== undefined && isAlive(pid) && opts.isOurs(cmdlineOf(pid));
+  if (found) {
+    // Once known, the process is followed by its start time, not its command line: an
+    // exiting process reads an empty cmdline before it is gone, and the start time
+    // still tells a recycled pid apart.
+    const started = startTimeOf(pid);
+    await terminate(pid, { ...opts, alive: () => isAlive(pid) && startTimeOf(pid) === started });
+  }
   rmSync(pidFile, { force: true });
   return found;
+}
+
+/** When `pid` started (clock ticks since boot, /proc/PID/stat field 22); undefined when it is gone. */
+export function startTimeOf(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces) start at field 3.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
 }

@@ -215,10 +215,8 @@ export async function stopDockerd(dir: string, timeoutMs = 30_000): Promise<void
 
 /** dockerd's own containerd normally dies with it (parent-death signal); make sure. */
 async function stopContainerd(paths: DockerdPaths): Promise<void> {
-  const pid = readPidFile(`${paths.execRoot}/containerd/containerd.pid`);
-  if (pid === undefined || !cmdlineOf(pid).includes(paths.execRoot)) return;
-  signal(pid, 'SIGKILL');
-  await waitGone(pid, 10_000);
+  // No grace: its dockerd is gone. An exiting containerd (parent-death signal) is waited out.
+  await stopByPidFile(`${paths.execRoot}/containerd/containerd.pid`, { isOurs: (cmdline) => cmdline.includes(paths.execRoot), timeoutMs: 0 });
 }
 
 function readLivePid(paths: DockerdPaths): number | undefined {
