@@ -9,14 +9,14 @@ import { chmodSync, copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'nod
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { promisify } from 'node:util';
-import { CreateSubnetCommand, CreateVpcCommand, DescribeImagesCommand, DescribeSecurityGroupsCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { CreateSubnetCommand, CreateVpcCommand, DescribeSecurityGroupsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import type { Etcd3 } from 'etcd3';
 import { startEtcdCluster, type EtcdTestCluster } from './etcd.ts';
 import { startMoto, type MotoServer } from './moto.ts';
 import { startTestRegistry, type TestRegistry } from './registry.ts';
 import { startSwarm, type TestSwarm } from './dockerd.ts';
 import type { Ec2NodeFleet } from './ec2-node-fleet.ts';
-import { TEST_REGION } from './ec2-fixtures.ts';
+import { motoAmazonImageId, TEST_REGION } from './ec2-fixtures.ts';
 import { loadOrCreateDockerCa } from '../../src/providers/ec2/docker-ca.ts';
 import { DOCKER_CA_SECRET, etcdCreateOnceSecret } from '../../src/store/create-once-secret.ts';
 import { releaseLoopback, reserveLoopback } from '../../src/net/loopback-pool.ts';
@@ -125,12 +125,10 @@ async function loopbackSubnets(endpoint: string): Promise<Ec2ProviderSpec> {
       subnets.push(s.Subnet?.SubnetId as string);
     }
     const sgs = (await c.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'vpc-id', Values: [vpc?.VpcId as string] }] }))).SecurityGroups ?? [];
-    const images = (await c.send(new DescribeImagesCommand({ Owners: ['amazon'] }))).Images ?? [];
-    const image = images.find((i) => /^ami-[0-9a-f]{8,17}$/.test(i.ImageId ?? ''));
     return {
       region: TEST_REGION,
       endpoint,
-      imageId: image?.ImageId ?? 'ami-12c6146b',
+      imageId: await motoAmazonImageId(c),
       subnetIds: subnets.sort(),
       securityGroupIds: sgs.slice(0, 1).map((g) => g.GroupId as string),
       userDataFormat: 'ignition',

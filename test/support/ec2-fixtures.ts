@@ -25,12 +25,10 @@ export async function motoEc2Spec(endpoint: string): Promise<Ec2ProviderSpec> {
   try {
     const subnets = (await c.send(new DescribeSubnetsCommand({}))).Subnets ?? [];
     const sgs = (await c.send(new DescribeSecurityGroupsCommand({}))).SecurityGroups ?? [];
-    const images = (await c.send(new DescribeImagesCommand({ Owners: ['amazon'] }))).Images ?? [];
-    const image = images.find((i) => /^ami-[0-9a-f]{8,17}$/.test(i.ImageId ?? ''));
     return {
       region: TEST_REGION,
       endpoint,
-      imageId: image?.ImageId ?? 'ami-12c6146b',
+      imageId: await motoAmazonImageId(c),
       subnetIds: subnets.map((s) => s.SubnetId as string).sort(),
       securityGroupIds: sgs.slice(0, 1).map((g) => g.GroupId as string),
       keyName: 'ops',
@@ -39,6 +37,12 @@ export async function motoEc2Spec(endpoint: string): Promise<Ec2ProviderSpec> {
   } finally {
     c.destroy();
   }
+}
+
+/** An Amazon-owned image moto ships with (RunInstances refuses an image it does not know). */
+export async function motoAmazonImageId(c: EC2Client): Promise<string> {
+  const images = (await c.send(new DescribeImagesCommand({ Owners: ['amazon'] }))).Images ?? [];
+  return images.find((i) => /^ami-[0-9a-f]{8,17}$/.test(i.ImageId ?? ''))?.ImageId ?? 'ami-12c6146b';
 }
 
 export function anEc2Spec(ec2: Ec2ProviderSpec, o: Partial<SwarmClusterSpec> = {}, name = 'prod'): ResolvedSpec {
