@@ -27,12 +27,13 @@ import { runEc2NodeFleet } from '../support/ec2-node-fleet.ts';
 import { watchQuorum, type QuorumReport, type QuorumWatcher } from '../support/quorum-watcher.ts';
 import { publishManagementImage } from '../support/management-image.ts';
 import { until } from '../support/until.ts';
+import { aSwarmCluster } from '../support/spec-fixtures.ts';
 import { readFileSync } from 'node:fs';
 
 useTestCredentials();
 
 const FULL = process.env.SWARMKEEPER_E2E_FULL === '1';
-const MANAGERS = FULL ? 3 : 1;
+const MANAGERS: 1 | 3 = FULL ? 3 : 1;
 /** Worker counts applied one after the other. */
 const WORKERS = FULL ? ([2, 3, 1] as const) : ([1, 2, 1] as const);
 const CLUSTER = 'road';
@@ -74,18 +75,13 @@ afterAll(async () => {
   console.log(`ec2 e2e: whole run ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }, 300_000);
 
-async function apply(managers: number, workers: number): Promise<void> {
-  await store.apply({
-    apiVersion: 'swarmkeeper.dev/v1alpha1',
-    kind: 'SwarmCluster',
-    metadata: { name: CLUSTER },
-    spec: {
-      managers: { count: managers },
-      workers: { count: workers },
-      provider: { ec2: world.ec2 },
-      healing: { unhealthyAfterSeconds: 10, nodeStartupTimeoutSeconds: 600, minHealthySeconds: 0 },
-    },
-  });
+async function apply(managers: 1 | 3, workers: number): Promise<void> {
+  await store.apply(
+    aSwarmCluster({
+      name: CLUSTER,
+      spec: { managers: { count: managers }, workers: { count: workers }, provider: { ec2: world.ec2 }, healing: { unhealthyAfterSeconds: 10, nodeStartupTimeoutSeconds: 600, minHealthySeconds: 0 } },
+    }),
+  );
 }
 
 async function context(): Promise<string> {

@@ -12,6 +12,7 @@ import { startMoto, type MotoServer } from '../support/moto.ts';
 import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { motoEc2Spec, TEST_REGION, useTestCredentials } from '../support/ec2-fixtures.ts';
 import { until } from '../support/until.ts';
+import { aSwarmCluster } from '../support/spec-fixtures.ts';
 import { TAGS } from '../../src/providers/ec2/ec2-instances.ts';
 import { Ec2Provider } from '../../src/providers/ec2/ec2-provider.ts';
 import type { Provider } from '../../src/providers/provider.ts';
@@ -91,18 +92,13 @@ class AttachedEc2Provider implements Provider {
   }
 }
 
-async function applySpec(managers: number, workers: number): Promise<void> {
-  await store.apply({
-    apiVersion: 'swarmkeeper.dev/v1alpha1',
-    kind: 'SwarmCluster',
-    metadata: { name: NAME },
-    spec: {
-      managers: { count: managers as 1 | 3 },
-      workers: { count: workers },
-      provider: { ec2 },
-      healing: { unhealthyAfterSeconds: 30, nodeStartupTimeoutSeconds: 1800, minHealthySeconds: 0 },
-    },
-  });
+async function applySpec(managers: 1 | 3, workers: number): Promise<void> {
+  await store.apply(
+    aSwarmCluster({
+      name: NAME,
+      spec: { managers: { count: managers }, workers: { count: workers }, provider: { ec2 }, healing: { unhealthyAfterSeconds: 30, nodeStartupTimeoutSeconds: 1800, minHealthySeconds: 0 } },
+    }),
+  );
 }
 
 const waitFor = <T>(what: string, check: () => Promise<T | undefined>, timeoutMs: number): Promise<T> => until(what, check, timeoutMs);
