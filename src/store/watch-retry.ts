@@ -1,6 +1,9 @@
 // Re-establishing a watch that ended, for both spec watches (the management etcd's and
 // the Kubernetes one): one attempt scheduled at a time, the delay doubling from retryMs
-// up to maxRetryMs while attempts fail, back to retryMs once the peer answers again.
+// up to maxRetryMs while attempts fail (backoffDelay, the loop-wide backoff), back to
+// retryMs once the peer answers again.
+import { backoffDelay } from '../retry.ts';
+
 export interface WatchRetryTuning {
   /** First delay before an attempt (ms), doubled after each failure. */
   readonly retryMs?: number;
@@ -21,15 +24,16 @@ export interface WatchRetry {
  * attempt is scheduled. `onSuccess` runs after an attempt that resolved.
  */
 export function watchRetry(attempt: () => Promise<void>, handlers: { onFailure: (err: unknown) => void; onSuccess?: () => void }, tuning: WatchRetryTuning = {}): WatchRetry {
-  const first = tuning.retryMs ?? 250;
-  let delay = first;
+  const backoff = { initialMs: tuning.retryMs ?? 250, maxMs: tuning.maxRetryMs ?? 5_000 };
+  /** Attempts scheduled since the peer last answered. */
+  let failures = 0;
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
   const retry: WatchRetry = {
     schedule() {
       if (closed || timer) return;
-      const wait = delay;
-      delay = Math.min(delay * 2, tuning.maxRetryMs ?? 5_000);
+      failures += 1;
+      const wait = backoffDelay(failures, backoff);
       timer = setTimeout(() => {
         timer = undefined;
         if (closed) return;
@@ -43,7 +47,7 @@ export function watchRetry(attempt: () => Promise<void>, handlers: { onFailure: 
       }, wait);
     },
     reset() {
-      delay = first;
+      failures = 0;
     },
     close() {
       closed = true;
