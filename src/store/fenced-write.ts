@@ -32,16 +32,11 @@ export async function writeFenced(client: Etcd3, ops: readonly FencedOp[], fence
   const calls = ops.map((op) => (op.kind === 'put' ? client.put(op.key).value(op.value) : op.kind === 'delete' ? client.delete().key(op.key) : client.delete().prefix(op.key)));
   let succeeded: boolean;
   try {
-    if (!fence && !guard) {
-      // Always true (a missing key has version 0): a plain multi-op transaction.
-      await client.if(ops[0]!.key, 'Version', '>', -1).then(...calls).commit();
-      return;
-    }
-    const guarded = (b: ReturnType<Etcd3['if']>): ReturnType<Etcd3['if']> =>
-      !guard ? b : guard.value === undefined ? b.and(guard.key, 'Create', '==', 0) : b.and(guard.key, 'Value', '==', guard.value);
-    const first = fence ? client.if(fence.key, 'Create', '==', fence.createRevision) : client.if(ops[0]!.key, 'Version', '>', -1);
-    const res = await guarded(first).then(...calls).commit();
-    succeeded = res.succeeded;
+    // Without a fence the first compare is always true (a missing key has version 0):
+    // a plain multi-op transaction, guarded or not.
+    const fenced = fence ? client.if(fence.key, 'Create', '==', fence.createRevision) : client.if(ops[0]!.key, 'Version', '>', -1);
+    const txn = !guard ? fenced : guard.value === undefined ? fenced.and(guard.key, 'Create', '==', 0) : fenced.and(guard.key, 'Value', '==', guard.value);
+    succeeded = (await txn.then(...calls).commit()).succeeded;
   } catch (err) {
     throw wrapError(context, err);
   }
