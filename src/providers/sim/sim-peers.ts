@@ -6,6 +6,7 @@
 // after the adapter's timeout (timers: a test's fake clock makes that virtual time).
 // Mutations may reach the world twice when the world's `duplicate` fault fires.
 import { SwarmkeeperError } from '../../errors.ts';
+import { sleep } from '../../retry.ts';
 import type { EtcdMember, EtcdView, SwarmAvailability, SwarmNode } from '../../model/snapshot.ts';
 import { urlHost } from '../../model/snapshot.ts';
 import type { EtcdMembershipApi } from '../../etcd/port.ts';
@@ -40,17 +41,13 @@ function instanceOfEndpoint(endpoint: DockerEndpoint): string {
   return /\/sim\/([^/]+)\/docker\.sock$/.exec(path)?.[1] ?? '';
 }
 
-function timeout(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
 /** Waits as a real client would for a node that may not answer; throws when it does not. */
 async function reach(world: SimWorld, instanceId: string | undefined, ms: number, what: string): Promise<void> {
   const inst = instanceId === undefined ? undefined : world.instances.get(instanceId);
   // Gone, or still booting (nothing listens yet): refused at once.
   if (!inst || inst.state === 'terminated' || inst.state === 'pending') throw new SwarmkeeperError('Unavailable', `${what}: connection refused (simulated)`);
   if (world.answersController(inst.id)) return;
-  await timeout(ms);
+  await sleep(ms);
   if (!world.answersController(inst.id)) throw new SwarmkeeperError('Unavailable', `${what}: no answer within ${ms} ms (simulated)`);
 }
 
