@@ -29,17 +29,18 @@ export function registerStatus(program: Command): void {
       const operations = Number.parseInt(opts.operations, 10);
       if (!Number.isInteger(operations) || operations < 0) throw new SwarmkeeperError('Usage', `--operations ${opts.operations}: expected a whole number`);
       await withStore(cmd, async (store) => {
-        let shown = render(await readView(store, name, operations), name, format);
+        let shown = render(await requireView(store, name, operations), name, format);
         process.stdout.write(shown);
         if (opts.watch !== true) return;
         await watchUntilInterrupted(store, async (e) => {
           if (e.name !== name) return;
-          if (e.type === 'delete' || !(await store.get(name))) {
+          const view = e.type === 'delete' ? undefined : await readView(store, name, operations);
+          if (!view) {
             process.stderr.write(`${RESOURCE}/${name} deleted\n`);
             shown = '';
             return;
           }
-          const next = render(await readView(store, name, operations), name, format);
+          const next = render(view, name, format);
           if (next === shown) return;
           shown = next;
           // Views follow one another with a blank line between, as `watch` would not scroll them.
@@ -54,15 +55,23 @@ function render(view: StatusView, name: string, format: string): string {
   return format === 'json' ? `${JSON.stringify(view, null, 2)}\n` : renderStatusText(view);
 }
 
-async function readView(store: EtcdClusterStore, name: string, operations: number): Promise<StatusView> {
+/** The view, or an error saying why there is none (no valid spec, or no such cluster). */
+async function requireView(store: EtcdClusterStore, name: string, operations: number): Promise<StatusView> {
+  const view = await readView(store, name, operations);
+  if (view) return view;
+  const raw = await store.readRaw(name);
+  if (raw.specText !== undefined) throw new SwarmkeeperError('SpecInvalid', `SwarmCluster "${name}" has no valid spec: ${specErrorOf(raw) ?? 'unknown error'}`);
+  throw notFound(name);
+}
+
+/** The view, or undefined when the cluster has no spec in force (deleted, or never valid). */
+async function readView(store: EtcdClusterStore, name: string, operations: number): Promise<StatusView | undefined> {
   const stored = await store.get(name);
-  if (!stored) {
-    const raw = await store.readRaw(name);
-    if (raw.specText !== undefined) throw new SwarmkeeperError('SpecInvalid', `SwarmCluster "${name}" has no valid spec: ${specErrorOf(raw) ?? 'unknown error'}`);
-    throw notFound(name);
-  }
-  const journal = await new Journal(etcdFencedKv(store.client), { prefix: store.prefix }).list(name);
-  const controls = await new EtcdMarkStore(store.client, { prefix: store.prefix }).listControls(name);
+  if (!stored) return undefined;
+  const [journal, controls] = await Promise.all([
+    new Journal(etcdFencedKv(store.client), { prefix: store.prefix }).list(name),
+    new EtcdMarkStore(store.client, { prefix: store.prefix }).listControls(name),
+  ]);
   const requests = Object.fromEntries(controls.flatMap((c) => (c.request ? [[c.instanceId, c.request.action] as const] : [])));
   return buildStatusView(stored.cluster, stored.status, journal, { operations, requests, ...(stored.specError ? { specError: stored.specError } : {}) });
 }
