@@ -19,7 +19,7 @@
 // Run again with the same backup after stage 5 began, it resumes at stage 5 (it never
 // terminates the new cluster's nodes).
 import type Docker from 'dockerode';
-import { SwarmkeeperError } from '../errors.ts';
+import { messageOf, SwarmkeeperError } from '../errors.ts';
 import { swarmTokensKey } from '../protocol/cluster-endpoints.ts';
 import type { Instance, Snapshot } from '../model/snapshot.ts';
 import { etcdQuorum } from '../plan/quorum.ts';
@@ -194,15 +194,26 @@ async function waitForReady(input: RecoverInput, started: number): Promise<Swarm
   });
 }
 
-async function poll<T>(input: RecoverInput, what: string, fn: () => Promise<T | undefined>): Promise<T> {
+/**
+ * Calls `fn` until it gives a value. A failed read (the management etcd or the provider
+ * briefly unreachable) is tried again; the last one is named in the timeout's message,
+ * which would otherwise blame a controller that may be running.
+ */
+export async function poll<T>(input: Pick<RecoverInput, 'now' | 'timeoutMs' | 'pollMs'>, what: string, fn: () => Promise<T | undefined>): Promise<T> {
   const deadline = input.now() + input.timeoutMs;
+  let lastError: unknown;
   for (;;) {
-    const v = await fn().catch(() => undefined);
+    const v = await fn().catch((err: unknown) => {
+      lastError = err;
+      return undefined;
+    });
     if (v !== undefined) return v;
     if (input.now() > deadline) {
+      const failed = lastError === undefined ? '' : ` (the last read failed: ${messageOf(lastError)})`;
       throw new SwarmkeeperError(
         'Timeout',
-        `timed out after ${Math.round(input.timeoutMs / 1000)}s waiting for ${what}; is the controller running (swarmkeeper run)? The recovery order stays in place: run the same recover command again to carry on`,
+        `timed out after ${Math.round(input.timeoutMs / 1000)}s waiting for ${what}${failed}; is the controller running (swarmkeeper run)? The recovery order stays in place: run the same recover command again to carry on`,
+        { cause: lastError },
       );
     }
     await new Promise((r) => setTimeout(r, input.pollMs ?? 500));
