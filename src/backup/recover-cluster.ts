@@ -179,10 +179,11 @@ async function waitForReady(input: RecoverInput, started: number): Promise<Swarm
     const [status, instances] = await Promise.all([input.readStatus(), input.provider.list(input.spec.name)]);
     const ids = new Set(instances.map((i) => i.id));
     const nodes = status?.nodes ?? [];
-    const line = `${status?.phase ?? 'Pending'}: managers ${status?.managers?.ready ?? 0}/${input.spec.managers.count} ready, workers ${status?.workers?.ready ?? 0}/${input.spec.workers.count} ready (${((input.now() - started) / 1000).toFixed(0)}s)`;
-    if (line.replace(/ \(\d+s\)$/, '') !== last) {
-      input.progress(`waiting: ${line}`);
-      last = line.replace(/ \(\d+s\)$/, '');
+    // Printed when the state changes, not every poll: the elapsed time alone is no news.
+    const state = `${status?.phase ?? 'Pending'}: managers ${status?.managers?.ready ?? 0}/${input.spec.managers.count} ready, workers ${status?.workers?.ready ?? 0}/${input.spec.workers.count} ready`;
+    if (state !== last) {
+      input.progress(`waiting: ${state} (${((input.now() - started) / 1000).toFixed(0)}s)`);
+      last = state;
     }
     const ready =
       status?.phase === 'Ready' &&
