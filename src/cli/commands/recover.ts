@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { SwarmkeeperError } from '../../errors.ts';
 import { resolveCluster } from '../../spec/defaults.ts';
 import { notFound, withStore } from '../input.ts';
-import { parseOutputFormat } from '../output.ts';
+import { parseOutputFormat, printObject } from '../output.ts';
 import { parseDuration } from '../wait-for.ts';
 import { clusterOfBackup } from './backup.ts';
 
@@ -39,8 +39,7 @@ export function registerRecover(program: Command): void {
       const result = await withStore(cmd, (store) => runRecover(store, name, opts, timeoutMs, (line) => out.write(`${line}\n`)));
       const summary = { kind: 'Recovery', cluster: name, backup: result.backup.name, founder: result.founder, durationSeconds: result.durationMs / 1000, swarm: result.swarm };
       if (format === 'name') process.stdout.write(`swarmcluster.swarmkeeper.dev/${name}\n`);
-      else if (format === 'json') process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
-      else if (format === 'yaml') process.stdout.write((await import('yaml')).stringify(summary));
+      else if (format === 'json' || format === 'yaml') printObject(summary, format);
       else process.stdout.write(`swarmcluster.swarmkeeper.dev/${name} recovered from backup/${result.backup.name}: Ready in ${(result.durationMs / 1000).toFixed(1)}s\n`);
     });
 }
