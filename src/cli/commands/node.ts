@@ -20,7 +20,7 @@ import { EtcdManagementKv } from '../../store/management-kv.ts';
 import { runNodeAgent, type NodeIdentity } from '../../node/node-agent.ts';
 import { DockerSwarm } from '../../swarm/docker-swarm.ts';
 import { etcdOptionsOf } from '../global-options.ts';
-import { isHttpUrl } from '../http-url.ts';
+import { checkBootstrapCaFlag, isHttpUrl } from '../http-url.ts';
 import { registerNodeVerbs } from './node-verbs.ts';
 
 export interface BootstrapFlags {
@@ -94,7 +94,7 @@ export function parseBootstrapFlags(
     throw usage('give both --bootstrap-url and --bootstrap-token-file (the token exchange needs both), or neither');
   }
   if (flags.bootstrapUrl !== undefined && !isHttpUrl(flags.bootstrapUrl)) throw usage(`--bootstrap-url ${flags.bootstrapUrl} is not an http(s) URL`);
-  if (flags.bootstrapCaFile !== undefined && !flags.bootstrapUrl?.startsWith('https://')) throw usage('--bootstrap-ca-file needs an https:// --bootstrap-url: it says whom to trust for that URL');
+  checkBootstrapCaFlag(flags.bootstrapCaFile, flags.bootstrapUrl);
   if (flags.dockerTlsDir !== undefined && flags.bootstrapUrl === undefined) throw usage('--docker-tls-dir needs --bootstrap-url: the certificate comes with the token exchange');
   return {
     config: {

@@ -14,7 +14,7 @@ import type { Role, SwarmCluster } from '../../spec/schema.ts';
 import { createEtcdClient } from '../../store/etcd-client.ts';
 import { EtcdClusterStore } from '../../store/etcd-store.ts';
 import { etcdOptionsOf } from '../global-options.ts';
-import { readCaBundle } from '../../net/ca-bundle.ts';
+import { readBootstrapCaFlag } from '../http-url.ts';
 
 /** Stands where the launch-time token goes; obviously not a token (the agent refuses it). */
 export const PLACEHOLDER_TOKEN = 'PLACEHOLDER-one-time-bootstrap-token-issued-per-launch';
@@ -43,10 +43,7 @@ export function registerRenderCloudConfig(program: Command): void {
     .option('--docker-tls', "managers also serve docker over mutual TLS on their private address (a controller outside the cluster)")
     .action(async (name: string, flags: RenderFlags, cmd: Command) => {
       const etcd = etcdOptionsOf(cmd);
-      if (flags.bootstrapCaFile !== undefined && !flags.bootstrapUrl.startsWith('https://')) {
-        throw new SwarmkeeperError('Usage', '--bootstrap-ca-file needs an https:// --bootstrap-url: it is what nodes trust for that URL');
-      }
-      const bootstrapCa = flags.bootstrapCaFile === undefined ? undefined : readCaBundle(flags.bootstrapCaFile, '--bootstrap-ca-file');
+      const bootstrapCa = readBootstrapCaFlag(flags.bootstrapCaFile, flags.bootstrapUrl);
       const cluster = flags.file ? clusterFromFile(flags.file, name) : await clusterFromStore(name, cmd);
       const spec = resolveCluster(cluster);
       const rendered = renderUserData({

@@ -36,9 +36,8 @@ import { DOCKER_CA_SECRET, etcdCreateOnceSecret } from '../../store/create-once-
 import { localAgentConfig } from '../../controller/agent-config.ts';
 import { etcdOptionsOf } from '../global-options.ts';
 import { clustersPrefix } from '../../store/keys.ts';
-import { isHttpUrl } from '../http-url.ts';
+import { isHttpUrl, readBootstrapCaFlag } from '../http-url.ts';
 import { imageRefProblem } from '../../spec/image-ref.ts';
-import { readCaBundle } from '../../net/ca-bundle.ts';
 import { loadKubeConfig } from '../../kube/kube-config.ts';
 import { kubeSpecSource } from '../../kube/kube-source.ts';
 import { attachKubeEvents } from '../../kube/kube-events.ts';
@@ -118,7 +117,7 @@ async function runController(opts: RunOptions, cmd: Command): Promise<void> {
   }
   if (opts.bootstrapUrl !== undefined && !listen) throw new SwarmkeeperError('Usage', '--bootstrap-url: nodes exchange their tokens over HTTP, so --http-listen is needed too');
   if (opts.bootstrapUrl !== undefined && !isHttpUrl(opts.bootstrapUrl)) throw new SwarmkeeperError('Usage', `--bootstrap-url ${opts.bootstrapUrl}: expected an http(s):// URL`);
-  const bootstrapCa = readBootstrapCa(opts);
+  const bootstrapCa = readBootstrapCaFlag(opts.bootstrapCaFile, opts.bootstrapUrl);
   const imageProblem = opts.agentImage === undefined ? undefined : imageRefProblem(opts.agentImage);
   if (imageProblem) throw new SwarmkeeperError('Usage', `--agent-image ${imageProblem}`);
   if (opts.specSource !== 'kubernetes' && opts.kubeconfig !== undefined) throw new SwarmkeeperError('Usage', '--kubeconfig: only with --spec-source kubernetes');
@@ -264,12 +263,6 @@ function readTls(opts: RunOptions): { loaded: ServerTls; files: ServerTlsFiles }
   } catch (err) {
     throw new SwarmkeeperError('Usage', `--tls-cert-file/--tls-key-file: ${messageOf(err)}`, { cause: err });
   }
-}
-
-function readBootstrapCa(opts: RunOptions): string | undefined {
-  if (opts.bootstrapCaFile === undefined) return undefined;
-  if (!opts.bootstrapUrl?.startsWith('https://')) throw new SwarmkeeperError('Usage', '--bootstrap-ca-file needs an https:// --bootstrap-url: it is what nodes trust for that URL');
-  return readCaBundle(opts.bootstrapCaFile, '--bootstrap-ca-file');
 }
 
 function parseTrustedProxies(value: string): string[] {
