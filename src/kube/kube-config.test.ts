@@ -42,6 +42,20 @@ describe('loadKubeConfig', () => {
     expect(() => loadKubeConfig(undefined, { HOME: home })).toThrow(/give --kubeconfig, set KUBECONFIG, or run in a pod with a service account/);
   });
 
+  it('refuses a kubeconfig that is not YAML without quoting its lines, which may hold a token', () => {
+    const file = join(dir, 'broken');
+    writeFileSync(file, 'apiVersion: v1\nusers:\n- name: u\n  user:\n    token: kc-secret-token-value\n  bad: [unclosed\nclusters: []\n');
+    let caught: unknown;
+    try {
+      loadKubeConfig(file, { HOME: home });
+    } catch (err) {
+      caught = err;
+    }
+    expect((caught as Error).message).toMatch(/^reading the kubeconfig .*broken: .*\(\d+:\d+\)$/);
+    expect(JSON.stringify(caught)).not.toContain('kc-secret-token-value');
+    expect(String((caught as Error).message) + String((caught as Error).cause ?? '')).not.toContain('kc-secret-token-value');
+  });
+
   it('refuses a kubeconfig whose current context names nothing', () => {
     const file = kubeconfig('bad-context', 'https://127.0.0.1:3', 'missing');
     expect(() => loadKubeConfig(file, { HOME: home })).toThrow(/names no current cluster/);

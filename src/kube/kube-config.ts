@@ -28,7 +28,7 @@ export function loadKubeConfig(kubeconfigFile?: string, env: NodeJS.ProcessEnv =
     }
   } catch (err) {
     if (err instanceof SwarmkeeperError) throw err;
-    throw new SwarmkeeperError('Usage', `reading the kubeconfig: ${messageOf(err)}`, { cause: err });
+    throw unreadableKubeconfig(where, err);
   }
   if (!kc.getCurrentCluster()) {
     throw new SwarmkeeperError('Usage', `the kubeconfig${where.kind === 'file' ? ` ${where.file}` : ''} names no current cluster: set its current-context`);
@@ -47,4 +47,16 @@ function whereFrom(kubeconfigFile: string | undefined, env: NodeJS.ProcessEnv): 
   if (existsSync(home)) return { kind: 'file', file: home, flag: '~/.kube/config' };
   if (env.KUBERNETES_SERVICE_HOST) return { kind: 'in-cluster' };
   return { kind: 'none' };
+}
+
+/**
+ * A kubeconfig that does not load. The YAML parser's message quotes the lines around the
+ * fault, which may hold a token or a client key: only its first line (what and where) is
+ * kept, and the parser's error is not attached as the cause, since loggers print causes.
+ */
+function unreadableKubeconfig(where: Where, err: unknown): SwarmkeeperError {
+  const what = messageOf(err).split('\n')[0] ?? 'unreadable';
+  const from = where.kind === 'file' ? ` ${where.file}` : '';
+  const quotesSource = (err as { name?: unknown } | null)?.name === 'YAMLException';
+  return new SwarmkeeperError('Usage', `reading the kubeconfig${from}: ${what}`, quotesSource ? {} : { cause: err });
 }
