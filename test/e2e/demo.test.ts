@@ -6,6 +6,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DEFAULT_POOL_DIR } from '../../src/net/loopback-pool.ts';
+import { until } from '../support/until.ts';
 
 const CLI = fileURLToPath(new URL('../../bin/swarmkeeper.js', import.meta.url));
 
@@ -46,14 +47,6 @@ function runDemo(args: string[]): Run {
   entry.run = { output: () => out, exited, signal: (sig) => child.kill(sig) };
   runs.push(entry);
   return entry.run;
-}
-
-async function until(what: string, cond: () => boolean, timeoutMs: number, output?: () => string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${output ? `; the demo printed:\n${output().slice(-4000)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 function processesMentioning(text: string): string[] {
@@ -98,10 +91,14 @@ describe('swarmkeeper demo', () => {
     const run = runDemo(['--provider', 'local', '--timeout', '300']);
     // Before its first launch the demo starts a management etcd and a registry and pushes
     // the sample image; on a CI machine busy with an image build that took over 120 s once.
-    await until('a local node to be launched', () => /Launching 1 (manager|worker)/.test(run.output()), 240_000, run.output);
+    await until('a local node to be launched', () => /Launching 1 (manager|worker)/.test(run.output()), {
+      timeoutMs: 240_000,
+      intervalMs: 200,
+      context: () => `the demo printed:\n${run.output().slice(-4000)}`,
+    });
     const dir = /state in (\/tmp\/skd-\S+)/.exec(run.output())?.[1];
     expect(dir).toBeDefined();
-    await until('a node directory', () => existsSync(`${dir}/n`) && readdirSync(`${dir}/n`).length > 0, 60_000);
+    await until('a node directory', () => existsSync(`${dir}/n`) && readdirSync(`${dir}/n`).length > 0, { timeoutMs: 60_000, intervalMs: 200 });
     run.signal('SIGINT');
     const code = await run.exited;
     const out = run.output();
@@ -111,6 +108,7 @@ describe('swarmkeeper demo', () => {
     expect(readFileSync('/proc/mounts', 'utf8')).not.toContain(dir!);
     expect(existsSync(dir!)).toBe(false);
     const mgmtAddress = /Management etcd at http:\/\/([\d.]+):2379/.exec(out)?.[1];
+    expect(mgmtAddress, out).toBeDefined();
     expect(existsSync(`${DEFAULT_POOL_DIR}/${mgmtAddress}`)).toBe(false);
     // The sample service's registry went with it.
     const registryAddress = /Image registry at ([\d.]+):\d+/.exec(out)?.[1];
