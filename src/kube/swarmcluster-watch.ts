@@ -12,7 +12,7 @@
 import { Watch, type KubeConfig } from '@kubernetes/client-node';
 import type { ClusterWatchEvent, Watcher } from '../store/port.ts';
 import type { WatchLogger, WatchTuning } from '../store/store-watch.ts';
-import { watchRetry } from '../store/watch-retry.ts';
+import { eventDelivery, watchRetry } from '../store/watch-retry.ts';
 import { statusOf } from './kube-errors.ts';
 import { SWARMCLUSTERS_PATH, type KubeObject, type SwarmClusterApi } from './swarmcluster-api.ts';
 
@@ -31,13 +31,7 @@ export async function watchSwarmClusters(
   let abort: AbortController | undefined;
   let generation = 0;
 
-  const emit = (e: ClusterWatchEvent): void => {
-    try {
-      onEvent(e);
-    } catch (err) {
-      logger?.warn({ err, cluster: e.name }, 'Watch consumer threw; event dropped');
-    }
-  };
+  const emit = eventDelivery(onEvent, logger);
 
   const relist = async (): Promise<void> => {
     const { items, resourceVersion: rv } = await api.list();

@@ -8,7 +8,7 @@
 import type { Etcd3, Watcher as EtcdWatcher } from 'etcd3';
 import { clusterNameOfKey, clustersPrefix } from './keys.ts';
 import type { ClusterWatchEvent, Watcher } from './port.ts';
-import { watchRetry, type WatchRetryTuning } from './watch-retry.ts';
+import { eventDelivery, watchRetry, type WatchRetryTuning } from './watch-retry.ts';
 
 export interface WatchLogger {
   warn(obj: object, msg: string): void;
@@ -46,13 +46,7 @@ export async function watchClusterSpecs(
     return tuning.includeStatus === true && key === `${p}${name}/status` ? name : undefined;
   };
 
-  const emit = (e: ClusterWatchEvent): void => {
-    try {
-      onEvent(e);
-    } catch (err) {
-      logger?.warn({ err, cluster: e.name }, 'Watch consumer threw; event dropped');
-    }
-  };
+  const emit = eventDelivery(onEvent, logger);
 
   /** Lists, resyncs and watches from the listed revision. Resolves once the watch is created. */
   const start = async (): Promise<void> => {

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { watchRetry } from './watch-retry.ts';
+import { eventDelivery, watchRetry } from './watch-retry.ts';
+import type { ClusterWatchEvent } from './port.ts';
 
 describe('watchRetry', () => {
   beforeEach(() => vi.useFakeTimers());
@@ -53,5 +54,27 @@ describe('watchRetry', () => {
     retry.schedule();
     await vi.advanceTimersByTimeAsync(1_000);
     expect(at).toEqual([100]);
+  });
+});
+
+describe('eventDelivery', () => {
+  it('logs a consumer that throws, drops that event only, and keeps delivering', () => {
+    const seen: ClusterWatchEvent[] = [];
+    const warned: object[] = [];
+    const deliver = eventDelivery(
+      (e) => {
+        if (e.name === 'bad') throw new Error('consumer broke');
+        seen.push(e);
+      },
+      { warn: (obj) => warned.push(obj) },
+    );
+    deliver({ name: 'a', type: 'put' });
+    expect(() => deliver({ name: 'bad', type: 'put' })).not.toThrow();
+    deliver({ name: 'b', type: 'delete' });
+    expect(seen).toEqual([
+      { name: 'a', type: 'put' },
+      { name: 'b', type: 'delete' },
+    ]);
+    expect(warned).toEqual([{ err: expect.objectContaining({ message: 'consumer broke' }), cluster: 'bad' }]);
   });
 });

@@ -1,8 +1,24 @@
-// Re-establishing a watch that ended, for both spec watches (the management etcd's and
-// the Kubernetes one): one attempt scheduled at a time, the delay doubling from retryMs
+// What both spec watches (the management etcd's and the Kubernetes one) share: handing
+// events to the consumer, and re-establishing a watch that ended: one attempt scheduled at a time, the delay doubling from retryMs
 // up to maxRetryMs while attempts fail (backoffDelay, the loop-wide backoff), back to
 // retryMs once the peer answers again.
 import { backoffDelay } from '../retry.ts';
+import type { ClusterWatchEvent } from './port.ts';
+
+/**
+ * `onEvent` made safe to call from a watch stream: a consumer that throws loses that one
+ * event (logged), never the watch. A consumer that missed an event catches up at the
+ * next resync or event of the cluster.
+ */
+export function eventDelivery(onEvent: (e: ClusterWatchEvent) => void, logger?: { warn(obj: object, msg: string): void }): (e: ClusterWatchEvent) => void {
+  return (e) => {
+    try {
+      onEvent(e);
+    } catch (err) {
+      logger?.warn({ err, cluster: e.name }, 'Watch consumer threw; event dropped');
+    }
+  };
+}
 
 export interface WatchRetryTuning {
   /** First delay before an attempt (ms), doubled after each failure. */
