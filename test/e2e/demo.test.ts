@@ -6,6 +6,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DEFAULT_POOL_DIR } from '../../src/net/loopback-pool.ts';
+import { processesNaming } from '../support/processes.ts';
 import { until } from '../support/until.ts';
 
 const CLI = fileURLToPath(new URL('../../bin/swarmkeeper.js', import.meta.url));
@@ -47,19 +48,6 @@ function runDemo(args: string[]): Run {
   entry.run = { output: () => out, exited, signal: (sig) => child.kill(sig) };
   runs.push(entry);
   return entry.run;
-}
-
-function processesMentioning(text: string): string[] {
-  return readdirSync('/proc')
-    .filter((p) => /^\d+$/.test(p))
-    .flatMap((p) => {
-      try {
-        const cmd = readFileSync(`/proc/${p}/cmdline`, 'utf8').replaceAll('\0', ' ');
-        return cmd.includes(text) ? [`${p}: ${cmd.slice(0, 160)}`] : [];
-      } catch {
-        return [];
-      }
-    });
 }
 
 describe('swarmkeeper demo', () => {
@@ -104,7 +92,7 @@ describe('swarmkeeper demo', () => {
     const out = run.output();
     expect(code, out).toBe(130);
     expect(out).toContain('Nothing left running.');
-    expect(processesMentioning(dir!), out).toEqual([]);
+    expect(processesNaming(dir!), out).toEqual([]);
     expect(readFileSync('/proc/mounts', 'utf8')).not.toContain(dir!);
     expect(existsSync(dir!)).toBe(false);
     const mgmtAddress = /Management etcd at http:\/\/([\d.]+):2379/.exec(out)?.[1];

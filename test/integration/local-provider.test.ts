@@ -13,6 +13,7 @@ import { resolveSpec } from '../../src/spec/defaults.ts';
 import { nodeConfigHash } from '../../src/spec/config-hash.ts';
 import type { Role } from '../../src/spec/schema.ts';
 import { DockerSwarm } from '../../src/swarm/docker-swarm.ts';
+import { processesNaming } from '../support/processes.ts';
 import { until } from '../support/until.ts';
 import { startEtcdCluster, type EtcdTestCluster } from '../support/etcd.ts';
 
@@ -68,19 +69,6 @@ function swarmOf(i: Instance): DockerSwarm {
 
 const eventually = (what: string, check: () => Promise<boolean> | boolean, timeoutMs = 120_000): Promise<boolean> =>
   until(what, check, { timeoutMs, intervalMs: 500 });
-
-function processesOf(instanceId: string): string[] {
-  return readdirSync('/proc')
-    .filter((p) => /^\d+$/.test(p))
-    .flatMap((p) => {
-      try {
-        const cmd = readFileSync(`/proc/${p}/cmdline`, 'utf8').replaceAll('\0', ' ');
-        return cmd.includes(instanceId) || cmd.includes(join(baseDir, 'n', instanceId)) ? [`${p} ${cmd}`] : [];
-      } catch {
-        return [];
-      }
-    });
-}
 
 describe('LocalProvider (real dockerd, etcd and node agents)', () => {
   let manager: Instance;
@@ -171,7 +159,7 @@ describe('LocalProvider (real dockerd, etcd and node agents)', () => {
   it('terminates: no process, no mount, no directory, address released; a second terminate is a no-op', async () => {
     for (const inst of [worker, manager]) {
       await provider.terminate(CLUSTER, inst.id);
-      expect(processesOf(inst.id)).toEqual([]);
+      expect(processesNaming(inst.id)).toEqual([]);
       expect(readFileSync('/proc/mounts', 'utf8')).not.toContain(join(baseDir, 'n', inst.id));
       expect(existsSync(join(baseDir, 'n', inst.id))).toBe(false);
       expect(existsSync(join(DEFAULT_POOL_DIR, inst.address!))).toBe(false);

@@ -1,15 +1,16 @@
 // Processes seen through /proc, for tests that check nothing is left running.
 import { readdirSync, readFileSync } from 'node:fs';
-/** Live processes whose command line names `needle`. */
-export function processesNaming(needle: string): number[] {
+
+/** Live processes whose command line names `needle`, as "<pid>: <command line>" (for failure messages). */
+export function processesNaming(needle: string): string[] {
   return readdirSync('/proc')
     .filter((d) => /^\d+$/.test(d))
-    .filter((pid) => {
+    .flatMap((pid) => {
       try {
-        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(needle);
+        const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+        return cmd.includes(needle) ? [`${pid}: ${cmd.slice(0, 300)}`] : [];
       } catch {
-        return false;
+        return [];
       }
-    })
-    .map(Number);
+    });
 }
