@@ -18,6 +18,7 @@ import { Journal, type JournalEntry } from '../../src/store/journal.ts';
 import { etcdFencedKv } from '../../src/store/fenced-kv.ts';
 import { etcdManagement } from '../../src/store/management.ts';
 import { startEtcdCluster, type EtcdTestCluster } from './etcd.ts';
+import { until } from './until.ts';
 
 export interface HarnessOptions {
   /** Second octet of the instances' loopback addresses (distinct per test file). */
@@ -117,19 +118,8 @@ export async function startControllerHarness(opts: HarnessOptions): Promise<Cont
     async status(name) {
       return (await store.get(name))?.status;
     },
-    async waitFor(what, check, timeoutMs) {
-      const deadline = Date.now() + timeoutMs;
-      let last: unknown;
-      for (;;) {
-        try {
-          const v = await check();
-          if (v !== undefined && v !== false) return v as never;
-        } catch (err) {
-          last = err;
-        }
-        if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
-        await new Promise((r) => setTimeout(r, 250));
-      }
+    waitFor(what, check, timeoutMs) {
+      return until(what, check, timeoutMs);
     },
     async waitConverged(name, managers, workers, timeoutMs) {
       return h.waitFor(
