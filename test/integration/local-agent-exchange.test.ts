@@ -21,6 +21,7 @@ import { clusterKeys } from '../../src/store/keys.ts';
 import { startEtcdCluster, type EtcdTestCluster } from '../support/etcd.ts';
 import { startSwarm, type TestDockerNode, type TestSwarm } from '../support/dockerd.ts';
 import { startTestAgent, stopAllTestAgents, type TestAgent } from '../support/node-agent.ts';
+import { until } from '../support/until.ts';
 
 const CLUSTER = 'xchg';
 const PREFIX = '/sk-xchg-it';
@@ -121,15 +122,8 @@ describe('node agent joining through the bootstrap token exchange (real route, e
     const a = await agentOn(w1);
     await a.waitFor((x) => x.kind === 'steady');
     // The manager's view of a new node (its engine labels, its ready state) lags the join.
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      const n = (await m1.api.listNodes()).find((x) => x.instanceId === w1.instanceId);
-      if (n?.state === 'ready' || Date.now() > deadline) {
-        expect(n).toMatchObject({ role: 'worker', state: 'ready' });
-        break;
-      }
-      await new Promise((r) => setTimeout(r, 250));
-    }
+    const n = await until('the worker to be ready in the manager\'s view', async () => (await m1.api.listNodes()).find((x) => x.instanceId === w1.instanceId && x.state === 'ready'), 60_000);
+    expect(n).toMatchObject({ role: 'worker', state: 'ready' });
     expect(statSync(join(w1.dir, 'agent', 'bootstrap-answer.json')).mode & 0o777).toBe(0o600);
     const token = issued.get(w1.instanceId) ?? '';
     // Spent, the worker's token is gone from the node; the founder keeps its own (it reports again after a restart).
