@@ -16,7 +16,7 @@ export function attachKubeEvents(
 ): () => void {
   const holdsSeen = new Map<string, Set<string>>();
   const record = (cluster: string, e: KubeEvent): void => {
-    void api.recordEvent(involved(cluster), e, new Date(now())).catch((err: unknown) => logger.warn({ cluster, err }, 'Recording an event failed'));
+    void recordEventOrWarn(api, involved(cluster), e, new Date(now()), logger);
   };
   const listener = (e: ProgressEvent): void => {
     if (e.type === 'step' && e.status === 'started') record(e.cluster, { type: 'Normal', reason: 'Step', action: e.step.kind, message: `${e.message}: ${e.step.reason}` });
@@ -36,4 +36,9 @@ function recordNewHolds(e: Extract<ProgressEvent, { type: 'cycle' }>, seen: Map<
     if (!before.has(key)) record(e.cluster, { type: 'Warning', reason: 'Held', action: h.rule, message: `${h.reason}: ${h.message}` });
   }
   seen.set(e.cluster, now);
+}
+
+/** Records an Event; a failure is logged and dropped: an Event never fails what it reports on. */
+export function recordEventOrWarn(api: Pick<SwarmClusterApi, 'recordEvent'>, obj: InvolvedObject, e: KubeEvent, at: Date, logger: Logger): Promise<void> {
+  return api.recordEvent(obj, e, at).catch((err: unknown) => logger.warn({ cluster: obj.name, err }, 'Recording an event failed'));
 }

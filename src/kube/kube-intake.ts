@@ -17,6 +17,7 @@ import type { ActDeps } from '../act/context.ts';
 import { releaseCluster, removeClusterKeys } from '../act/release.ts';
 import type { FencedKv } from '../store/fenced-kv.ts';
 import type { LeaderFence } from '../store/port.ts';
+import { recordEventOrWarn } from './kube-events.ts';
 import { FINALIZER, orphans, type KubeClusterStore } from './kube-store.ts';
 import type { KubeEvent, KubeObject, SwarmClusterApi } from './swarmcluster-api.ts';
 
@@ -79,8 +80,7 @@ async function reportRefusal(deps: KubeIntakeDeps, obj: KubeObject, fence: Leade
 }
 
 function eventRecorder(deps: KubeIntakeDeps): (name: string, e: KubeEvent) => Promise<void> {
-  return (name, e) =>
-    deps.api.recordEvent(deps.store.involved(name), e, new Date((deps.now ?? Date.now)())).catch((err: unknown) => deps.logger.warn({ cluster: name, err }, 'Recording an event failed'));
+  return (name, e) => recordEventOrWarn(deps.api, deps.store.involved(name), e, new Date((deps.now ?? Date.now)()), deps.logger);
 }
 
 function without(list: readonly string[], item: string): string[] {
