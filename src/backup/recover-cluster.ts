@@ -19,7 +19,7 @@
 // Run again with the same backup after stage 5 began, it resumes at stage 5 (it never
 // terminates the new cluster's nodes).
 import type Docker from 'dockerode';
-import { messageOf, SwarmkeeperError } from '../errors.ts';
+import { isSwarmkeeperError, messageOf, SwarmkeeperError } from '../errors.ts';
 import { swarmTokensKey } from '../protocol/cluster-endpoints.ts';
 import type { Instance, Snapshot } from '../model/snapshot.ts';
 import { etcdQuorum } from '../plan/quorum.ts';
@@ -71,7 +71,12 @@ export async function recoverCluster(input: RecoverInput): Promise<RecoverResult
   const { manifest, snapshot, swarm } = await verifiedBackup(input);
   say(`backup/${manifest.name} verified: every checksum matches and the etcd snapshot restores (revision ${manifest.etcd.revision ?? '?'}, taken ${manifest.takenAt})`);
 
-  const earlier = await readRecoveryOrder(input.mgmt, input.prefix, cluster).catch(() => undefined);
+  // A malformed order is replaced below; a failed read is not taken for "no order", which
+  // would start over and terminate a new cluster the same command is founding.
+  const earlier = await readRecoveryOrder(input.mgmt, input.prefix, cluster).catch((err: unknown) => {
+    if (isSwarmkeeperError(err, 'Corrupt')) return undefined;
+    throw err;
+  });
   if (earlier?.phase === 'founding' && earlier.backup === manifest.name) {
     // The same command ran before and got past the point of no return: carry on from the
     // founding, never terminate the new cluster's nodes.
