@@ -1,4 +1,4 @@
-// Must-show: two controllers started at once on real processes; only the leader acts.
+// Two controllers started at once on real processes; only the leader acts.
 // Every operation in the journal was written by the one replica that was elected, the
 // other never led and never wrote, and the cluster converged.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,4 +1,4 @@
-// Must-show, on real processes (local provider: dockerd + etcd + node agents):
+// On real processes (local provider: dockerd + etcd + node agents):
 // 1. kill -9 of one manager's processes (its node agent first, so nothing restarts
 //    them, then dockerd and etcd: a dead machine): the manager is replaced, quorum is
 //    kept throughout, the dead etcd member and swarm node are removed.

@@ -1,4 +1,4 @@
-// Must-show: the controller on real processes (local provider: dockerd + etcd + node
+// The controller on real processes (local provider: dockerd + etcd + node
 // agents) takes a cluster from nothing to 3 managers + 2 workers, scales workers
 // 2 -> 4 -> 1 and managers 3 -> 5 -> 3, while a watcher samples etcd and the swarm
 // every 100 ms; quorum is never lost (no gap longer than a leader election).

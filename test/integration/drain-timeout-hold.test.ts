@@ -1,4 +1,4 @@
-// Must-show: a task that cannot move is never silently lost. A 1 manager + 1 worker
+// A task that cannot move is never silently lost. A 1 manager + 1 worker
 // cluster (real processes) runs `pinned`, a service constrained to workers. Scaling
 // workers to 0 drains the worker; its task has nowhere to go, so at drainTimeoutSeconds
 // the removal holds: the status shows DrainTimedOut with the scheduler's reason, the

@@ -1,4 +1,4 @@
-// Must-show: drains proven with running tasks. The controller on real processes (local
+// Drains proven with running tasks. The controller on real processes (local
 // provider) runs 3 managers + 3 workers with real services pulled from a loopback
 // registry: web (3 replicas), agent (global) and batch (2 replicas on workers only), at
 // most one replica of a service per node.

@@ -1,4 +1,4 @@
-// Must-show: the controller (createController, wired as src/controller/wire.ts
+// The controller (createController, wired as src/controller/wire.ts
 // wires it) with the EC2 provider against a real moto server, and SimWorld's swarm and
 // etcd standing in for the nodes (moto launches no machines): every instance the
 // provider launches into moto is attached to the SimWorld, whose simulated agents join

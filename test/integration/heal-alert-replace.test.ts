@@ -1,4 +1,4 @@
-// Must-show, end to end with real processes: a real Alertmanager receives an alert for a
+// End to end with real processes: a real Alertmanager receives an alert for a
 // worker of a local-provider cluster (dockerd + etcd + node agents) and forwards it to
 // our webhook; the mark lands in the management etcd; the controller replaces the
 // worker; the alert resolves and the mark clears.

@@ -1,4 +1,4 @@
-// Must-show, detector path, with real processes and no alert at all:
+// Healing by the detector alone, with real processes and no alert at all:
 // 1. kill a worker's dockerd: the local provider reports the machine stopped, and the
 //    controller replaces it;
 // 2. kill a worker's node agent (dockerd stays up): the instance fails its status

@@ -1,4 +1,4 @@
-// Must-show, storm: alerts for more workers than maxUnhealthy allows arrive at once (a
+// An alert storm: alerts for more workers than maxUnhealthy allows arrive at once (a
 // partition looks like a mass failure). The controller replaces nothing, says so in a
 // Degraded condition with the reason, keeps holding through many cycles, and recovers
 // when the alerts resolve. "Replaces nothing" includes launching nothing: new workers

@@ -1,4 +1,4 @@
-// A real controller on real processes, for the controller's must-show tests and the
+// A real controller on real processes, for the controller's end-to-end tests and the
 // convergence bench: a management etcd (1 member), the local provider (a dockerd plus a
 // node agent per instance, etcd members on managers) in a short temp dir, and
 // controllers wired exactly as `swarmkeeper run` wires them. stop() stops the
