@@ -32,7 +32,7 @@ export interface QuorumGap {
 
 export interface QuorumReport {
   readonly samples: number;
-  /** Longest run of samples without an etcd quorum, after etcd first had one (ms). */
+  /** Longest run of samples without an etcd quorum, after etcd first had one; all of the sampling when it never had one (ms). */
   readonly longestEtcdGapMs: number;
   readonly longestSwarmGapMs: number;
   readonly etcdFailures: number;
@@ -68,7 +68,7 @@ export function watchQuorum(provider: WatchedProvider, cluster: string, interval
       running = false;
       await loop;
       await Promise.all([...swarms.values()].map((s) => s.close().catch(() => undefined)));
-      return report(samples);
+      return quorumReport(samples);
     },
   };
 }
@@ -128,7 +128,8 @@ function anyTrue(checks: Promise<boolean>[]): Promise<boolean> {
   });
 }
 
-function report(samples: readonly QuorumSample[]): QuorumReport {
+/** The gaps in a run of samples (exported for its unit test). */
+export function quorumReport(samples: readonly QuorumSample[]): QuorumReport {
   const gaps = (ok: (s: QuorumSample) => boolean): { longest: number; failures: number; runs: QuorumGap[] } => {
     let formed = false;
     let start: QuorumSample | undefined;
@@ -147,8 +148,15 @@ function report(samples: readonly QuorumSample[]): QuorumReport {
         start ??= s;
       }
     }
+    const first = samples[0];
     const last = samples.at(-1);
     if (last) close(last.at);
+    // A raft never seen with a quorum is one gap as long as the sampling: counted only
+    // from its first quorum, a cluster that never formed would report no gap at all.
+    if (!formed && first && last) {
+      failures = samples.length;
+      runs.push({ at: new Date(first.at).toISOString(), ms: last.at - first.at, detail: `never had a quorum while sampled; ${first.etcdDetail ?? ''}` });
+    }
     return { longest: Math.max(0, ...runs.map((r) => r.ms)), failures, runs };
   };
   const e = gaps((s) => s.etcd);

@@ -1,0 +1,36 @@
+// The quorum watcher's verdict on a run of samples (test/support/quorum-watcher.ts): the
+// tests that watch a cluster's rafts fail on its longest gap, so a gap must not hide.
+import { describe, expect, it } from 'vitest';
+import { quorumReport, type QuorumSample } from '../support/quorum-watcher.ts';
+
+/** One sample every 100 ms; each character is etcd then swarm: 'y' quorum, 'n' none. */
+function samples(...pairs: string[]): QuorumSample[] {
+  return pairs.map((p, i) => ({ at: 1_000_000 + i * 100, etcd: p[0] === 'y', swarm: p[1] === 'y', managers: 1 }));
+}
+
+describe('quorumReport', () => {
+  it('measures a gap from its first sample without quorum to the next one with it', () => {
+    const r = quorumReport(samples('yy', 'yn', 'nn', 'nn', 'yy', 'yy'));
+    expect(r).toMatchObject({ samples: 6, longestEtcdGapMs: 200, longestSwarmGapMs: 300, etcdFailures: 2, swarmFailures: 3 });
+  });
+
+  it('leaves out the time before the rafts first formed', () => {
+    const r = quorumReport(samples('nn', 'nn', 'yy', 'yy'));
+    expect(r).toMatchObject({ longestEtcdGapMs: 0, longestSwarmGapMs: 0, etcdFailures: 0, swarmFailures: 0 });
+  });
+
+  it('counts a gap still open at the end up to the last sample', () => {
+    expect(quorumReport(samples('yy', 'ny', 'ny', 'ny')).longestEtcdGapMs).toBe(200);
+  });
+
+  it('reports a raft never seen with a quorum as one gap as long as the sampling', () => {
+    const r = quorumReport(samples('ny', 'ny', 'ny', 'ny'));
+    expect(r).toMatchObject({ longestEtcdGapMs: 300, etcdFailures: 4, longestSwarmGapMs: 0, swarmFailures: 0 });
+    expect(r.etcdGaps).toHaveLength(0);
+    const long = quorumReport(samples(...Array.from({ length: 30 }, () => 'yn')));
+    expect(long.longestSwarmGapMs).toBe(2_900);
+    expect(quorumReport(samples(...Array.from({ length: 30 }, () => 'nn'))).etcdGaps).toEqual([
+      expect.objectContaining({ ms: 2_900, detail: expect.stringMatching(/^never had a quorum/) }),
+    ]);
+  });
+});
