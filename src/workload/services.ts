@@ -5,8 +5,9 @@
 // placement constraints when asked.
 import { setTimeout as sleep } from 'node:timers/promises';
 import Docker from 'dockerode';
-import { SwarmkeeperError, wrapError } from '../errors.ts';
+import { SwarmkeeperError } from '../errors.ts';
 import type { DockerEndpoint } from '../swarm/docker-endpoint.ts';
+import { toSwarmError } from '../swarm/docker-errors.ts';
 
 export interface WorkloadService {
   readonly name: string;
@@ -48,16 +49,21 @@ export function serviceSpec(s: WorkloadService): Record<string, unknown> {
   };
 }
 
-/** Creates the service through a manager; returns its id. */
+/**
+ * Creates the service through a manager; returns its id. Engine errors keep their
+ * meaning: a manager still joining its raft answers Unavailable ("not a swarm manager"),
+ * a name already taken Conflict.
+ */
 export async function createService(manager: Docker, s: WorkloadService): Promise<string> {
+  let created: { id?: string; ID?: string };
   try {
-    const created = (await manager.createService(serviceSpec(s) as Docker.CreateServiceOptions)) as { id?: string; ID?: string };
-    const id = created.id ?? created.ID;
-    if (!id) throw new Error('the engine returned no service id');
-    return id;
+    created = (await manager.createService(serviceSpec(s) as Docker.CreateServiceOptions)) as { id?: string; ID?: string };
   } catch (err) {
-    throw wrapError(`creating service ${s.name}`, err);
+    throw toSwarmError(`creating service ${s.name}`, err);
   }
+  const id = created.id ?? created.ID;
+  if (!id) throw new SwarmkeeperError('Internal', `creating service ${s.name}: the engine returned no service id`);
+  return id;
 }
 
 export interface ServiceTasks {

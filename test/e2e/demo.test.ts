@@ -79,7 +79,7 @@ describe('swarmkeeper demo', () => {
     const run = runDemo(['--provider', 'local', '--timeout', '300']);
     // Before its first launch the demo starts a management etcd and a registry and pushes
     // the sample image; on a CI machine busy with an image build that took over 120 s once.
-    await until('a local node to be launched', () => /Launching 1 (manager|worker)/.test(run.output()), {
+    await until('a local node to be launched', () => /Launching \d+ (manager|worker)/.test(run.output()), {
       timeoutMs: 240_000,
       intervalMs: 200,
       context: () => `the demo printed:\n${run.output().slice(-4000)}`,

@@ -7,6 +7,9 @@
 // what to install.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import type Docker from 'dockerode';
+import { SwarmkeeperError, isSwarmkeeperError } from '../../errors.ts';
+import { retrying } from '../../retry.ts';
 import type { DockerEndpoint } from '../../swarm/docker-endpoint.ts';
 import { findInPath } from '../../providers/local/preflight.ts';
 import { DEFAULT_POOL_DIR, releaseLoopback, reserveLoopback } from '../../net/loopback-pool.ts';
@@ -47,10 +50,7 @@ export async function startDemoWorkload(dir: string): Promise<DemoWorkload> {
     return {
       image: reference,
       async deploy(managers, timeoutMs) {
-        const [first] = await managers();
-        if (!first) throw new Error('no manager to deploy the sample service through');
-        const docker = dockerOf(first, 30_000);
-        await createService(docker, { name: DEMO_SERVICE, image: reference, replicas: DEMO_REPLICAS });
+        const docker = await createThroughAManager(managers, reference, Math.min(timeoutMs, DEPLOY_RETRY_MS));
         const [running] = await waitServicesRunning(docker, [DEMO_SERVICE], timeoutMs);
         sampler = sampleAvailability({ managers });
         return { service: DEMO_SERVICE, replicas: DEMO_REPLICAS, lowest: running?.running ?? 0, latest: running?.running ?? 0 };
@@ -67,6 +67,33 @@ export async function startDemoWorkload(dir: string): Promise<DemoWorkload> {
     releaseLoopback(address, DEFAULT_POOL_DIR);
     throw err;
   }
+}
+
+/** How long the demo keeps asking managers to take the sample service. */
+const DEPLOY_RETRY_MS = 60_000;
+
+/**
+ * Creates the sample service through the first manager that takes it. A manager promoted
+ * a moment ago answers "not a swarm manager" until its raft has caught up (Unavailable):
+ * the next try goes to the next manager. A Conflict means an earlier try created it and
+ * only its answer was lost. Returns the client of the manager that took it.
+ */
+async function createThroughAManager(managers: () => Promise<readonly DockerEndpoint[]>, image: string, deadlineMs: number): Promise<Docker> {
+  return retrying(
+    async (attempt) => {
+      const list = await managers();
+      const endpoint = list[(attempt - 1) % Math.max(1, list.length)];
+      if (!endpoint) throw new SwarmkeeperError('Unavailable', 'no manager to deploy the sample service through');
+      const docker = dockerOf(endpoint, 30_000);
+      try {
+        await createService(docker, { name: DEMO_SERVICE, image, replicas: DEMO_REPLICAS });
+      } catch (err) {
+        if (!isSwarmkeeperError(err, 'Conflict')) throw err;
+      }
+      return docker;
+    },
+    { retryOn: ['Unavailable'], deadlineMs, initialMs: 500, maxMs: 3000 },
+  );
 }
 
 /** "web 6/6 running; lowest 5/6 during the scale" */
