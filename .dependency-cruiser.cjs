@@ -43,14 +43,15 @@ module.exports = {
     },
     {
       name: 'no-file-cycle',
-      comment: 'Files that import each other are one module in two files: move the shared part into a third (a lazy import() that only runs a command is not counted)',
+      comment:
+        'Files that import each other are one module in two files: move the shared part into a third (a lazy import() that only runs a command is not counted)',
       severity: 'error',
       from: { path: '^src/' },
       to: { circular: true, dependencyTypesNot: ['dynamic-import'] },
     },
     {
       name: 'agent-is-a-program',
-      comment: 'The controller and the agent share src/protocol/, never each other\'s code',
+      comment: "The controller and the agent share src/protocol/, never each other's code",
       severity: 'error',
       from: { path: '^src/', pathNot: '^src/(cli|node|providers/local)/' },
       to: { path: '^src/node/' },
@@ -64,7 +65,7 @@ module.exports = {
     },
     {
       name: 'etcd3-behind-ports',
-      comment: 'The etcd3 client stays in src/store/ (management etcd) and src/etcd/ (the cluster\'s etcd): use their ports',
+      comment: "The etcd3 client stays in src/store/ (management etcd) and src/etcd/ (the cluster's etcd): use their ports",
       severity: 'error',
       from: { path: '^src/', pathNot: '^src/(store|etcd)/' },
       to: { path: '(^|/)node_modules/etcd3/' },

@@ -8,8 +8,14 @@ import globals from 'globals';
 const impure = {
   patterns: [
     { group: ['node:*', 'fs', 'child_process', 'net', 'http', 'https', 'os'], message: 'plan/ and spec/ are pure: no I/O.' },
-    { group: ['etcd3', 'dockerode', '@aws-sdk/*', 'pino', 'fastify', '@kubernetes/*'], message: 'plan/ and spec/ are pure: no SDKs or loggers.' },
-    { group: ['**/log.ts', '**/store/*', '**/providers/*', '**/act/*', '**/controller/*'], message: 'plan/ and spec/ may not import modules with side effects.' },
+    {
+      group: ['etcd3', 'dockerode', '@aws-sdk/*', 'pino', 'fastify', '@kubernetes/*'],
+      message: 'plan/ and spec/ are pure: no SDKs or loggers.',
+    },
+    {
+      group: ['**/log.ts', '**/store/*', '**/providers/*', '**/act/*', '**/controller/*'],
+      message: 'plan/ and spec/ may not import modules with side effects.',
+    },
   ],
 };
 

@@ -35,7 +35,9 @@ export async function runBaseline(opts: { managers: number; workers: number; blo
   };
   try {
     // Every dockerd at once.
-    const started = await Promise.all(addresses.map((address, i) => startDockerd({ address, dir: join(dir, `n${i}`), instanceId: `b${i}` })));
+    const started = await Promise.all(
+      addresses.map((address, i) => startDockerd({ address, dir: join(dir, `n${i}`), instanceId: `b${i}` })),
+    );
     dockerds.push(...started);
     swarms.push(...started.map((d) => new DockerSwarm({ socketPath: d.socketPath })));
     mark('dockerd');
@@ -66,7 +68,13 @@ export async function runBaseline(opts: { managers: number; workers: number; blo
       }
       mark('etcd grown');
       const endpoints = mAddr.map((a) => `${a}:2379`);
-      gateways.push(...(await Promise.all(wAddr.map((a, i) => startGateway({ endpoints, listenAddress: a, pidFile: join(dir, `g${i}.pid`), logFile: join(dir, `g${i}.log`) })))));
+      gateways.push(
+        ...(await Promise.all(
+          wAddr.map((a, i) =>
+            startGateway({ endpoints, listenAddress: a, pidFile: join(dir, `g${i}.pid`), logFile: join(dir, `g${i}.log`) }),
+          ),
+        )),
+      );
       mark('gateways');
     })();
     await Promise.all([swarmSide, etcdSide]);

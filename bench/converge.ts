@@ -25,7 +25,8 @@ import type { ProgressEvent } from '../src/controller/events.ts';
 // Before any agent starts: a stale dist/ would run old code.
 const agentBuild = useCurrentBuild();
 
-const { values } = parseArgs({ options: {
+const { values } = parseArgs({
+  options: {
     runs: { type: 'string', default: '1' },
     edits: { type: 'string', default: '5' },
     trace: { type: 'boolean', default: false },
@@ -74,7 +75,9 @@ function printTrace(h: ControllerHarness, t0: number, until: number): void {
     for (const raw of readFileSync(log.file, 'utf8').split('\n')) {
       if (raw.trim() === '') continue;
       // Anything but a pino line (a crash's stack) is shown at the time of the line before.
-      const rec = raw.startsWith('{') ? (JSON.parse(raw) as { time: number; msg: string; reason?: string; err?: string }) : { time: wallT0 + last, msg: raw };
+      const rec = raw.startsWith('{')
+        ? (JSON.parse(raw) as { time: number; msg: string; reason?: string; err?: string })
+        : { time: wallT0 + last, msg: raw };
       last = rec.time - wallT0;
       const detail = rec.reason ?? rec.err;
       if (last <= until - t0) lines.push({ at: last, text: `${log.node} ${rec.msg}${detail ? `: ${detail}` : ''}` });
@@ -92,7 +95,14 @@ function agentLogs(baseDir: string): { node: string; file: string }[] {
 }
 
 function isConverged(e: ProgressEvent, name: string, managers: number, workers: number): boolean {
-  return e.type === 'cycle' && e.cluster === name && e.phase === 'Ready' && e.planned === 0 && e.status.managers?.ready === managers && e.status.workers?.ready === workers;
+  return (
+    e.type === 'cycle' &&
+    e.cluster === name &&
+    e.phase === 'Ready' &&
+    e.planned === 0 &&
+    e.status.managers?.ready === managers &&
+    e.status.workers?.ready === workers
+  );
 }
 
 /** Spec edits (worker count up by one, then back) and the time to the first step each starts. */
@@ -102,7 +112,11 @@ async function timeEditToAction(h: ControllerHarness, name: string, n: number): 
     const workers = i % 2 === 0 ? 4 : 3;
     const t0 = performance.now();
     await h.apply(name, 3, workers);
-    const first = await h.waitFor('the first action after the edit', async () => h.events.find((e) => e.at >= t0 && e.event.type === 'step' && e.event.status === 'started'), 30_000);
+    const first = await h.waitFor(
+      'the first action after the edit',
+      async () => h.events.find((e) => e.at >= t0 && e.event.type === 'step' && e.event.status === 'started'),
+      30_000,
+    );
     out.push(Math.round(first.at - t0));
     await h.waitConverged(name, 3, workers, 180_000);
   }
@@ -113,13 +127,20 @@ async function main(): Promise<void> {
   const figures: RunFigures[] = [];
   let editLatencies: number[] = [];
   for (let r = 0; r < runs; r++) {
-    const baseline = values['skip-baseline'] ? { totalMs: Number.NaN, phases: {} } : await runBaseline({ managers: 3, workers: 3, block: 207 });
+    const baseline = values['skip-baseline']
+      ? { totalMs: Number.NaN, phases: {} }
+      : await runBaseline({ managers: 3, workers: 3, block: 207 });
     const h = await startControllerHarness({ block: 208, prefix: `/bench${r}` });
     try {
       await h.startController('bench');
       await h.waitFor('leadership', async () => h.events.some((e) => e.event.type === 'leadership' && e.event.leader), 30_000);
       const sk = await timeSwarmkeeper(h, `bench${r}`, 3, 3);
-      figures.push({ baselineMs: baseline.totalMs, swarmkeeperMs: sk, ratio: Math.round((sk / baseline.totalMs) * 100) / 100, baselinePhases: baseline.phases });
+      figures.push({
+        baselineMs: baseline.totalMs,
+        swarmkeeperMs: sk,
+        ratio: Math.round((sk / baseline.totalMs) * 100) / 100,
+        baselinePhases: baseline.phases,
+      });
       process.stderr.write(`run ${r + 1}: baseline ${baseline.totalMs} ms, swarmkeeper ${sk} ms\n`);
       if (r === runs - 1 && edits > 0) editLatencies = await timeEditToAction(h, `bench${r}`, edits);
     } finally {

@@ -58,7 +58,12 @@ async function load(clients: readonly Client[], perClient: number, body: (client
     clients.map(async (client, c) => {
       for (let i = 0; i < perClient && performance.now() - started < PHASE_LIMIT_MS; i++) {
         const t = performance.now();
-        const res = await client.request({ method: 'POST', path: '/v1/alerts', headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` }, body: body(c, i) });
+        const res = await client.request({
+          method: 'POST',
+          path: '/v1/alerts',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+          body: body(c, i),
+        });
         await res.body.dump();
         latencies.push(performance.now() - t);
         statuses.set(res.statusCode, (statuses.get(res.statusCode) ?? 0) + 1);
@@ -79,7 +84,12 @@ function describe(label: string, r: Result): string {
 }
 
 const payload = (cluster: string, instance: string): string =>
-  JSON.stringify({ version: '4', status: 'firing', receiver: 'swarmkeeper', alerts: [{ status: 'firing', labels: { alertname: 'NodeDown', cluster, instance_id: instance } }] });
+  JSON.stringify({
+    version: '4',
+    status: 'firing',
+    receiver: 'swarmkeeper',
+    alerts: [{ status: 'firing', labels: { alertname: 'NodeDown', cluster, instance_id: instance } }],
+  });
 
 const mb = (bytes: number): string => (bytes / 2 ** 20).toFixed(1);
 
@@ -152,12 +162,23 @@ async function main(): Promise<void> {
         clients.push(c);
         return c;
       };
-      console.log(`load average ${(await import('node:os')).loadavg().map((l) => l.toFixed(1)).join(' ')}; server ${base}, etcd ${etcd.endpoints.join(',')}`);
-      console.log('\n1. Valid alerts (firing, known cluster and node; one mark write each), default limit 600/min per source, one source per client:');
+      console.log(
+        `load average ${(await import('node:os'))
+          .loadavg()
+          .map((l) => l.toFixed(1))
+          .join(' ')}; server ${base}, etcd ${etcd.endpoints.join(',')}`,
+      );
+      console.log(
+        '\n1. Valid alerts (firing, known cluster and node; one mark write each), default limit 600/min per source, one source per client:',
+      );
       const sixteen = Array.from({ length: 16 }, clientFrom);
-      console.log('  ' + describe('16 clients', await load(sixteen, Math.ceil(400 / scale), (c, i) => payload('prod', `i-${(c * 7 + i) % 200}`))));
+      console.log(
+        '  ' + describe('16 clients', await load(sixteen, Math.ceil(400 / scale), (c, i) => payload('prod', `i-${(c * 7 + i) % 200}`))),
+      );
       const twoHundred = Array.from({ length: 200 }, clientFrom);
-      console.log('  ' + describe('200 clients', await load(twoHundred, Math.ceil(40 / scale), (c, i) => payload('prod', `i-${(c + i) % 200}`))));
+      console.log(
+        '  ' + describe('200 clients', await load(twoHundred, Math.ceil(40 / scale), (c, i) => payload('prod', `i-${(c + i) % 200}`))),
+      );
 
       console.log('  16 clients from ONE source address (what the limiter lets through, and what refusing costs):');
       const oneSource = reserveLoopback({ block: ALERTING_TEST_BLOCK });
@@ -183,7 +204,9 @@ async function main(): Promise<void> {
       const heapGrowth = (after.heapUsed - before.heapUsed) / 2 ** 20;
       const rssGrowth = (after.rss - before.rss) / 2 ** 20;
       const gc = typeof (globalThis as { gc?: unknown }).gc === 'function' ? 'after a full GC' : 'no --expose-gc: without a GC';
-      console.log(`  RSS ${mb(before.rss)} -> ${mb(after.rss)} MB (+${rssGrowth.toFixed(1)}, cap ${RSS_CAP_MB}); heap used ${mb(before.heapUsed)} -> ${mb(after.heapUsed)} MB (+${heapGrowth.toFixed(1)}, cap ${HEAP_CAP_MB}); external ${mb(before.external)} -> ${mb(after.external)} MB; ${gc}; the process holds the server and the 200 clients`);
+      console.log(
+        `  RSS ${mb(before.rss)} -> ${mb(after.rss)} MB (+${rssGrowth.toFixed(1)}, cap ${RSS_CAP_MB}); heap used ${mb(before.heapUsed)} -> ${mb(after.heapUsed)} MB (+${heapGrowth.toFixed(1)}, cap ${HEAP_CAP_MB}); external ${mb(before.external)} -> ${mb(after.external)} MB; ${gc}; the process holds the server and the 200 clients`,
+      );
       const withinCap = heapGrowth <= HEAP_CAP_MB && rssGrowth <= RSS_CAP_MB;
       console.log(`  within cap: ${withinCap ? 'yes' : 'NO'}`);
       if (!withinCap) process.exitCode = 1;
@@ -194,12 +217,20 @@ async function main(): Promise<void> {
     console.log('\n3. /healthz of a real `swarmkeeper run` (reconciling every cluster under the prefix) with a hostile spec in etcd:');
     const runAddress = reserveLoopback({ block: ALERTING_TEST_BLOCK });
     addresses.push(runAddress);
-    const run = await startSwarmkeeperRun({ etcdEndpoints: etcd.endpoints, prefix: PREFIX, listen: `${runAddress}:0`, args: ['--identity', 'bench-http-load'] });
+    const run = await startSwarmkeeperRun({
+      etcdEndpoints: etcd.endpoints,
+      prefix: PREFIX,
+      listen: `${runAddress}:0`,
+      args: ['--identity', 'bench-http-load'],
+    });
     try {
       const seconds = Math.max(3, 10 / scale);
       console.log(`  no hostile spec: ${await sampleHealth(run.baseUrl, seconds * 1000)}`);
       const key = clusterKeys(PREFIX, 'prod').spec;
-      for (const [label, text] of [['1 MB spec (41k labels: over the 512 KiB text limit)', labelledSpec(2 ** 20)], ['500 KB spec (20k labels: under the text limit, over the 256-entry map limit)', labelledSpec(500_000)]] as const) {
+      for (const [label, text] of [
+        ['1 MB spec (41k labels: over the 512 KiB text limit)', labelledSpec(2 ** 20)],
+        ['500 KB spec (20k labels: under the text limit, over the 256-entry map limit)', labelledSpec(500_000)],
+      ] as const) {
         await client.put(key).value(text);
         console.log(`  ${label}: ${await sampleHealth(run.baseUrl, seconds * 1000)}`);
       }

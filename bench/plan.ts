@@ -27,7 +27,12 @@ function cluster(nodes: number, opts: { outdated?: boolean } = {}): NodeFixture[
 }
 
 const specOf = (workers: number, maxSurge = 1): ResolvedSpec =>
-  aSpec({ managers: MANAGERS, workers, provider: { sim: { zones: ZONES } }, rollout: { maxSurge, maxUnavailable: Math.max(1, Math.floor(maxSurge / 2)) } });
+  aSpec({
+    managers: MANAGERS,
+    workers,
+    provider: { sim: { zones: ZONES } },
+    rollout: { maxSurge, maxUnavailable: Math.max(1, Math.floor(maxSurge / 2)) },
+  });
 
 const CASES: Case[] = [
   {
@@ -62,7 +67,9 @@ function percentile(sorted: readonly number[], p: number): number {
 // for the process CPU-time clock (process.cpuUsage, µs) and counts only this process's
 // CPU time per run; cells are measured interleaved, one batch of each per round, so
 // drifting load falls on every size alike. The wall-clock median is printed beside it.
-const cells = CASES.flatMap((c) => SIZES.map((size) => ({ c, size, ...c.build(size), cpu: [] as number[], wall: [] as number[], steps: 0, batch: 1 })));
+const cells = CASES.flatMap((c) =>
+  SIZES.map((size) => ({ c, size, ...c.build(size), cpu: [] as number[], wall: [] as number[], steps: 0, batch: 1 })),
+);
 for (const cell of cells) {
   const t0 = performance.now();
   for (let i = 0; i < 5; i++) cell.steps = plan(cell.spec, cell.snapshot, { now: NOW }).steps.length;
@@ -82,13 +89,26 @@ for (let round = 0; round < ITERATIONS; round++) {
 const results = cells.map((cell) => {
   const cpu = [...cell.cpu].sort((a, b) => a - b);
   const wall = [...cell.wall].sort((a, b) => a - b);
-  return { case: cell.c.name, size: cell.size, median: percentile(cpu, 50), p95: percentile(cpu, 95), wall: percentile(wall, 50), steps: cell.steps, batch: cell.batch };
+  return {
+    case: cell.c.name,
+    size: cell.size,
+    median: percentile(cpu, 50),
+    p95: percentile(cpu, 95),
+    wall: percentile(wall, 50),
+    steps: cell.steps,
+    batch: cell.batch,
+  };
 });
 
 const pad = (s: string, n: number): string => s.padEnd(n);
 process.stdout.write(`plan() benchmark, ${ITERATIONS} samples per cell, CPU ms per plan() call (node ${process.version})\n\n`);
-process.stdout.write(`${pad('case', 18)}${pad('nodes', 8)}${pad('steps', 8)}${pad('median ms', 11)}${pad('p95 ms', 9)}${pad('wall median', 12)}\n`);
-for (const r of results) process.stdout.write(`${pad(r.case, 18)}${pad(String(r.size), 8)}${pad(String(r.steps), 8)}${pad(r.median.toFixed(3), 11)}${pad(r.p95.toFixed(3), 9)}${pad(r.wall.toFixed(3), 12)}\n`);
+process.stdout.write(
+  `${pad('case', 18)}${pad('nodes', 8)}${pad('steps', 8)}${pad('median ms', 11)}${pad('p95 ms', 9)}${pad('wall median', 12)}\n`,
+);
+for (const r of results)
+  process.stdout.write(
+    `${pad(r.case, 18)}${pad(String(r.size), 8)}${pad(String(r.steps), 8)}${pad(r.median.toFixed(3), 11)}${pad(r.p95.toFixed(3), 9)}${pad(r.wall.toFixed(3), 12)}\n`,
+  );
 process.stdout.write('\ngrowth of the median (linear = 10.0x per step; per-node cost ratio 1.00 = linear):\n');
 let fast = true;
 let linear = true;
@@ -98,9 +118,13 @@ for (const c of CASES) {
   const large = m(10_000) / m(1_000);
   fast &&= m(10_000) < 20;
   linear &&= large <= 10;
-  process.stdout.write(`  ${pad(c.name, 18)} 1k/100 ${small.toFixed(1)}x   10k/1k ${large.toFixed(1)}x (per node ${(large / 10).toFixed(2)})   10k median ${m(10_000).toFixed(2)} ms ${m(10_000) < 20 ? '< 20 ms' : '>= 20 ms (MISSED)'}\n`);
+  process.stdout.write(
+    `  ${pad(c.name, 18)} 1k/100 ${small.toFixed(1)}x   10k/1k ${large.toFixed(1)}x (per node ${(large / 10).toFixed(2)})   10k median ${m(10_000).toFixed(2)} ms ${m(10_000) < 20 ? '< 20 ms' : '>= 20 ms (MISSED)'}\n`,
+  );
 }
-process.stdout.write(`\n10,000 nodes under 20 ms median: ${fast ? 'met' : 'NOT met'}; growth 10k/1k no worse than linear (<= 10x): ${linear ? 'met' : 'NOT met'}\n`);
+process.stdout.write(
+  `\n10,000 nodes under 20 ms median: ${fast ? 'met' : 'NOT met'}; growth 10k/1k no worse than linear (<= 10x): ${linear ? 'met' : 'NOT met'}\n`,
+);
 
 // Reference: what the machine's memory hierarchy alone does to per-element cost. A bare
 // Map set+get over n string keys, 1k vs 10k; the planner is built on such maps.
@@ -121,8 +145,13 @@ function mapCostNs(n: number): number {
     const c = process.cpuUsage(c0);
     samples.push(((c.user + c.system) * 1000) / 10 / n);
   }
-  return percentile(samples.sort((a, b) => a - b), 50);
+  return percentile(
+    samples.sort((a, b) => a - b),
+    50,
+  );
 }
 const m1k = mapCostNs(1_000);
 const m10k = mapCostNs(10_000);
-process.stdout.write(`reference: a bare Map set+get costs ${m1k.toFixed(0)} ns/key at 1k keys and ${m10k.toFixed(0)} ns/key at 10k (per-key ratio ${(m10k / m1k).toFixed(2)}) on this machine\n`);
+process.stdout.write(
+  `reference: a bare Map set+get costs ${m1k.toFixed(0)} ns/key at 1k keys and ${m10k.toFixed(0)} ns/key at 10k (per-key ratio ${(m10k / m1k).toFixed(2)}) on this machine\n`,
+);

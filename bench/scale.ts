@@ -90,7 +90,10 @@ async function cycle(): Promise<{ sample: CycleSample; result: CycleResult | und
   const t0 = performance.now();
   void controller
     .cycle(CLUSTER)
-    .then((r) => (result = r), (err: unknown) => process.stderr.write(`cycle failed: ${(err as Error).message}\n`))
+    .then(
+      (r) => (result = r),
+      (err: unknown) => process.stderr.write(`cycle failed: ${(err as Error).message}\n`),
+    )
     .finally(() => (settled = true));
   await time.settle(() => settled);
   const ms = performance.now() - t0;
@@ -138,7 +141,10 @@ function report(name: string, samples: CycleSample[]): void {
       `${name}: ${samples.length} cycles (${working.length} ran steps, ${steps} steps), ${world.instances.size} instances`,
       `  wall per cycle: median ${quantile(ms, 0.5).toFixed(1)} ms, p95 ${quantile(ms, 0.95).toFixed(1)} ms, max ${Math.max(...ms).toFixed(1)} ms`,
       `  controller CPU per cycle: median ${quantile(cpu, 0.5).toFixed(1)} ms, p95 ${quantile(cpu, 0.95).toFixed(1)} ms, max ${Math.max(...cpu).toFixed(1)} ms`,
-      `  controller heap per cycle: median ${quantile(samples.map((x) => x.heapMb), 0.5).toFixed(0)} MB, max ${Math.max(...samples.map((x) => x.heapMb)).toFixed(0)} MB`,
+      `  controller heap per cycle: median ${quantile(
+        samples.map((x) => x.heapMb),
+        0.5,
+      ).toFixed(0)} MB, max ${Math.max(...samples.map((x) => x.heapMb)).toFixed(0)} MB`,
       `  provider calls per cycle: list mean ${(lists / samples.length).toFixed(2)} max ${Math.max(...samples.map((s) => s.lists))}; max list calls per 1,000 instances in one cycle ${maxListsPer1000.toFixed(2)}`,
       `  while converging, per executed step: list ${working.length ? (working.reduce((a, s) => a + s.lists, 0) / Math.max(1, steps)).toFixed(3) : '-'}, launch ${(working.reduce((a, s) => a + s.launches, 0) / Math.max(1, steps)).toFixed(3)}, terminate ${(working.reduce((a, s) => a + s.terminates, 0) / Math.max(1, steps)).toFixed(3)}`,
       `  peak RSS so far ${(peakRss / 1024 / 1024).toFixed(0)} MB`,
@@ -156,7 +162,9 @@ async function main(): Promise<void> {
     const steady: CycleSample[] = [];
     for (let i = 0; i < STEADY_CYCLES; i++) steady.push((await cycle()).sample);
     report('10,000-node steady state', steady);
-    process.stdout.write(`the shipped controller (dist/: run command, controller, EC2 provider, HTTP server) with its modules loaded: RSS ${shippedRssMb()} MB\n`);
+    process.stdout.write(
+      `the shipped controller (dist/: run command, controller, EC2 provider, HTTP server) with its modules loaded: RSS ${shippedRssMb()} MB\n`,
+    );
     const q = world.controllerQuorumLosses();
     process.stdout.write(`quorum lost by the controller: ${q.length === 0 ? 'never' : q.map((e) => e.detail).join('; ')}\n`);
   } finally {
@@ -169,7 +177,14 @@ await main();
 /** RSS of a fresh Node process that has loaded the shipped controller's modules (what `swarmkeeper run` starts from). */
 function shippedRssMb(): string {
   try {
-    const modules = ['cli/program.js', 'cli/commands/run.js', 'controller/wire.js', 'controller/controller.js', 'providers/ec2/ec2-provider.js', 'http/server.js'];
+    const modules = [
+      'cli/program.js',
+      'cli/commands/run.js',
+      'controller/wire.js',
+      'controller/controller.js',
+      'providers/ec2/ec2-provider.js',
+      'http/server.js',
+    ];
     const script = `for (const m of ${JSON.stringify(modules)}) await import('./dist/' + m); process.stdout.write(String(process.memoryUsage().rss))`;
     const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
     return (Number(out) / 1024 / 1024).toFixed(0);

@@ -8,7 +8,10 @@ import { BUILD_STAMP, compiledIsCurrent } from './build-freshness.mjs';
 
 if (process.argv.includes('--if-stale') && compiledIsCurrent()) process.exit(0);
 const started = new Date();
-const tsc = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit', cwd: new URL('..', import.meta.url) });
+const tsc = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], {
+  stdio: 'inherit',
+  cwd: new URL('..', import.meta.url),
+});
 if (tsc.status !== 0) process.exit(tsc.status ?? 1);
 mkdirSync(dirname(BUILD_STAMP), { recursive: true });
 writeFileSync(BUILD_STAMP, `${started.toISOString()}\n`);

@@ -9,7 +9,11 @@ import { parseArgs } from 'node:util';
 import ts from 'typescript';
 
 const { values } = parseArgs({
-  options: { top: { type: 'string', default: '10' }, 'max-file-lines': { type: 'string', default: '300' }, 'max-function-lines': { type: 'string', default: '80' } },
+  options: {
+    top: { type: 'string', default: '10' },
+    'max-file-lines': { type: 'string', default: '300' },
+    'max-function-lines': { type: 'string', default: '80' },
+  },
 });
 const top = Number(values.top);
 const maxFile = Number(values['max-file-lines']);
@@ -28,7 +32,8 @@ function productionFiles(dir: string): string[] {
 }
 
 function functionName(node: ts.Node): string {
-  if ((ts.isFunctionDeclaration(node) || ts.isMethodDeclaration(node) || ts.isGetAccessor(node) || ts.isSetAccessor(node)) && node.name) return node.name.getText();
+  if ((ts.isFunctionDeclaration(node) || ts.isMethodDeclaration(node) || ts.isGetAccessor(node) || ts.isSetAccessor(node)) && node.name)
+    return node.name.getText();
   if (ts.isConstructorDeclaration(node)) return 'constructor';
   const parent = node.parent;
   if (ts.isVariableDeclaration(parent) || ts.isPropertyAssignment(parent) || ts.isPropertyDeclaration(parent)) return parent.name.getText();

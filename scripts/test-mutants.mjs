@@ -22,7 +22,9 @@ for (const patch of patches) {
   const name = basename(patch, '.patch');
   const dir = mkdtempSync(join(tmpdir(), `swarmkeeper-mutant-${name}-`));
   try {
-    const files = execFileSync('git', ['ls-files', '-co', '--exclude-standard'], { cwd: root, encoding: 'utf8' }).split('\n').filter(Boolean);
+    const files = execFileSync('git', ['ls-files', '-co', '--exclude-standard'], { cwd: root, encoding: 'utf8' })
+      .split('\n')
+      .filter(Boolean);
     for (const f of files) cpSync(join(root, f), join(dir, f), { recursive: true });
     symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'));
     execFileSync('git', ['apply', join(root, 'scripts/mutants', patch)], { cwd: dir });

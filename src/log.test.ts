@@ -59,17 +59,44 @@ const BOOTSTRAP_SECRET = 'fedcba9876543210fedcba9876543210';
 /** [name, error logged as { err }, the secret that must not appear] */
 const ERROR_CASES: [string, () => unknown, string][] = [
   ['a join token in the message', () => new Error(`join refused: SWMTKN-1-${SECRET}`), SECRET],
-  ['a join token in the cause', () => new Error('joining the swarm', { cause: new Error(`invalid join token SWMTKN-1-${SECRET}`) }), SECRET],
-  ['a bootstrap token two causes down', () => new Error('bootstrapping', { cause: new Error('exchanging', { cause: new Error(`refused ${BOOTSTRAP_TOKEN}`) }) }), BOOTSTRAP_SECRET],
+  [
+    'a join token in the cause',
+    () => new Error('joining the swarm', { cause: new Error(`invalid join token SWMTKN-1-${SECRET}`) }),
+    SECRET,
+  ],
+  [
+    'a bootstrap token two causes down',
+    () => new Error('bootstrapping', { cause: new Error('exchanging', { cause: new Error(`refused ${BOOTSTRAP_TOKEN}`) }) }),
+    BOOTSTRAP_SECRET,
+  ],
   ['a password in a URL', () => new Error(`fetch failed: https://root:${SECRET}@127.0.0.1:2379/v3/kv`), SECRET],
   ['a bearer token quoted from a request', () => new Error(`request with Authorization: Bearer ${SECRET} refused`), SECRET],
   ['a password=value pair', () => new Error(`etcd --password=${SECRET} refused`), SECRET],
   ['a JSON body echoed back', () => new Error(`400: {"token":"${SECRET}"}`), SECRET],
-  ['a private key in the cause', () => new Error('loading TLS', { cause: new Error(`bad key -----BEGIN PRIVATE KEY-----\n${SECRET}\n-----END PRIVATE KEY-----`) }), SECRET],
+  [
+    'a private key in the cause',
+    () => new Error('loading TLS', { cause: new Error(`bad key -----BEGIN PRIVATE KEY-----\n${SECRET}\n-----END PRIVATE KEY-----`) }),
+    SECRET,
+  ],
   ['a token property on the error', () => Object.assign(new Error('refused'), { token: SECRET }), SECRET],
-  ['a request object on the error', () => Object.assign(new Error('refused'), { request: new Request('http://127.0.0.1/', { headers: { authorization: `Bearer ${SECRET}` } }) }), SECRET],
-  ['a nested plain object with a header', () => Object.assign(new Error('refused'), { response: { headers: { authorization: SECRET } } }), SECRET],
-  ['one error of an AggregateError', () => new AggregateError([new Error('a'), new Error(`b SWMTKN-1-${SECRET}`)], 'no manager answers'), SECRET],
+  [
+    'a request object on the error',
+    () =>
+      Object.assign(new Error('refused'), {
+        request: new Request('http://127.0.0.1/', { headers: { authorization: `Bearer ${SECRET}` } }),
+      }),
+    SECRET,
+  ],
+  [
+    'a nested plain object with a header',
+    () => Object.assign(new Error('refused'), { response: { headers: { authorization: SECRET } } }),
+    SECRET,
+  ],
+  [
+    'one error of an AggregateError',
+    () => new AggregateError([new Error('a'), new Error(`b SWMTKN-1-${SECRET}`)], 'no manager answers'),
+    SECRET,
+  ],
   ['a thrown string', () => `boom SWMTKN-1-${SECRET}`, SECRET],
 ];
 
@@ -87,7 +114,11 @@ describe('error logging', () => {
     const cause = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:2379'), { code: 'ECONNREFUSED', errno: -111 });
     logger.warn({ err: wrapError('listing members', cause) }, 'Listing failed');
     const { err } = JSON.parse(lines[0] as string) as { err: Record<string, unknown> & { cause: Record<string, unknown> } };
-    expect(err).toMatchObject({ type: 'SwarmkeeperError', message: 'listing members: connect ECONNREFUSED 127.0.0.1:2379', code: 'Unavailable' });
+    expect(err).toMatchObject({
+      type: 'SwarmkeeperError',
+      message: 'listing members: connect ECONNREFUSED 127.0.0.1:2379',
+      code: 'Unavailable',
+    });
     expect(err.stack).toMatch(/^UnavailableError: listing members[^\n]*\n\s+at /);
     expect(err.cause).toMatchObject({ type: 'Error', message: 'connect ECONNREFUSED 127.0.0.1:2379', code: 'ECONNREFUSED', errno: -111 });
     expect(err.cause.stack).toMatch(/\n\s+at /);
@@ -117,7 +148,10 @@ describe('log redaction', () => {
 
   it('redacts in child loggers and bindings too', () => {
     const { logger, lines } = capture();
-    logger.child({ cluster: 'prod', etcd: { password: SECRET } }).child({ cycle: 7 }).warn({ joinToken: SECRET }, 'Child line');
+    logger
+      .child({ cluster: 'prod', etcd: { password: SECRET } })
+      .child({ cycle: 7 })
+      .warn({ joinToken: SECRET }, 'Child line');
     const parsed = JSON.parse(lines[0] as string);
     expect(lines[0]).not.toContain(SECRET);
     expect(parsed).toMatchObject({ cluster: 'prod', cycle: 7, msg: 'Child line', joinToken: '[redacted]' });
@@ -126,7 +160,14 @@ describe('log redaction', () => {
   it('keeps everything that is not a secret', () => {
     const { logger, lines } = capture();
     logger.info({ cluster: 'prod', instanceId: 'i-0123', step: { kind: 'instance.launch' } }, 'Launching instances');
-    expect(JSON.parse(lines[0] as string)).toMatchObject({ name: 'swarmkeeper', level: 30, cluster: 'prod', instanceId: 'i-0123', step: { kind: 'instance.launch' }, msg: 'Launching instances' });
+    expect(JSON.parse(lines[0] as string)).toMatchObject({
+      name: 'swarmkeeper',
+      level: 30,
+      cluster: 'prod',
+      instanceId: 'i-0123',
+      step: { kind: 'instance.launch' },
+      msg: 'Launching instances',
+    });
   });
 
   it('every redact path is exercised by a case', () => {

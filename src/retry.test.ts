@@ -43,11 +43,16 @@ describe('retrying', () => {
 describe('pollUntil', () => {
   it('treats a failed read as "not yet" and reports whether the condition held in time', async () => {
     let n = 0;
-    expect(await pollUntil(async () => {
-      n++;
-      if (n === 1) throw new Error('flaky');
-      return n >= 3;
-    }, { deadlineMs: 1000, intervalMs: 1 })).toBe(true);
+    expect(
+      await pollUntil(
+        async () => {
+          n++;
+          if (n === 1) throw new Error('flaky');
+          return n >= 3;
+        },
+        { deadlineMs: 1000, intervalMs: 1 },
+      ),
+    ).toBe(true);
     expect(await pollUntil(async () => false, { deadlineMs: 20, intervalMs: 5 })).toBe(false);
   });
 });

@@ -47,7 +47,10 @@ export async function retrying<T>(fn: (attempt: number) => Promise<T>, opts: Ret
 }
 
 /** Polls `check` until it returns true or the deadline passes; returns whether it held. */
-export async function pollUntil(check: () => Promise<boolean>, opts: { deadlineMs: number; intervalMs?: number; signal?: AbortSignal }): Promise<boolean> {
+export async function pollUntil(
+  check: () => Promise<boolean>,
+  opts: { deadlineMs: number; intervalMs?: number; signal?: AbortSignal },
+): Promise<boolean> {
   const started = Date.now();
   for (;;) {
     opts.signal?.throwIfAborted();

@@ -16,7 +16,10 @@ const PATTERNS: readonly (readonly [RegExp, string])[] = [
   // A PEM private key, whole.
   [/-----BEGIN ([A-Z ]*)PRIVATE KEY-----[\s\S]*?(-----END [A-Z ]*PRIVATE KEY-----|$)/g, '-----BEGIN $1PRIVATE KEY----- [redacted]'],
   // name=value and "name": "value" pairs whose name says secret.
-  [/\b(password|passwd|token|secret|secretAccessKey|sessionToken|webhookToken|bootstrapToken|joinToken)(["']?\s*[:=]\s*["']?)[^\s"'&,;}]+/gi, '$1$2[redacted]'],
+  [
+    /\b(password|passwd|token|secret|secretAccessKey|sessionToken|webhookToken|bootstrapToken|joinToken)(["']?\s*[:=]\s*["']?)[^\s"'&,;}]+/gi,
+    '$1$2[redacted]',
+  ],
 ];
 
 /** `text` with every secret of a known shape replaced by `[redacted]`. */

@@ -16,7 +16,12 @@ export async function runEtcdStep(step: EtcdStep, snapshot: Snapshot, deps: ActD
   const etcd = etcdFor(deps, snapshot);
   const t = { ...DEFAULT_TIMEOUTS, ...deps.timeouts };
   const log = deps.logger;
-  const retry = <T>(what: string, deadlineMs: number, fn: () => Promise<T>, retryOn: ('Unavailable' | 'Precondition')[] = ['Unavailable']): Promise<T> =>
+  const retry = <T>(
+    what: string,
+    deadlineMs: number,
+    fn: () => Promise<T>,
+    retryOn: ('Unavailable' | 'Precondition')[] = ['Unavailable'],
+  ): Promise<T> =>
     retrying(fn, {
       retryOn,
       deadlineMs,

@@ -15,7 +15,15 @@ import { silentLogger } from '../log.ts';
 import { localAgentConfig } from '../controller/agent-config.ts';
 
 const spec = resolveSpec('c', 1, { managers: { count: 1 }, workers: { count: 1 }, provider: { local: {} } });
-const launch: Step = { kind: 'instance.launch', role: 'worker', count: 1, clientToken: 'c-g1-w0', configHash: 'h', reason: 'scale', rule: 'converge' };
+const launch: Step = {
+  kind: 'instance.launch',
+  role: 'worker',
+  count: 1,
+  clientToken: 'c-g1-w0',
+  configHash: 'h',
+  reason: 'scale',
+  rule: 'converge',
+};
 const emptySnapshot: Snapshot = {
   observedAt: 0,
   instances: { status: 'ok', value: [] },
@@ -36,7 +44,9 @@ function aWorld(verdict: ReturnType<PreconditionCheck>) {
     launch: async (req) => {
       log.push(`launch ${req.clientToken} (journal: ${[...entries.values()].map((e) => e.state).join(',')})`);
       launches.push(req);
-      return [{ id: 'i-1', role: req.role, state: 'pending', launchedAt: 0, configHash: req.configHash, clientToken: req.clientToken, tags: {} }];
+      return [
+        { id: 'i-1', role: req.role, state: 'pending', launchedAt: 0, configHash: req.configHash, clientToken: req.clientToken, tags: {} },
+      ];
     },
     terminate: async () => undefined,
     dockerEndpoint: () => ({ socketPath: '/nonexistent' }),
@@ -45,7 +55,16 @@ function aWorld(verdict: ReturnType<PreconditionCheck>) {
   };
   const journal: ActDeps['journal'] = {
     record: async (_c, step, ctx) => {
-      const e: JournalEntry = { id: `e${entries.size}`, stepKind: step.kind, target: 't', startedAt: ctx.now, updatedAt: ctx.now, state: 'pending', attempts: 0, step };
+      const e: JournalEntry = {
+        id: `e${entries.size}`,
+        stepKind: step.kind,
+        target: 't',
+        startedAt: ctx.now,
+        updatedAt: ctx.now,
+        state: 'pending',
+        attempts: 0,
+        step,
+      };
       entries.set(e.id, e);
       log.push('record pending');
       return e;
@@ -61,7 +80,14 @@ function aWorld(verdict: ReturnType<PreconditionCheck>) {
     cluster: 'c',
     spec,
     provider,
-    peers: new PeerClients({ swarm: () => { throw new Error('unused'); }, etcd: () => { throw new Error('unused'); } }),
+    peers: new PeerClients({
+      swarm: () => {
+        throw new Error('unused');
+      },
+      etcd: () => {
+        throw new Error('unused');
+      },
+    }),
     journal,
     mgmt: undefined as never,
     prefix: '/sk',
@@ -81,7 +107,11 @@ describe('executeStep', () => {
     expect(out.status).toBe('done');
     expect(w.log).toEqual(['record pending', 'transition running', 'launch c-g1-w0 (journal: running)', 'transition done']);
     expect(out.entry).toMatchObject({ state: 'done', instanceIds: ['i-1'], attempts: 1 });
-    expect(w.launches[0]?.agent).toEqual({ cluster: 'c', role: 'worker', managementEtcd: { endpoints: ['http://127.0.0.1:2379'], prefix: '/sk' } });
+    expect(w.launches[0]?.agent).toEqual({
+      cluster: 'c',
+      role: 'worker',
+      managementEtcd: { endpoints: ['http://127.0.0.1:2379'], prefix: '/sk' },
+    });
   });
 
   it('runs nothing when the precondition is refused on the fresh observation', async () => {
@@ -102,7 +132,17 @@ describe('executeStep', () => {
 
   it('issues an interrupted launch again with the same token even when its instances are listed', async () => {
     const w = aWorld({ status: 'satisfied', reason: 'instances with the token exist' });
-    const interrupted: JournalEntry = { id: 'old', stepKind: 'instance.launch', target: 't', startedAt: 0, updatedAt: 0, state: 'running', attempts: 1, step: launch, leader: 'dead' };
+    const interrupted: JournalEntry = {
+      id: 'old',
+      stepKind: 'instance.launch',
+      target: 't',
+      startedAt: 0,
+      updatedAt: 0,
+      state: 'running',
+      attempts: 1,
+      step: launch,
+      leader: 'dead',
+    };
     const out = await resumeEntry(interrupted, w.deps);
     expect(out.status).toBe('done');
     expect(w.launches.map((l) => l.clientToken)).toEqual(['c-g1-w0']);

@@ -38,7 +38,10 @@ export async function executeStep(step: Step, deps: ActDeps): Promise<StepOutcom
  * the same client token is how the provider completes it without launching anew.
  */
 export async function resumeEntry(entry: JournalEntry, deps: ActDeps): Promise<StepOutcome> {
-  deps.logger.info({ operation: entry.id, step: entry.stepKind, target: entry.target, state: entry.state }, 'Resuming an interrupted operation');
+  deps.logger.info(
+    { operation: entry.id, step: entry.stepKind, target: entry.target, state: entry.state },
+    'Resuming an interrupted operation',
+  );
   return runEntry(entry, deps, entry.step.kind === 'instance.launch' && entry.state === 'running');
 }
 
@@ -51,16 +54,34 @@ async function runEntry(entry: JournalEntry, deps: ActDeps, repeatIfSatisfied: b
   if (verdict.status === 'satisfied' && !repeatIfSatisfied) {
     // Its effect is there already (a predecessor ran it, or the world got there): done.
     log.info({ reason: verdict.reason }, 'Step already satisfied');
-    const done = await deps.journal.transition(deps.cluster, entry, { state: 'done', result: `already satisfied: ${verdict.reason}` }, { now: deps.now(), fence: deps.fence });
+    const done = await deps.journal.transition(
+      deps.cluster,
+      entry,
+      { state: 'done', result: `already satisfied: ${verdict.reason}` },
+      { now: deps.now(), fence: deps.fence },
+    );
     return { status: 'done', entry: done, result: done.result };
   }
   if (verdict.status === 'refused') {
-    const error = new SwarmkeeperError('Precondition', `${step.kind} ${stepTarget(step)}: precondition no longer holds (${verdict.rule}): ${verdict.reason}`);
+    const error = new SwarmkeeperError(
+      'Precondition',
+      `${step.kind} ${stepTarget(step)}: precondition no longer holds (${verdict.rule}): ${verdict.reason}`,
+    );
     log.info({ reason: verdict.reason, rule: verdict.rule }, 'Skipping a step whose precondition no longer holds');
-    const done = await deps.journal.transition(deps.cluster, entry, { state: 'failed', error: error.message }, { now: deps.now(), fence: deps.fence });
+    const done = await deps.journal.transition(
+      deps.cluster,
+      entry,
+      { state: 'failed', error: error.message },
+      { now: deps.now(), fence: deps.fence },
+    );
     return { status: 'skipped', entry: done, error };
   }
-  let running = await deps.journal.transition(deps.cluster, entry, { state: 'running', attempts: entry.attempts + 1 }, { now: deps.now(), fence: deps.fence });
+  let running = await deps.journal.transition(
+    deps.cluster,
+    entry,
+    { state: 'running', attempts: entry.attempts + 1 },
+    { now: deps.now(), fence: deps.fence },
+  );
   log.info({ reason: step.reason, rule: step.rule }, describeStep(step));
   try {
     deps.signal?.throwIfAborted();
@@ -74,11 +95,19 @@ async function runEntry(entry: JournalEntry, deps: ActDeps, repeatIfSatisfied: b
       log.info({ result }, 'Step done');
       return { status: 'done', entry: running, result };
     }
-    running = await deps.journal.transition(deps.cluster, running, { state: 'done', result, ...(instanceIds ? { instanceIds } : {}) }, { now: deps.now(), fence: deps.fence });
+    running = await deps.journal.transition(
+      deps.cluster,
+      running,
+      { state: 'done', result, ...(instanceIds ? { instanceIds } : {}) },
+      { now: deps.now(), fence: deps.fence },
+    );
     log.info({ result }, 'Step done');
     return { status: 'done', entry: running, result, ...(instances ? { instances } : {}) };
   } catch (err) {
-    const error = err instanceof SwarmkeeperError ? err : new SwarmkeeperError('Unavailable', `${step.kind} ${stepTarget(step)}: ${messageOf(err)}`, { cause: err });
+    const error =
+      err instanceof SwarmkeeperError
+        ? err
+        : new SwarmkeeperError('Unavailable', `${step.kind} ${stepTarget(step)}: ${messageOf(err)}`, { cause: err });
     log.warn({ err: error }, 'Step failed');
     // Best effort: when leadership is gone the fenced write fails too, which is right.
     const failed = await deps.journal

@@ -9,7 +9,10 @@ import { wrapError } from '../errors.ts';
 import type { ActDeps } from './context.ts';
 import { releaseCluster } from './release.ts';
 
-type InstanceStep = Extract<Step, { kind: 'instance.launch' | 'instance.terminate' | 'instance.markOrphan' | 'cluster.publishEndpoints' | 'cluster.release' }>;
+type InstanceStep = Extract<
+  Step,
+  { kind: 'instance.launch' | 'instance.terminate' | 'instance.markOrphan' | 'cluster.publishEndpoints' | 'cluster.release' }
+>;
 
 /** A step's outcome for the journal; a launch also names the instances it produced. */
 export interface StepResult {
@@ -40,7 +43,12 @@ export async function runInstanceStep(step: InstanceStep, deps: ActDeps): Promis
       return `terminated ${step.instanceId}`;
     case 'instance.markOrphan': {
       if (!deps.marks) return 'no mark store: orphan not recorded';
-      await deps.marks.putMark(deps.cluster, { instanceId: step.instanceId, source: 'detector:startup', reason: step.reason, since: deps.now() });
+      await deps.marks.putMark(deps.cluster, {
+        instanceId: step.instanceId,
+        source: 'detector:startup',
+        reason: step.reason,
+        since: deps.now(),
+      });
       return `marked ${step.instanceId} as never joined`;
     }
     case 'cluster.publishEndpoints':

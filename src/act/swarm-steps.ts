@@ -16,7 +16,12 @@ export async function runSwarmStep(step: SwarmStep, snapshot: Snapshot, deps: Ac
   const t = { ...DEFAULT_TIMEOUTS, ...deps.timeouts };
   const swarm = await swarmManagerFor(deps, snapshot);
   const update = (what: string, fn: (node: SwarmNode) => Promise<string>): Promise<string> =>
-    retrying(async () => fn(await findNode(swarm, step.nodeId)), { retryOn: ['Conflict', 'Unavailable'], deadlineMs: 15_000, signal: deps.signal, onRetry: (err) => deps.logger.info({ err }, `Retrying ${what}`) });
+    retrying(async () => fn(await findNode(swarm, step.nodeId)), {
+      retryOn: ['Conflict', 'Unavailable'],
+      deadlineMs: 15_000,
+      signal: deps.signal,
+      onRetry: (err) => deps.logger.info({ err }, `Retrying ${what}`),
+    });
   switch (step.kind) {
     case 'swarm.promote': {
       const res = await update('promoting the node', async (n) => {
@@ -34,7 +39,11 @@ export async function runSwarmStep(step: SwarmStep, snapshot: Snapshot, deps: Ac
         },
         { deadlineMs: t.swarmPromoteMs, intervalMs: 100, signal: deps.signal },
       );
-      if (!seen) throw new SwarmkeeperError('Unavailable', `promoting swarm node ${step.nodeId}: not a reachable manager after ${t.swarmPromoteMs} ms`);
+      if (!seen)
+        throw new SwarmkeeperError(
+          'Unavailable',
+          `promoting swarm node ${step.nodeId}: not a reachable manager after ${t.swarmPromoteMs} ms`,
+        );
       return res;
     }
     case 'swarm.demote': {
@@ -43,8 +52,12 @@ export async function runSwarmStep(step: SwarmStep, snapshot: Snapshot, deps: Ac
         await swarm.setRole(n.id, n.version, 'worker');
         return `node ${n.id} demoted`;
       });
-      const seen = await pollUntil(async () => (await findNode(swarm, step.nodeId)).role === 'worker', { deadlineMs: t.demoteMs, signal: deps.signal });
-      if (!seen) throw new SwarmkeeperError('Unavailable', `demoting swarm node ${step.nodeId}: worker role not observed after ${t.demoteMs} ms`);
+      const seen = await pollUntil(async () => (await findNode(swarm, step.nodeId)).role === 'worker', {
+        deadlineMs: t.demoteMs,
+        signal: deps.signal,
+      });
+      if (!seen)
+        throw new SwarmkeeperError('Unavailable', `demoting swarm node ${step.nodeId}: worker role not observed after ${t.demoteMs} ms`);
       return res;
     }
     case 'swarm.drain':
@@ -104,8 +117,12 @@ async function waitDrained(step: Extract<Step, { kind: 'swarm.waitDrained' }>, s
   const drained = await pollUntil(settled, { deadlineMs: Math.max(0, step.deadline - deps.now()), intervalMs: 250, signal: deps.signal });
   if (drained) return `no tasks left on ${step.nodeId}; its services' tasks run elsewhere`;
   const what = `${left.running} task(s) still on ${step.nodeId}, ${left.notMoved} not moved yet${left.why ? ` (${left.why})` : ''}`;
-  if (step.onTimeout === 'proceed') return `drain timeout passed with ${what}: ${PROCEED_BECAUSE[step.rule] ?? 'removing the unhealthy node anyway'}`;
-  throw new SwarmkeeperError('Unavailable', `drain of ${step.instanceId} timed out: ${what}; the node stays drained until they run elsewhere`);
+  if (step.onTimeout === 'proceed')
+    return `drain timeout passed with ${what}: ${PROCEED_BECAUSE[step.rule] ?? 'removing the unhealthy node anyway'}`;
+  throw new SwarmkeeperError(
+    'Unavailable',
+    `drain of ${step.instanceId} timed out: ${what}; the node stays drained until they run elsewhere`,
+  );
 }
 
 async function findNode(swarm: SwarmApi, nodeId: string): Promise<SwarmNode> {

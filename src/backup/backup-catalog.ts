@@ -31,7 +31,13 @@ export interface BackupManifest {
   /** The membership fingerprint the backup covers (src/plan/backups.ts). */
   readonly membership: string;
   readonly etcd: { readonly revision?: number; readonly memberName?: string; readonly clientURL: string };
-  readonly swarm?: { readonly services: number; readonly networks: number; readonly configs: number; readonly secrets: number; readonly error?: string };
+  readonly swarm?: {
+    readonly services: number;
+    readonly networks: number;
+    readonly configs: number;
+    readonly secrets: number;
+    readonly error?: string;
+  };
   readonly artifacts: readonly ArtifactEntry[];
 }
 
@@ -56,7 +62,11 @@ export function sha256Hex(data: Uint8Array): string {
 }
 
 /** Stores the artifacts, then the manifest that makes the backup exist. */
-export async function writeBackup(store: BackupStore, draft: ManifestDraft, artifacts: ReadonlyMap<string, Uint8Array>): Promise<BackupManifest> {
+export async function writeBackup(
+  store: BackupStore,
+  draft: ManifestDraft,
+  artifacts: ReadonlyMap<string, Uint8Array>,
+): Promise<BackupManifest> {
   const folder = folderOf(draft.cluster, draft.name);
   const entries: ArtifactEntry[] = [];
   for (const [name, data] of artifacts) {
@@ -101,7 +111,8 @@ export async function readManifest(store: BackupStore, cluster: string, name: st
   try {
     text = (await store.get(key)).toString('utf8');
   } catch (err) {
-    if (err instanceof SwarmkeeperError && err.code === 'NotFound') throw new SwarmkeeperError('NotFound', `backup ${name} of cluster ${cluster} not found in ${store.location}`, { cause: err });
+    if (err instanceof SwarmkeeperError && err.code === 'NotFound')
+      throw new SwarmkeeperError('NotFound', `backup ${name} of cluster ${cluster} not found in ${store.location}`, { cause: err });
     throw wrapError(`reading backup ${name}`, err);
   }
   let m: BackupManifest;
@@ -117,7 +128,11 @@ export async function readManifest(store: BackupStore, cluster: string, name: st
 }
 
 /** The manifest and every artifact, each verified (size, then SHA-256). */
-export async function readBackup(store: BackupStore, cluster: string, name: string): Promise<{ manifest: BackupManifest; artifacts: Map<string, Buffer> }> {
+export async function readBackup(
+  store: BackupStore,
+  cluster: string,
+  name: string,
+): Promise<{ manifest: BackupManifest; artifacts: Map<string, Buffer> }> {
   const manifest = await readManifest(store, cluster, name);
   const artifacts = new Map<string, Buffer>();
   for (const a of manifest.artifacts) {
@@ -125,7 +140,8 @@ export async function readBackup(store: BackupStore, cluster: string, name: stri
     try {
       data = await store.get(`${folderOf(cluster, name)}${a.name}`);
     } catch (err) {
-      if (err instanceof SwarmkeeperError && err.code === 'NotFound') throw new SwarmkeeperError('Corrupt', `backup ${name}: ${a.name} is missing from ${store.location}`, { cause: err });
+      if (err instanceof SwarmkeeperError && err.code === 'NotFound')
+        throw new SwarmkeeperError('Corrupt', `backup ${name}: ${a.name} is missing from ${store.location}`, { cause: err });
       throw err;
     }
     artifacts.set(a.name, verifyArtifact(name, a, data));
@@ -135,10 +151,17 @@ export async function readBackup(store: BackupStore, cluster: string, name: stri
 
 export function verifyArtifact(backup: string, a: ArtifactEntry, data: Buffer): Buffer {
   if (data.length !== a.sizeBytes) {
-    throw new SwarmkeeperError('Corrupt', `backup ${backup}: ${a.name} is ${data.length < a.sizeBytes ? 'truncated' : 'too long'} (${data.length} bytes, the manifest says ${a.sizeBytes}); refusing it`);
+    throw new SwarmkeeperError(
+      'Corrupt',
+      `backup ${backup}: ${a.name} is ${data.length < a.sizeBytes ? 'truncated' : 'too long'} (${data.length} bytes, the manifest says ${a.sizeBytes}); refusing it`,
+    );
   }
   const sum = sha256Hex(data);
-  if (sum !== a.sha256) throw new SwarmkeeperError('Corrupt', `backup ${backup}: ${a.name} fails its checksum (sha256 ${sum.slice(0, 12)}…, the manifest says ${a.sha256.slice(0, 12)}…); refusing it`);
+  if (sum !== a.sha256)
+    throw new SwarmkeeperError(
+      'Corrupt',
+      `backup ${backup}: ${a.name} fails its checksum (sha256 ${sum.slice(0, 12)}…, the manifest says ${a.sha256.slice(0, 12)}…); refusing it`,
+    );
   return data;
 }
 
@@ -156,7 +179,9 @@ const INCOMPLETE_GRACE_MS = 3_600_000;
  */
 export async function pruneBackups(store: BackupStore, cluster: string, retention: Retention, now: number): Promise<string[]> {
   const { backups, incomplete } = await listBackups(store, cluster);
-  const doomed = backups.filter((b, i) => i > 0 && (i >= retention.count || now - Date.parse(b.takenAt) > retention.maxAgeSeconds * 1000)).map((b) => b.name);
+  const doomed = backups
+    .filter((b, i) => i > 0 && (i >= retention.count || now - Date.parse(b.takenAt) > retention.maxAgeSeconds * 1000))
+    .map((b) => b.name);
   const stale = incomplete.filter((n) => {
     const t = timeOfName(n);
     return t !== undefined && now - t > INCOMPLETE_GRACE_MS;

@@ -3,7 +3,14 @@ import { MemoryFencedKv } from '../store/memory-kv.ts';
 import { clusterKeys } from '../store/keys.ts';
 import { readBackupRecord, recordFailure, recordSuccess } from './backup-record.ts';
 
-const entry = (name: string, takenAt: number) => ({ name, takenAt, purpose: 'manual' as const, membership: 'm', sizeBytes: 1, durationMs: 1 });
+const entry = (name: string, takenAt: number) => ({
+  name,
+  takenAt,
+  purpose: 'manual' as const,
+  membership: 'm',
+  sizeBytes: 1,
+  durationMs: 1,
+});
 
 /** A kv where another writer records `between` right after this writer's first read. */
 function racingKv(between: (kv: MemoryFencedKv) => Promise<void>): MemoryFencedKv {
@@ -28,7 +35,7 @@ describe('the backup record: read-change-write with a guard, so no writer drops 
     expect((await readBackupRecord(kv, '/sk', 'prod'))?.newest?.name).toBe('leader-newer');
   });
 
-  it("a failure recorded while another writer records a backup keeps both", async () => {
+  it('a failure recorded while another writer records a backup keeps both', async () => {
     const kv = racingKv((k) => recordSuccess(k, '/sk', 'prod', entry('good', 1000), undefined));
     await recordFailure(kv, '/sk', 'prod', { at: 3000, purpose: 'scheduled', membership: 'm', error: 'store down' }, undefined);
     const rec = await readBackupRecord(kv, '/sk', 'prod');

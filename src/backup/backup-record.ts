@@ -40,7 +40,13 @@ type BackupEntry = NonNullable<BackupRecord['newest']>;
 type FailureEntry = NonNullable<BackupRecord['lastFailure']>;
 
 /** Records a backup taken (kept only when newer than the record's) and keeps the record's failure. */
-export function recordSuccess(kv: FencedKv, prefix: string, cluster: string, newest: BackupEntry, fence: LeaderFence | undefined): Promise<void> {
+export function recordSuccess(
+  kv: FencedKv,
+  prefix: string,
+  cluster: string,
+  newest: BackupEntry,
+  fence: LeaderFence | undefined,
+): Promise<void> {
   return updateBackupRecord(kv, prefix, cluster, fence, (prev) => ({
     newest: prev?.newest && prev.newest.takenAt > newest.takenAt ? prev.newest : newest,
     ...(prev?.lastFailure ? { lastFailure: prev.lastFailure } : {}),
@@ -48,7 +54,13 @@ export function recordSuccess(kv: FencedKv, prefix: string, cluster: string, new
 }
 
 /** Records a failed attempt (kept only when newer than the record's failure) and keeps the newest backup. */
-export function recordFailure(kv: FencedKv, prefix: string, cluster: string, failure: FailureEntry, fence: LeaderFence | undefined): Promise<void> {
+export function recordFailure(
+  kv: FencedKv,
+  prefix: string,
+  cluster: string,
+  failure: FailureEntry,
+  fence: LeaderFence | undefined,
+): Promise<void> {
   return updateBackupRecord(kv, prefix, cluster, fence, (prev) => ({
     ...(prev?.newest ? { newest: prev.newest } : {}),
     lastFailure: prev?.lastFailure && prev.lastFailure.at > failure.at ? prev.lastFailure : failure,
@@ -56,12 +68,21 @@ export function recordFailure(kv: FencedKv, prefix: string, cluster: string, fai
 }
 
 /** Read, change, write with a guard on what was read; again when another writer came between. */
-async function updateBackupRecord(kv: FencedKv, prefix: string, cluster: string, fence: LeaderFence | undefined, change: (prev: BackupRecord | undefined) => BackupRecord): Promise<void> {
+async function updateBackupRecord(
+  kv: FencedKv,
+  prefix: string,
+  cluster: string,
+  fence: LeaderFence | undefined,
+  change: (prev: BackupRecord | undefined) => BackupRecord,
+): Promise<void> {
   const key = clusterKeys(prefix, cluster).backup;
   for (let attempt = 1; ; attempt++) {
     const text = await kv.get(key);
     try {
-      await kv.write([{ kind: 'put', key, value: JSON.stringify(change(parseRecord(text))) }], fence, 'recording the backup', { key, value: text });
+      await kv.write([{ kind: 'put', key, value: JSON.stringify(change(parseRecord(text))) }], fence, 'recording the backup', {
+        key,
+        value: text,
+      });
       return;
     } catch (err) {
       if (attempt >= 5 || !(isSwarmkeeperError(err, 'Conflict') && err.details.guardKey === key)) throw err;

@@ -31,7 +31,8 @@ export class DirectoryStore implements BackupStore {
     try {
       return await readFile(this.pathOf(key));
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new SwarmkeeperError('NotFound', `${key} is not in ${this.location}`, { cause: err });
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+        throw new SwarmkeeperError('NotFound', `${key} is not in ${this.location}`, { cause: err });
       throw wrapError(`reading ${key} from ${this.location}`, err);
     }
   }

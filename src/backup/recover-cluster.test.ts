@@ -12,7 +12,9 @@ describe("recover's waits", () => {
       return Promise.reject(new SwarmkeeperError('Unavailable', 'reading the init claim: connection refused'));
     });
     await expect(wait).rejects.toMatchObject({ code: 'Timeout' });
-    await expect(wait).rejects.toThrow(/waiting for the new founder \(the last read failed: reading the init claim: connection refused\); is the controller running/);
+    await expect(wait).rejects.toThrow(
+      /waiting for the new founder \(the last read failed: reading the init claim: connection refused\); is the controller running/,
+    );
     expect(calls).toBeGreaterThan(1);
   });
 

@@ -69,7 +69,9 @@ export async function recoverCluster(input: RecoverInput): Promise<RecoverResult
   const cluster = input.spec.name;
   const say = input.progress;
   const { manifest, snapshot, swarm } = await verifiedBackup(input);
-  say(`backup/${manifest.name} verified: every checksum matches and the etcd snapshot restores (revision ${manifest.etcd.revision ?? '?'}, taken ${manifest.takenAt})`);
+  say(
+    `backup/${manifest.name} verified: every checksum matches and the etcd snapshot restores (revision ${manifest.etcd.revision ?? '?'}, taken ${manifest.takenAt})`,
+  );
 
   // A malformed order is replaced below; a failed read is not taken for "no order", which
   // would start over and terminate a new cluster the same command is founding.
@@ -90,7 +92,9 @@ export async function recoverCluster(input: RecoverInput): Promise<RecoverResult
     const reset = await resetJoinRecords(input);
     say(`terminated ${describeInstances(terminated)}; reset ${reset}`);
     await setRecoveryPhase(input.mgmt, input.prefix, cluster, order, 'founding');
-    say(`founding: the controller launches ${input.spec.managers.count} manager(s); the first restores etcd revision ${manifest.etcd.revision ?? '?'} and initialises a new swarm`);
+    say(
+      `founding: the controller launches ${input.spec.managers.count} manager(s); the first restores etcd revision ${manifest.etcd.revision ?? '?'} and initialises a new swarm`,
+    );
   }
   const founder = await waitForFounder(input);
   say(`founder ${founder.id} (${founder.address ?? '?'}): etcd restored, swarm initialised, endpoints published`);
@@ -120,7 +124,9 @@ async function verifiedBackup(input: RecoverInput): Promise<{ manifest: BackupMa
   try {
     return { manifest: read.manifest, snapshot, swarm: JSON.parse(text.toString('utf8')) as SwarmExport };
   } catch (err) {
-    throw new SwarmkeeperError('Corrupt', `backup ${input.backup}: ${SWARM_ARTIFACT} is not JSON: refused, nothing changed`, { cause: err });
+    throw new SwarmkeeperError('Corrupt', `backup ${input.backup}: ${SWARM_ARTIFACT} is not JSON: refused, nothing changed`, {
+      cause: err,
+    });
   }
 }
 
@@ -146,7 +152,10 @@ async function terminateAll(input: RecoverInput): Promise<Instance[]> {
     await Promise.all(left.map((i) => input.provider.terminate(cluster, i.id)));
     gone.push(...left.filter((i) => !gone.some((g) => g.id === i.id)));
   }
-  throw new SwarmkeeperError('Conflict', `cluster ${cluster}: instances keep appearing while the lost ones are terminated: is another recover running?`);
+  throw new SwarmkeeperError(
+    'Conflict',
+    `cluster ${cluster}: instances keep appearing while the lost ones are terminated: is another recover running?`,
+  );
 }
 
 /** Removes what names the old cluster's nodes; the spec, status and backup record stay. */
@@ -205,7 +214,11 @@ async function waitForReady(input: RecoverInput, started: number): Promise<Swarm
  * briefly unreachable) is tried again; the last one is named in the timeout's message,
  * which would otherwise blame a controller that may be running.
  */
-export async function poll<T>(input: Pick<RecoverInput, 'now' | 'timeoutMs' | 'pollMs'>, what: string, fn: () => Promise<T | undefined>): Promise<T> {
+export async function poll<T>(
+  input: Pick<RecoverInput, 'now' | 'timeoutMs' | 'pollMs'>,
+  what: string,
+  fn: () => Promise<T | undefined>,
+): Promise<T> {
   const deadline = input.now() + input.timeoutMs;
   let lastError: unknown;
   for (;;) {
@@ -235,7 +248,11 @@ export function describeSwarmRestore(r: SwarmRestoreResult): string {
   const parts = [`re-created ${r.networks.length} network(s), ${r.configs.length} config(s), ${r.services.length} service(s)`];
   if (r.services.length) parts.push(`services: ${r.services.join(', ')}`);
   if (r.existing.length) parts.push(`already there: ${r.existing.join(', ')}`);
-  if (r.secretNames.length) parts.push(`secrets to provide again (a backup holds names only; docker secret create): ${r.secretNames.join(', ')}`);
-  for (const w of r.waitingForSecrets) parts.push(`service ${w.service} NOT re-created: it needs secret(s) ${w.secrets.join(', ')}; create them, then run the same recover command again (it resumes and re-creates only what is missing)`);
+  if (r.secretNames.length)
+    parts.push(`secrets to provide again (a backup holds names only; docker secret create): ${r.secretNames.join(', ')}`);
+  for (const w of r.waitingForSecrets)
+    parts.push(
+      `service ${w.service} NOT re-created: it needs secret(s) ${w.secrets.join(', ')}; create them, then run the same recover command again (it resumes and re-creates only what is missing)`,
+    );
   return parts.join('; ');
 }

@@ -29,7 +29,9 @@ export class S3Store implements BackupStore {
   ) {
     this.prefix = spec.prefix ?? '';
     this.location = `s3://${spec.bucket}/${this.prefix}`;
-    this.encryption = spec.serverSideEncryption ? `S3 server-side encryption ${spec.serverSideEncryption}${spec.kmsKeyId ? ` (key ${spec.kmsKeyId})` : ''}` : "the bucket's default encryption";
+    this.encryption = spec.serverSideEncryption
+      ? `S3 server-side encryption ${spec.serverSideEncryption}${spec.kmsKeyId ? ` (key ${spec.kmsKeyId})` : ''}`
+      : "the bucket's default encryption";
     this.client = new S3Client({
       region: spec.region ?? 'us-east-1',
       ...(spec.endpoint ? { endpoint: spec.endpoint } : {}),
@@ -56,7 +58,9 @@ export class S3Store implements BackupStore {
   }
 
   async get(key: string): Promise<Buffer> {
-    const out = await this.call(`reading ${key} from`, () => this.client.send(new GetObjectCommand({ Bucket: this.spec.bucket, Key: this.keyOf(key) })));
+    const out = await this.call(`reading ${key} from`, () =>
+      this.client.send(new GetObjectCommand({ Bucket: this.spec.bucket, Key: this.keyOf(key) })),
+    );
     if (!out.Body) throw new SwarmkeeperError('Unavailable', `reading ${key} from ${this.location}: empty response`);
     return Buffer.from(await out.Body.transformToByteArray());
   }
@@ -66,7 +70,13 @@ export class S3Store implements BackupStore {
     let token: string | undefined;
     do {
       const page: ListObjectsV2CommandOutput = await this.call('listing', () =>
-        this.client.send(new ListObjectsV2Command({ Bucket: this.spec.bucket, Prefix: `${this.prefix}${prefix}`, ...(token ? { ContinuationToken: token } : {}) })),
+        this.client.send(
+          new ListObjectsV2Command({
+            Bucket: this.spec.bucket,
+            Prefix: `${this.prefix}${prefix}`,
+            ...(token ? { ContinuationToken: token } : {}),
+          }),
+        ),
       );
       for (const o of page.Contents ?? []) if (o.Key) keys.push(o.Key.slice(this.prefix.length));
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
@@ -75,7 +85,9 @@ export class S3Store implements BackupStore {
   }
 
   async delete(key: string): Promise<void> {
-    await this.call(`deleting ${key} from`, () => this.client.send(new DeleteObjectCommand({ Bucket: this.spec.bucket, Key: this.keyOf(key) })));
+    await this.call(`deleting ${key} from`, () =>
+      this.client.send(new DeleteObjectCommand({ Bucket: this.spec.bucket, Key: this.keyOf(key) })),
+    );
   }
 
   close(): void {
@@ -102,12 +114,23 @@ export function classifyS3Error(context: string, err: unknown): SwarmkeeperError
   const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
   const message = (err as Error).message ?? String(err);
   if (name === 'NoSuchKey' || name === 'NotFound' || name === 'NoSuchBucket' || status === 404) {
-    return new SwarmkeeperError('NotFound', `${context}: ${name === 'NoSuchBucket' ? 'the bucket does not exist' : 'no such object'}`, { cause: err });
+    return new SwarmkeeperError('NotFound', `${context}: ${name === 'NoSuchBucket' ? 'the bucket does not exist' : 'no such object'}`, {
+      cause: err,
+    });
   }
-  if (name === 'AccessDenied' || name === 'InvalidAccessKeyId' || name === 'SignatureDoesNotMatch' || name === 'CredentialsProviderError' || status === 403) {
-    return new SwarmkeeperError('Unauthorized', `${context}: access denied (${name}); check the credentials and the bucket policy`, { cause: err });
+  if (
+    name === 'AccessDenied' ||
+    name === 'InvalidAccessKeyId' ||
+    name === 'SignatureDoesNotMatch' ||
+    name === 'CredentialsProviderError' ||
+    status === 403
+  ) {
+    return new SwarmkeeperError('Unauthorized', `${context}: access denied (${name}); check the credentials and the bucket policy`, {
+      cause: err,
+    });
   }
   if (name === 'SlowDown' || status === 503) return new SwarmkeeperError('Throttled', `${context}: S3 asked to slow down`, { cause: err });
-  if (name === 'BadDigest' || name === 'InvalidDigest') return new SwarmkeeperError('Corrupt', `${context}: S3 refused the body, its SHA-256 did not match`, { cause: err });
+  if (name === 'BadDigest' || name === 'InvalidDigest')
+    return new SwarmkeeperError('Corrupt', `${context}: S3 refused the body, its SHA-256 did not match`, { cause: err });
   return new SwarmkeeperError('Unavailable', `${context}: ${name ? `${name}: ` : ''}${message}`, { cause: err });
 }

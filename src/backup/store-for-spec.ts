@@ -12,11 +12,15 @@ import { S3Store } from './s3-store.ts';
 export function storeSpecOf(spec: ResolvedSpec): BackupStoreSpec {
   if (spec.backup?.store) return spec.backup.store;
   if (spec.provider.local) return { directory: { path: join(spec.provider.local.baseDir ?? DEFAULT_LOCAL_BASE_DIR, LOCAL_BACKUP_SUBDIR) } };
-  throw new SwarmkeeperError('SpecInvalid', `cluster ${spec.name}: spec.backup.store is required with the ${spec.providerName} provider`, { details: { field: 'spec.backup.store' } });
+  throw new SwarmkeeperError('SpecInvalid', `cluster ${spec.name}: spec.backup.store is required with the ${spec.providerName} provider`, {
+    details: { field: 'spec.backup.store' },
+  });
 }
 
 export function openBackupStore(store: BackupStoreSpec): BackupStore {
   if (store.s3) return new S3Store(store.s3);
   if (store.directory?.path) return new DirectoryStore(store.directory.path);
-  throw new SwarmkeeperError('SpecInvalid', 'spec.backup.store.directory.path is required outside the local provider', { details: { field: 'spec.backup.store.directory.path' } });
+  throw new SwarmkeeperError('SpecInvalid', 'spec.backup.store.directory.path is required outside the local provider', {
+    details: { field: 'spec.backup.store.directory.path' },
+  });
 }

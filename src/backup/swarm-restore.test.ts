@@ -11,7 +11,13 @@ const old: SwarmExport = {
 };
 
 function objects(o: Partial<SwarmObjects> = {}): SwarmObjects {
-  return { networks: new Map([['backend', 'net-new']]), configs: new Map([['app-conf', 'cfg-new']]), secrets: new Map(), services: new Set(), ...o };
+  return {
+    networks: new Map([['backend', 'net-new']]),
+    configs: new Map([['app-conf', 'cfg-new']]),
+    secrets: new Map(),
+    services: new Set(),
+    ...o,
+  };
 }
 
 const spec = {
@@ -29,7 +35,10 @@ const spec = {
 describe('remapServiceSpec: old ids to the new swarm objects of the same name', () => {
   it('maps networks and configs, and reports a secret that is not on the new swarm', () => {
     const out = remapServiceSpec(spec, old, objects());
-    const task = out.spec.TaskTemplate as { Networks: { Target: string; Aliases: string[] }[]; ContainerSpec: { Configs: { ConfigID: string }[] } };
+    const task = out.spec.TaskTemplate as {
+      Networks: { Target: string; Aliases: string[] }[];
+      ContainerSpec: { Configs: { ConfigID: string }[] };
+    };
     expect(task.Networks).toEqual([{ Target: 'net-new', Aliases: ['web'] }]);
     expect(task.ContainerSpec.Configs[0]?.ConfigID).toBe('cfg-new');
     expect(out.missingSecrets).toEqual(['db-password']);
@@ -40,7 +49,8 @@ describe('remapServiceSpec: old ids to the new swarm objects of the same name', 
   it('maps a secret the operator created again by name', () => {
     const out = remapServiceSpec(spec, old, objects({ secrets: new Map([['db-password', 'sec-new']]) }));
     expect(out.missingSecrets).toEqual([]);
-    const secrets = (out.spec.TaskTemplate as { ContainerSpec: { Secrets: { SecretID: string; SecretName: string }[] } }).ContainerSpec.Secrets;
+    const secrets = (out.spec.TaskTemplate as { ContainerSpec: { Secrets: { SecretID: string; SecretName: string }[] } }).ContainerSpec
+      .Secrets;
     expect(secrets).toEqual([{ SecretID: 'sec-new', SecretName: 'db-password', File: { Name: 'db' } }]);
   });
 });

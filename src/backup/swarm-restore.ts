@@ -83,7 +83,16 @@ export async function restoreSwarmState(manager: Docker, old: SwarmExport): Prom
       continue;
     }
     await step(`re-creating network ${n.Name}`, () =>
-      manager.createNetwork({ Name: n.Name, Driver: n.Driver ?? 'overlay', CheckDuplicate: true, Labels: n.Labels ?? {}, Options: n.Options ?? {}, Attachable: n.Attachable ?? false, Internal: n.Internal ?? false, ...(n.IPAM ? { IPAM: n.IPAM } : {}) } as Docker.NetworkCreateOptions),
+      manager.createNetwork({
+        Name: n.Name,
+        Driver: n.Driver ?? 'overlay',
+        CheckDuplicate: true,
+        Labels: n.Labels ?? {},
+        Options: n.Options ?? {},
+        Attachable: n.Attachable ?? false,
+        Internal: n.Internal ?? false,
+        ...(n.IPAM ? { IPAM: n.IPAM } : {}),
+      } as Docker.NetworkCreateOptions),
     );
     created.networks.push(n.Name);
   }

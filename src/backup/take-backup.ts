@@ -69,7 +69,15 @@ export async function takeBackup(input: TakeBackupInput): Promise<BackupManifest
         durationMs: Math.max(0, input.now() - started),
         membership: input.membership,
         etcd: { clientURL: url, memberName: member.name, ...(etcd.revision === undefined ? {} : { revision: etcd.revision }) },
-        swarm: 'error' in swarm ? { services: 0, networks: 0, configs: 0, secrets: 0, error: swarm.error } : { services: swarm.services.length, networks: swarm.networks.length, configs: swarm.configs.length, secrets: swarm.secrets.length },
+        swarm:
+          'error' in swarm
+            ? { services: 0, networks: 0, configs: 0, secrets: 0, error: swarm.error }
+            : {
+                services: swarm.services.length,
+                networks: swarm.networks.length,
+                configs: swarm.configs.length,
+                secrets: swarm.secrets.length,
+              },
       },
       artifacts,
     );
@@ -78,10 +86,21 @@ export async function takeBackup(input: TakeBackupInput): Promise<BackupManifest
     const pruned = await pruneBackups(store, cluster, retention, input.now());
     const sizeBytes = manifest.artifacts.reduce((n, a) => n + a.sizeBytes, 0);
     const durationMs = input.now() - started;
-    const newest = { name: manifest.name, takenAt: started, purpose, membership: input.membership, sizeBytes, durationMs, ...(etcd.revision === undefined ? {} : { etcdRevision: etcd.revision }) };
+    const newest = {
+      name: manifest.name,
+      takenAt: started,
+      purpose,
+      membership: input.membership,
+      sizeBytes,
+      durationMs,
+      ...(etcd.revision === undefined ? {} : { etcdRevision: etcd.revision }),
+    };
     await recordSuccess(input.mgmt, input.prefix, cluster, newest, input.fence);
     input.onOutcome?.(cluster, { outcome: 'ok', purpose, durationSeconds: durationMs / 1000, sizeBytes, takenAt: started });
-    input.logger.info({ backup: manifest.name, sizeBytes, durationMs, pruned, swarmError: 'error' in swarm ? swarm.error : undefined }, 'Backup taken');
+    input.logger.info(
+      { backup: manifest.name, sizeBytes, durationMs, pruned, swarmError: 'error' in swarm ? swarm.error : undefined },
+      'Backup taken',
+    );
     return manifest;
   } catch (err) {
     const error = messageOf(err);
@@ -89,7 +108,9 @@ export async function takeBackup(input: TakeBackupInput): Promise<BackupManifest
     await recordFailure(input.mgmt, input.prefix, cluster, failure, input.fence).catch(() => undefined);
     input.onOutcome?.(cluster, { outcome: 'failed', purpose, durationSeconds: (input.now() - started) / 1000 });
     input.logger.warn({ purpose, err }, 'Backup failed');
-    throw err instanceof SwarmkeeperError ? err : new SwarmkeeperError('Unavailable', `taking a ${purpose} backup of ${cluster}: ${error}`, { cause: err });
+    throw err instanceof SwarmkeeperError
+      ? err
+      : new SwarmkeeperError('Unavailable', `taking a ${purpose} backup of ${cluster}: ${error}`, { cause: err });
   }
 }
 
@@ -104,8 +125,13 @@ export function snapshotSource(snapshot: Snapshot): EtcdMember {
 }
 
 async function exportSwarm(input: TakeBackupInput): ReturnType<typeof exportSwarmState> {
-  const managers = (input.snapshot.instances.status === 'ok' ? input.snapshot.instances.value : []).filter((i) => i.role === 'manager' && i.state === 'running');
-  const leaderNodes = input.snapshot.swarm.status === 'ok' ? input.snapshot.swarm.value.nodes.filter((n) => n.role === 'manager' && n.reachability === 'reachable') : [];
+  const managers = (input.snapshot.instances.status === 'ok' ? input.snapshot.instances.value : []).filter(
+    (i) => i.role === 'manager' && i.state === 'running',
+  );
+  const leaderNodes =
+    input.snapshot.swarm.status === 'ok'
+      ? input.snapshot.swarm.value.nodes.filter((n) => n.role === 'manager' && n.reachability === 'reachable')
+      : [];
   const reachable = new Set(leaderNodes.map((n) => n.instanceId));
   const ordered = [...managers].sort((a, b) => Number(reachable.has(b.id)) - Number(reachable.has(a.id)));
   const errors: string[] = [];

@@ -22,10 +22,16 @@ export type Progress = { readonly kind: 'waiting' } | { readonly kind: 'failed';
  * Whether the applied generation can still become Ready. Only the controller's verdict on
  * that generation counts; `degradedSince` is when it was first seen Degraded or Frozen (or undefined).
  */
-export function judgeProgress(cluster: StoredCluster | undefined, generation: number, degradedSince: number | undefined, now: number): Progress {
+export function judgeProgress(
+  cluster: StoredCluster | undefined,
+  generation: number,
+  degradedSince: number | undefined,
+  now: number,
+): Progress {
   if (!cluster) return { kind: 'failed', message: 'the cluster was deleted while waiting' };
   const s = cluster.status;
-  if ((cluster.cluster.metadata.generation ?? 0) > generation) return { kind: 'failed', message: `generation ${cluster.cluster.metadata.generation ?? 0} was applied meanwhile` };
+  if ((cluster.cluster.metadata.generation ?? 0) > generation)
+    return { kind: 'failed', message: `generation ${cluster.cluster.metadata.generation ?? 0} was applied meanwhile` };
   if (!s || (s.observedGeneration ?? -1) < generation) return { kind: 'waiting' };
   const degraded = getCondition(s.conditions, 'Degraded');
   const why = degraded?.status === 'True' ? `: ${degraded.message}` : '';
@@ -42,37 +48,53 @@ export function describeStep(e: JournalEntry): string {
 }
 
 /** Waits for Ready on `generation`, printing steps as they happen; throws Timeout or Degraded errors. */
-export async function followApply(store: EtcdClusterStore, name: string, generation: number, timeoutMs: number, out: (line: string) => void): Promise<void> {
+export async function followApply(
+  store: EtcdClusterStore,
+  name: string,
+  generation: number,
+  timeoutMs: number,
+  out: (line: string) => void,
+): Promise<void> {
   const journal = new Journal(etcdFencedKv(store.client), { prefix: store.prefix });
   // Steps that finished before the apply are history, not progress: only what changes is shown.
   const seen = new Map((await journal.list(name)).map((e) => [e.id, e.state] as const));
   let degradedSince: number | undefined;
   let failure: string | undefined;
   let phase: string | undefined;
-  const met = await waitForCluster(store, name, { kind: 'condition', type: 'Ready', status: 'True' }, {
-    timeoutMs,
-    onRead: async (cluster) => {
-      for (const e of await journal.list(name)) {
-        if (seen.get(e.id) === e.state) continue;
-        seen.set(e.id, e.state);
-        out(describeStep(e));
-      }
-      const now = cluster?.status?.phase;
-      if (now !== undefined && now !== phase && (cluster?.status?.observedGeneration ?? -1) >= generation) out(`phase ${now}`);
-      phase = now ?? phase;
-      degradedSince = now === 'Degraded' || now === 'Frozen' ? (degradedSince ?? Date.now()) : undefined;
-      const verdict = judgeProgress(cluster, generation, degradedSince, Date.now());
-      if (verdict.kind === 'failed') {
-        failure = verdict.message;
-        throw new StopWaiting();
-      }
+  const met = await waitForCluster(
+    store,
+    name,
+    { kind: 'condition', type: 'Ready', status: 'True' },
+    {
+      timeoutMs,
+      onRead: async (cluster) => {
+        for (const e of await journal.list(name)) {
+          if (seen.get(e.id) === e.state) continue;
+          seen.set(e.id, e.state);
+          out(describeStep(e));
+        }
+        const now = cluster?.status?.phase;
+        if (now !== undefined && now !== phase && (cluster?.status?.observedGeneration ?? -1) >= generation) out(`phase ${now}`);
+        phase = now ?? phase;
+        degradedSince = now === 'Degraded' || now === 'Frozen' ? (degradedSince ?? Date.now()) : undefined;
+        const verdict = judgeProgress(cluster, generation, degradedSince, Date.now());
+        if (verdict.kind === 'failed') {
+          failure = verdict.message;
+          throw new StopWaiting();
+        }
+      },
     },
-  }).catch((err: unknown) => {
+  ).catch((err: unknown) => {
     if (err instanceof StopWaiting) return false;
     throw err;
   });
-  if (failure !== undefined) throw new SwarmkeeperError('NotProgressing', `${RESOURCES}/${name} will not become Ready for generation ${generation}: ${failure}`);
-  if (!met) throw new SwarmkeeperError('Timeout', `timed out waiting for the condition Ready=True on ${RESOURCES}/${name} (generation ${generation})`);
+  if (failure !== undefined)
+    throw new SwarmkeeperError('NotProgressing', `${RESOURCES}/${name} will not become Ready for generation ${generation}: ${failure}`);
+  if (!met)
+    throw new SwarmkeeperError(
+      'Timeout',
+      `timed out waiting for the condition Ready=True on ${RESOURCES}/${name} (generation ${generation})`,
+    );
 }
 
 class StopWaiting extends Error {}

@@ -5,7 +5,11 @@ import type { EtcdConnectionOptions } from '../store/etcd-client.ts';
 
 export function addGlobalOptions(program: Command): void {
   program
-    .addOption(new Option('--etcd-endpoints <urls>', 'management etcd endpoints, comma-separated').env('SWARMKEEPER_ETCD_ENDPOINTS').default('http://127.0.0.1:2379'))
+    .addOption(
+      new Option('--etcd-endpoints <urls>', 'management etcd endpoints, comma-separated')
+        .env('SWARMKEEPER_ETCD_ENDPOINTS')
+        .default('http://127.0.0.1:2379'),
+    )
     .addOption(new Option('--prefix <prefix>', 'key prefix in etcd').env('SWARMKEEPER_PREFIX').default('/swarmkeeper'))
     .addOption(new Option('--etcd-cacert <file>', 'CA bundle to verify etcd servers').env('SWARMKEEPER_ETCD_CACERT'))
     .addOption(new Option('--etcd-cert <file>', 'client certificate for etcd').env('SWARMKEEPER_ETCD_CERT'))
@@ -21,7 +25,10 @@ export function etcdOptionsOf(cmd: Command): EtcdConnectionOptions {
   while (root.parent) root = root.parent;
   const o = root.opts<Record<string, string | undefined>>();
   return {
-    endpoints: (o.etcdEndpoints ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+    endpoints: (o.etcdEndpoints ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
     prefix: o.prefix ?? '/swarmkeeper',
     caFile: o.etcdCacert,
     certFile: o.etcdCert,

@@ -18,7 +18,14 @@ export function readSource(file: string): { text: string; source: string } {
     return { text: readFileSync(file, 'utf8'), source: file };
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'permission denied' : (code ?? 'unreadable');
+    const why =
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EISDIR'
+          ? 'is a directory'
+          : code === 'EACCES'
+            ? 'permission denied'
+            : (code ?? 'unreadable');
     throw new SwarmkeeperError('NotFound', `cannot read ${file}: ${why}`, { cause: err });
   }
 }
@@ -32,7 +39,11 @@ export async function withStore<T>(cmd: Command, fn: (store: EtcdClusterStore) =
     // A refused connection or a deadline says little by itself: name where we looked.
     if (isSwarmkeeperError(err, 'Unavailable')) {
       const why = err.message.replace(/\s*Resolution note:\s*$/, '');
-      throw new SwarmkeeperError('Unavailable', `${why}\n(etcd endpoints tried: ${opts.endpoints.join(', ')}; set --etcd-endpoints or SWARMKEEPER_ETCD_ENDPOINTS)`, { cause: err });
+      throw new SwarmkeeperError(
+        'Unavailable',
+        `${why}\n(etcd endpoints tried: ${opts.endpoints.join(', ')}; set --etcd-endpoints or SWARMKEEPER_ETCD_ENDPOINTS)`,
+        { cause: err },
+      );
     }
     throw err;
   } finally {

@@ -20,7 +20,14 @@ function aRow(overrides: Partial<NodeRow> = {}): NodeRow {
 describe('node table', () => {
   const rows = [
     aRow(),
-    aRow({ instanceId: 'lc-22', role: 'worker', address: '127.200.0.10', swarmRole: 'worker', availability: 'drain', etcdMembership: 'gateway' }),
+    aRow({
+      instanceId: 'lc-22',
+      role: 'worker',
+      address: '127.200.0.10',
+      swarmRole: 'worker',
+      availability: 'drain',
+      etcdMembership: 'gateway',
+    }),
     aRow({ instanceId: 'lc-3', instanceState: 'pending', swarmState: undefined, etcdMembership: undefined, healthy: false }),
     aRow({ instanceId: 'lc-4', healthy: false, marks: ['alert:NodeDown'] }),
   ];

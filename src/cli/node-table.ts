@@ -24,7 +24,9 @@ function nodeCells(n: NodeRow): string[] {
     n.instanceId,
     n.address ?? '-',
     n.instanceState,
-    n.swarmState ? `${n.swarmRole ?? '?'}/${n.swarmState}${n.availability && n.availability !== 'active' ? `/${n.availability}` : ''}` : '-',
+    n.swarmState
+      ? `${n.swarmRole ?? '?'}/${n.swarmState}${n.availability && n.availability !== 'active' ? `/${n.availability}` : ''}`
+      : '-',
     n.etcdMembership ?? '-',
     n.healthy ? 'healthy' : n.marks?.length ? `unhealthy (${n.marks.join('; ')})` : 'not ready',
   ];

@@ -3,7 +3,15 @@ import { formatAge, formatTable, parseOutputFormat } from './output.ts';
 
 describe('output', () => {
   it('pads columns like kubectl', () => {
-    expect(formatTable(['name', 'phase'], [['prod', 'Ready'], ['staging-long', 'Pending']])).toBe('NAME           PHASE\nprod           Ready\nstaging-long   Pending\n');
+    expect(
+      formatTable(
+        ['name', 'phase'],
+        [
+          ['prod', 'Ready'],
+          ['staging-long', 'Pending'],
+        ],
+      ),
+    ).toBe('NAME           PHASE\nprod           Ready\nstaging-long   Pending\n');
   });
 
   it('formats ages in the largest unit', () => {

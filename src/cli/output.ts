@@ -12,7 +12,10 @@ export interface Writable {
 }
 
 /** Parses an -o/--output value; undefined means the default table. */
-export function parseOutputFormat(value: string | undefined, allowed: readonly OutputFormat[] = ['table', 'wide', 'yaml', 'json', 'name']): OutputFormat {
+export function parseOutputFormat(
+  value: string | undefined,
+  allowed: readonly OutputFormat[] = ['table', 'wide', 'yaml', 'json', 'name'],
+): OutputFormat {
   const v = value ?? 'table';
   if (!(allowed as readonly string[]).includes(v)) {
     throw new SwarmkeeperError('Usage', `unknown output format "${v}": use one of ${allowed.filter((a) => a !== 'table').join(', ')}`);
@@ -37,7 +40,12 @@ export function formatTable(headers: readonly string[], rows: ReadonlyArray<read
  */
 export function tableLines(headers: readonly string[], rows: readonly (readonly string[])[]): string[] {
   if (rows.length === 0) return ['(none)'];
-  return formatTable(headers, rows.map((r) => r.map(printable))).trimEnd().split('\n');
+  return formatTable(
+    headers,
+    rows.map((r) => r.map(printable)),
+  )
+    .trimEnd()
+    .split('\n');
 }
 
 /**

@@ -57,4 +57,3 @@ export async function buildProgram(argv: readonly string[] = []): Promise<Comman
   for (const register of await Promise.all(loaders.map((load) => load()))) register(program);
   return program;
 }
-

@@ -8,7 +8,8 @@ import { getCondition } from '../spec/conditions.ts';
 import type { ConditionType } from '../spec/schema.ts';
 import type { StoredCluster } from '../store/port.ts';
 
-export type WaitFor = { readonly kind: 'delete' } | { readonly kind: 'condition'; readonly type: ConditionType; readonly status: 'True' | 'False' | 'Unknown' };
+export type WaitFor =
+  { readonly kind: 'delete' } | { readonly kind: 'condition'; readonly type: ConditionType; readonly status: 'True' | 'False' | 'Unknown' };
 
 const TYPES: readonly ConditionType[] = ['Ready', 'Progressing', 'Degraded', 'SpecValid'];
 

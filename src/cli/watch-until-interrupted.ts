@@ -18,10 +18,12 @@ export async function watchUntilInterrupted(store: EtcdClusterStore, onChange: (
     store.client,
     store.prefix,
     (e) => {
-      chain = chain.then(() => onChange(e)).catch((err: unknown) => {
-        failure ??= err;
-        stop();
-      });
+      chain = chain
+        .then(() => onChange(e))
+        .catch((err: unknown) => {
+          failure ??= err;
+          stop();
+        });
     },
     undefined,
     { includeStatus: true },

@@ -88,7 +88,8 @@ export function buildNodeFiles(model: NodeModel): NodeFiles {
   const agentImage = agent.agentImage ?? DEFAULT_AGENT_IMAGE;
   checkShellSafe('agentImage', agentImage);
   const imageProblem = imageRefProblem(agentImage);
-  if (imageProblem) throw new SwarmkeeperError('SpecInvalid', `agentImage ${imageProblem}`, { details: { field: 'spec.provider.ec2.agentImage' } });
+  if (imageProblem)
+    throw new SwarmkeeperError('SpecInvalid', `agentImage ${imageProblem}`, { details: { field: 'spec.provider.ec2.agentImage' } });
   checkShellSafe('managementEtcd.prefix', agent.managementEtcd.prefix);
   for (const e of agent.managementEtcd.endpoints) checkShellSafe('managementEtcd.endpoints', e);
   if (agent.bootstrapUrl) checkShellSafe('bootstrapUrl', agent.bootstrapUrl);
@@ -99,16 +100,23 @@ export function buildNodeFiles(model: NodeModel): NodeFiles {
   // trusts only it for that URL.
   const caFile = exchanges && agent.bootstrapCa !== undefined;
   if (caFile && !agent.bootstrapUrl?.startsWith('https://')) {
-    throw new SwarmkeeperError('Usage', `a bootstrap CA was given for ${agent.bootstrapUrl}, which is not https://: nodes would never use it`);
+    throw new SwarmkeeperError(
+      'Usage',
+      `a bootstrap CA was given for ${agent.bootstrapUrl}, which is not https://: nodes would never use it`,
+    );
   }
-  const exchange = exchanges ? ` \\\n  --bootstrap-url ${agent.bootstrapUrl} --bootstrap-token-file ${BOOTSTRAP_TOKEN_PATH}${caFile ? ` --bootstrap-ca-file ${BOOTSTRAP_CA_PATH}` : ''}` : '';
+  const exchange = exchanges
+    ? ` \\\n  --bootstrap-url ${agent.bootstrapUrl} --bootstrap-token-file ${BOOTSTRAP_TOKEN_PATH}${caFile ? ` --bootstrap-ca-file ${BOOTSTRAP_CA_PATH}` : ''}`
+    : '';
   const values = {
     cluster: agent.cluster,
     role: agent.role,
     agentImage,
     // A node that exchanges a token gets no management etcd access at all (least privilege):
     // its endpoints come from the controller with the credential of its answer.
-    managementFlags: exchanges ? '' : ` --etcd-endpoints ${agent.managementEtcd.endpoints.join(',')} --prefix ${agent.managementEtcd.prefix}`,
+    managementFlags: exchanges
+      ? ''
+      : ` --etcd-endpoints ${agent.managementEtcd.endpoints.join(',')} --prefix ${agent.managementEtcd.prefix}`,
     etcdRole: agent.role === 'manager' ? 'etcd voting member' : 'etcd gateway to the managers',
     exchangeFlags: exchange,
     dockerTlsScript: tls
@@ -154,7 +162,8 @@ export function buildNodeFiles(model: NodeModel): NodeFiles {
     names.add(u.name);
   }
   const files: NodeFile[] = [{ path: NODE_ENV_SCRIPT, contents: renderTemplate('node-env.sh', values), mode: 0o755 }];
-  if (caFile) files.push({ path: BOOTSTRAP_CA_PATH, contents: checkCaBundle(agent.bootstrapCa ?? '', 'the bootstrap CA bundle'), mode: 0o644 });
+  if (caFile)
+    files.push({ path: BOOTSTRAP_CA_PATH, contents: checkCaBundle(agent.bootstrapCa ?? '', 'the bootstrap CA bundle'), mode: 0o644 });
   if (agent.bootstrapToken) files.push({ path: BOOTSTRAP_TOKEN_PATH, contents: `${agent.bootstrapToken}\n`, mode: 0o600 });
   return { role: agent.role, units, files };
 }
@@ -171,9 +180,13 @@ export function hasInstallSection(content: string): boolean {
  */
 function extraUnit(u: Unit, field: string): NodeUnit {
   if (u.enable === true && u.content !== undefined && !hasInstallSection(u.content)) {
-    throw new SwarmkeeperError('SpecInvalid', `${field} (${u.name}): enable: true needs an [Install] section in content (e.g. WantedBy=multi-user.target); systemd cannot enable a unit without one`, {
-      details: { field: `${field}.enable` },
-    });
+    throw new SwarmkeeperError(
+      'SpecInvalid',
+      `${field} (${u.name}): enable: true needs an [Install] section in content (e.g. WantedBy=multi-user.target); systemd cannot enable a unit without one`,
+      {
+        details: { field: `${field}.enable` },
+      },
+    );
   }
   return {
     name: u.name,
@@ -189,6 +202,10 @@ function extraUnit(u: Unit, field: string): NodeUnit {
 function checkShellSafe(what: string, value: string): void {
   if (!/^[A-Za-z0-9._:/@,\-[\]]+$/.test(value)) {
     // The value is not quoted: endpoints may carry credentials.
-    throw new SwarmkeeperError('SpecInvalid', `${what} contains characters not allowed in a unit command line (letters, digits and ._:/@,-[] only)`, { details: { field: what } });
+    throw new SwarmkeeperError(
+      'SpecInvalid',
+      `${what} contains characters not allowed in a unit command line (letters, digits and ._:/@,-[] only)`,
+      { details: { field: what } },
+    );
   }
 }

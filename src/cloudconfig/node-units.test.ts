@@ -63,16 +63,23 @@ describe('the agent image', () => {
 
   it('refuses an image that is not pinned (latest, or no tag), accepts a tag or a digest in any registry', () => {
     for (const bad of ['registry.example.com/swarmkeeper:latest', 'registry.example.com:5000/swarmkeeper', 'swarmkeeper']) {
-      expect(() => renderUserData({ agent: anAgent({ agentImage: bad }), units: [] }), bad).toThrow(/pinned to a version tag or a sha256 digest/);
+      expect(() => renderUserData({ agent: anAgent({ agentImage: bad }), units: [] }), bad).toThrow(
+        /pinned to a version tag or a sha256 digest/,
+      );
     }
     const digest = `registry.example.com:5000/team/swarmkeeper@sha256:${'a'.repeat(64)}`;
-    for (const good of ['127.0.0.5:5000/swarmkeeper:0.1.0', digest]) expect(boot(anAgent({ agentImage: good }))).toContain(`${good} node bootstrap`);
+    for (const good of ['127.0.0.5:5000/swarmkeeper:0.1.0', digest])
+      expect(boot(anAgent({ agentImage: good }))).toContain(`${good} node bootstrap`);
   });
 
   it('runs as root (the image defaults to an unprivileged user) with the socket, the token and the data directory mounted', () => {
     const run = directives(boot(anAgent())).find(([k]) => k === 'ExecStart')?.[1] ?? '';
     expect(run).toMatch(/^\/usr\/bin\/docker run .*--user 0:0 /);
-    for (const mount of ['/var/run/docker.sock:/var/run/docker.sock', '/etc/swarmkeeper:/etc/swarmkeeper', '/var/lib/swarmkeeper:/var/lib/swarmkeeper']) {
+    for (const mount of [
+      '/var/run/docker.sock:/var/run/docker.sock',
+      '/etc/swarmkeeper:/etc/swarmkeeper',
+      '/var/lib/swarmkeeper:/var/lib/swarmkeeper',
+    ]) {
       expect(run).toContain(`-v ${mount}`);
     }
     expect(run).toContain('--net=host');
@@ -83,7 +90,10 @@ describe('the agent image', () => {
     const timeout = d.find(([k]) => k === 'TimeoutStartSec')?.[1];
     expect(timeout).toBe('5min');
     expect(d.find(([k]) => k === 'Restart')?.[1]).toBe('always');
-    const pull = d.filter(([k]) => k === 'ExecStartPre').map(([, v]) => v).find((v) => v.includes('docker pull'));
+    const pull = d
+      .filter(([k]) => k === 'ExecStartPre')
+      .map(([, v]) => v)
+      .find((v) => v.includes('docker pull'));
     expect(pull).toMatch(/docker image inspect \S+ >\/dev\/null 2>&1 \|\| exec \/usr\/bin\/docker pull /);
   });
 });
@@ -136,9 +146,9 @@ describe('extra units', () => {
     expect(() => renderUserData({ agent: anAgent(), units: [{ name: 'once.service', enable: true, content: noInstall }] })).toThrow(
       /spec\.managers\.units\[0\] \(once\.service\): enable: true needs an \[Install\] section/,
     );
-    expect(() => renderUserData({ agent: anAgent(), units: [{ name: 'once.service', command: 'start', content: noInstall }], format: 'ignition' })).toThrow(
-      /unit once\.service: command start cannot be honoured in Ignition/,
-    );
+    expect(() =>
+      renderUserData({ agent: anAgent(), units: [{ name: 'once.service', command: 'start', content: noInstall }], format: 'ignition' }),
+    ).toThrow(/unit once\.service: command start cannot be honoured in Ignition/);
     // cloud-config can: coreos-cloudinit starts it with systemctl.
     expect(ccUnits(anAgent(), [{ name: 'once.service', command: 'start', content: noInstall }]).get('once.service')?.command).toBe('start');
   });

@@ -10,10 +10,28 @@ import { ignitionProblems, cloudConfigProblems, USER_DATA_LIMIT_BYTES } from './
 
 const TOKEN = 'skb1.abcdefabcdef.0123456789abcdef0123456789abcdef';
 /** A real (throwaway) self-signed CA certificate. */
-const TEST_CA = execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', '/dev/null', '-days', '1', '-subj', '/CN=bootstrap-test-ca'], {
-  encoding: 'utf8',
-  stdio: ['ignore', 'pipe', 'ignore'],
-});
+const TEST_CA = execFileSync(
+  'openssl',
+  [
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-keyout',
+    '/dev/null',
+    '-days',
+    '1',
+    '-subj',
+    '/CN=bootstrap-test-ca',
+  ],
+  {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'ignore'],
+  },
+);
 
 function anAgent(o: Partial<NodeAgentConfig> = {}): NodeAgentConfig {
   return {
@@ -30,7 +48,8 @@ function anAgent(o: Partial<NodeAgentConfig> = {}): NodeAgentConfig {
 const vault: Unit = {
   name: 'vault.service',
   command: 'start',
-  content: '[Unit]\nDescription=Vault\n\n[Service]\nExecStart=/usr/bin/docker run --rm --net=host vault:1.15\n\n[Install]\nWantedBy=multi-user.target\n',
+  content:
+    '[Unit]\nDescription=Vault\n\n[Service]\nExecStart=/usr/bin/docker run --rm --net=host vault:1.15\n\n[Install]\nWantedBy=multi-user.target\n',
 };
 
 interface CcUnit {
@@ -61,9 +80,13 @@ describe('cloud-config rendering', () => {
     expect(boot?.content).toContain('registry.example/swarmkeeper:1.2.3 node bootstrap');
     expect(out.text).not.toMatch(/--etcd-endpoints|--prefix|10\.0\.0\.5:2379/);
     expect(boot?.content).toMatch(/--role manager --cluster prod --instance-id \$\{INSTANCE_ID\} --address \$\{PRIVATE_IPV4\}/);
-    expect(boot?.content).toContain('--bootstrap-url https://controller.internal:8443 --bootstrap-token-file /etc/swarmkeeper/bootstrap-token');
+    expect(boot?.content).toContain(
+      '--bootstrap-url https://controller.internal:8443 --bootstrap-token-file /etc/swarmkeeper/bootstrap-token',
+    );
     expect(byName.get('swarmkeeper-node-env.service')?.content).toContain('ExecStart=/opt/swarmkeeper/bin/node-env.sh');
-    const script = (parse(out.text) as { write_files: { path: string; permissions: string; content: string }[] }).write_files.find((f) => f.path === '/opt/swarmkeeper/bin/node-env.sh');
+    const script = (parse(out.text) as { write_files: { path: string; permissions: string; content: string }[] }).write_files.find(
+      (f) => f.path === '/opt/swarmkeeper/bin/node-env.sh',
+    );
     expect(script?.permissions).toBe('0755');
     expect(script?.content).toContain('--metrics-addr=%s:9323');
     expect(script?.content).toContain('--label=swarmkeeper.instance=%s --label=swarmkeeper.cluster=prod --label=swarmkeeper.role=manager');
@@ -87,13 +110,19 @@ describe('cloud-config rendering', () => {
     const out = renderUserData({ agent, units: [] });
     expect(out.text).not.toContain('--bootstrap-url');
     expect(out.text).not.toContain('--bootstrap-token-file');
-    expect(out.text).toContain('registry.example/swarmkeeper:1.2.3 --etcd-endpoints http://10.0.0.5:2379 --prefix /swarmkeeper node bootstrap');
-    expect((parse(out.text) as { write_files: { path: string }[] }).write_files.map((f) => f.path)).toEqual(['/opt/swarmkeeper/bin/node-env.sh']);
+    expect(out.text).toContain(
+      'registry.example/swarmkeeper:1.2.3 --etcd-endpoints http://10.0.0.5:2379 --prefix /swarmkeeper node bootstrap',
+    );
+    expect((parse(out.text) as { write_files: { path: string }[] }).write_files.map((f) => f.path)).toEqual([
+      '/opt/swarmkeeper/bin/node-env.sh',
+    ]);
   });
 
   it('refuses values that would break out of a unit command line', () => {
     expect(() => renderUserData({ agent: anAgent({ agentImage: 'img; rm -rf /' }), units: [] })).toThrow(/agentImage contains characters/);
-    expect(() => renderUserData({ agent: anAgent({ managementEtcd: { endpoints: ['http://a:1 $(x)'], prefix: '/p' } }), units: [] })).toThrow(/endpoints/);
+    expect(() =>
+      renderUserData({ agent: anAgent({ managementEtcd: { endpoints: ['http://a:1 $(x)'], prefix: '/p' } }), units: [] }),
+    ).toThrow(/endpoints/);
   });
 
   it('puts the bootstrap token only in a root-only file, never in a unit', () => {
@@ -111,19 +140,32 @@ describe('cloud-config rendering', () => {
   it('writes a private CA for the bootstrap URL beside the token, public, and points the agent at it', () => {
     const out = renderUserData({ agent: anAgent({ bootstrapCa: TEST_CA }), units: [] });
     const doc = parse(out.text) as { write_files: { path: string; permissions: string; content: string }[] };
-    expect(doc.write_files.filter((f) => f.path === '/etc/swarmkeeper/bootstrap-ca.pem').map((f) => [f.permissions, f.content])).toEqual([['0644', TEST_CA]]);
+    expect(doc.write_files.filter((f) => f.path === '/etc/swarmkeeper/bootstrap-ca.pem').map((f) => [f.permissions, f.content])).toEqual([
+      ['0644', TEST_CA],
+    ]);
     const unit = cloudConfigUnits(out.text).find((u) => u.name === 'swarmkeeper-bootstrap.service')?.content ?? '';
-    expect(unit.replace(/\\\n\s*/g, ' ')).toContain('--bootstrap-token-file /etc/swarmkeeper/bootstrap-token --bootstrap-ca-file /etc/swarmkeeper/bootstrap-ca.pem');
+    expect(unit.replace(/\\\n\s*/g, ' ')).toContain(
+      '--bootstrap-token-file /etc/swarmkeeper/bootstrap-token --bootstrap-ca-file /etc/swarmkeeper/bootstrap-ca.pem',
+    );
     // Without a CA: no file, no flag (the system store is used).
     expect(renderUserData({ agent: anAgent(), units: [] }).text).not.toContain('bootstrap-ca');
     // Ignition carries the same file with the same mode.
-    const ign = JSON.parse(renderUserData({ agent: anAgent({ bootstrapCa: TEST_CA }), units: [], format: 'ignition' }).text) as { storage: { files: { path: string; mode: number }[] } };
+    const ign = JSON.parse(renderUserData({ agent: anAgent({ bootstrapCa: TEST_CA }), units: [], format: 'ignition' }).text) as {
+      storage: { files: { path: string; mode: number }[] };
+    };
     expect(ign.storage.files.find((f) => f.path === '/etc/swarmkeeper/bootstrap-ca.pem')?.mode).toBe(0o644);
   });
 
   it('refuses a bootstrap CA for a plain http:// URL, and a bundle that holds a key', () => {
-    expect(() => renderUserData({ agent: anAgent({ bootstrapUrl: 'http://controller.internal:8080', bootstrapCa: TEST_CA }), units: [] })).toThrow(/not https:\/\/: nodes would never use it/);
-    expect(() => renderUserData({ agent: anAgent({ bootstrapCa: `${TEST_CA}-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n` }), units: [] })).toThrow(/holds a private key/);
+    expect(() =>
+      renderUserData({ agent: anAgent({ bootstrapUrl: 'http://controller.internal:8080', bootstrapCa: TEST_CA }), units: [] }),
+    ).toThrow(/not https:\/\/: nodes would never use it/);
+    expect(() =>
+      renderUserData({
+        agent: anAgent({ bootstrapCa: `${TEST_CA}-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n` }),
+        units: [],
+      }),
+    ).toThrow(/holds a private key/);
   });
 
   it('adds docker over mutual TLS on managers only when asked, never a plain TCP listener', () => {
@@ -133,11 +175,19 @@ describe('cloud-config rendering', () => {
     const tls = renderUserData({ agent: anAgent(), units: [], dockerTls: true });
     const names = cloudConfigUnits(tls.text).map((u) => u.name);
     expect(names).toEqual(expect.arrayContaining(['swarmkeeper-docker-tls.path', 'swarmkeeper-docker-tls.service']));
-    const env = (parse(tls.text) as { write_files: { path: string; content: string }[] }).write_files.find((f) => f.path === '/opt/swarmkeeper/bin/node-env.sh')?.content ?? '';
+    const env =
+      (parse(tls.text) as { write_files: { path: string; content: string }[] }).write_files.find(
+        (f) => f.path === '/opt/swarmkeeper/bin/node-env.sh',
+      )?.content ?? '';
     expect(env).toContain('-H=tcp://$ip:2376 --tlsverify --tlscacert=/etc/swarmkeeper/tls/ca.pem');
     // The metadata script is valid bash, with TLS on and off.
     execFileSync('bash', ['-n'], { input: env });
-    execFileSync('bash', ['-n'], { input: (parse(plain) as { write_files: { path: string; content: string }[] }).write_files.find((f) => f.path === '/opt/swarmkeeper/bin/node-env.sh')?.content ?? 'exit 1(' });
+    execFileSync('bash', ['-n'], {
+      input:
+        (parse(plain) as { write_files: { path: string; content: string }[] }).write_files.find(
+          (f) => f.path === '/opt/swarmkeeper/bin/node-env.sh',
+        )?.content ?? 'exit 1(',
+    });
     for (const line of tls.text.split('\n').filter((l) => l.includes('tcp://'))) expect(line).toContain('--tlsverify');
     expect(tls.text).toContain('--docker-tls-dir /etc/swarmkeeper/tls');
     expect(ignitionProblems(renderUserData({ agent: anAgent(), units: [], dockerTls: true, format: 'ignition' }).text)).toEqual([]);
@@ -146,9 +196,9 @@ describe('cloud-config rendering', () => {
   });
 
   it('refuses an extra unit that reuses a swarmkeeper unit name', () => {
-    expect(() => renderUserData({ agent: anAgent(), units: [{ name: 'swarmkeeper-bootstrap.service', content: '[Service]\nExecStart=/bin/true\n' }] })).toThrow(
-      /declared twice/,
-    );
+    expect(() =>
+      renderUserData({ agent: anAgent(), units: [{ name: 'swarmkeeper-bootstrap.service', content: '[Service]\nExecStart=/bin/true\n' }] }),
+    ).toThrow(/declared twice/);
   });
 
   it('refuses user-data over the 16 KB limit, naming the limit', () => {
@@ -169,7 +219,11 @@ describe('Ignition rendering', () => {
     const agent = anAgent();
     const ign = renderUserData({ agent, units: [vault], format: 'ignition' });
     expect(ignitionProblems(ign.text)).toEqual([]);
-    const doc = JSON.parse(ign.text) as { ignition: { version: string }; systemd: { units: { name: string; mask?: boolean }[] }; storage: { files: { path: string; mode: number; contents: { source: string } }[] } };
+    const doc = JSON.parse(ign.text) as {
+      ignition: { version: string };
+      systemd: { units: { name: string; mask?: boolean }[] };
+      storage: { files: { path: string; mode: number; contents: { source: string } }[] };
+    };
     expect(doc.ignition.version).toBe('3.3.0');
     const cc = cloudConfigUnits(renderUserData({ agent, units: [vault] }).text);
     expect(doc.systemd.units.map((u) => u.name)).toEqual(cc.map((u) => u.name));
@@ -192,28 +246,41 @@ describe('both formats from one node model (property)', () => {
     name: fc.stringMatching(/^[a-z][a-z0-9-]{0,20}\.(service|timer|path)$/),
     command: fc.option(fc.constantFrom('start' as const, 'stop' as const, 'restart' as const), { nil: undefined }),
     content: fc.option(
-      fc.tuple(fc.stringMatching(/^[ -~]{0,200}$/), fc.boolean()).map(([s, install]) => `[Service]\nExecStart=/bin/echo ${s}\n${install ? '\n[Install]\nWantedBy=multi-user.target\n' : ''}`),
+      fc
+        .tuple(fc.stringMatching(/^[ -~]{0,200}$/), fc.boolean())
+        .map(([s, install]) => `[Service]\nExecStart=/bin/echo ${s}\n${install ? '\n[Install]\nWantedBy=multi-user.target\n' : ''}`),
       { nil: undefined },
     ),
-    dropIns: fc.option(fc.array(fc.record({ name: fc.stringMatching(/^[a-z0-9]{1,10}\.conf$/), content: fc.stringMatching(/^[ -~\n]{0,100}$/) }), { maxLength: 2 }), { nil: undefined }),
+    dropIns: fc.option(
+      fc.array(fc.record({ name: fc.stringMatching(/^[a-z0-9]{1,10}\.conf$/), content: fc.stringMatching(/^[ -~\n]{0,100}$/) }), {
+        maxLength: 2,
+      }),
+      { nil: undefined },
+    ),
   });
   it('renders valid cloud-config and Ignition with the same unit names for any extra units', () => {
     fc.assert(
-      fc.property(fc.uniqueArray(unitArb, { selector: (u) => u.name, maxLength: 6 }), fc.constantFrom('manager' as const, 'worker' as const), (units, role) => {
-        const agent = anAgent({ role });
-        const cc = renderUserData({ agent, units });
-        // Ignition can start a unit at boot only by enabling it, which needs [Install].
-        const unstartable = units.some((u) => (u.command === 'start' || u.command === 'restart') && u.content !== undefined && !u.content.includes('[Install]'));
-        if (unstartable) {
-          expect(() => renderUserData({ agent, units, format: 'ignition' })).toThrow(/cannot be honoured in Ignition/);
-          return;
-        }
-        const ign = renderUserData({ agent, units, format: 'ignition' });
-        expect(cloudConfigProblems(cc.text)).toEqual([]);
-        expect(ignitionProblems(ign.text)).toEqual([]);
-        const ignNames = (JSON.parse(ign.text) as { systemd: { units: { name: string }[] } }).systemd.units.map((u) => u.name);
-        expect(ignNames).toEqual(cloudConfigUnits(cc.text).map((u) => u.name));
-      }),
+      fc.property(
+        fc.uniqueArray(unitArb, { selector: (u) => u.name, maxLength: 6 }),
+        fc.constantFrom('manager' as const, 'worker' as const),
+        (units, role) => {
+          const agent = anAgent({ role });
+          const cc = renderUserData({ agent, units });
+          // Ignition can start a unit at boot only by enabling it, which needs [Install].
+          const unstartable = units.some(
+            (u) => (u.command === 'start' || u.command === 'restart') && u.content !== undefined && !u.content.includes('[Install]'),
+          );
+          if (unstartable) {
+            expect(() => renderUserData({ agent, units, format: 'ignition' })).toThrow(/cannot be honoured in Ignition/);
+            return;
+          }
+          const ign = renderUserData({ agent, units, format: 'ignition' });
+          expect(cloudConfigProblems(cc.text)).toEqual([]);
+          expect(ignitionProblems(ign.text)).toEqual([]);
+          const ignNames = (JSON.parse(ign.text) as { systemd: { units: { name: string }[] } }).systemd.units.map((u) => u.name);
+          expect(ignNames).toEqual(cloudConfigUnits(cc.text).map((u) => u.name));
+        },
+      ),
       { numRuns: 100 },
     );
   });

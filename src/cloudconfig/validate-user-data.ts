@@ -54,17 +54,22 @@ export function cloudConfigProblems(text: string): string[] {
   else {
     units.forEach((u: Record<string, unknown>, i) => {
       if (typeof u.name !== 'string') problems.push(`coreos.units[${i}].name missing`);
-      if (u.command !== undefined && !['start', 'stop', 'restart', 'reload', 'try-restart', 'reload-or-restart', 'reload-or-try-restart'].includes(String(u.command))) {
+      if (
+        u.command !== undefined &&
+        !['start', 'stop', 'restart', 'reload', 'try-restart', 'reload-or-restart', 'reload-or-try-restart'].includes(String(u.command))
+      ) {
         problems.push(`coreos.units[${i}].command ${String(u.command)} is not a systemctl verb`);
       }
-      if (u.content !== undefined && !/^\[[A-Za-z]+\]/m.test(String(u.content))) problems.push(`coreos.units[${i}].content has no [Section]`);
+      if (u.content !== undefined && !/^\[[A-Za-z]+\]/m.test(String(u.content)))
+        problems.push(`coreos.units[${i}].content has no [Section]`);
     });
   }
   if (d.write_files !== undefined && !Array.isArray(d.write_files)) problems.push('write_files is not a list');
   for (const [i, f] of (Array.isArray(d.write_files) ? d.write_files : []).entries()) {
     const file = f as Record<string, unknown>;
     if (typeof file.path !== 'string' || !file.path.startsWith('/')) problems.push(`write_files[${i}].path must be absolute`);
-    if (typeof file.permissions !== 'string' || !/^0[0-7]{3,4}$/.test(file.permissions)) problems.push(`write_files[${i}].permissions must be an octal string`);
+    if (typeof file.permissions !== 'string' || !/^0[0-7]{3,4}$/.test(file.permissions))
+      problems.push(`write_files[${i}].permissions must be an octal string`);
   }
   return problems;
 }

@@ -105,7 +105,12 @@ class ReconcileController extends EventEmitter implements Controller {
     super();
     this.log = deps.logger ?? silentLogger();
     this.identity = deps.identity ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
-    this.election = deps.management.election({ prefix: deps.prefix, identity: this.identity, ttlSeconds: deps.electionTtlSeconds ?? 10, logger: this.log });
+    this.election = deps.management.election({
+      prefix: deps.prefix,
+      identity: this.identity,
+      ttlSeconds: deps.electionTtlSeconds ?? 10,
+      logger: this.log,
+    });
     this.kv = deps.management.kv;
     this.journal = new Journal(this.kv, { prefix: deps.prefix });
     this.peers = new PeerClients(deps.peers);
@@ -248,7 +253,13 @@ class ReconcileController extends EventEmitter implements Controller {
     }
   }
 
-  private reconcile(name: string, cycle: string, leadership: Leadership, hints: ObserveHints, detectors: DetectorState): Promise<CycleResult> {
+  private reconcile(
+    name: string,
+    cycle: string,
+    leadership: Leadership,
+    hints: ObserveHints,
+    detectors: DetectorState,
+  ): Promise<CycleResult> {
     return reconcileCluster(name, cycle, { loop: this.loop, leadership, hints, detectors, emit: (e) => this.emitProgress(e) });
   }
 

@@ -16,7 +16,15 @@ const snap = (observedAt: number, ids: string[]): Snapshot => ({
   operations: [],
   controls: [],
 });
-const launch: Step = { kind: 'instance.launch', role: 'worker', count: 1, clientToken: 't', configHash: 'h', reason: 'scale', rule: 'converge' };
+const launch: Step = {
+  kind: 'instance.launch',
+  role: 'worker',
+  count: 1,
+  clientToken: 't',
+  configHash: 'h',
+  reason: 'scale',
+  rule: 'converge',
+};
 const drain: Step = { kind: 'swarm.drain', nodeId: 'n1', instanceId: 'i-1', reason: 'scale', rule: 'R8-worker-removal-order' };
 const terminate: Step = { kind: 'instance.terminate', instanceId: 'i-1', role: 'worker', reason: 'scale', rule: 'R8-worker-removal-order' };
 

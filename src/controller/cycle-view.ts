@@ -49,8 +49,7 @@ export class CycleView {
     if (step.kind === 'instance.launch' && launched) {
       const ids = new Set(launched.map((l) => l.id));
       list = [...list.filter((i) => !ids.has(i.id)), ...launched];
-    }
-    else if (step.kind === 'instance.terminate') list = list.filter((i) => i.id !== step.instanceId);
+    } else if (step.kind === 'instance.terminate') list = list.filter((i) => i.id !== step.instanceId);
     else return;
     this.current = Object.freeze({ ...cur, instances: { status: 'ok' as const, value: list } });
   }

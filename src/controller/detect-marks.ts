@@ -41,6 +41,7 @@ export async function applyDetectors(
     log.warn({ err }, 'Writing health marks failed');
   }
   const cleared = (m: { instanceId: string; source: string }): boolean =>
-    out.clear.some((c) => c.instanceId === m.instanceId && c.source === m.source) || out.set.some((s) => s.instanceId === m.instanceId && s.source === m.source);
+    out.clear.some((c) => c.instanceId === m.instanceId && c.source === m.source) ||
+    out.set.some((s) => s.instanceId === m.instanceId && s.source === m.source);
   return Object.freeze({ ...snapshot, marks: [...snapshot.marks.filter((m) => !cleared(m)), ...out.set] });
 }

@@ -16,6 +16,10 @@ export interface LoopMetrics {
   forgetCluster(cluster: string): void;
   readonly backups: {
     recordAttempt(cluster: string, a: { outcome: 'ok' | 'failed'; purpose: string }): void;
-    recordNewest(cluster: string, newest: { readonly takenAt: number; readonly sizeBytes?: number; readonly durationMs?: number } | undefined, intervalSeconds: number | undefined): void;
+    recordNewest(
+      cluster: string,
+      newest: { readonly takenAt: number; readonly sizeBytes?: number; readonly durationMs?: number } | undefined,
+      intervalSeconds: number | undefined,
+    ): void;
   };
 }

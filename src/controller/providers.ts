@@ -24,7 +24,10 @@ export function providerForSpec(spec: ResolvedSpec, wiring: ProviderWiring): Pro
       });
     case 'ec2': {
       const ec2 = spec.provider.ec2;
-      if (!ec2) throw new SwarmkeeperError('SpecInvalid', `cluster ${spec.name}: spec.provider.ec2 is missing`, { details: { field: 'spec.provider.ec2' } });
+      if (!ec2)
+        throw new SwarmkeeperError('SpecInvalid', `cluster ${spec.name}: spec.provider.ec2 is missing`, {
+          details: { field: 'spec.provider.ec2' },
+        });
       return new Ec2Provider({ ec2, docker: dockerAccessFromEnv(), logger: wiring.logger });
     }
     case 'sim':

@@ -100,7 +100,12 @@ export async function reconcileCluster(name: string, cycle: string, deps: CycleD
       hints: deps.hints,
     };
     const observe = (): Promise<Snapshot> => observeWithPublished(observeDeps, deps.loop.mgmt, deps.loop.prefix);
-    const view = new CycleView({ observe, refresh: (base, parts) => refreshSources(observeDeps, base, parts), now: deps.loop.now, maxAgeMs: VIEW_MAX_AGE_MS });
+    const view = new CycleView({
+      observe,
+      refresh: (base, parts) => refreshSources(observeDeps, base, parts),
+      now: deps.loop.now,
+      maxAgeMs: VIEW_MAX_AGE_MS,
+    });
     // The loop's context is the executor's shared part (LoopContext extends ActShared).
     const act: ActDeps = {
       ...deps.loop,
@@ -153,15 +158,44 @@ export async function reconcileCluster(name: string, cycle: string, deps: CycleD
     throw err;
   } finally {
     if (released) log.info('Cluster released: its nodes are gone and its keys removed');
-    status = buildStatus({ spec, previous: stored.status, specError: stored.specError, snapshot, plan: planned, executed, error, errorCode, now: deps.loop.now() });
+    status = buildStatus({
+      spec,
+      previous: stored.status,
+      specError: stored.specError,
+      snapshot,
+      plan: planned,
+      executed,
+      error,
+      errorCode,
+      now: deps.loop.now(),
+    });
     if (!deps.leadership.signal.aborted && !released && statusWorthWriting(stored.status, status, deps.loop.now())) {
       await deps.loop.store.writeStatus(name, status, fence).catch((e: unknown) => log.warn({ err: e }, 'Writing status failed'));
     }
-    deps.emit({ type: 'cycle', cluster: name, cycle, phase: status.phase ?? 'Pending', planned: planned?.steps.length ?? 0, executed: executed.length, status, ...(error ? { error } : {}) });
+    deps.emit({
+      type: 'cycle',
+      cluster: name,
+      cycle,
+      phase: status.phase ?? 'Pending',
+      planned: planned?.steps.length ?? 0,
+      executed: executed.length,
+      status,
+      ...(error ? { error } : {}),
+    });
   }
   if (released) return { deleted: true, planned: planned.steps.length, executed: executed.length, skipped: false, converged: true };
   const converged = planned.phase === 'Ready' && planned.steps.length === 0;
-  return { phase: planned.phase, planned: planned.steps.length, executed: executed.length, skipped, converged, snapshot, plan: planned, status, spec };
+  return {
+    phase: planned.phase,
+    planned: planned.steps.length,
+    executed: executed.length,
+    skipped,
+    converged,
+    snapshot,
+    plan: planned,
+    status,
+    spec,
+  };
 }
 
 function report(deps: CycleDeps, cluster: string, cycle: string, step: Step, out: StepOutcome): void {

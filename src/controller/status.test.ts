@@ -7,15 +7,53 @@ import { getCondition } from '../spec/conditions.ts';
 
 const spec = resolveSpec('c', 4, { managers: { count: 1 }, workers: { count: 1 }, provider: { local: {} } });
 
-const anInstance = (o: Partial<Instance> = {}): Instance => ({ id: 'i-m', role: 'manager', state: 'running', launchedAt: 0, address: '127.9.0.2', configHash: 'h', tags: {}, ...o });
-const aNode = (o: Partial<SwarmNode> = {}): SwarmNode => ({ id: 'n-m', role: 'manager', availability: 'active', state: 'ready', reachability: 'reachable', leader: true, instanceId: 'i-m', address: '127.9.0.2', version: 1, ...o });
-const aMember = (o: Partial<EtcdMember> = {}): EtcdMember => ({ id: '1', name: 'i-m', peerURLs: ['http://127.9.0.2:2380'], clientURLs: ['http://127.9.0.2:2379'], isLearner: false, healthy: true, leader: true, ...o });
+const anInstance = (o: Partial<Instance> = {}): Instance => ({
+  id: 'i-m',
+  role: 'manager',
+  state: 'running',
+  launchedAt: 0,
+  address: '127.9.0.2',
+  configHash: 'h',
+  tags: {},
+  ...o,
+});
+const aNode = (o: Partial<SwarmNode> = {}): SwarmNode => ({
+  id: 'n-m',
+  role: 'manager',
+  availability: 'active',
+  state: 'ready',
+  reachability: 'reachable',
+  leader: true,
+  instanceId: 'i-m',
+  address: '127.9.0.2',
+  version: 1,
+  ...o,
+});
+const aMember = (o: Partial<EtcdMember> = {}): EtcdMember => ({
+  id: '1',
+  name: 'i-m',
+  peerURLs: ['http://127.9.0.2:2380'],
+  clientURLs: ['http://127.9.0.2:2379'],
+  isLearner: false,
+  healthy: true,
+  leader: true,
+  ...o,
+});
 
 function aSnapshot(o: Partial<Snapshot> = {}): Snapshot {
   return {
     observedAt: 1000,
     instances: { status: 'ok', value: [anInstance(), anInstance({ id: 'i-w', role: 'worker', address: '127.9.0.3', launchedAt: 1 })] },
-    swarm: { status: 'ok', value: { initialized: true, nodes: [aNode(), aNode({ id: 'n-w', role: 'worker', leader: false, reachability: undefined, instanceId: 'i-w', address: '127.9.0.3' })] } },
+    swarm: {
+      status: 'ok',
+      value: {
+        initialized: true,
+        nodes: [
+          aNode(),
+          aNode({ id: 'n-w', role: 'worker', leader: false, reachability: undefined, instanceId: 'i-w', address: '127.9.0.3' }),
+        ],
+      },
+    },
     etcd: { status: 'ok', value: { members: [aMember()], alarms: [], leaderId: '1' } },
     marks: [],
     operations: [],
@@ -43,17 +81,36 @@ describe('buildStatus', () => {
 
   it('says Degraded with ObservationIncomplete when a source could not be read, and keeps the transition time of unchanged conditions', () => {
     const first = buildStatus({ spec, snapshot: aSnapshot(), plan: ready, executed: [], now: 5000 });
-    const s = buildStatus({ spec, previous: first, snapshot: aSnapshot({ swarm: { status: 'unavailable', error: 'reading the swarm: no manager answered' } }), plan: { ...ready, phase: 'Degraded' }, executed: [], now: 9000 });
+    const s = buildStatus({
+      spec,
+      previous: first,
+      snapshot: aSnapshot({ swarm: { status: 'unavailable', error: 'reading the swarm: no manager answered' } }),
+      plan: { ...ready, phase: 'Degraded' },
+      executed: [],
+      now: 9000,
+    });
     expect(getCondition(s.conditions, 'Degraded')).toMatchObject({ status: 'True', reason: 'ObservationIncomplete' });
     expect(getCondition(s.conditions, 'SpecValid')?.lastTransitionTime).toBe(new Date(5000).toISOString());
     expect(getCondition(s.conditions, 'Degraded')?.lastTransitionTime).toBe(new Date(9000).toISOString());
   });
 
   it('keeps SpecValid False with the error while the last good spec stays in force, and reports a cycle failure', () => {
-    const s = buildStatus({ spec, specError: 'spec.managers.count: must be 1, 3, 5 or 7', snapshot: aSnapshot(), plan: ready, executed: [], error: 'launching: capacity', now: 1 });
+    const s = buildStatus({
+      spec,
+      specError: 'spec.managers.count: must be 1, 3, 5 or 7',
+      snapshot: aSnapshot(),
+      plan: ready,
+      executed: [],
+      error: 'launching: capacity',
+      now: 1,
+    });
     expect(getCondition(s.conditions, 'SpecValid')).toMatchObject({ status: 'False', reason: 'SpecRejected' });
     expect(getCondition(s.conditions, 'Ready')?.status).toBe('False');
-    expect(getCondition(s.conditions, 'Degraded')).toMatchObject({ status: 'True', reason: 'ProviderError', message: 'launching: capacity' });
+    expect(getCondition(s.conditions, 'Degraded')).toMatchObject({
+      status: 'True',
+      reason: 'ProviderError',
+      message: 'launching: capacity',
+    });
   });
 
   it('says CapacityExhausted when the cycle failed for want of capacity or quota', () => {
@@ -95,9 +152,18 @@ describe('statusWorthWriting', () => {
 
   it('sees a change in any node row field, a mark, or a row added, and none in a copy of the rows', () => {
     const t = Date.parse('2026-01-01T00:00:00Z');
-    const row = { instanceId: 'i-1', role: 'worker' as const, instanceState: 'running', healthy: true, configHash: 'h', launchedAt: new Date(t).toISOString(), marks: ['alert: down'] };
+    const row = {
+      instanceId: 'i-1',
+      role: 'worker' as const,
+      instanceState: 'running',
+      healthy: true,
+      configHash: 'h',
+      launchedAt: new Date(t).toISOString(),
+      marks: ['alert: down'],
+    };
     const prev = { phase: 'Ready' as const, lastReconcileTime: new Date(t).toISOString(), nodes: [row] };
-    const at = (nodes: (typeof prev)['nodes']): boolean => statusWorthWriting(prev, { ...prev, nodes, lastReconcileTime: new Date(t + 1000).toISOString() }, t + 1000);
+    const at = (nodes: (typeof prev)['nodes']): boolean =>
+      statusWorthWriting(prev, { ...prev, nodes, lastReconcileTime: new Date(t + 1000).toISOString() }, t + 1000);
     expect(at([JSON.parse(JSON.stringify(row)) as typeof row])).toBe(false);
     expect(at([{ ...row, healthy: false }])).toBe(true);
     expect(at([{ ...row, marks: ['alert: gone'] }])).toBe(true);

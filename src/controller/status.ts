@@ -42,13 +42,28 @@ export function buildStatus(input: StatusInput): SwarmClusterStatus {
   const pending = plan?.steps ?? [];
   const converged = plan !== undefined && pending.length === 0 && phase === 'Ready' && !input.error;
   const left = (role: 'manager' | 'worker'): number => nodes.filter((n) => n.role === role).length;
-  if (phase === 'Deleting') set('Ready', 'False', REASONS.Deleting, `deleting: ${left('manager')} manager(s) and ${left('worker')} worker(s) left to take down`);
+  if (phase === 'Deleting')
+    set('Ready', 'False', REASONS.Deleting, `deleting: ${left('manager')} manager(s) and ${left('worker')} worker(s) left to take down`);
   else if (converged) set('Ready', 'True', REASONS.Converged, `${spec.managers.count} managers and ${spec.workers.count} workers ready`);
-  else set('Ready', 'False', spec.paused ? REASONS.Paused : REASONS.WaitingForNodes, `managers ${ready('manager')}/${spec.managers.count}, workers ${ready('worker')}/${spec.workers.count} ready`);
+  else
+    set(
+      'Ready',
+      'False',
+      spec.paused ? REASONS.Paused : REASONS.WaitingForNodes,
+      `managers ${ready('manager')}/${spec.managers.count}, workers ${ready('worker')}/${spec.workers.count} ready`,
+    );
 
   if (pending.length > 0) {
     const reason = progressReason(pending);
-    set('Progressing', 'True', reason, pending.map((s) => s.reason).slice(0, 3).join('; '));
+    set(
+      'Progressing',
+      'True',
+      reason,
+      pending
+        .map((s) => s.reason)
+        .slice(0, 3)
+        .join('; '),
+    );
   } else {
     set('Progressing', 'False', REASONS.AsExpected, converged ? 'nothing to do' : 'waiting for the world to catch up');
   }
@@ -74,16 +89,21 @@ function progressReason(steps: readonly Step[]): Reason {
   if (steps.some((s) => s.rule === 'cascade-delete')) return REASONS.Deleting;
   if (steps.some((s) => s.rule === 'R11-alerts-are-evidence' || s.rule === 'R10-remediation-brakes')) return REASONS.Remediating;
   if (steps.some((s) => s.kind === 'instance.launch')) return REASONS.ScalingUp;
-  if (steps.some((s) => s.kind === 'instance.terminate' || s.kind === 'swarm.drain' || s.kind === 'swarm.demote')) return REASONS.ScalingDown;
+  if (steps.some((s) => s.kind === 'instance.terminate' || s.kind === 'swarm.drain' || s.kind === 'swarm.demote'))
+    return REASONS.ScalingDown;
   return REASONS.ScalingUp;
 }
 
 function degradedReason(input: StatusInput): { reason: Reason; message: string } | undefined {
   const s = input.snapshot;
   if (input.plan?.phase === 'Frozen') {
-    return { reason: REASONS.QuorumLost, message: `quorum lost: no automatic membership change; swarmkeeper recover NAME --from BACKUP rebuilds from a backup (runbook: ${QUORUM_RUNBOOK})` };
+    return {
+      reason: REASONS.QuorumLost,
+      message: `quorum lost: no automatic membership change; swarmkeeper recover NAME --from BACKUP rebuilds from a backup (runbook: ${QUORUM_RUNBOOK})`,
+    };
   }
-  if (input.error) return { reason: input.errorCode === 'Capacity' ? REASONS.CapacityExhausted : REASONS.ProviderError, message: input.error };
+  if (input.error)
+    return { reason: input.errorCode === 'Capacity' ? REASONS.CapacityExhausted : REASONS.ProviderError, message: input.error };
   if (s) {
     const down = [
       s.instances.status === 'unavailable' ? s.instances.error : undefined,
@@ -112,7 +132,9 @@ export function nodeRows(s: Snapshot): NodeRow[] {
   const marksOf = new Map<string, string[]>();
   for (const m of s.marks) marksOf.set(m.instanceId, [...(marksOf.get(m.instanceId) ?? []), `${m.source}: ${m.reason}`]);
   return [...instances]
-    .sort((a, b) => (a.role === b.role ? a.launchedAt - b.launchedAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0) : a.role === 'manager' ? -1 : 1))
+    .sort((a, b) =>
+      a.role === b.role ? a.launchedAt - b.launchedAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0) : a.role === 'manager' ? -1 : 1,
+    )
     .map((inst) => {
       const node = nodeOf.get(inst.id);
       const member = inst.address === undefined ? undefined : memberOf.get(inst.address);
@@ -201,7 +223,8 @@ export function statusWorthWriting(previous: SwarmClusterStatus | undefined, nex
  */
 function sameRows(a: readonly NodeRow[], b: readonly NodeRow[]): boolean {
   if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (!sameRow(a[i] as Readonly<Record<string, unknown>>, b[i] as Readonly<Record<string, unknown>>)) return false;
+  for (let i = 0; i < a.length; i++)
+    if (!sameRow(a[i] as Readonly<Record<string, unknown>>, b[i] as Readonly<Record<string, unknown>>)) return false;
   return true;
 }
 

@@ -23,7 +23,9 @@ describe('EtcdMembership options', () => {
     );
   });
   it('wants a client certificate and key together, and a CA', () => {
-    expect(usageError(() => new EtcdMembership({ endpoints: ['https://127.0.0.1:2379'], tls: { ca: 'pem', cert: 'pem' } }))).toMatch(/both/);
+    expect(usageError(() => new EtcdMembership({ endpoints: ['https://127.0.0.1:2379'], tls: { ca: 'pem', cert: 'pem' } }))).toMatch(
+      /both/,
+    );
     expect(usageError(() => new EtcdMembership({ endpoints: ['https://127.0.0.1:2379'], tls: { cert: 'pem', key: 'pem' } }))).toMatch(/CA/);
   });
   it('refuses to add a learner without a peer URL', async () => {

@@ -229,7 +229,9 @@ export class EtcdMembership implements EtcdMembershipApi {
   private async readAlarms(members: readonly IMember[], probes: readonly MemberProbe[]): Promise<string[]> {
     const urls = members.filter((m, i) => probes[i]!.healthy && m.isLearner !== true).map((m) => m.clientURLs[0]!);
     if (urls.length === 0) return [];
-    const res = await this.firstAnswering('reading etcd alarms', urls, (c) => c.maintenance.alarm({ action: 'Get', memberID: 0, alarm: 'None' }));
+    const res = await this.firstAnswering('reading etcd alarms', urls, (c) =>
+      c.maintenance.alarm({ action: 'Get', memberID: 0, alarm: 'None' }),
+    );
     return [...new Set((res.alarms ?? []).map((a) => String(a.alarm)).filter((a) => a !== 'None'))].sort();
   }
 

@@ -75,30 +75,52 @@ export interface EtcdProcess {
 /** Builds etcd's command line. Exported for tests and for cloud-config rendering checks. */
 export function etcdArgs(opts: EtcdProcessOptions): string[] {
   const args = [
-    '--name', opts.name,
-    '--data-dir', opts.dataDir,
-    '--listen-client-urls', opts.clientUrls.join(','),
-    '--advertise-client-urls', (opts.advertiseClientUrls ?? opts.clientUrls).join(','),
-    '--listen-peer-urls', opts.peerUrl,
-    '--initial-advertise-peer-urls', opts.peerUrl,
-    '--initial-cluster', opts.initialCluster ?? `${opts.name}=${opts.peerUrl}`,
-    '--initial-cluster-state', opts.initialClusterState ?? 'new',
-    '--initial-cluster-token', opts.initialClusterToken ?? 'swarmkeeper',
+    '--name',
+    opts.name,
+    '--data-dir',
+    opts.dataDir,
+    '--listen-client-urls',
+    opts.clientUrls.join(','),
+    '--advertise-client-urls',
+    (opts.advertiseClientUrls ?? opts.clientUrls).join(','),
+    '--listen-peer-urls',
+    opts.peerUrl,
+    '--initial-advertise-peer-urls',
+    opts.peerUrl,
+    '--initial-cluster',
+    opts.initialCluster ?? `${opts.name}=${opts.peerUrl}`,
+    '--initial-cluster-state',
+    opts.initialClusterState ?? 'new',
+    '--initial-cluster-token',
+    opts.initialClusterToken ?? 'swarmkeeper',
     // Small, fast-failing defaults suited to loopback: quick elections, no metrics port.
     // History is compacted (every write is a revision kept until then): keys that churn
     // (status, marks, leases) would otherwise grow the database without end.
-    '--auto-compaction-mode', 'periodic',
-    '--auto-compaction-retention', '5m',
-    '--heartbeat-interval', '100',
-    '--election-timeout', '1000',
-    '--logger', 'zap',
-    '--log-outputs', 'stderr',
+    '--auto-compaction-mode',
+    'periodic',
+    '--auto-compaction-retention',
+    '5m',
+    '--heartbeat-interval',
+    '100',
+    '--election-timeout',
+    '1000',
+    '--logger',
+    'zap',
+    '--log-outputs',
+    'stderr',
   ];
   if (opts.tls) {
     args.push('--cert-file', opts.tls.certFile, '--key-file', opts.tls.keyFile, '--trusted-ca-file', opts.tls.trustedCaFile);
     if (opts.tls.clientCertAuth) args.push('--client-cert-auth');
     if (opts.peerTls) {
-      args.push('--peer-cert-file', opts.tls.certFile, '--peer-key-file', opts.tls.keyFile, '--peer-trusted-ca-file', opts.tls.trustedCaFile);
+      args.push(
+        '--peer-cert-file',
+        opts.tls.certFile,
+        '--peer-key-file',
+        opts.tls.keyFile,
+        '--peer-trusted-ca-file',
+        opts.tls.trustedCaFile,
+      );
       if (opts.tls.clientCertAuth) args.push('--peer-client-cert-auth');
     }
   }
@@ -125,7 +147,9 @@ export async function startEtcdProcess(opts: EtcdProcessOptions): Promise<EtcdPr
   const pid = child.pid;
   if (pid === undefined) {
     const spawnError = await new Promise<unknown>((resolve) => child.once('error', resolve));
-    throw new SwarmkeeperError('Unavailable', `starting etcd ${opts.name}: ${String((spawnError as Error)?.message ?? spawnError)}`, { cause: spawnError });
+    throw new SwarmkeeperError('Unavailable', `starting etcd ${opts.name}: ${String((spawnError as Error)?.message ?? spawnError)}`, {
+      cause: spawnError,
+    });
   }
   let exited = false;
   let exitCode: number | null = null;

@@ -26,12 +26,34 @@ export async function restoreEtcdSnapshot(snapshot: Uint8Array, target: RestoreT
     await writeFile(file, snapshot, { mode: 0o600 });
     await run(
       'etcdctl',
-      ['snapshot', 'restore', file, '--name', target.name, '--initial-cluster', `${target.name}=${target.peerUrl}`, '--initial-cluster-token', target.clusterToken, '--initial-advertise-peer-urls', target.peerUrl, '--data-dir', target.dataDir],
+      [
+        'snapshot',
+        'restore',
+        file,
+        '--name',
+        target.name,
+        '--initial-cluster',
+        `${target.name}=${target.peerUrl}`,
+        '--initial-cluster-token',
+        target.clusterToken,
+        '--initial-advertise-peer-urls',
+        target.peerUrl,
+        '--data-dir',
+        target.dataDir,
+      ],
       { env: { ...process.env, ETCDCTL_API: '3' }, timeout: 120_000 },
     );
   } catch (err) {
-    const stderr = String((err as { stderr?: string }).stderr ?? (err as Error).message).trim().split('\n').slice(-3).join(' ');
-    throw new SwarmkeeperError(/hash mismatch|invalid|corrupt|unexpected EOF|snapshot file/i.test(stderr) ? 'Corrupt' : 'Unavailable', `restoring the etcd snapshot: ${stderr}`, { cause: err });
+    const stderr = String((err as { stderr?: string }).stderr ?? (err as Error).message)
+      .trim()
+      .split('\n')
+      .slice(-3)
+      .join(' ');
+    throw new SwarmkeeperError(
+      /hash mismatch|invalid|corrupt|unexpected EOF|snapshot file/i.test(stderr) ? 'Corrupt' : 'Unavailable',
+      `restoring the etcd snapshot: ${stderr}`,
+      { cause: err },
+    );
   } finally {
     await rm(work, { recursive: true, force: true });
   }
@@ -41,7 +63,12 @@ export async function restoreEtcdSnapshot(snapshot: Uint8Array, target: RestoreT
 export async function verifyEtcdSnapshot(snapshot: Uint8Array): Promise<void> {
   const work = await mkdtemp(join(tmpdir(), 'sk-verify-'));
   try {
-    await restoreEtcdSnapshot(snapshot, { name: 'verify', peerUrl: 'http://127.0.0.1:2380', dataDir: join(work, 'data'), clusterToken: 'verify' });
+    await restoreEtcdSnapshot(snapshot, {
+      name: 'verify',
+      peerUrl: 'http://127.0.0.1:2380',
+      dataDir: join(work, 'data'),
+      clusterToken: 'verify',
+    });
   } finally {
     await rm(work, { recursive: true, force: true });
   }

@@ -32,12 +32,19 @@ export async function streamEtcdSnapshot(clientURL: string, timeoutMs = 120_000)
         chunks.push(Buffer.from(r.blob));
         remaining = r.remaining_bytes;
       });
-      stream.on('error', (err) => reject(new SwarmkeeperError('Unavailable', `streaming an etcd snapshot from ${clientURL}: ${messageOf(err)}`, { cause: err })));
+      stream.on('error', (err) =>
+        reject(new SwarmkeeperError('Unavailable', `streaming an etcd snapshot from ${clientURL}: ${messageOf(err)}`, { cause: err })),
+      );
       stream.on('end', () => {
         const data = Buffer.concat(chunks);
         // The last message says 0 bytes remain: anything else is a cut-off stream.
         if (remaining !== '0' || data.length === 0) {
-          reject(new SwarmkeeperError('Unavailable', `streaming an etcd snapshot from ${clientURL}: the stream ended early (${data.length} bytes)`));
+          reject(
+            new SwarmkeeperError(
+              'Unavailable',
+              `streaming an etcd snapshot from ${clientURL}: the stream ended early (${data.length} bytes)`,
+            ),
+          );
           return;
         }
         const rev = revision ?? before;

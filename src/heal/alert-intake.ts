@@ -66,7 +66,8 @@ export function judgeAlerts(
   for (const [i, alert] of alerts.entries()) {
     const where = `alerts[${i}]${alertName(alert) ? ` (${alertName(alert)})` : ''}`;
     const cluster = clusterLabelOf(alert);
-    if (cluster === undefined) return { ok: false, status: 422, message: `${where}: no ${CLUSTER_LABELS.join(' or ')} label names the cluster` };
+    if (cluster === undefined)
+      return { ok: false, status: 422, message: `${where}: no ${CLUSTER_LABELS.join(' or ')} label names the cluster` };
     const nodes = clusters.get(cluster);
     if (!nodes) return { ok: false, status: 404, message: `${where}: cluster ${JSON.stringify(cluster)} does not exist` };
     const label = NODE_LABELS.find((l) => nonEmpty(alert.labels[l]));
@@ -82,7 +83,11 @@ export function judgeAlerts(
         else ignored++;
         continue;
       }
-      return { ok: false, status: 404, message: `${where}: no node of cluster ${cluster} has ${label}=${JSON.stringify(value.slice(0, 128))}` };
+      return {
+        ok: false,
+        status: 404,
+        message: `${where}: no node of cluster ${cluster} has ${label}=${JSON.stringify(value.slice(0, 128))}`,
+      };
     }
     if (alert.status === 'resolved') {
       changes.push({ cluster, action: 'clear', instanceId });

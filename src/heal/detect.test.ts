@@ -10,17 +10,44 @@ function anInstance(o: Partial<Instance> = {}): Instance {
   return { id: 'w1', role: 'worker', state: 'running', launchedAt: T0 - 3600 * S, address: '127.9.0.2', configHash: 'h', tags: {}, ...o };
 }
 function aNode(o: Partial<SwarmNode> = {}): SwarmNode {
-  return { id: 'n-w1', role: 'worker', availability: 'active', state: 'ready', leader: false, instanceId: 'w1', address: '127.9.0.2', version: 1, ...o };
+  return {
+    id: 'n-w1',
+    role: 'worker',
+    availability: 'active',
+    state: 'ready',
+    leader: false,
+    instanceId: 'w1',
+    address: '127.9.0.2',
+    version: 1,
+    ...o,
+  };
 }
 function aMember(o: Partial<EtcdMember> = {}): EtcdMember {
-  return { id: '1', name: 'm1', peerURLs: ['http://127.9.0.5:2380'], clientURLs: ['http://127.9.0.5:2379'], isLearner: false, healthy: true, leader: true, ...o };
+  return {
+    id: '1',
+    name: 'm1',
+    peerURLs: ['http://127.9.0.5:2380'],
+    clientURLs: ['http://127.9.0.5:2379'],
+    isLearner: false,
+    healthy: true,
+    leader: true,
+    ...o,
+  };
 }
 const manager = anInstance({ id: 'm1', role: 'manager', address: '127.9.0.5' });
 const managerNode = aNode({ id: 'n-m1', role: 'manager', instanceId: 'm1', address: '127.9.0.5', reachability: 'reachable', leader: true });
 
 type Snap = DetectInput['snapshot'];
-function aSnapshot(o: { instances?: Instance[] | 'unavailable'; nodes?: SwarmNode[] | 'unavailable'; members?: EtcdMember[] | 'unavailable'; marks?: HealthMark[] } = {}): Snap {
-  const src = <T>(v: T | 'unavailable') => (v === 'unavailable' ? { status: 'unavailable' as const, error: 'boom' } : { status: 'ok' as const, value: v });
+function aSnapshot(
+  o: {
+    instances?: Instance[] | 'unavailable';
+    nodes?: SwarmNode[] | 'unavailable';
+    members?: EtcdMember[] | 'unavailable';
+    marks?: HealthMark[];
+  } = {},
+): Snap {
+  const src = <T>(v: T | 'unavailable') =>
+    v === 'unavailable' ? { status: 'unavailable' as const, error: 'boom' } : { status: 'ok' as const, value: v };
   return {
     instances: src(o.instances ?? [anInstance(), manager]),
     swarm: o.nodes === 'unavailable' ? src('unavailable') : src({ initialized: true, nodes: o.nodes ?? [aNode(), managerNode] }),
@@ -37,7 +64,11 @@ const refs = (r: { set: readonly { instanceId: string; source: string }[] }) => 
 describe('detectHealthMarks', () => {
   const table: { name: string; snapshot: Snap; memory?: DetectorMemory; set: string[]; clear?: string[] }[] = [
     { name: 'healthy cluster: nothing', snapshot: aSnapshot(), set: [] },
-    { name: 'worker down, first seen now: only remembered', snapshot: aSnapshot({ nodes: [aNode({ state: 'down' }), managerNode] }), set: [] },
+    {
+      name: 'worker down, first seen now: only remembered',
+      snapshot: aSnapshot({ nodes: [aNode({ state: 'down' }), managerNode] }),
+      set: [],
+    },
     {
       name: 'worker down for less than unhealthyAfter: no mark',
       snapshot: aSnapshot({ nodes: [aNode({ state: 'down' }), managerNode] }),
@@ -157,7 +188,8 @@ describe('detectHealthMarks', () => {
   });
 
   it('refreshes an existing mark only when half its lifetime is gone, keeping its since', () => {
-    const snap = (expiresAt: number) => aSnapshot({ nodes: [aNode({ state: 'down' }), managerNode], marks: [aMark({ since: T0 - 900 * S, expiresAt })] });
+    const snap = (expiresAt: number) =>
+      aSnapshot({ nodes: [aNode({ state: 'down' }), managerNode], marks: [aMark({ since: T0 - 900 * S, expiresAt })] });
     const memory = { 'w1/detector:swarm': T0 - 150 * S };
     expect(run(snap(T0 + 400 * S), memory).set).toEqual([]);
     const refreshed = run(snap(T0 + 200 * S), memory).set;

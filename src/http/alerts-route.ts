@@ -83,7 +83,9 @@ export const alertsRoute: FastifyPluginAsync<AlertsRouteOptions> = async (app, o
       } catch (err) {
         opts.metrics.recordError('alerts');
         log.error({ err }, 'Looking up the nodes an alert refers to failed');
-        return reply.code(503).send({ statusCode: 503, error: 'Service Unavailable', message: 'Cannot look up cluster nodes right now; retry' });
+        return reply
+          .code(503)
+          .send({ statusCode: 503, error: 'Service Unavailable', message: 'Cannot look up cluster nodes right now; retry' });
       }
       const now = clock();
       const judged = judgeAlerts(payload.alerts, clusters, { now, markTtlSeconds });
@@ -112,7 +114,9 @@ export const alertsRoute: FastifyPluginAsync<AlertsRouteOptions> = async (app, o
       } catch (err) {
         opts.metrics.recordError('alerts');
         log.error({ err }, 'Writing alert marks failed');
-        return reply.code(503).send({ statusCode: 503, error: 'Service Unavailable', message: 'Cannot write health marks right now; retry' });
+        return reply
+          .code(503)
+          .send({ statusCode: 503, error: 'Service Unavailable', message: 'Cannot write health marks right now; retry' });
       }
       for (let i = 0; i < judged.ignored; i++) opts.metrics.recordAlert('resolved', 'ignored');
       return reply.code(200).send({ marked, cleared, ignored: judged.ignored });

@@ -30,7 +30,12 @@ export interface BackupMetrics {
 export function createBackupMetrics(registry: Registry, now: () => number = Date.now): BackupMetrics {
   const registers = [registry];
   const newestByCluster = new Map<string, NewestBackup>();
-  const lastSuccess = new Gauge({ name: BACKUP_METRIC_NAMES.lastSuccess, help: 'When the newest good backup was taken (Unix seconds)', labelNames: ['cluster'], registers });
+  const lastSuccess = new Gauge({
+    name: BACKUP_METRIC_NAMES.lastSuccess,
+    help: 'When the newest good backup was taken (Unix seconds)',
+    labelNames: ['cluster'],
+    registers,
+  });
   new Gauge({
     name: BACKUP_METRIC_NAMES.age,
     help: 'Age of the newest good backup in seconds (the RPO if every manager were lost now)',
@@ -41,10 +46,30 @@ export function createBackupMetrics(registry: Registry, now: () => number = Date
       for (const [cluster, b] of newestByCluster) this.set({ cluster }, Math.max(0, (now() - b.takenAt) / 1000));
     },
   });
-  const interval = new Gauge({ name: BACKUP_METRIC_NAMES.interval, help: 'spec.backup.intervalSeconds: time between scheduled backups', labelNames: ['cluster'], registers });
-  const duration = new Gauge({ name: BACKUP_METRIC_NAMES.duration, help: 'How long the newest good backup took (snapshot, export, store, verify)', labelNames: ['cluster'], registers });
-  const size = new Gauge({ name: BACKUP_METRIC_NAMES.size, help: 'Size of the newest good backup (etcd snapshot plus swarm state), bytes', labelNames: ['cluster'], registers });
-  const total = new Counter({ name: BACKUP_METRIC_NAMES.total, help: 'Backup attempts, by purpose (scheduled, pre-change, manual) and outcome', labelNames: ['cluster', 'purpose', 'outcome'], registers });
+  const interval = new Gauge({
+    name: BACKUP_METRIC_NAMES.interval,
+    help: 'spec.backup.intervalSeconds: time between scheduled backups',
+    labelNames: ['cluster'],
+    registers,
+  });
+  const duration = new Gauge({
+    name: BACKUP_METRIC_NAMES.duration,
+    help: 'How long the newest good backup took (snapshot, export, store, verify)',
+    labelNames: ['cluster'],
+    registers,
+  });
+  const size = new Gauge({
+    name: BACKUP_METRIC_NAMES.size,
+    help: 'Size of the newest good backup (etcd snapshot plus swarm state), bytes',
+    labelNames: ['cluster'],
+    registers,
+  });
+  const total = new Counter({
+    name: BACKUP_METRIC_NAMES.total,
+    help: 'Backup attempts, by purpose (scheduled, pre-change, manual) and outcome',
+    labelNames: ['cluster', 'purpose', 'outcome'],
+    registers,
+  });
   return {
     recordAttempt(cluster, a) {
       total.inc({ cluster, purpose: a.purpose, outcome: a.outcome });

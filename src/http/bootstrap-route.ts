@@ -23,12 +23,19 @@ import type { ManagementKv } from '../store/management-kv.ts';
 import { endpointsOf } from '../protocol/cluster-endpoints.ts';
 import type { BootstrapTokenVerifier, NodeCredentials } from '../store/bootstrap-tokens.ts';
 import type { DockerCa } from '../providers/ec2/docker-ca.ts';
-import { BOOTSTRAP_PATH, INITIALIZED_PATH, type ExchangeBody, type InitializedBody, type JoinResponse } from '../protocol/bootstrap-exchange.ts';
+import {
+  BOOTSTRAP_PATH,
+  INITIALIZED_PATH,
+  type ExchangeBody,
+  type InitializedBody,
+  type JoinResponse,
+} from '../protocol/bootstrap-exchange.ts';
 import { registerEndpointsRoute } from './endpoints-route.ts';
 import { routeLimiter } from './rate-limit.ts';
 
 export interface BootstrapRouteOptions {
-  readonly tokens: BootstrapTokenVerifier & NodeCredentials & { redeemedBy(cluster: string, token: string, instanceId: string): Promise<boolean> };
+  readonly tokens: BootstrapTokenVerifier &
+    NodeCredentials & { redeemedBy(cluster: string, token: string, instanceId: string): Promise<boolean> };
   /** The instance as the provider sees it (EC2: DescribeInstances), or undefined. */
   readonly findInstance: (cluster: string, instanceId: string) => Promise<Instance | undefined>;
   /** The management etcd records of one cluster (claim, endpoints, join tokens). */
@@ -45,7 +52,6 @@ export interface BootstrapRouteOptions {
   /** Requests per minute per source address (server.ts passes its setting). */
   readonly perMinute?: number;
 }
-
 
 const idPattern = '^[A-Za-z0-9._:-]{1,128}$';
 const exchangeBody = {
@@ -92,12 +98,21 @@ export const bootstrapRoute: FastifyPluginAsync<BootstrapRouteOptions> = async (
   };
   // withDockerTls (below) has logged why.
   const badCsr = (reply: FastifyReply, _fields: Record<string, unknown>): FastifyReply => {
-    return reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: 'dockerCsr is not a valid certificate request: send a PEM CSR for this node\'s private address' });
+    return reply.code(400).send({
+      statusCode: 400,
+      error: 'Bad Request',
+      message: "dockerCsr is not a valid certificate request: send a PEM CSR for this node's private address",
+    });
   };
   const later = (reply: FastifyReply, message: string, retryAfterSeconds = 10): FastifyReply =>
     reply.code(503).header('retry-after', String(retryAfterSeconds)).send({ statusCode: 503, error: 'Service Unavailable', message });
   const credentialFor = async (cluster: string, instanceId: string): Promise<string> => opts.tokens.nodeCredential(cluster, instanceId);
-  registerEndpointsRoute(app, { credentials: opts.tokens, kvFor: opts.kvFor, logger: opts.logger, ...(opts.perMinute ? { perMinute: opts.perMinute } : {}) });
+  registerEndpointsRoute(app, {
+    credentials: opts.tokens,
+    kvFor: opts.kvFor,
+    logger: opts.logger,
+    ...(opts.perMinute ? { perMinute: opts.perMinute } : {}),
+  });
 
   const onRequest = opts.perMinute ? [routeLimiter(app, opts.perMinute)] : [];
   app.post<{ Body: ExchangeBody }>(BOOTSTRAP_PATH, { schema: { body: exchangeBody }, bodyLimit: 8192, onRequest }, async (req, reply) => {
@@ -123,7 +138,14 @@ export const bootstrapRoute: FastifyPluginAsync<BootstrapRouteOptions> = async (
       const fromClaimant = claim?.instanceId === instanceId && (!requireSource || normaliseIp(req.ip) === claim.address);
       if (fromClaimant && claim && tokens === undefined) {
         // The same answer as the first time, its docker certificate included.
-        const first = { cluster, role: 'manager' as const, instanceId, initialize: true, etcd: { clientURLs: [] }, nodeCredential: await credentialFor(cluster, instanceId) };
+        const first = {
+          cluster,
+          role: 'manager' as const,
+          instanceId,
+          initialize: true,
+          etcd: { clientURLs: [] },
+          nodeCredential: await credentialFor(cluster, instanceId),
+        };
         const again = await withDockerTls(first, claim.address);
         if (!again) return badCsr(reply, { cluster, instanceId });
         log.info({ cluster, instanceId }, 'Answered the initialising manager again');
@@ -136,7 +158,8 @@ export const bootstrapRoute: FastifyPluginAsync<BootstrapRouteOptions> = async (
     if (!instance || instance.clientToken !== verdict.record.clientToken || instance.role !== verdict.record.role) {
       return refuse(reply, 'instance not of this launch', fields);
     }
-    if (requireSource && (!instance.address || normaliseIp(req.ip) !== instance.address)) return refuse(reply, 'request not from the instance address', fields);
+    if (requireSource && (!instance.address || normaliseIp(req.ip) !== instance.address))
+      return refuse(reply, 'request not from the instance address', fields);
     const kv = opts.kvFor(cluster);
     let answer: JoinResponse;
     try {
@@ -157,7 +180,14 @@ export const bootstrapRoute: FastifyPluginAsync<BootstrapRouteOptions> = async (
         // Managers of a new cluster boot together; the founder's etcd and swarm take
         // seconds, so the others ask again soon.
         if (!mine) return later(reply, 'the first manager is still initialising the cluster; retry', INITIALISING_RETRY_SECONDS);
-        answer = { cluster, role: 'manager', instanceId, initialize: true, etcd: { clientURLs: [] }, nodeCredential: await credentialFor(cluster, instanceId) };
+        answer = {
+          cluster,
+          role: 'manager',
+          instanceId,
+          initialize: true,
+          etcd: { clientURLs: [] },
+          nodeCredential: await credentialFor(cluster, instanceId),
+        };
       } else {
         return later(reply, 'the cluster has no manager yet; retry');
       }
@@ -175,19 +205,26 @@ export const bootstrapRoute: FastifyPluginAsync<BootstrapRouteOptions> = async (
     return reply.code(200).send(answer);
   });
 
-  app.post<{ Body: InitializedBody }>(INITIALIZED_PATH, { schema: { body: initializedBody }, bodyLimit: 4096, onRequest }, async (req, reply) => {
-    const { cluster, token, instanceId, address, swarmTokens } = req.body;
-    if (!(await opts.tokens.redeemedBy(cluster, token, instanceId))) return refuse(reply, 'init report without a redeemed token', { cluster, instanceId });
-    const kv = opts.kvFor(cluster);
-    const claim = await kv.readClaim();
-    if (claim?.instanceId !== instanceId || claim.address !== address) return refuse(reply, 'init report from a node that does not hold the init claim', { cluster, instanceId });
-    if (requireSource && normaliseIp(req.ip) !== address) return refuse(reply, 'request not from the instance address', { cluster, instanceId });
-    // Both create-if-absent: a repeated report, or a race, never overwrites.
-    await kv.storeTokens(swarmTokens);
-    await kv.publishInitialEndpoints(endpointsOf([address], new Date(clock()).toISOString()));
-    log.info({ cluster, instanceId }, 'Recorded the initialised cluster');
-    return reply.code(204).send();
-  });
+  app.post<{ Body: InitializedBody }>(
+    INITIALIZED_PATH,
+    { schema: { body: initializedBody }, bodyLimit: 4096, onRequest },
+    async (req, reply) => {
+      const { cluster, token, instanceId, address, swarmTokens } = req.body;
+      if (!(await opts.tokens.redeemedBy(cluster, token, instanceId)))
+        return refuse(reply, 'init report without a redeemed token', { cluster, instanceId });
+      const kv = opts.kvFor(cluster);
+      const claim = await kv.readClaim();
+      if (claim?.instanceId !== instanceId || claim.address !== address)
+        return refuse(reply, 'init report from a node that does not hold the init claim', { cluster, instanceId });
+      if (requireSource && normaliseIp(req.ip) !== address)
+        return refuse(reply, 'request not from the instance address', { cluster, instanceId });
+      // Both create-if-absent: a repeated report, or a race, never overwrites.
+      await kv.storeTokens(swarmTokens);
+      await kv.publishInitialEndpoints(endpointsOf([address], new Date(clock()).toISOString()));
+      log.info({ cluster, instanceId }, 'Recorded the initialised cluster');
+      return reply.code(204).send();
+    },
+  );
 };
 
 function normaliseIp(ip: string): string {

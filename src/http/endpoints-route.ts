@@ -33,20 +33,32 @@ export function registerEndpointsRoute(app: FastifyInstance, opts: EndpointsRout
   const log = opts.logger.child({ component: 'bootstrap' });
   // Limited first, like the other bootstrap routes: a credential guess costs a hash and a lookup.
   const onRequest = opts.perMinute ? [routeLimiter(app, opts.perMinute)] : [];
-  app.get<{ Querystring: { cluster: string; instanceId: string } }>(ENDPOINTS_PATH, { schema: { querystring: query }, onRequest }, async (req, reply) => {
-    const { cluster, instanceId } = req.query;
-    const credential = /^Bearer (\S{1,128})$/.exec(req.headers.authorization ?? '')?.[1] ?? '';
-    if (!(await opts.credentials.verifyNodeCredential(cluster, instanceId, credential))) {
-      log.warn({ cluster, instanceId }, 'Refused an endpoints request: bad node credential');
-      return reply.code(401).send({ statusCode: 401, error: 'Unauthorized', message: 'node credential invalid for this cluster and instance' });
-    }
-    try {
-      const endpoints = await opts.kvFor(cluster).readEndpoints();
-      if (!endpoints) return reply.code(404).send({ statusCode: 404, error: 'Not Found', message: `cluster ${cluster} has published no endpoints yet` });
-      return reply.code(200).header('content-type', 'application/json').send(encodeEndpoints(endpoints));
-    } catch (err) {
-      log.error({ cluster, err }, 'Reading the cluster endpoints failed');
-      return reply.code(503).header('retry-after', '5').send({ statusCode: 503, error: 'Service Unavailable', message: 'the management etcd did not answer; retry' });
-    }
-  });
+  app.get<{ Querystring: { cluster: string; instanceId: string } }>(
+    ENDPOINTS_PATH,
+    { schema: { querystring: query }, onRequest },
+    async (req, reply) => {
+      const { cluster, instanceId } = req.query;
+      const credential = /^Bearer (\S{1,128})$/.exec(req.headers.authorization ?? '')?.[1] ?? '';
+      if (!(await opts.credentials.verifyNodeCredential(cluster, instanceId, credential))) {
+        log.warn({ cluster, instanceId }, 'Refused an endpoints request: bad node credential');
+        return reply
+          .code(401)
+          .send({ statusCode: 401, error: 'Unauthorized', message: 'node credential invalid for this cluster and instance' });
+      }
+      try {
+        const endpoints = await opts.kvFor(cluster).readEndpoints();
+        if (!endpoints)
+          return reply
+            .code(404)
+            .send({ statusCode: 404, error: 'Not Found', message: `cluster ${cluster} has published no endpoints yet` });
+        return reply.code(200).header('content-type', 'application/json').send(encodeEndpoints(endpoints));
+      } catch (err) {
+        log.error({ cluster, err }, 'Reading the cluster endpoints failed');
+        return reply
+          .code(503)
+          .header('retry-after', '5')
+          .send({ statusCode: 503, error: 'Service Unavailable', message: 'the management etcd did not answer; retry' });
+      }
+    },
+  );
 }

@@ -110,7 +110,12 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
 /** The metric families, registered on `registry`. */
 function defineMetrics(registry: Registry) {
   const registers = [registry];
-  const reconcileTotal = new Counter({ name: METRIC_NAMES.reconcileTotal, help: 'Reconcile cycles run, by outcome', labelNames: ['cluster', 'outcome'], registers });
+  const reconcileTotal = new Counter({
+    name: METRIC_NAMES.reconcileTotal,
+    help: 'Reconcile cycles run, by outcome',
+    labelNames: ['cluster', 'outcome'],
+    registers,
+  });
   const reconcileDuration = new Histogram({
     name: METRIC_NAMES.reconcileDuration,
     help: 'Time one reconcile cycle took (observe, plan, act)',
@@ -118,10 +123,30 @@ function defineMetrics(registry: Registry) {
     buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
     registers,
   });
-  const planSteps = new Counter({ name: METRIC_NAMES.planSteps, help: 'Steps the planner produced, by kind', labelNames: ['cluster', 'kind'], registers });
-  const errors = new Counter({ name: METRIC_NAMES.errors, help: 'Errors, by the source they came from', labelNames: ['source'], registers });
-  const nodes = new Gauge({ name: METRIC_NAMES.nodes, help: 'Swarm nodes by role and state (instances not in the swarm count as state "absent")', labelNames: ['cluster', 'role', 'state'], registers });
-  const desired = new Gauge({ name: METRIC_NAMES.nodesDesired, help: 'Nodes the spec asks for, by role', labelNames: ['cluster', 'role'], registers });
+  const planSteps = new Counter({
+    name: METRIC_NAMES.planSteps,
+    help: 'Steps the planner produced, by kind',
+    labelNames: ['cluster', 'kind'],
+    registers,
+  });
+  const errors = new Counter({
+    name: METRIC_NAMES.errors,
+    help: 'Errors, by the source they came from',
+    labelNames: ['source'],
+    registers,
+  });
+  const nodes = new Gauge({
+    name: METRIC_NAMES.nodes,
+    help: 'Swarm nodes by role and state (instances not in the swarm count as state "absent")',
+    labelNames: ['cluster', 'role', 'state'],
+    registers,
+  });
+  const desired = new Gauge({
+    name: METRIC_NAMES.nodesDesired,
+    help: 'Nodes the spec asks for, by role',
+    labelNames: ['cluster', 'role'],
+    registers,
+  });
   const ready = new Gauge({ name: METRIC_NAMES.nodesReady, help: 'Nodes ready, by role', labelNames: ['cluster', 'role'], registers });
   const leader = new Gauge({ name: METRIC_NAMES.leader, help: '1 when this replica leads, else 0', registers });
   const etcdMargin = new Gauge({
@@ -136,10 +161,39 @@ function defineMetrics(registry: Registry) {
     labelNames: ['cluster'],
     registers,
   });
-  const marks = new Gauge({ name: METRIC_NAMES.healthMarks, help: 'Unexpired health marks, by source', labelNames: ['cluster', 'source'], registers });
-  const alerts = new Counter({ name: METRIC_NAMES.alertsReceived, help: 'Alerts received on the webhook, by status and outcome', labelNames: ['status', 'outcome'], registers });
-  const notifications = new Counter({ name: METRIC_NAMES.notifications, help: 'Outgoing notifications, by outcome', labelNames: ['outcome'], registers });
-  return { reconcileTotal, reconcileDuration, planSteps, errors, nodes, desired, ready, leader, etcdMargin, swarmMargin, marks, alerts, notifications };
+  const marks = new Gauge({
+    name: METRIC_NAMES.healthMarks,
+    help: 'Unexpired health marks, by source',
+    labelNames: ['cluster', 'source'],
+    registers,
+  });
+  const alerts = new Counter({
+    name: METRIC_NAMES.alertsReceived,
+    help: 'Alerts received on the webhook, by status and outcome',
+    labelNames: ['status', 'outcome'],
+    registers,
+  });
+  const notifications = new Counter({
+    name: METRIC_NAMES.notifications,
+    help: 'Outgoing notifications, by outcome',
+    labelNames: ['outcome'],
+    registers,
+  });
+  return {
+    reconcileTotal,
+    reconcileDuration,
+    planSteps,
+    errors,
+    nodes,
+    desired,
+    ready,
+    leader,
+    etcdMargin,
+    swarmMargin,
+    marks,
+    alerts,
+    notifications,
+  };
 }
 
 type DefinedMetrics = ReturnType<typeof defineMetrics>;
@@ -183,7 +237,10 @@ function recordSnapshotSeries(m: DefinedMetrics, series: SeriesTracker, cluster:
     series.track(m.nodes, { cluster, role, state });
   }
   const margins = quorumMargins(snapshot);
-  for (const [gauge, value] of [[m.etcdMargin, margins.etcd], [m.swarmMargin, margins.swarm]] as const) {
+  for (const [gauge, value] of [
+    [m.etcdMargin, margins.etcd],
+    [m.swarmMargin, margins.swarm],
+  ] as const) {
     if (value === undefined) {
       series.forget(cluster, gauge);
       continue;

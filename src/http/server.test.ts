@@ -16,10 +16,25 @@ function anInstance(o: Partial<Instance> = {}): Instance {
   return { id: 'w1', role: 'worker', state: 'running', launchedAt: NOW - 60_000, address: '127.9.1.2', configHash: 'h', tags: {}, ...o };
 }
 function aNode(o: Partial<SwarmNode> = {}): SwarmNode {
-  return { id: 'node-w1', role: 'worker', availability: 'active', state: 'ready', leader: false, instanceId: 'w1', address: '127.9.1.2', version: 3, ...o };
+  return {
+    id: 'node-w1',
+    role: 'worker',
+    availability: 'active',
+    state: 'ready',
+    leader: false,
+    instanceId: 'w1',
+    address: '127.9.1.2',
+    version: 3,
+    ...o,
+  };
 }
 function aPayload(status: 'firing' | 'resolved', labels: Record<string, string>) {
-  return { version: '4', status, receiver: 'swarmkeeper', alerts: [{ status, labels: { alertname: 'SwarmNodeDown', ...labels }, startsAt: '2026-03-01T11:59:00Z' }] };
+  return {
+    version: '4',
+    status,
+    receiver: 'swarmkeeper',
+    alerts: [{ status, labels: { alertname: 'SwarmNodeDown', ...labels }, startsAt: '2026-03-01T11:59:00Z' }],
+  };
 }
 
 let app: FastifyInstance | undefined;
@@ -46,7 +61,12 @@ async function setUp(readiness: Partial<ReadinessChecks> = {}) {
 }
 
 const post = (a: FastifyInstance, body: unknown, headers: Record<string, string> = {}) =>
-  a.inject({ method: 'POST', url: '/v1/alerts', payload: JSON.stringify(body), headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}`, ...headers } });
+  a.inject({
+    method: 'POST',
+    url: '/v1/alerts',
+    payload: JSON.stringify(body),
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}`, ...headers },
+  });
 
 describe('buildServer', () => {
   it("gives fastify's own logger the secret-scrubbing err serializer", async () => {
@@ -152,10 +172,29 @@ describe('metrics', () => {
       status: 'ok',
       value: {
         initialized: true,
-        nodes: [aNode(), ...reachable.map((r, i) => aNode({ id: `m${i}`, role: 'manager', instanceId: `m${i}`, reachability: r ? 'reachable' : 'unreachable' }))],
+        nodes: [
+          aNode(),
+          ...reachable.map((r, i) =>
+            aNode({ id: `m${i}`, role: 'manager', instanceId: `m${i}`, reachability: r ? 'reachable' : 'unreachable' }),
+          ),
+        ],
       },
     },
-    etcd: { status: 'ok', value: { alarms: [], members: healthy.map((h, i) => ({ id: `${i}`, name: `m${i}`, peerURLs: [], clientURLs: [], isLearner: false, leader: i === 0, healthy: h })) } },
+    etcd: {
+      status: 'ok',
+      value: {
+        alarms: [],
+        members: healthy.map((h, i) => ({
+          id: `${i}`,
+          name: `m${i}`,
+          peerURLs: [],
+          clientURLs: [],
+          isLearner: false,
+          leader: i === 0,
+          healthy: h,
+        })),
+      },
+    },
     marks: [{ instanceId: 'w1', source: 'alert', reason: 'x', since: NOW }],
     operations: [],
     controls: [],
@@ -174,7 +213,11 @@ describe('metrics', () => {
     // A reachable manager whose node is down, and a voter that has not started (no name).
     const nodes = swarm.nodes.map((n) => (n.id === 'm1' ? { ...n, state: 'down' as const } : n));
     const members = etcd.members.map((m) => (m.id === '1' ? { ...m, name: '' } : m));
-    const changed: Snapshot = { ...s, swarm: { status: 'ok', value: { ...swarm, nodes } }, etcd: { status: 'ok', value: { ...etcd, members } } };
+    const changed: Snapshot = {
+      ...s,
+      swarm: { status: 'ok', value: { ...swarm, nodes } },
+      etcd: { status: 'ok', value: { ...etcd, members } },
+    };
     expect(quorumMargins(changed)).toEqual({ etcd: 0, swarm: 0 });
   });
 

@@ -4,7 +4,13 @@
 // 127.0.0.1 unless told otherwise (a container or pod passes --listen 0.0.0.0:8080).
 import { Server as TlsServer } from 'node:tls';
 import rateLimit from '@fastify/rate-limit';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync, type FastifyPluginCallback } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyPluginAsync,
+  type FastifyPluginCallback,
+} from 'fastify';
 import type { Logger } from '../log.ts';
 import type { NodeDirectory } from '../heal/alert-intake.ts';
 import type { MarkStore } from '../store/mark-port.ts';
@@ -155,7 +161,8 @@ export async function listenServer(app: FastifyInstance, opts: ListenOptions = {
 export function parseListenAddress(value: string): Required<ListenOptions> {
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(value.trim());
   const port = Number(m?.[3]);
-  if (!m || !Number.isInteger(port) || port > 65535) throw new Error(`listen address "${value}" is not host:port (for example 127.0.0.1:8080)`);
+  if (!m || !Number.isInteger(port) || port > 65535)
+    throw new Error(`listen address "${value}" is not host:port (for example 127.0.0.1:8080)`);
   return { host: m[1] ?? (m[2] || '127.0.0.1'), port };
 }
 
@@ -179,6 +186,15 @@ function pathOf(url: string): string {
 }
 
 function httpError(code: number): string {
-  const names: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 413: 'Payload Too Large', 415: 'Unsupported Media Type', 422: 'Unprocessable Entity', 429: 'Too Many Requests' };
+  const names: Record<number, string> = {
+    400: 'Bad Request',
+    401: 'Unauthorized',
+    403: 'Forbidden',
+    404: 'Not Found',
+    413: 'Payload Too Large',
+    415: 'Unsupported Media Type',
+    422: 'Unprocessable Entity',
+    429: 'Too Many Requests',
+  };
   return names[code] ?? 'Error';
 }

@@ -29,7 +29,13 @@ const echoIp: FastifyPluginAsync = async (a) => {
 };
 
 async function serve(extra: Partial<ServerDeps> = {}) {
-  app = await buildServer({ logger: silentLogger(), metrics: createMetrics({ processMetrics: false }), readiness: { etcd: async () => true, isLeader: () => false }, plugins: [{ plugin: echoIp }], ...extra });
+  app = await buildServer({
+    logger: silentLogger(),
+    metrics: createMetrics({ processMetrics: false }),
+    readiness: { etcd: async () => true, isLeader: () => false },
+    plugins: [{ plugin: echoIp }],
+    ...extra,
+  });
   return app;
 }
 
@@ -62,9 +68,13 @@ describe('readServerTls', () => {
       }
       throw new Error('expected a refusal');
     };
-    expect(errorOf(() => readServerTls({ certFile: join(dir, 'missing.crt'), keyFile: first.serverKeyFile }))).toMatch(/missing\.crt: cannot read the certificate \(ENOENT\)/);
+    expect(errorOf(() => readServerTls({ certFile: join(dir, 'missing.crt'), keyFile: first.serverKeyFile }))).toMatch(
+      /missing\.crt: cannot read the certificate \(ENOENT\)/,
+    );
     writeFileSync(join(dir, 'blank.key'), '\n');
-    expect(errorOf(() => readServerTls({ certFile: first.serverCertFile, keyFile: join(dir, 'blank.key') }))).toMatch(/blank\.key: expected a PEM private key/);
+    expect(errorOf(() => readServerTls({ certFile: first.serverCertFile, keyFile: join(dir, 'blank.key') }))).toMatch(
+      /blank\.key: expected a PEM private key/,
+    );
     const mismatch = errorOf(() => readServerTls({ certFile: first.serverCertFile, keyFile: second.serverKeyFile }));
     expect(mismatch).toMatch(/are not a certificate and its private key/);
     expect(mismatch).not.toContain(keyText.split('\n')[1]);
@@ -112,7 +122,11 @@ describe('buildServer with TLS', () => {
       const before = await httpsGet(`${base}/healthz`, first.caFile);
       copyFileSync(second.serverKeyFile, keyFile);
       copyFileSync(second.serverCertFile, certFile);
-      await expect.poll(async () => (await httpsGet(`${base}/healthz`, second.caFile).catch(() => ({ serial: before.serial }))).serial, { timeout: 10_000 }).not.toBe(before.serial);
+      await expect
+        .poll(async () => (await httpsGet(`${base}/healthz`, second.caFile).catch(() => ({ serial: before.serial }))).serial, {
+          timeout: 10_000,
+        })
+        .not.toBe(before.serial);
       logText = '';
       writeFileSync(keyFile, 'not a key');
       await expect.poll(() => logText, { timeout: 10_000 }).toContain('Keeping the TLS certificate in use');

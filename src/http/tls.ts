@@ -35,7 +35,9 @@ export function readServerTls(files: ServerTlsFiles): ServerTls {
     createSecureContext({ cert, key });
   } catch (err) {
     // OpenSSL's reason ("key values mismatch", "bad end line") names no key material.
-    throw new Error(`${files.certFile} and ${files.keyFile} are not a certificate and its private key: ${opensslReason(err)}`, { cause: err });
+    throw new Error(`${files.certFile} and ${files.keyFile} are not a certificate and its private key: ${opensslReason(err)}`, {
+      cause: err,
+    });
   }
   return { cert, key };
 }
@@ -90,7 +92,10 @@ export function reloadTlsOnChange(server: NetServer, files: ServerTlsFiles, logg
  * sender would let any client name its own source address.
  */
 export function trustedProxyList(value: string): string[] {
-  const items = value.split(',').map((s) => s.trim()).filter(Boolean);
+  const items = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (items.length === 0) throw new Error('expected one or more proxy addresses or CIDR blocks, comma-separated');
   for (const item of items) {
     const [addr = '', bits, extra] = item.split('/');

@@ -39,7 +39,9 @@ describe('loadKubeConfig', () => {
   });
 
   it('refuses when there is no kubeconfig and no service account, rather than guessing localhost', () => {
-    expect(() => loadKubeConfig(undefined, { HOME: home })).toThrow(/give --kubeconfig, set KUBECONFIG, or run in a pod with a service account/);
+    expect(() => loadKubeConfig(undefined, { HOME: home })).toThrow(
+      /give --kubeconfig, set KUBECONFIG, or run in a pod with a service account/,
+    );
   });
 
   it('refuses a kubeconfig that is not YAML without quoting its lines, which may hold a token', () => {

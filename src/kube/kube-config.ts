@@ -24,14 +24,20 @@ export function loadKubeConfig(kubeconfigFile?: string, env: NodeJS.ProcessEnv =
       // The token file is read again as the kubelet rotates it.
       kc.loadFromCluster(serviceAccountRoot);
     } else {
-      throw new SwarmkeeperError('Usage', 'no Kubernetes API server to read SwarmClusters from: give --kubeconfig, set KUBECONFIG, or run in a pod with a service account');
+      throw new SwarmkeeperError(
+        'Usage',
+        'no Kubernetes API server to read SwarmClusters from: give --kubeconfig, set KUBECONFIG, or run in a pod with a service account',
+      );
     }
   } catch (err) {
     if (err instanceof SwarmkeeperError) throw err;
     throw unreadableKubeconfig(where, err);
   }
   if (!kc.getCurrentCluster()) {
-    throw new SwarmkeeperError('Usage', `the kubeconfig${where.kind === 'file' ? ` ${where.file}` : ''} names no current cluster: set its current-context`);
+    throw new SwarmkeeperError(
+      'Usage',
+      `the kubeconfig${where.kind === 'file' ? ` ${where.file}` : ''} names no current cluster: set its current-context`,
+    );
   }
   return kc;
 }

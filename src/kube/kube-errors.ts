@@ -14,7 +14,14 @@ export function statusOf(err: unknown): number | undefined {
   return typeof e?.code === 'number' ? e.code : undefined;
 }
 
-const CODES: Record<number, ErrorCode> = { 401: 'Unauthorized', 403: 'Unauthorized', 404: 'NotFound', 409: 'Conflict', 422: 'SpecInvalid', 429: 'Throttled' };
+const CODES: Record<number, ErrorCode> = {
+  401: 'Unauthorized',
+  403: 'Unauthorized',
+  404: 'NotFound',
+  409: 'Conflict',
+  422: 'SpecInvalid',
+  429: 'Throttled',
+};
 
 export function classifyKubeError(context: string, err: unknown): SwarmkeeperError {
   const status = statusOf(err);
@@ -33,6 +40,7 @@ function reasonOf(err: unknown): string {
       return body.slice(0, 300);
     }
   }
-  if (body && typeof body === 'object' && typeof (body as { message?: unknown }).message === 'string') return (body as { message: string }).message;
+  if (body && typeof body === 'object' && typeof (body as { message?: unknown }).message === 'string')
+    return (body as { message: string }).message;
   return messageOf(err).split('\n')[0] ?? 'error';
 }

@@ -19,15 +19,21 @@ export function attachKubeEvents(
     void recordEventOrWarn(api, involved(cluster), e, new Date(now()), logger);
   };
   const listener = (e: ProgressEvent): void => {
-    if (e.type === 'step' && e.status === 'started') record(e.cluster, { type: 'Normal', reason: 'Step', action: e.step.kind, message: `${e.message}: ${e.step.reason}` });
-    else if (e.type === 'step' && e.status === 'failed') record(e.cluster, { type: 'Warning', reason: 'StepFailed', action: e.step.kind, message: `${e.message}: ${e.error ?? 'failed'}` });
+    if (e.type === 'step' && e.status === 'started')
+      record(e.cluster, { type: 'Normal', reason: 'Step', action: e.step.kind, message: `${e.message}: ${e.step.reason}` });
+    else if (e.type === 'step' && e.status === 'failed')
+      record(e.cluster, { type: 'Warning', reason: 'StepFailed', action: e.step.kind, message: `${e.message}: ${e.error ?? 'failed'}` });
     else if (e.type === 'cycle') recordNewHolds(e, holdsSeen, record);
   };
   controller.on('progress', listener);
   return () => controller.off('progress', listener);
 }
 
-function recordNewHolds(e: Extract<ProgressEvent, { type: 'cycle' }>, seen: Map<string, Set<string>>, record: (cluster: string, e: KubeEvent) => void): void {
+function recordNewHolds(
+  e: Extract<ProgressEvent, { type: 'cycle' }>,
+  seen: Map<string, Set<string>>,
+  record: (cluster: string, e: KubeEvent) => void,
+): void {
   const before = seen.get(e.cluster) ?? new Set<string>();
   const now = new Set<string>();
   for (const h of e.status.holds ?? []) {
@@ -39,6 +45,12 @@ function recordNewHolds(e: Extract<ProgressEvent, { type: 'cycle' }>, seen: Map<
 }
 
 /** Records an Event; a failure is logged and dropped: an Event never fails what it reports on. */
-export function recordEventOrWarn(api: Pick<SwarmClusterApi, 'recordEvent'>, obj: InvolvedObject, e: KubeEvent, at: Date, logger: Logger): Promise<void> {
+export function recordEventOrWarn(
+  api: Pick<SwarmClusterApi, 'recordEvent'>,
+  obj: InvolvedObject,
+  e: KubeEvent,
+  at: Date,
+  logger: Logger,
+): Promise<void> {
   return api.recordEvent(obj, e, at).catch((err: unknown) => logger.warn({ cluster: obj.name, err }, 'Recording an event failed'));
 }

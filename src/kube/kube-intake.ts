@@ -47,7 +47,12 @@ export function kubeIntake(deps: KubeIntakeDeps): (name: string, fence: LeaderFe
     if (!ours || !orphans(obj)) return;
     await removeClusterKeys(deps.mgmt, deps.prefix, name, fence);
     await deps.api.setFinalizers(name, without(finalizers, FINALIZER), obj.metadata.resourceVersion ?? '');
-    await event(obj.metadata.name, { type: 'Normal', reason: 'Orphaned', action: 'Release', message: 'Deleted with the orphan annotation: its nodes keep running, its keys in the management etcd are removed' });
+    await event(obj.metadata.name, {
+      type: 'Normal',
+      reason: 'Orphaned',
+      action: 'Release',
+      message: 'Deleted with the orphan annotation: its nodes keep running, its keys in the management etcd are removed',
+    });
     deps.logger.info({ cluster: name }, 'Released the SwarmCluster object; its nodes keep running (orphan annotation)');
   };
 }
@@ -60,7 +65,12 @@ export function kubeRelease(deps: KubeIntakeDeps): NonNullable<ActDeps['release'
     const obj = await deps.api.get(r.cluster);
     const finalizers = obj?.metadata.finalizers ?? [];
     if (obj && finalizers.includes(FINALIZER)) {
-      await event(r.cluster, { type: 'Normal', reason: 'Deleted', action: 'Release', message: 'Every node is drained and terminated: releasing the object' });
+      await event(r.cluster, {
+        type: 'Normal',
+        reason: 'Deleted',
+        action: 'Release',
+        message: 'Every node is drained and terminated: releasing the object',
+      });
       await deps.api.setFinalizers(r.cluster, without(finalizers, FINALIZER), obj.metadata.resourceVersion ?? '');
     }
     deps.logger.info({ cluster: r.cluster }, 'Released the SwarmCluster object');
@@ -75,7 +85,11 @@ async function reportRefusal(deps: KubeIntakeDeps, obj: KubeObject, fence: Leade
   const message = `${error} (no valid spec was ever seen: nothing is acted on)`;
   const previous = getCondition(obj.status?.conditions, 'SpecValid');
   if (previous?.status === 'False' && previous.message === message) return;
-  const conditions = setCondition(obj.status?.conditions, { type: 'SpecValid', status: 'False', reason: REASONS.SpecRejected, message }, (deps.now ?? Date.now)());
+  const conditions = setCondition(
+    obj.status?.conditions,
+    { type: 'SpecValid', status: 'False', reason: REASONS.SpecRejected, message },
+    (deps.now ?? Date.now)(),
+  );
   await deps.store.writeStatus(obj.metadata.name, { ...obj.status, conditions }, fence);
 }
 

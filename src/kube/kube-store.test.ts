@@ -7,7 +7,9 @@ import type { KubeObject, SwarmClusterApi } from './swarmcluster-api.ts';
 const unused = new Proxy({}, { get: () => () => Promise.reject(new Error('no API calls in these tests')) }) as SwarmClusterApi;
 const store = (): KubeClusterStore => new KubeClusterStore(new KubeConfig(), unused);
 
-function anObject(o: { workers?: unknown; deletion?: boolean; finalizers?: string[]; annotations?: Record<string, string>; generation?: number } = {}): KubeObject {
+function anObject(
+  o: { workers?: unknown; deletion?: boolean; finalizers?: string[]; annotations?: Record<string, string>; generation?: number } = {},
+): KubeObject {
   return {
     apiVersion: 'swarmkeeper.dev/v1alpha1',
     kind: 'SwarmCluster',

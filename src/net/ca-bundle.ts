@@ -24,7 +24,10 @@ export function readCaBundle(file: string, flag: string): string {
 /** The bundle normalised to its certificates, one after the other; `where` names it in errors. */
 export function checkCaBundle(text: string, where: string): string {
   if (/PRIVATE KEY-----/.test(text)) {
-    throw new SwarmkeeperError('Usage', `${where}: the file holds a private key; give the CA certificate only (it is copied into every node's user-data)`);
+    throw new SwarmkeeperError(
+      'Usage',
+      `${where}: the file holds a private key; give the CA certificate only (it is copied into every node's user-data)`,
+    );
   }
   const blocks = text.match(PEM_CERTIFICATE) ?? [];
   if (blocks.length === 0) throw new SwarmkeeperError('Usage', `${where}: no PEM certificate (-----BEGIN CERTIFICATE-----) in the file`);

@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { EtcdMember } from '../model/snapshot.ts';
-import { clusterClientUrls, decideAgentAction, gatewayEndpointsOf, initialClusterOf, needsMemberList, type AgentFacts } from './agent-decide.ts';
+import {
+  clusterClientUrls,
+  decideAgentAction,
+  gatewayEndpointsOf,
+  initialClusterOf,
+  needsMemberList,
+  type AgentFacts,
+} from './agent-decide.ts';
 import { endpointsOf } from '../protocol/cluster-endpoints.ts';
 
 const ME = { instanceId: 'lc-me', address: '127.200.0.5' };
@@ -19,7 +26,15 @@ function facts(overrides: Partial<AgentFacts> = {}): AgentFacts {
 }
 
 function aMember(overrides: Partial<EtcdMember> = {}): EtcdMember {
-  return { id: '1', name: 'lc-first', peerURLs: ['http://127.200.0.2:2380'], clientURLs: ['http://127.200.0.2:2379'], isLearner: false, leader: true, ...overrides };
+  return {
+    id: '1',
+    name: 'lc-first',
+    peerURLs: ['http://127.200.0.2:2380'],
+    clientURLs: ['http://127.200.0.2:2379'],
+    isLearner: false,
+    leader: true,
+    ...overrides,
+  };
 }
 
 const claimOf = (instanceId: string) => ({ instanceId, address: '127.200.0.2', claimedAt: '2026-01-01T00:00:00Z' });
@@ -34,9 +49,15 @@ describe('decideAgentAction: the first manager', () => {
     expect(decideAgentAction(facts({ claim: claimOf('lc-me') }))).toEqual({ kind: 'startEtcd', mode: 'new' });
   });
   it('restores the recovery snapshot instead of starting an empty etcd while a recovery order is founding', () => {
-    expect(decideAgentAction(facts({ claim: claimOf('lc-me'), restoreFrom: 'prod-20261201t120000000z-scheduled' }))).toEqual({ kind: 'restoreEtcd', backup: 'prod-20261201t120000000z-scheduled' });
+    expect(decideAgentAction(facts({ claim: claimOf('lc-me'), restoreFrom: 'prod-20261201t120000000z-scheduled' }))).toEqual({
+      kind: 'restoreEtcd',
+      backup: 'prod-20261201t120000000z-scheduled',
+    });
     // Restored already (a restart): resumes from its data dir, never restores twice.
-    expect(decideAgentAction(facts({ claim: claimOf('lc-me'), etcdDataPresent: true, restoreFrom: 'b' }))).toEqual({ kind: 'startEtcd', mode: 'resume' });
+    expect(decideAgentAction(facts({ claim: claimOf('lc-me'), etcdDataPresent: true, restoreFrom: 'b' }))).toEqual({
+      kind: 'startEtcd',
+      mode: 'resume',
+    });
     // A manager that is not the founder joins as a learner, as for a new cluster.
     expect(decideAgentAction(facts({ claim: claimOf('lc-first'), restoreFrom: 'b', members: [aMember()] })).kind).toBe('wait');
   });
@@ -48,7 +69,9 @@ describe('decideAgentAction: the first manager', () => {
       kind: 'publishEndpoints',
       endpoints: { etcdClientURLs: ['http://127.200.0.5:2379'], swarmManagers: ['127.200.0.5:2377'] },
     });
-    expect(decideAgentAction({ ...base, swarmState: 'active', tokensStored: true, endpoints: endpointsOf([ME.address]) })).toEqual({ kind: 'steady' });
+    expect(decideAgentAction({ ...base, swarmState: 'active', tokensStored: true, endpoints: endpointsOf([ME.address]) })).toEqual({
+      kind: 'steady',
+    });
   });
   it('stores missing tokens after a crash between swarm init and the token write (no second init)', () => {
     const f = facts({ claim: claimOf('lc-me'), etcdDataPresent: true, etcdRunning: true, swarmState: 'active' });
@@ -121,21 +144,43 @@ describe('decideAgentAction: a later manager', () => {
 describe('decideAgentAction: a reboot keeps membership', () => {
   it('resumes etcd from its data dir without claiming or joining again', () => {
     for (const claim of [claimOf('lc-first'), claimOf('lc-me'), undefined, 'unread' as const]) {
-      expect(decideAgentAction(facts({ claim, etcdDataPresent: true, swarmState: 'active' }))).toEqual({ kind: 'startEtcd', mode: 'resume' });
+      expect(decideAgentAction(facts({ claim, etcdDataPresent: true, swarmState: 'active' }))).toEqual({
+        kind: 'startEtcd',
+        mode: 'resume',
+      });
     }
   });
   it('resumes when the member list lists it or cannot be read (a lone manager is its own endpoint)', () => {
     const f = facts({ claim: claimOf('lc-first'), etcdDataPresent: true, swarmState: 'active', endpoints: published });
-    expect(decideAgentAction({ ...f, members: [aMember(), { ...learner, name: 'lc-me', isLearner: false }] })).toEqual({ kind: 'startEtcd', mode: 'resume' });
+    expect(decideAgentAction({ ...f, members: [aMember(), { ...learner, name: 'lc-me', isLearner: false }] })).toEqual({
+      kind: 'startEtcd',
+      mode: 'resume',
+    });
     expect(decideAgentAction({ ...f, members: 'unavailable' })).toEqual({ kind: 'startEtcd', mode: 'resume' });
     expect(needsMemberList(f)).toBe(true);
   });
   it('does not bring back an etcd member the controller removed from the cluster', () => {
-    const f = facts({ claim: claimOf('lc-first'), etcdDataPresent: true, swarmState: 'active', endpoints: published, members: [aMember()] });
-    expect(decideAgentAction(f)).toEqual({ kind: 'wait', reason: "this node's etcd member was removed from the cluster; not restarting it" });
+    const f = facts({
+      claim: claimOf('lc-first'),
+      etcdDataPresent: true,
+      swarmState: 'active',
+      endpoints: published,
+      members: [aMember()],
+    });
+    expect(decideAgentAction(f)).toEqual({
+      kind: 'wait',
+      reason: "this node's etcd member was removed from the cluster; not restarting it",
+    });
   });
   it('never initialises or joins a swarm the node is already part of', () => {
-    const f = facts({ claim: claimOf('lc-first'), etcdDataPresent: true, etcdRunning: true, swarmState: 'active', endpoints: published, tokensStored: true });
+    const f = facts({
+      claim: claimOf('lc-first'),
+      etcdDataPresent: true,
+      etcdRunning: true,
+      swarmState: 'active',
+      endpoints: published,
+      tokensStored: true,
+    });
     expect(decideAgentAction(f)).toEqual({ kind: 'steady' });
     expect(decideAgentAction({ ...f, role: 'worker', gatewayEndpoints: ['127.200.0.2:2379'] })).toEqual({ kind: 'steady' });
   });
@@ -152,7 +197,13 @@ describe('decideAgentAction: a worker', () => {
   });
   it('restarts the gateway when the managers change', () => {
     const moved = endpointsOf(['127.200.0.2', '127.200.0.3']);
-    const a = decideAgentAction({ ...worker, endpoints: moved, etcdRunning: true, gatewayEndpoints: ['127.200.0.2:2379'], swarmState: 'active' });
+    const a = decideAgentAction({
+      ...worker,
+      endpoints: moved,
+      etcdRunning: true,
+      gatewayEndpoints: ['127.200.0.2:2379'],
+      swarmState: 'active',
+    });
     expect(a).toEqual({ kind: 'startGateway', endpoints: ['127.200.0.2:2379', '127.200.0.3:2379'] });
   });
   it('never claims the cluster', () => {

@@ -52,7 +52,11 @@ export async function startNodeEtcd(opts: NodeEtcdOptions): Promise<NodeChild> {
   return { kind: 'etcd', pid: proc.pid, isRunning: () => proc.isRunning(), stop: () => proc.stop(10_000) };
 }
 
-export async function startNodeGateway(opts: { endpoints: readonly string[]; listenAddress: string; paths: AgentPaths }): Promise<NodeChild> {
+export async function startNodeGateway(opts: {
+  endpoints: readonly string[];
+  listenAddress: string;
+  paths: AgentPaths;
+}): Promise<NodeChild> {
   const gw = await startGateway({
     endpoints: opts.endpoints,
     listenAddress: opts.listenAddress,

@@ -33,9 +33,14 @@ export class ControllerEndpoints implements EndpointsSource {
     url.searchParams.set('instanceId', this.o.instanceId);
     let res: Response;
     try {
-      res = await (this.o.fetchImpl ?? fetch)(url, { headers: { authorization: `Bearer ${this.o.credential}` }, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+      res = await (this.o.fetchImpl ?? fetch)(url, {
+        headers: { authorization: `Bearer ${this.o.credential}` },
+        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+      });
     } catch (err) {
-      throw new SwarmkeeperError('Unavailable', `reading the cluster endpoints from the controller: ${(err as Error).message}`, { cause: err });
+      throw new SwarmkeeperError('Unavailable', `reading the cluster endpoints from the controller: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
     if (res.status === 404) {
       await res.body?.cancel();
@@ -43,9 +48,12 @@ export class ControllerEndpoints implements EndpointsSource {
     }
     if (res.status !== 200) {
       await res.body?.cancel();
-      throw new SwarmkeeperError(res.status === 401 ? 'Unauthorized' : 'Unavailable', `reading the cluster endpoints from the controller: HTTP ${res.status}`);
+      throw new SwarmkeeperError(
+        res.status === 401 ? 'Unauthorized' : 'Unavailable',
+        `reading the cluster endpoints from the controller: HTTP ${res.status}`,
+      );
     }
-    return parseEndpoints(await res.text(), 'the controller\'s endpoints answer');
+    return parseEndpoints(await res.text(), "the controller's endpoints answer");
   }
 
   /** Calls onChange when what the controller answers changes (not when it cannot be asked). */

@@ -17,7 +17,10 @@ const temp = (): string => {
 };
 afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
 
-function scripted(answers: Awaited<ReturnType<ExchangeClient['exchange']>>[], reports: number[] = []): ExchangeClient & { calls: number; reported: unknown[] } {
+function scripted(
+  answers: Awaited<ReturnType<ExchangeClient['exchange']>>[],
+  reports: number[] = [],
+): ExchangeClient & { calls: number; reported: unknown[] } {
   const c = {
     calls: 0,
     reported: [] as unknown[],
@@ -30,8 +33,19 @@ function scripted(answers: Awaited<ReturnType<ExchangeClient['exchange']>>[], re
   return c;
 }
 
-const endpoints = { readEndpoints: async () => endpointsOf(['10.0.0.2']), watchEndpoints: async () => async () => undefined, close: async () => undefined };
-const joinAnswer: JoinResponse = { cluster: 'prod', role: 'worker', instanceId: 'i-1', initialize: false, swarm: { joinToken: 'SWMTKN-w', managers: ['10.0.0.2:2377'] }, etcd: { clientURLs: ['http://10.0.0.2:2379'] } };
+const endpoints = {
+  readEndpoints: async () => endpointsOf(['10.0.0.2']),
+  watchEndpoints: async () => async () => undefined,
+  close: async () => undefined,
+};
+const joinAnswer: JoinResponse = {
+  cluster: 'prod',
+  role: 'worker',
+  instanceId: 'i-1',
+  initialize: false,
+  swarm: { joinToken: 'SWMTKN-w', managers: ['10.0.0.2:2377'] },
+  etcd: { clientURLs: ['http://10.0.0.2:2379'] },
+};
 const initAnswer: JoinResponse = { cluster: 'prod', role: 'manager', instanceId: 'i-1', initialize: true, etcd: { clientURLs: [] } };
 
 function kvWith(client: ExchangeClient, answerFile: string, now = () => 1_000): ExchangeKv {
@@ -107,19 +121,36 @@ describe('ExchangeKv (the ec2 join source)', () => {
     await expect(kv.readClaim()).rejects.toThrow(/waiting to retry/);
     expect(client.calls).toBe(1);
     now += 10_000;
-    await expect(kv.readClaim()).rejects.toMatchObject({ code: 'Unauthorized', message: expect.stringMatching(/^the controller refused the bootstrap token exchange: HTTP 401 .*replaces it/) });
+    await expect(kv.readClaim()).rejects.toMatchObject({
+      code: 'Unauthorized',
+      message: expect.stringMatching(/^the controller refused the bootstrap token exchange: HTTP 401 .*replaces it/),
+    });
   });
   it('keeps the answer when applying it fails (the token is spent), and applies a saved answer again after a restart', async () => {
     const file = join(temp(), 'answer.json');
     const client = scripted([{ status: 200, join: joinAnswer }]);
     let applied = 0;
-    const failing = new ExchangeKv({ instanceId: 'i-1', address: '10.0.0.5', endpoints, client, answerFile: file, onAnswer: () => {
-      applied++;
-      if (applied === 1) throw new Error('disk full');
-    } });
+    const failing = new ExchangeKv({
+      instanceId: 'i-1',
+      address: '10.0.0.5',
+      endpoints,
+      client,
+      answerFile: file,
+      onAnswer: () => {
+        applied++;
+        if (applied === 1) throw new Error('disk full');
+      },
+    });
     await expect(failing.readClaim()).rejects.toThrow('disk full');
     expect(await failing.hasTokens()).toBe(true);
-    const restarted = new ExchangeKv({ instanceId: 'i-1', address: '10.0.0.5', endpoints, client, answerFile: file, onAnswer: () => void applied++ });
+    const restarted = new ExchangeKv({
+      instanceId: 'i-1',
+      address: '10.0.0.5',
+      endpoints,
+      client,
+      answerFile: file,
+      onAnswer: () => void applied++,
+    });
     expect(await restarted.hasTokens()).toBe(true);
     expect(client.calls).toBe(1);
     expect(applied).toBe(3);

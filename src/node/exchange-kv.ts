@@ -147,7 +147,10 @@ export class ExchangeKv implements ManagementKv {
     }
     if (res.status === 503) {
       this.notBefore = this.now() + (res.retryAfterSeconds ?? 10) * 1000;
-      throw new SwarmkeeperError('Unavailable', `the controller asked to retry the bootstrap token exchange in ${res.retryAfterSeconds ?? 10} s`);
+      throw new SwarmkeeperError(
+        'Unavailable',
+        `the controller asked to retry the bootstrap token exchange in ${res.retryAfterSeconds ?? 10} s`,
+      );
     }
     // 401: the token is invalid, expired or used; a node that cannot join is dead (replaced).
     if (res.status === 401) {

@@ -74,16 +74,18 @@ export async function runNodeAgent(config: NodeAgentConfig, node: NodeIdentity, 
   const startWatch = (): void => {
     if (stopWatch || watchPending || deps.signal?.aborted) return;
     watchPending = true;
-    deps.kv.watchEndpoints(() => wake.fire()).then(
-      (stop) => {
-        watchPending = false;
-        if (deps.signal?.aborted) void stop();
-        else stopWatch = stop;
-      },
-      () => {
-        watchPending = false;
-      },
-    );
+    deps.kv
+      .watchEndpoints(() => wake.fire())
+      .then(
+        (stop) => {
+          watchPending = false;
+          if (deps.signal?.aborted) void stop();
+          else stopWatch = stop;
+        },
+        () => {
+          watchPending = false;
+        },
+      );
   };
   let failures = 0;
   const deaths: number[] = [];
@@ -247,11 +249,23 @@ export async function runNodeAgent(config: NodeAgentConfig, node: NodeIdentity, 
     const snapshot = await deps.kv.readRecoverySnapshot(order);
     const staging = `${paths.etcdDataDir}.restoring`;
     await rm(staging, { recursive: true, force: true });
-    await restoreEtcdSnapshot(snapshot, { name: node.instanceId, peerUrl: etcdPeerUrl(node.address), dataDir: staging, clusterToken: `sk-${config.cluster}-${node.instanceId}` });
+    await restoreEtcdSnapshot(snapshot, {
+      name: node.instanceId,
+      peerUrl: etcdPeerUrl(node.address),
+      dataDir: staging,
+      clusterToken: `sk-${config.cluster}-${node.instanceId}`,
+    });
     await rm(paths.etcdDataDir, { recursive: true, force: true });
     await rename(staging, paths.etcdDataDir);
     log.info({ backup, etcdRevision: order.etcdRevision }, 'Restored etcd from the recovery snapshot');
-    return startNodeEtcd({ name: node.instanceId, cluster: config.cluster, clientUrl: etcdClientUrl(node.address), peerUrl: etcdPeerUrl(node.address), mode: 'resume', paths });
+    return startNodeEtcd({
+      name: node.instanceId,
+      cluster: config.cluster,
+      clientUrl: etcdClientUrl(node.address),
+      peerUrl: etcdPeerUrl(node.address),
+      mode: 'resume',
+      paths,
+    });
   }
 }
 

@@ -27,7 +27,11 @@ afterAll(() => new Promise<void>((r) => server.close(() => r())));
 describe('sourceBoundFetch', () => {
   it('sends from the given address, with method, headers and body, and answers as a Response', async () => {
     for (const source of ['127.0.0.7', '127.0.0.9']) {
-      const res = await sourceBoundFetch(source)(new URL('/v1/bootstrap', url), { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":1}' });
+      const res = await sourceBoundFetch(source)(new URL('/v1/bootstrap', url), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"a":1}',
+      });
       expect(res.status).toBe(200);
       expect(await res.json()).toEqual({ from: source, method: 'POST', type: 'application/json', body: '{"a":1}' });
     }
@@ -66,13 +70,18 @@ describe('sourceBoundFetch over https with a CA bundle', () => {
   });
 
   it('refuses a server the given CA did not sign, saying which CA file did not accept it', async () => {
-    const fetchWrongCa = sourceBoundFetch('127.0.0.7', { ca: readFileSync(other.caFile, 'utf8'), caSource: '/etc/swarmkeeper/bootstrap-ca.pem' });
+    const fetchWrongCa = sourceBoundFetch('127.0.0.7', {
+      ca: readFileSync(other.caFile, 'utf8'),
+      caSource: '/etc/swarmkeeper/bootstrap-ca.pem',
+    });
     await expect(fetchWrongCa(`${tlsUrl}/x`)).rejects.toThrow(
       /^the controller at https:\/\/127\.0\.0\.1:\d+ presented a certificate that the CA in \/etc\/swarmkeeper\/bootstrap-ca\.pem does not accept \(UNABLE_TO_VERIFY_LEAF_SIGNATURE: /,
     );
   });
 
   it('without a CA bundle, uses the system store and says a private CA needs the flag', async () => {
-    await expect(sourceBoundFetch('127.0.0.7')(`${tlsUrl}/x`)).rejects.toThrow(/the system's CA store \(a private CA needs --bootstrap-ca-file\) does not accept/);
+    await expect(sourceBoundFetch('127.0.0.7')(`${tlsUrl}/x`)).rejects.toThrow(
+      /the system's CA store \(a private CA needs --bootstrap-ca-file\) does not accept/,
+    );
   });
 });

@@ -27,7 +27,18 @@ export function sourceBoundFetch(localAddress: string, opts: SourceBoundFetchOpt
     const headers = Object.fromEntries(new Headers(init.headers).entries());
     const body = typeof init.body === 'string' ? init.body : undefined;
     const res = await new Promise<IncomingMessage>((resolve, reject) => {
-      const req = send(url, { method: init.method ?? 'GET', headers, localAddress, timeout: 30_000, ...(init.signal ? { signal: init.signal } : {}), ...(https && opts.ca ? { ca: opts.ca } : {}) }, resolve);
+      const req = send(
+        url,
+        {
+          method: init.method ?? 'GET',
+          headers,
+          localAddress,
+          timeout: 30_000,
+          ...(init.signal ? { signal: init.signal } : {}),
+          ...(https && opts.ca ? { ca: opts.ca } : {}),
+        },
+        resolve,
+      );
       req.once('timeout', () => req.destroy(new Error(`no answer from ${url.origin} within 30 s`)));
       req.once('error', (err) => reject(untrusted(err, url, opts) ?? err));
       req.end(body);
@@ -47,6 +58,12 @@ const CERTIFICATE_PROBLEM = /CERT|SIGNATURE|SELF_SIGNED/;
 /** A certificate the node does not trust, said so plainly: no retry will fix it. */
 function untrusted(err: NodeJS.ErrnoException, url: URL, opts: SourceBoundFetchOptions): SwarmkeeperError | undefined {
   if (url.protocol !== 'https:' || typeof err.code !== 'string' || !CERTIFICATE_PROBLEM.test(err.code)) return undefined;
-  const trust = opts.ca ? `the CA in ${opts.caSource ?? 'the given CA bundle'}` : "the system's CA store (a private CA needs --bootstrap-ca-file)";
-  return new SwarmkeeperError('Unauthorized', `the controller at ${url.origin} presented a certificate that ${trust} does not accept (${err.code}: ${err.message})`, { cause: err });
+  const trust = opts.ca
+    ? `the CA in ${opts.caSource ?? 'the given CA bundle'}`
+    : "the system's CA store (a private CA needs --bootstrap-ca-file)";
+  return new SwarmkeeperError(
+    'Unauthorized',
+    `the controller at ${url.origin} presented a certificate that ${trust} does not accept (${err.code}: ${err.message})`,
+    { cause: err },
+  );
 }

@@ -3,9 +3,22 @@
 // endpoint) shows; `blocks` adds layout where supported. Pure.
 
 export type NotificationEvent =
-  | { readonly kind: 'nodeReplaced'; readonly cluster: string; readonly instanceId: string; readonly role?: string; readonly replacementId?: string; readonly reason: string }
+  | {
+      readonly kind: 'nodeReplaced';
+      readonly cluster: string;
+      readonly instanceId: string;
+      readonly role?: string;
+      readonly replacementId?: string;
+      readonly reason: string;
+    }
   | { readonly kind: 'remediationHeld'; readonly cluster: string; readonly rule: string; readonly reason: string; readonly message: string }
-  | { readonly kind: 'quorumAtRisk'; readonly cluster: string; readonly raft?: 'etcd' | 'swarm'; readonly margin?: number; readonly message: string }
+  | {
+      readonly kind: 'quorumAtRisk';
+      readonly cluster: string;
+      readonly raft?: 'etcd' | 'swarm';
+      readonly margin?: number;
+      readonly message: string;
+    }
   | { readonly kind: 'specInvalid'; readonly cluster: string; readonly message: string };
 
 export interface SlackMessage {

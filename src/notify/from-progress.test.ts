@@ -6,10 +6,37 @@ import type { SwarmClusterStatus } from '../spec/schema.ts';
 import type { NotificationEvent } from './format.ts';
 import { attachNotifier, notificationsFromProgress } from './from-progress.ts';
 
-const terminate = (rule: Step['rule']): Step => ({ kind: 'instance.terminate', instanceId: 'w1', role: 'worker', rule, reason: 'replace unhealthy worker w1 (alert)' });
-const stepEvent = (step: Step, status: 'done' | 'started' = 'done'): ProgressEvent => ({ type: 'step', cluster: 'prod', cycle: 'c1', status, step, message: 'Terminating w1' });
-const cycle = (status: SwarmClusterStatus, phase: 'Ready' | 'Degraded' | 'Frozen' = 'Ready'): ProgressEvent => ({ type: 'cycle', cluster: 'prod', cycle: 'c1', phase, planned: 0, executed: 0, status });
-const cond = (type: 'Degraded' | 'SpecValid', status: 'True' | 'False', reason: string, message: string) => ({ type, status, reason, message, lastTransitionTime: '2026-01-01T00:00:00Z' });
+const terminate = (rule: Step['rule']): Step => ({
+  kind: 'instance.terminate',
+  instanceId: 'w1',
+  role: 'worker',
+  rule,
+  reason: 'replace unhealthy worker w1 (alert)',
+});
+const stepEvent = (step: Step, status: 'done' | 'started' = 'done'): ProgressEvent => ({
+  type: 'step',
+  cluster: 'prod',
+  cycle: 'c1',
+  status,
+  step,
+  message: 'Terminating w1',
+});
+const cycle = (status: SwarmClusterStatus, phase: 'Ready' | 'Degraded' | 'Frozen' = 'Ready'): ProgressEvent => ({
+  type: 'cycle',
+  cluster: 'prod',
+  cycle: 'c1',
+  phase,
+  planned: 0,
+  executed: 0,
+  status,
+});
+const cond = (type: 'Degraded' | 'SpecValid', status: 'True' | 'False', reason: string, message: string) => ({
+  type,
+  status,
+  reason,
+  message,
+  lastTransitionTime: '2026-01-01T00:00:00Z',
+});
 
 describe('notificationsFromProgress', () => {
   const table: [string, ProgressEvent, NotificationEvent['kind'][]][] = [
@@ -18,10 +45,27 @@ describe('notificationsFromProgress', () => {
     ['a remediation terminate only started', stepEvent(terminate('R10-remediation-brakes'), 'started'), []],
     ['a scale-down terminate', stepEvent(terminate('R9-surge-unavailable')), []],
     ['a calm cycle', cycle({ conditions: [cond('SpecValid', 'True', 'SpecAccepted', 'ok')] }), []],
-    ['a brake hold', cycle({ holds: [{ rule: 'R10-remediation-brakes', reason: 'MaxUnhealthyExceeded', message: '2 unhealthy workers exceed maxUnhealthy 1' }] }, 'Degraded'), ['remediationHeld']],
+    [
+      'a brake hold',
+      cycle(
+        {
+          holds: [{ rule: 'R10-remediation-brakes', reason: 'MaxUnhealthyExceeded', message: '2 unhealthy workers exceed maxUnhealthy 1' }],
+        },
+        'Degraded',
+      ),
+      ['remediationHeld'],
+    ],
     ['a frozen cluster', cycle({ conditions: [cond('Degraded', 'True', 'QuorumLost', 'quorum lost')] }, 'Frozen'), ['quorumAtRisk']],
-    ['a projected-quorum hold', cycle({ holds: [{ rule: 'R5-projected-quorum', reason: 'QuorumAtRisk', message: 'removing m2 would leave 1 of 3' }] }), ['quorumAtRisk']],
-    ['an invalid spec', cycle({ conditions: [cond('SpecValid', 'False', 'SpecRejected', 'spec.managers.count: must be odd')] }), ['specInvalid']],
+    [
+      'a projected-quorum hold',
+      cycle({ holds: [{ rule: 'R5-projected-quorum', reason: 'QuorumAtRisk', message: 'removing m2 would leave 1 of 3' }] }),
+      ['quorumAtRisk'],
+    ],
+    [
+      'an invalid spec',
+      cycle({ conditions: [cond('SpecValid', 'False', 'SpecRejected', 'spec.managers.count: must be odd')] }),
+      ['specInvalid'],
+    ],
     ['leadership changes', { type: 'leadership', leader: true, identity: 'x' }, []],
   ];
   it.each(table)('%s', (_name, event, kinds) => {

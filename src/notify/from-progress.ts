@@ -28,7 +28,11 @@ export function notificationsFromProgress(e: ProgressEvent): NotificationEvent[]
   const degraded = getCondition(e.status.conditions, 'Degraded');
   const quorumHold = holds.find((x) => QUORUM_RULES.has(x.rule));
   if (e.phase === 'Frozen' || (degraded?.status === 'True' && degraded.reason === 'QuorumLost')) {
-    out.push({ kind: 'quorumAtRisk', cluster: e.cluster, message: degraded?.message ?? quorumHold?.message ?? 'quorum lost: membership changes are frozen' });
+    out.push({
+      kind: 'quorumAtRisk',
+      cluster: e.cluster,
+      message: degraded?.message ?? quorumHold?.message ?? 'quorum lost: membership changes are frozen',
+    });
   } else if (quorumHold) {
     out.push({ kind: 'quorumAtRisk', cluster: e.cluster, message: `${quorumHold.reason}: ${quorumHold.message}` });
   }
@@ -38,7 +42,10 @@ export function notificationsFromProgress(e: ProgressEvent): NotificationEvent[]
 }
 
 /** Sends the notifications of every progress event of `controller`; returns a detach function. */
-export function attachNotifier(controller: { on(ev: 'progress', l: (e: ProgressEvent) => void): unknown; off(ev: 'progress', l: (e: ProgressEvent) => void): unknown }, notifier: Pick<Notifier, 'notify'>): () => void {
+export function attachNotifier(
+  controller: { on(ev: 'progress', l: (e: ProgressEvent) => void): unknown; off(ev: 'progress', l: (e: ProgressEvent) => void): unknown },
+  notifier: Pick<Notifier, 'notify'>,
+): () => void {
   const listener = (e: ProgressEvent): void => {
     for (const n of notificationsFromProgress(e)) notifier.notify(n);
   };

@@ -76,7 +76,13 @@ async function until(cond: () => boolean, ms = 20_000): Promise<void> {
 
 const events: NotificationEvent[] = [
   { kind: 'nodeReplaced', cluster: 'prod', instanceId: 'w1', role: 'worker', replacementId: 'w7', reason: 'Alert SwarmNodeDown firing' },
-  { kind: 'remediationHeld', cluster: 'prod', rule: 'R10-remediation-brakes', reason: 'MaxUnhealthyExceeded', message: '3 of 5 workers unhealthy, at most 2 may be' },
+  {
+    kind: 'remediationHeld',
+    cluster: 'prod',
+    rule: 'R10-remediation-brakes',
+    reason: 'MaxUnhealthyExceeded',
+    message: '3 of 5 workers unhealthy, at most 2 may be',
+  },
   { kind: 'quorumAtRisk', cluster: 'prod', raft: 'etcd', margin: 0, message: '2 of 3 members healthy' },
   { kind: 'specInvalid', cluster: 'prod', message: 'spec.managers.count: must be 1, 3, 5 or 7' },
 ];
@@ -123,7 +129,13 @@ describe('Notifier', () => {
     const stalled: ServerResponse[] = [];
     rx.respond = (_req, res) => stalled.push(res);
     const outcomes: string[] = [];
-    const n = new Notifier({ webhookUrl: rx.url, logger: capturedLogger().logger, maxQueue: 3, timeoutMs: 60_000, onOutcome: (o) => outcomes.push(o) });
+    const n = new Notifier({
+      webhookUrl: rx.url,
+      logger: capturedLogger().logger,
+      maxQueue: 3,
+      timeoutMs: 60_000,
+      onOutcome: (o) => outcomes.push(o),
+    });
     const started = performance.now();
     for (let i = 0; i < 10; i++) n.notify({ kind: 'specInvalid', cluster: `c${i}`, message: `problem ${i}` });
     expect(performance.now() - started).toBeLessThan(200);

@@ -8,8 +8,26 @@ import type { Provider } from '../providers/provider.ts';
 import type { SwarmApi, SwarmInfo } from '../swarm/port.ts';
 import type { EtcdMembershipApi } from '../etcd/port.ts';
 
-const aManager = (id: string, o: Partial<Instance> = {}): Instance => ({ id, role: 'manager', state: 'running', launchedAt: 0, address: `127.9.0.${id.length}`, configHash: 'h', tags: {}, ...o });
-const aNode = (o: Partial<SwarmNode> = {}): SwarmNode => ({ id: 'n1', role: 'manager', availability: 'active', state: 'ready', leader: true, address: 'a', version: 1, ...o });
+const aManager = (id: string, o: Partial<Instance> = {}): Instance => ({
+  id,
+  role: 'manager',
+  state: 'running',
+  launchedAt: 0,
+  address: `127.9.0.${id.length}`,
+  configHash: 'h',
+  tags: {},
+  ...o,
+});
+const aNode = (o: Partial<SwarmNode> = {}): SwarmNode => ({
+  id: 'n1',
+  role: 'manager',
+  availability: 'active',
+  state: 'ready',
+  leader: true,
+  address: 'a',
+  version: 1,
+  ...o,
+});
 
 function aProvider(list: () => Promise<Instance[]>): Provider {
   return {
@@ -62,7 +80,12 @@ describe('observeCluster', () => {
   it('reads an empty cluster as ok: no swarm yet, no members', async () => {
     const peers = new PeerClients({ swarm: () => aSwarm(new Error('unused')), etcd: () => okEtcd });
     const s = await observeCluster({ cluster: 'c', provider: aProvider(async () => []), peers, now: () => 42 });
-    expect(s).toMatchObject({ observedAt: 42, instances: { status: 'ok', value: [] }, swarm: { status: 'ok', value: { initialized: false } }, etcd: { status: 'ok' } });
+    expect(s).toMatchObject({
+      observedAt: 42,
+      instances: { status: 'ok', value: [] },
+      swarm: { status: 'ok', value: { initialized: false } },
+      etcd: { status: 'ok' },
+    });
   });
 
   it("carries the controller's own instance id into the snapshot (the planner replaces that node last)", async () => {
@@ -96,7 +119,12 @@ describe('observeCluster', () => {
     };
     const peers = new PeerClients({ swarm: (e) => byPath[(e as { socketPath: string }).socketPath]!, etcd: () => okEtcd });
     const hints = {};
-    const s = await observeCluster({ cluster: 'c', provider: aProvider(async () => [aManager('m1'), aManager('m22'), aManager('m333')]), peers, hints });
+    const s = await observeCluster({
+      cluster: 'c',
+      provider: aProvider(async () => [aManager('m1'), aManager('m22'), aManager('m333')]),
+      peers,
+      hints,
+    });
     expect(s.swarm).toMatchObject({ status: 'ok', value: { initialized: true, nodes: [{ availability: 'drain', runningTasks: 2 }] } });
     expect(hints).toEqual({ swarmManagerId: 'm333' });
   });

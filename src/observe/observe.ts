@@ -84,9 +84,18 @@ export async function refreshSources(deps: ObserveDeps, base: Snapshot, parts: S
   const [swarm, etcd, operations] = await Promise.all([
     parts.swarm && known ? readSwarm(deps, managers, ms) : base.swarm,
     parts.etcd && known ? readEtcd(deps, managers, ms) : base.etcd,
-    parts.operations ? readSource('reading the operations journal', ms, async () => (deps.journal ? toOperations(await deps.journal.list(deps.cluster)) : [])) : undefined,
+    parts.operations
+      ? readSource('reading the operations journal', ms, async () =>
+          deps.journal ? toOperations(await deps.journal.list(deps.cluster)) : [],
+        )
+      : undefined,
   ]);
-  return Object.freeze({ ...base, swarm, etcd, ...(operations === undefined ? {} : { operations: valueOr<Operation[]>(operations, [...base.operations]) }) });
+  return Object.freeze({
+    ...base,
+    swarm,
+    etcd,
+    ...(operations === undefined ? {} : { operations: valueOr<Operation[]>(operations, [...base.operations]) }),
+  });
 }
 
 /**
@@ -121,7 +130,11 @@ async function readSwarm(deps: ObserveDeps, managers: readonly Instance[], ms: n
 }
 
 /** Tasks are counted only where someone waits for them to move (drained nodes). */
-async function countTasksIfDraining(api: Pick<SwarmApi, 'runningTasks' | 'tasksNotMoved'>, node: SwarmNode, ms: number): Promise<SwarmNode> {
+async function countTasksIfDraining(
+  api: Pick<SwarmApi, 'runningTasks' | 'tasksNotMoved'>,
+  node: SwarmNode,
+  ms: number,
+): Promise<SwarmNode> {
   if (node.availability !== 'drain' || node.runningTasks !== undefined) return node;
   try {
     const [running, notMoved] = await Promise.all([

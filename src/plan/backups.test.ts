@@ -33,7 +33,11 @@ describe('pre-change backups', () => {
 
   it('a backup of the current membership covers the change: no second one', () => {
     const s = deadManager();
-    const r = plan(backed, { ...s, backup: { newest: { name: 'b1', takenAt: NOW - 10_000, membership: membershipFingerprint(s) } } }, { now: NOW });
+    const r = plan(
+      backed,
+      { ...s, backup: { newest: { name: 'b1', takenAt: NOW - 10_000, membership: membershipFingerprint(s) } } },
+      { now: NOW },
+    );
     expect(kinds(r.steps)).toEqual(['swarm.drain', 'swarm.demote']);
   });
 
@@ -45,7 +49,10 @@ describe('pre-change backups', () => {
   it('a failed pre-change backup holds the change, visibly, and retries after the back-off', () => {
     const s = deadManager();
     const fp = membershipFingerprint(s);
-    const failed = { ...s, backup: { lastFailure: { at: NOW - 1_000, purpose: 'pre-change' as const, membership: fp, error: 'store unreachable' } } };
+    const failed = {
+      ...s,
+      backup: { lastFailure: { at: NOW - 1_000, purpose: 'pre-change' as const, membership: fp, error: 'store unreachable' } },
+    };
     const held = plan(backed, failed, { now: NOW });
     expect(held.steps.some((st) => MEMBERSHIP_STEP_KINDS.has(st.kind))).toBe(false);
     expect(kinds(held.steps)).not.toContain('backup.create');
@@ -62,7 +69,12 @@ describe('pre-change backups', () => {
 
   it('the explicit override lets the change go on after a failed snapshot', () => {
     const s = deadManager();
-    const failed = { ...s, backup: { lastFailure: { at: NOW - 1_000, purpose: 'pre-change' as const, membership: membershipFingerprint(s), error: 'store unreachable' } } };
+    const failed = {
+      ...s,
+      backup: {
+        lastFailure: { at: NOW - 1_000, purpose: 'pre-change' as const, membership: membershipFingerprint(s), error: 'store unreachable' },
+      },
+    };
     const r = plan(override, failed, { now: NOW });
     expect(kinds(r.steps)).toEqual(['swarm.drain', 'swarm.demote']);
     expect(r.holds.some((h) => h.rule === 'R15-backup-before-change')).toBe(false);
@@ -74,7 +86,11 @@ describe('pre-change backups', () => {
   });
 
   it('a cluster without any full member yet (new, or just restored) needs no pre-change snapshot', () => {
-    const s = aSnapshot({ spec: backed, nodes: [aManager({ swarmRole: 'worker' }), aManager({ member: 'none', launchedAt: NOW - 5_000 })], swarmInitialized: true });
+    const s = aSnapshot({
+      spec: backed,
+      nodes: [aManager({ swarmRole: 'worker' }), aManager({ member: 'none', launchedAt: NOW - 5_000 })],
+      swarmInitialized: true,
+    });
     const r = plan(backed, s, { now: NOW });
     expect(r.steps.filter((st) => st.kind === 'backup.create' && st.purpose === 'pre-change')).toEqual([]);
   });
@@ -102,7 +118,10 @@ describe('scheduled backups', () => {
   });
 
   it('a failed scheduled backup is retried after a minute, not every cycle', () => {
-    const s = { ...aConvergedCluster(3, 2, { spec: backed }), backup: { lastFailure: { at: NOW - 5_000, purpose: 'scheduled' as const, membership: 'x', error: 'boom' } } };
+    const s = {
+      ...aConvergedCluster(3, 2, { spec: backed }),
+      backup: { lastFailure: { at: NOW - 5_000, purpose: 'scheduled' as const, membership: 'x', error: 'boom' } },
+    };
     expect(plan(backed, s, { now: NOW }).steps).toEqual([]);
     expect(kinds(plan(backed, s, { now: NOW + 60_000 }).steps)).toEqual(['backup.create']);
   });

@@ -39,7 +39,13 @@ export const SCHEDULED_RETRY_MS = 60_000;
  */
 export function membershipFingerprint(snapshot: Snapshot): string {
   const etcd = snapshot.etcd.status === 'ok' ? snapshot.etcd.value.members.map((m) => `${m.id}${m.isLearner ? 'L' : 'V'}`).sort() : ['?'];
-  const swarm = snapshot.swarm.status === 'ok' ? snapshot.swarm.value.nodes.filter((n) => n.role === 'manager').map((n) => n.id).sort() : ['?'];
+  const swarm =
+    snapshot.swarm.status === 'ok'
+      ? snapshot.swarm.value.nodes
+          .filter((n) => n.role === 'manager')
+          .map((n) => n.id)
+          .sort()
+      : ['?'];
   return `etcd:${etcd.join(',')};swarm:${swarm.join(',')}`;
 }
 
@@ -68,7 +74,12 @@ export function preChangeBackupAllows(ctx: BackupPlanning, step: Step): boolean 
     if (retryIn <= 0) emitBackup(ctx, 'pre-change', membership, `retry the etcd snapshot that must precede ${step.kind} ${targetOf(step)}`);
     return false;
   }
-  emitBackup(ctx, 'pre-change', membership, `snapshot etcd before ${step.kind} ${targetOf(step)} (no backup of the current membership yet)`);
+  emitBackup(
+    ctx,
+    'pre-change',
+    membership,
+    `snapshot etcd before ${step.kind} ${targetOf(step)} (no backup of the current membership yet)`,
+  );
   return true;
 }
 
@@ -92,5 +103,11 @@ export function planScheduledBackup(ctx: BackupPlanning): void {
 /** At most one backup step per plan. */
 function emitBackup(ctx: BackupPlanning, purpose: 'scheduled' | 'pre-change', membership: string, reason: string): void {
   if (ctx.steps.some((s) => s.kind === 'backup.create')) return;
-  ctx.steps.push({ kind: 'backup.create', purpose, membership, rule: purpose === 'pre-change' ? 'R15-backup-before-change' : 'converge', reason });
+  ctx.steps.push({
+    kind: 'backup.create',
+    purpose,
+    membership,
+    rule: purpose === 'pre-change' ? 'R15-backup-before-change' : 'converge',
+    reason,
+  });
 }

@@ -41,7 +41,14 @@ export function emitRemoval(ctx: PlanContext, n: NodeView, why: Why): boolean {
   }
   const sw = n.swarm;
   if (sw && sw.availability !== 'drain') {
-    ctx.emit({ kind: 'swarm.drain', instanceId: n.id, nodeId: sw.id, ...(why.minReadyAfter === undefined ? {} : { minReadyAfter: why.minReadyAfter }), rule: why.rule, reason: why.reason });
+    ctx.emit({
+      kind: 'swarm.drain',
+      instanceId: n.id,
+      nodeId: sw.id,
+      ...(why.minReadyAfter === undefined ? {} : { minReadyAfter: why.minReadyAfter }),
+      rule: why.rule,
+      reason: why.reason,
+    });
   }
   if (sw && sw.state === 'ready' && !n.dead && !drainSettled(sw) && !emitDrainWait(ctx, n, sw)) return false;
   if (n.member && !emitMemberExit(ctx, n, n.member, sw)) return false;
@@ -49,7 +56,15 @@ export function emitRemoval(ctx: PlanContext, n: NodeView, why: Why): boolean {
     emitDemote(ctx, sw, n.id, n.dead);
     return false;
   }
-  if (sw) ctx.emit({ kind: 'swarm.removeNode', nodeId: sw.id, instanceId: n.id, force: sw.state !== 'down', rule: ruleOf(n), reason: `remove ${n.id} from the swarm` });
+  if (sw)
+    ctx.emit({
+      kind: 'swarm.removeNode',
+      nodeId: sw.id,
+      instanceId: n.id,
+      force: sw.state !== 'down',
+      rule: ruleOf(n),
+      reason: `remove ${n.id} from the swarm`,
+    });
   ctx.emit({ kind: 'instance.terminate', instanceId: n.id, role: n.role, rule: ruleOf(n), reason: why.reason });
   return true;
 }
@@ -67,7 +82,13 @@ function emitMemberExit(ctx: PlanContext, n: NodeView, member: EtcdMember, sw: S
       ctx.hold('R7-manager-removal-order', 'NoLeadershipTarget', `etcd leadership cannot move away from ${n.id}: no other healthy voter`);
       return false;
     }
-    ctx.emit({ kind: 'etcd.moveLeader', fromMemberId: member.id, toMemberId: to.id, rule: 'R7-manager-removal-order', reason: `move etcd leadership away from ${n.id} before it leaves` });
+    ctx.emit({
+      kind: 'etcd.moveLeader',
+      fromMemberId: member.id,
+      toMemberId: to.id,
+      rule: 'R7-manager-removal-order',
+      reason: `move etcd leadership away from ${n.id} before it leaves`,
+    });
   }
   if (sw && sw.role === 'manager') {
     emitDemote(ctx, sw, n.id, n.dead);
@@ -87,10 +108,20 @@ export function emitDemote(ctx: PlanContext, sw: SwarmNode, instanceId: string |
     return false;
   }
   if (!dead && isReachableManager(sw) && p.votersAfter === 2 && ctx.spec.managers.count !== 1 && !ctx.deleting) {
-    ctx.hold('R2-manager-floor', 'TwoManagersEnRoute', `demoting ${label} would leave two managers on the way to ${ctx.spec.managers.count}`);
+    ctx.hold(
+      'R2-manager-floor',
+      'TwoManagersEnRoute',
+      `demoting ${label} would leave two managers on the way to ${ctx.spec.managers.count}`,
+    );
     return false;
   }
-  return ctx.emit({ kind: 'swarm.demote', instanceId: instanceId ?? sw.id, nodeId: sw.id, rule: 'R7-manager-removal-order', reason: `demote ${label} (${describeProjection('swarm', p)})` });
+  return ctx.emit({
+    kind: 'swarm.demote',
+    instanceId: instanceId ?? sw.id,
+    nodeId: sw.id,
+    rule: 'R7-manager-removal-order',
+    reason: `demote ${label} (${describeProjection('swarm', p)})`,
+  });
 }
 
 export function emitMemberRemove(ctx: PlanContext, member: EtcdMember, instanceId: string | undefined, dead: boolean): boolean {
@@ -105,12 +136,28 @@ export function emitMemberRemove(ctx: PlanContext, member: EtcdMember, instanceI
       return false;
     }
     if (!dead && healthy && p.votersAfter === 2 && ctx.spec.managers.count !== 1 && !ctx.deleting) {
-      ctx.hold('R2-manager-floor', 'TwoManagersEnRoute', `removing ${label} would leave two etcd members on the way to ${ctx.spec.managers.count}`);
+      ctx.hold(
+        'R2-manager-floor',
+        'TwoManagersEnRoute',
+        `removing ${label} would leave two etcd members on the way to ${ctx.spec.managers.count}`,
+      );
       return false;
     }
-    return ctx.emit({ kind: 'etcd.removeMember', memberId: member.id, ...(instanceId === undefined ? {} : { instanceId }), rule: dead ? 'R6-replace-order' : 'R7-manager-removal-order', reason: `remove the etcd member of ${label} (${describeProjection('etcd', p)})` });
+    return ctx.emit({
+      kind: 'etcd.removeMember',
+      memberId: member.id,
+      ...(instanceId === undefined ? {} : { instanceId }),
+      rule: dead ? 'R6-replace-order' : 'R7-manager-removal-order',
+      reason: `remove the etcd member of ${label} (${describeProjection('etcd', p)})`,
+    });
   }
-  return ctx.emit({ kind: 'etcd.removeMember', memberId: member.id, ...(instanceId === undefined ? {} : { instanceId }), rule: 'R6-replace-order', reason: `remove the etcd learner of ${label} (no vote: quorum unchanged)` });
+  return ctx.emit({
+    kind: 'etcd.removeMember',
+    memberId: member.id,
+    ...(instanceId === undefined ? {} : { instanceId }),
+    rule: 'R6-replace-order',
+    reason: `remove the etcd learner of ${label} (no vote: quorum unchanged)`,
+  });
 }
 
 /** A healthy voter to hand etcd leadership to: a serving manager, lowest member id. */
@@ -134,17 +181,36 @@ function emitDrainWait(ctx: PlanContext, n: NodeView, sw: SwarmNode): boolean {
   if (onTimeout === 'hold' && ctx.now >= deadline && sw.availability === 'drain') {
     const left = [
       sw.runningTasks ? `${sw.runningTasks} task(s) still on it` : '',
-      sw.tasksNotMoved ? `${sw.tasksNotMoved} task(s) of its services not running elsewhere yet${sw.tasksNotMovedWhy ? ` (${sw.tasksNotMovedWhy})` : ''}` : '',
+      sw.tasksNotMoved
+        ? `${sw.tasksNotMoved} task(s) of its services not running elsewhere yet${sw.tasksNotMovedWhy ? ` (${sw.tasksNotMovedWhy})` : ''}`
+        : '',
     ].filter(Boolean);
-    ctx.hold(ruleOf(n), 'DrainTimedOut', `removal of ${n.id} waits: drainTimeoutSeconds (${ctx.spec.rollout.drainTimeoutSeconds}) passed with ${left.join(' and ') || 'its tasks not counted'}; it stays drained until they run elsewhere`);
+    ctx.hold(
+      ruleOf(n),
+      'DrainTimedOut',
+      `removal of ${n.id} waits: drainTimeoutSeconds (${ctx.spec.rollout.drainTimeoutSeconds}) passed with ${left.join(' and ') || 'its tasks not counted'}; it stays drained until they run elsewhere`,
+    );
     return false;
   }
-  ctx.emit({ kind: 'swarm.waitDrained', instanceId: n.id, nodeId: sw.id, deadline, onTimeout, rule: ruleOf(n), reason: `let tasks move off ${n.id}` });
+  ctx.emit({
+    kind: 'swarm.waitDrained',
+    instanceId: n.id,
+    nodeId: sw.id,
+    deadline,
+    onTimeout,
+    rule: ruleOf(n),
+    reason: `let tasks move off ${n.id}`,
+  });
   return true;
 }
 
 /** The drain deadline: from when the journal says the drain ran, else from now. */
-export function drainDeadline(ctx: PlanContext, nodeId: string, instanceId: string, drainKind: 'swarm.drain' | 'swarm.setAvailability'): number {
+export function drainDeadline(
+  ctx: PlanContext,
+  nodeId: string,
+  instanceId: string,
+  drainKind: 'swarm.drain' | 'swarm.setAvailability',
+): number {
   const drains = ctx.snapshot.operations.filter((op) => op.stepKind === drainKind && (op.target === instanceId || op.target === nodeId));
   const started = drains.reduce<number | undefined>((acc, op) => (acc === undefined || op.startedAt > acc ? op.startedAt : acc), undefined);
   return (started ?? ctx.now) + ctx.spec.rollout.drainTimeoutSeconds * 1000;
@@ -180,10 +246,20 @@ export function emitManagerJoin(ctx: PlanContext, n: NodeView): void {
   if (!m) {
     const other = etcd.members.find((x) => x.isLearner || x.name === '');
     if (other) {
-      ctx.hold('R6-replace-order', 'LearnerInFlight', `adding ${n.id} waits: member ${other.id} is a learner or not started (one at a time)`);
+      ctx.hold(
+        'R6-replace-order',
+        'LearnerInFlight',
+        `adding ${n.id} waits: member ${other.id} is a learner or not started (one at a time)`,
+      );
       return;
     }
-    ctx.emit({ kind: 'etcd.addLearner', instanceId: n.id, peerURL: etcdPeerUrl(inst.address), rule: 'R6-replace-order', reason: `add ${n.id} to etcd as a learner (no vote until caught up)` });
+    ctx.emit({
+      kind: 'etcd.addLearner',
+      instanceId: n.id,
+      peerURL: etcdPeerUrl(inst.address),
+      rule: 'R6-replace-order',
+      reason: `add ${n.id} to etcd as a learner (no vote until caught up)`,
+    });
     return;
   }
   if (m.isLearner) {
@@ -196,12 +272,22 @@ export function emitManagerJoin(ctx: PlanContext, n: NodeView): void {
       ctx.hold('R5-projected-quorum', 'QuorumAtRisk', `promoting ${n.id} refused: ${describeProjection('etcd', p)}`);
       return;
     }
-    ctx.emit({ kind: 'etcd.promote', instanceId: n.id, memberId: m.id, rule: 'R6-replace-order', reason: `promote the caught-up learner of ${n.id} (${describeProjection('etcd', p)})` });
+    ctx.emit({
+      kind: 'etcd.promote',
+      instanceId: n.id,
+      memberId: m.id,
+      rule: 'R6-replace-order',
+      reason: `promote the caught-up learner of ${n.id} (${describeProjection('etcd', p)})`,
+    });
     return;
   }
   const sw = n.swarm;
   if (!ctx.inv.swarm) {
-    ctx.hold('R1-complete-observation', 'ObservationIncomplete', `promoting manager ${n.id} in the swarm waits for the swarm to be observed`);
+    ctx.hold(
+      'R1-complete-observation',
+      'ObservationIncomplete',
+      `promoting manager ${n.id} in the swarm waits for the swarm to be observed`,
+    );
     return;
   }
   if (!sw || sw.state !== 'ready') {
@@ -214,11 +300,23 @@ export function emitManagerJoin(ctx: PlanContext, n: NodeView): void {
       ctx.hold('R5-projected-quorum', 'QuorumAtRisk', `promoting ${n.id} in the swarm refused: ${describeProjection('swarm', p)}`);
       return;
     }
-    ctx.emit({ kind: 'swarm.promote', instanceId: n.id, nodeId: sw.id, rule: 'R6-replace-order', reason: `promote ${n.id} to swarm manager (${describeProjection('swarm', p)})` });
+    ctx.emit({
+      kind: 'swarm.promote',
+      instanceId: n.id,
+      nodeId: sw.id,
+      rule: 'R6-replace-order',
+      reason: `promote ${n.id} to swarm manager (${describeProjection('swarm', p)})`,
+    });
   }
 }
 
-const MEMBERSHIP_EVIDENCE: ReadonlySet<string> = new Set(['etcd.addLearner', 'etcd.removeMember', 'swarm.drain', 'swarm.demote', 'swarm.removeNode']);
+const MEMBERSHIP_EVIDENCE: ReadonlySet<string> = new Set([
+  'etcd.addLearner',
+  'etcd.removeMember',
+  'swarm.drain',
+  'swarm.demote',
+  'swarm.removeNode',
+]);
 
 /** A finished step of the journal added this instance to etcd or started its removal. */
 function journalShowsMembership(ctx: PlanContext, instanceId: string): boolean {

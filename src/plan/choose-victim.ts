@@ -9,14 +9,27 @@ import { compareStrings } from './inventory.ts';
 
 export function victimClass(n: NodeView): number {
   if (n.removing) return 0;
-  if (n.control?.markedForDeletion || n.control?.request?.action === 'replace' || n.operatorAvailability === 'drain' || n.operatorAvailability === 'pause') return 1;
+  if (
+    n.control?.markedForDeletion ||
+    n.control?.request?.action === 'replace' ||
+    n.operatorAvailability === 'drain' ||
+    n.operatorAvailability === 'pause'
+  )
+    return 1;
   if (!n.joined || n.orphan) return 2;
   if (n.dead) return 3;
   if (n.outdated) return 4;
   return 5;
 }
 
-export const VICTIM_CLASS_NAMES = ['removal already started', 'marked for deletion', 'never joined', 'unhealthy', 'outdated', 'oldest in the most-populated zone'] as const;
+export const VICTIM_CLASS_NAMES = [
+  'removal already started',
+  'marked for deletion',
+  'never joined',
+  'unhealthy',
+  'outdated',
+  'oldest in the most-populated zone',
+] as const;
 
 /** Why `n` is chosen, in words: its class, or the operator request that put it there. */
 export function victimReason(n: NodeView): string {
@@ -25,7 +38,7 @@ export function victimReason(n: NodeView): string {
     if (n.control?.request?.action === 'replace') return 'replacement asked for by the operator';
     return `${n.operatorAvailability === 'drain' ? 'drained' : 'cordoned'} by the operator`;
   }
-  return cls === 4 ? 'outdated: replaced by the new one' : VICTIM_CLASS_NAMES[cls] ?? '';
+  return cls === 4 ? 'outdated: replaced by the new one' : (VICTIM_CLASS_NAMES[cls] ?? '');
 }
 
 /** `nodes` ordered best victim first. `population` counts the role's nodes per zone. */

@@ -65,12 +65,22 @@ export class PlanContext {
   /** Whether a membership step may still be added; records the hold when not. */
   membershipAllowed(step: Step): boolean {
     if (this.membershipUsed) {
-      this.hold('R3-one-membership-change', 'MembershipChangeInFlight', `${step.kind} ${targetOf(step)} waits: one membership change at a time`);
+      this.hold(
+        'R3-one-membership-change',
+        'MembershipChangeInFlight',
+        `${step.kind} ${targetOf(step)} waits: one membership change at a time`,
+      );
       return false;
     }
-    const other = inFlightMembershipOps(this.snapshot.operations).find((op) => !(op.stepKind === step.kind && op.target === targetOf(step)));
+    const other = inFlightMembershipOps(this.snapshot.operations).find(
+      (op) => !(op.stepKind === step.kind && op.target === targetOf(step)),
+    );
     if (other) {
-      this.hold('R3-one-membership-change', 'MembershipChangeInFlight', `${step.kind} ${targetOf(step)} waits: the journal has ${other.stepKind} ${other.target} in flight`);
+      this.hold(
+        'R3-one-membership-change',
+        'MembershipChangeInFlight',
+        `${step.kind} ${targetOf(step)} waits: the journal has ${other.stepKind} ${other.target} in flight`,
+      );
       return false;
     }
     return true;

@@ -26,13 +26,17 @@ export function planDeletion(ctx: PlanContext): void {
   }
   const workers = orderVictims(inv.workers, zonePopulation(inv.workers));
   if (workers.length > 0) {
-    for (const w of workers) emitRemoval(ctx, w, { rule: 'cascade-delete', reason: `delete the cluster: remove worker ${w.id} (workers first)` });
+    for (const w of workers)
+      emitRemoval(ctx, w, { rule: 'cascade-delete', reason: `delete the cluster: remove worker ${w.id} (workers first)` });
     return;
   }
   const managers = orderVictims(inv.managers, zonePopulation(inv.managers));
   const [first] = managers;
   if (first && managers.length > 1) {
-    emitRemoval(ctx, first, { rule: 'cascade-delete', reason: `delete the cluster: remove manager ${first.id} (${managers.length - 1} left after it, one membership change at a time)` });
+    emitRemoval(ctx, first, {
+      rule: 'cascade-delete',
+      reason: `delete the cluster: remove manager ${first.id} (${managers.length - 1} left after it, one membership change at a time)`,
+    });
     return;
   }
   if (first) {
@@ -41,7 +45,11 @@ export function planDeletion(ctx: PlanContext): void {
   }
   const unseen = unseenLaunches(ctx.snapshot, ctx.now, ctx.spec.healing.nodeStartupTimeoutSeconds * 1000);
   if (unseen.length > 0) {
-    ctx.hold('R13-idempotent-journal', 'WaitingForLaunch', `deletion waits: launch(es) ${unseen.map((u) => u.token).join(', ')} may still be listed by the provider, then terminated`);
+    ctx.hold(
+      'R13-idempotent-journal',
+      'WaitingForLaunch',
+      `deletion waits: launch(es) ${unseen.map((u) => u.token).join(', ')} may still be listed by the provider, then terminated`,
+    );
     return;
   }
   ctx.emit({ kind: 'cluster.release', rule: 'cascade-delete', reason: 'delete the cluster: no node is left, remove its keys' });
@@ -55,11 +63,32 @@ function emitLastManagerTeardown(ctx: PlanContext, n: NodeView): void {
   }
   const sw = n.swarm;
   if (sw && sw.availability !== 'drain') {
-    ctx.emit({ kind: 'swarm.drain', instanceId: n.id, nodeId: sw.id, rule: 'cascade-delete', reason: `delete the cluster: drain the last manager ${n.id} so its tasks stop` });
+    ctx.emit({
+      kind: 'swarm.drain',
+      instanceId: n.id,
+      nodeId: sw.id,
+      rule: 'cascade-delete',
+      reason: `delete the cluster: drain the last manager ${n.id} so its tasks stop`,
+    });
   }
   if (sw && !n.dead && sw.state === 'ready') {
     const deadline = drainDeadline(ctx, sw.id, n.id, 'swarm.drain');
-    ctx.emit({ kind: 'swarm.waitDrained', instanceId: n.id, nodeId: sw.id, deadline, onTimeout: 'proceed', rule: 'cascade-delete', reason: `let the tasks on ${n.id} stop` });
+    ctx.emit({
+      kind: 'swarm.waitDrained',
+      instanceId: n.id,
+      nodeId: sw.id,
+      deadline,
+      onTimeout: 'proceed',
+      rule: 'cascade-delete',
+      reason: `let the tasks on ${n.id} stop`,
+    });
   }
-  ctx.emit({ kind: 'instance.terminate', instanceId: n.id, role: n.role, final: true, rule: 'cascade-delete', reason: `delete the cluster: terminate the last manager ${n.id} with its etcd member and swarm` });
+  ctx.emit({
+    kind: 'instance.terminate',
+    instanceId: n.id,
+    role: n.role,
+    final: true,
+    rule: 'cascade-delete',
+    reason: `delete the cluster: terminate the last manager ${n.id} with its etcd member and swarm`,
+  });
 }

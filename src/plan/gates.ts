@@ -19,7 +19,10 @@ export function stableClusterGate(inv: Inventory): string | undefined {
   if (members.length !== managers.length || swarmMgrs.length !== managers.length) {
     return `etcd members (${members.length}), manager instances (${managers.length}) and swarm managers (${swarmMgrs.length}) differ`;
   }
-  const ids = members.map((m) => m.id).sort().join(',');
+  const ids = members
+    .map((m) => m.id)
+    .sort()
+    .join(',');
   const disagreeing = members.find((m) => m.reportedMembers !== undefined && [...m.reportedMembers].sort().join(',') !== ids);
   if (disagreeing) return `etcd member ${disagreeing.id} reports a different member list`;
   if (inv.etcd.alarms.length > 0) return `etcd alarms active: ${inv.etcd.alarms.join(', ')}`;
@@ -31,7 +34,9 @@ export function stableClusterGate(inv: Inventory): string | undefined {
   if (unreachable) return `swarm manager ${unreachable.id} is not reachable`;
   if (!swarmMgrs.some((n) => n.leader)) return 'the swarm has no leader';
   if (inv.etcd.leaderId === undefined && !members.some((m) => m.leader)) return 'etcd has no leader';
-  const terminating = [...inv.managers, ...inv.workers].find((n) => n.instance.state === 'shutting-down' || n.instance.state === 'stopping');
+  const terminating = [...inv.managers, ...inv.workers].find(
+    (n) => n.instance.state === 'shutting-down' || n.instance.state === 'stopping',
+  );
   if (terminating) return `instance ${terminating.id} is terminating`;
   return undefined;
 }
@@ -63,7 +68,9 @@ export function quorumLostReason(inv: Inventory, publishedClientURLs?: readonly 
 
 /** Membership operations the journal holds as pending or running (rule 3, rule 13). */
 export function inFlightMembershipOps(operations: readonly Operation[]): Operation[] {
-  return operations.filter((op) => (op.state === 'pending' || op.state === 'running') && MEMBERSHIP_STEP_KINDS.has(op.stepKind as StepKind));
+  return operations.filter(
+    (op) => (op.state === 'pending' || op.state === 'running') && MEMBERSHIP_STEP_KINDS.has(op.stepKind as StepKind),
+  );
 }
 
 /**

@@ -142,8 +142,10 @@ function describeNode(spec: ResolvedSpec, now: number, inst: Instance, f: NodeFa
   const operatorAvailability = operatorAvailabilityOf(inst, f, fullMember);
   // A node the operator cordoned or drained on purpose still counts as serving: it is
   // healthy, and the planner must neither replace it nor wait for it.
-  const serving = f.swarm !== undefined && f.swarm.state === 'ready' && (f.swarm.availability === 'active' || operatorAvailability !== undefined);
-  const managerOk = inst.role === 'worker' || (fullMember && f.swarm?.reachability === 'reachable' && f.member !== undefined && isHealthyMember(f.member));
+  const serving =
+    f.swarm !== undefined && f.swarm.state === 'ready' && (f.swarm.availability === 'active' || operatorAvailability !== undefined);
+  const managerOk =
+    inst.role === 'worker' || (fullMember && f.swarm?.reachability === 'reachable' && f.member !== undefined && isHealthyMember(f.member));
   return {
     id: inst.id,
     instance: inst,
@@ -206,7 +208,10 @@ function deadReasonOf(spec: ResolvedSpec, now: number, inst: Instance, marks: re
 }
 
 /** One node per live instance (a ready manager first); the rest are strays to clean up. Linear. */
-function indexSwarmNodes(nodes: readonly SwarmNode[], liveIds: ReadonlySet<string>): { byInstance: Map<string, SwarmNode>; strays: SwarmNode[] } {
+function indexSwarmNodes(
+  nodes: readonly SwarmNode[],
+  liveIds: ReadonlySet<string>,
+): { byInstance: Map<string, SwarmNode>; strays: SwarmNode[] } {
   const byInstance = new Map<string, SwarmNode>();
   const strays: SwarmNode[] = [];
   for (const n of nodes) {

@@ -28,7 +28,12 @@ export function resumeLaunches(ctx: PlanContext, role: Role): number {
     });
   }
   const missing = unseen.reduce((sum, u) => sum + u.missing, 0);
-  if (unseen.length > 0) ctx.hold('R13-idempotent-journal', 'WaitingForLaunch', `${missing} ${role} instance(s) of launch(es) ${unseen.map((u) => u.token).join(', ')} not listed by the provider yet`);
+  if (unseen.length > 0)
+    ctx.hold(
+      'R13-idempotent-journal',
+      'WaitingForLaunch',
+      `${missing} ${role} instance(s) of launch(es) ${unseen.map((u) => u.token).join(', ')} not listed by the provider yet`,
+    );
   return missing;
 }
 

@@ -52,18 +52,27 @@ export function planManagers(ctx: PlanContext): void {
     // etcd join needs only that, and starting it now starts etcd's 5 s health window
     // (which spaces member adds) that much sooner. Its swarm promotion waits for the swarm.
     const founder = foundingVoter(ctx);
-    const next = founder ? orderJoining(mgrs.filter((m) => m !== founder && isJoiningManager(m) && m.member?.isLearner !== false))[0] : undefined;
+    const next = founder
+      ? orderJoining(mgrs.filter((m) => m !== founder && isJoiningManager(m) && m.member?.isLearner !== false))[0]
+      : undefined;
     if (next) {
       emitManagerJoin(ctx, next);
       return;
     }
-    ctx.hold('converge', 'WaitingForNodes', `waiting for the first manager to initialise etcd and the swarm (booting: ${mgrs.map((m) => m.id).join(', ')})`);
+    ctx.hold(
+      'converge',
+      'WaitingForNodes',
+      `waiting for the first manager to initialise etcd and the swarm (booting: ${mgrs.map((m) => m.id).join(', ')})`,
+    );
     return;
   }
 
   // 1. Dead managers go first: removing one never lowers the healthy count, and a
   //    healthy manager's removal may be waiting for exactly that (rule 6 remove-first).
-  const removing = orderVictims(mgrs.filter((m) => m.removing), zonePopulation(mgrs));
+  const removing = orderVictims(
+    mgrs.filter((m) => m.removing),
+    zonePopulation(mgrs),
+  );
   const deadRemoving = removing.find((m) => m.dead);
   if (deadRemoving) {
     emitRemoval(ctx, deadRemoving, { rule: 'R6-replace-order', reason: `continue removing unhealthy manager ${deadRemoving.id}` });
@@ -74,7 +83,10 @@ export function planManagers(ctx: PlanContext): void {
   if (emitStrays(ctx, { unhealthyOnly: true })) return;
   const dead = remediableNodes(ctx, 'manager');
   if (dead[0]) {
-    emitRemoval(ctx, dead[0], { rule: 'R6-replace-order', reason: `replace unhealthy manager ${dead[0].id} (${dead[0].deadReason ?? ''}): remove it first` });
+    emitRemoval(ctx, dead[0], {
+      rule: 'R6-replace-order',
+      reason: `replace unhealthy manager ${dead[0].id} (${dead[0].deadReason ?? ''}): remove it first`,
+    });
     return;
   }
   // 1b. A removal already started finishes (it may be half-way through rule 7), unless
@@ -144,7 +156,11 @@ function planVoluntary(ctx: PlanContext, mgrs: readonly NodeView[]): void {
   // the last membership change's result is in (rule 3): none may be left in the journal.
   const inFlight = inFlightMembershipOps(ctx.snapshot.operations)[0];
   if (inFlight) {
-    ctx.hold('R3-one-membership-change', 'MembershipChangeInFlight', `manager change waits: the journal has ${inFlight.stepKind} ${inFlight.target} in flight`);
+    ctx.hold(
+      'R3-one-membership-change',
+      'MembershipChangeInFlight',
+      `manager change waits: the journal has ${inFlight.stepKind} ${inFlight.target} in flight`,
+    );
     return;
   }
   const population = zonePopulation(live);
@@ -154,14 +170,23 @@ function planVoluntary(ctx: PlanContext, mgrs: readonly NodeView[]): void {
     // changes that do (learner add, promote, swarm promote) still go one at a time
     // through the joining path below, each after the last one's result is observed.
     const deficit = desired - live.length;
-    emitNewLaunches(ctx, 'manager', { reason: `scale managers ${live.length} -> ${desired}`, rule: 'converge', zones: chooseZones(zonesOf(ctx), population, deficit), maxRoleInstances: desired });
+    emitNewLaunches(ctx, 'manager', {
+      reason: `scale managers ${live.length} -> ${desired}`,
+      rule: 'converge',
+      zones: chooseZones(zonesOf(ctx), population, deficit),
+      maxRoleInstances: desired,
+    });
     return;
   }
   if (live.length > desired) {
     const victim = orderVictims(live, population)[0];
     if (victim) {
       const why = victimReason(victim);
-      emitRemoval(ctx, victim, { rule: 'R9-surge-unavailable', reason: `scale managers ${live.length} -> ${desired}: remove ${victim.id} (${why}, zone ${zoneOf(victim) || '-'})`, minReadyAfter: minReady(ctx) });
+      emitRemoval(ctx, victim, {
+        rule: 'R9-surge-unavailable',
+        reason: `scale managers ${live.length} -> ${desired}: remove ${victim.id} (${why}, zone ${zoneOf(victim) || '-'})`,
+        minReadyAfter: minReady(ctx),
+      });
     }
     return;
   }
@@ -171,7 +196,12 @@ function planVoluntary(ctx: PlanContext, mgrs: readonly NodeView[]): void {
   // four voters, never two: rule 2).
   if (removeFirstAllowed(ctx)) {
     const victim = orderVictims(outdated, population)[0];
-    if (victim) emitRemoval(ctx, victim, { rule: 'R9-surge-unavailable', reason: `roll out new manager config with maxSurge 0: remove outdated ${victim.id} first`, minReadyAfter: minReady(ctx) });
+    if (victim)
+      emitRemoval(ctx, victim, {
+        rule: 'R9-surge-unavailable',
+        reason: `roll out new manager config with maxSurge 0: remove outdated ${victim.id} first`,
+        minReadyAfter: minReady(ctx),
+      });
     return;
   }
   const next = orderVictims(outdated, population)[0];
@@ -217,10 +247,22 @@ function emitCancelRemoval(ctx: PlanContext, n: NodeView): void {
       ctx.hold('R5-projected-quorum', 'QuorumAtRisk', `re-promoting ${n.id} refused: ${describeProjection('swarm', p)}`);
       return;
     }
-    ctx.emit({ kind: 'swarm.promote', instanceId: n.id, nodeId: sw.id, rule: 'R2-manager-floor', reason: `the spec wants ${ctx.spec.managers.count} managers again: undo the removal of ${n.id} (swarm manager again)` });
+    ctx.emit({
+      kind: 'swarm.promote',
+      instanceId: n.id,
+      nodeId: sw.id,
+      rule: 'R2-manager-floor',
+      reason: `the spec wants ${ctx.spec.managers.count} managers again: undo the removal of ${n.id} (swarm manager again)`,
+    });
     return;
   }
-  ctx.emit({ kind: 'swarm.activate', instanceId: n.id, nodeId: sw.id, rule: 'R2-manager-floor', reason: `the spec wants ${ctx.spec.managers.count} managers again: undo the removal of ${n.id} (availability active)` });
+  ctx.emit({
+    kind: 'swarm.activate',
+    instanceId: n.id,
+    nodeId: sw.id,
+    rule: 'R2-manager-floor',
+    reason: `the spec wants ${ctx.spec.managers.count} managers again: undo the removal of ${n.id} (availability active)`,
+  });
 }
 
 function minReady(ctx: PlanContext): number {

@@ -22,14 +22,35 @@ export function planNodeRequests(ctx: PlanContext): void {
       continue;
     }
     if (sw.availability !== want) {
-      ctx.emit({ kind: 'swarm.setAvailability', instanceId: n.id, nodeId: sw.id, availability: want, rule: 'operator-request', reason: `the operator asked to ${action} ${n.id}: availability ${want}` });
+      ctx.emit({
+        kind: 'swarm.setAvailability',
+        instanceId: n.id,
+        nodeId: sw.id,
+        availability: want,
+        rule: 'operator-request',
+        reason: `the operator asked to ${action} ${n.id}: availability ${want}`,
+      });
     }
     if (want === 'drain' && sw.state === 'ready' && !drainSettled(sw)) {
       const deadline = drainDeadline(ctx, sw.id, n.id, 'swarm.setAvailability');
       // Past the drain timeout the node stays drained and says so; waiting again each
       // cycle would only spin.
-      if (deadline > ctx.now) ctx.emit({ kind: 'swarm.waitDrained', instanceId: n.id, nodeId: sw.id, deadline, onTimeout: 'proceed', rule: 'operator-request', reason: `let tasks move off ${n.id} (operator drain)` });
-      else ctx.hold('operator-request', 'TasksRemain', `${n.id} is drained but ${sw.runningTasks ?? 'some'} task(s) still run on it after the drain timeout (${ctx.spec.rollout.drainTimeoutSeconds}s): they cannot move elsewhere`);
+      if (deadline > ctx.now)
+        ctx.emit({
+          kind: 'swarm.waitDrained',
+          instanceId: n.id,
+          nodeId: sw.id,
+          deadline,
+          onTimeout: 'proceed',
+          rule: 'operator-request',
+          reason: `let tasks move off ${n.id} (operator drain)`,
+        });
+      else
+        ctx.hold(
+          'operator-request',
+          'TasksRemain',
+          `${n.id} is drained but ${sw.runningTasks ?? 'some'} task(s) still run on it after the drain timeout (${ctx.spec.rollout.drainTimeoutSeconds}s): they cannot move elsewhere`,
+        );
     }
   }
 }

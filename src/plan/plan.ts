@@ -82,22 +82,33 @@ function emitEndpoints(ctx: PlanContext, snapshot: Snapshot): void {
   if (urls.length === 0) return;
   const published = [...(snapshot.publishedClientURLs ?? [])].sort();
   if (published.length === urls.length && published.every((u, i) => u === urls[i])) return;
-  ctx.emit({ kind: 'cluster.publishEndpoints', clientURLs: urls, rule: 'R7-manager-removal-order', reason: `etcd voters changed: publish ${urls.length} client URL(s) for the workers' gateways` });
+  ctx.emit({
+    kind: 'cluster.publishEndpoints',
+    clientURLs: urls,
+    rule: 'R7-manager-removal-order',
+    reason: `etcd voters changed: publish ${urls.length} client URL(s) for the workers' gateways`,
+  });
 }
 
 export function desiredEndpoints(members: Parameters<typeof etcdVoters>[0]['members']): string[] {
-  const urls = etcdVoters({ members, alarms: [] }).map((m) => m.clientURLs[0] ?? (m.peerURLs[0] ? etcdClientUrl(urlHost(m.peerURLs[0])) : ''));
+  const urls = etcdVoters({ members, alarms: [] }).map(
+    (m) => m.clientURLs[0] ?? (m.peerURLs[0] ? etcdClientUrl(urlHost(m.peerURLs[0])) : ''),
+  );
   return [...new Set(urls.filter((u) => u !== ''))].sort();
 }
 
 function phaseOf(inv: Inventory, ctx: PlanContext): PlanResult['phase'] {
   if (!inv.managers.some((m) => m.fullMember)) return 'Pending';
-  const degraded = ctx.holds.some((h) => h.rule !== 'converge' && h.rule !== 'operator-request' && h.reason !== 'WaitingForLaunch' && h.reason !== 'LearnerCatchingUp') || [...inv.managers, ...inv.workers].some((n) => n.dead);
+  const degraded =
+    ctx.holds.some(
+      (h) => h.rule !== 'converge' && h.rule !== 'operator-request' && h.reason !== 'WaitingForLaunch' && h.reason !== 'LearnerCatchingUp',
+    ) || [...inv.managers, ...inv.workers].some((n) => n.dead);
   if (degraded) return 'Degraded';
   // A backup changes nothing in the cluster: a Ready cluster stays Ready while it runs.
   if (ctx.steps.some((s) => s.kind !== 'backup.create') || ctx.holds.some((h) => h.rule !== 'operator-request')) return 'Provisioning';
   // Nothing to do, but nodes still booting or joining: not Ready yet.
   const all = [...inv.managers, ...inv.workers];
-  if (all.some((n) => !n.ready) || inv.managers.length !== ctx.spec.managers.count || inv.workers.length !== ctx.spec.workers.count) return 'Provisioning';
+  if (all.some((n) => !n.ready) || inv.managers.length !== ctx.spec.managers.count || inv.workers.length !== ctx.spec.workers.count)
+    return 'Provisioning';
   return 'Ready';
 }

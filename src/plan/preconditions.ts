@@ -51,19 +51,24 @@ function checkKind(step: Step, inv: Inventory, snapshot: Snapshot, now: number, 
       if (!inv.instancesOk) return refuse('R1-complete-observation', 'the instance list could not be read');
       if (!n) return satisfied(`${step.instanceId} is gone`);
       if (step.final) return checkFinalTerminate(step.instanceId, inv);
-      if (n.member) return refuse('R7-manager-removal-order', `${step.instanceId} is still etcd member ${n.member.id}: remove the member first`);
-      if (n.swarm?.role === 'manager') return refuse('R7-manager-removal-order', `${step.instanceId} is still a swarm manager: demote it first`);
+      if (n.member)
+        return refuse('R7-manager-removal-order', `${step.instanceId} is still etcd member ${n.member.id}: remove the member first`);
+      if (n.swarm?.role === 'manager')
+        return refuse('R7-manager-removal-order', `${step.instanceId} is still a swarm manager: demote it first`);
       return OK;
     }
     case 'instance.markOrphan':
-      return inv.instancesOk && ![...inv.managers, ...inv.workers].some((x) => x.id === step.instanceId) ? satisfied(`${step.instanceId} is gone`) : OK;
+      return inv.instancesOk && ![...inv.managers, ...inv.workers].some((x) => x.id === step.instanceId)
+        ? satisfied(`${step.instanceId} is gone`)
+        : OK;
     case 'etcd.addLearner': {
       if (!inv.etcd) return refuse('R1-complete-observation', 'etcd could not be read');
       if (inv.etcd.members.some((m) => m.peerURLs.includes(step.peerURL))) return satisfied(`a member with ${step.peerURL} exists`);
       const other = inv.etcd.members.find((m) => m.isLearner || m.name === '');
       if (other) return refuse('R6-replace-order', `member ${other.id} is a learner or not started: one at a time`);
       const n = inv.managers.find((x) => x.id === step.instanceId);
-      if (!n || n.instance.state !== 'running' || n.instance.address !== urlHost(step.peerURL)) return refuse('R6-replace-order', `${step.instanceId} is not a running manager at ${step.peerURL}`);
+      if (!n || n.instance.state !== 'running' || n.instance.address !== urlHost(step.peerURL))
+        return refuse('R6-replace-order', `${step.instanceId} is not a running manager at ${step.peerURL}`);
       return OK;
     }
     case 'etcd.promote': {
@@ -71,7 +76,8 @@ function checkKind(step: Step, inv: Inventory, snapshot: Snapshot, now: number, 
       if (!inv.etcd) return refuse('R1-complete-observation', 'etcd could not be read');
       if (!m) return refuse('R6-replace-order', `member ${step.memberId} does not exist`);
       if (!m.isLearner) return satisfied(`member ${step.memberId} is a voter`);
-      if (!learnerCaughtUp(new PlanContext(inv.spec, snapshot, inv, now), m)) return refuse('R6-replace-order', `learner ${step.memberId} has not caught up`);
+      if (!learnerCaughtUp(new PlanContext(inv.spec, snapshot, inv, now), m))
+        return refuse('R6-replace-order', `learner ${step.memberId} has not caught up`);
       const p = projectChange(etcdQuorum(inv.etcd), { add: { healthy: true } });
       return p.ok ? OK : refuse('R5-projected-quorum', describeProjection('etcd', p));
     }
@@ -81,7 +87,8 @@ function checkKind(step: Step, inv: Inventory, snapshot: Snapshot, now: number, 
       const from = memberById(inv, step.fromMemberId);
       const to = memberById(inv, step.toMemberId);
       if (!from || !(from.leader || inv.etcd?.leaderId === from.id)) return satisfied(`member ${step.fromMemberId} is not the leader`);
-      if (!to || to.isLearner || !isHealthyMember(to)) return refuse('R7-manager-removal-order', `member ${step.toMemberId} is not a healthy voter`);
+      if (!to || to.isLearner || !isHealthyMember(to))
+        return refuse('R7-manager-removal-order', `member ${step.toMemberId} is not a healthy voter`);
       return OK;
     }
     case 'swarm.promote': {
@@ -89,7 +96,8 @@ function checkKind(step: Step, inv: Inventory, snapshot: Snapshot, now: number, 
       if (!sw) return refuse('R6-replace-order', `swarm node ${step.nodeId} does not exist`);
       if (sw.role === 'manager') return satisfied(`${step.nodeId} is a manager`);
       const n = inv.managers.find((x) => x.id === step.instanceId);
-      if (!n?.member || n.member.isLearner) return refuse('R6-replace-order', `${step.instanceId} is not an etcd voter yet: etcd first, then swarm`);
+      if (!n?.member || n.member.isLearner)
+        return refuse('R6-replace-order', `${step.instanceId} is not an etcd voter yet: etcd first, then swarm`);
       if (sw.state !== 'ready' || !inv.swarm) return refuse('R6-replace-order', `${step.nodeId} is not ready`);
       const p = projectChange(swarmQuorum(inv.swarm), { add: { healthy: true } });
       return p.ok ? OK : refuse('R5-projected-quorum', describeProjection('swarm', p));
@@ -109,7 +117,8 @@ function checkKind(step: Step, inv: Inventory, snapshot: Snapshot, now: number, 
         const n = [...inv.managers, ...inv.workers].find((x) => x.id === step.instanceId);
         const role = n?.role ?? sw.role;
         const readyOthers = (role === 'manager' ? inv.managers : inv.workers).filter((x) => x.ready && x.id !== step.instanceId).length;
-        if (n?.ready && readyOthers < step.minReadyAfter) return refuse('R9-surge-unavailable', `only ${readyOthers} other ready ${role}s, maxUnavailable needs ${step.minReadyAfter}`);
+        if (n?.ready && readyOthers < step.minReadyAfter)
+          return refuse('R9-surge-unavailable', `only ${readyOthers} other ready ${role}s, maxUnavailable needs ${step.minReadyAfter}`);
       }
       return OK;
     }
@@ -138,14 +147,17 @@ function checkKind(step: Step, inv: Inventory, snapshot: Snapshot, now: number, 
       if (!sw) return satisfied(`${step.nodeId} is gone`);
       if (sw.role === 'manager') return refuse('R7-manager-removal-order', `${step.nodeId} is a manager: demote it first`);
       if (!step.force && sw.state !== 'down') return refuse('R8-worker-removal-order', `${step.nodeId} is not down`);
-      if (sw.state === 'ready' && sw.availability !== 'drain') return refuse('R8-worker-removal-order', `${step.nodeId} is up and not drained: drain it first`);
+      if (sw.state === 'ready' && sw.availability !== 'drain')
+        return refuse('R8-worker-removal-order', `${step.nodeId} is up and not drained: drain it first`);
       const n = inv.managers.find((x) => x.id === step.instanceId);
       if (n?.member) return refuse('R7-manager-removal-order', `${step.instanceId} is still an etcd member`);
       return OK;
     }
     case 'backup.create':
       // A snapshot is read from one healthy member; the executor picks it.
-      return inv.etcd?.members.some((m) => m.healthy === true && !m.isLearner) ? OK : refuse('R1-complete-observation', 'no healthy etcd voter to take a snapshot from');
+      return inv.etcd?.members.some((m) => m.healthy === true && !m.isLearner)
+        ? OK
+        : refuse('R1-complete-observation', 'no healthy etcd voter to take a snapshot from');
     case 'cluster.publishEndpoints': {
       if (!inv.etcd || !inv.swarm) return refuse('R1-complete-observation', 'etcd or the swarm could not be read');
       // Only full members are published: nodes join the swarm through these addresses.
@@ -163,7 +175,8 @@ function checkKind(step: Step, inv: Inventory, snapshot: Snapshot, now: number, 
  */
 function launchBound(step: Extract<Step, { kind: 'instance.launch' }>, spec: ResolvedSpec | undefined): number | undefined {
   if (!spec) return step.maxRoleInstances;
-  const cap = step.role === 'manager' ? spec.managers.count + Math.max(1, spec.rollout.maxSurge) : spec.workers.count + spec.rollout.maxSurge;
+  const cap =
+    step.role === 'manager' ? spec.managers.count + Math.max(1, spec.rollout.maxSurge) : spec.workers.count + spec.rollout.maxSurge;
   return Math.min(step.maxRoleInstances ?? cap, cap);
 }
 
@@ -174,7 +187,8 @@ function checkLaunch(step: Extract<Step, { kind: 'instance.launch' }>, inv: Inve
   const bound = launchBound(step, spec);
   if (bound !== undefined) {
     const live = nodes.filter((n) => !n.removing && !n.dead && !n.orphan).length;
-    if (live + step.count > bound) return refuse('R9-surge-unavailable', `${live} live ${step.role}s + ${step.count} would exceed ${bound}`);
+    if (live + step.count > bound)
+      return refuse('R9-surge-unavailable', `${live} live ${step.role}s + ${step.count} would exceed ${bound}`);
   }
   // A manager launch changes no raft membership (the agent waits for its learner entry
   // and joins the swarm as a worker), so managers still joining do not hold it back,
@@ -185,7 +199,8 @@ function checkLaunch(step: Extract<Step, { kind: 'instance.launch' }>, inv: Inve
 
 /** The last node of a cluster being deleted goes with its rafts, but only as the very last. */
 function checkFinalTerminate(instanceId: string, inv: Inventory): PreconditionResult {
-  if (inv.spec.deletionRequestedAt === undefined) return refuse('cascade-delete', `${instanceId} is terminated with its rafts only when the cluster is being deleted`);
+  if (inv.spec.deletionRequestedAt === undefined)
+    return refuse('cascade-delete', `${instanceId} is terminated with its rafts only when the cluster is being deleted`);
   const others = [...inv.managers, ...inv.workers].filter((n) => n.id !== instanceId);
   return others.length === 0 ? OK : refuse('cascade-delete', `${instanceId} goes last: ${others.length} other instance(s) are left`);
 }
@@ -196,8 +211,10 @@ function checkMemberRemove(memberId: string, inv: Inventory): PreconditionResult
   if (!m) return satisfied(`member ${memberId} is gone`);
   if (m.isLearner) return OK;
   const owner = inv.managers.find((x) => x.member?.id === memberId);
-  if (owner?.swarm?.role === 'manager' && !owner.dead) return refuse('R7-manager-removal-order', `${owner.id} is still a swarm manager: demote it first`);
-  if ((m.leader || inv.etcd.leaderId === m.id) && isHealthyMember(m)) return refuse('R7-manager-removal-order', `member ${memberId} leads etcd: move leadership first`);
+  if (owner?.swarm?.role === 'manager' && !owner.dead)
+    return refuse('R7-manager-removal-order', `${owner.id} is still a swarm manager: demote it first`);
+  if ((m.leader || inv.etcd.leaderId === m.id) && isHealthyMember(m))
+    return refuse('R7-manager-removal-order', `member ${memberId} leads etcd: move leadership first`);
   const p = projectChange(etcdQuorum(inv.etcd), { remove: { healthy: isHealthyMember(m) } });
   return p.ok ? OK : refuse('R5-projected-quorum', describeProjection('etcd', p));
 }
@@ -219,7 +236,14 @@ const PLACEHOLDER_SPEC: ResolvedSpec = {
   provider: { sim: {} },
   providerName: 'sim',
   rollout: { maxSurge: 1, maxUnavailable: 1, drainTimeoutSeconds: 300 },
-  healing: { enabled: true, unhealthyAfterSeconds: 86400, nodeStartupTimeoutSeconds: 86400, maxUnhealthy: 0, minHealthySeconds: 0, maxRetriesPerNode: 0 },
+  healing: {
+    enabled: true,
+    unhealthyAfterSeconds: 86400,
+    nodeStartupTimeoutSeconds: 86400,
+    maxUnhealthy: 0,
+    minHealthySeconds: 0,
+    maxRetriesPerNode: 0,
+  },
   paused: false,
 };
 

@@ -26,7 +26,11 @@ export function remediableNodes(ctx: PlanContext, role: Role): NodeView[] {
   if (nodes.filter((n) => !n.dead && !n.orphan).length >= desired) return dead.filter((n) => !n.control?.skipRemediation);
   const limit = maxUnhealthyCount(healing.maxUnhealthy, Math.max(desired, nodes.length));
   if (dead.length > limit) {
-    ctx.hold('R10-remediation-brakes', 'MaxUnhealthyExceeded', `${what} exceed maxUnhealthy ${String(healing.maxUnhealthy)} (${limit}): no remediation, this may be a partition`);
+    ctx.hold(
+      'R10-remediation-brakes',
+      'MaxUnhealthyExceeded',
+      `${what} exceed maxUnhealthy ${String(healing.maxUnhealthy)} (${limit}): no remediation, this may be a partition`,
+    );
     return [];
   }
   // A dead manager holding an etcd learner holds the one learner slot (rule 6): every
@@ -35,7 +39,11 @@ export function remediableNodes(ctx: PlanContext, role: Role): NodeView[] {
   if (blocker) return [blocker];
   const booting = nodes.find((n) => !n.dead && !n.orphan && !n.ready);
   if (booting) {
-    ctx.hold('R10-remediation-brakes', 'RemediationInFlight', `${what}: waiting until ${booting.id} is healthy before the next remediation`);
+    ctx.hold(
+      'R10-remediation-brakes',
+      'RemediationInFlight',
+      `${what}: waiting until ${booting.id} is healthy before the next remediation`,
+    );
     return [];
   }
   const minHealthyMs = healing.minHealthySeconds * 1000;
@@ -51,7 +59,11 @@ export function remediableNodes(ctx: PlanContext, role: Role): NodeView[] {
       continue;
     }
     if ((n.control?.remediations ?? 0) >= healing.maxRetriesPerNode) {
-      ctx.hold('R10-remediation-brakes', 'RetriesExhausted', `${n.id} was remediated ${n.control?.remediations ?? 0} times (maxRetriesPerNode ${healing.maxRetriesPerNode})`);
+      ctx.hold(
+        'R10-remediation-brakes',
+        'RetriesExhausted',
+        `${n.id} was remediated ${n.control?.remediations ?? 0} times (maxRetriesPerNode ${healing.maxRetriesPerNode})`,
+      );
       continue;
     }
     out.push(n);

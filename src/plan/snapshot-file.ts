@@ -19,9 +19,18 @@ export function parseSnapshot(value: unknown, source: string): Snapshot {
     } else fail(`${key}.status`, "expected 'ok' or 'unavailable'");
   }
   const ok = (k: 'instances' | 'swarm' | 'etcd'): unknown => (value[k] as Record<string, unknown>).value;
-  if (value.instances && (value.instances as Record<string, unknown>).status === 'ok' && !Array.isArray(ok('instances'))) fail('instances.value', 'expected an array of instances');
-  if ((value.swarm as Record<string, unknown>).status === 'ok' && !Array.isArray((ok('swarm') as Record<string, unknown> | undefined)?.nodes)) fail('swarm.value.nodes', 'expected an array');
-  if ((value.etcd as Record<string, unknown>).status === 'ok' && !Array.isArray((ok('etcd') as Record<string, unknown> | undefined)?.members)) fail('etcd.value.members', 'expected an array');
+  if (value.instances && (value.instances as Record<string, unknown>).status === 'ok' && !Array.isArray(ok('instances')))
+    fail('instances.value', 'expected an array of instances');
+  if (
+    (value.swarm as Record<string, unknown>).status === 'ok' &&
+    !Array.isArray((ok('swarm') as Record<string, unknown> | undefined)?.nodes)
+  )
+    fail('swarm.value.nodes', 'expected an array');
+  if (
+    (value.etcd as Record<string, unknown>).status === 'ok' &&
+    !Array.isArray((ok('etcd') as Record<string, unknown> | undefined)?.members)
+  )
+    fail('etcd.value.members', 'expected an array');
   for (const key of ['marks', 'operations', 'controls'] as const) {
     if (value[key] !== undefined && !Array.isArray(value[key])) fail(key, 'expected an array');
   }

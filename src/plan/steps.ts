@@ -39,7 +39,15 @@ interface StepBase {
 
 export type Step =
   /** Launch `count` instances of `role`. The client token makes a repeat a no-op. */
-  | (StepBase & { readonly kind: 'instance.launch'; readonly role: Role; readonly count: number; readonly clientToken: string; readonly configHash: string; readonly zone?: string; /** Precondition: the role's live, not-removing instances plus `count` may not exceed this (surge bound). */ readonly maxRoleInstances?: number })
+  | (StepBase & {
+      readonly kind: 'instance.launch';
+      readonly role: Role;
+      readonly count: number;
+      readonly clientToken: string;
+      readonly configHash: string;
+      readonly zone?: string;
+      /** Precondition: the role's live, not-removing instances plus `count` may not exceed this (surge bound). */ readonly maxRoleInstances?: number;
+    })
   /**
    * Terminate an instance. Gone already counts as done. `final`: the last node of a
    * cluster being deleted, terminated with its etcd member and swarm (nothing is left to
@@ -61,7 +69,12 @@ export type Step =
   /** Demote a manager and wait until the worker role is observed (demotion is asynchronous). */
   | (StepBase & { readonly kind: 'swarm.demote'; readonly instanceId: string; readonly nodeId: string })
   /** Set availability=drain so swarm moves tasks away. */
-  | (StepBase & { readonly kind: 'swarm.drain'; readonly instanceId: string; readonly nodeId: string; /** Precondition for a voluntary removal: ready nodes of the role other than this one stay >= this (maxUnavailable). */ readonly minReadyAfter?: number })
+  | (StepBase & {
+      readonly kind: 'swarm.drain';
+      readonly instanceId: string;
+      readonly nodeId: string;
+      /** Precondition for a voluntary removal: ready nodes of the role other than this one stay >= this (maxUnavailable). */ readonly minReadyAfter?: number;
+    })
   /** Set availability=active again: cancels a manager removal the spec no longer wants (it was drained, maybe demoted, before the spec grew back). */
   | (StepBase & { readonly kind: 'swarm.activate'; readonly instanceId: string; readonly nodeId: string })
   /**
@@ -70,11 +83,22 @@ export type Step =
    * stops there, the node stays drained, and the next plan shows why); `proceed` goes on
    * (a cluster being deleted, an operator drain: their tasks are meant to go).
    */
-  | (StepBase & { readonly kind: 'swarm.waitDrained'; readonly instanceId: string; readonly nodeId: string; readonly deadline: number; readonly onTimeout: 'hold' | 'proceed' })
+  | (StepBase & {
+      readonly kind: 'swarm.waitDrained';
+      readonly instanceId: string;
+      readonly nodeId: string;
+      readonly deadline: number;
+      readonly onTimeout: 'hold' | 'proceed';
+    })
   /** Remove the node object from the swarm (force for a node that is down). */
   | (StepBase & { readonly kind: 'swarm.removeNode'; readonly nodeId: string; readonly instanceId?: string; readonly force: boolean })
   /** Set the availability an operator asked for (`swarmkeeper node cordon|drain|uncordon`). */
-  | (StepBase & { readonly kind: 'swarm.setAvailability'; readonly instanceId: string; readonly nodeId: string; readonly availability: 'active' | 'pause' | 'drain' })
+  | (StepBase & {
+      readonly kind: 'swarm.setAvailability';
+      readonly instanceId: string;
+      readonly nodeId: string;
+      readonly availability: 'active' | 'pause' | 'drain';
+    })
   /** Publish the managers' etcd client URLs so workers' gateways follow membership. */
   | (StepBase & { readonly kind: 'cluster.publishEndpoints'; readonly clientURLs: readonly string[] })
   /**

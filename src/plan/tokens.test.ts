@@ -7,7 +7,13 @@ import { unseenLaunches } from './tokens.ts';
 // its instances (m3) was since removed by the controller after it died.
 const spec = aSpec({ managers: 3, workers: 0 });
 const token = 'prod-g1-m2';
-const launch = anOperation({ stepKind: 'instance.launch', target: `managerx2/${token}`, state: 'done', startedAt: NOW - 60_000, instanceIds: ['m2', 'm3'] });
+const launch = anOperation({
+  stepKind: 'instance.launch',
+  target: `managerx2/${token}`,
+  state: 'done',
+  startedAt: NOW - 60_000,
+  instanceIds: ['m2', 'm3'],
+});
 
 describe('unseenLaunches', () => {
   it('does not count an instance the controller terminated as a listing lag', () => {
@@ -19,7 +25,11 @@ describe('unseenLaunches', () => {
   });
 
   it('does not hold anything for a launch whose instances were all terminated', () => {
-    const ops = [launch, anOperation({ stepKind: 'instance.terminate', target: 'm2', state: 'done' }), anOperation({ stepKind: 'instance.terminate', target: 'm3', state: 'done' })];
+    const ops = [
+      launch,
+      anOperation({ stepKind: 'instance.terminate', target: 'm2', state: 'done' }),
+      anOperation({ stepKind: 'instance.terminate', target: 'm3', state: 'done' }),
+    ];
     const snap = aSnapshot({ spec, nodes: [aManager()], operations: ops });
     expect(unseenLaunches(snap, NOW, 600_000)).toEqual([]);
   });

@@ -19,7 +19,10 @@ export function planWorkers(ctx: PlanContext): void {
   }
   const workers = inv.workers;
   // Removals under way finish; orphans and strays go.
-  for (const n of orderVictims(workers.filter((w) => w.removing), zonePopulation(workers))) {
+  for (const n of orderVictims(
+    workers.filter((w) => w.removing),
+    zonePopulation(workers),
+  )) {
     emitRemoval(ctx, n, { rule: 'R8-worker-removal-order', reason: `continue removing worker ${n.id}` });
   }
   for (const n of workers.filter((w) => w.orphan && !w.dead && !w.removing)) emitOrphanCleanup(ctx, n);
@@ -68,7 +71,11 @@ function planWorkerCounts(ctx: PlanContext, workers: readonly NodeView[], unseen
       }
       if (v.ready) readyLeft -= 1;
       total -= 1;
-      emitRemoval(ctx, v, { rule: 'R9-surge-unavailable', reason: `scale workers to ${desired}: remove ${v.id} (${victimReason(v)}, zone ${zoneOf(v) || '-'})`, minReadyAfter: minReady });
+      emitRemoval(ctx, v, {
+        rule: 'R9-surge-unavailable',
+        reason: `scale workers to ${desired}: remove ${v.id} (${victimReason(v)}, zone ${zoneOf(v) || '-'})`,
+        minReadyAfter: minReady,
+      });
     }
   }
   const rolling = outdated.length > 0;
@@ -76,7 +83,9 @@ function planWorkerCounts(ctx: PlanContext, workers: readonly NodeView[], unseen
   const toLaunch = Math.max(0, Math.min(desired - current.length - unseen, cap - total));
   if (toLaunch > 0) {
     emitNewLaunches(ctx, 'worker', {
-      reason: rolling ? `roll out new worker config (${outdated.length} outdated, maxSurge ${maxSurge})` : `scale workers ${total} -> ${desired}`,
+      reason: rolling
+        ? `roll out new worker config (${outdated.length} outdated, maxSurge ${maxSurge})`
+        : `scale workers ${total} -> ${desired}`,
       rule: rolling ? 'R9-surge-unavailable' : 'converge',
       zones: chooseZones(zonesOf(ctx), population, toLaunch),
       maxRoleInstances: cap,
@@ -86,7 +95,11 @@ function planWorkerCounts(ctx: PlanContext, workers: readonly NodeView[], unseen
   const newUnready = current.filter((w) => !w.ready).length + unseen;
   let budget = Math.min(outdated.length, total - minReady - newUnready);
   if (budget <= 0 && toLaunch === 0) {
-    ctx.hold('R9-surge-unavailable', 'RolloutBounded', `${outdated.length} outdated worker(s) wait: maxSurge ${maxSurge} and maxUnavailable ${maxUnavailable} allow no more change now`);
+    ctx.hold(
+      'R9-surge-unavailable',
+      'RolloutBounded',
+      `${outdated.length} outdated worker(s) wait: maxSurge ${maxSurge} and maxUnavailable ${maxUnavailable} allow no more change now`,
+    );
     return;
   }
   for (const v of orderVictims(outdated, population)) {
@@ -94,7 +107,11 @@ function planWorkerCounts(ctx: PlanContext, workers: readonly NodeView[], unseen
     if (v.ready && readyLeft - 1 < minReady) break;
     if (v.ready) readyLeft -= 1;
     budget -= 1;
-    emitRemoval(ctx, v, { rule: 'R9-surge-unavailable', reason: `roll out new worker config: replace outdated ${v.id}`, minReadyAfter: minReady });
+    emitRemoval(ctx, v, {
+      rule: 'R9-surge-unavailable',
+      reason: `roll out new worker config: replace outdated ${v.id}`,
+      minReadyAfter: minReady,
+    });
   }
 }
 
@@ -103,6 +120,12 @@ function emitStrayWorkerNodes(ctx: PlanContext): void {
   if (!ctx.inv.complete) return;
   for (const n of ctx.inv.straySwarmNodes) {
     if (n.role !== 'worker') continue;
-    ctx.emit({ kind: 'swarm.removeNode', nodeId: n.id, force: n.state !== 'down', rule: 'R14-startup-timeout', reason: `swarm node ${n.id} belongs to no live instance` });
+    ctx.emit({
+      kind: 'swarm.removeNode',
+      nodeId: n.id,
+      force: n.state !== 'down',
+      rule: 'R14-startup-timeout',
+      reason: `swarm node ${n.id} belongs to no live instance`,
+    });
   }
 }

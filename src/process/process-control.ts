@@ -102,7 +102,10 @@ export async function terminate(pid: number, opts: TerminateOptions): Promise<vo
  * shows the process the file was written for (`isOurs` on its command line), so a
  * recycled pid is never hit. Returns whether there was a process to stop.
  */
-export async function stopByPidFile(pidFile: string, opts: { readonly isOurs: (cmdline: string) => boolean } & Omit<TerminateOptions, 'alive'>): Promise<boolean> {
+export async function stopByPidFile(
+  pidFile: string,
+  opts: { readonly isOurs: (cmdline: string) => boolean } & Omit<TerminateOptions, 'alive'>,
+): Promise<boolean> {
   const pid = readPidFile(pidFile);
   if (pid !== undefined && isExiting(pid)) {
     // Already on its way out (no signal needed, and none could tell it from a stranger).

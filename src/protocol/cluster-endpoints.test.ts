@@ -13,7 +13,9 @@ describe('cluster endpoints records', () => {
     );
   });
   it('names the key and field of a malformed record', () => {
-    expect(() => parseEndpoints('{"etcdClientURLs":"x","swarmManagers":[]}', '/sk/clusters/a/endpoints')).toThrow('/sk/clusters/a/endpoints.etcdClientURLs: expected an array of strings');
+    expect(() => parseEndpoints('{"etcdClientURLs":"x","swarmManagers":[]}', '/sk/clusters/a/endpoints')).toThrow(
+      '/sk/clusters/a/endpoints.etcdClientURLs: expected an array of strings',
+    );
     expect(() => parseClaim('[]', 'claim')).toThrow('claim: expected a JSON object');
   });
   it('never quotes a token in an error', () => {

@@ -57,7 +57,9 @@ export function orderFor(backup: string, snapshot: Uint8Array, requestedAt: stri
 
 /** The snapshot as the base64 parts the order names, in order. */
 export function splitSnapshot(snapshot: Uint8Array, order: RecoveryOrder): string[] {
-  return Array.from({ length: order.parts }, (_, i) => Buffer.from(snapshot.subarray(i * PART_BYTES, (i + 1) * PART_BYTES)).toString('base64'));
+  return Array.from({ length: order.parts }, (_, i) =>
+    Buffer.from(snapshot.subarray(i * PART_BYTES, (i + 1) * PART_BYTES)).toString('base64'),
+  );
 }
 
 /** Reassembles the snapshot from its parts and checks its size and SHA-256: Corrupt when either differs. */
@@ -70,7 +72,10 @@ export function assembleSnapshot(order: RecoveryOrder, partsByKey: ReadonlyMap<s
   }
   const data = Buffer.concat(buffers);
   if (data.byteLength !== order.snapshotBytes || sha256Hex(data) !== order.snapshotSha256) {
-    throw new SwarmkeeperError('Corrupt', `${what}: ${data.byteLength} bytes whose SHA-256 does not match the order (${order.snapshotBytes} bytes expected): not restored`);
+    throw new SwarmkeeperError(
+      'Corrupt',
+      `${what}: ${data.byteLength} bytes whose SHA-256 does not match the order (${order.snapshotBytes} bytes expected): not restored`,
+    );
   }
   return data;
 }
@@ -92,6 +97,10 @@ export function parseRecoveryOrder(text: string, key: string): RecoveryOrder {
     Number.isInteger(v.snapshotBytes) &&
     Number.isInteger(v.parts) &&
     (v.parts ?? 0) >= 1;
-  if (!ok) throw new SwarmkeeperError('Corrupt', `${key}: expected {backup, phase: fencing|founding, requestedAt, snapshotSha256, snapshotBytes, parts}`);
+  if (!ok)
+    throw new SwarmkeeperError(
+      'Corrupt',
+      `${key}: expected {backup, phase: fencing|founding, requestedAt, snapshotSha256, snapshotBytes, parts}`,
+    );
   return v as RecoveryOrder;
 }

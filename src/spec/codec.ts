@@ -71,7 +71,13 @@ function parseYaml(text: string, source: string): unknown {
   const lineCounter = new LineCounter();
   let docs: Document.Parsed[];
   try {
-    docs = parseAllDocuments(text, { prettyErrors: true, uniqueKeys: false, strict: true, schema: 'core', lineCounter }) as Document.Parsed[];
+    docs = parseAllDocuments(text, {
+      prettyErrors: true,
+      uniqueKeys: false,
+      strict: true,
+      schema: 'core',
+      lineCounter,
+    }) as Document.Parsed[];
   } catch (err) {
     throw invalid(`${source}: cannot be parsed: ${(err as Error).message}`, err);
   }
@@ -95,7 +101,10 @@ function parseYaml(text: string, source: string): unknown {
   const duplicate = firstDuplicateKey(doc);
   if (duplicate !== undefined) {
     const pos = lineCounter.linePos(duplicate);
-    throw invalid(`${source}: YAML syntax error at line ${pos.line}, column ${pos.col}: Map keys must be unique`, undefined, { line: pos.line, column: pos.col });
+    throw invalid(`${source}: YAML syntax error at line ${pos.line}, column ${pos.col}: Map keys must be unique`, undefined, {
+      line: pos.line,
+      column: pos.col,
+    });
   }
   try {
     return doc.toJS({ maxAliasCount: 100 });

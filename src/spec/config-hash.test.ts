@@ -11,7 +11,11 @@ describe('nodeConfigHash', () => {
   it('changes with the instance type of the role, not with counts', () => {
     const bigger = resolveSpec('prod', 2, { managers: { count: 5 }, workers: { count: 9 }, provider: { local: {} } });
     expect(nodeConfigHash(bigger, 'worker')).toBe(nodeConfigHash(base, 'worker'));
-    const other = resolveSpec('prod', 2, { managers: { count: 3 }, workers: { count: 2, instanceType: 'm5.large' }, provider: { local: {} } });
+    const other = resolveSpec('prod', 2, {
+      managers: { count: 3 },
+      workers: { count: 2, instanceType: 'm5.large' },
+      provider: { local: {} },
+    });
     expect(nodeConfigHash(other, 'worker')).not.toBe(nodeConfigHash(base, 'worker'));
     expect(nodeConfigHash(other, 'manager')).toBe(nodeConfigHash(base, 'manager'));
   });

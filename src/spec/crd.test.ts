@@ -22,7 +22,11 @@ const crd = parse(committed) as {
   spec: { group: string; names: { kind: string }; versions: Array<{ name: string; schema: { openAPIV3Schema: JsonSchemaProps } }> };
 };
 const version = crd.spec.versions[0] as { name: string; schema: { openAPIV3Schema: JsonSchemaProps } };
-const specProps = (version.schema.openAPIV3Schema as { properties: { spec: { properties: Record<string, { properties: Record<string, JsonSchemaProps> }> } } }).properties.spec.properties;
+const specProps = (
+  version.schema.openAPIV3Schema as {
+    properties: { spec: { properties: Record<string, { properties: Record<string, JsonSchemaProps> }> } };
+  }
+).properties.spec.properties;
 
 /** Kubernetes' strict field validation (kubectl's default): unknown fields are errors. */
 function strictFields(node: unknown): unknown {
@@ -43,7 +47,8 @@ function strictSchema(root: JsonSchemaProps): JsonSchemaProps {
 
 // strictTypes off: an int-or-string node carries maxLength without a single type.
 const ajv = new Ajv({ allErrors: true, strict: true, strictTypes: false });
-for (const kw of ['x-kubernetes-int-or-string', 'x-kubernetes-list-type', 'x-kubernetes-list-map-keys', 'x-kubernetes-validations']) ajv.addKeyword(kw);
+for (const kw of ['x-kubernetes-int-or-string', 'x-kubernetes-list-type', 'x-kubernetes-list-map-keys', 'x-kubernetes-validations'])
+  ajv.addKeyword(kw);
 const schemaCheck = ajv.compile(strictSchema(version.schema.openAPIV3Schema));
 
 /** The schema node at a dotted crdPath (`spec.provider.ec2.tags`, `[]` for items). */
@@ -61,7 +66,11 @@ function schemaAt(root: JsonSchemaProps, path: string): JsonSchemaProps {
 function withoutNulls(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(withoutNulls);
   if (typeof v !== 'object' || v === null) return v;
-  return Object.fromEntries(Object.entries(v).filter(([, x]) => x !== null).map(([k, x]) => [k, withoutNulls(x)]));
+  return Object.fromEntries(
+    Object.entries(v)
+      .filter(([, x]) => x !== null)
+      .map(([k, x]) => [k, withoutNulls(x)]),
+  );
 }
 
 function crdAccepts(doc: unknown): boolean {
@@ -90,7 +99,14 @@ describe('crds/swarmcluster.yaml', () => {
     expect(c.apiVersion).toBe('apiextensions.k8s.io/v1');
     const v = c.spec.versions[0] as Record<string, unknown>;
     expect(v.subresources).toEqual({ status: {} });
-    expect((v.additionalPrinterColumns as Array<{ name: string }>).map((p) => p.name)).toEqual(['Managers', 'Managers-Ready', 'Workers', 'Workers-Ready', 'Phase', 'Age']);
+    expect((v.additionalPrinterColumns as Array<{ name: string }>).map((p) => p.name)).toEqual([
+      'Managers',
+      'Managers-Ready',
+      'Workers',
+      'Workers-Ready',
+      'Phase',
+      'Age',
+    ]);
     // Structural: every node has a type (or is int-or-string); no additionalProperties next to properties.
     const walk = (n: JsonSchemaProps, path: string): void => {
       if (!n['x-kubernetes-int-or-string']) expect(n.type, path).toBeDefined();
@@ -119,7 +135,11 @@ describe('crds/swarmcluster.yaml', () => {
     ['maxUnhealthy count above the cluster', withField(aSwarmCluster(), 'spec.healing.maxUnhealthy', 6), 'max-unhealthy-within-cluster'],
     ['reserved tag key', withField(anEc2Cluster(), 'spec.provider.ec2.tags', { 'aws:cf': 'x' }), 'ec2-tag-keys'],
     ['agent image on latest', withField(anEc2Cluster(), 'spec.provider.ec2.agentImage', 'swarmkeeper:latest'), 'agent-image-pinned'],
-    ['unit enabled without [Install]', withField(aSwarmCluster(), 'spec.workers.units', [{ name: 'a.service', enable: true, content: '[Service]\n' }]), 'workers-unit-enable-needs-install'],
+    [
+      'unit enabled without [Install]',
+      withField(aSwarmCluster(), 'spec.workers.units', [{ name: 'a.service', enable: true, content: '[Service]\n' }]),
+      'workers-unit-enable-needs-install',
+    ],
   ];
   it.each(celOnly)('cross-field rule %s: TS refuses, the CRD carries the CEL rule', (_t, doc, id) => {
     expect(validateCluster(doc).ok).toBe(false);
@@ -134,7 +154,10 @@ describe('crds/swarmcluster.yaml', () => {
     const node = specProps.healing?.properties.maxUnhealthy as JsonSchemaProps;
     expect(node.anyOf).toEqual([{ type: 'integer' }, { type: 'string' }]);
     expect(node['x-kubernetes-validations']).toEqual([
-      { rule: "type(self) == int ? self >= 0 : self.matches('^(100|[1-9]?[0-9])%$')", message: 'must be a whole number >= 0 or a string matching ^(100|[1-9]?[0-9])%$' },
+      {
+        rule: "type(self) == int ? self >= 0 : self.matches('^(100|[1-9]?[0-9])%$')",
+        message: 'must be a whole number >= 0 or a string matching ^(100|[1-9]?[0-9])%$',
+      },
     ]);
   });
 

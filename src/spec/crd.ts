@@ -20,9 +20,31 @@ const [GROUP, VERSION] = API_VERSION.split('/') as [string, string];
 export const CRD_NAME = `swarmclusters.${GROUP}`;
 
 /** Keywords copied as they are (value validations allowed in structural schemas). */
-const COPIED = ['minimum', 'maximum', 'minLength', 'maxLength', 'pattern', 'minItems', 'maxItems', 'minProperties', 'maxProperties', 'description', 'format'];
+const COPIED = [
+  'minimum',
+  'maximum',
+  'minLength',
+  'maxLength',
+  'pattern',
+  'minItems',
+  'maxItems',
+  'minProperties',
+  'maxProperties',
+  'description',
+  'format',
+];
 /** Keywords handled structurally below. */
-const HANDLED = new Set(['type', 'properties', 'required', 'items', 'additionalProperties', 'patternProperties', 'anyOf', 'const', ...COPIED]);
+const HANDLED = new Set([
+  'type',
+  'properties',
+  'required',
+  'items',
+  'additionalProperties',
+  'patternProperties',
+  'anyOf',
+  'const',
+  ...COPIED,
+]);
 
 /** Converts one TypeBox (JSON Schema) node at dotted `path` to a structural schema node. */
 export function toStructural(node: JsonSchemaProps, path: string): JsonSchemaProps {
@@ -88,9 +110,13 @@ function convertUnion(branches: JsonSchemaProps[], path: string): JsonSchemaProp
 
 /** One CEL rule stating both branches' constraints of an int-or-string. */
 function intOrStringRule(int: JsonSchemaProps, str: JsonSchemaProps, path: string): { rule: string; message: string } {
-  for (const [branch, allowed] of [[int, ['type', 'minimum', 'maximum']], [str, ['type', 'pattern', 'maxLength']]] as const) {
+  for (const [branch, allowed] of [
+    [int, ['type', 'minimum', 'maximum']],
+    [str, ['type', 'pattern', 'maxLength']],
+  ] as const) {
     for (const k of Object.keys(branch)) {
-      if (!(allowed as readonly string[]).includes(k)) throw new Error(`crd: keyword "${k}" in the int-or-string at ${path} is not converted`);
+      if (!(allowed as readonly string[]).includes(k))
+        throw new Error(`crd: keyword "${k}" in the int-or-string at ${path} is not converted`);
     }
   }
   const bounds: Array<[string, string]> = [];

@@ -21,11 +21,13 @@ export function qualifiedNameProblem(key: string): string | undefined {
   const [prefix, name] = slash === -1 ? [undefined, key] : [key.slice(0, slash), key.slice(slash + 1)];
   if (prefix !== undefined) {
     if (prefix.length === 0) return 'has an empty prefix before "/"';
-    if (prefix.length > 253 || !DNS_SUBDOMAIN.test(prefix)) return 'has a prefix that is not a DNS subdomain (lowercase letters, digits, "-" and ".")';
+    if (prefix.length > 253 || !DNS_SUBDOMAIN.test(prefix))
+      return 'has a prefix that is not a DNS subdomain (lowercase letters, digits, "-" and ".")';
   }
   if (name.length === 0) return 'has an empty name part';
   if (name.length > 63) return `has a name part of ${name.length} characters (at most 63)`;
-  if (!QUALIFIED_NAME_PART.test(name)) return 'must be letters, digits, "-", "_" and ".", starting and ending with a letter or digit, with an optional "prefix/"';
+  if (!QUALIFIED_NAME_PART.test(name))
+    return 'must be letters, digits, "-", "_" and ".", starting and ending with a letter or digit, with an optional "prefix/"';
   return undefined;
 }
 
@@ -38,7 +40,11 @@ export function checkObjectMeta(metadata: Record<string, unknown>): FieldError[]
     const keyProblem = qualifiedNameProblem(k);
     if (keyProblem) errors.push({ path, message: `label key ${keyProblem}` });
     if (v.length > 63) errors.push({ path, message: `label value must be at most 63 characters (is ${v.length})` });
-    else if (!LABEL_VALUE.test(v)) errors.push({ path, message: 'label value must be empty or letters, digits, "-", "_" and ".", starting and ending with a letter or digit' });
+    else if (!LABEL_VALUE.test(v))
+      errors.push({
+        path,
+        message: 'label value must be empty or letters, digits, "-", "_" and ".", starting and ending with a letter or digit',
+      });
   }
   const annotations = (metadata.annotations ?? {}) as Record<string, string>;
   let size = 0;
@@ -47,7 +53,8 @@ export function checkObjectMeta(metadata: Record<string, unknown>): FieldError[]
     const keyProblem = qualifiedNameProblem(k);
     if (keyProblem) errors.push({ path: `metadata.annotations${keySegment(k)}`, message: `annotation key ${keyProblem}` });
   }
-  if (size > MAX_ANNOTATIONS_BYTES) errors.push({ path: 'metadata.annotations', message: `annotations total ${size} bytes; at most ${MAX_ANNOTATIONS_BYTES}` });
+  if (size > MAX_ANNOTATIONS_BYTES)
+    errors.push({ path: 'metadata.annotations', message: `annotations total ${size} bytes; at most ${MAX_ANNOTATIONS_BYTES}` });
   const finalizers = (metadata.finalizers ?? []) as string[];
   finalizers.forEach((f, i) => {
     const problem = qualifiedNameProblem(f);
@@ -55,7 +62,11 @@ export function checkObjectMeta(metadata: Record<string, unknown>): FieldError[]
   });
   for (const field of ['creationTimestamp', 'deletionTimestamp'] as const) {
     const v = metadata[field];
-    if (typeof v === 'string' && !RFC3339.test(v)) errors.push({ path: `metadata.${field}`, message: `must be an RFC 3339 time like "2026-01-01T00:00:00Z", got ${JSON.stringify(v.slice(0, 40))}` });
+    if (typeof v === 'string' && !RFC3339.test(v))
+      errors.push({
+        path: `metadata.${field}`,
+        message: `must be an RFC 3339 time like "2026-01-01T00:00:00Z", got ${JSON.stringify(v.slice(0, 40))}`,
+      });
   }
   return errors;
 }

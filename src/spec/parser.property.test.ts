@@ -38,14 +38,44 @@ function checkValidator(doc: unknown): void {
   }
 }
 
-const yamlish = fc.array(
-  fc.oneof(
-    fc.constantFrom('apiVersion: ', 'kind: ', 'spec:', '  managers:', '    count: ', '- ', '---', '&a ', '*a', '!!binary ', '{', '}', '[', ']', ': ', '"', "'", '#', '\t', '  ', '\n', '? ', '|', '>', '%YAML 1.2', '!!str', '<<: *a'),
-    fc.string({ maxLength: 8 }),
-    fc.integer().map(String),
-  ),
-  { maxLength: 40 },
-).map((parts) => parts.join(''));
+const yamlish = fc
+  .array(
+    fc.oneof(
+      fc.constantFrom(
+        'apiVersion: ',
+        'kind: ',
+        'spec:',
+        '  managers:',
+        '    count: ',
+        '- ',
+        '---',
+        '&a ',
+        '*a',
+        '!!binary ',
+        '{',
+        '}',
+        '[',
+        ']',
+        ': ',
+        '"',
+        "'",
+        '#',
+        '\t',
+        '  ',
+        '\n',
+        '? ',
+        '|',
+        '>',
+        '%YAML 1.2',
+        '!!str',
+        '<<: *a',
+      ),
+      fc.string({ maxLength: 8 }),
+      fc.integer().map(String),
+    ),
+    { maxLength: 40 },
+  )
+  .map((parts) => parts.join(''));
 
 /** Every path into a JSON value, as arrays of keys. */
 function pathsOf(v: unknown, prefix: Array<string | number> = []): Array<Array<string | number>> {
@@ -66,7 +96,13 @@ function mutate(doc: unknown, path: Array<string | number>, value: unknown, remo
   return copy;
 }
 
-const base = anEc2Cluster({ spec: { healing: { maxUnhealthy: '40%' }, rollout: { maxSurge: 1 }, managers: { count: 3, units: [{ name: 'vault.service', dropIns: [{ name: 'a.conf', content: 'x' }] }] } } });
+const base = anEc2Cluster({
+  spec: {
+    healing: { maxUnhealthy: '40%' },
+    rollout: { maxSurge: 1 },
+    managers: { count: 3, units: [{ name: 'vault.service', dropIns: [{ name: 'a.conf', content: 'x' }] }] },
+  },
+});
 const basePaths = pathsOf(base);
 
 describe('parser and validator never crash', () => {
@@ -79,7 +115,10 @@ describe('parser and validator never crash', () => {
   });
 
   it('on random values serialised as YAML', () => {
-    fc.assert(fc.property(fc.anything(), (v) => parseAndValidate(stringify(v) ?? '')), { numRuns: 300 });
+    fc.assert(
+      fc.property(fc.anything(), (v) => parseAndValidate(stringify(v) ?? '')),
+      { numRuns: 300 },
+    );
   });
 
   it('on random mutations of a valid document (in memory and through YAML)', () => {

@@ -43,7 +43,12 @@ export const CROSS_FIELD_RULES: readonly CrossFieldRule[] = [
     check(doc) {
       const r = doc.spec.rollout;
       if (r?.maxSurge === 0 && r.maxUnavailable === 0) {
-        return [{ path: 'spec.rollout.maxUnavailable', message: 'maxSurge and maxUnavailable cannot both be 0 (a rollout could never replace a node)' }];
+        return [
+          {
+            path: 'spec.rollout.maxUnavailable',
+            message: 'maxSurge and maxUnavailable cannot both be 0 (a rollout could never replace a node)',
+          },
+        ];
       }
       return [];
     },
@@ -51,7 +56,7 @@ export const CROSS_FIELD_RULES: readonly CrossFieldRule[] = [
   {
     id: 'max-unhealthy-within-cluster',
     crdPath: 'spec',
-    cel: "!has(self.healing) || !has(self.healing.maxUnhealthy) || type(self.healing.maxUnhealthy) == string || int(self.healing.maxUnhealthy) <= self.managers.count + self.workers.count",
+    cel: '!has(self.healing) || !has(self.healing.maxUnhealthy) || type(self.healing.maxUnhealthy) == string || int(self.healing.maxUnhealthy) <= self.managers.count + self.workers.count',
     message: 'healing.maxUnhealthy as a count must be at most managers.count + workers.count; write a percent like "40%" for a share',
     check(doc) {
       const m = doc.spec.healing?.maxUnhealthy;
@@ -78,7 +83,8 @@ export const CROSS_FIELD_RULES: readonly CrossFieldRule[] = [
       const errors: FieldError[] = [];
       for (const k of Object.keys(tags)) {
         const path = `spec.provider.ec2.tags${keySegment(k)}`;
-        if (k.length < 1 || k.length > TAG_KEY_MAX) errors.push({ path, message: `tag key must be 1-${TAG_KEY_MAX} characters (is ${k.length})` });
+        if (k.length < 1 || k.length > TAG_KEY_MAX)
+          errors.push({ path, message: `tag key must be 1-${TAG_KEY_MAX} characters (is ${k.length})` });
         else if (k.startsWith('aws:')) errors.push({ path, message: 'tag keys starting with "aws:" are reserved by AWS' });
       }
       return errors;
@@ -87,12 +93,17 @@ export const CROSS_FIELD_RULES: readonly CrossFieldRule[] = [
   {
     id: 'backup-store-for-provider',
     crdPath: 'spec',
-    cel: "!has(self.backup) || (has(self.backup.enabled) && !self.backup.enabled) || has(self.backup.store) || !has(self.provider.ec2)",
+    cel: '!has(self.backup) || (has(self.backup.enabled) && !self.backup.enabled) || has(self.backup.store) || !has(self.provider.ec2)',
     message: 'backup.store is required with the ec2 provider (only the local provider has a default store)',
     check(doc) {
       const b = doc.spec.backup;
       if (!b || b.enabled === false || b.store || !doc.spec.provider.ec2) return [];
-      return [{ path: 'spec.backup.store', message: 'is required with the ec2 provider (only the local provider has a default store): give store.s3 or store.directory' }];
+      return [
+        {
+          path: 'spec.backup.store',
+          message: 'is required with the ec2 provider (only the local provider has a default store): give store.s3 or store.directory',
+        },
+      ];
     },
   },
   {
@@ -103,7 +114,12 @@ export const CROSS_FIELD_RULES: readonly CrossFieldRule[] = [
     check(doc) {
       const b = doc.spec.backup;
       if (!b || b.enabled === false || !doc.spec.provider.sim) return [];
-      return [{ path: 'spec.backup', message: 'backups need a real etcd to snapshot: the sim provider has none (set enabled: false or remove the block)' }];
+      return [
+        {
+          path: 'spec.backup',
+          message: 'backups need a real etcd to snapshot: the sim provider has none (set enabled: false or remove the block)',
+        },
+      ];
     },
   },
   ...(['managers', 'workers'] as const).map(enableNeedsInstallRule),
@@ -122,7 +138,8 @@ export const CROSS_FIELD_RULES: readonly CrossFieldRule[] = [
 
 /** systemd cannot enable a unit file without an [Install] section (Ignition warns, the unit never starts). */
 function enableNeedsInstallRule(role: 'managers' | 'workers'): CrossFieldRule {
-  const message = 'enable: true needs an [Install] section in content (e.g. WantedBy=multi-user.target); systemd cannot enable a unit without one';
+  const message =
+    'enable: true needs an [Install] section in content (e.g. WantedBy=multi-user.target); systemd cannot enable a unit without one';
   return {
     id: `${role}-unit-enable-needs-install`,
     crdPath: `spec.${role}.units[]`,
@@ -130,7 +147,9 @@ function enableNeedsInstallRule(role: 'managers' | 'workers'): CrossFieldRule {
     message,
     check(doc) {
       return (doc.spec[role].units ?? []).flatMap((u, i) =>
-        u.enable === true && u.content !== undefined && !/^\[Install\][ \t]*$/m.test(u.content) ? [{ path: `spec.${role}.units[${i}].enable`, message }] : [],
+        u.enable === true && u.content !== undefined && !/^\[Install\][ \t]*$/m.test(u.content)
+          ? [{ path: `spec.${role}.units[${i}].enable`, message }]
+          : [],
       );
     },
   };
@@ -141,9 +160,21 @@ export function checkListMaps(doc: SwarmCluster): FieldError[] {
   const errors: FieldError[] = [];
   for (const role of ['managers', 'workers'] as const) {
     const units = doc.spec[role].units ?? [];
-    errors.push(...duplicates(units.map((u) => u.name), `spec.${role}.units`, 'unit name'));
+    errors.push(
+      ...duplicates(
+        units.map((u) => u.name),
+        `spec.${role}.units`,
+        'unit name',
+      ),
+    );
     units.forEach((u, i) => {
-      errors.push(...duplicates((u.dropIns ?? []).map((d) => d.name), `spec.${role}.units[${i}].dropIns`, 'drop-in name'));
+      errors.push(
+        ...duplicates(
+          (u.dropIns ?? []).map((d) => d.name),
+          `spec.${role}.units[${i}].dropIns`,
+          'drop-in name',
+        ),
+      );
     });
   }
   return errors;
@@ -155,7 +186,11 @@ function duplicates(names: string[], listPath: string, what: string): FieldError
   names.forEach((n, i) => {
     const first = seen.get(n);
     if (first === undefined) seen.set(n, i);
-    else errors.push({ path: `${listPath}[${i}].name`, message: `duplicate ${what} "${n}" (already at ${listPath}[${first}]): names must be unique` });
+    else
+      errors.push({
+        path: `${listPath}[${i}].name`,
+        message: `duplicate ${what} "${n}" (already at ${listPath}[${first}]): names must be unique`,
+      });
   });
   return errors;
 }

@@ -25,7 +25,10 @@ export const UnitSchema = Type.Object(
     content: Type.Optional(Type.String({ maxLength: 8192 })),
     dropIns: Type.Optional(
       Type.Array(
-        Type.Object({ name: Type.String({ pattern: '^[A-Za-z0-9._-]+\\.conf$', maxLength: 128 }), content: Type.String({ maxLength: 8192 }) }, strict),
+        Type.Object(
+          { name: Type.String({ pattern: '^[A-Za-z0-9._-]+\\.conf$', maxLength: 128 }), content: Type.String({ maxLength: 8192 }) },
+          strict,
+        ),
         { maxItems: 16 },
       ),
     ),
@@ -216,8 +219,12 @@ export const MetadataSchema = Type.Object(
     name: Type.String({ pattern: '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$' }),
     // Bounded like every map and list here: a document's cost to read must stay small
     // (Kubernetes' own limits: 63-character label values, 253 + 63-character keys).
-    labels: Type.Optional(Type.Record(Type.String({ minLength: 1, maxLength: 317 }), Type.String({ maxLength: 63 }), { maxProperties: MAX_LABELS })),
-    annotations: Type.Optional(Type.Record(Type.String({ minLength: 1, maxLength: 317 }), Type.String({ maxLength: 4096 }), { maxProperties: MAX_ANNOTATIONS })),
+    labels: Type.Optional(
+      Type.Record(Type.String({ minLength: 1, maxLength: 317 }), Type.String({ maxLength: 63 }), { maxProperties: MAX_LABELS }),
+    ),
+    annotations: Type.Optional(
+      Type.Record(Type.String({ minLength: 1, maxLength: 317 }), Type.String({ maxLength: 4096 }), { maxProperties: MAX_ANNOTATIONS }),
+    ),
     // Set by the store, never by the user; accepted on input so `get -o yaml | apply -f -` works.
     generation: Type.Optional(Type.Integer({ minimum: 0 })),
     resourceVersion: Type.Optional(Type.String({ maxLength: 32 })),

@@ -28,13 +28,25 @@ export interface TextLimits {
  * Documents the controller reads from the management etcd (the spec key, last-good).
  * The schema's limits keep a valid spec to a few thousand entries at most.
  */
-export const STORED_SPEC_LIMITS: TextLimits = { maxLength: 512 * 1024, maxDepth: 24, maxEntries: 4096, maxCollectionEntries: 256, maxAliases: 16 };
+export const STORED_SPEC_LIMITS: TextLimits = {
+  maxLength: 512 * 1024,
+  maxDepth: 24,
+  maxEntries: 4096,
+  maxCollectionEntries: 256,
+  maxAliases: 16,
+};
 
 /**
  * Files a user hands the CLI (apply -f, edit, validate, plan): the same shape limits
  * but room for the status of a large cluster, which `get -o yaml` includes.
  */
-export const INPUT_FILE_LIMITS: TextLimits = { maxLength: 4 * 1024 * 1024, maxDepth: 24, maxEntries: 250_000, maxCollectionEntries: 20_000, maxAliases: 16 };
+export const INPUT_FILE_LIMITS: TextLimits = {
+  maxLength: 4 * 1024 * 1024,
+  maxDepth: 24,
+  maxEntries: 250_000,
+  maxCollectionEntries: 20_000,
+  maxAliases: 16,
+};
 
 export interface TextShape {
   readonly depth: number;
@@ -81,7 +93,8 @@ export function measureText(text: string, limits: TextLimits): TextShape {
     stack.push(c);
     depth = Math.max(depth, stack.length);
   };
-  const over = (): boolean => depth > limits.maxDepth || largest > limits.maxCollectionEntries || entries > limits.maxEntries || aliases > limits.maxAliases;
+  const over = (): boolean =>
+    depth > limits.maxDepth || largest > limits.maxCollectionEntries || entries > limits.maxEntries || aliases > limits.maxAliases;
 
   let i = 0;
   const n = text.length;

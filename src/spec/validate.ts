@@ -14,7 +14,8 @@ import { checkObjectMeta } from './object-meta.ts';
 
 export type { FieldError } from './rules.ts';
 
-export type ValidationResult = { readonly ok: true; readonly cluster: SwarmCluster } | { readonly ok: false; readonly errors: readonly FieldError[] };
+export type ValidationResult =
+  { readonly ok: true; readonly cluster: SwarmCluster } | { readonly ok: false; readonly errors: readonly FieldError[] };
 
 /** Extra words for rules whose bare schema form does not say why. Keyed by field path. */
 const RULE_HINTS: Record<string, string> = {
@@ -23,13 +24,15 @@ const RULE_HINTS: Record<string, string> = {
 
 /** Human descriptions of the schema's string patterns. */
 const PATTERN_WORDS: Record<string, string> = {
-  '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$': 'a DNS label: lowercase letters, digits and "-", 1-63 characters, starting and ending with a letter or digit',
+  '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$':
+    'a DNS label: lowercase letters, digits and "-", 1-63 characters, starting and ending with a letter or digit',
   '^[a-z]{2}(-[a-z]+)+-\\d+$': 'an AWS region like "eu-west-1"',
   '^ami-[0-9a-f]{8,17}$': 'an AMI id like "ami-0123456789abcdef0"',
   '^subnet-[0-9a-f]{8,17}$': 'a subnet id like "subnet-0123abcd"',
   '^sg-[0-9a-f]{8,17}$': 'a security group id like "sg-0123abcd"',
   '^https?://': 'an http:// or https:// URL',
-  '^[A-Za-z0-9@._-]+\\.(service|timer|socket|mount|path|target)$': 'a systemd unit file name like "vault.service" (.service, .timer, .socket, .mount, .path or .target)',
+  '^[A-Za-z0-9@._-]+\\.(service|timer|socket|mount|path|target)$':
+    'a systemd unit file name like "vault.service" (.service, .timer, .socket, .mount, .path or .target)',
   '^[A-Za-z0-9._-]+\\.conf$': 'a drop-in file name ending in ".conf"',
   '^(100|[1-9]?[0-9])%$': 'a percent from "0%" to "100%"',
 };
@@ -81,12 +84,16 @@ function nameOf(doc: unknown): string | undefined {
 /** A document that is not a SwarmCluster is named as such before any field is judged. */
 function checkIdentity(doc: unknown): FieldError[] {
   if (!isRecord(doc)) {
-    return [{ path: '(document)', message: `must be a mapping with apiVersion ${API_VERSION} and kind ${KIND}, got ${describeValue(doc)}` }];
+    return [
+      { path: '(document)', message: `must be a mapping with apiVersion ${API_VERSION} and kind ${KIND}, got ${describeValue(doc)}` },
+    ];
   }
   const { apiVersion, kind } = doc;
   if (apiVersion === API_VERSION && kind === KIND) return [];
   if (apiVersion === undefined && kind === undefined) {
-    return [{ path: 'apiVersion', message: `is required: this is not a SwarmCluster document (want apiVersion: ${API_VERSION}, kind: ${KIND})` }];
+    return [
+      { path: 'apiVersion', message: `is required: this is not a SwarmCluster document (want apiVersion: ${API_VERSION}, kind: ${KIND})` },
+    ];
   }
   const errors: FieldError[] = [];
   const found = `kind ${typeof kind === 'string' ? kind : describeValue(kind)} (apiVersion ${typeof apiVersion === 'string' ? apiVersion : describeValue(apiVersion)})`;
@@ -128,8 +135,11 @@ function messageFor(e: ValueError, path: string): string {
       return 'is required';
     case ValueErrorType.ObjectMinProperties:
     case ValueErrorType.ObjectMaxProperties:
-      if (path === 'spec.provider') return `must set exactly one provider: ec2, local or sim (has ${Object.keys(asRecord(e.value)).length})`;
-      return e.type === ValueErrorType.ObjectMinProperties ? `must have at least ${String(s.minProperties)} fields` : `must have at most ${String(s.maxProperties)} fields`;
+      if (path === 'spec.provider')
+        return `must set exactly one provider: ec2, local or sim (has ${Object.keys(asRecord(e.value)).length})`;
+      return e.type === ValueErrorType.ObjectMinProperties
+        ? `must have at least ${String(s.minProperties)} fields`
+        : `must have at most ${String(s.maxProperties)} fields`;
     case ValueErrorType.Object:
       return `must be a mapping (object)${got}`;
     case ValueErrorType.Array:

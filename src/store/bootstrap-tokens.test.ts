@@ -5,7 +5,14 @@ import { parseBootstrapToken, sameDigest } from './bootstrap-tokens.ts';
 describe('bootstrap token format', () => {
   it('parses skb1.<16 hex>.<32 hex> and nothing else', () => {
     expect(parseBootstrapToken(`skb1.${'a'.repeat(16)}.${'b'.repeat(32)}`)).toEqual({ id: 'a'.repeat(16), secret: 'b'.repeat(32) });
-    for (const bad of ['', 'skb1', `skb2.${'a'.repeat(16)}.${'b'.repeat(32)}`, `skb1.${'a'.repeat(15)}.${'b'.repeat(32)}`, `skb1.${'A'.repeat(16)}.${'b'.repeat(32)}`, `skb1.${'a'.repeat(16)}.${'b'.repeat(33)}`]) {
+    for (const bad of [
+      '',
+      'skb1',
+      `skb2.${'a'.repeat(16)}.${'b'.repeat(32)}`,
+      `skb1.${'a'.repeat(15)}.${'b'.repeat(32)}`,
+      `skb1.${'A'.repeat(16)}.${'b'.repeat(32)}`,
+      `skb1.${'a'.repeat(16)}.${'b'.repeat(33)}`,
+    ]) {
       expect(parseBootstrapToken(bad)).toBeUndefined();
     }
   });

@@ -58,7 +58,9 @@ export interface BootstrapTokenIssuer {
 
 export type VerifyFailure = 'malformed' | 'unknown' | 'mismatch' | 'expired' | 'used';
 
-export type VerifyResult = { readonly ok: true; readonly id: string; readonly record: BootstrapTokenRecord } | { readonly ok: false; readonly reason: VerifyFailure };
+export type VerifyResult =
+  | { readonly ok: true; readonly id: string; readonly record: BootstrapTokenRecord }
+  | { readonly ok: false; readonly reason: VerifyFailure };
 
 /**
  * A node's standing credential after its exchange: it reads its own cluster's published
@@ -106,7 +108,8 @@ export class EtcdBootstrapTokens implements BootstrapTokenIssuer, BootstrapToken
   ) {}
 
   async issue(req: IssueRequest): Promise<string> {
-    if (!/^[\x21-\x7e]{1,64}$/.test(req.clientToken)) throw new SwarmkeeperError('Internal', 'issuing a bootstrap token: the client token is not 1-64 printable ASCII');
+    if (!/^[\x21-\x7e]{1,64}$/.test(req.clientToken))
+      throw new SwarmkeeperError('Internal', 'issuing a bootstrap token: the client token is not 1-64 printable ASCII');
     const key = await this.hmacKey(req.cluster);
     const id = sha256Hex(`${req.cluster}|${req.clientToken}`).slice(0, 16);
     const secret = createHmac('sha256', key).update(`${req.cluster}|${req.clientToken}|${req.role}`).digest('hex').slice(0, 32);
@@ -126,7 +129,10 @@ export class EtcdBootstrapTokens implements BootstrapTokenIssuer, BootstrapToken
       for (let attempt = 0; attempt < 5; attempt++) {
         const current = await this.read(recordKey);
         if (!current) {
-          const res = await this.client.if(recordKey, 'Create', '==', 0).then(this.client.put(recordKey).value(JSON.stringify(fresh))).commit();
+          const res = await this.client
+            .if(recordKey, 'Create', '==', 0)
+            .then(this.client.put(recordKey).value(JSON.stringify(fresh)))
+            .commit();
           if (res.succeeded) break;
           continue;
         }
@@ -134,7 +140,10 @@ export class EtcdBootstrapTokens implements BootstrapTokenIssuer, BootstrapToken
         // only when the old one ran out (the launch is being retried, not replayed).
         if (current.record.expiresAt > now && current.record.hash === fresh.hash) break;
         const next = { ...current.record, hash: fresh.hash, expiresAt: fresh.expiresAt };
-        const res = await this.client.if(recordKey, 'Mod', '==', current.modRevision).then(this.client.put(recordKey).value(JSON.stringify(next))).commit();
+        const res = await this.client
+          .if(recordKey, 'Mod', '==', current.modRevision)
+          .then(this.client.put(recordKey).value(JSON.stringify(next)))
+          .commit();
         if (res.succeeded) break;
       }
     } catch (err) {
@@ -153,7 +162,8 @@ export class EtcdBootstrapTokens implements BootstrapTokenIssuer, BootstrapToken
     if (current.record.redeemed[instanceId] !== undefined) return { ok: false, reason: 'used' };
     // Every instance of the launch has its answer: a replay for some other instance id
     // is refused here, without asking the provider whether that instance exists.
-    if (current.record.instances !== undefined && Object.keys(current.record.redeemed).length >= current.record.instances) return { ok: false, reason: 'used' };
+    if (current.record.instances !== undefined && Object.keys(current.record.redeemed).length >= current.record.instances)
+      return { ok: false, reason: 'used' };
     return { ok: true, id: parsed.id, record: current.record };
   }
 
@@ -165,7 +175,10 @@ export class EtcdBootstrapTokens implements BootstrapTokenIssuer, BootstrapToken
         const current = await this.read(recordKey);
         if (!current || current.record.redeemed[instanceId] !== undefined) return false;
         const next: BootstrapTokenRecord = { ...current.record, redeemed: { ...current.record.redeemed, [instanceId]: this.now() } };
-        const res = await this.client.if(recordKey, 'Mod', '==', current.modRevision).then(this.client.put(recordKey).value(JSON.stringify(next))).commit();
+        const res = await this.client
+          .if(recordKey, 'Mod', '==', current.modRevision)
+          .then(this.client.put(recordKey).value(JSON.stringify(next)))
+          .commit();
         if (res.succeeded) return true;
       }
     } catch (err) {
@@ -185,7 +198,9 @@ export class EtcdBootstrapTokens implements BootstrapTokenIssuer, BootstrapToken
 
   async nodeCredential(cluster: string, instanceId: string): Promise<string> {
     // NUL separators: no token's HMAC input (cluster|clientToken|role) can equal this one.
-    const mac = createHmac('sha256', await this.hmacKey(cluster)).update(`endpoints\0${cluster}\0${instanceId}`).digest('hex');
+    const mac = createHmac('sha256', await this.hmacKey(cluster))
+      .update(`endpoints\0${cluster}\0${instanceId}`)
+      .digest('hex');
     return `${NODE_CREDENTIAL_SCHEME}.${mac.slice(0, 40)}`;
   }
 
@@ -228,7 +243,10 @@ export class EtcdBootstrapTokens implements BootstrapTokenIssuer, BootstrapToken
     if (cached) return cached;
     const key = `${clusterKeys(this.prefix, cluster).secrets}${HMAC_KEY_SECRET}`;
     try {
-      await this.client.if(key, 'Create', '==', 0).then(this.client.put(key).value(randomBytes(32).toString('base64'))).commit();
+      await this.client
+        .if(key, 'Create', '==', 0)
+        .then(this.client.put(key).value(randomBytes(32).toString('base64')))
+        .commit();
       const text = await this.client.get(key).string();
       if (!text) throw new SwarmkeeperError('Internal', 'the bootstrap HMAC key vanished after it was created');
       const buf = Buffer.from(text, 'base64');
@@ -243,7 +261,12 @@ export class EtcdBootstrapTokens implements BootstrapTokenIssuer, BootstrapToken
 function safeParse(text: string): BootstrapTokenRecord | undefined {
   try {
     const v = JSON.parse(text) as BootstrapTokenRecord;
-    return typeof v.hash === 'string' && typeof v.expiresAt === 'number' && typeof v.redeemed === 'object' && (v.instances === undefined || Number.isSafeInteger(v.instances)) ? v : undefined;
+    return typeof v.hash === 'string' &&
+      typeof v.expiresAt === 'number' &&
+      typeof v.redeemed === 'object' &&
+      (v.instances === undefined || Number.isSafeInteger(v.instances))
+      ? v
+      : undefined;
   } catch {
     return undefined;
   }
@@ -270,21 +293,35 @@ export interface BootstrapAgentConfigOptions {
  * The executor's AgentConfigFactory for ec2: a token per launch intent, valid for the
  * spec's node startup timeout. Signature matches src/act/context.ts.
  */
-export function bootstrapAgentConfig(opts: BootstrapAgentConfigOptions): (spec: ResolvedSpec, role: Role, clientToken: string, count?: number) => Promise<NodeAgentConfig> {
+export function bootstrapAgentConfig(
+  opts: BootstrapAgentConfigOptions,
+): (spec: ResolvedSpec, role: Role, clientToken: string, count?: number) => Promise<NodeAgentConfig> {
   return async (spec, role, clientToken, count) => {
     if (spec.providerName !== 'ec2' && opts.otherProviders) return opts.otherProviders(spec, role, clientToken);
     return ec2AgentConfig(opts, spec, role, clientToken, count);
   };
 }
 
-async function ec2AgentConfig(opts: BootstrapAgentConfigOptions, spec: ResolvedSpec, role: Role, clientToken: string, count: number | undefined): Promise<NodeAgentConfig> {
+async function ec2AgentConfig(
+  opts: BootstrapAgentConfigOptions,
+  spec: ResolvedSpec,
+  role: Role,
+  clientToken: string,
+  count: number | undefined,
+): Promise<NodeAgentConfig> {
   return {
     cluster: spec.name,
     role,
     managementEtcd: { endpoints: [...opts.managementEndpoints], prefix: opts.prefix },
     bootstrapUrl: opts.bootstrapUrl,
     ...(opts.bootstrapCa ? { bootstrapCa: opts.bootstrapCa } : {}),
-    bootstrapToken: await opts.issuer.issue({ cluster: spec.name, role, clientToken, ttlSeconds: spec.healing.nodeStartupTimeoutSeconds, ...(count === undefined ? {} : { instances: count }) }),
+    bootstrapToken: await opts.issuer.issue({
+      cluster: spec.name,
+      role,
+      clientToken,
+      ttlSeconds: spec.healing.nodeStartupTimeoutSeconds,
+      ...(count === undefined ? {} : { instances: count }),
+    }),
     ...agentImageOf(spec, opts.agentImage),
   };
 }

@@ -104,11 +104,19 @@ export class LeaderElection extends EventEmitter<ElectionEvents> {
       const kv = res.kvs[0];
       if (!kv || this.campaign !== campaign) throw new Error('campaign key vanished right after the election');
       const abort = new AbortController();
-      const leadership: Leadership = { identity: this.opts.identity, fence: { key, createRevision: kv.create_revision }, signal: abort.signal };
+      const leadership: Leadership = {
+        identity: this.opts.identity,
+        fence: { key, createRevision: kv.create_revision },
+        signal: abort.signal,
+      };
       this.current = { leadership, abort };
       // The key disappears when the lease expires on the server or someone deletes it:
       // either way we are no longer leader, whatever our local lease timer believes.
-      const watcher = await this.client.watch().key(key).startRevision(String(BigInt(res.header.revision) + 1n)).create();
+      const watcher = await this.client
+        .watch()
+        .key(key)
+        .startRevision(String(BigInt(res.header.revision) + 1n))
+        .create();
       if (this.current?.abort !== abort) {
         await watcher.cancel();
         return;

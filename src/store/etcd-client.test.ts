@@ -17,7 +17,13 @@ describe('etcdClientOptions', () => {
   it('reads TLS files for https endpoints', () => {
     const dir = mkdtempSync(join(tmpdir(), 'sk-tls-'));
     for (const f of ['ca.crt', 'c.crt', 'c.key']) writeFileSync(join(dir, f), f);
-    const o = etcdClientOptions({ ...base, endpoints: ['https://127.0.0.1:2379'], caFile: join(dir, 'ca.crt'), certFile: join(dir, 'c.crt'), keyFile: join(dir, 'c.key') });
+    const o = etcdClientOptions({
+      ...base,
+      endpoints: ['https://127.0.0.1:2379'],
+      caFile: join(dir, 'ca.crt'),
+      certFile: join(dir, 'c.crt'),
+      keyFile: join(dir, 'c.key'),
+    });
     expect(o.credentials?.rootCertificate.toString()).toBe('ca.crt');
     expect(o.credentials?.certChain?.toString()).toBe('c.crt');
     expect(o.credentials?.privateKey?.toString()).toBe('c.key');
@@ -29,7 +35,9 @@ describe('etcdClientOptions', () => {
     expect(() => etcdClientOptions({ ...base, endpoints: ['http://a:1', 'https://b:1'] })).toThrow(/mix http/);
     expect(() => etcdClientOptions({ ...base, certFile: '/x' })).toThrow(/--etcd-cert and --etcd-key/);
     expect(() => etcdClientOptions({ ...base, caFile: '/x' })).toThrow(/use https:\/\/ endpoints/);
-    expect(() => etcdClientOptions({ ...base, endpoints: ['https://127.0.0.1:2379'], caFile: '/nonexistent/ca.crt' })).toThrow(/cannot read --etcd-cacert file \/nonexistent\/ca.crt: ENOENT/);
+    expect(() => etcdClientOptions({ ...base, endpoints: ['https://127.0.0.1:2379'], caFile: '/nonexistent/ca.crt' })).toThrow(
+      /cannot read --etcd-cacert file \/nonexistent\/ca.crt: ENOENT/,
+    );
     expect(() => etcdClientOptions({ ...base, password: 'secret-pw' })).toThrow(/without --etcd-username/);
   });
 

@@ -84,7 +84,9 @@ function readTlsFile(file: string, flag: string): Buffer {
   try {
     return readFileSync(file);
   } catch (err) {
-    throw new SwarmkeeperError('Usage', `cannot read ${flag} file ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`, { cause: err });
+    throw new SwarmkeeperError('Usage', `cannot read ${flag} file ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`, {
+      cause: err,
+    });
   }
 }
 

@@ -150,7 +150,10 @@ export class EtcdClusterStore implements ClusterStore {
     }
     if (!res.succeeded) throw conflict(name, raw.specRevision, 'a newer one');
     const revision = res.header.revision;
-    return { result: raw.specText === undefined && raw.lastGoodText === undefined ? 'created' : 'configured', cluster: withRevision(next, revision) };
+    return {
+      result: raw.specText === undefined && raw.lastGoodText === undefined ? 'created' : 'configured',
+      cluster: withRevision(next, revision),
+    };
   }
 
   /**
@@ -164,7 +167,10 @@ export class EtcdClusterStore implements ClusterStore {
     try {
       const before = await this.readRaw(name);
       if (before.specText === undefined && before.lastGoodText === undefined) return undefined;
-      const res = await this.client.if(k.deletion, 'Create', '==', 0).then(this.client.put(k.deletion).value(JSON.stringify({ deletionTimestamp: at }))).commit();
+      const res = await this.client
+        .if(k.deletion, 'Create', '==', 0)
+        .then(this.client.put(k.deletion).value(JSON.stringify({ deletionTimestamp: at })))
+        .commit();
       if (res.succeeded) return at;
       return (await this.get(name))?.cluster.metadata.deletionTimestamp ?? at;
     } catch (err) {
@@ -231,4 +237,3 @@ export class EtcdClusterStore implements ClusterStore {
     if (this.ownsClient) this.client.close();
   }
 }
-

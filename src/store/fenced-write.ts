@@ -27,22 +27,46 @@ export interface WriteGuard {
  * tools like the CLI that never act on a cluster) and by `guard` when given. Throws
  * Conflict when either fails; a failed guard has `details.guardKey`: read again and retry.
  */
-export async function writeFenced(client: Etcd3, ops: readonly FencedOp[], fence: LeaderFence | undefined, context: string, guard?: WriteGuard): Promise<void> {
+export async function writeFenced(
+  client: Etcd3,
+  ops: readonly FencedOp[],
+  fence: LeaderFence | undefined,
+  context: string,
+  guard?: WriteGuard,
+): Promise<void> {
   if (ops.length === 0) return;
-  const calls = ops.map((op) => (op.kind === 'put' ? client.put(op.key).value(op.value) : op.kind === 'delete' ? client.delete().key(op.key) : client.delete().prefix(op.key)));
+  const calls = ops.map((op) =>
+    op.kind === 'put'
+      ? client.put(op.key).value(op.value)
+      : op.kind === 'delete'
+        ? client.delete().key(op.key)
+        : client.delete().prefix(op.key),
+  );
   let succeeded: boolean;
   try {
     // Without a fence the first compare is always true (a missing key has version 0):
     // a plain multi-op transaction, guarded or not.
     const fenced = fence ? client.if(fence.key, 'Create', '==', fence.createRevision) : client.if(ops[0]!.key, 'Version', '>', -1);
-    const txn = !guard ? fenced : guard.value === undefined ? fenced.and(guard.key, 'Create', '==', 0) : fenced.and(guard.key, 'Value', '==', guard.value);
+    const txn = !guard
+      ? fenced
+      : guard.value === undefined
+        ? fenced.and(guard.key, 'Create', '==', 0)
+        : fenced.and(guard.key, 'Value', '==', guard.value);
     succeeded = (await txn.then(...calls).commit()).succeeded;
   } catch (err) {
     throw wrapError(context, err);
   }
   if (succeeded) return;
-  if (guard && ((await client.get(guard.key).string().catch(() => null)) ?? undefined) !== guard.value) {
-    throw new SwarmkeeperError('Conflict', `${context}: ${guard.key} changed meanwhile, write refused`, { details: { guardKey: guard.key } });
+  if (
+    guard &&
+    ((await client
+      .get(guard.key)
+      .string()
+      .catch(() => null)) ?? undefined) !== guard.value
+  ) {
+    throw new SwarmkeeperError('Conflict', `${context}: ${guard.key} changed meanwhile, write refused`, {
+      details: { guardKey: guard.key },
+    });
   }
   throw new SwarmkeeperError('Conflict', `${context}: leadership lost (the election key moved), write refused`, {
     details: { fenceKey: fence?.key },

@@ -3,11 +3,29 @@ import { stepTarget, toOperations, type JournalEntry } from './journal.ts';
 import type { Step } from '../plan/steps.ts';
 import { targetOf } from '../plan/targets.ts';
 
-const launch: Step = { kind: 'instance.launch', role: 'worker', count: 2, clientToken: 'c-g1-w0', configHash: 'h', reason: 'r', rule: 'converge' };
+const launch: Step = {
+  kind: 'instance.launch',
+  role: 'worker',
+  count: 2,
+  clientToken: 'c-g1-w0',
+  configHash: 'h',
+  reason: 'r',
+  rule: 'converge',
+};
 const terminate = (id: string): Step => ({ kind: 'instance.terminate', instanceId: id, role: 'worker', reason: 'r', rule: 'converge' });
 
 function anEntry(step: Step, o: Partial<JournalEntry> = {}): JournalEntry {
-  return { id: `e-${stepTarget(step)}`, stepKind: step.kind, target: stepTarget(step), startedAt: 1, updatedAt: 1, state: 'done', attempts: 1, step, ...o };
+  return {
+    id: `e-${stepTarget(step)}`,
+    stepKind: step.kind,
+    target: stepTarget(step),
+    startedAt: 1,
+    updatedAt: 1,
+    state: 'done',
+    attempts: 1,
+    step,
+    ...o,
+  };
 }
 
 describe('journal entries as snapshot operations', () => {

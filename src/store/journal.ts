@@ -110,7 +110,11 @@ export class Journal {
     const excess = finished.slice(0, Math.max(0, finished.length - this.keepFinished));
     if (excess.length === 0) return 0;
     const dir = clusterKeys(this.prefix, cluster).journal;
-    await this.kv.write(excess.map((e) => ({ kind: 'delete' as const, key: dir + e.id })), fence, `pruning the journal of ${cluster}`);
+    await this.kv.write(
+      excess.map((e) => ({ kind: 'delete' as const, key: dir + e.id })),
+      fence,
+      `pruning the journal of ${cluster}`,
+    );
     return excess.length;
   }
 

@@ -112,7 +112,11 @@ export class EtcdManagementKv implements ManagementKv {
   }
 
   async publishInitialEndpoints(e: ClusterEndpoints): Promise<void> {
-    await this.createIfAbsent(this.keys.endpoints, encodeEndpoints({ ...e, updatedAt: new Date().toISOString() }), 'publishing the cluster endpoints');
+    await this.createIfAbsent(
+      this.keys.endpoints,
+      encodeEndpoints({ ...e, updatedAt: new Date().toISOString() }),
+      'publishing the cluster endpoints',
+    );
     const held = this.heldClaim;
     if (!held) return;
     try {

@@ -14,7 +14,14 @@ import { INSTANCE_ID, type HealthMark, type HealthMarkSource, type NodeControl }
 import { clusterKeys } from './keys.ts';
 import type { MarkStore } from './mark-port.ts';
 
-const SOURCES: ReadonlySet<string> = new Set<HealthMarkSource>(['alert', 'detector:swarm', 'detector:etcd', 'detector:startup', 'detector:ec2', 'operator']);
+const SOURCES: ReadonlySet<string> = new Set<HealthMarkSource>([
+  'alert',
+  'detector:swarm',
+  'detector:etcd',
+  'detector:startup',
+  'detector:ec2',
+  'operator',
+]);
 const CAS_ATTEMPTS = 20;
 /**
  * Most marks one cluster may hold. Marks name live instances, so a real cluster stays far
@@ -77,7 +84,11 @@ export class EtcdMarkStore implements MarkStore {
         const merged: HealthMark = previous ? { ...mark, since: Math.min(previous.since, mark.since) } : mark;
         const put = this.client.put(key).value(JSON.stringify(merged));
         const oldLease = kv && kv.lease !== '0' ? kv.lease : undefined;
-        const reuse = oldLease !== undefined && merged.expiresAt !== undefined && previous?.expiresAt !== undefined && previous.expiresAt >= merged.expiresAt;
+        const reuse =
+          oldLease !== undefined &&
+          merged.expiresAt !== undefined &&
+          previous?.expiresAt !== undefined &&
+          previous.expiresAt >= merged.expiresAt;
         if (merged.expiresAt !== undefined) {
           if (reuse) put.lease(oldLease);
           else put.lease((lease ??= await this.grant(merged.expiresAt)));
@@ -112,13 +123,19 @@ export class EtcdMarkStore implements MarkStore {
   private async checkRoom(cluster: string): Promise<void> {
     const count = await this.client.getAll().prefix(clusterKeys(this.prefix, cluster).marks).count();
     if (count >= MAX_MARKS_PER_CLUSTER) {
-      throw new SwarmkeeperError('Capacity', `cluster ${cluster} holds ${count} health marks, the most allowed (${MAX_MARKS_PER_CLUSTER}); no new mark is written until some clear or expire`);
+      throw new SwarmkeeperError(
+        'Capacity',
+        `cluster ${cluster} holds ${count} health marks, the most allowed (${MAX_MARKS_PER_CLUSTER}); no new mark is written until some clear or expire`,
+      );
     }
   }
 
   async clearMark(cluster: string, instanceId: string, source: HealthMarkSource): Promise<void> {
     try {
-      await this.client.delete().key(this.markKey(cluster, instanceId, source)).exec();
+      await this.client
+        .delete()
+        .key(this.markKey(cluster, instanceId, source))
+        .exec();
     } catch (err) {
       throw wrapError(`clearing health mark ${source} of instance ${instanceId}`, err);
     }
@@ -140,7 +157,10 @@ export class EtcdMarkStore implements MarkStore {
   async putControl(cluster: string, control: NodeControl): Promise<void> {
     checkInstanceId(control.instanceId);
     try {
-      await this.client.put(`${clusterKeys(this.prefix, cluster).controls}${control.instanceId}`).value(JSON.stringify(control)).exec();
+      await this.client
+        .put(`${clusterKeys(this.prefix, cluster).controls}${control.instanceId}`)
+        .value(JSON.stringify(control))
+        .exec();
     } catch (err) {
       throw wrapError(`writing node control of instance ${control.instanceId}`, err);
     }
@@ -165,14 +185,19 @@ function covers(previous: HealthMark, next: HealthMark): boolean {
 
 function checkMark(mark: HealthMark): void {
   checkInstanceId(mark.instanceId);
-  if (!SOURCES.has(mark.source)) throw new SwarmkeeperError('Internal', `health mark source "${mark.source}" is not one of ${[...SOURCES].join(', ')}`);
-  if (!Number.isFinite(mark.since)) throw new SwarmkeeperError('Internal', `health mark of instance ${mark.instanceId} has no valid since time`);
+  if (!SOURCES.has(mark.source))
+    throw new SwarmkeeperError('Internal', `health mark source "${mark.source}" is not one of ${[...SOURCES].join(', ')}`);
+  if (!Number.isFinite(mark.since))
+    throw new SwarmkeeperError('Internal', `health mark of instance ${mark.instanceId} has no valid since time`);
 }
 
 /** Instance ids become key segments: no slashes, nothing empty. */
 function checkInstanceId(id: string): void {
   if (!INSTANCE_ID.test(id)) {
-    throw new SwarmkeeperError('Internal', `instance id ${JSON.stringify(id.slice(0, 64))} cannot be a key segment (letters, digits, . _ : - only)`);
+    throw new SwarmkeeperError(
+      'Internal',
+      `instance id ${JSON.stringify(id.slice(0, 64))} cannot be a key segment (letters, digits, . _ : - only)`,
+    );
   }
 }
 

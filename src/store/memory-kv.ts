@@ -35,19 +35,29 @@ export class MemoryFencedKv implements FencedKv {
   async write(ops: readonly FencedOp[], fence: LeaderFence | undefined, context: string, guard?: WriteGuard): Promise<void> {
     if (ops.length === 0) return;
     // etcd refuses a transaction that names a key twice ("duplicate key given in txn request").
-    if (new Set(ops.map((op) => op.key)).size !== ops.length) throw new SwarmkeeperError('Conflict', `${context}: a key is named twice in one write`);
+    if (new Set(ops.map((op) => op.key)).size !== ops.length)
+      throw new SwarmkeeperError('Conflict', `${context}: a key is named twice in one write`);
     if (fence && !this.holds(fence)) {
-      throw new SwarmkeeperError('Conflict', `${context}: leadership lost (the election key moved), write refused`, { details: { fenceKey: fence.key } });
+      throw new SwarmkeeperError('Conflict', `${context}: leadership lost (the election key moved), write refused`, {
+        details: { fenceKey: fence.key },
+      });
     }
     if (guard && this.data.get(guard.key)?.value !== guard.value) {
-      throw new SwarmkeeperError('Conflict', `${context}: ${guard.key} changed meanwhile, write refused`, { details: { guardKey: guard.key } });
+      throw new SwarmkeeperError('Conflict', `${context}: ${guard.key} changed meanwhile, write refused`, {
+        details: { guardKey: guard.key },
+      });
     }
     this.revision += 1;
     for (const op of ops) {
       if (op.kind === 'delete') this.data.delete(op.key);
       else if (op.kind === 'deletePrefix') {
         for (const k of [...this.data.keys()]) if (k.startsWith(op.key)) this.data.delete(k);
-      } else this.data.set(op.key, { value: op.value, createRevision: this.data.get(op.key)?.createRevision ?? this.revision, modRevision: this.revision });
+      } else
+        this.data.set(op.key, {
+          value: op.value,
+          createRevision: this.data.get(op.key)?.createRevision ?? this.revision,
+          modRevision: this.revision,
+        });
     }
   }
 

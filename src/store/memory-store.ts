@@ -48,10 +48,18 @@ export class MemoryClusterStore implements ClusterStore {
     const specDoc = raw.specText === undefined ? undefined : tryParse(raw.specText);
     const next = composeStored(incoming, current, this.now);
     const specKeyInSync = specDoc !== undefined && validateCluster(specDoc).ok && sameContent(specDoc as SwarmCluster, next);
-    if (current !== undefined && sameContent(current, next) && specKeyInSync) return { result: 'unchanged', cluster: withRevision(current, raw.specRevision) };
+    if (current !== undefined && sameContent(current, next) && specKeyInSync)
+      return { result: 'unchanged', cluster: withRevision(current, raw.specRevision) };
     const k = clusterKeys(this.prefix, name);
     const text = JSON.stringify(next);
-    await this.kv.write([{ kind: 'put', key: k.spec, value: text }, { kind: 'put', key: k.lastGood, value: text }], undefined, `writing cluster ${name}`);
+    await this.kv.write(
+      [
+        { kind: 'put', key: k.spec, value: text },
+        { kind: 'put', key: k.lastGood, value: text },
+      ],
+      undefined,
+      `writing cluster ${name}`,
+    );
     this.notify({ name, type: 'put' });
     const created = raw.specText === undefined && raw.lastGoodText === undefined;
     return { result: created ? 'created' : 'configured', cluster: withRevision(next, this.kv.modRevision(k.spec)) };
@@ -62,13 +70,21 @@ export class MemoryClusterStore implements ClusterStore {
     const keys = (await this.kv.getPrefix(base)).map(([k]) => k);
     const raw = await this.readRaw(name);
     if (raw.specText === undefined && raw.lastGoodText === undefined) return false;
-    await this.kv.write(keys.map((key) => ({ kind: 'delete' as const, key })), undefined, `deleting cluster ${name}`);
+    await this.kv.write(
+      keys.map((key) => ({ kind: 'delete' as const, key })),
+      undefined,
+      `deleting cluster ${name}`,
+    );
     this.notify({ name, type: 'delete' });
     return true;
   }
 
   async writeStatus(name: string, status: SwarmClusterStatus, fence?: LeaderFence): Promise<void> {
-    await this.kv.write([{ kind: 'put', key: clusterKeys(this.prefix, name).status, value: JSON.stringify(status) }], fence, `writing status of ${name}`);
+    await this.kv.write(
+      [{ kind: 'put', key: clusterKeys(this.prefix, name).status, value: JSON.stringify(status) }],
+      fence,
+      `writing status of ${name}`,
+    );
   }
 
   async watch(onEvent: (e: ClusterWatchEvent) => void): Promise<Watcher> {

@@ -33,7 +33,9 @@ export async function ingestSpec(store: EtcdClusterStore, name: string, now: num
   const error = specErrorOf(raw);
 
   if (error !== undefined) {
-    const message = truncate(`${error}${lastGood ? ` (generation ${lastGood.metadata.generation ?? 0} stays in force)` : ' (no valid spec was ever stored)'}`);
+    const message = truncate(
+      `${error}${lastGood ? ` (generation ${lastGood.metadata.generation ?? 0} stays in force)` : ' (no valid spec was ever stored)'}`,
+    );
     await writeSpecValid(store, name, status, { status: 'False', reason: REASONS.SpecRejected, message }, now, fence);
     return { state: 'invalid', error, ...(lastGood ? { generation: lastGood.metadata.generation ?? 0 } : {}) };
   }
@@ -48,7 +50,14 @@ export async function ingestSpec(store: EtcdClusterStore, name: string, now: num
     generation = next.metadata.generation ?? 1;
     state = 'promoted';
   }
-  await writeSpecValid(store, name, status, { status: 'True', reason: REASONS.SpecAccepted, message: `generation ${generation} accepted` }, now, fence);
+  await writeSpecValid(
+    store,
+    name,
+    status,
+    { status: 'True', reason: REASONS.SpecAccepted, message: `generation ${generation} accepted` },
+    now,
+    fence,
+  );
   return { state, generation };
 }
 

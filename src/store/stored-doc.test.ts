@@ -23,7 +23,10 @@ describe('composeStored', () => {
 
   it('ignores store-owned fields and status in the incoming document', () => {
     const first = composeStored(aSwarmCluster(), undefined, now);
-    const incoming = { ...aSwarmCluster({ metadata: { generation: 40, uid: 'forged', resourceVersion: '9' } }), status: { phase: 'Ready' as const } };
+    const incoming = {
+      ...aSwarmCluster({ metadata: { generation: 40, uid: 'forged', resourceVersion: '9' } }),
+      status: { phase: 'Ready' as const },
+    };
     const c = composeStored(incoming, first, now);
     expect(c.metadata.generation).toBe(1);
     expect(c.metadata.uid).toBe(first.metadata.uid);
@@ -38,7 +41,11 @@ describe('reading the keys', () => {
     const r = raw({ lastGoodText: good, specText: 'spec: [' });
     expect(inForce(r)?.spec.managers.count).toBe(3);
     expect(specErrorOf(r)).toMatch(/^spec key of prod: YAML syntax error at line 1/);
-    expect(interpret(r)).toMatchObject({ specRevision: '5', specError: expect.any(String), cluster: { metadata: { resourceVersion: '5' } } });
+    expect(interpret(r)).toMatchObject({
+      specRevision: '5',
+      specError: expect.any(String),
+      cluster: { metadata: { resourceVersion: '5' } },
+    });
   });
 
   it('takes a valid spec key when nothing was promoted yet, and refuses a name that does not match the key', () => {
@@ -69,6 +76,8 @@ describe('readStoredDoc', () => {
     expect(performance.now() - started).toBeLessThan(500);
     expect(reading.error).toMatch(/^spec key of prod: has a mapping or list of more than 256 entries \(limit maxCollectionEntries 256/);
     const sixtyFive = Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`k${i}`, 'v']));
-    expect(readStoredDoc('prod', 'spec', JSON.stringify({ ...aSwarmCluster(), metadata: { name: 'prod', labels: sixtyFive } })).error).toMatch(/metadata\.labels/);
+    expect(
+      readStoredDoc('prod', 'spec', JSON.stringify({ ...aSwarmCluster(), metadata: { name: 'prod', labels: sixtyFive } })).error,
+    ).toMatch(/metadata\.labels/);
   });
 });

@@ -185,7 +185,6 @@ function parseStatus(text: string): SwarmClusterStatus | undefined {
   }
 }
 
-
 export function deepEqual(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   if (typeof a !== typeof b || a === null || b === null || typeof a !== 'object') return false;

@@ -10,7 +10,10 @@ import type { ClusterWatchEvent } from './port.ts';
  * event (logged), never the watch. A consumer that missed an event catches up at the
  * next resync or event of the cluster.
  */
-export function eventDelivery(onEvent: (e: ClusterWatchEvent) => void, logger?: { warn(obj: object, msg: string): void }): (e: ClusterWatchEvent) => void {
+export function eventDelivery(
+  onEvent: (e: ClusterWatchEvent) => void,
+  logger?: { warn(obj: object, msg: string): void },
+): (e: ClusterWatchEvent) => void {
   return (e) => {
     try {
       onEvent(e);
@@ -39,7 +42,11 @@ export interface WatchRetry {
  * `attempt` re-establishes the watch; when it rejects, `onFailure` hears why and another
  * attempt is scheduled. `onSuccess` runs after an attempt that resolved.
  */
-export function watchRetry(attempt: () => Promise<void>, handlers: { onFailure: (err: unknown) => void; onSuccess?: () => void }, tuning: WatchRetryTuning = {}): WatchRetry {
+export function watchRetry(
+  attempt: () => Promise<void>,
+  handlers: { onFailure: (err: unknown) => void; onSuccess?: () => void },
+  tuning: WatchRetryTuning = {},
+): WatchRetry {
   const backoff = { initialMs: tuning.retryMs ?? 250, maxMs: tuning.maxRetryMs ?? 5_000 };
   /** Attempts scheduled since the peer last answered. */
   let failures = 0;

@@ -12,17 +12,35 @@ describe('classifyDockerError', () => {
   it.each([
     [modemError(404, 'node abc not found'), 'NotFound'],
     [modemError(500, 'rpc error: code = Unknown desc = update out of sequence'), 'Conflict'],
-    [modemError(503, 'This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" to connect this node to swarm and try again.'), 'Unavailable'],
-    [modemError(503, 'This node is already part of a swarm. Use "docker swarm leave" to leave this swarm and join another one.'), 'Conflict'],
-    [modemError(400, 'rpc error: code = FailedPrecondition desc = node x is a cluster manager and is a member of the raft cluster. It must be demoted to worker before removal'), 'Conflict'],
-    [modemError(400, 'rpc error: code = FailedPrecondition desc = node abc is not down and can\'t be removed'), 'Conflict'],
+    [
+      modemError(
+        503,
+        'This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" to connect this node to swarm and try again.',
+      ),
+      'Unavailable',
+    ],
+    [
+      modemError(503, 'This node is already part of a swarm. Use "docker swarm leave" to leave this swarm and join another one.'),
+      'Conflict',
+    ],
+    [
+      modemError(
+        400,
+        'rpc error: code = FailedPrecondition desc = node x is a cluster manager and is a member of the raft cluster. It must be demoted to worker before removal',
+      ),
+      'Conflict',
+    ],
+    [modemError(400, "rpc error: code = FailedPrecondition desc = node abc is not down and can't be removed"), 'Conflict'],
     [modemError(503, 'You are attempting to leave the swarm on a node that is participating as a manager.'), 'Conflict'],
     [modemError(500, 'invalid join token'), 'Unauthorized'],
     [modemError(400, 'rpc error: code = InvalidArgument desc = A valid join token is necessary to join this cluster'), 'Unauthorized'],
     [Object.assign(new Error('connect ENOENT /tmp/sk-x/d.sock'), { code: 'ENOENT' }), 'Unavailable'],
     [Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:2376'), { code: 'ECONNREFUSED' }), 'Unavailable'],
     [new Error('socket hang up'), 'Unavailable'],
-    [Object.assign(new Error('ssl3_read_bytes:sslv3 alert bad certificate'), { code: 'ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE' }), 'Unauthorized'],
+    [
+      Object.assign(new Error('ssl3_read_bytes:sslv3 alert bad certificate'), { code: 'ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE' }),
+      'Unauthorized',
+    ],
     [Object.assign(new Error('unable to verify the first certificate'), { code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' }), 'Unauthorized'],
     [modemError(500, 'something odd'), 'Unavailable'],
     [new TypeError('x is not a function'), 'Internal'],
@@ -45,7 +63,9 @@ describe('toSwarmError (fault injected: dockerd echoing the join token)', () => 
     expect(err.details).toEqual({ statusCode: 500 });
   });
   it('never leaves any swarm token in any message (property)', () => {
-    const tokenArb = fc.tuple(fc.stringMatching(/^[0-9a-z]{50}$/), fc.stringMatching(/^[0-9a-z]{25}$/)).map(([a, b]) => `SWMTKN-1-${a}-${b}`);
+    const tokenArb = fc
+      .tuple(fc.stringMatching(/^[0-9a-z]{50}$/), fc.stringMatching(/^[0-9a-z]{25}$/))
+      .map(([a, b]) => `SWMTKN-1-${a}-${b}`);
     fc.assert(
       fc.property(fc.string(), tokenArb, fc.string(), (before, tok, after) => {
         const scrubbed = scrubSecrets(`${before}${tok}${after}`);

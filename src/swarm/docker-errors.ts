@@ -9,7 +9,17 @@
 import { SwarmkeeperError, type ErrorCode } from '../errors.ts';
 import { scrubSecretText } from '../secret-text.ts';
 
-const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ENOENT', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ESOCKETTIMEDOUT', 'ECONNABORTED']);
+const CONNECTION_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOENT',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ESOCKETTIMEDOUT',
+  'ECONNABORTED',
+]);
 
 const TLS_TRUST_CODES = new Set([
   'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
@@ -47,16 +57,25 @@ export function classifyDockerError(err: unknown): ErrorCode {
   // Removing a manager that is not demoted yet, a worker not yet seen down, leaving as a
   // manager: the node's state change (demotion, stop) is still in flight, so these race
   // it like a stale version does: Conflict, which callers retry (the sim agrees).
-  if (text.includes('participating as a manager') || text.includes('must be demoted') || text.includes('is not down and can')) return 'Conflict';
+  if (text.includes('participating as a manager') || text.includes('must be demoted') || text.includes('is not down and can'))
+    return 'Conflict';
   if (text.includes('failedprecondition')) return 'Precondition';
-  if (text.includes('invalid join token') || text.includes('valid join token is necessary') || text.includes('unauthorized') || status === 401 || status === 403) return 'Unauthorized';
+  if (
+    text.includes('invalid join token') ||
+    text.includes('valid join token is necessary') ||
+    text.includes('unauthorized') ||
+    status === 401 ||
+    status === 403
+  )
+    return 'Unauthorized';
   if (status === 404) return 'NotFound';
   if (status === 409) return 'Conflict';
   if (status === 503 || text.includes('not a swarm manager') || status === 406) return 'Unavailable';
   if (status === 400) return 'Precondition';
   // TLS: our client certificate refused (an SSL alert from the server), or the server's
   // certificate not trusted by our CA: credentials on one side or the other.
-  if (typeof e.code === 'string' && (/^ERR_SSL_.*(CERTIFICATE|UNKNOWN_CA)/.test(e.code) || TLS_TRUST_CODES.has(e.code))) return 'Unauthorized';
+  if (typeof e.code === 'string' && (/^ERR_SSL_.*(CERTIFICATE|UNKNOWN_CA)/.test(e.code) || TLS_TRUST_CODES.has(e.code)))
+    return 'Unauthorized';
   if (typeof e.code === 'string' && CONNECTION_CODES.has(e.code)) return 'Unavailable';
   if (text.includes('timeout') || text.includes('socket hang up')) return 'Unavailable';
   if (status !== undefined && status >= 500) return 'Unavailable';

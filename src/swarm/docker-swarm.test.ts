@@ -17,16 +17,33 @@ function anApiNode(overrides: Partial<ApiNode> = {}): ApiNode {
 describe('toSwarmNode', () => {
   it('maps a worker', () => {
     expect(toSwarmNode(anApiNode())).toEqual({
-      id: 'n1', role: 'worker', desiredRole: 'worker', availability: 'active', state: 'ready', leader: false, instanceId: 'i-1', address: '10.0.0.7', version: 42,
+      id: 'n1',
+      role: 'worker',
+      desiredRole: 'worker',
+      availability: 'active',
+      state: 'ready',
+      leader: false,
+      instanceId: 'i-1',
+      address: '10.0.0.7',
+      version: 42,
     });
   });
   it('takes the role from raft membership and the address from the raft address for managers', () => {
-    const n = toSwarmNode(anApiNode({
-      Spec: { Role: 'manager', Availability: 'drain' },
-      Status: { State: 'ready', Addr: '127.0.0.1' },
-      ManagerStatus: { Leader: true, Reachability: 'reachable', Addr: '127.30.0.2:2377' },
-    }));
-    expect(n).toMatchObject({ role: 'manager', desiredRole: 'manager', leader: true, reachability: 'reachable', address: '127.30.0.2', availability: 'drain' });
+    const n = toSwarmNode(
+      anApiNode({
+        Spec: { Role: 'manager', Availability: 'drain' },
+        Status: { State: 'ready', Addr: '127.0.0.1' },
+        ManagerStatus: { Leader: true, Reachability: 'reachable', Addr: '127.30.0.2:2377' },
+      }),
+    );
+    expect(n).toMatchObject({
+      role: 'manager',
+      desiredRole: 'manager',
+      leader: true,
+      reachability: 'reachable',
+      address: '127.30.0.2',
+      availability: 'drain',
+    });
   });
   it('shows a demotion in flight as desiredRole worker while still in the raft', () => {
     const n = toSwarmNode(anApiNode({ Spec: { Role: 'worker' }, ManagerStatus: { Reachability: 'reachable', Addr: '10.0.0.7:2377' } }));

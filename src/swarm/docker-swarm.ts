@@ -67,7 +67,8 @@ export class DockerSwarm implements SwarmApi {
     } else {
       // Never plain TCP (design: the docker API is root on the node): TLS with a client certificate.
       for (const field of ['host', 'ca', 'cert', 'key'] as const) {
-        if (!endpoint[field]) throw new SwarmkeeperError('Usage', `docker endpoint: ${field} is required for a TCP endpoint (TLS only, never plain TCP)`);
+        if (!endpoint[field])
+          throw new SwarmkeeperError('Usage', `docker endpoint: ${field} is required for a TCP endpoint (TLS only, never plain TCP)`);
       }
       if (!Number.isInteger(endpoint.port) || endpoint.port <= 0 || endpoint.port > 65535) {
         throw new SwarmkeeperError('Usage', `docker endpoint: port ${endpoint.port} is not a TCP port`);
@@ -94,7 +95,9 @@ export class DockerSwarm implements SwarmApi {
     const s = info.Swarm ?? {};
     const state = s.LocalNodeState ?? 'inactive';
     return {
-      localNodeState: (['inactive', 'pending', 'active', 'error', 'locked'].includes(state) ? state : 'error') as SwarmInfo['localNodeState'],
+      localNodeState: (['inactive', 'pending', 'active', 'error', 'locked'].includes(state)
+        ? state
+        : 'error') as SwarmInfo['localNodeState'],
       isManager: s.ControlAvailable === true,
       ...(s.NodeID ? { nodeId: s.NodeID } : {}),
       ...(s.Cluster?.ID ? { clusterId: s.Cluster.ID } : {}),
@@ -124,7 +127,9 @@ export class DockerSwarm implements SwarmApi {
     const onNode = tasks.filter((t) => t.NodeID === nodeId);
     const services = new Set(onNode.map((t) => t.ServiceID));
     const stillUp = onNode.filter((t) => UP_STATES.has(t.Status?.State ?? ''));
-    const waiting = tasks.filter((t) => services.has(t.ServiceID) && t.NodeID !== nodeId && WANTED.has(t.DesiredState ?? '') && t.Status?.State !== 'running');
+    const waiting = tasks.filter(
+      (t) => services.has(t.ServiceID) && t.NodeID !== nodeId && WANTED.has(t.DesiredState ?? '') && t.Status?.State !== 'running',
+    );
     const why = waiting.map((t) => t.Status?.Err || t.Status?.Message).find((m) => m);
     return { count: stillUp.length + waiting.length, ...(why ? { why } : {}) };
   }
@@ -152,7 +157,8 @@ export class DockerSwarm implements SwarmApi {
     if (remoteAddrs.length === 0) throw new SwarmkeeperError('Usage', 'joining a swarm: no manager address given');
     await this.call(
       `joining the swarm of ${remoteAddrs.join(',')} as ${advertiseAddr}`,
-      () => this.docker.swarmJoin({ ListenAddr: listenAddr, AdvertiseAddr: advertiseAddr, RemoteAddrs: [...remoteAddrs], JoinToken: token }),
+      () =>
+        this.docker.swarmJoin({ ListenAddr: listenAddr, AdvertiseAddr: advertiseAddr, RemoteAddrs: [...remoteAddrs], JoinToken: token }),
       [token],
     );
   }
@@ -209,9 +215,13 @@ export class DockerSwarm implements SwarmApi {
         if (me?.nodeId === nodeId && !me.isManager) return;
       }
       if (Date.now() > deadline) {
-        throw new SwarmkeeperError('Unavailable', `demoting node ${nodeId}: still a member of the manager raft after ${this.demoteTimeoutMs} ms`, {
-          details: { nodeId },
-        });
+        throw new SwarmkeeperError(
+          'Unavailable',
+          `demoting node ${nodeId}: still a member of the manager raft after ${this.demoteTimeoutMs} ms`,
+          {
+            details: { nodeId },
+          },
+        );
       }
       await sleep(backoffDelay(polls, { initialMs: 100, maxMs: 1_000 }));
     }
@@ -237,7 +247,9 @@ export function toSwarmNode(n: ApiNode): SwarmNode {
     desiredRole,
     availability: oneOf(n.Spec?.Availability, ['active', 'pause', 'drain'] as const, 'active'),
     state: oneOf(n.Status?.State, ['ready', 'down', 'unknown', 'disconnected'] as const, 'unknown') as SwarmNodeState,
-    ...(ms ? { reachability: oneOf(ms.Reachability, ['reachable', 'unreachable', 'unknown'] as const, 'unknown') as ManagerReachability } : {}),
+    ...(ms
+      ? { reachability: oneOf(ms.Reachability, ['reachable', 'unreachable', 'unknown'] as const, 'unknown') as ManagerReachability }
+      : {}),
     leader: ms?.Leader === true,
     ...(instanceId ? { instanceId } : {}),
     address: nodeAddress(n),

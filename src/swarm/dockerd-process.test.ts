@@ -41,7 +41,12 @@ describe('startDockerd input checks', () => {
   });
   it('keeps every socket dockerd makes under the 108-byte limit for the longest accepted dir', () => {
     const p = dockerdPaths(`/${'d'.repeat(MAX_NODE_DIR_LENGTH - 1)}`);
-    for (const sock of [p.socketPath, `${p.execRoot}/containerd/containerd.sock.ttrpc`, `${p.execRoot}/containerd/containerd-debug.sock`, `${p.dataRoot}/swarm/control.sock`]) {
+    for (const sock of [
+      p.socketPath,
+      `${p.execRoot}/containerd/containerd.sock.ttrpc`,
+      `${p.execRoot}/containerd/containerd-debug.sock`,
+      `${p.dataRoot}/swarm/control.sock`,
+    ]) {
       expect(Buffer.byteLength(sock)).toBeLessThan(108);
     }
   });

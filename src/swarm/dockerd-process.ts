@@ -127,19 +127,35 @@ export async function startDockerd(opts: StartDockerdOptions): Promise<DockerdPr
 
   const labels = { ...opts.labels, 'swarmkeeper.instance': opts.instanceId };
   const args = [
-    '--data-root', paths.dataRoot,
-    '--exec-root', paths.execRoot,
-    '-H', `unix://${paths.socketPath}`,
-    '--pidfile', paths.pidFile,
-    '--bridge', 'none',
+    '--data-root',
+    paths.dataRoot,
+    '--exec-root',
+    paths.execRoot,
+    '-H',
+    `unix://${paths.socketPath}`,
+    '--pidfile',
+    paths.pidFile,
+    '--bridge',
+    'none',
     '--iptables=false',
     '--ip6tables=false',
-    '--swarm-default-advertise-addr', opts.address,
+    '--swarm-default-advertise-addr',
+    opts.address,
     ...Object.entries(labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]),
   ];
   if (opts.tcpTls) {
     const t = opts.tcpTls;
-    args.push('-H', `tcp://${opts.address}:${t.port ?? 2376}`, '--tlsverify', '--tlscacert', t.caFile, '--tlscert', t.certFile, '--tlskey', t.keyFile);
+    args.push(
+      '-H',
+      `tcp://${opts.address}:${t.port ?? 2376}`,
+      '--tlsverify',
+      '--tlscacert',
+      t.caFile,
+      '--tlscert',
+      t.certFile,
+      '--tlskey',
+      t.keyFile,
+    );
   }
   const logFd = openSync(paths.logFile, 'a');
   const child = (() => {
@@ -216,7 +232,10 @@ export async function stopDockerd(dir: string, timeoutMs = 30_000): Promise<void
 /** dockerd's own containerd normally dies with it (parent-death signal); make sure. */
 async function stopContainerd(paths: DockerdPaths): Promise<void> {
   // No grace: its dockerd is gone. An exiting containerd (parent-death signal) is waited out.
-  await stopByPidFile(`${paths.execRoot}/containerd/containerd.pid`, { isOurs: (cmdline) => cmdline.includes(paths.execRoot), timeoutMs: 0 });
+  await stopByPidFile(`${paths.execRoot}/containerd/containerd.pid`, {
+    isOurs: (cmdline) => cmdline.includes(paths.execRoot),
+    timeoutMs: 0,
+  });
 }
 
 function readLivePid(paths: DockerdPaths): number | undefined {
@@ -249,4 +268,3 @@ function logTail(file: string): string {
     return `no log at ${file}`;
   }
 }
-

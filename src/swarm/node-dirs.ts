@@ -38,4 +38,3 @@ export function mountsUnder(root: string, mountsText?: string): string[] {
     .filter((p) => p === root || p.startsWith(`${root}/`));
   return [...new Set(points)].sort((a, b) => b.split('/').length - a.split('/').length || b.length - a.length);
 }
-

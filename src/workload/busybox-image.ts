@@ -75,10 +75,16 @@ export function busyboxLayerTar(busybox: string): Buffer {
     mkdirSync(join(root, 'bin'));
     mkdirSync(join(root, 'tmp'));
     copyFileSync(busybox, join(root, 'bin', 'busybox'));
-    const applets = execFileSync(busybox, ['--list'], { encoding: 'utf8' }).split('\n').filter((a) => /^[\w.[-]+$/.test(a) && a !== 'busybox');
+    const applets = execFileSync(busybox, ['--list'], { encoding: 'utf8' })
+      .split('\n')
+      .filter((a) => /^[\w.[-]+$/.test(a) && a !== 'busybox');
     for (const applet of applets) symlinkSync('busybox', join(root, 'bin', applet));
     // GNU tar (Debian essential) with deterministic metadata.
-    return execFileSync('tar', ['-C', root, '--sort=name', '--mtime=@0', '--owner=0', '--group=0', '--numeric-owner', '-cf', '-', 'bin', 'tmp'], { maxBuffer: 64 * 1024 * 1024 });
+    return execFileSync(
+      'tar',
+      ['-C', root, '--sort=name', '--mtime=@0', '--owner=0', '--group=0', '--numeric-owner', '-cf', '-', 'bin', 'tmp'],
+      { maxBuffer: 64 * 1024 * 1024 },
+    );
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
@@ -92,7 +98,10 @@ export function assertStaticBusybox(path: string): void {
   const head = readHead(path);
   if (!head) throw new SwarmkeeperError('Unavailable', `${path} was not found: install it with \`apt-get install busybox-static\``);
   if (hasInterpreter(head)) {
-    throw new SwarmkeeperError('Unavailable', `${path} is dynamically linked and cannot run in an image without libc: install \`busybox-static\` (apt-get install busybox-static)`);
+    throw new SwarmkeeperError(
+      'Unavailable',
+      `${path} is dynamically linked and cannot run in an image without libc: install \`busybox-static\` (apt-get install busybox-static)`,
+    );
   }
 }
 

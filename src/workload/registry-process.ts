@@ -69,7 +69,10 @@ export async function startRegistry(opts: StartRegistryOptions): Promise<Registr
   }
   const spawnError = new Promise<Error>((res) => child.once('error', res));
   if (child.pid === undefined) {
-    throw new SwarmkeeperError('Unavailable', `starting the image registry: ${(await spawnError).message} (install it with \`apt-get install docker-registry\`)`);
+    throw new SwarmkeeperError(
+      'Unavailable',
+      `starting the image registry: ${(await spawnError).message} (install it with \`apt-get install docker-registry\`)`,
+    );
   }
   running.add(child);
   const pid = child.pid;

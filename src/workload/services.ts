@@ -29,7 +29,15 @@ export const SLEEPER_COMMAND = ['sh', '-c', 'trap "exit 0" TERM INT; while :; do
 
 export function dockerOf(endpoint: DockerEndpoint, timeoutMs = 10_000): Docker {
   if ('socketPath' in endpoint) return new Docker({ socketPath: endpoint.socketPath, timeout: timeoutMs });
-  return new Docker({ protocol: 'https', host: endpoint.host, port: endpoint.port, ca: endpoint.ca, cert: endpoint.cert, key: endpoint.key, timeout: timeoutMs });
+  return new Docker({
+    protocol: 'https',
+    host: endpoint.host,
+    port: endpoint.port,
+    ca: endpoint.ca,
+    cert: endpoint.cert,
+    key: endpoint.key,
+    timeout: timeoutMs,
+  });
 }
 
 /** The Engine API service spec of `s`. */
@@ -43,7 +51,14 @@ export function serviceSpec(s: WorkloadService): Record<string, unknown> {
     TaskTemplate: {
       ContainerSpec: { Image: s.image, Command: SLEEPER_COMMAND, StopGracePeriod: 5_000_000_000 },
       RestartPolicy: { Condition: 'any', Delay: 200_000_000 },
-      ...(s.constraints?.length || s.maxPerNode ? { Placement: { ...(s.constraints?.length ? { Constraints: [...s.constraints] } : {}), ...(s.maxPerNode ? { MaxReplicas: s.maxPerNode } : {}) } } : {}),
+      ...(s.constraints?.length || s.maxPerNode
+        ? {
+            Placement: {
+              ...(s.constraints?.length ? { Constraints: [...s.constraints] } : {}),
+              ...(s.maxPerNode ? { MaxReplicas: s.maxPerNode } : {}),
+            },
+          }
+        : {}),
     },
     Mode: s.replicas === undefined ? { Global: {} } : { Replicated: { Replicas: s.replicas } },
   };
@@ -86,7 +101,9 @@ export async function listServiceTasks(manager: Docker): Promise<ServiceTasks[]>
       service: svc.Spec?.Name ?? svc.ID ?? '',
       ...(replicas === undefined ? {} : { replicas }),
       running: mine.filter((t) => t.Status?.State === 'running').length,
-      waiting: mine.filter((t) => t.Status?.State !== 'running').map((t) => ({ state: t.Status?.State ?? 'unknown', message: t.Status?.Err ?? t.Status?.Message ?? '' })),
+      waiting: mine
+        .filter((t) => t.Status?.State !== 'running')
+        .map((t) => ({ state: t.Status?.State ?? 'unknown', message: t.Status?.Err ?? t.Status?.Message ?? '' })),
     };
   });
 }
@@ -98,14 +115,23 @@ export async function waitServicesRunning(manager: Docker, names: readonly strin
   for (;;) {
     try {
       last = (await listServiceTasks(manager)).filter((s) => names.includes(s.service));
-      const done = names.every((n) => last.some((s) => s.service === n && (s.replicas === undefined ? s.waiting.length === 0 && s.running > 0 : s.running >= s.replicas)));
+      const done = names.every((n) =>
+        last.some((s) => s.service === n && (s.replicas === undefined ? s.waiting.length === 0 && s.running > 0 : s.running >= s.replicas)),
+      );
       if (done) return last;
     } catch {
       // the manager may be busy electing a leader: ask again
     }
     if (Date.now() > deadline) {
-      const seen = last.map((s) => `${s.service} ${s.running}/${s.replicas ?? '*'}${s.waiting[0] ? ` (${s.waiting[0].state}: ${s.waiting[0].message})` : ''}`).join(', ');
-      throw new SwarmkeeperError('Unavailable', `services ${names.join(', ')} not all running after ${timeoutMs} ms: ${seen || 'none listed'}`);
+      const seen = last
+        .map(
+          (s) => `${s.service} ${s.running}/${s.replicas ?? '*'}${s.waiting[0] ? ` (${s.waiting[0].state}: ${s.waiting[0].message})` : ''}`,
+        )
+        .join(', ');
+      throw new SwarmkeeperError(
+        'Unavailable',
+        `services ${names.join(', ')} not all running after ${timeoutMs} ms: ${seen || 'none listed'}`,
+      );
     }
     await sleep(200);
   }

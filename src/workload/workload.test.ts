@@ -24,7 +24,10 @@ describe('serviceSpec', () => {
       TaskTemplate: { ContainerSpec: { Image: 'r/busybox:local', Command: SLEEPER_COMMAND } },
     });
     const pinned = serviceSpec({ name: 'agent', image: 'i', constraints: ['node.role==worker'], maxPerNode: 1 });
-    expect(pinned).toMatchObject({ Mode: { Global: {} }, TaskTemplate: { Placement: { Constraints: ['node.role==worker'], MaxReplicas: 1 } } });
+    expect(pinned).toMatchObject({
+      Mode: { Global: {} },
+      TaskTemplate: { Placement: { Constraints: ['node.role==worker'], MaxReplicas: 1 } },
+    });
   });
 
   it('refuses a replica count that is not a whole number', () => {

@@ -53,9 +53,25 @@ beforeAll(async () => {
   // Two backups of a real etcd into the directory store the spec names by default.
   const client = etcd.client();
   await client.put('/app/k').value('v');
-  const resolved = resolveSpec('prod', 1, { managers: { count: 1 }, workers: { count: 0 }, provider: { local: { baseDir: dir } }, backup: {} });
+  const resolved = resolveSpec('prod', 1, {
+    managers: { count: 1 },
+    workers: { count: 0 },
+    provider: { local: { baseDir: dir } },
+    backup: {},
+  });
   for (const i of [0, 1]) {
-    const m = await takeBackup({ spec: resolved, purpose: i === 0 ? 'scheduled' : 'pre-change', membership: 'm', snapshot: observed(), dockerEndpoint: () => ({ socketPath: '/nonexistent' }), mgmt: etcdFencedKv(client), prefix: PREFIX, now: () => Date.now() + i * 2000, logger: silentLogger(), store: new DirectoryStore(join(dir, 'backups')) });
+    const m = await takeBackup({
+      spec: resolved,
+      purpose: i === 0 ? 'scheduled' : 'pre-change',
+      membership: 'm',
+      snapshot: observed(),
+      dockerEndpoint: () => ({ socketPath: '/nonexistent' }),
+      mgmt: etcdFencedKv(client),
+      prefix: PREFIX,
+      now: () => Date.now() + i * 2000,
+      logger: silentLogger(),
+      store: new DirectoryStore(join(dir, 'backups')),
+    });
     names.push(m.name);
   }
   names = names.reverse(); // newest first

@@ -35,7 +35,18 @@ describe('CLI against TLS + auth etcd', () => {
     const tls = etcd.tls!;
     const f = join(dir, 'c.yaml');
     writeFileSync(f, formatCluster(aSwarmCluster({ name: 'secure' }), 'yaml'));
-    const flags = ['--etcd-endpoints', etcd.endpoints.join(','), '--etcd-cacert', tls.caFile, '--etcd-cert', tls.certFile, '--etcd-key', tls.keyFile, '--etcd-username', 'root'];
+    const flags = [
+      '--etcd-endpoints',
+      etcd.endpoints.join(','),
+      '--etcd-cacert',
+      tls.caFile,
+      '--etcd-cert',
+      tls.certFile,
+      '--etcd-key',
+      tls.keyFile,
+      '--etcd-username',
+      'root',
+    ];
     const r = sk([...flags, 'apply', '-f', f], { SWARMKEEPER_ETCD_PASSWORD: PASSWORD });
     expect(r, r.stderr).toMatchObject({ code: 0, stdout: 'swarmcluster.swarmkeeper.dev/secure created\n' });
   });

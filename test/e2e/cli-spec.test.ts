@@ -109,7 +109,11 @@ describe('apply, get, edit, delete round-trip', () => {
 
   it('refuses an invalid spec with the field path and writes nothing', () => {
     const before = etcdctl('get', clusterKeys(PREFIX, 'prod').spec, '-w', 'json');
-    const r = sk(['apply', '-f', file('bad2.yaml', formatCluster(withField(withField(aSwarmCluster(), 'spec.workers.count', -3), 'spec.extra', 1), 'yaml'))]);
+    const r = sk([
+      'apply',
+      '-f',
+      file('bad2.yaml', formatCluster(withField(withField(aSwarmCluster(), 'spec.workers.count', -3), 'spec.extra', 1), 'yaml')),
+    ]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('spec.workers.count: must be at least 0, got -3');
     expect(r.stderr).toContain('spec.extra: unknown field');
@@ -145,7 +149,10 @@ describe('apply, get, edit, delete round-trip', () => {
 
   it('cancels an edit that changes nothing or empties the file', () => {
     expect(sk(['edit', 'prod'], { env: { EDITOR: 'true' } })).toMatchObject({ code: 0, stdout: 'Edit cancelled, no changes made.\n' });
-    expect(sk(['edit', 'prod'], { env: { EDITOR: 'truncate -s 0' } })).toMatchObject({ code: 0, stdout: 'Edit cancelled, no changes made.\n' });
+    expect(sk(['edit', 'prod'], { env: { EDITOR: 'truncate -s 0' } })).toMatchObject({
+      code: 0,
+      stdout: 'Edit cancelled, no changes made.\n',
+    });
     expect(sk(['edit', 'prod'], { env: { EDITOR: 'false' } }).code).toBe(1);
   });
 
@@ -160,7 +167,11 @@ describe('apply, get, edit, delete round-trip', () => {
   });
 
   it('keeps the last good spec when etcdctl puts an invalid one, and shows why', () => {
-    etcdctl('put', clusterKeys(PREFIX, 'prod').spec, 'apiVersion: swarmkeeper.dev/v1alpha1\nkind: SwarmCluster\nmetadata: {name: prod}\nspec: {managers: {count: 2}, workers: {count: 1}, provider: {local: {}}}\n');
+    etcdctl(
+      'put',
+      clusterKeys(PREFIX, 'prod').spec,
+      'apiVersion: swarmkeeper.dev/v1alpha1\nkind: SwarmCluster\nmetadata: {name: prod}\nspec: {managers: {count: 2}, workers: {count: 1}, provider: {local: {}}}\n',
+    );
     const g = sk(['get', 'prod', '-o', 'json']);
     expect(g.code).toBe(0);
     expect((JSON.parse(g.stdout) as Obj).spec.managers.count).toBe(5);
@@ -174,7 +185,10 @@ describe('apply, get, edit, delete round-trip', () => {
     expect(refused.stderr).toContain('no swarmkeeper controller is running');
     expect(refused.stderr).toContain('--cascade=orphan');
     expect(sk(['get', 'prod']).code).toBe(0);
-    expect(sk(['delete', 'prod', '--cascade=orphan'])).toMatchObject({ code: 0, stdout: 'swarmcluster.swarmkeeper.dev "prod" deleted (orphan: its nodes keep running)\n' });
+    expect(sk(['delete', 'prod', '--cascade=orphan'])).toMatchObject({
+      code: 0,
+      stdout: 'swarmcluster.swarmkeeper.dev "prod" deleted (orphan: its nodes keep running)\n',
+    });
     expect(sk(['delete', 'prod', '--cascade=orphan']).code).toBe(1);
     expect(sk(['get'])).toMatchObject({ code: 0, stdout: '', stderr: 'No resources found\n' });
   });

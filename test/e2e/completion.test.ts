@@ -21,7 +21,11 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 /** What bash offers for the words typed so far (the last one being completed). */
 function complete(...words: string[]): string[] {
   const array = ['swarmkeeper', ...words].map((w) => `'${w}'`).join(' ');
-  const out = execFileSync('bash', ['-c', `source '${script}'; COMP_WORDS=(${array}); COMP_CWORD=${words.length}; _swarmkeeper; printf '%s\\n' "\${COMPREPLY[@]}"`], { encoding: 'utf8' });
+  const out = execFileSync(
+    'bash',
+    ['-c', `source '${script}'; COMP_WORDS=(${array}); COMP_CWORD=${words.length}; _swarmkeeper; printf '%s\\n' "\${COMPREPLY[@]}"`],
+    { encoding: 'utf8' },
+  );
   return out.split('\n').filter(Boolean).sort();
 }
 
@@ -35,7 +39,9 @@ describe('completion bash', () => {
   });
 
   it('has a zsh form and refuses other shells', () => {
-    expect(execFileSync(process.execPath, [BIN, 'completion', 'zsh'], { encoding: 'utf8' })).toMatch(/^#compdef swarmkeeper\n.*bashcompinit/);
+    expect(execFileSync(process.execPath, [BIN, 'completion', 'zsh'], { encoding: 'utf8' })).toMatch(
+      /^#compdef swarmkeeper\n.*bashcompinit/,
+    );
     expect(() => execFileSync(process.execPath, [BIN, 'completion', 'fish'], { stdio: 'pipe' })).toThrow();
   });
 });

@@ -68,7 +68,12 @@ describe('swarmkeeper demo', () => {
     // -o json: the summary, written in one piece on stdout.
     const json = /\n(\{\n {2}"cluster"[\s\S]*?\n\})\n/.exec(out)?.[1];
     expect(json, out).toBeDefined();
-    const summary = JSON.parse(json!) as { cluster: string; provider: string; stages: { stage: string; seconds: number; phase: string }[]; quorum: string[] };
+    const summary = JSON.parse(json!) as {
+      cluster: string;
+      provider: string;
+      stages: { stage: string; seconds: number; phase: string }[];
+      quorum: string[];
+    };
     expect(summary).toMatchObject({ cluster: 'demo', provider: 'sim' });
     expect(summary.stages).toHaveLength(3);
     expect(summary.stages.every((s) => s.seconds > 0 && s.phase !== '?')).toBe(true);
@@ -86,7 +91,10 @@ describe('swarmkeeper demo', () => {
     });
     const dir = /state in (\/tmp\/skd-\S+)/.exec(run.output())?.[1];
     expect(dir).toBeDefined();
-    await until('a node directory', () => existsSync(`${dir}/n`) && readdirSync(`${dir}/n`).length > 0, { timeoutMs: 60_000, intervalMs: 200 });
+    await until('a node directory', () => existsSync(`${dir}/n`) && readdirSync(`${dir}/n`).length > 0, {
+      timeoutMs: 60_000,
+      intervalMs: 200,
+    });
     run.signal('SIGINT');
     const code = await run.exited;
     const out = run.output();

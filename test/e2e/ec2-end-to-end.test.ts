@@ -56,12 +56,20 @@ beforeAll(async () => {
   world.fleet = runEc2NodeFleet({ endpoint: world.moto.endpoint, region: world.ec2.region, cluster: CLUSTER });
   observer = new Ec2Provider({
     ec2: world.ec2,
-    docker: { port: 2376, ca: readFileSync(world.dockerTls.ca, 'utf8'), cert: readFileSync(world.dockerTls.cert, 'utf8'), key: readFileSync(world.dockerTls.key, 'utf8') },
+    docker: {
+      port: 2376,
+      ca: readFileSync(world.dockerTls.ca, 'utf8'),
+      cert: readFileSync(world.dockerTls.cert, 'utf8'),
+      key: readFileSync(world.dockerTls.key, 'utf8'),
+    },
   });
   statusPoll = setInterval(() => {
-    void store.get(CLUSTER).then((c) => {
-      for (const n of c?.status?.nodes ?? []) if (n.healthy && !joinedAt.has(n.instanceId)) joinedAt.set(n.instanceId, Date.now());
-    }, () => undefined);
+    void store.get(CLUSTER).then(
+      (c) => {
+        for (const n of c?.status?.nodes ?? []) if (n.healthy && !joinedAt.has(n.instanceId)) joinedAt.set(n.instanceId, Date.now());
+      },
+      () => undefined,
+    );
   }, 250);
   // The image build is shared and serialised (scripts/image.sh): a rebuild after a change
   // in src/ can wait for another one before its own 4–6 minutes.
@@ -79,7 +87,12 @@ async function apply(managers: 1 | 3, workers: number): Promise<void> {
   await store.apply(
     aSwarmCluster({
       name: CLUSTER,
-      spec: { managers: { count: managers }, workers: { count: workers }, provider: { ec2: world.ec2 }, healing: { unhealthyAfterSeconds: 10, nodeStartupTimeoutSeconds: 600, minHealthySeconds: 0 } },
+      spec: {
+        managers: { count: managers },
+        workers: { count: workers },
+        provider: { ec2: world.ec2 },
+        healing: { unhealthyAfterSeconds: 10, nodeStartupTimeoutSeconds: 600, minHealthySeconds: 0 },
+      },
     }),
   );
 }
@@ -154,26 +167,30 @@ describe.sequential(`ec2 end to end, nodes booted from their own user-data (${FU
     await until('the scaled-down workers to be gone', () => world.fleet?.nodes.size === MANAGERS + WORKERS[2], { timeoutMs: 120_000 });
   }, 780_000);
 
-  it.runIf(FULL)('replaces a manager whose node was killed (full shape only)', async () => {
-    const s = await store.get(CLUSTER);
-    const victim = (s?.status?.nodes ?? []).find((n) => n.role === 'manager');
-    const node = victim ? world.fleet?.nodes.get(victim.instanceId) : undefined;
-    if (!victim || !node) throw new Error('no manager node to kill');
-    console.log(`ec2 e2e: killing manager ${victim.instanceId} (${victim.address}) at ${new Date().toISOString()}`);
-    await node.node.kill();
-    await until(
-      'the killed manager to be replaced',
-      async () => {
-        const now = await store.get(CLUSTER);
-        const ids = (now?.status?.nodes ?? []).map((n) => n.instanceId);
-        return !ids.includes(victim.instanceId) && now?.status?.managers?.ready === MANAGERS;
-      },
-      { timeoutMs: 600_000, intervalMs: 500 },
-    ).catch(async (err: unknown) => {
-      throw new Error(`${(err as Error).message}\n${await context()}`);
-    });
-    await waitConverged(MANAGERS, WORKERS[2], 300_000);
-  }, 900_000);
+  it.runIf(FULL)(
+    'replaces a manager whose node was killed (full shape only)',
+    async () => {
+      const s = await store.get(CLUSTER);
+      const victim = (s?.status?.nodes ?? []).find((n) => n.role === 'manager');
+      const node = victim ? world.fleet?.nodes.get(victim.instanceId) : undefined;
+      if (!victim || !node) throw new Error('no manager node to kill');
+      console.log(`ec2 e2e: killing manager ${victim.instanceId} (${victim.address}) at ${new Date().toISOString()}`);
+      await node.node.kill();
+      await until(
+        'the killed manager to be replaced',
+        async () => {
+          const now = await store.get(CLUSTER);
+          const ids = (now?.status?.nodes ?? []).map((n) => n.instanceId);
+          return !ids.includes(victim.instanceId) && now?.status?.managers?.ready === MANAGERS;
+        },
+        { timeoutMs: 600_000, intervalMs: 500 },
+      ).catch(async (err: unknown) => {
+        throw new Error(`${(err as Error).message}\n${await context()}`);
+      });
+      await waitConverged(MANAGERS, WORKERS[2], 300_000);
+    },
+    900_000,
+  );
 
   it('kept etcd and swarm quorum throughout', async () => {
     const report = await watcher?.stop();

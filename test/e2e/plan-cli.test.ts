@@ -30,10 +30,24 @@ const files = {
 };
 
 beforeAll(() => {
-  writeFileSync(files.spec, 'apiVersion: swarmkeeper.dev/v1alpha1\nkind: SwarmCluster\nmetadata: { name: prod, generation: 1 }\nspec:\n  managers: { count: 3 }\n  workers: { count: 2 }\n  provider: { sim: {} }\n');
-  writeFileSync(files.dead, JSON.stringify(aSnapshot({ spec, nodes: [aManager(), aManager(), aManager({ healthy: false }), aWorker(), aWorker()] })));
+  writeFileSync(
+    files.spec,
+    'apiVersion: swarmkeeper.dev/v1alpha1\nkind: SwarmCluster\nmetadata: { name: prod, generation: 1 }\nspec:\n  managers: { count: 3 }\n  workers: { count: 2 }\n  provider: { sim: {} }\n',
+  );
+  writeFileSync(
+    files.dead,
+    JSON.stringify(aSnapshot({ spec, nodes: [aManager(), aManager(), aManager({ healthy: false }), aWorker(), aWorker()] })),
+  );
   writeFileSync(files.ok, JSON.stringify(aSnapshot({ spec, nodes: [aManager(), aManager(), aManager(), aWorker(), aWorker()] })));
-  writeFileSync(files.bad, JSON.stringify({ observedAt: 1, instances: { status: 'ok', value: [] }, swarm: { status: 'maybe' }, etcd: { status: 'ok', value: { members: [] } } }));
+  writeFileSync(
+    files.bad,
+    JSON.stringify({
+      observedAt: 1,
+      instances: { status: 'ok', value: [] },
+      swarm: { status: 'maybe' },
+      etcd: { status: 'ok', value: { members: [] } },
+    }),
+  );
 });
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -75,7 +89,10 @@ describe('swarmkeeper plan --snapshot', () => {
 
 describe('swarmkeeper plan NAME (live)', () => {
   let etcd: EtcdTestCluster | undefined;
-  const env = (): Record<string, string> => ({ SWARMKEEPER_ETCD_ENDPOINTS: etcd?.endpoints.join(',') ?? '', SWARMKEEPER_PREFIX: '/sk-plan' });
+  const env = (): Record<string, string> => ({
+    SWARMKEEPER_ETCD_ENDPOINTS: etcd?.endpoints.join(',') ?? '',
+    SWARMKEEPER_PREFIX: '/sk-plan',
+  });
 
   beforeAll(async () => {
     etcd = await startEtcdCluster({ size: 1 });
@@ -86,7 +103,10 @@ describe('swarmkeeper plan NAME (live)', () => {
 
   it('observes the cluster as the controller does and plans the first manager', async () => {
     const local = join(dir, 'local.yaml');
-    writeFileSync(local, `apiVersion: swarmkeeper.dev/v1alpha1\nkind: SwarmCluster\nmetadata: { name: lab }\nspec:\n  managers: { count: 1 }\n  workers: { count: 1 }\n  provider: { local: { baseDir: ${join(dir, 'nodes')} } }\n`);
+    writeFileSync(
+      local,
+      `apiVersion: swarmkeeper.dev/v1alpha1\nkind: SwarmCluster\nmetadata: { name: lab }\nspec:\n  managers: { count: 1 }\n  workers: { count: 1 }\n  provider: { local: { baseDir: ${join(dir, 'nodes')} } }\n`,
+    );
     const applied = await run(['apply', '-f', local], env());
     expect(applied.code, applied.stderr).toBe(0);
     const r = await run(['plan', 'lab', '--detailed-exitcode'], env());

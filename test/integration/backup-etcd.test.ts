@@ -40,11 +40,27 @@ describe('takeBackup on a real etcd', () => {
     const client = etcd.client();
     for (let i = 0; i < 50; i++) await client.put(`/app/key-${i}`).value(`value-${i}`);
     const store = new DirectoryStore(join(dir, 'backups'));
-    const spec = resolveSpec('prod', 1, { managers: { count: 1 }, workers: { count: 0 }, provider: { local: {} }, backup: { retention: { count: 2 } } });
+    const spec = resolveSpec('prod', 1, {
+      managers: { count: 1 },
+      workers: { count: 0 },
+      provider: { local: {} },
+      backup: { retention: { count: 2 } },
+    });
     const mgmt = etcdFencedKv(client);
     const names: string[] = [];
     for (let i = 0; i < 3; i++) {
-      const m = await takeBackup({ spec, purpose: 'manual', membership: 'etcd:1V;swarm:?', snapshot: observed(), dockerEndpoint: () => ({ socketPath: '/nonexistent' }), mgmt, prefix: '/sk-test', now: () => Date.now() + i * 1000, logger: silentLogger(), store });
+      const m = await takeBackup({
+        spec,
+        purpose: 'manual',
+        membership: 'etcd:1V;swarm:?',
+        snapshot: observed(),
+        dockerEndpoint: () => ({ socketPath: '/nonexistent' }),
+        mgmt,
+        prefix: '/sk-test',
+        now: () => Date.now() + i * 1000,
+        logger: silentLogger(),
+        store,
+      });
       names.push(m.name);
       expect(m.swarm?.error).toMatch(/no swarm manager answered/);
     }
@@ -79,7 +95,18 @@ describe('takeBackup on a real etcd', () => {
     const client = etcd.client();
     const store = new DirectoryStore(join(dir, 'backups2'));
     const spec = resolveSpec('prod', 1, { managers: { count: 1 }, workers: { count: 0 }, provider: { local: {} }, backup: {} });
-    const m = await takeBackup({ spec, purpose: 'manual', membership: 'x', snapshot: observed(), dockerEndpoint: () => ({ socketPath: '/nonexistent' }), mgmt: etcdFencedKv(client), prefix: '/sk-test2', now: Date.now, logger: silentLogger(), store });
+    const m = await takeBackup({
+      spec,
+      purpose: 'manual',
+      membership: 'x',
+      snapshot: observed(),
+      dockerEndpoint: () => ({ socketPath: '/nonexistent' }),
+      mgmt: etcdFencedKv(client),
+      prefix: '/sk-test2',
+      now: Date.now,
+      logger: silentLogger(),
+      store,
+    });
     const { artifacts } = await readBackup(store, 'prod', m.name);
     const snap = Buffer.from(artifacts.get('etcd.db') as Buffer);
     snap[snap.length - 100] = (snap[snap.length - 100] ?? 0) ^ 0xff;
@@ -92,9 +119,52 @@ describe('takeBackup on a real etcd', () => {
     const spec = resolveSpec('prod', 1, { managers: { count: 1 }, workers: { count: 0 }, provider: { local: {} }, backup: {} });
     const mgmt = etcdFencedKv(client);
     const store = new DirectoryStore(join(dir, 'backups3'));
-    await takeBackup({ spec, purpose: 'scheduled', membership: 'a', snapshot: observed(), dockerEndpoint: () => ({ socketPath: '/x' }), mgmt, prefix: '/sk-test3', now: Date.now, logger: silentLogger(), store });
-    const dead = { ...observed(), etcd: { status: 'ok' as const, value: { members: [{ id: '1', name: 'm', peerURLs: ['http://127.0.0.1:1'], clientURLs: ['http://127.0.0.1:1'], isLearner: false, healthy: true, leader: true }], alarms: [] } } };
-    await expect(takeBackup({ spec, purpose: 'pre-change', membership: 'b', snapshot: dead, dockerEndpoint: () => ({ socketPath: '/x' }), mgmt, prefix: '/sk-test3', now: Date.now, logger: silentLogger(), store })).rejects.toThrow(/etcd snapshot/);
+    await takeBackup({
+      spec,
+      purpose: 'scheduled',
+      membership: 'a',
+      snapshot: observed(),
+      dockerEndpoint: () => ({ socketPath: '/x' }),
+      mgmt,
+      prefix: '/sk-test3',
+      now: Date.now,
+      logger: silentLogger(),
+      store,
+    });
+    const dead = {
+      ...observed(),
+      etcd: {
+        status: 'ok' as const,
+        value: {
+          members: [
+            {
+              id: '1',
+              name: 'm',
+              peerURLs: ['http://127.0.0.1:1'],
+              clientURLs: ['http://127.0.0.1:1'],
+              isLearner: false,
+              healthy: true,
+              leader: true,
+            },
+          ],
+          alarms: [],
+        },
+      },
+    };
+    await expect(
+      takeBackup({
+        spec,
+        purpose: 'pre-change',
+        membership: 'b',
+        snapshot: dead,
+        dockerEndpoint: () => ({ socketPath: '/x' }),
+        mgmt,
+        prefix: '/sk-test3',
+        now: Date.now,
+        logger: silentLogger(),
+        store,
+      }),
+    ).rejects.toThrow(/etcd snapshot/);
     const record = await readBackupRecord(mgmt, '/sk-test3', 'prod');
     expect(record?.newest?.membership).toBe('a');
     expect(record?.lastFailure).toMatchObject({ purpose: 'pre-change', membership: 'b' });

@@ -18,12 +18,28 @@ const HOUR = 3_600_000;
 const T = Date.parse('2026-12-01T12:00:00Z');
 
 function draft(at: number, purpose: 'scheduled' | 'pre-change' = 'scheduled'): ManifestDraft {
-  return { name: backupName('prod', at, purpose), cluster: 'prod', purpose, takenAt: new Date(at).toISOString(), durationMs: 12, membership: 'etcd:1V;swarm:a', etcd: { clientURL: 'http://127.0.0.1:2379', revision: 7 } };
+  return {
+    name: backupName('prod', at, purpose),
+    cluster: 'prod',
+    purpose,
+    takenAt: new Date(at).toISOString(),
+    durationMs: 12,
+    membership: 'etcd:1V;swarm:a',
+    etcd: { clientURL: 'http://127.0.0.1:2379', revision: 7 },
+  };
 }
 
-const artifacts = (text: string): Map<string, Uint8Array> => new Map([['etcd.db', Buffer.from(`snapshot ${text}`)], ['swarm.json', Buffer.from('{"services":[]}')]]);
+const artifacts = (text: string): Map<string, Uint8Array> =>
+  new Map([
+    ['etcd.db', Buffer.from(`snapshot ${text}`)],
+    ['swarm.json', Buffer.from('{"services":[]}')],
+  ]);
 
-function storeContract(name: string, make: () => BackupStore, damage: (store: BackupStore, key: string, data: Buffer) => Promise<void>): void {
+function storeContract(
+  name: string,
+  make: () => BackupStore,
+  damage: (store: BackupStore, key: string, data: Buffer) => Promise<void>,
+): void {
   describe(name, () => {
     it('puts, lists, gets and deletes objects', async () => {
       const store = make();
@@ -48,11 +64,13 @@ function storeContract(name: string, make: () => BackupStore, damage: (store: Ba
       expect(back.artifacts.get('etcd.db')?.toString()).toBe('snapshot at 3');
 
       // Count: keep 3 newest.
-      expect(await pruneBackups(store, 'prod', { count: 3, maxAgeSeconds: 100 * 3600 }, T + 4 * HOUR)).toEqual([backupName('prod', T, 'scheduled')]);
+      expect(await pruneBackups(store, 'prod', { count: 3, maxAgeSeconds: 100 * 3600 }, T + 4 * HOUR)).toEqual([
+        backupName('prod', T, 'scheduled'),
+      ]);
       // Age: older than 1.5 h at T+4h goes, except the newest one is always kept.
       const gone = await pruneBackups(store, 'prod', { count: 10, maxAgeSeconds: 5400 }, T + 4 * HOUR);
       expect(gone.sort()).toEqual([1, 2].map((h) => backupName('prod', T + h * HOUR, 'scheduled')).sort());
-      expect((await pruneBackups(store, 'prod', { count: 10, maxAgeSeconds: 3600 }, T + 100 * HOUR))).toEqual([]);
+      expect(await pruneBackups(store, 'prod', { count: 10, maxAgeSeconds: 3600 }, T + 100 * HOUR)).toEqual([]);
       expect((await listBackups(store, 'prod')).backups.map((b) => b.name)).toEqual([backupName('prod', T + 3 * HOUR, 'scheduled')]);
     });
 
@@ -62,11 +80,15 @@ function storeContract(name: string, make: () => BackupStore, damage: (store: Ba
       const key = `prod/${m.name}/etcd.db`;
       const good = await store.get(key);
       await damage(store, key, good.subarray(0, good.length - 3));
-      await expect(readBackup(store, 'prod', m.name)).rejects.toThrow(/etcd\.db is truncated \(\d+ bytes, the manifest says \d+\); refusing it/);
+      await expect(readBackup(store, 'prod', m.name)).rejects.toThrow(
+        /etcd\.db is truncated \(\d+ bytes, the manifest says \d+\); refusing it/,
+      );
       const flipped = Buffer.from(good);
       flipped[0] = (flipped[0] ?? 0) ^ 0xff;
       await damage(store, key, flipped);
-      await expect(readBackup(store, 'prod', m.name)).rejects.toSatisfy((e) => isSwarmkeeperError(e, 'Corrupt') && /fails its checksum/.test((e as Error).message));
+      await expect(readBackup(store, 'prod', m.name)).rejects.toSatisfy(
+        (e) => isSwarmkeeperError(e, 'Corrupt') && /fails its checksum/.test((e as Error).message),
+      );
       await store.delete(key);
       await expect(readBackup(store, 'prod', m.name)).rejects.toThrow(/etcd\.db is missing/);
     });
@@ -97,7 +119,13 @@ afterAll(() => {
 
 let moto: MotoServer;
 let bucketNo = 0;
-const raw = (): S3Client => new S3Client({ region: 'us-east-1', endpoint: moto.endpoint, forcePathStyle: true, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
+const raw = (): S3Client =>
+  new S3Client({
+    region: 'us-east-1',
+    endpoint: moto.endpoint,
+    forcePathStyle: true,
+    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+  });
 
 describe('S3 store against moto', () => {
   beforeAll(async () => {
@@ -146,6 +174,8 @@ describe('S3 store against moto', () => {
 
   it('a missing bucket is a NotFound naming the bucket, not a crash', async () => {
     const s = new S3Store({ bucket: 'sk-no-such-bucket', endpoint: moto.endpoint });
-    await expect(s.list('prod/')).rejects.toSatisfy((e) => isSwarmkeeperError(e, 'NotFound') && /s3:\/\/sk-no-such-bucket\//.test((e as Error).message));
+    await expect(s.list('prod/')).rejects.toSatisfy(
+      (e) => isSwarmkeeperError(e, 'NotFound') && /s3:\/\/sk-no-such-bucket\//.test((e as Error).message),
+    );
   });
 });

@@ -8,7 +8,14 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateSubnetCommand, CreateVpcCommand, DescribeInstanceAttributeCommand, DescribeInstancesCommand, DescribeSecurityGroupsCommand, EC2Client } from '@aws-sdk/client-ec2';
+import {
+  CreateSubnetCommand,
+  CreateVpcCommand,
+  DescribeInstanceAttributeCommand,
+  DescribeInstancesCommand,
+  DescribeSecurityGroupsCommand,
+  EC2Client,
+} from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { exchangeKvOf, type BootstrapFlags } from '../../src/cli/commands/node.ts';
@@ -44,8 +51,13 @@ beforeAll(async () => {
   ec2 = new EC2Client({ region: TEST_REGION, endpoint: moto.endpoint });
   // A loopback subnet: the instance's private address is one this machine can send from.
   const vpc = (await ec2.send(new CreateVpcCommand({ CidrBlock: '127.235.0.0/16' }))).Vpc;
-  const subnet = (await ec2.send(new CreateSubnetCommand({ VpcId: vpc?.VpcId, CidrBlock: `127.235.${process.pid % 250}.0/24`, AvailabilityZone: `${TEST_REGION}a` }))).Subnet;
-  const sg = ((await ec2.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'vpc-id', Values: [vpc?.VpcId as string] }] }))).SecurityGroups ?? [])[0];
+  const subnet = (
+    await ec2.send(
+      new CreateSubnetCommand({ VpcId: vpc?.VpcId, CidrBlock: `127.235.${process.pid % 250}.0/24`, AvailabilityZone: `${TEST_REGION}a` }),
+    )
+  ).Subnet;
+  const sg = ((await ec2.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'vpc-id', Values: [vpc?.VpcId as string] }] })))
+    .SecurityGroups ?? [])[0];
   const base = await motoEc2Spec(moto.endpoint);
   const spec = {
     apiVersion: 'swarmkeeper.dev/v1alpha1',
@@ -54,11 +66,22 @@ beforeAll(async () => {
     spec: {
       managers: { count: 1 },
       workers: { count: 0 },
-      provider: { ec2: { ...base, subnetIds: [subnet?.SubnetId], securityGroupIds: [sg?.GroupId], agentImage: 'registry.example.com/swarmkeeper:0.1.0' } },
+      provider: {
+        ec2: {
+          ...base,
+          subnetIds: [subnet?.SubnetId],
+          securityGroupIds: [sg?.GroupId],
+          agentImage: 'registry.example.com/swarmkeeper:0.1.0',
+        },
+      },
     },
   };
   writeFileSync(join(dir, 'cluster.yaml'), stringify(spec));
-  execFileSync(process.execPath, [CLI, '--etcd-endpoints', etcd.endpoints.join(','), '--prefix', PREFIX, 'apply', '-f', join(dir, 'cluster.yaml')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  execFileSync(
+    process.execPath,
+    [CLI, '--etcd-endpoints', etcd.endpoints.join(','), '--prefix', PREFIX, 'apply', '-f', join(dir, 'cluster.yaml')],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   const url = `https://${address}:8443`;
   run = await startSwarmkeeperRun({
     etcdEndpoints: etcd.endpoints,
@@ -94,11 +117,17 @@ interface WriteFile {
 async function launchedNode(): Promise<{ id: string; address: string; files: Map<string, WriteFile>; bootstrapUnit: string }> {
   const inst = await until(
     'the controller to launch the manager into moto',
-    async () => (await ec2.send(new DescribeInstancesCommand({}))).Reservations?.flatMap((r) => r.Instances ?? []).find((i) => i.State?.Name === 'running'),
+    async () =>
+      (await ec2.send(new DescribeInstancesCommand({}))).Reservations?.flatMap((r) => r.Instances ?? []).find(
+        (i) => i.State?.Name === 'running',
+      ),
     { timeoutMs: 120_000, intervalMs: 500, context: () => run?.stderr().slice(-3000) ?? '' },
   );
   const attr = await ec2.send(new DescribeInstanceAttributeCommand({ InstanceId: inst.InstanceId, Attribute: 'userData' }));
-  const doc = parse(Buffer.from(attr.UserData?.Value ?? '', 'base64').toString('utf8')) as { write_files: WriteFile[]; coreos: { units: { name: string; content?: string }[] } };
+  const doc = parse(Buffer.from(attr.UserData?.Value ?? '', 'base64').toString('utf8')) as {
+    write_files: WriteFile[];
+    coreos: { units: { name: string; content?: string }[] };
+  };
   return {
     id: inst.InstanceId as string,
     address: inst.PrivateIpAddress as string,
@@ -114,7 +143,9 @@ describe('the bootstrap exchange with a private CA', () => {
     const caFile = node.files.get('/etc/swarmkeeper/bootstrap-ca.pem');
     expect(caFile?.permissions).toBe('0644');
     expect(caFile?.content.trim()).toBe(readFileSync(certs.caFile, 'utf8').trim());
-    expect(node.bootstrapUnit.replace(/\\\n\s*/g, ' ')).toContain(`--bootstrap-url https://${address}:8443 --bootstrap-token-file /etc/swarmkeeper/bootstrap-token --bootstrap-ca-file /etc/swarmkeeper/bootstrap-ca.pem`);
+    expect(node.bootstrapUnit.replace(/\\\n\s*/g, ' ')).toContain(
+      `--bootstrap-url https://${address}:8443 --bootstrap-token-file /etc/swarmkeeper/bootstrap-token --bootstrap-ca-file /etc/swarmkeeper/bootstrap-ca.pem`,
+    );
 
     // The node's /etc/swarmkeeper, as the user-data writes it.
     const etc = join(dir, 'etc');
@@ -134,13 +165,24 @@ describe('the bootstrap exchange with a private CA', () => {
         bootstrapCaFile: caPath,
       };
       execFileSync('mkdir', ['-p', dataDir]);
-      return exchangeKvOf(flags, { cluster: CLUSTER, role: 'manager', managementEtcd: { endpoints: [], prefix: PREFIX }, bootstrapUrl: flags.bootstrapUrl as string }, { instanceId: node.id, address: node.address, dataDir });
+      return exchangeKvOf(
+        flags,
+        {
+          cluster: CLUSTER,
+          role: 'manager',
+          managementEtcd: { endpoints: [], prefix: PREFIX },
+          bootstrapUrl: flags.bootstrapUrl as string,
+        },
+        { instanceId: node.id, address: node.address, dataDir },
+      );
     };
 
     // Another CA: refused in the TLS handshake, with the file named and OpenSSL's reason.
     const wrong = await agent(otherCa, join(dir, 'data-wrong'));
     await expect(wrong.claimInit()).rejects.toThrow(
-      new RegExp(`^the controller at https://${address.replaceAll('.', '\\.')}:8443 presented a certificate that the CA in ${otherCa.replaceAll('.', '\\.')} does not accept \\(UNABLE_TO_VERIFY_LEAF_SIGNATURE: `),
+      new RegExp(
+        `^the controller at https://${address.replaceAll('.', '\\.')}:8443 presented a certificate that the CA in ${otherCa.replaceAll('.', '\\.')} does not accept \\(UNABLE_TO_VERIFY_LEAF_SIGNATURE: `,
+      ),
     );
     await wrong.close();
 
@@ -158,11 +200,15 @@ describe('the bootstrap exchange with a private CA', () => {
   it('run refuses a CA file for a plain http:// bootstrap URL, and a file holding a private key, as usage errors', () => {
     const sk = (args: string[]): { code: number; stderr: string } => {
       try {
-        execFileSync(process.execPath, [CLI, '--etcd-endpoints', etcd.endpoints.join(','), '--prefix', PREFIX, 'run', '--http-listen', `${address}:0`, ...args], {
-          stdio: ['ignore', 'ignore', 'pipe'],
-          env: { ...process.env, SWARMKEEPER_WEBHOOK_TOKEN: '' },
-          timeout: 60_000,
-        });
+        execFileSync(
+          process.execPath,
+          [CLI, '--etcd-endpoints', etcd.endpoints.join(','), '--prefix', PREFIX, 'run', '--http-listen', `${address}:0`, ...args],
+          {
+            stdio: ['ignore', 'ignore', 'pipe'],
+            env: { ...process.env, SWARMKEEPER_WEBHOOK_TOKEN: '' },
+            timeout: 60_000,
+          },
+        );
         return { code: 0, stderr: '' };
       } catch (err) {
         const e = err as { status: number; stderr: Buffer };

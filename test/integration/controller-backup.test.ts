@@ -43,8 +43,13 @@ describe('controller backups', () => {
     let previous = 0;
     for (const op of membership) {
       // A scheduled backup of the same membership covers the change as well as a pre-change one.
-      const covered = journal.some((e) => e.stepKind === 'backup.create' && e.state === 'done' && e.startedAt >= previous && e.startedAt <= op.startedAt);
-      if (!covered) throw new Error(`no pre-change backup before ${op.stepKind} ${op.target}: ${journal.map((e) => `${e.startedAt} ${e.stepKind} ${e.target} ${e.state}`).join(' | ')}`);
+      const covered = journal.some(
+        (e) => e.stepKind === 'backup.create' && e.state === 'done' && e.startedAt >= previous && e.startedAt <= op.startedAt,
+      );
+      if (!covered)
+        throw new Error(
+          `no pre-change backup before ${op.stepKind} ${op.target}: ${journal.map((e) => `${e.startedAt} ${e.stepKind} ${e.target} ${e.state}`).join(' | ')}`,
+        );
       previous = op.startedAt;
     }
     const { backups } = await listBackups(new DirectoryStore(backupDir()), NAME);

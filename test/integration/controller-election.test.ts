@@ -40,7 +40,7 @@ describe('controller replicas', () => {
     expect(h.events.filter((e) => e.identity !== leader && e.event.type === 'step')).toEqual([]);
   }, 300_000);
 
-  it('swarmkeeper status shows the nodes, conditions and the leader\'s operations, as text and as JSON', async () => {
+  it("swarmkeeper status shows the nodes, conditions and the leader's operations, as text and as JSON", async () => {
     const args = ['--etcd-endpoints', h.mgmt.endpoints.join(','), '--prefix', h.prefix, 'status', NAME];
     const json = JSON.parse((await run(process.execPath, [CLI, ...args, '-o', 'json'])).stdout) as {
       phase: string;
@@ -59,7 +59,15 @@ describe('controller replicas', () => {
     expect(text).toContain(`Cluster ${NAME}: Ready`);
     for (const n of json.nodes) expect(text).toContain(n.instanceId);
     expect(text).toContain('RECENT OPERATIONS');
-    const missing = await run(process.execPath, [CLI, '--etcd-endpoints', h.mgmt.endpoints.join(','), '--prefix', h.prefix, 'status', 'nope']).catch((e: { code: number; stderr: string }) => e);
+    const missing = await run(process.execPath, [
+      CLI,
+      '--etcd-endpoints',
+      h.mgmt.endpoints.join(','),
+      '--prefix',
+      h.prefix,
+      'status',
+      'nope',
+    ]).catch((e: { code: number; stderr: string }) => e);
     expect(missing).toMatchObject({ code: 1 });
     expect((missing as { stderr: string }).stderr).toContain('"nope" not found');
   }, 60_000);
@@ -68,7 +76,12 @@ describe('controller replicas', () => {
     const address = reserveLoopback({ block: 214 });
     let proc: RunProcess | undefined;
     try {
-      proc = await startSwarmkeeperRun({ etcdEndpoints: h.mgmt.endpoints, prefix: h.prefix, listen: `${address}:0`, args: ['--identity', 'third'] });
+      proc = await startSwarmkeeperRun({
+        etcdEndpoints: h.mgmt.endpoints,
+        prefix: h.prefix,
+        listen: `${address}:0`,
+        args: ['--identity', 'third'],
+      });
       expect((await fetch(`${proc.baseUrl}/healthz`)).status).toBe(200);
       // Another controller leads: this replica says so.
       expect(await (await fetch(`${proc.baseUrl}/metrics`)).text()).toMatch(/^swarmkeeper_leader 0$/m);

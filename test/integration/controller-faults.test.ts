@@ -109,9 +109,26 @@ describe('controller on real processes: faults', () => {
     // Hand the cluster to a controller process we can SIGKILL.
     await h.stopController(inProcess!);
     inProcess = undefined;
-    const proc = spawn(process.execPath, [CLI, '--etcd-endpoints', h.mgmt.endpoints.join(','), '--prefix', h.prefix, '--log-level', 'warn', 'run', '--identity', 'doomed', '--resync-seconds', '5'], {
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
+    const proc = spawn(
+      process.execPath,
+      [
+        CLI,
+        '--etcd-endpoints',
+        h.mgmt.endpoints.join(','),
+        '--prefix',
+        h.prefix,
+        '--log-level',
+        'warn',
+        'run',
+        '--identity',
+        'doomed',
+        '--resync-seconds',
+        '5',
+      ],
+      {
+        stdio: ['ignore', 'ignore', 'inherit'],
+      },
+    );
     children.push(proc);
     const launchesBefore = (await h.journalOf(NAME)).filter((e) => e.stepKind === 'instance.launch').map((e) => e.id);
     const victim = (await managers())[0]!;
@@ -122,7 +139,10 @@ describe('controller on real processes: faults', () => {
     // does not finish an instance its interrupted launch left half-started; see the note.)
     const launch = await h.waitFor(
       'the replacement launch done in the journal',
-      async () => (await h.journalOf(NAME)).find((e) => e.stepKind === 'instance.launch' && !launchesBefore.includes(e.id) && e.leader === 'doomed' && e.state === 'done'),
+      async () =>
+        (await h.journalOf(NAME)).find(
+          (e) => e.stepKind === 'instance.launch' && !launchesBefore.includes(e.id) && e.leader === 'doomed' && e.state === 'done',
+        ),
       240_000,
     );
     proc.kill('SIGKILL');

@@ -77,7 +77,7 @@ describe('operations journal', () => {
 });
 
 describe('leader election', () => {
-  it('elects one leader, fails over on resign, and refuses the deposed leader\'s writes', async () => {
+  it("elects one leader, fails over on resign, and refuses the deposed leader's writes", async () => {
     const a = election('/e1', 'a');
     const b = election('/e1', 'b');
     a.start();

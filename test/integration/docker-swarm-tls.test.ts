@@ -54,7 +54,10 @@ describe('DockerSwarm over TLS TCP', () => {
   it('is refused with a client certificate from another CA', async () => {
     const api = new DockerSwarm({ host: address, port: 2376, ca: tls.ca, cert: stranger.cert, key: stranger.key });
     try {
-      const err = await api.info().then(() => undefined, (e: unknown) => e);
+      const err = await api.info().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(isSwarmkeeperError(err), String(err)).toBe(true);
       expect(isSwarmkeeperError(err, 'Unauthorized'), String(err)).toBe(true);
       expect(String(err)).toMatch(/bad certificate/i);
@@ -66,7 +69,10 @@ describe('DockerSwarm over TLS TCP', () => {
   it('does not trust a server its CA did not sign', async () => {
     const api = new DockerSwarm({ host: address, port: 2376, ca: stranger.ca, cert: tls.cert, key: tls.key });
     try {
-      const err = await api.info().then(() => undefined, (e: unknown) => e);
+      const err = await api.info().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(isSwarmkeeperError(err), String(err)).toBe(true);
       expect(isSwarmkeeperError(err, 'Unauthorized'), String(err)).toBe(true);
       expect(String(err)).toMatch(/verify the first certificate/i);

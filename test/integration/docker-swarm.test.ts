@@ -135,9 +135,10 @@ describe('DockerSwarm on a real 3-manager + 2-worker swarm', () => {
     // A well-formed token of another swarm: dockerd names it in its refusal.
     const foreign = real.replace(/-([0-9a-z]{25})$/, '-abcdefghijklmnopqrstuvwxy');
     for (const token of [foreign, 'SWMTKN-1-garbage-token-value', 'not-even-a-swarm-token-secret']) {
-      const err = await spare.api
-        .join([`${swarm.managers[0]!.address}:2377`], token, `${spare.address}:2377`, spare.address)
-        .then(() => undefined, (e: unknown) => e);
+      const err = await spare.api.join([`${swarm.managers[0]!.address}:2377`], token, `${spare.address}:2377`, spare.address).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(isSwarmkeeperError(err, 'Unauthorized'), String(err)).toBe(true);
       const text = `${String(err)} ${String((err as Error).cause)} ${JSON.stringify((err as { details?: unknown }).details)}`;
       expect(text).not.toContain(token);

@@ -54,13 +54,18 @@ describe('a drain whose tasks cannot move', () => {
     expect(pinned).toMatchObject({ running: 0 });
     expect(pinned?.waiting[0]?.state).toBe('pending');
     const journal = await h.journalOf(NAME);
-    expect(journal.some((e) => e.stepKind === 'swarm.removeNode' || (e.stepKind === 'instance.terminate' && e.target === worker!.id))).toBe(false);
+    expect(journal.some((e) => e.stepKind === 'swarm.removeNode' || (e.stepKind === 'instance.terminate' && e.target === worker!.id))).toBe(
+      false,
+    );
   });
 
   it('finishes the removal by itself once the task can run elsewhere', async () => {
     const manager = await aManager(h.provider, NAME);
     const service = manager.getService('pinned');
-    const current = (await service.inspect()) as { Version: { Index: number }; Spec: { TaskTemplate: Record<string, unknown> } & Record<string, unknown> };
+    const current = (await service.inspect()) as {
+      Version: { Index: number };
+      Spec: { TaskTemplate: Record<string, unknown> } & Record<string, unknown>;
+    };
     const { Placement: _placement, ...template } = current.Spec.TaskTemplate;
     await service.update({ ...current.Spec, TaskTemplate: template, version: current.Version.Index });
     await waitServicesRunning(manager, ['pinned'], 60_000);

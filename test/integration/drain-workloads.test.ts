@@ -61,7 +61,9 @@ async function stopSampling(scenario: string): Promise<{ availability: Availabil
   const quorum = await (watcher as QuorumWatcher).stop();
   sampler = undefined;
   watcher = undefined;
-  figures.push(`${scenario}: ${describeAvailability(availability)}; longest quorum gap etcd ${quorum.longestEtcdGapMs} ms, swarm ${quorum.longestSwarmGapMs} ms`);
+  figures.push(
+    `${scenario}: ${describeAvailability(availability)}; longest quorum gap etcd ${quorum.longestEtcdGapMs} ms, swarm ${quorum.longestSwarmGapMs} ms`,
+  );
   return { availability, quorum };
 }
 

@@ -61,7 +61,10 @@ beforeEach(async () => {
 
 /** The real server with the bootstrap route over this test's etcd, moto and clock. */
 async function serveBootstrap(extra: { trustedProxies?: readonly string[] } = {}): Promise<FastifyInstance> {
-  const logger = createLogger({ level: 'debug', destination: new Writable({ write: (chunk, _enc, cb) => ((logText += chunk.toString()), cb()) }) });
+  const logger = createLogger({
+    level: 'debug',
+    destination: new Writable({ write: (chunk, _enc, cb) => ((logText += chunk.toString()), cb()) }),
+  });
   return buildServer({
     logger,
     metrics: createMetrics(),
@@ -72,7 +75,10 @@ async function serveBootstrap(extra: { trustedProxies?: readonly string[] } = {}
         plugin: bootstrapRoute,
         options: {
           tokens,
-          findInstance: instanceFinder(async (cluster) => (cluster === spec.name ? spec : undefined), () => provider),
+          findInstance: instanceFinder(
+            async (cluster) => (cluster === spec.name ? spec : undefined),
+            () => provider,
+          ),
           kvFor: (cluster: string) => EtcdManagementKv.forController(client, PREFIX, cluster),
           logger,
           clock: () => now,
@@ -85,13 +91,23 @@ async function serveBootstrap(extra: { trustedProxies?: readonly string[] } = {}
 /** Launches through the provider with a freshly issued token, as the executor does. */
 async function launch(role: 'manager' | 'worker', count: number): Promise<{ token: string; instances: Instance[] }> {
   const clientToken = `t-${role}-${Math.random().toString(36).slice(2, 10)}`;
-  const agent = await bootstrapAgentConfig({ issuer: tokens, bootstrapUrl: 'https://10.0.0.5:8443', managementEndpoints: ['http://10.0.0.5:2379'], prefix: PREFIX })(spec, role, clientToken, count);
+  const agent = await bootstrapAgentConfig({
+    issuer: tokens,
+    bootstrapUrl: 'https://10.0.0.5:8443',
+    managementEndpoints: ['http://10.0.0.5:2379'],
+    prefix: PREFIX,
+  })(spec, role, clientToken, count);
   const instances = await provider.launch(aLaunchRequest(spec, { role, count, clientToken, agent }));
   return { token: agent.bootstrapToken ?? '', instances };
 }
 
 async function exchange(token: string, inst: Instance, from = inst.address ?? '') {
-  return app.inject({ method: 'POST', url: '/v1/bootstrap', remoteAddress: from, payload: { cluster: 'prod', token, instanceId: inst.id } });
+  return app.inject({
+    method: 'POST',
+    url: '/v1/bootstrap',
+    remoteAddress: from,
+    payload: { cluster: 'prod', token, instanceId: inst.id },
+  });
 }
 
 describe('bootstrap tokens', () => {
@@ -117,7 +133,11 @@ describe('bootstrap tokens', () => {
       bootstrapUrl: 'https://x',
       managementEndpoints: [],
       prefix: PREFIX,
-      otherProviders: async (s, role) => ({ cluster: s.name, role, managementEtcd: { endpoints: ['http://127.0.0.1:2379'], prefix: PREFIX } }),
+      otherProviders: async (s, role) => ({
+        cluster: s.name,
+        role,
+        managementEtcd: { endpoints: ['http://127.0.0.1:2379'], prefix: PREFIX },
+      }),
     });
     const cfg = await factory(local, 'manager', 'launch-local-1');
     expect(cfg.bootstrapToken).toBeUndefined();
@@ -154,7 +174,13 @@ describe('bootstrap tokens', () => {
       method: 'POST',
       url: '/v1/bootstrap/initialized',
       remoteAddress: m1.address,
-      payload: { cluster: 'prod', token: m.token, instanceId: m1.id, address: m1.address, swarmTokens: { worker: 'SWMTKN-1-worker-secret', manager: 'SWMTKN-1-manager-secret' } },
+      payload: {
+        cluster: 'prod',
+        token: m.token,
+        instanceId: m1.id,
+        address: m1.address,
+        swarmTokens: { worker: 'SWMTKN-1-worker-secret', manager: 'SWMTKN-1-manager-secret' },
+      },
     });
     expect(report.statusCode).toBe(204);
 
@@ -177,7 +203,7 @@ describe('bootstrap tokens', () => {
     expect(logText).toContain('Exchanged a bootstrap token');
   });
 
-  it('refuses, with one answer and nothing consumed: a wrong secret, another launch\'s instance, a foreign address, an expired token', async () => {
+  it("refuses, with one answer and nothing consumed: a wrong secret, another launch's instance, a foreign address, an expired token", async () => {
     const m = await launch('manager', 1);
     const other = await launch('manager', 1);
     const [m1] = m.instances;
@@ -202,28 +228,52 @@ describe('bootstrap tokens', () => {
     expect(logText).not.toContain(m.token);
   });
 
-  it('the node-side client functions speak the route\'s protocol', async () => {
+  it("the node-side client functions speak the route's protocol", async () => {
     const m = await launch('manager', 1);
     const w = await launch('worker', 1);
     const [m1] = m.instances;
     const [w1] = w.instances;
     if (!m1?.address || !w1?.address) throw new Error('launch failed');
     // fetch, served by the app in-process, from the given node's address.
-    const from = (address: string): typeof fetch => async (input, init) => {
-      const url = new URL(String(input));
-      const r = await app.inject({ method: 'POST', url: url.pathname, remoteAddress: address, headers: { 'content-type': 'application/json' }, payload: String(init?.body ?? '') });
-      return new Response(r.statusCode === 204 ? null : r.body, { status: r.statusCode, headers: r.headers as Record<string, string> });
-    };
-    expect(await exchangeBootstrapToken('https://controller:8443', { cluster: 'prod', token: w.token, instanceId: w1.id }, from(w1.address))).toEqual({ status: 503, retryAfterSeconds: 10 });
-    const init = await exchangeBootstrapToken('https://controller:8443', { cluster: 'prod', token: m.token, instanceId: m1.id }, from(m1.address));
+    const from =
+      (address: string): typeof fetch =>
+      async (input, init) => {
+        const url = new URL(String(input));
+        const r = await app.inject({
+          method: 'POST',
+          url: url.pathname,
+          remoteAddress: address,
+          headers: { 'content-type': 'application/json' },
+          payload: String(init?.body ?? ''),
+        });
+        return new Response(r.statusCode === 204 ? null : r.body, { status: r.statusCode, headers: r.headers as Record<string, string> });
+      };
+    expect(
+      await exchangeBootstrapToken('https://controller:8443', { cluster: 'prod', token: w.token, instanceId: w1.id }, from(w1.address)),
+    ).toEqual({ status: 503, retryAfterSeconds: 10 });
+    const init = await exchangeBootstrapToken(
+      'https://controller:8443',
+      { cluster: 'prod', token: m.token, instanceId: m1.id },
+      from(m1.address),
+    );
     expect(init.join?.initialize).toBe(true);
     const swarmTokens = { worker: 'SWMTKN-1-w', manager: 'SWMTKN-1-m' };
-    expect(await reportInitialized('https://controller:8443', { cluster: 'prod', token: m.token, instanceId: m1.id, address: m1.address, swarmTokens }, from(m1.address))).toBe(204);
-    const joined = await exchangeBootstrapToken('https://controller:8443', { cluster: 'prod', token: w.token, instanceId: w1.id }, from(w1.address));
+    expect(
+      await reportInitialized(
+        'https://controller:8443',
+        { cluster: 'prod', token: m.token, instanceId: m1.id, address: m1.address, swarmTokens },
+        from(m1.address),
+      ),
+    ).toBe(204);
+    const joined = await exchangeBootstrapToken(
+      'https://controller:8443',
+      { cluster: 'prod', token: w.token, instanceId: w1.id },
+      from(w1.address),
+    );
     expect(joined).toMatchObject({ status: 200, join: { initialize: false, swarm: { joinToken: 'SWMTKN-1-w' } } });
   });
 
-  it('a node\'s standing credential reads its own cluster\'s endpoints and nothing else; its spent token reads nothing', async () => {
+  it("a node's standing credential reads its own cluster's endpoints and nothing else; its spent token reads nothing", async () => {
     const m = await launch('manager', 1);
     const w = await launch('worker', 2);
     const [m1] = m.instances;
@@ -231,11 +281,20 @@ describe('bootstrap tokens', () => {
     if (!m1?.address || !w1 || !w2) throw new Error('launch failed');
     const founder = (await exchange(m.token, m1)).json<JoinResponse>();
     const endpoints = (cluster: string, instanceId: string, credential: string) =>
-      app.inject({ method: 'GET', url: `/v1/bootstrap/endpoints?cluster=${cluster}&instanceId=${instanceId}`, headers: { authorization: `Bearer ${credential}` } });
+      app.inject({
+        method: 'GET',
+        url: `/v1/bootstrap/endpoints?cluster=${cluster}&instanceId=${instanceId}`,
+        headers: { authorization: `Bearer ${credential}` },
+      });
     // Before the founder reports there is nothing to read, but the credential is good.
     expect((await endpoints('prod', m1.id, founder.nodeCredential ?? '')).statusCode).toBe(404);
     const swarmTokens = { worker: 'SWMTKN-1-worker-secret', manager: 'SWMTKN-1-manager-secret' };
-    await app.inject({ method: 'POST', url: '/v1/bootstrap/initialized', remoteAddress: m1.address, payload: { cluster: 'prod', token: m.token, instanceId: m1.id, address: m1.address, swarmTokens } });
+    await app.inject({
+      method: 'POST',
+      url: '/v1/bootstrap/initialized',
+      remoteAddress: m1.address,
+      payload: { cluster: 'prod', token: m.token, instanceId: m1.id, address: m1.address, swarmTokens },
+    });
     const joined = (await exchange(w.token, w1)).json<JoinResponse>();
     const credential = joined.nodeCredential ?? '';
     const own = await endpoints('prod', w1.id, credential);
@@ -265,7 +324,12 @@ describe('bootstrap tokens', () => {
     const { id } = parseBootstrapToken(token) ?? { id: '' };
     expect(await tokens.consume('prod', id, only.id)).toBe(true);
     expect(await tokens.verify('prod', token, 'i-0123456789abcdef0')).toEqual({ ok: false, reason: 'used' });
-    const res = await app.inject({ method: 'POST', url: '/v1/bootstrap', remoteAddress: only.address ?? '', payload: { cluster: 'prod', token, instanceId: 'i-0123456789abcdef0' } });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/bootstrap',
+      remoteAddress: only.address ?? '',
+      payload: { cluster: 'prod', token, instanceId: 'i-0123456789abcdef0' },
+    });
     expect(res.statusCode).toBe(401);
     expect(lists).toBe(0);
   });
@@ -280,25 +344,47 @@ describe('bootstrap tokens', () => {
       method: 'POST',
       url: '/v1/bootstrap/initialized',
       remoteAddress: b.address,
-      payload: { cluster: 'prod', token: m.token, instanceId: b.id, address: b.address, swarmTokens: { worker: 'SWMTKN-x', manager: 'SWMTKN-y' } },
+      payload: {
+        cluster: 'prod',
+        token: m.token,
+        instanceId: b.id,
+        address: b.address,
+        swarmTokens: { worker: 'SWMTKN-x', manager: 'SWMTKN-y' },
+      },
     });
     expect(report.statusCode).toBe(401);
     expect(await new EtcdManagementKv(client, PREFIX, 'prod', false).readTokens()).toBeUndefined();
   });
-  it('behind a trusted TLS proxy, checks the forwarded client address, not the proxy\'s, and cannot be fooled by a forged header', async () => {
+  it("behind a trusted TLS proxy, checks the forwarded client address, not the proxy's, and cannot be fooled by a forged header", async () => {
     const proxied = await serveBootstrap({ trustedProxies: ['10.0.0.7'] });
     try {
       const m = await launch('manager', 1);
       const [m1] = m.instances;
       if (!m1?.address) throw new Error('launch failed');
       const via = (remoteAddress: string, xff: string) =>
-        proxied.inject({ method: 'POST', url: '/v1/bootstrap', remoteAddress, headers: { 'x-forwarded-for': xff }, payload: { cluster: 'prod', token: m.token, instanceId: m1.id } });
+        proxied.inject({
+          method: 'POST',
+          url: '/v1/bootstrap',
+          remoteAddress,
+          headers: { 'x-forwarded-for': xff },
+          payload: { cluster: 'prod', token: m.token, instanceId: m1.id },
+        });
       // A client elsewhere names the node's address; the proxy appends the real one.
       expect((await via('10.0.0.7', `${m1.address}, 10.8.8.8`)).statusCode).toBe(401);
       // Straight to the server, the header counts for nothing.
       expect((await via('10.8.8.8', m1.address)).statusCode).toBe(401);
       // The direct server (no trusted proxy) does not believe the proxy either.
-      expect((await app.inject({ method: 'POST', url: '/v1/bootstrap', remoteAddress: '10.0.0.7', headers: { 'x-forwarded-for': m1.address }, payload: { cluster: 'prod', token: m.token, instanceId: m1.id } })).statusCode).toBe(401);
+      expect(
+        (
+          await app.inject({
+            method: 'POST',
+            url: '/v1/bootstrap',
+            remoteAddress: '10.0.0.7',
+            headers: { 'x-forwarded-for': m1.address },
+            payload: { cluster: 'prod', token: m.token, instanceId: m1.id },
+          })
+        ).statusCode,
+      ).toBe(401);
       // From the node, through the proxy: accepted (nothing above used the token).
       const ok = await via('10.0.0.7', m1.address);
       expect(ok.statusCode).toBe(200);

@@ -97,7 +97,12 @@ async function applySpec(managers: 1 | 3, workers: number): Promise<void> {
   await store.apply(
     aSwarmCluster({
       name: NAME,
-      spec: { managers: { count: managers }, workers: { count: workers }, provider: { ec2 }, healing: { unhealthyAfterSeconds: 30, nodeStartupTimeoutSeconds: 1800, minHealthySeconds: 0 } },
+      spec: {
+        managers: { count: managers },
+        workers: { count: workers },
+        provider: { ec2 },
+        healing: { unhealthyAfterSeconds: 30, nodeStartupTimeoutSeconds: 1800, minHealthySeconds: 0 },
+      },
     }),
   );
 }
@@ -111,10 +116,12 @@ async function waitConverged(managers: number, workers: number, timeoutMs: numbe
       async () => {
         const stored = await store.get(NAME);
         const s = stored?.status;
-        if (!s || s.observedGeneration !== stored?.cluster.metadata.generation || getCondition(s.conditions, 'Ready')?.status !== 'True') return undefined;
+        if (!s || s.observedGeneration !== stored?.cluster.metadata.generation || getCondition(s.conditions, 'Ready')?.status !== 'True')
+          return undefined;
         if (s.managers?.ready !== managers || s.workers?.ready !== workers) return undefined;
         const inEc2 = await raw.list(NAME);
-        if (inEc2.filter((i) => i.role === 'manager').length !== managers || inEc2.filter((i) => i.role === 'worker').length !== workers) return undefined;
+        if (inEc2.filter((i) => i.role === 'manager').length !== managers || inEc2.filter((i) => i.role === 'worker').length !== workers)
+          return undefined;
         const view = await world.etcd.view();
         const nodes = (await world.swarm.listNodes()).filter((n) => n.state === 'ready');
         const ok =
@@ -137,11 +144,13 @@ async function everInstances(): Promise<{ id: string; state: string; token: stri
   const c = new EC2Client({ region: TEST_REGION, endpoint: moto.endpoint });
   try {
     const out = await c.send(new DescribeInstancesCommand({ Filters: [{ Name: `tag:${TAGS.cluster}`, Values: [NAME] }] }));
-    return (out.Reservations ?? []).flatMap((r) => r.Instances ?? []).map((i) => ({
-      id: i.InstanceId ?? '',
-      state: i.State?.Name ?? '',
-      token: i.Tags?.find((t) => t.Key === TAGS.clientToken)?.Value ?? '',
-    }));
+    return (out.Reservations ?? [])
+      .flatMap((r) => r.Instances ?? [])
+      .map((i) => ({
+        id: i.InstanceId ?? '',
+        state: i.State?.Name ?? '',
+        token: i.Tags?.find((t) => t.Key === TAGS.clientToken)?.Value ?? '',
+      }));
   } finally {
     c.destroy();
   }
@@ -163,7 +172,9 @@ beforeAll(async () => {
     prefix: PREFIX,
     managementEndpoints: mgmt.endpoints,
     providerFor: (spec) =>
-      new AttachedEc2Provider(new Ec2Provider({ ec2: spec.provider.ec2 ?? ec2, now: () => world.now, logger, onCommand: (n) => calls.push(n) })),
+      new AttachedEc2Provider(
+        new Ec2Provider({ ec2: spec.provider.ec2 ?? ec2, now: () => world.now, logger, onCommand: (n) => calls.push(n) }),
+      ),
     peers: { swarm: () => world.swarm, etcd: () => world.etcd },
     plan: (spec, snapshot, opts) => {
       cycles += 1;
@@ -173,7 +184,12 @@ beforeAll(async () => {
     checkPrecondition,
     marks: new EtcdMarkStore(client, { prefix: PREFIX }),
     ingest: (name, fence) => ingestSpec(store, name, world.now, fence),
-    agentConfig: bootstrapAgentConfig({ issuer: tokens, bootstrapUrl: 'https://10.0.0.5:8443', managementEndpoints: mgmt.endpoints, prefix: PREFIX }),
+    agentConfig: bootstrapAgentConfig({
+      issuer: tokens,
+      bootstrapUrl: 'https://10.0.0.5:8443',
+      managementEndpoints: mgmt.endpoints,
+      prefix: PREFIX,
+    }),
     logger,
     electionTtlSeconds: 5,
     resyncMs: 300,

@@ -66,7 +66,16 @@ describe('docker API over TLS with certificates issued at bootstrap', () => {
   it('a manager gets a server certificate at bootstrap; the controller reaches its dockerd with a client certificate', async () => {
     const tokens = new EtcdBootstrapTokens(client, PREFIX);
     const token = await tokens.issue({ cluster: 'prod', role: 'manager', clientToken: 'launch-tls-1', ttlSeconds: 600 });
-    const instance: Instance = { id: 'i-tls', role: 'manager', state: 'running', launchedAt: 0, address, configHash: 'h', clientToken: 'launch-tls-1', tags: {} };
+    const instance: Instance = {
+      id: 'i-tls',
+      role: 'manager',
+      state: 'running',
+      launchedAt: 0,
+      address,
+      configHash: 'h',
+      clientToken: 'launch-tls-1',
+      tags: {},
+    };
     app = Fastify();
     await app.register(bootstrapRoute, {
       tokens,
@@ -78,17 +87,29 @@ describe('docker API over TLS with certificates issued at bootstrap', () => {
     });
     // The node side: its key stays here; only the request travels.
     const node = await createDockerCsr('203.0.113.9');
-    const res = await app.inject({ method: 'POST', url: '/v1/bootstrap', remoteAddress: address, payload: { cluster: 'prod', token, instanceId: instance.id, dockerCsr: node.csr } });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/bootstrap',
+      remoteAddress: address,
+      payload: { cluster: 'prod', token, instanceId: instance.id, dockerCsr: node.csr },
+    });
     expect(res.statusCode).toBe(200);
     const answer = res.json<JoinResponse>();
-    expect(answer.dockerTls?.ca).toBe((await loadOrCreateDockerCa(etcdCreateOnceSecret(client, PREFIX, 'prod', DOCKER_CA_SECRET), 'prod')).caPem);
+    expect(answer.dockerTls?.ca).toBe(
+      (await loadOrCreateDockerCa(etcdCreateOnceSecret(client, PREFIX, 'prod', DOCKER_CA_SECRET), 'prod')).caPem,
+    );
     expect(answer.dockerTls?.cert).toMatch(/^-----BEGIN CERTIFICATE-----/);
     expect(res.body).not.toContain('PRIVATE KEY');
     // The certificate names the instance's address, not what the request asked for.
     expect(new X509Certificate(answer.dockerTls?.cert ?? '').subjectAltName).toBe(`IP Address:${address}`);
     // The initialising manager that lost this answer asks again: the repeat carries a certificate too.
     expect(answer.initialize).toBe(true);
-    const again = await app.inject({ method: 'POST', url: '/v1/bootstrap', remoteAddress: address, payload: { cluster: 'prod', token, instanceId: instance.id, dockerCsr: node.csr } });
+    const again = await app.inject({
+      method: 'POST',
+      url: '/v1/bootstrap',
+      remoteAddress: address,
+      payload: { cluster: 'prod', token, instanceId: instance.id, dockerCsr: node.csr },
+    });
     expect(again.statusCode).toBe(200);
     expect(new X509Certificate(again.json<JoinResponse>().dockerTls?.cert ?? '').subjectAltName).toBe(`IP Address:${address}`);
 
@@ -99,13 +120,21 @@ describe('docker API over TLS with certificates issued at bootstrap', () => {
       address,
       dir: nodeDir,
       instanceId: instance.id,
-      tcpTls: { port: 2376, caFile: join(certDir, 'ca.pem'), certFile: join(certDir, 'server.pem'), keyFile: join(certDir, 'server-key.pem') },
+      tcpTls: {
+        port: 2376,
+        caFile: join(certDir, 'ca.pem'),
+        certFile: join(certDir, 'server.pem'),
+        keyFile: join(certDir, 'server-key.pem'),
+      },
     });
 
     // The controller's side, as the EC2 provider hands it to the swarm adapter.
     const ca = await loadOrCreateDockerCa(etcdCreateOnceSecret(client, PREFIX, 'prod', DOCKER_CA_SECRET), 'prod');
     const me = await ca.issueClientCert('swarmkeeper-controller');
-    const provider = new Ec2Provider({ ec2: { region: 'eu-west-1', imageId: 'ami-00000000', subnetIds: ['subnet-00000000'], securityGroupIds: ['sg-00000000'] }, docker: { port: 2376, ca: ca.caPem, cert: me.cert, key: me.key } });
+    const provider = new Ec2Provider({
+      ec2: { region: 'eu-west-1', imageId: 'ami-00000000', subnetIds: ['subnet-00000000'], securityGroupIds: ['sg-00000000'] },
+      docker: { port: 2376, ca: ca.caPem, cert: me.cert, key: me.key },
+    });
     const endpoint = provider.dockerEndpoint(instance);
     await provider.close();
     expect(endpoint).toMatchObject({ host: address, port: 2376 });
@@ -122,7 +151,10 @@ describe('docker API over TLS with certificates issued at bootstrap', () => {
     const stranger = await strangerCa.issueClientCert('mallory');
     const refused = new DockerSwarm({ host: address, port: 2376, ca: ca.caPem, cert: stranger.cert, key: stranger.key });
     try {
-      const err = await refused.info().then(() => undefined, (e: unknown) => e);
+      const err = await refused.info().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(isSwarmkeeperError(err, 'Unauthorized'), String(err)).toBe(true);
     } finally {
       await refused.close();
@@ -143,7 +175,16 @@ describe('docker API over TLS with certificates issued at bootstrap', () => {
   it('refuses a request that is not a valid CSR, without using the token up', async () => {
     const tokens = new EtcdBootstrapTokens(client, PREFIX);
     const token = await tokens.issue({ cluster: 'csr', role: 'manager', clientToken: 'launch-tls-2', ttlSeconds: 600 });
-    const instance: Instance = { id: 'i-csr', role: 'manager', state: 'running', launchedAt: 0, address: '127.0.0.1', configHash: 'h', clientToken: 'launch-tls-2', tags: {} };
+    const instance: Instance = {
+      id: 'i-csr',
+      role: 'manager',
+      state: 'running',
+      launchedAt: 0,
+      address: '127.0.0.1',
+      configHash: 'h',
+      clientToken: 'launch-tls-2',
+      tags: {},
+    };
     const local = Fastify();
     await local.register(bootstrapRoute, {
       tokens,
@@ -153,9 +194,24 @@ describe('docker API over TLS with certificates issued at bootstrap', () => {
       logger: silentLogger(),
     });
     try {
-      const bad = await local.inject({ method: 'POST', url: '/v1/bootstrap', remoteAddress: '127.0.0.1', payload: { cluster: 'csr', token, instanceId: 'i-csr', dockerCsr: '-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n' } });
+      const bad = await local.inject({
+        method: 'POST',
+        url: '/v1/bootstrap',
+        remoteAddress: '127.0.0.1',
+        payload: {
+          cluster: 'csr',
+          token,
+          instanceId: 'i-csr',
+          dockerCsr: '-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n',
+        },
+      });
       expect(bad.statusCode).toBe(400);
-      const good = await local.inject({ method: 'POST', url: '/v1/bootstrap', remoteAddress: '127.0.0.1', payload: { cluster: 'csr', token, instanceId: 'i-csr' } });
+      const good = await local.inject({
+        method: 'POST',
+        url: '/v1/bootstrap',
+        remoteAddress: '127.0.0.1',
+        payload: { cluster: 'csr', token, instanceId: 'i-csr' },
+      });
       expect(good.statusCode).toBe(200);
       expect(good.json<JoinResponse>().dockerTls).toBeUndefined();
     } finally {

@@ -29,11 +29,18 @@ beforeAll(async () => {
   const c = new EC2Client({ region: TEST_REGION, endpoint: moto.endpoint });
   const vpc = (await c.send(new CreateVpcCommand({ CidrBlock: '127.234.0.0/16' }))).Vpc;
   const third = process.pid % 250;
-  const subnet = (await c.send(new CreateSubnetCommand({ VpcId: vpc?.VpcId, CidrBlock: `127.234.${third}.0/24`, AvailabilityZone: `${TEST_REGION}a` }))).Subnet;
-  const sg = ((await c.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'vpc-id', Values: [vpc?.VpcId as string] }] }))).SecurityGroups ?? [])[0];
+  const subnet = (
+    await c.send(new CreateSubnetCommand({ VpcId: vpc?.VpcId, CidrBlock: `127.234.${third}.0/24`, AvailabilityZone: `${TEST_REGION}a` }))
+  ).Subnet;
+  const sg = ((await c.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'vpc-id', Values: [vpc?.VpcId as string] }] })))
+    .SecurityGroups ?? [])[0];
   c.destroy();
   const base = await motoEc2Spec(moto.endpoint);
-  spec = anEc2Spec({ ...base, subnetIds: [subnet?.SubnetId as string], securityGroupIds: [sg?.GroupId as string], userDataFormat: 'ignition' }, {}, 'boot');
+  spec = anEc2Spec(
+    { ...base, subnetIds: [subnet?.SubnetId as string], securityGroupIds: [sg?.GroupId as string], userDataFormat: 'ignition' },
+    {},
+    'boot',
+  );
   provider = new Ec2Provider({ ec2: spec.provider.ec2 ?? (undefined as never) });
 }, 120_000);
 
@@ -46,11 +53,27 @@ afterAll(async () => {
 describe('a node booted from its EC2 user-data under systemd', () => {
   it('runs the metadata script against IMDSv2, docker with the drop-in flags, and the bootstrap unit as written', async () => {
     const agentImage = await registry.pushBusybox('swarmkeeper', 'boot-test');
-    const [inst] = await provider.launch(aLaunchRequest(spec, { role: 'manager', agent: { cluster: 'boot', role: 'manager', managementEtcd: { endpoints: [], prefix: '/sk' }, bootstrapUrl: 'http://127.0.0.1:9', bootstrapToken: 'skb1.boottesttoken.0123456789abcdef0123456789abcdef', agentImage } }));
+    const [inst] = await provider.launch(
+      aLaunchRequest(spec, {
+        role: 'manager',
+        agent: {
+          cluster: 'boot',
+          role: 'manager',
+          managementEtcd: { endpoints: [], prefix: '/sk' },
+          bootstrapUrl: 'http://127.0.0.1:9',
+          bootstrapToken: 'skb1.boottesttoken.0123456789abcdef0123456789abcdef',
+          agentImage,
+        },
+      }),
+    );
     if (!inst) throw new Error('launch returned nothing');
     expect(inst.address).toMatch(/^127\.234\./);
     fleet = runEc2NodeFleet({ endpoint: moto.endpoint, region: TEST_REGION, cluster: 'boot' });
-    const node = await until('the node to boot', () => (fleet?.errors.length ? Promise.reject(new Error(fleet.errors.join('; '))) : fleet?.nodes.get(inst.id)), { timeoutMs: 120_000 });
+    const node = await until(
+      'the node to boot',
+      () => (fleet?.errors.length ? Promise.reject(new Error(fleet.errors.join('; '))) : fleet?.nodes.get(inst.id)),
+      { timeoutMs: 120_000 },
+    );
 
     // docker runs with the metadata unit's DOCKER_OPTS: its metrics listen on the private address.
     const metrics = await until(
@@ -67,10 +90,14 @@ describe('a node booted from its EC2 user-data under systemd', () => {
     expect(node.node.imds.requests.get('/latest/meta-data/instance-id')).toBeGreaterThan(0);
     expect(node.node.imds.requests.get('/latest/meta-data/local-ipv4')).toBeGreaterThan(0);
     // The bootstrap unit pulls the pinned agent image from the registry the spec names.
-    await until('the bootstrap unit to pull the agent image', () => node.node.journal('swarmkeeper-bootstrap.service', 80).includes(`Downloaded newer image for ${agentImage}`), {
-      timeoutMs: 120_000,
-      context: () => node.node.journal('swarmkeeper-bootstrap.service', 40),
-    });
+    await until(
+      'the bootstrap unit to pull the agent image',
+      () => node.node.journal('swarmkeeper-bootstrap.service', 80).includes(`Downloaded newer image for ${agentImage}`),
+      {
+        timeoutMs: 120_000,
+        context: () => node.node.journal('swarmkeeper-bootstrap.service', 40),
+      },
+    );
 
     // Terminated in EC2: the node is killed and removed.
     await provider.terminate('boot', inst.id);

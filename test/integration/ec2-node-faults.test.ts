@@ -50,7 +50,12 @@ async function boot(name: string, o: Partial<Parameters<typeof bootNodeFromUserD
 /** `systemctl show` properties of a unit inside the node. */
 function show(node: BootedNode, unit: string, props: readonly string[]): Record<string, string> {
   const out = node.exec(['systemctl', 'show', unit, ...props.flatMap((p) => ['-p', p])]);
-  return Object.fromEntries(out.trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+  return Object.fromEntries(
+    out
+      .trim()
+      .split('\n')
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+  );
 }
 
 /** Retries while the node's systemd is still coming up (nsenter or systemctl failing). */
@@ -79,21 +84,34 @@ describe('a booting node under faults (real systemd)', () => {
       boot('c', { userData: userData('registry.example.com/swarmkeeper:0.1.0'), imds: { hang: true } }),
       boot('b', {
         userData: userData(`${registry.host}/swarmkeeper:hung`),
-        testFiles: [{ path: 'etc/systemd/system/swarmkeeper-bootstrap.service.d/99-test-short-timeout.conf', content: `[Service]\nTimeoutStartSec=${SHORT_TIMEOUT}\n` }],
+        testFiles: [
+          {
+            path: 'etc/systemd/system/swarmkeeper-bootstrap.service.d/99-test-short-timeout.conf',
+            content: `[Service]\nTimeoutStartSec=${SHORT_TIMEOUT}\n`,
+          },
+        ],
       }),
     ]);
 
     // 1. Metadata fails: the metadata unit failed, docker runs anyway.
-    const env = await until('the metadata unit to fail', () => {
-      const s = tryShow(noMetadata, 'swarmkeeper-node-env.service', ['ActiveState', 'Result']);
-      return s?.ActiveState === 'failed' ? s : undefined;
-    }, { timeoutMs: 180_000, intervalMs: 500, context: () => noMetadata.journal('swarmkeeper-node-env.service') });
+    const env = await until(
+      'the metadata unit to fail',
+      () => {
+        const s = tryShow(noMetadata, 'swarmkeeper-node-env.service', ['ActiveState', 'Result']);
+        return s?.ActiveState === 'failed' ? s : undefined;
+      },
+      { timeoutMs: 180_000, intervalMs: 500, context: () => noMetadata.journal('swarmkeeper-node-env.service') },
+    );
     expect(env.Result).toBe('exit-code');
     expect(noMetadata.imds.requests.get('403 /latest/api/token')).toBeGreaterThan(0);
-    const docker = await until('docker to run without metadata', () => {
-      const s = tryShow(noMetadata, 'docker.service', ['ActiveState', 'SubState', 'Requires', 'Wants']);
-      return s?.ActiveState === 'active' ? s : undefined;
-    }, { timeoutMs: 180_000, intervalMs: 500, context: () => noMetadata.journal('docker.service') });
+    const docker = await until(
+      'docker to run without metadata',
+      () => {
+        const s = tryShow(noMetadata, 'docker.service', ['ActiveState', 'SubState', 'Requires', 'Wants']);
+        return s?.ActiveState === 'active' ? s : undefined;
+      },
+      { timeoutMs: 180_000, intervalMs: 500, context: () => noMetadata.journal('docker.service') },
+    );
     expect(docker.SubState).toBe('running');
     expect(docker.Requires).not.toContain('swarmkeeper-node-env.service');
     expect(docker.Wants).toContain('swarmkeeper-node-env.service');
@@ -107,11 +125,15 @@ describe('a booting node under faults (real systemd)', () => {
 
     // 1b. The metadata service hangs: every request and the script's retries are bounded,
     // so the metadata unit fails within a minute or so and docker starts after it.
-    await until('docker to run although the metadata service hangs', () => tryShow(hungMetadata, 'docker.service', ['ActiveState'])?.ActiveState === 'active', {
-      timeoutMs: 240_000,
-      intervalMs: 1000,
-      context: () => hungMetadata.journal('swarmkeeper-node-env.service'),
-    });
+    await until(
+      'docker to run although the metadata service hangs',
+      () => tryShow(hungMetadata, 'docker.service', ['ActiveState'])?.ActiveState === 'active',
+      {
+        timeoutMs: 240_000,
+        intervalMs: 1000,
+        context: () => hungMetadata.journal('swarmkeeper-node-env.service'),
+      },
+    );
     expect(hungMetadata.imds.requests.get('hung /latest/api/token')).toBeGreaterThan(1);
     expect(show(hungMetadata, 'swarmkeeper-node-env.service', ['ActiveState']).ActiveState).toBe('failed');
     expect(show(hungMetadata, 'swarmkeeper-node-env.service', ['TimeoutStartUSec']).TimeoutStartUSec).toBe('2min');
@@ -126,11 +148,15 @@ describe('a booting node under faults (real systemd)', () => {
     const hung = show(hungPull, 'swarmkeeper-bootstrap.service', ['ActiveState', 'SubState', 'TimeoutStartUSec']);
     expect(hung).toMatchObject({ ActiveState: 'activating', SubState: 'start-pre', TimeoutStartUSec: SHORT_TIMEOUT });
     // At the timeout systemd kills the pull, the start fails, and Restart= starts it again.
-    await until('the hung pull to time out and the unit to be restarted', () => Number(tryShow(hungPull, 'swarmkeeper-bootstrap.service', ['NRestarts'])?.NRestarts ?? 0) >= 1, {
-      timeoutMs: 180_000,
-      intervalMs: 1000,
-      context: () => hungPull.journal('swarmkeeper-bootstrap.service'),
-    });
+    await until(
+      'the hung pull to time out and the unit to be restarted',
+      () => Number(tryShow(hungPull, 'swarmkeeper-bootstrap.service', ['NRestarts'])?.NRestarts ?? 0) >= 1,
+      {
+        timeoutMs: 180_000,
+        intervalMs: 1000,
+        context: () => hungPull.journal('swarmkeeper-bootstrap.service'),
+      },
+    );
     const journal = hungPull.journal('swarmkeeper-bootstrap.service', 200);
     expect(journal).toMatch(/start-pre operation timed out/);
     expect(journal).toMatch(/Failed with result 'timeout'/);

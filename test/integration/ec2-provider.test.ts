@@ -144,22 +144,31 @@ describe('Ec2Provider against moto', () => {
 
   it('maps an unknown AMI to SpecInvalid naming spec.provider.ec2.imageId and the EC2 code', async () => {
     const spec = anEc2Spec({ ...ec2, imageId: 'ami-0123456789abcdef0' });
-    const err = await aProvider().launch(aLaunchRequest(spec)).catch((e: unknown) => e);
+    const err = await aProvider()
+      .launch(aLaunchRequest(spec))
+      .catch((e: unknown) => e);
     expect(isSwarmkeeperError(err, 'SpecInvalid')).toBe(true);
-    expect((err as SwarmkeeperError).details).toMatchObject({ field: 'spec.provider.ec2.imageId', ec2Code: expect.stringMatching(/^InvalidAMIID\./) });
+    expect((err as SwarmkeeperError).details).toMatchObject({
+      field: 'spec.provider.ec2.imageId',
+      ec2Code: expect.stringMatching(/^InvalidAMIID\./),
+    });
     expect((err as Error).message).toMatch(/InvalidAMIID\.NotFound/);
   });
 
   it('maps an unknown subnet to SpecInvalid naming spec.provider.ec2.subnetIds', async () => {
     const spec = anEc2Spec({ ...ec2, subnetIds: ['subnet-0123456789abcdef0'] });
-    const err = await aProvider().launch(aLaunchRequest(spec)).catch((e: unknown) => e);
+    const err = await aProvider()
+      .launch(aLaunchRequest(spec))
+      .catch((e: unknown) => e);
     expect(isSwarmkeeperError(err, 'SpecInvalid')).toBe(true);
     expect((err as SwarmkeeperError).details).toEqual({ field: 'spec.provider.ec2.subnetIds', ec2Code: 'InvalidSubnetID.NotFound' });
   });
 
   it('maps an unknown IAM instance profile to SpecInvalid naming spec.provider.ec2.iamInstanceProfile', async () => {
     const spec = anEc2Spec({ ...ec2, iamInstanceProfile: 'no-such-profile' });
-    const err = await aProvider().launch(aLaunchRequest(spec)).catch((e: unknown) => e);
+    const err = await aProvider()
+      .launch(aLaunchRequest(spec))
+      .catch((e: unknown) => e);
     expect(isSwarmkeeperError(err, 'SpecInvalid')).toBe(true);
     expect((err as SwarmkeeperError).details).toMatchObject({ field: 'spec.provider.ec2.iamInstanceProfile' });
   });
@@ -169,7 +178,9 @@ describe('Ec2Provider against moto', () => {
     delete process.env.AWS_ACCESS_KEY_ID;
     delete process.env.AWS_SECRET_ACCESS_KEY;
     try {
-      const err = await aProvider().list('prod').catch((e: unknown) => e);
+      const err = await aProvider()
+        .list('prod')
+        .catch((e: unknown) => e);
       expect(isSwarmkeeperError(err, 'Unauthorized')).toBe(true);
       expect((err as Error).message).toMatch(/AWS_ACCESS_KEY_ID.*instance profile/);
     } finally {
@@ -192,7 +203,8 @@ describe('EC2 behaviours moto does not have', () => {
         const key = input.ClientToken ?? '';
         const prior = seen.get(key);
         const params = JSON.stringify({ ...input, ClientToken: undefined });
-        if (prior && prior.input !== params) throw Object.assign(new Error('mismatch'), { name: 'IdempotentParameterMismatch', $metadata: {} });
+        if (prior && prior.input !== params)
+          throw Object.assign(new Error('mismatch'), { name: 'IdempotentParameterMismatch', $metadata: {} });
         if (prior) return prior.output;
         const output = await api.runInstances(input);
         seen.set(key, { input: params, output });
@@ -244,7 +256,13 @@ describe('EC2 behaviours moto does not have', () => {
       ...api,
       runInstances(input) {
         tried.push(input.SubnetId ?? '');
-        if (input.SubnetId === full) return Promise.reject(Object.assign(new Error('We currently do not have sufficient capacity'), { name: 'InsufficientInstanceCapacity', $metadata: {} }));
+        if (input.SubnetId === full)
+          return Promise.reject(
+            Object.assign(new Error('We currently do not have sufficient capacity'), {
+              name: 'InsufficientInstanceCapacity',
+              $metadata: {},
+            }),
+          );
         return api.runInstances(input);
       },
     };
@@ -268,10 +286,16 @@ describe('EC2 behaviours moto does not have', () => {
         if (throttle > 0) {
           throttle -= 1;
           res.writeHead(503, { 'content-type': 'text/xml' });
-          res.end('<?xml version="1.0" encoding="UTF-8"?><Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>Request limit exceeded.</Message></Error></Errors><RequestID>t</RequestID></Response>');
+          res.end(
+            '<?xml version="1.0" encoding="UTF-8"?><Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>Request limit exceeded.</Message></Error></Errors><RequestID>t</RequestID></Response>',
+          );
           return;
         }
-        const headers = Object.fromEntries(Object.entries(req.headers).filter(([k]) => k !== 'host' && k !== 'content-length').map(([k, v]) => [k, String(v)]));
+        const headers = Object.fromEntries(
+          Object.entries(req.headers)
+            .filter(([k]) => k !== 'host' && k !== 'content-length')
+            .map(([k, v]) => [k, String(v)]),
+        );
         fetch(`${moto.endpoint}${req.url ?? '/'}`, { method: req.method ?? 'POST', headers, body: Buffer.concat(chunks) })
           .then(async (r) => {
             res.writeHead(r.status, { 'content-type': r.headers.get('content-type') ?? 'text/xml' });
@@ -289,7 +313,9 @@ describe('EC2 behaviours moto does not have', () => {
       expect(requests).toBe(3);
       throttle = 100;
       requests = 0;
-      const err = await aProvider({ ec2: spec, statusIntervalMs: Number.POSITIVE_INFINITY }).list('prod').catch((e: unknown) => e);
+      const err = await aProvider({ ec2: spec, statusIntervalMs: Number.POSITIVE_INFINITY })
+        .list('prod')
+        .catch((e: unknown) => e);
       expect(isSwarmkeeperError(err, 'Throttled')).toBe(true);
       expect((err as SwarmkeeperError).details).toEqual({ ec2Code: 'RequestLimitExceeded' });
       expect(requests).toBe(5);
@@ -306,7 +332,12 @@ describe('EC2 behaviours moto does not have', () => {
       ...api,
       runInstances() {
         runs++;
-        return Promise.reject(Object.assign(new Error('You have requested more instances than your current instance limit allows'), { name: 'InstanceLimitExceeded', $metadata: {} }));
+        return Promise.reject(
+          Object.assign(new Error('You have requested more instances than your current instance limit allows'), {
+            name: 'InstanceLimitExceeded',
+            $metadata: {},
+          }),
+        );
       },
     };
     const provider = aProvider({ api: quota });

@@ -24,15 +24,32 @@ const cluster = {
   spec: {
     managers: {
       count: 3,
-      units: [{ name: 'vault.service', command: 'start', content: '[Unit]\nDescription=Vault\n[Service]\nExecStart=/usr/bin/docker run --rm --net=host vault:1.15 server\n[Install]\nWantedBy=multi-user.target\n' }],
+      units: [
+        {
+          name: 'vault.service',
+          command: 'start',
+          content:
+            '[Unit]\nDescription=Vault\n[Service]\nExecStart=/usr/bin/docker run --rm --net=host vault:1.15 server\n[Install]\nWantedBy=multi-user.target\n',
+        },
+      ],
     },
     workers: { count: 5 },
-    provider: { ec2: { region: 'eu-west-1', imageId: 'ami-0123456789abcdef0', subnetIds: ['subnet-0123456789abcdef0'], securityGroupIds: ['sg-0123456789abcdef0'] } },
+    provider: {
+      ec2: {
+        region: 'eu-west-1',
+        imageId: 'ami-0123456789abcdef0',
+        subnetIds: ['subnet-0123456789abcdef0'],
+        securityGroupIds: ['sg-0123456789abcdef0'],
+      },
+    },
   },
 };
 
 function sk(args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [BIN, '--etcd-endpoints', etcd.endpoints.join(','), '--prefix', PREFIX, ...args], { encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(process.execPath, [BIN, '--etcd-endpoints', etcd.endpoints.join(','), '--prefix', PREFIX, ...args], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -57,9 +74,14 @@ describe('swarmkeeper render-cloud-config', () => {
     expect(r.code).toBe(0);
     expect(cloudConfigProblems(r.stdout)).toEqual([]);
     expect(Buffer.byteLength(r.stdout)).toBeLessThan(USER_DATA_LIMIT_BYTES);
-    const doc = parse(r.stdout) as { coreos: { units: { name: string; content?: string }[] }; write_files: { path: string; content: string }[] };
+    const doc = parse(r.stdout) as {
+      coreos: { units: { name: string; content?: string }[] };
+      write_files: { path: string; content: string }[];
+    };
     expect(doc.coreos.units.map((u) => u.name)).toContain('vault.service');
-    expect(doc.write_files.find((f) => f.path === '/etc/swarmkeeper/bootstrap-token')?.content).toBe('PLACEHOLDER-one-time-bootstrap-token-issued-per-launch\n');
+    expect(doc.write_files.find((f) => f.path === '/etc/swarmkeeper/bootstrap-token')?.content).toBe(
+      'PLACEHOLDER-one-time-bootstrap-token-issued-per-launch\n',
+    );
     // Exchanging nodes get no management etcd access: the agent is given the bootstrap URL only.
     const boot = doc.coreos.units.find((u) => u.name === 'swarmkeeper-bootstrap.service')?.content ?? '';
     expect(boot).toContain(`ghcr.io/swarmkeeper/swarmkeeper:${PACKAGE_VERSION} node bootstrap`);

@@ -73,7 +73,10 @@ describe('EtcdMembership on a real 3-member cluster grown to 4', () => {
           }),
       ),
     );
-    const viaFrozen = new EtcdMembership({ endpoints: [...frozen.map((a) => `http://${a}:2379`), ...cluster.endpoints], callTimeoutMs: 2_000 });
+    const viaFrozen = new EtcdMembership({
+      endpoints: [...frozen.map((a) => `http://${a}:2379`), ...cluster.endpoints],
+      callTimeoutMs: 2_000,
+    });
     try {
       let t0 = performance.now();
       expect((await viaFrozen.view()).members).toHaveLength(3);
@@ -158,10 +161,14 @@ describe('EtcdMembership on a real 3-member cluster grown to 4', () => {
 
   it('moves leadership to the new member by asking the current leader', async () => {
     await etcd.moveLeader(fourthId);
-    const view = await until('leader is the new member', async () => {
-      const v = await etcd.view();
-      return v.leaderId === fourthId ? v : undefined;
-    }, 30_000);
+    const view = await until(
+      'leader is the new member',
+      async () => {
+        const v = await etcd.view();
+        return v.leaderId === fourthId ? v : undefined;
+      },
+      30_000,
+    );
     expect(view.members.find((m) => m.leader)!.id).toBe(fourthId);
     await etcd.moveLeader(fourthId); // already the leader: resolves
     expect(await codeOf(etcd.moveLeader('123456789'))).toBe('NotFound');
@@ -197,10 +204,14 @@ describe('EtcdMembership on a real 3-member cluster grown to 4', () => {
     // no stale connection state keeps it marked down.
     const t0 = Date.now();
     await cluster.restartMember(idx);
-    await until('restarted member seen healthy', async () => {
-      const v = await etcd.view();
-      return v.members.find((m) => m.id === victim.id)?.healthy === true ? v : undefined;
-    }, 30_000);
+    await until(
+      'restarted member seen healthy',
+      async () => {
+        const v = await etcd.view();
+        return v.members.find((m) => m.id === victim.id)?.healthy === true ? v : undefined;
+      },
+      30_000,
+    );
     expect(Date.now() - t0).toBeLessThan(30_000);
   });
 });
@@ -241,7 +252,10 @@ describe('EtcdMembership with TLS and password auth', () => {
       credentials: { username: 'root', password: 'wrong-password-xyz' },
     });
     try {
-      const err = await etcd.listMembers().then(() => undefined, (e: unknown) => e);
+      const err = await etcd.listMembers().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(isSwarmkeeperError(err, 'Unauthorized'), String(err)).toBe(true);
       expect(String(err)).not.toContain('wrong-password-xyz');
     } finally {

@@ -122,7 +122,10 @@ describe('startEtcdCluster', () => {
     cleanups.push(() => client.close());
     await client.put('a').value('b');
     expect(await client.get('a').string()).toBe('b');
-    const out = execFileSync('etcdctl', ['get', 'a', '--print-value-only'], { env: { ...process.env, ...etcd.etcdctlEnv() }, encoding: 'utf8' });
+    const out = execFileSync('etcdctl', ['get', 'a', '--print-value-only'], {
+      env: { ...process.env, ...etcd.etcdctlEnv() },
+      encoding: 'utf8',
+    });
     expect(out.trim()).toBe('b');
     // Wrong password refused.
     const bad = execFileSync('sh', ['-c', 'etcdctl get a 2>&1 || true'], {

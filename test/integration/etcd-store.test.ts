@@ -62,7 +62,9 @@ describe('apply and get', () => {
 
   it('refuses an invalid document and writes nothing', async () => {
     const rev = await headRevision();
-    await expect(store.apply(withField(aSwarmCluster({ name: 'bad' }), 'spec.managers.count', 2))).rejects.toThrow(/spec\.managers\.count: must be one of 1, 3, 5, 7/);
+    await expect(store.apply(withField(aSwarmCluster({ name: 'bad' }), 'spec.managers.count', 2))).rejects.toThrow(
+      /spec\.managers\.count: must be one of 1, 3, 5, 7/,
+    );
     expect(await headRevision()).toBe(rev);
     expect(await store.get('bad')).toBeUndefined();
   });
@@ -71,7 +73,9 @@ describe('apply and get', () => {
     const base = await store.apply(aSwarmCluster({ name: 'race' }));
     const rv = base.cluster.metadata.resourceVersion;
     const results = await Promise.allSettled(
-      [1, 2, 3, 4, 5].map((n) => store.apply(withField(withField(aSwarmCluster({ name: 'race' }), 'spec.workers.count', 10 + n), 'metadata.resourceVersion', rv))),
+      [1, 2, 3, 4, 5].map((n) =>
+        store.apply(withField(withField(aSwarmCluster({ name: 'race' }), 'spec.workers.count', 10 + n), 'metadata.resourceVersion', rv)),
+      ),
     );
     const won = results.filter((r) => r.status === 'fulfilled');
     const lost = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -128,7 +132,9 @@ describe('writeStatus', () => {
 
     await store.client.delete().key(electionKey);
     await store.client.put(electionKey).value('b'); // a new leader: same key, new create revision
-    await expect(store.writeStatus('fenced', { phase: 'Degraded' }, { key: electionKey, createRevision })).rejects.toThrow(/leadership lost/);
+    await expect(store.writeStatus('fenced', { phase: 'Degraded' }, { key: electionKey, createRevision })).rejects.toThrow(
+      /leadership lost/,
+    );
     expect((await store.get('fenced'))?.status?.phase).toBe('Ready');
   });
 });
@@ -137,9 +143,14 @@ describe('spec intake', () => {
   it('keeps the last good spec when etcdctl puts an invalid one, and reports SpecValid=False', async () => {
     const first = await store.apply(aSwarmCluster({ name: 'intake' }));
     const specKey = clusterKeys(PREFIX, 'intake').spec;
-    const etcdctl = (...args: string[]): string => execFileSync('etcdctl', args, { env: { ...process.env, ...etcd.etcdctlEnv() }, encoding: 'utf8' });
+    const etcdctl = (...args: string[]): string =>
+      execFileSync('etcdctl', args, { env: { ...process.env, ...etcd.etcdctlEnv() }, encoding: 'utf8' });
 
-    etcdctl('put', specKey, 'apiVersion: swarmkeeper.dev/v1alpha1\nkind: SwarmCluster\nmetadata: {name: intake}\nspec:\n  managers: {count: 4}\n  workers: {count: 1}\n  provider: {local: {}}\n');
+    etcdctl(
+      'put',
+      specKey,
+      'apiVersion: swarmkeeper.dev/v1alpha1\nkind: SwarmCluster\nmetadata: {name: intake}\nspec:\n  managers: {count: 4}\n  workers: {count: 1}\n  provider: {local: {}}\n',
+    );
     const r = await ingestSpec(store, 'intake', Date.parse('2026-01-01T00:00:00Z'));
     expect(r).toMatchObject({ state: 'invalid', generation: 1 });
     const got = await store.get('intake');
@@ -152,7 +163,9 @@ describe('spec intake', () => {
 
     etcdctl('put', specKey, 'not: [valid yaml');
     expect(await ingestSpec(store, 'intake', Date.now())).toMatchObject({ state: 'invalid' });
-    expect(getCondition((await store.get('intake'))?.status?.conditions, 'SpecValid')?.message).toMatch(/YAML syntax error at line 1, column/);
+    expect(getCondition((await store.get('intake'))?.status?.conditions, 'SpecValid')?.message).toMatch(
+      /YAML syntax error at line 1, column/,
+    );
 
     etcdctl('put', specKey, JSON.stringify(withField(aSwarmCluster({ name: 'intake' }), 'spec.workers.count', 7)));
     expect(await ingestSpec(store, 'intake', Date.now())).toEqual({ state: 'promoted', generation: 2 });
@@ -166,7 +179,9 @@ describe('spec intake', () => {
 
   it('takes a first spec written by etcdctl alone', async () => {
     const specKey = clusterKeys(PREFIX, 'fresh').spec;
-    execFileSync('etcdctl', ['put', specKey, JSON.stringify(aSwarmCluster({ name: 'fresh' }))], { env: { ...process.env, ...etcd.etcdctlEnv() } });
+    execFileSync('etcdctl', ['put', specKey, JSON.stringify(aSwarmCluster({ name: 'fresh' }))], {
+      env: { ...process.env, ...etcd.etcdctlEnv() },
+    });
     expect(await ingestSpec(store, 'fresh', Date.now())).toEqual({ state: 'promoted', generation: 1 });
     expect((await store.get('fresh'))?.cluster.metadata.uid).toBeDefined();
   });
@@ -177,7 +192,10 @@ describe('watch', () => {
     // A client pinned to member 0, so its outage is certain to cut the watch stream.
     const logged: string[] = [];
     const logger = { warn: (_o: object, msg: string) => logged.push(msg), info: (_o: object, msg: string) => logged.push(msg) };
-    const pinned = new EtcdClusterStore(createEtcdClient({ ...etcd.connection(PREFIX), endpoints: [etcd.endpoints[0] as string] }), { prefix: PREFIX, logger });
+    const pinned = new EtcdClusterStore(createEtcdClient({ ...etcd.connection(PREFIX), endpoints: [etcd.endpoints[0] as string] }), {
+      prefix: PREFIX,
+      logger,
+    });
     const events: ClusterWatchEvent[] = [];
     const watcher = await pinned.watch((e) => events.push(e));
     try {
@@ -201,7 +219,11 @@ describe('watch', () => {
       await store.client.kv.compact({ revision: compactAt, physical: true });
       const before = events.length;
       await etcd.restartMember(0);
-      await until('resync for w3 after compaction', () => events.slice(before).find((e) => e.name === 'w3' && (e.type === 'resync' || e.type === 'put')), 90_000);
+      await until(
+        'resync for w3 after compaction',
+        () => events.slice(before).find((e) => e.name === 'w3' && (e.type === 'resync' || e.type === 'put')),
+        90_000,
+      );
       expect(events.slice(before).some((e) => e.type === 'resync')).toBe(true);
       expect(logged).toContain('Spec watch cancelled; re-listing'); // the compaction path, not a lucky resume
 

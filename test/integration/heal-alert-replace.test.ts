@@ -21,7 +21,10 @@ beforeAll(async () => {
   hook = await startAlertWebhook({
     client: h.client,
     prefix: h.prefix,
-    directory: createNodeDirectory({ clusterExists: async (c) => (await h.store.get(c)) !== undefined, listInstances: (c) => h.provider.list(c) }),
+    directory: createNodeDirectory({
+      clusterExists: async (c) => (await h.store.get(c)) !== undefined,
+      listInstances: (c) => h.provider.list(c),
+    }),
   });
   am = await startAlertmanager({ webhookUrl: hook.url, webhookToken: hook.token });
 }, 180_000);
@@ -48,7 +51,11 @@ describe('alert -> Alertmanager -> webhook -> mark -> replacement', () => {
     const startsAt = new Date(Date.now() - 60_000).toISOString();
     await am?.postAlerts([{ labels, annotations: { summary: `Node ${victim.id} is down` }, startsAt }]);
 
-    const mark = await h.waitFor('the alert mark in etcd', async () => (await hook?.marks.listMarks(NAME, Date.now()))?.find((m) => m.instanceId === victim.id), 60_000);
+    const mark = await h.waitFor(
+      'the alert mark in etcd',
+      async () => (await hook?.marks.listMarks(NAME, Date.now()))?.find((m) => m.instanceId === victim.id),
+      60_000,
+    );
     expect(mark).toMatchObject({ source: 'alert', reason: `Alert SwarmNodeDown firing: Node ${victim.id} is down` });
 
     await h.waitFor('the alerted worker to be gone', async () => !(await h.instances(NAME)).some((i) => i.id === victim.id), 180_000);
@@ -59,13 +66,19 @@ describe('alert -> Alertmanager -> webhook -> mark -> replacement', () => {
     expect(status.nodes?.every((n) => n.healthy)).toBe(true);
     // The controller says why: the victim's removal was journalled as a remediation.
     const journal = await h.journalOf(NAME);
-    const terminate = journal.find((e) => e.step.kind === 'instance.terminate' && 'instanceId' in e.step && e.step.instanceId === victim.id);
+    const terminate = journal.find(
+      (e) => e.step.kind === 'instance.terminate' && 'instanceId' in e.step && e.step.instanceId === victim.id,
+    );
     expect(terminate, JSON.stringify(journal.map((e) => e.step))).toBeDefined();
     // Only the named worker was replaced.
     expect(journal.filter((e) => e.step.kind === 'instance.terminate')).toHaveLength(1);
 
     await am?.postAlerts([{ labels, startsAt, endsAt: new Date(Date.now() - 1_000).toISOString() }]);
-    await h.waitFor('the mark to clear', async () => ((await hook?.marks.listMarks(NAME, Date.now()))?.some((m) => m.instanceId === victim.id) ? undefined : true), 60_000);
+    await h.waitFor(
+      'the mark to clear',
+      async () => ((await hook?.marks.listMarks(NAME, Date.now()))?.some((m) => m.instanceId === victim.id) ? undefined : true),
+      60_000,
+    );
     expect(am?.output()).toContain('Notify success');
   }, 480_000);
 });

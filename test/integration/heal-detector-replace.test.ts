@@ -60,7 +60,11 @@ describe('health detection without alerts', () => {
   it('replaces a worker whose dockerd was killed', async () => {
     const [victim] = await workers();
     kill(dockerdPid(nodeDirOf(h.baseDir, (victim as Instance).id)), 'dockerd');
-    await h.waitFor('the worker with the dead dockerd to be gone', async () => !(await h.instances(NAME)).some((i) => i.id === victim?.id), 180_000);
+    await h.waitFor(
+      'the worker with the dead dockerd to be gone',
+      async () => !(await h.instances(NAME)).some((i) => i.id === victim?.id),
+      180_000,
+    );
     await h.waitConverged(NAME, 1, 2, 240_000);
     expect((await workers()).map((i) => i.id)).not.toContain(victim?.id);
     expect([...seen.values()].filter((s) => s.mark.source === 'alert')).toEqual([]);
@@ -82,7 +86,11 @@ describe('health detection without alerts', () => {
     await h.waitFor('the marked worker to be gone', async () => !(await h.instances(NAME)).some((i) => i.id === id), 180_000);
     await h.waitConverged(NAME, 1, 2, 240_000);
     // The detector clears the mark of an instance that no longer exists.
-    await h.waitFor('the detector mark to clear', async () => ((await marks.listMarks(NAME, Date.now())).some((m) => m.instanceId === id) ? undefined : true), 60_000);
+    await h.waitFor(
+      'the detector mark to clear',
+      async () => ((await marks.listMarks(NAME, Date.now())).some((m) => m.instanceId === id) ? undefined : true),
+      60_000,
+    );
     expect([...seen.values()].filter((s) => s.mark.source === 'alert')).toEqual([]);
   }, 480_000);
 });

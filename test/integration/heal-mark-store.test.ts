@@ -80,7 +80,9 @@ describe('EtcdMarkStore', () => {
   it('skips values that are not marks instead of failing the whole list', async () => {
     const now = Date.now();
     await client.put(`${clusterKeys(PREFIX, 'junk').marks}i-4/alert`).value('not json');
-    await client.put(`${clusterKeys(PREFIX, 'junk').marks}i-5/alert`).value(JSON.stringify({ instanceId: 'i-6', source: 'alert', reason: 'moved', since: now }));
+    await client
+      .put(`${clusterKeys(PREFIX, 'junk').marks}i-5/alert`)
+      .value(JSON.stringify({ instanceId: 'i-6', source: 'alert', reason: 'moved', since: now }));
     await store.putMark('junk', { instanceId: 'i-7', source: 'operator', reason: 'ok', since: now });
     expect((await store.listMarks('junk', now)).map((m) => m.instanceId)).toEqual(['i-7']);
   });

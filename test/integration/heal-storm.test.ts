@@ -23,7 +23,10 @@ beforeAll(async () => {
   hook = await startAlertWebhook({
     client: h.client,
     prefix: h.prefix,
-    directory: createNodeDirectory({ clusterExists: async (c) => (await h.store.get(c)) !== undefined, listInstances: (c) => h.provider.list(c) }),
+    directory: createNodeDirectory({
+      clusterExists: async (c) => (await h.store.get(c)) !== undefined,
+      listInstances: (c) => h.provider.list(c),
+    }),
   });
 }, 180_000);
 
@@ -43,7 +46,11 @@ describe('alert storm over maxUnhealthy', () => {
     const workers = (await h.instances(NAME)).filter((i) => i.role === 'worker').slice(0, 2) as Instance[];
     const journalBefore = (await h.journalOf(NAME)).length;
     const startsAt = new Date(Date.now() - 60_000).toISOString();
-    const alerts = workers.map((w) => ({ status: 'firing' as const, labels: { alertname: 'SwarmNodeDown', swarmkeeper_cluster: NAME, instance_id: w.id }, startsAt }));
+    const alerts = workers.map((w) => ({
+      status: 'firing' as const,
+      labels: { alertname: 'SwarmNodeDown', swarmkeeper_cluster: NAME, instance_id: w.id },
+      startsAt,
+    }));
     // A flood: the same two alerts posted many times, as a flapping rule would.
     for (let i = 0; i < 20; i++) expect((await hook?.post(alerts))?.status).toBe(200);
     expect((await hook?.marks.listMarks(NAME, Date.now()))?.map((m) => m.instanceId).sort()).toEqual(workers.map((w) => w.id).sort());
@@ -70,7 +77,9 @@ describe('alert storm over maxUnhealthy', () => {
       expect(now, `steps since the storm: ${JSON.stringify(newSteps)}`).toEqual(before);
       await new Promise((r) => setTimeout(r, 1_000));
     }
-    const destructive = (await h.journalOf(NAME)).slice(journalBefore).filter((e) => ['instance.terminate', 'swarm.drain', 'swarm.removeNode', 'instance.launch'].includes(e.step.kind));
+    const destructive = (await h.journalOf(NAME))
+      .slice(journalBefore)
+      .filter((e) => ['instance.terminate', 'swarm.drain', 'swarm.removeNode', 'instance.launch'].includes(e.step.kind));
     expect(destructive).toEqual([]);
 
     const resolved = alerts.map((a) => ({ ...a, status: 'resolved' as const }));

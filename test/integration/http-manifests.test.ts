@@ -31,7 +31,13 @@ describe('manifests: every YAML file', () => {
   const files = yamlFiles(M);
   it('exists', () => {
     expect(files.map((f) => relative(M, f)).sort()).toEqual(
-      expect.arrayContaining(['alertmanager/alertmanager.yml', 'kubernetes/deployment.yaml', 'kubernetes/kustomization.yaml', 'prometheus/swarmkeeper-rules.yml', 'swarm/stack.yml']),
+      expect.arrayContaining([
+        'alertmanager/alertmanager.yml',
+        'kubernetes/deployment.yaml',
+        'kubernetes/kustomization.yaml',
+        'prometheus/swarmkeeper-rules.yml',
+        'swarm/stack.yml',
+      ]),
     );
   });
   it.each(files.map((f) => [relative(M, f), f]))('%s parses', (_name, file) => {
@@ -88,7 +94,10 @@ describe('manifests/Dockerfile', () => {
 
 describe('the CLI the manifests call', () => {
   it('has every flag and environment variable they use', () => {
-    const help = (run('node', ['bin/swarmkeeper.js', 'run', '--help']) + run('node', ['bin/swarmkeeper.js', '--help'])).replace(/\s+/g, ' ');
+    const help = (run('node', ['bin/swarmkeeper.js', 'run', '--help']) + run('node', ['bin/swarmkeeper.js', '--help'])).replace(
+      /\s+/g,
+      ' ',
+    );
     const used = new Set<string>();
     for (const f of ['swarm/stack.yml', 'kubernetes/deployment.yaml', 'kubernetes/configmap.yaml', 'Dockerfile']) {
       const text = readFileSync(join(M, f), 'utf8');
@@ -99,7 +108,23 @@ describe('the CLI the manifests call', () => {
       for (const m of code.matchAll(/\b(SWARMKEEPER_[A-Z_]+)\b/g)) used.add(m[1] as string);
     }
     // Flags of other programs that appear in those files.
-    for (const other of ['--build-arg', '--user', '--no-audit', '--no-fund', '--ignore-scripts', '--omit', '--from', '--interval', '--timeout', '--start-period', '--retries', '--from-file', '--from-literal', '--force']) used.delete(other);
+    for (const other of [
+      '--build-arg',
+      '--user',
+      '--no-audit',
+      '--no-fund',
+      '--ignore-scripts',
+      '--omit',
+      '--from',
+      '--interval',
+      '--timeout',
+      '--start-period',
+      '--retries',
+      '--from-file',
+      '--from-literal',
+      '--force',
+    ])
+      used.delete(other);
     const envOf: Record<string, string> = {
       SWARMKEEPER_ETCD_ENDPOINTS: '--etcd-endpoints',
       SWARMKEEPER_PREFIX: '--prefix',
@@ -146,11 +171,13 @@ describe('manifests/swarm/stack.yml', () => {
     expect(entry).toContain(`SWARMKEEPER_SELF_INSTANCE_ID="$$(sed -n 's/^INSTANCE_ID=//p' /run/swarmkeeper/node.env 2>/dev/null)"`);
     expect(svc.volumes).toContainEqual({ type: 'bind', source: '/run/swarmkeeper', target: '/run/swarmkeeper', read_only: true });
   });
-  it('serves on the host network at the node\'s private address, where nodes outside the swarm reach it', () => {
+  it("serves on the host network at the node's private address, where nodes outside the swarm reach it", () => {
     // An overlay network would hide the port from the nodes that are still booting.
     expect(svc.networks).toEqual(['hostnet']);
     expect(stack.networks.hostnet).toEqual({ external: true, name: 'host' });
-    expect(entry).toContain(`--http-listen "$$(sed -n 's/^PRIVATE_IPV4=//p' /run/swarmkeeper/node.env 2>/dev/null | grep . || echo 0.0.0.0):8443"`);
+    expect(entry).toContain(
+      `--http-listen "$$(sed -n 's/^PRIVATE_IPV4=//p' /run/swarmkeeper/node.env 2>/dev/null | grep . || echo 0.0.0.0):8443"`,
+    );
     expect(entry).toMatch(/--webhook-token-file \/run\/secrets\/swarmkeeper_alert_token/);
     // The liveness probe asks the same address and port, over HTTPS.
     const probe = svc.healthcheck.test.join(' ');
@@ -181,7 +208,8 @@ describe('manifests/swarm/stack.yml', () => {
     const secretVars = env.filter(([k]) => /PASSWORD|TOKEN|KEY|CERT|CA_FILE/.test(k));
     expect(secretVars.length).toBeGreaterThan(0);
     for (const [k, v] of secretVars) expect(v, k).toMatch(/^\/run\/secrets\//);
-    for (const [k, v] of env.filter(([, v]) => v.startsWith('/run/secrets/'))) expect(svc.secrets, k).toContain(v.slice('/run/secrets/'.length));
+    for (const [k, v] of env.filter(([, v]) => v.startsWith('/run/secrets/')))
+      expect(svc.secrets, k).toContain(v.slice('/run/secrets/'.length));
     expect(entry).toContain('/run/secrets/swarmkeeper_etcd_password');
   });
 });
@@ -197,7 +225,19 @@ describe('manifests/kubernetes', () => {
 
   it('renders with kubectl kustomize, CRD included', () => {
     expect(docs.map((d) => d.kind).sort()).toEqual(
-      ['ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'CustomResourceDefinition', 'Deployment', 'Namespace', 'PodDisruptionBudget', 'Role', 'RoleBinding', 'Service', 'ServiceAccount'].sort(),
+      [
+        'ClusterRole',
+        'ClusterRoleBinding',
+        'ConfigMap',
+        'CustomResourceDefinition',
+        'Deployment',
+        'Namespace',
+        'PodDisruptionBudget',
+        'Role',
+        'RoleBinding',
+        'Service',
+        'ServiceAccount',
+      ].sort(),
     );
     expect(byKind('CustomResourceDefinition')[0].metadata.name).toBe('swarmclusters.swarmkeeper.dev');
   });
@@ -212,7 +252,11 @@ describe('manifests/kubernetes', () => {
     expect(c.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'http' });
     expect(c.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'http' });
     expect(pod.securityContext.runAsNonRoot).toBe(true);
-    expect(c.securityContext).toMatchObject({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+    expect(c.securityContext).toMatchObject({
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ['ALL'] },
+    });
     expect(pod.serviceAccountName).toBe(byKind('ServiceAccount')[0].metadata.name);
     // Secret files named by flags and env vars live in the mounted secret volume.
     const mount = c.volumeMounts.find((v: Doc) => v.name === 'secrets').mountPath;
@@ -263,9 +307,23 @@ describe('manifests/prometheus and manifests/alertmanager', () => {
 
   it('Alertmanager config is valid and routes a healing alert to the webhook with the bearer token', () => {
     run('amtool', ['check-config', 'manifests/alertmanager/alertmanager.yml']);
-    const routed = run('amtool', ['config', 'routes', 'test', '--config.file=manifests/alertmanager/alertmanager.yml', 'swarmkeeper_heal=true', 'instance_id=i-1', 'swarmkeeper_cluster=prod']);
+    const routed = run('amtool', [
+      'config',
+      'routes',
+      'test',
+      '--config.file=manifests/alertmanager/alertmanager.yml',
+      'swarmkeeper_heal=true',
+      'instance_id=i-1',
+      'swarmkeeper_cluster=prod',
+    ]);
     expect(routed.trim().split(',')).toContain('swarmkeeper');
-    const other = run('amtool', ['config', 'routes', 'test', '--config.file=manifests/alertmanager/alertmanager.yml', 'alertname=SwarmkeeperNoLeader']);
+    const other = run('amtool', [
+      'config',
+      'routes',
+      'test',
+      '--config.file=manifests/alertmanager/alertmanager.yml',
+      'alertname=SwarmkeeperNoLeader',
+    ]);
     expect(other.trim()).toBe('ops');
     const am: Doc = parse(readFileSync(join(M, 'alertmanager/alertmanager.yml'), 'utf8'));
     const [hook] = am.receivers.find((r: Doc) => r.name === 'swarmkeeper').webhook_configs;

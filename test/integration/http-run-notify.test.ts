@@ -120,12 +120,19 @@ describe('swarmkeeper run --notify-webhook-url-file --self-instance-id', () => {
 
   it('posts an invalid spec edit to the webhook, retrying a refused attempt, and counts it', async () => {
     const spec = join(dir, 'cluster.yaml');
-    writeFileSync(spec, 'apiVersion: swarmkeeper.dev/v1alpha1\nkind: SwarmCluster\nmetadata: { name: notified }\nspec:\n  managers: { count: 1 }\n  workers: { count: 0 }\n  provider: { sim: {} }\n');
+    writeFileSync(
+      spec,
+      'apiVersion: swarmkeeper.dev/v1alpha1\nkind: SwarmCluster\nmetadata: { name: notified }\nspec:\n  managers: { count: 1 }\n  workers: { count: 0 }\n  provider: { sim: {} }\n',
+    );
     expect(sk(['apply', '-f', spec])).toMatchObject({ code: 0 });
     // A plain etcd write of an invalid document (apply would refuse it).
     const client = etcd!.client();
     try {
-      await client.put(clusterKeys(PREFIX, 'notified').spec).value('apiVersion: swarmkeeper.dev/v1alpha1\nkind: SwarmCluster\nmetadata: { name: notified }\nspec:\n  managers: { count: 2 }\n  workers: { count: 0 }\n  provider: { sim: {} }\n');
+      await client
+        .put(clusterKeys(PREFIX, 'notified').spec)
+        .value(
+          'apiVersion: swarmkeeper.dev/v1alpha1\nkind: SwarmCluster\nmetadata: { name: notified }\nspec:\n  managers: { count: 2 }\n  workers: { count: 0 }\n  provider: { sim: {} }\n',
+        );
     } finally {
       client.close();
     }
@@ -163,7 +170,10 @@ describe('swarmkeeper run --notify-webhook-url-file --self-instance-id', () => {
     expect(badEnv.stderr).toContain('SWARMKEEPER_NOTIFY_WEBHOOK_URL');
     expect(badEnv.stderr).not.toContain('secret-value-88');
     expect(sk(['run', '--notify-webhook-url-file', join(dir, 'missing')]).stderr).toMatch(/--notify-webhook-url-file .*missing: ENOENT/);
-    expect(sk(['run', '--self-instance-id', 'two words'])).toMatchObject({ code: 2, stderr: expect.stringContaining('--self-instance-id') });
+    expect(sk(['run', '--self-instance-id', 'two words'])).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('--self-instance-id'),
+    });
   });
 
   it('stops on SIGTERM; no log line carries the webhook URL', async () => {

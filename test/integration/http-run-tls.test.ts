@@ -29,9 +29,14 @@ let certs: TestCertificates;
 function sk(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve) => {
     const argv = [CLI, '--etcd-endpoints', etcd!.endpoints.join(','), '--prefix', PREFIX, ...args];
-    execFile(process.execPath, argv, { env: { ...process.env, SWARMKEEPER_WEBHOOK_TOKEN: '', ...env }, timeout: 120_000 }, (err, _stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, stderr });
-    });
+    execFile(
+      process.execPath,
+      argv,
+      { env: { ...process.env, SWARMKEEPER_WEBHOOK_TOKEN: '', ...env }, timeout: 120_000 },
+      (err, _stdout, stderr) => {
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, stderr });
+      },
+    );
   });
 }
 
@@ -57,7 +62,11 @@ beforeAll(async () => {
     prefix: PREFIX,
     listen: `${address}:0`,
     args: ['--identity', 'tls-run-test', '--trusted-proxy', '127.0.0.1'],
-    env: { SWARMKEEPER_TLS_CERT_FILE: certs.serverCertFile, SWARMKEEPER_TLS_KEY_FILE: certs.serverKeyFile, SWARMKEEPER_WEBHOOK_TOKEN: TOKEN },
+    env: {
+      SWARMKEEPER_TLS_CERT_FILE: certs.serverCertFile,
+      SWARMKEEPER_TLS_KEY_FILE: certs.serverKeyFile,
+      SWARMKEEPER_WEBHOOK_TOKEN: TOKEN,
+    },
   });
 }, 120_000);
 
@@ -83,8 +92,16 @@ describe('swarmkeeper run with TLS certificate files', () => {
     writeFileSync(short, 'abc');
     const cases: [string[], Record<string, string>, RegExp][] = [
       [['run', '--http-listen', ':0', '--tls-cert-file', certs.serverCertFile], {}, /give both --tls-cert-file and --tls-key-file/],
-      [['run', '--http-listen', ':0', '--tls-cert-file', certs.serverCertFile, '--tls-key-file', certs.keyFile], {}, /are not a certificate and its private key/],
-      [['run'], { SWARMKEEPER_TLS_CERT_FILE: certs.serverCertFile, SWARMKEEPER_TLS_KEY_FILE: certs.serverKeyFile }, /--http-listen is needed too/],
+      [
+        ['run', '--http-listen', ':0', '--tls-cert-file', certs.serverCertFile, '--tls-key-file', certs.keyFile],
+        {},
+        /are not a certificate and its private key/,
+      ],
+      [
+        ['run'],
+        { SWARMKEEPER_TLS_CERT_FILE: certs.serverCertFile, SWARMKEEPER_TLS_KEY_FILE: certs.serverKeyFile },
+        /--http-listen is needed too/,
+      ],
       [['run', '--http-listen', ':0', '--trusted-proxy', '*'], {}, /--trusted-proxy: "\*" is not an IP address/],
       [['run', '--http-listen', ':0', '--webhook-token-file', blank], {}, /--webhook-token-file .*blank-token: the token is blank/],
       [['run', '--http-listen', ':0', '--webhook-token-file', short], {}, /at least 16 characters/],

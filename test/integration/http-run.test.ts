@@ -59,12 +59,24 @@ describe('swarmkeeper run --http-listen', () => {
   });
 
   it('guards /v1/alerts with the token and knows no cluster yet', async () => {
-    const body = JSON.stringify({ version: '4', status: 'firing', alerts: [{ status: 'firing', labels: { alertname: 'X', swarmkeeper_cluster: 'nope', instance_id: 'i-1' } }] });
+    const body = JSON.stringify({
+      version: '4',
+      status: 'firing',
+      alerts: [{ status: 'firing', labels: { alertname: 'X', swarmkeeper_cluster: 'nope', instance_id: 'i-1' } }],
+    });
     const noAuth = await fetch(`${base}/v1/alerts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
     expect(noAuth.status).toBe(401);
-    const wrong = await fetch(`${base}/v1/alerts`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer wrong-token-wrong-token' }, body });
+    const wrong = await fetch(`${base}/v1/alerts`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer wrong-token-wrong-token' },
+      body,
+    });
     expect(wrong.status).toBe(401);
-    const ok = await fetch(`${base}/v1/alerts`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` }, body });
+    const ok = await fetch(`${base}/v1/alerts`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+      body,
+    });
     expect(ok.status).toBe(404);
     expect(((await ok.json()) as { message: string }).message).toContain('"nope" does not exist');
   });

@@ -36,7 +36,9 @@ const inImage = (entrypoint: string | undefined, ...args: string[]): Promise<str
 describe('the swarmkeeper image', () => {
   it('is tagged and labelled with the package version', async () => {
     expect(ref).toBe(`swarmkeeper:${PACKAGE_VERSION}`);
-    expect(await docker('image', 'inspect', '--format', '{{index .Config.Labels "org.opencontainers.image.version"}}', ref)).toBe(PACKAGE_VERSION);
+    expect(await docker('image', 'inspect', '--format', '{{index .Config.Labels "org.opencontainers.image.version"}}', ref)).toBe(
+      PACKAGE_VERSION,
+    );
     expect(await inImage(undefined, 'version')).toBe(`swarmkeeper ${PACKAGE_VERSION} (swarmkeeper.dev/v1alpha1)`);
   });
 

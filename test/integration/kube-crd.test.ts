@@ -51,12 +51,32 @@ describe('the SwarmCluster CRD on a real API server', () => {
   });
 
   it.each([
-    ['maxUnhealthy -1', withField(aSwarmCluster(), 'spec.healing.maxUnhealthy', -1), 'must be a whole number >= 0 or a string matching ^(100|[1-9]?[0-9])%$'],
-    ['maxUnhealthy 101%', withField(aSwarmCluster(), 'spec.healing.maxUnhealthy', '101%'), 'must be a whole number >= 0 or a string matching ^(100|[1-9]?[0-9])%$'],
-    ['maxUnhealthy above the cluster', withField(aSwarmCluster(), 'spec.healing.maxUnhealthy', 6), 'healing.maxUnhealthy as a count must be at most managers.count + workers.count'],
-    ['rollout cannot progress', withField(aSwarmCluster(), 'spec.rollout', { maxSurge: 0, maxUnavailable: 0 }), 'spec.rollout: Invalid value: "object": maxSurge and maxUnavailable cannot both be 0'],
+    [
+      'maxUnhealthy -1',
+      withField(aSwarmCluster(), 'spec.healing.maxUnhealthy', -1),
+      'must be a whole number >= 0 or a string matching ^(100|[1-9]?[0-9])%$',
+    ],
+    [
+      'maxUnhealthy 101%',
+      withField(aSwarmCluster(), 'spec.healing.maxUnhealthy', '101%'),
+      'must be a whole number >= 0 or a string matching ^(100|[1-9]?[0-9])%$',
+    ],
+    [
+      'maxUnhealthy above the cluster',
+      withField(aSwarmCluster(), 'spec.healing.maxUnhealthy', 6),
+      'healing.maxUnhealthy as a count must be at most managers.count + workers.count',
+    ],
+    [
+      'rollout cannot progress',
+      withField(aSwarmCluster(), 'spec.rollout', { maxSurge: 0, maxUnavailable: 0 }),
+      'spec.rollout: Invalid value: "object": maxSurge and maxUnavailable cannot both be 0',
+    ],
     ['reserved tag key', withField(anEc2Cluster(), 'spec.provider.ec2.tags', { 'aws:cf': 'x' }), 'must not start with "aws:"'],
-    ['duplicate unit names', withField(aSwarmCluster(), 'spec.workers.units', [{ name: 'a.service' }, { name: 'a.service' }]), 'spec.workers.units[1]: Duplicate value'],
+    [
+      'duplicate unit names',
+      withField(aSwarmCluster(), 'spec.workers.units', [{ name: 'a.service' }, { name: 'a.service' }]),
+      'spec.workers.units[1]: Duplicate value',
+    ],
   ])('refuses %s with the CEL or list-map message', async (_t, doc, message) => {
     const r = await kube.kubectl(['create', '--dry-run=server', '-f', '-'], JSON.stringify(doc));
     expect(r.code).not.toBe(0);
@@ -65,7 +85,17 @@ describe('the SwarmCluster CRD on a real API server', () => {
   });
 
   it('takes swarmkeeper YAML output back through kubectl unchanged, quoting what YAML 1.1 would misread', async () => {
-    const doc = withField(anEc2Cluster({ name: 'roundtrip' }), 'spec.provider.ec2.tags', { a: 'yes', b: 'on', c: '010', d: '1_000', e: '2026-01-01', f: 'y', g: 'null', h: '0o10', i: '1e3' });
+    const doc = withField(anEc2Cluster({ name: 'roundtrip' }), 'spec.provider.ec2.tags', {
+      a: 'yes',
+      b: 'on',
+      c: '010',
+      d: '1_000',
+      e: '2026-01-01',
+      f: 'y',
+      g: 'null',
+      h: '0o10',
+      i: '1e3',
+    });
     const text = formatCluster(withField(doc, 'spec.managers.instanceType', 'no'), 'yaml');
     expect(kubectlReadings(text)).toEqual([]);
     const created = JSON.parse(await kube.kubectlOk(['create', '-o', 'json', '-f', '-'], text)) as { spec: unknown };
@@ -108,13 +138,24 @@ async function judge(c: CorpusCase): Promise<Verdicts> {
   const server = r.code === 0;
   const serverSpec = server ? (JSON.parse(r.stdout) as { spec: unknown }).spec : undefined;
   const sameValues = !(ours.ok && server) || JSON.stringify(sortKeys(ours.spec)) === JSON.stringify(sortKeys(serverSpec));
-  return { name: c.name, swarmkeeper: ours.ok, server, sameValues, explained: kubectlReadings(c.text).length > 0, serverError: r.stderr.trim().slice(0, 400) };
+  return {
+    name: c.name,
+    swarmkeeper: ours.ok,
+    server,
+    sameValues,
+    explained: kubectlReadings(c.text).length > 0,
+    serverError: r.stderr.trim().slice(0, 400),
+  };
 }
 
 function sortKeys(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(sortKeys);
   if (typeof v !== 'object' || v === null) return v;
-  return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortKeys((v as Record<string, unknown>)[k])]));
+  return Object.fromEntries(
+    Object.keys(v)
+      .sort()
+      .map((k) => [k, sortKeys((v as Record<string, unknown>)[k])]),
+  );
 }
 
 async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {

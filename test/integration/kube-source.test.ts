@@ -72,7 +72,13 @@ async function converged(name: string, workers: number, timeoutMs = 240_000): Pr
       const o = await getObject(name);
       const s = o?.status;
       const ready = s?.conditions?.find((c: Obj) => c.type === 'Ready')?.status === 'True';
-      return ready && s.observedGeneration === o.metadata.generation && s.managers?.ready === 1 && s.workers?.ready === workers && s.nodes?.length === 1 + workers ? o : undefined;
+      return ready &&
+        s.observedGeneration === o.metadata.generation &&
+        s.managers?.ready === 1 &&
+        s.workers?.ready === workers &&
+        s.nodes?.length === 1 + workers
+        ? o
+        : undefined;
     },
     { timeoutMs, intervalMs: 1000, context: () => `controller log tail: ${run?.stderr().slice(-3000) ?? ''}` },
   );
@@ -97,9 +103,14 @@ function tokenKubeconfig(file: string, token: string): string {
 /** `swarmkeeper run` expected to exit at once: its exit code and stderr. */
 function runExpectingExit(args: readonly string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, '--etcd-endpoints', mgmt.endpoints.join(','), '--prefix', '/skk-refused', 'run', ...args], { env, timeout: 120_000 }, (err, _stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stderr });
-    });
+    execFile(
+      process.execPath,
+      [CLI, '--etcd-endpoints', mgmt.endpoints.join(','), '--prefix', '/skk-refused', 'run', ...args],
+      { env, timeout: 120_000 },
+      (err, _stdout, stderr) => {
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stderr });
+      },
+    );
   });
 }
 
@@ -151,7 +162,9 @@ describe('manifests/kubernetes against a real API server', () => {
     expect(appliedK).toContain('customresourcedefinition.apiextensions.k8s.io/swarmclusters.swarmkeeper.dev serverside-applied');
     expect(appliedK).toContain('deployment.apps/swarmkeeper serverside-applied');
     // Applied again with a server-side dry run: still accepted as it stands.
-    expect(await kube.kubectlOk(['apply', '--server-side', '--dry-run=server', '-k', join(ROOT, 'manifests/kubernetes')])).toContain('(server dry run)');
+    expect(await kube.kubectlOk(['apply', '--server-side', '--dry-run=server', '-k', join(ROOT, 'manifests/kubernetes')])).toContain(
+      '(server dry run)',
+    );
     const dep = JSON.parse(await kube.kubectlOk(['-n', 'swarmkeeper', 'get', 'deployment', 'swarmkeeper', '-o', 'json']));
     const [c] = dep.spec.template.spec.containers;
     expect(c.args.slice(0, 3)).toEqual(['run', '--spec-source', 'kubernetes']);
@@ -198,9 +211,13 @@ describe('the in-cluster configuration', () => {
       const api = swarmClusterApi(kc);
       expect((await api.list()).items).toEqual([]);
       // As the service account, not as an administrator: what rbac.yaml does not grant is refused.
-      const create = kc.makeApiClient(CustomObjectsApi).createClusterCustomObject({ group: 'swarmkeeper.dev', version: 'v1alpha1', plural: 'swarmclusters', body: {} });
+      const create = kc
+        .makeApiClient(CustomObjectsApi)
+        .createClusterCustomObject({ group: 'swarmkeeper.dev', version: 'v1alpha1', plural: 'swarmclusters', body: {} });
       await expect(create).rejects.toMatchObject({ code: 403 });
-      await expect(api.recordEvent({ name: 'absent' }, { type: 'Normal', reason: 'Test', action: 'Test', message: 'in-cluster' }, new Date())).resolves.toBeUndefined();
+      await expect(
+        api.recordEvent({ name: 'absent' }, { type: 'Normal', reason: 'Test', action: 'Test', message: 'in-cluster' }, new Date()),
+      ).resolves.toBeUndefined();
     } finally {
       process.env.KUBERNETES_SERVICE_HOST = saved.host;
       process.env.KUBERNETES_SERVICE_PORT = saved.port;
@@ -224,7 +241,10 @@ describe('swarmkeeper run --spec-source kubernetes', () => {
       expect(wrongFlag.stderr).toContain('--kubeconfig: only with --spec-source kubernetes');
       await kube.kubectlOk(['-n', 'default', 'create', 'serviceaccount', 'nobody']);
       const token = (await kube.kubectlOk(['-n', 'default', 'create', 'token', 'nobody'])).trim();
-      const refused = await runExpectingExit(['--spec-source', 'kubernetes', '--kubeconfig', tokenKubeconfig(join(home, 'nobody'), token)], env);
+      const refused = await runExpectingExit(
+        ['--spec-source', 'kubernetes', '--kubeconfig', tokenKubeconfig(join(home, 'nobody'), token)],
+        env,
+      );
       expect(refused.code, refused.stderr).toBe(1);
       expect(refused.stderr).toContain('the credentials may not list swarmclusters.swarmkeeper.dev');
       expect(refused.stderr).toContain('HTTP 403');
@@ -245,8 +265,21 @@ describe('swarmkeeper run --spec-source kubernetes', () => {
     expect(table.split('\n')[0]).toMatch(/^NAME\s+MANAGERS\s+MANAGERS-READY\s+WORKERS\s+WORKERS-READY\s+PHASE\s+AGE$/);
     expect(table).toMatch(/^kc\s+1\s+1\s+1\s+1\s+Ready\s+/m);
     // Steps as Events about the object, found the way `kubectl describe` finds them.
-    const events = JSON.parse(await kube.kubectlOk(['get', 'events', '-n', 'default', '--field-selector', `involvedObject.name=kc,involvedObject.uid=${o.metadata.uid}`, '-o', 'json'])).items;
-    expect(events.some((e: Obj) => e.reason === 'Step' && e.action === 'instance.launch' && e.source.component === 'swarmkeeper')).toBe(true);
+    const events = JSON.parse(
+      await kube.kubectlOk([
+        'get',
+        'events',
+        '-n',
+        'default',
+        '--field-selector',
+        `involvedObject.name=kc,involvedObject.uid=${o.metadata.uid}`,
+        '-o',
+        'json',
+      ]),
+    ).items;
+    expect(events.some((e: Obj) => e.reason === 'Step' && e.action === 'instance.launch' && e.source.component === 'swarmkeeper')).toBe(
+      true,
+    );
     expect(await kube.kubectlOk(['describe', 'swarmcluster', 'kc'])).toMatch(/Normal\s+Step\s+.*Launching/);
     expect((await provider.list('kc')).length).toBe(2);
   }, 300_000);
@@ -255,7 +288,14 @@ describe('swarmkeeper run --spec-source kubernetes', () => {
     const r = await kube.kubectl(['apply', '-f', '-'], clusterYaml('kc', 1).replace('managers: { count: 1 }', 'managers: { count: 2 }'));
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('spec.managers.count: Unsupported value: 2');
-    const patched = await kube.kubectl(['patch', 'swarmcluster', 'kc', '--type=merge', '-p', '{"spec":{"rollout":{"maxSurge":0,"maxUnavailable":0}}}']);
+    const patched = await kube.kubectl([
+      'patch',
+      'swarmcluster',
+      'kc',
+      '--type=merge',
+      '-p',
+      '{"spec":{"rollout":{"maxSurge":0,"maxUnavailable":0}}}',
+    ]);
     expect(patched.code).toBe(1);
     expect(patched.stderr).toContain('spec.rollout');
     expect((await getObject('kc')).metadata.generation).toBe(1);
@@ -289,7 +329,9 @@ describe('swarmkeeper run --spec-source kubernetes', () => {
     expect(await provider.list('kc')).toEqual([]);
     for (const i of instances) expect(processesNaming(i.id), `processes of ${i.id}`).toEqual([]);
     expect(await client.getAll().prefix(`${PREFIX}/clusters/kc/`).keys()).toEqual([]);
-    const events = JSON.parse(await kube.kubectlOk(['get', 'events', '-n', 'default', '--field-selector', `involvedObject.uid=${uid}`, '-o', 'json'])).items;
+    const events = JSON.parse(
+      await kube.kubectlOk(['get', 'events', '-n', 'default', '--field-selector', `involvedObject.uid=${uid}`, '-o', 'json']),
+    ).items;
     const reasons = new Set(events.map((e: Obj) => `${e.reason}/${e.action}`));
     expect(reasons).toContain('Step/swarm.drain');
     expect(reasons).toContain('Step/instance.terminate');

@@ -55,7 +55,18 @@ beforeAll(async () => {
     // The instance as the provider would list it (what the token's launch binding is checked against).
     findInstance: async (_cluster: string, id: string): Promise<Instance | undefined> => {
       const l = launches.get(id);
-      return l && { id, role: l.role, state: 'running', launchedAt: Date.now(), address: l.address, configHash: 'h', clientToken: l.clientToken, tags: {} };
+      return (
+        l && {
+          id,
+          role: l.role,
+          state: 'running',
+          launchedAt: Date.now(),
+          address: l.address,
+          configHash: 'h',
+          clientToken: l.clientToken,
+          tags: {},
+        }
+      );
     },
     kvFor: (cluster: string) => new EtcdManagementKv(client, PREFIX, cluster, false),
     // The agents run in this process: their requests come from 127.0.0.1, not the node address.
@@ -100,7 +111,15 @@ async function agentOn(node: TestDockerNode): Promise<TestAgent> {
   const identity = { instanceId: node.instanceId, address: node.address, dataDir };
   // As on EC2: no management etcd client at all; endpoints come from the controller.
   const kv = await exchangeKvOf(flags, config, identity);
-  return startTestAgent({ cluster: CLUSTER, role: node.role, identity, managementEndpoints: mgmt.endpoints, prefix: PREFIX, swarm: node.api, kv });
+  return startTestAgent({
+    cluster: CLUSTER,
+    role: node.role,
+    identity,
+    managementEndpoints: mgmt.endpoints,
+    prefix: PREFIX,
+    swarm: node.api,
+    kv,
+  });
 }
 
 describe('node agent joining through the bootstrap token exchange (real route, etcd, dockerd)', () => {
@@ -122,7 +141,11 @@ describe('node agent joining through the bootstrap token exchange (real route, e
     const a = await agentOn(w1);
     await a.waitFor((x) => x.kind === 'steady');
     // The manager's view of a new node (its engine labels, its ready state) lags the join.
-    const n = await until('the worker to be ready in the manager\'s view', async () => (await m1.api.listNodes()).find((x) => x.instanceId === w1.instanceId && x.state === 'ready'), 60_000);
+    const n = await until(
+      "the worker to be ready in the manager's view",
+      async () => (await m1.api.listNodes()).find((x) => x.instanceId === w1.instanceId && x.state === 'ready'),
+      60_000,
+    );
     expect(n).toMatchObject({ role: 'worker', state: 'ready' });
     expect(statSync(join(w1.dir, 'agent', 'bootstrap-answer.json')).mode & 0o777).toBe(0o600);
     const token = issued.get(w1.instanceId) ?? '';

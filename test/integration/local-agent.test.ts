@@ -6,7 +6,14 @@ import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterKeys } from '../../src/store/keys.ts';
-import { encodeEndpoints, endpointsOf, parseClaim, parseEndpoints, parseTokens, swarmTokensKey } from '../../src/protocol/cluster-endpoints.ts';
+import {
+  encodeEndpoints,
+  endpointsOf,
+  parseClaim,
+  parseEndpoints,
+  parseTokens,
+  swarmTokensKey,
+} from '../../src/protocol/cluster-endpoints.ts';
 import type { AgentAction } from '../../src/node/agent-decide.ts';
 import { EtcdManagementKv } from '../../src/store/management-kv.ts';
 import { startEtcdCluster, type EtcdTestCluster } from '../support/etcd.ts';
@@ -58,7 +65,8 @@ function clusterEtcd(address: string): Etcd3 {
   return c;
 }
 
-const retry = <T>(what: string, fn: () => Promise<T>, timeoutMs = 60_000): Promise<T> => untilResolves(what, fn, { timeoutMs, intervalMs: 500 });
+const retry = <T>(what: string, fn: () => Promise<T>, timeoutMs = 60_000): Promise<T> =>
+  untilResolves(what, fn, { timeoutMs, intervalMs: 500 });
 
 const isSteady = (a: AgentAction): boolean => a.kind === 'steady';
 
@@ -114,16 +122,20 @@ describe('node agent (real etcd and dockerd)', () => {
       expect((await m2.api.info()).localNodeState).toBe('active');
     });
     const etcd1 = clusterEtcd(m1.address);
-    const added = await retry('adding the learner', () => etcd1.cluster.memberAdd({ peerURLs: [`http://${m2.address}:2380`], isLearner: true }));
+    const added = await retry('adding the learner', () =>
+      etcd1.cluster.memberAdd({ peerURLs: [`http://${m2.address}:2380`], isLearner: true }),
+    );
     await a2.waitFor((a) => a.kind === 'startEtcd' && a.mode === 'existing');
     await a2.waitFor(isSteady);
     const learnerId = added.member.ID;
     await retry('promoting the learner', () => etcd1.cluster.memberPromote({ ID: learnerId }), 90_000);
     const listed = await etcd1.cluster.memberList({});
-    expect(listed.members.map((m) => [m.name, m.isLearner === true]).sort()).toEqual([
-      [m1.instanceId, false],
-      [m2.instanceId, false],
-    ].sort());
+    expect(listed.members.map((m) => [m.name, m.isLearner === true]).sort()).toEqual(
+      [
+        [m1.instanceId, false],
+        [m2.instanceId, false],
+      ].sort(),
+    );
     // The controller promotes in the swarm and publishes the new manager set.
     const node2 = await retry('m2 listed as a worker', async () => {
       const n = (await m1.api.listNodes()).find((x) => x.instanceId === m2.instanceId);
@@ -187,9 +199,13 @@ describe('node agent (real etcd and dockerd)', () => {
     const rival = new EtcdManagementKv(mgmt.client(), PREFIX, 'agent-it-dead');
     expect(await rival.claimInit({ instanceId: 'lc-rival', address: '127.0.0.10', claimedAt: new Date().toISOString() })).toBe(false);
     await other.close(); // the claimant is gone: its lease is no longer kept alive
-    await retry('the claim to expire', async () => {
-      expect(await rival.readClaim()).toBeUndefined();
-    }, 60_000);
+    await retry(
+      'the claim to expire',
+      async () => {
+        expect(await rival.readClaim()).toBeUndefined();
+      },
+      60_000,
+    );
     expect(await rival.claimInit({ instanceId: 'lc-rival', address: '127.0.0.10', claimedAt: new Date().toISOString() })).toBe(true);
     await rival.close();
   });

@@ -87,7 +87,11 @@ describe('LocalProvider (real dockerd, etcd and node agents)', () => {
     etcds.push(etcd);
     await eventually('the manager etcd to serve', async () => (await etcd.cluster.memberList({})).members.length === 1);
     // The engine labels reach the node description a moment after `swarm init`.
-    await eventually('the swarm node labelled with the instance id', async () => (await s.listNodes()).map((n) => n.instanceId).join() === manager.id, 30_000);
+    await eventually(
+      'the swarm node labelled with the instance id',
+      async () => (await s.listNodes()).map((n) => n.instanceId).join() === manager.id,
+      30_000,
+    );
   });
 
   it('is idempotent on the client token: the same instances, nothing new', async () => {
@@ -100,8 +104,17 @@ describe('LocalProvider (real dockerd, etcd and node agents)', () => {
   it('keeps its state for a new provider instance (a restarted controller)', async () => {
     const fresh = new LocalProvider({ baseDir, addressBlock: BLOCK });
     const listed = await fresh.list(CLUSTER);
-    expect(listed.map(({ id, role, state, address, configHash, clientToken }) => ({ id, role, state, address, configHash, clientToken }))).toEqual([
-      { id: manager.id, role: 'manager', state: 'running', address: manager.address, configHash: manager.configHash, clientToken: manager.clientToken },
+    expect(
+      listed.map(({ id, role, state, address, configHash, clientToken }) => ({ id, role, state, address, configHash, clientToken })),
+    ).toEqual([
+      {
+        id: manager.id,
+        role: 'manager',
+        state: 'running',
+        address: manager.address,
+        configHash: manager.configHash,
+        clientToken: manager.clientToken,
+      },
     ]);
     expect(fresh.dockerEndpoint(listed[0]!)).toEqual(provider.dockerEndpoint(manager));
     expect(await fresh.launch(launchRequest('manager', 'local-it-g1-m0'))).toHaveLength(1);
@@ -111,20 +124,31 @@ describe('LocalProvider (real dockerd, etcd and node agents)', () => {
   it('launches a worker that joins the swarm through its agent', async () => {
     [worker] = (await provider.launch(launchRequest('worker', 'local-it-g1-w1'))) as [Instance];
     const s = swarmOf(manager);
-    await eventually('the worker in the swarm', async () => (await s.listNodes()).some((n) => n.instanceId === worker.id && n.state === 'ready'));
+    await eventually('the worker in the swarm', async () =>
+      (await s.listNodes()).some((n) => n.instanceId === worker.id && n.state === 'ready'),
+    );
   });
 
   it('lists an instance whose dockerd was killed as stopped', async () => {
     const pid = Number(readFileSync(join(baseDir, 'n', worker.id, 'd.pid'), 'utf8'));
     process.kill(pid, 'SIGKILL');
-    await eventually('the worker listed as stopped', async () => (await provider.list(CLUSTER)).find((i) => i.id === worker.id)?.state === 'stopped', 30_000);
+    await eventually(
+      'the worker listed as stopped',
+      async () => (await provider.list(CLUSTER)).find((i) => i.id === worker.id)?.state === 'stopped',
+      30_000,
+    );
   });
 
   it('treats a manager whose dockerd and etcd were killed as a dead node: its agent stops, it is listed stopped', async () => {
     const dir = join(baseDir, 'n', manager.id);
     const agentPid = Number(readFileSync(join(dir, 'agent.pid'), 'utf8'));
-    for (const pidFile of [join(dir, 'd.pid'), join(dir, 'agent', 'etcd.pid')]) process.kill(Number(readFileSync(pidFile, 'utf8')), 'SIGKILL');
-    await eventually('the agent to give the node up', () => !existsSync(`/proc/${agentPid}`) || readFileSync(`/proc/${agentPid}/stat`, 'utf8').includes(') Z '), 60_000);
+    for (const pidFile of [join(dir, 'd.pid'), join(dir, 'agent', 'etcd.pid')])
+      process.kill(Number(readFileSync(pidFile, 'utf8')), 'SIGKILL');
+    await eventually(
+      'the agent to give the node up',
+      () => !existsSync(`/proc/${agentPid}`) || readFileSync(`/proc/${agentPid}/stat`, 'utf8').includes(') Z '),
+      60_000,
+    );
     expect(readFileSync(join(dir, 'agent.log'), 'utf8')).toContain('the node is dead');
     const listed = (await provider.list(CLUSTER)).find((i) => i.id === manager.id);
     expect(listed).toMatchObject({ state: 'stopped', statusChecksOk: false });
@@ -151,7 +175,10 @@ describe('LocalProvider (real dockerd, etcd and node agents)', () => {
     expect(again[0]?.state).toBe('running');
     // The half-started dockerd was replaced, not left running beside a second one.
     expect(Number(readFileSync(join(String(rec.nodeDir), 'd.pid'), 'utf8'))).not.toBe(halfStarted);
-    await eventually('the finished instance to list as running', async () => (await restarted.list(CLUSTER)).find((i) => i.id === first.id)?.state === 'running');
+    await eventually(
+      'the finished instance to list as running',
+      async () => (await restarted.list(CLUSTER)).find((i) => i.id === first.id)?.state === 'running',
+    );
     await restarted.terminate(CLUSTER, first.id);
     await restarted.close();
   });

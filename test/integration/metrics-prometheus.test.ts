@@ -18,12 +18,33 @@ let address: string | undefined;
 
 const snapshot: Snapshot = {
   observedAt: Date.now(),
-  instances: { status: 'ok', value: [{ id: 'm1', role: 'manager', state: 'running', launchedAt: 0, address: '127.47.9.9', configHash: 'h', tags: {} }] },
+  instances: {
+    status: 'ok',
+    value: [{ id: 'm1', role: 'manager', state: 'running', launchedAt: 0, address: '127.47.9.9', configHash: 'h', tags: {} }],
+  },
   swarm: {
     status: 'ok',
-    value: { initialized: true, nodes: [{ id: 'n1', role: 'manager', availability: 'active', state: 'ready', reachability: 'reachable', leader: true, instanceId: 'm1', address: '127.47.9.9', version: 1 }] },
+    value: {
+      initialized: true,
+      nodes: [
+        {
+          id: 'n1',
+          role: 'manager',
+          availability: 'active',
+          state: 'ready',
+          reachability: 'reachable',
+          leader: true,
+          instanceId: 'm1',
+          address: '127.47.9.9',
+          version: 1,
+        },
+      ],
+    },
   },
-  etcd: { status: 'ok', value: { alarms: [], members: [{ id: '1', name: 'm1', peerURLs: [], clientURLs: [], isLearner: false, leader: true, healthy: true }] } },
+  etcd: {
+    status: 'ok',
+    value: { alarms: [], members: [{ id: '1', name: 'm1', peerURLs: [], clientURLs: [], isLearner: false, leader: true, healthy: true }] },
+  },
   marks: [{ instanceId: 'm1', source: 'alert', reason: 'x', since: 0 }],
   operations: [],
   controls: [],

@@ -133,8 +133,14 @@ describe('operator verbs on a real local cluster', () => {
     await statusWatch.until(new RegExp(wid), 30_000);
     const drained = await sk('node', 'drain', 'verbs', wid);
     expect(drained.code, drained.stderr).toBe(0);
-    await h.waitFor('the worker drained', async () => (await h.status('verbs'))?.nodes?.find((n) => n.instanceId === wid && n.availability === 'drain'), 60_000);
-    expect((await h.journalOf('verbs')).some((e) => e.stepKind === 'swarm.setAvailability' && e.target === wid && e.state === 'done')).toBe(true);
+    await h.waitFor(
+      'the worker drained',
+      async () => (await h.status('verbs'))?.nodes?.find((n) => n.instanceId === wid && n.availability === 'drain'),
+      60_000,
+    );
+    expect((await h.journalOf('verbs')).some((e) => e.stepKind === 'swarm.setAvailability' && e.target === wid && e.state === 'done')).toBe(
+      true,
+    );
     const status = await sk('status', 'verbs');
     expect(status.stdout).toMatch(new RegExp(`${wid}.*drain`));
     await statusWatch.until(new RegExp(`${wid}.*drain`), 30_000);
@@ -143,7 +149,11 @@ describe('operator verbs on a real local cluster', () => {
     expect((await h.instances('verbs')).map((i) => i.id).sort()).toEqual(instances.map((i) => i.id).sort());
 
     expect((await sk('node', 'uncordon', 'verbs', wid)).code).toBe(0);
-    await h.waitFor('the worker active again', async () => (await h.status('verbs'))?.nodes?.find((n) => n.instanceId === wid && n.availability === 'active'), 60_000);
+    await h.waitFor(
+      'the worker active again',
+      async () => (await h.status('verbs'))?.nodes?.find((n) => n.instanceId === wid && n.availability === 'active'),
+      60_000,
+    );
 
     // delete --wait: the controller takes every node down, then the keys go.
     const nodeDirs = instances.map((i) => i.tags['swarmkeeper.local/node-dir'] ?? '');
@@ -158,7 +168,11 @@ describe('operator verbs on a real local cluster', () => {
       expect(processesNaming(d), `processes under ${d}`).toEqual([]);
       expect(existsSync(d), d).toBe(false);
     }
-    expect(readFileSync('/proc/mounts', 'utf8').split('\n').filter((l) => l.includes(h.baseDir))).toEqual([]);
+    expect(
+      readFileSync('/proc/mounts', 'utf8')
+        .split('\n')
+        .filter((l) => l.includes(h.baseDir)),
+    ).toEqual([]);
     expect(existsSync(join(h.baseDir, 'state', 'verbs'))).toBe(false);
     for (const a of addresses) expect(existsSync(join(DEFAULT_POOL_DIR, a)), `reservation of ${a}`).toBe(false);
     expect((await sk('wait', 'verbs', '--for=delete', '--timeout=5s')).code).toBe(0);

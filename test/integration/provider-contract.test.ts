@@ -80,8 +80,16 @@ describeProviderContract(
     otherCluster: 'contract-other',
     request(role, count, token, which) {
       const name = which === 'other' ? 'contract-other' : 'contract';
-      const spec = resolveSpec(name, 1, { managers: { count: 1 }, workers: { count: 0 }, provider: { local: { addressBlock: LOCAL_BLOCK } } });
-      return requestFor(spec, role, count, token, { cluster: name, role, managementEtcd: { endpoints: mgmt.endpoints, prefix: `/sk-contract-${name}` } });
+      const spec = resolveSpec(name, 1, {
+        managers: { count: 1 },
+        workers: { count: 0 },
+        provider: { local: { addressBlock: LOCAL_BLOCK } },
+      });
+      return requestFor(spec, role, count, token, {
+        cluster: name,
+        role,
+        managementEtcd: { endpoints: mgmt.endpoints, prefix: `/sk-contract-${name}` },
+      });
     },
     settle: async () => undefined,
   }),
@@ -98,7 +106,11 @@ describeProviderContract(
     request(role, count, token, which) {
       const name = which === 'other' ? 'contract-other' : 'contract';
       const spec = resolveSpec(name, 1, { managers: { count: 1 }, workers: { count: 0 }, provider: { sim: {} } });
-      return requestFor(spec, role, count, token, { cluster: name, role, managementEtcd: { endpoints: ['http://127.0.0.1:2379'], prefix: '/sk-contract' } });
+      return requestFor(spec, role, count, token, {
+        cluster: name,
+        role,
+        managementEtcd: { endpoints: ['http://127.0.0.1:2379'], prefix: '/sk-contract' },
+      });
     },
     settle: async () => world.advance(1_000),
   }),

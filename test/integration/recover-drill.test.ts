@@ -46,7 +46,9 @@ afterAll(async () => {
 /** `swarmkeeper ARGS` against the harness's management etcd; resolves with its exit and output. */
 function sk(args: readonly string[], timeoutMs = 600_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, '--etcd-endpoints', h.mgmt.endpoints.join(','), '--prefix', h.prefix, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, '--etcd-endpoints', h.mgmt.endpoints.join(','), '--prefix', h.prefix, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => {
@@ -80,7 +82,12 @@ function killMachine(inst: Instance): void {
       return undefined;
     }
   };
-  const pids = [pidIn(join(nodeDir, 'agent.pid')), pidIn(join(nodeDir, 'agent', 'etcd.pid')), dockerdPid(nodeDir), pidIn(join(dockerdPaths(nodeDir).execRoot, 'containerd', 'containerd.pid'))];
+  const pids = [
+    pidIn(join(nodeDir, 'agent.pid')),
+    pidIn(join(nodeDir, 'agent', 'etcd.pid')),
+    dockerdPid(nodeDir),
+    pidIn(join(dockerdPaths(nodeDir).execRoot, 'containerd', 'containerd.pid')),
+  ];
   for (const pid of pids) {
     try {
       if (pid) process.kill(pid, 'SIGKILL');
@@ -128,7 +135,9 @@ describe('disaster recovery drill: every manager lost, recovered from a backup',
     const lossAt = Date.now();
     for (const m of managers) killMachine(m);
     const rpoMs = lossAt - Date.parse(manifest.takenAt);
-    await until('the controller to freeze on the lost quorum', async () => (await h.status(NAME))?.phase === 'Frozen', { timeoutMs: 120_000 });
+    await until('the controller to freeze on the lost quorum', async () => (await h.status(NAME))?.phase === 'Frozen', {
+      timeoutMs: 120_000,
+    });
 
     // A backup of another cluster is a usage error (exit 2).
     const otherCluster = await sk(['recover', NAME, '--from', 'prod-20261201t120000000z-scheduled']);
@@ -183,6 +192,8 @@ describe('disaster recovery drill: every manager lost, recovered from a backup',
     expect((await newManager.listNetworks({ filters: { name: ['drill-net'] } })).map((n) => n.Name)).toContain('drill-net');
     expect(((await newManager.listConfigs({})) as { Spec: { Name: string } }[]).map((c) => c.Spec.Name)).toContain('drill-conf');
 
-    console.log(`recover drill: RPO ${(rpoMs / 1000).toFixed(1)}s (snapshot age at the loss), RTO ${(rtoMs / 1000).toFixed(1)}s (recover to Ready), test ${((Date.now() - testStart) / 1000).toFixed(0)}s\n${out.stdout}`);
+    console.log(
+      `recover drill: RPO ${(rpoMs / 1000).toFixed(1)}s (snapshot age at the loss), RTO ${(rtoMs / 1000).toFixed(1)}s (recover to Ready), test ${((Date.now() - testStart) / 1000).toFixed(0)}s\n${out.stdout}`,
+    );
   }, 900_000);
 });

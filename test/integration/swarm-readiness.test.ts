@@ -57,7 +57,8 @@ function fixedProvider(inventory: Readonly<Record<string, readonly FixedInstance
   };
 }
 
-const spec = (name: string): ResolvedSpec => resolveSpec(name, 1, { managers: { count: 1 }, workers: { count: 1 }, provider: { local: {} } });
+const spec = (name: string): ResolvedSpec =>
+  resolveSpec(name, 1, { managers: { count: 1 }, workers: { count: 1 }, provider: { local: {} } });
 
 function check(inventory: Readonly<Record<string, readonly FixedInstance[]>>): () => Promise<boolean> {
   const provider = fixedProvider(inventory);

@@ -47,10 +47,14 @@ let certs: TestCertificates;
 async function docker(args: readonly string[], env: Record<string, string> = {}, withStderr = false): Promise<string> {
   const pid = node?.initPid();
   if (pid === undefined) throw new Error('the node is not running');
-  const { stdout, stderr } = await run('nsenter', ['--target', String(pid), '--mount', '--pid', '--', 'env', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), 'docker', ...args], {
-    timeout: 120_000,
-    maxBuffer: 16 * 1024 * 1024,
-  });
+  const { stdout, stderr } = await run(
+    'nsenter',
+    ['--target', String(pid), '--mount', '--pid', '--', 'env', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), 'docker', ...args],
+    {
+      timeout: 120_000,
+      maxBuffer: 16 * 1024 * 1024,
+    },
+  );
   return withStderr ? stdout + stderr : stdout;
 }
 
@@ -107,16 +111,22 @@ beforeAll(async () => {
     format: 'ignition',
   }).text;
   node = await bootNodeFromUserData({ instanceId: `i-0stack${String(process.pid % 100000).padStart(5, '0')}`, address, userData });
-  await until('docker in the node', async () => (await docker(['version', '--format', '{{.Server.Version}}']).catch(() => '')).trim() || undefined, {
-    timeoutMs: 240_000,
-    intervalMs: 1000,
-    context: () => node?.journal('docker.service') ?? '',
-  });
+  await until(
+    'docker in the node',
+    async () => (await docker(['version', '--format', '{{.Server.Version}}']).catch(() => '')).trim() || undefined,
+    {
+      timeoutMs: 240_000,
+      intervalMs: 1000,
+      context: () => node?.journal('docker.service') ?? '',
+    },
+  );
   await docker(['swarm', 'init', '--advertise-addr', address, '--listen-addr', `${address}:2377`]);
   // The image, loaded into the node's dockerd from the cached archive (through stdin).
   const { archive } = await image;
   await new Promise<void>((resolve, reject) => {
-    const load = spawn('nsenter', ['--target', String(node?.initPid()), '--mount', '--pid', '--', 'docker', 'load'], { stdio: [openSync(archive, 'r'), 'ignore', 'pipe'] });
+    const load = spawn('nsenter', ['--target', String(node?.initPid()), '--mount', '--pid', '--', 'docker', 'load'], {
+      stdio: [openSync(archive, 'r'), 'ignore', 'pipe'],
+    });
     let err = '';
     load.stderr?.on('data', (b: Buffer) => (err += b.toString()));
     load.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`docker load in the node: ${err}`))));
@@ -145,7 +155,12 @@ describe('manifests/swarm/stack.yml on a swarm manager', () => {
       prefix: PREFIX,
       listen: `${outsideAddress}:8443`,
       args: ['--identity', 'outside'],
-      env: { ...etcdEnv, SWARMKEEPER_TLS_CERT_FILE: certs.serverCertFile, SWARMKEEPER_TLS_KEY_FILE: certs.serverKeyFile, SWARMKEEPER_WEBHOOK_TOKEN: '' },
+      env: {
+        ...etcdEnv,
+        SWARMKEEPER_TLS_CERT_FILE: certs.serverCertFile,
+        SWARMKEEPER_TLS_KEY_FILE: certs.serverKeyFile,
+        SWARMKEEPER_WEBHOOK_TOKEN: '',
+      },
     });
     await until('the outside controller to lead', () => leaderOf(outside?.baseUrl ?? ''), { timeoutMs: 60_000, intervalMs: 500 });
 
@@ -178,11 +193,15 @@ describe('manifests/swarm/stack.yml on a swarm manager', () => {
 
     // 3. The replica serves HTTPS on the node's private address and follows.
     const replica = `https://${address}:8443`;
-    await until('the stack replica to serve on the node address', async () => (await httpsGet(`${replica}/healthz`).catch(() => undefined))?.status === 200, {
-      timeoutMs: 180_000,
-      intervalMs: 1000,
-      context: () => node?.journal('docker.service') ?? '',
-    });
+    await until(
+      'the stack replica to serve on the node address',
+      async () => (await httpsGet(`${replica}/healthz`).catch(() => undefined))?.status === 200,
+      {
+        timeoutMs: 180_000,
+        intervalMs: 1000,
+        context: () => node?.journal('docker.service') ?? '',
+      },
+    );
     expect(await leaderOf(replica)).toBe(false);
     expect(await leaderOf(outside.baseUrl)).toBe(true);
     // Its health check (HTTPS on the node.env address) turns healthy.
@@ -197,10 +216,14 @@ describe('manifests/swarm/stack.yml on a swarm manager', () => {
       { timeoutMs: 150_000, intervalMs: 2000, context: () => health },
     );
     // One manager: the healthy replica counts as running, the other waits for a second manager.
-    await until('the service to count its running replica', async () => /^1\/2\b/.test(await docker(['service', 'ls', '--format', '{{.Replicas}}', '--filter', 'name=swarmkeeper_controller'])), {
-      timeoutMs: 60_000,
-      intervalMs: 1000,
-    });
+    await until(
+      'the service to count its running replica',
+      async () => /^1\/2\b/.test(await docker(['service', 'ls', '--format', '{{.Replicas}}', '--filter', 'name=swarmkeeper_controller'])),
+      {
+        timeoutMs: 60_000,
+        intervalMs: 1000,
+      },
+    );
 
     // 4. The outside controller stops (SIGTERM: it resigns); the replica leads.
     const stoppedAt = Date.now();
@@ -208,6 +231,8 @@ describe('manifests/swarm/stack.yml on a swarm manager', () => {
     await until('the stack replica to lead', () => leaderOf(replica), { timeoutMs: 60_000, intervalMs: 250 });
     console.log(`swarm stack: hand-over took ${Date.now() - stoppedAt} ms`);
     // It found its own instance id in node.env (replaced last when it is a cluster node).
-    expect(await docker(['service', 'logs', '--raw', 'swarmkeeper_controller'], {}, true)).toContain('Replacing the node this controller runs on last');
+    expect(await docker(['service', 'logs', '--raw', 'swarmkeeper_controller'], {}, true)).toContain(
+      'Replacing the node this controller runs on last',
+    );
   }, 900_000);
 });

@@ -47,7 +47,11 @@ function anAgent(role: Role): NodeAgentConfig {
 
 const install = '\n[Install]\nWantedBy=multi-user.target\n';
 const extraUnits: Unit[] = [
-  { name: 'vault.service', command: 'start', content: `[Unit]\nDescription=Vault\n\n[Service]\nExecStart=/usr/bin/docker run --rm --net=host vault:1.15\n${install}` },
+  {
+    name: 'vault.service',
+    command: 'start',
+    content: `[Unit]\nDescription=Vault\n\n[Service]\nExecStart=/usr/bin/docker run --rm --net=host vault:1.15\n${install}`,
+  },
   { name: 'backup.timer', command: 'restart', content: `[Timer]\nOnCalendar=daily\n${install}` },
   { name: 'backup.service', content: '[Service]\nType=oneshot\nExecStart=/usr/bin/true\n' },
   { name: 'locksmithd.service', command: 'stop' },
@@ -64,10 +68,28 @@ describe('rendered user-data under the upstream validators', () => {
   });
 
   it.each(['cloud-config', 'ignition'] as const)('%s with a private CA for the bootstrap URL: accepted without a warning', (format) => {
-    const ca = execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', '/dev/null', '-days', '1', '-subj', '/CN=ops-ca'], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'ignore'],
-    });
+    const ca = execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-keyout',
+        '/dev/null',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=ops-ca',
+      ],
+      {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      },
+    );
     const { text } = renderUserData({ agent: { ...anAgent('manager'), bootstrapCa: ca }, units: extraUnits, format, dockerTls: true });
     expect(text).toContain('bootstrap-ca.pem');
     expect(findings(format, text)).toEqual([]);
@@ -85,24 +107,33 @@ describe('rendered user-data under the upstream validators', () => {
       {
         name: fc.stringMatching(/^[a-z][a-z0-9-]{0,12}\.(service|timer|path)$/),
         command: fc.constantFrom('start' as const, 'stop' as const, 'restart' as const),
-        content: fc.tuple(fc.stringMatching(/^[a-z0-9 ./-]{0,40}$/), fc.boolean()).map(([arg, withInstall]) => `[Service]\nExecStart=/usr/bin/echo ${arg}\n${withInstall ? install : ''}`),
-        dropIns: fc.array(fc.record({ name: fc.stringMatching(/^[a-z0-9]{1,8}\.conf$/), content: fc.constant('[Service]\nEnvironment=A=1\n') }), { maxLength: 1 }),
+        content: fc
+          .tuple(fc.stringMatching(/^[a-z0-9 ./-]{0,40}$/), fc.boolean())
+          .map(([arg, withInstall]) => `[Service]\nExecStart=/usr/bin/echo ${arg}\n${withInstall ? install : ''}`),
+        dropIns: fc.array(
+          fc.record({ name: fc.stringMatching(/^[a-z0-9]{1,8}\.conf$/), content: fc.constant('[Service]\nEnvironment=A=1\n') }),
+          { maxLength: 1 },
+        ),
       },
       { requiredKeys: ['name'] },
     );
     fc.assert(
-      fc.property(fc.uniqueArray(unitArb, { selector: (u) => u.name, maxLength: 4 }), fc.constantFrom('manager' as const, 'worker' as const), (units, role) => {
-        expect(findings('cloud-config', renderUserData({ agent: anAgent(role), units }).text)).toEqual([]);
-        let ign: string;
-        try {
-          ign = renderUserData({ agent: anAgent(role), units, format: 'ignition' }).text;
-        } catch (err) {
-          // A start Ignition cannot honour (no [Install]) is refused, never rendered half-right.
-          expect((err as Error).message).toMatch(/cannot be honoured in Ignition/);
-          return;
-        }
-        expect(findings('ignition', ign)).toEqual([]);
-      }),
+      fc.property(
+        fc.uniqueArray(unitArb, { selector: (u) => u.name, maxLength: 4 }),
+        fc.constantFrom('manager' as const, 'worker' as const),
+        (units, role) => {
+          expect(findings('cloud-config', renderUserData({ agent: anAgent(role), units }).text)).toEqual([]);
+          let ign: string;
+          try {
+            ign = renderUserData({ agent: anAgent(role), units, format: 'ignition' }).text;
+          } catch (err) {
+            // A start Ignition cannot honour (no [Install]) is refused, never rendered half-right.
+            expect((err as Error).message).toMatch(/cannot be honoured in Ignition/);
+            return;
+          }
+          expect(findings('ignition', ign)).toEqual([]);
+        },
+      ),
       { numRuns: 25 },
     );
   });

@@ -67,7 +67,11 @@ describe('services whose tasks really run, pulled from the loopback registry', (
     await waitServicesRunning(manager, ['web', 'batch'], 60_000);
     // A sample begun before the replacement task ran can land after the wait above:
     // stop once the sampler itself has seen all three running again.
-    await until('the sampler sees web back at 3', async () => sampler.phase().services.find((s) => s.service === 'web')?.latest === 3, 30_000);
+    await until(
+      'the sampler sees web back at 3',
+      async () => sampler.phase().services.find((s) => s.service === 'web')?.latest === 3,
+      30_000,
+    );
     const report = await sampler.stop();
 
     const web = report.services.find((s) => s.service === 'web')!;

@@ -64,7 +64,12 @@ export async function startAlertmanager(opts: AlertmanagerOptions): Promise<Aler
       {
         name: 'swarmkeeper',
         webhook_configs: [
-          { url: opts.webhookUrl, send_resolved: true, max_alerts: 0, http_config: { authorization: { type: 'Bearer', credentials: opts.webhookToken } } },
+          {
+            url: opts.webhookUrl,
+            send_resolved: true,
+            max_alerts: 0,
+            http_config: { authorization: { type: 'Bearer', credentials: opts.webhookToken } },
+          },
         ],
       },
     ],
@@ -113,7 +118,14 @@ export interface AlertWebhook {
 }
 
 /** Our webhook (buildServer) on a pool address, writing marks to the given etcd. */
-export async function startAlertWebhook(opts: { client: Etcd3; prefix: string; directory: NodeDirectory; token?: string; logger?: Logger; bodyLimitBytes?: number }): Promise<AlertWebhook> {
+export async function startAlertWebhook(opts: {
+  client: Etcd3;
+  prefix: string;
+  directory: NodeDirectory;
+  token?: string;
+  logger?: Logger;
+  bodyLimitBytes?: number;
+}): Promise<AlertWebhook> {
   const token = opts.token ?? 'e2e-webhook-token-0123456789abcdef';
   const marks = new EtcdMarkStore(opts.client, { prefix: opts.prefix });
   const metrics = createMetrics({ processMetrics: false });
@@ -121,7 +133,12 @@ export async function startAlertWebhook(opts: { client: Etcd3; prefix: string; d
     logger: opts.logger ?? silentLogger(),
     metrics,
     readiness: { etcd: async () => true, isLeader: () => false },
-    alerts: { webhookToken: token, marks, directory: opts.directory, ...(opts.bodyLimitBytes === undefined ? {} : { bodyLimitBytes: opts.bodyLimitBytes }) },
+    alerts: {
+      webhookToken: token,
+      marks,
+      directory: opts.directory,
+      ...(opts.bodyLimitBytes === undefined ? {} : { bodyLimitBytes: opts.bodyLimitBytes }),
+    },
   });
   const address = reserveLoopback({ block: ALERTING_TEST_BLOCK });
   try {

@@ -8,7 +8,23 @@ export function etcdOnlySnapshot(m: EtcdTestMember | undefined): Snapshot {
     observedAt: Date.now(),
     instances: { status: 'ok', value: [] },
     swarm: { status: 'unavailable', error: 'no swarm in this test' },
-    etcd: { status: 'ok', value: { members: [{ id: '1', name: m?.name ?? 'm', peerURLs: [m?.peerUrl ?? ''], clientURLs: [m?.clientUrl ?? ''], isLearner: false, healthy: true, leader: true }], alarms: [] } },
+    etcd: {
+      status: 'ok',
+      value: {
+        members: [
+          {
+            id: '1',
+            name: m?.name ?? 'm',
+            peerURLs: [m?.peerUrl ?? ''],
+            clientURLs: [m?.clientUrl ?? ''],
+            isLearner: false,
+            healthy: true,
+            leader: true,
+          },
+        ],
+        alarms: [],
+      },
+    },
     marks: [],
     operations: [],
     controls: [],

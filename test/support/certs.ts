@@ -22,15 +22,56 @@ export function makeTestCertificates(dir: string, addresses: readonly string[], 
     execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'] });
   };
   openssl(['req', '-x509', ...ec, '-keyout', p('ca.key'), '-out', p('ca.crt'), '-days', '2', '-subj', '/CN=swarmkeeper-test-ca']);
-  const sans = [...addresses, '127.0.0.1'].map((a) => `IP:${a}`).concat('DNS:localhost').join(',');
+  const sans = [...addresses, '127.0.0.1']
+    .map((a) => `IP:${a}`)
+    .concat('DNS:localhost')
+    .join(',');
   writeFileSync(
     p('server.ext'),
     `subjectAltName=${sans}\nextendedKeyUsage=serverAuth,clientAuth\nkeyUsage=critical,digitalSignature,keyEncipherment\n`,
   );
   openssl(['req', ...ec, '-keyout', p('server.key'), '-out', p('server.csr'), '-subj', '/CN=swarmkeeper-test-server']);
-  openssl(['x509', '-req', '-in', p('server.csr'), '-CA', p('ca.crt'), '-CAkey', p('ca.key'), '-CAcreateserial', '-out', p('server.crt'), '-days', '2', '-extfile', p('server.ext')]);
+  openssl([
+    'x509',
+    '-req',
+    '-in',
+    p('server.csr'),
+    '-CA',
+    p('ca.crt'),
+    '-CAkey',
+    p('ca.key'),
+    '-CAcreateserial',
+    '-out',
+    p('server.crt'),
+    '-days',
+    '2',
+    '-extfile',
+    p('server.ext'),
+  ]);
   writeFileSync(p('client.ext'), 'extendedKeyUsage=clientAuth\nkeyUsage=critical,digitalSignature,keyEncipherment\n');
   openssl(['req', ...ec, '-keyout', p('client.key'), '-out', p('client.csr'), '-subj', '/CN=root']);
-  openssl(['x509', '-req', '-in', p('client.csr'), '-CA', p('ca.crt'), '-CAkey', p('ca.key'), '-CAcreateserial', '-out', p('client.crt'), '-days', '2', '-extfile', p('client.ext')]);
-  return { caFile: p('ca.crt'), certFile: p('client.crt'), keyFile: p('client.key'), serverCertFile: p('server.crt'), serverKeyFile: p('server.key') };
+  openssl([
+    'x509',
+    '-req',
+    '-in',
+    p('client.csr'),
+    '-CA',
+    p('ca.crt'),
+    '-CAkey',
+    p('ca.key'),
+    '-CAcreateserial',
+    '-out',
+    p('client.crt'),
+    '-days',
+    '2',
+    '-extfile',
+    p('client.ext'),
+  ]);
+  return {
+    caFile: p('ca.crt'),
+    certFile: p('client.crt'),
+    keyFile: p('client.key'),
+    serverCertFile: p('server.crt'),
+    serverKeyFile: p('server.key'),
+  };
 }

@@ -25,10 +25,19 @@ export async function aManager(provider: LocalProvider, cluster: string): Promis
 }
 
 /** Creates the services and waits until every replica runs. */
-export async function deployServices(provider: LocalProvider, cluster: string, services: readonly WorkloadService[], timeoutMs = 120_000): Promise<void> {
+export async function deployServices(
+  provider: LocalProvider,
+  cluster: string,
+  services: readonly WorkloadService[],
+  timeoutMs = 120_000,
+): Promise<void> {
   const manager = await aManager(provider, cluster);
   for (const s of services) await createService(manager, s);
-  await waitServicesRunning(manager, services.map((s) => s.name), timeoutMs);
+  await waitServicesRunning(
+    manager,
+    services.map((s) => s.name),
+    timeoutMs,
+  );
 }
 
 export function sampleClusterAvailability(provider: LocalProvider, cluster: string): AvailabilitySampler {

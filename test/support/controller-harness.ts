@@ -142,7 +142,8 @@ export async function startControllerHarness(opts: HarnessOptions): Promise<Cont
       await Promise.all([...controllers].map((c) => c.controller.stop().catch(() => undefined)));
       controllers.clear();
       for (const name of names) {
-        for (const i of await provider.list(name).catch(() => [] as Instance[])) await provider.terminate(name, i.id).catch(() => undefined);
+        for (const i of await provider.list(name).catch(() => [] as Instance[]))
+          await provider.terminate(name, i.id).catch(() => undefined);
       }
       // Node dirs whose record is already gone but whose processes might not be.
       const nodeRoot = join(baseDir, 'n');

@@ -19,12 +19,36 @@ const badYaml = (name: string, text: string): CorpusCase => ({ name, text, valid
 const set = (path: string, value: unknown, base: unknown = aSwarmCluster()): Record<string, unknown> => withField(base, path, value);
 
 const head = 'apiVersion: swarmkeeper.dev/v1alpha1\nkind: SwarmCluster\nmetadata:\n  name: prod\n';
-const yamlSpec = (lines: string): string => `${head}spec:\n  managers:\n    count: 3\n  workers:\n    count: 2\n  provider:\n    local: {}\n${lines}`;
-const status = { observedGeneration: 2, phase: 'Ready', managers: { desired: 3, ready: 3 }, workers: { desired: 2, ready: 1 }, conditions: [{ type: 'Ready', status: 'True', reason: 'Converged', message: '', lastTransitionTime: '2026-01-01T00:00:00Z' }], nodes: [{ instanceId: 'i-1', role: 'manager', instanceState: 'running', healthy: true }] };
+const yamlSpec = (lines: string): string =>
+  `${head}spec:\n  managers:\n    count: 3\n  workers:\n    count: 2\n  provider:\n    local: {}\n${lines}`;
+const status = {
+  observedGeneration: 2,
+  phase: 'Ready',
+  managers: { desired: 3, ready: 3 },
+  workers: { desired: 2, ready: 1 },
+  conditions: [{ type: 'Ready', status: 'True', reason: 'Converged', message: '', lastTransitionTime: '2026-01-01T00:00:00Z' }],
+  nodes: [{ instanceId: 'i-1', role: 'manager', instanceState: 'running', healthy: true }],
+};
 
 export const VALID_DOCS: readonly CorpusCase[] = [
   ok('minimal local', aSwarmCluster()),
-  ok('ec2 with everything', anEc2Cluster({ spec: { rollout: { maxSurge: 2, maxUnavailable: 0, drainTimeoutSeconds: 60 }, healing: { enabled: true, maxUnhealthy: '40%', unhealthyAfterSeconds: 30, nodeStartupTimeoutSeconds: 300, minHealthySeconds: 0, maxRetriesPerNode: 2 }, paused: true } })),
+  ok(
+    'ec2 with everything',
+    anEc2Cluster({
+      spec: {
+        rollout: { maxSurge: 2, maxUnavailable: 0, drainTimeoutSeconds: 60 },
+        healing: {
+          enabled: true,
+          maxUnhealthy: '40%',
+          unhealthyAfterSeconds: 30,
+          nodeStartupTimeoutSeconds: 300,
+          minHealthySeconds: 0,
+          maxRetriesPerNode: 2,
+        },
+        paused: true,
+      },
+    }),
+  ),
   ok('maxUnhealthy as a count', set('spec.healing.maxUnhealthy', 1)),
   ok('maxUnhealthy 0', set('spec.healing.maxUnhealthy', 0)),
   ok('maxUnhealthy "0%"', set('spec.healing.maxUnhealthy', '0%')),
@@ -33,16 +57,40 @@ export const VALID_DOCS: readonly CorpusCase[] = [
   ok('7 managers, 0 workers', set('spec.workers.count', 0, set('spec.managers.count', 7))),
   ok('1 manager', set('spec.managers.count', 1)),
   ok('10000 workers', set('spec.workers.count', 10000)),
-  ok('units', set('spec.managers.units', [{ name: 'vault.service', command: 'start', enable: true, content: '[Unit]\n\n[Install]\nWantedBy=multi-user.target\n', dropIns: [{ name: '10-env.conf', content: '[Service]\n' }] }])),
-  ok('worker units of every kind', set('spec.workers.units', [{ name: 'a.timer' }, { name: 'b.socket' }, { name: 'c@1.service', command: 'restart' }])),
+  ok(
+    'units',
+    set('spec.managers.units', [
+      {
+        name: 'vault.service',
+        command: 'start',
+        enable: true,
+        content: '[Unit]\n\n[Install]\nWantedBy=multi-user.target\n',
+        dropIns: [{ name: '10-env.conf', content: '[Service]\n' }],
+      },
+    ]),
+  ),
+  ok(
+    'worker units of every kind',
+    set('spec.workers.units', [{ name: 'a.timer' }, { name: 'b.socket' }, { name: 'c@1.service', command: 'restart' }]),
+  ),
   ok('sim provider', set('spec.provider', { sim: { seed: 4, bootDelaySeconds: 2.5 } })),
   ok('sim zones', set('spec.provider', { sim: { zones: ['a', 'b'] } })),
   ok('local provider with address block', set('spec.provider', { local: { addressBlock: 99, baseDir: '/tmp/x' } })),
   ok('rollout maxSurge 0', set('spec.rollout', { maxSurge: 0, maxUnavailable: 1 })),
   ok('ec2 tag of 127 characters', set('spec.provider.ec2.tags', { ['k'.repeat(127)]: 'v' }, anEc2Cluster())),
-  ok('ec2 40 tags', set('spec.provider.ec2.tags', Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`t${i}`, 'v'])), anEc2Cluster())),
+  ok(
+    'ec2 40 tags',
+    set('spec.provider.ec2.tags', Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`t${i}`, 'v'])), anEc2Cluster()),
+  ),
   ok('ec2 endpoint', set('spec.provider.ec2.endpoint', 'http://127.0.0.1:5000', anEc2Cluster())),
-  ok('labels and annotations', set('metadata', { name: 'prod', labels: { 'app.kubernetes.io/name': 'swarm', tier: '' }, annotations: { 'swarmkeeper.dev/note': 'any text: at all' } })),
+  ok(
+    'labels and annotations',
+    set('metadata', {
+      name: 'prod',
+      labels: { 'app.kubernetes.io/name': 'swarm', tier: '' },
+      annotations: { 'swarmkeeper.dev/note': 'any text: at all' },
+    }),
+  ),
   ok('63-character label value', set('metadata.labels', { team: 'a'.repeat(63) })),
   ok('finalizers', set('metadata.finalizers', ['swarmkeeper.dev/cleanup'])),
   ok('namespace (dropped: the resource is cluster-scoped)', set('metadata.namespace', 'default')),
@@ -60,7 +108,10 @@ export const VALID_DOCS: readonly CorpusCase[] = [
   okYaml('count 0x3 (both read 3)', yamlSpec('').replace('count: 2', 'count: 0x3')),
   okYaml('comments and flow style', `${head}spec: {managers: {count: 5}, workers: {count: 1}, provider: {sim: {}}} # five managers\n`),
   okYaml('instanceType yes quoted', yamlSpec('').replace('count: 2', 'count: 2\n    instanceType: "yes"')),
-  okYaml('tag value quoted date', `${head}spec:\n  managers: {count: 1}\n  workers: {count: 0}\n  provider:\n    ec2:\n      region: eu-west-1\n      imageId: ami-0123456789abcdef0\n      subnetIds: [subnet-0123abcd]\n      securityGroupIds: [sg-0123abcd]\n      tags: {since: "2026-01-01"}\n`),
+  okYaml(
+    'tag value quoted date',
+    `${head}spec:\n  managers: {count: 1}\n  workers: {count: 0}\n  provider:\n    ec2:\n      region: eu-west-1\n      imageId: ami-0123456789abcdef0\n      subnetIds: [subnet-0123abcd]\n      securityGroupIds: [sg-0123abcd]\n      tags: {since: "2026-01-01"}\n`,
+  ),
 ];
 
 export const INVALID_DOCS: readonly CorpusCase[] = [
@@ -84,7 +135,10 @@ export const INVALID_DOCS: readonly CorpusCase[] = [
   bad('ec2 bad region', set('spec.provider.ec2.region', 'Europe', anEc2Cluster())),
   bad('ec2 bad ami', set('spec.provider.ec2.imageId', 'ami-xyz', anEc2Cluster())),
   bad('ec2 no subnets', set('spec.provider.ec2.subnetIds', [], anEc2Cluster())),
-  bad('ec2 41 tags', set('spec.provider.ec2.tags', Object.fromEntries(Array.from({ length: 41 }, (_, i) => [`t${i}`, 'v'])), anEc2Cluster())),
+  bad(
+    'ec2 41 tags',
+    set('spec.provider.ec2.tags', Object.fromEntries(Array.from({ length: 41 }, (_, i) => [`t${i}`, 'v'])), anEc2Cluster()),
+  ),
   bad('ec2 tag value of 256 characters', set('spec.provider.ec2.tags', { a: 'v'.repeat(256) }, anEc2Cluster())),
   bad('ec2 tag key of 128 characters', set('spec.provider.ec2.tags', { ['k'.repeat(128)]: 'v' }, anEc2Cluster())),
   bad('ec2 reserved tag key', set('spec.provider.ec2.tags', { 'aws:cf': 'x' }, anEc2Cluster())),
@@ -103,8 +157,25 @@ export const INVALID_DOCS: readonly CorpusCase[] = [
   bad('bad unit command', set('spec.workers.units', [{ name: 'a.service', command: 'reload' }])),
   bad('bad unit name', set('spec.workers.units', [{ name: 'a.exe' }])),
   bad('duplicate unit names', set('spec.workers.units', [{ name: 'a.service' }, { name: 'a.service' }])),
-  bad('duplicate drop-in names', set('spec.managers.units', [{ name: 'a.service', dropIns: [{ name: 'x.conf', content: '' }, { name: 'x.conf', content: '' }] }])),
-  bad('33 units', set('spec.workers.units', Array.from({ length: 33 }, (_, i) => ({ name: `u${i}.service` })))),
+  bad(
+    'duplicate drop-in names',
+    set('spec.managers.units', [
+      {
+        name: 'a.service',
+        dropIns: [
+          { name: 'x.conf', content: '' },
+          { name: 'x.conf', content: '' },
+        ],
+      },
+    ]),
+  ),
+  bad(
+    '33 units',
+    set(
+      'spec.workers.units',
+      Array.from({ length: 33 }, (_, i) => ({ name: `u${i}.service` })),
+    ),
+  ),
   bad('unit content too long', set('spec.workers.units', [{ name: 'a.service', content: 'x'.repeat(8193) }])),
   bad('paused a string', set('spec.paused', 'true')),
   bad('bad name', set('metadata.name', 'UPPER')),

@@ -121,10 +121,14 @@ async function loopbackSubnets(endpoint: string): Promise<Ec2ProviderSpec> {
     const vpc = (await c.send(new CreateVpcCommand({ CidrBlock: `127.${SUBNET_BLOCK}.0.0/16` }))).Vpc;
     const subnets = [];
     for (const [i, zone] of [`${TEST_REGION}a`, `${TEST_REGION}b`].entries()) {
-      const s = await c.send(new CreateSubnetCommand({ VpcId: vpc?.VpcId, CidrBlock: `127.${SUBNET_BLOCK}.${third + i}.0/24`, AvailabilityZone: zone }));
+      const s = await c.send(
+        new CreateSubnetCommand({ VpcId: vpc?.VpcId, CidrBlock: `127.${SUBNET_BLOCK}.${third + i}.0/24`, AvailabilityZone: zone }),
+      );
       subnets.push(s.Subnet?.SubnetId as string);
     }
-    const sgs = (await c.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'vpc-id', Values: [vpc?.VpcId as string] }] }))).SecurityGroups ?? [];
+    const sgs =
+      (await c.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'vpc-id', Values: [vpc?.VpcId as string] }] }))).SecurityGroups ??
+      [];
     return {
       region: TEST_REGION,
       endpoint,
@@ -158,7 +162,9 @@ export async function runControllerContainer(world: E2eWorld, image: string, age
   const auth = world.mgmt.auth;
   // The controller runs as the image's unprivileged user: it gets copies of the etcd
   // client files it may read, in the directory mounted into its container.
-  const tls = world.mgmt.tls ? copyReadable(world.certDir, 'etcd', { ca: world.mgmt.tls.caFile, cert: world.mgmt.tls.certFile, key: world.mgmt.tls.keyFile }) : undefined;
+  const tls = world.mgmt.tls
+    ? copyReadable(world.certDir, 'etcd', { ca: world.mgmt.tls.caFile, cert: world.mgmt.tls.certFile, key: world.mgmt.tls.keyFile })
+    : undefined;
   const baseUrl = `http://${address}:${port}`;
   const env = {
     SWARMKEEPER_ETCD_ENDPOINTS: world.mgmt.endpoints.join(','),
@@ -174,12 +180,34 @@ export async function runControllerContainer(world: E2eWorld, image: string, age
     AWS_EC2_METADATA_DISABLED: 'true',
   };
   const envFile = join(world.certDir, 'controller.env');
-  writeFileSync(envFile, Object.entries(env).map(([k, v]) => `${k}=${v}`).join('\n') + '\n', { mode: 0o600 });
+  writeFileSync(
+    envFile,
+    Object.entries(env)
+      .map(([k, v]) => `${k}=${v}`)
+      .join('\n') + '\n',
+    { mode: 0o600 },
+  );
   const mounts = ['-v', `${world.certDir}:${world.certDir}:ro`];
   try {
     await world.docker([
-      'run', '-d', '--name', 'swarmkeeper-controller', '--net=host', '--env-file', envFile, ...mounts,
-      image, 'run', '--http-listen', `${address}:${port}`, '--bootstrap-url', baseUrl, '--agent-image', agentImage, '--resync-seconds', '5',
+      'run',
+      '-d',
+      '--name',
+      'swarmkeeper-controller',
+      '--net=host',
+      '--env-file',
+      envFile,
+      ...mounts,
+      image,
+      'run',
+      '--http-listen',
+      `${address}:${port}`,
+      '--bootstrap-url',
+      baseUrl,
+      '--agent-image',
+      agentImage,
+      '--resync-seconds',
+      '5',
     ]);
   } catch (err) {
     releaseLoopback(address);
@@ -192,10 +220,14 @@ export async function runControllerContainer(world: E2eWorld, image: string, age
     release: () => releaseLoopback(address),
   };
   world.controller = controller;
-  const state = await until('the controller container to serve /healthz', async () => ((await controller.running()) ? (await fetch(`${baseUrl}/healthz`)).ok && 'serving' : 'exited'), {
-    timeoutMs: 120_000,
-    intervalMs: 500,
-  });
+  const state = await until(
+    'the controller container to serve /healthz',
+    async () => ((await controller.running()) ? (await fetch(`${baseUrl}/healthz`)).ok && 'serving' : 'exited'),
+    {
+      timeoutMs: 120_000,
+      intervalMs: 500,
+    },
+  );
   if (state === 'exited') throw new Error(`the controller container exited:\n${await controller.logs()}`);
   return controller;
 }

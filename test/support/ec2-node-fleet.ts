@@ -52,8 +52,10 @@ export function runEc2NodeFleet(opts: FleetOptions): Ec2NodeFleet {
     const seenAt = Date.now();
     booting.add(instanceId);
     try {
-      if (!address.startsWith('127.')) throw new Error(`instance ${instanceId} has private address ${address}: only loopback subnets may be used here`);
-      if (!reserveSpecificLoopback(address)) throw new Error(`instance ${instanceId}: its address ${address} is held by another user of the loopback pool`);
+      if (!address.startsWith('127.'))
+        throw new Error(`instance ${instanceId} has private address ${address}: only loopback subnets may be used here`);
+      if (!reserveSpecificLoopback(address))
+        throw new Error(`instance ${instanceId}: its address ${address} is held by another user of the loopback pool`);
       const attr = await ec2.send(new DescribeInstanceAttributeCommand({ InstanceId: instanceId, Attribute: 'userData' }));
       const userData = Buffer.from(attr.UserData?.Value ?? '', 'base64').toString('utf8');
       const node = await bootNodeFromUserData({ instanceId, address, userData });
@@ -86,7 +88,8 @@ export function runEc2NodeFleet(opts: FleetOptions): Ec2NodeFleet {
           const state = inst.State?.Name ?? '';
           const known = nodes.get(id);
           if (known && GONE.has(state)) pending.push(remove(known));
-          else if (!known && !booting.has(id) && state === 'running' && !errors.some((e) => e.startsWith(`booting ${id}:`))) pending.push(boot(inst));
+          else if (!known && !booting.has(id) && state === 'running' && !errors.some((e) => e.startsWith(`booting ${id}:`)))
+            pending.push(boot(inst));
         }
       } catch (err) {
         errors.push(`describing instances: ${(err as Error).message}`);

@@ -115,7 +115,12 @@ export async function startEtcdCluster(opts: EtcdClusterOptions = {}): Promise<E
     initialClusterToken: `sk-test-${addresses[0]}`,
     logFile: m.logFile,
     waitFor: 'none',
-    ...(tls ? { tls: { certFile: tls.serverCertFile, keyFile: tls.serverKeyFile, trustedCaFile: tls.caFile, clientCertAuth: true }, peerTls: true } : {}),
+    ...(tls
+      ? {
+          tls: { certFile: tls.serverCertFile, keyFile: tls.serverKeyFile, trustedCaFile: tls.caFile, clientCertAuth: true },
+          peerTls: true,
+        }
+      : {}),
   });
   const probeTls = tls ? { caFile: tls.caFile, certFile: tls.certFile, keyFile: tls.keyFile } : undefined;
   const waitHealthy = async (m: EtcdTestMember): Promise<void> => {
@@ -198,7 +203,15 @@ function memberAt(members: EtcdTestMember[], i: number): EtcdTestMember {
 function newClient(endpoints: string[], tls: EtcdTestTls | undefined, auth: { username: string; password: string } | undefined): Etcd3 {
   return new Etcd3({
     hosts: endpoints,
-    ...(tls ? { credentials: { rootCertificate: readBuffer(tls.caFile), privateKey: readBuffer(tls.keyFile), certChain: readBuffer(tls.certFile) } } : {}),
+    ...(tls
+      ? {
+          credentials: {
+            rootCertificate: readBuffer(tls.caFile),
+            privateKey: readBuffer(tls.keyFile),
+            certChain: readBuffer(tls.certFile),
+          },
+        }
+      : {}),
     ...(auth ? { auth } : {}),
   });
 }

@@ -54,7 +54,13 @@ export async function startImds(metadata: InstanceMetadata, opts: ImdsOptions = 
   return { baseUrl: `http://${listening.address}:${listening.port}`, requests, stop: () => listening.stop() };
 }
 
-function answer(req: IncomingMessage, res: ServerResponse, md: InstanceMetadata, tokens: Map<string, number>, count: (key: string) => void): void {
+function answer(
+  req: IncomingMessage,
+  res: ServerResponse,
+  md: InstanceMetadata,
+  tokens: Map<string, number>,
+  count: (key: string) => void,
+): void {
   const path = (req.url ?? '').split('?')[0] ?? '';
   const send = (status: number, body: string): void => {
     res.writeHead(status, { 'content-type': 'text/plain' });

@@ -101,14 +101,20 @@ export async function startKubeApiServer(): Promise<KubeApiServer> {
       proc = spawn(join(bin, 'kube-apiserver'), args, { stdio: ['ignore', out, out] });
       closeSync(out);
       const started = proc;
-      await until('kube-apiserver /readyz', async () => (started.exitCode === null ? readyz(url, certs) : Promise.reject(new Error(`kube-apiserver exited ${started.exitCode}`))), {
-        timeoutMs: 120_000,
-        intervalMs: 300,
-        context: () => `log tail: ${tail(logFile)}`,
-      });
+      await until(
+        'kube-apiserver /readyz',
+        async () =>
+          started.exitCode === null ? readyz(url, certs) : Promise.reject(new Error(`kube-apiserver exited ${started.exitCode}`)),
+        {
+          timeoutMs: 120_000,
+          intervalMs: 300,
+          context: () => `log tail: ${tail(logFile)}`,
+        },
+      );
     };
     await start();
-    const kubectl = (cmd: readonly string[], input?: string): Promise<KubectlResult> => runKubectl(join(bin, 'kubectl'), kubeconfig, cmd, input);
+    const kubectl = (cmd: readonly string[], input?: string): Promise<KubectlResult> =>
+      runKubectl(join(bin, 'kubectl'), kubeconfig, cmd, input);
     return {
       url,
       address,
@@ -179,10 +185,34 @@ function makeKubeCertificates(dir: string, address: string): KubeCerts {
   const sign = (name: string, subject: string, ext: string): void => {
     writeFileSync(p(`${name}.ext`), ext);
     openssl(['req', ...ec, '-keyout', p(`${name}.key`), '-out', p(`${name}.csr`), '-subj', subject]);
-    openssl(['x509', '-req', '-in', p(`${name}.csr`), '-CA', p('ca.crt'), '-CAkey', p('ca.key'), '-CAcreateserial', '-out', p(`${name}.crt`), '-days', '2', '-extfile', p(`${name}.ext`)]);
+    openssl([
+      'x509',
+      '-req',
+      '-in',
+      p(`${name}.csr`),
+      '-CA',
+      p('ca.crt'),
+      '-CAkey',
+      p('ca.key'),
+      '-CAcreateserial',
+      '-out',
+      p(`${name}.crt`),
+      '-days',
+      '2',
+      '-extfile',
+      p(`${name}.ext`),
+    ]);
   };
-  sign('server', '/CN=kube-apiserver', `subjectAltName=IP:${address},DNS:localhost\nextendedKeyUsage=serverAuth\nkeyUsage=critical,digitalSignature,keyEncipherment\n`);
-  sign('admin', '/O=system:masters/CN=swarmkeeper-test-admin', 'extendedKeyUsage=clientAuth\nkeyUsage=critical,digitalSignature,keyEncipherment\n');
+  sign(
+    'server',
+    '/CN=kube-apiserver',
+    `subjectAltName=IP:${address},DNS:localhost\nextendedKeyUsage=serverAuth\nkeyUsage=critical,digitalSignature,keyEncipherment\n`,
+  );
+  sign(
+    'admin',
+    '/O=system:masters/CN=swarmkeeper-test-admin',
+    'extendedKeyUsage=clientAuth\nkeyUsage=critical,digitalSignature,keyEncipherment\n',
+  );
   openssl(['genrsa', '-out', p('sa.key'), '2048']);
   openssl(['rsa', '-in', p('sa.key'), '-pubout', '-out', p('sa.pub')]);
   return {
@@ -210,10 +240,14 @@ function kubeconfigText(url: string, c: KubeCerts): string {
 
 function readyz(url: string, c: KubeCerts): Promise<boolean> {
   return new Promise((resolve, reject) => {
-    const req = request(`${url}/readyz`, { ca: readFileSync(c.ca), cert: readFileSync(c.adminCert), key: readFileSync(c.adminKey), timeout: 5_000 }, (res) => {
-      res.resume();
-      resolve(res.statusCode === 200);
-    });
+    const req = request(
+      `${url}/readyz`,
+      { ca: readFileSync(c.ca), cert: readFileSync(c.adminCert), key: readFileSync(c.adminKey), timeout: 5_000 },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode === 200);
+      },
+    );
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', reject);
     req.end();
@@ -222,10 +256,24 @@ function readyz(url: string, c: KubeCerts): Promise<boolean> {
 
 function runKubectl(kubectl: string, kubeconfig: string, args: readonly string[], input?: string): Promise<KubectlResult> {
   return new Promise((resolve) => {
-    const child = execFile(kubectl, [...args], { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', KUBECONFIG: kubeconfig, KUBECACHEDIR: join(kubeconfig, '..', 'kubectl-cache') }, maxBuffer: 16 * 1024 * 1024, timeout: 60_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
+    const child = execFile(
+      kubectl,
+      [...args],
+      {
+        env: {
+          PATH: process.env.PATH ?? '',
+          HOME: process.env.HOME ?? '/root',
+          KUBECONFIG: kubeconfig,
+          KUBECACHEDIR: join(kubeconfig, '..', 'kubectl-cache'),
+        },
+        maxBuffer: 16 * 1024 * 1024,
+        timeout: 60_000,
+      },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
     if (input !== undefined) child.stdin?.end(input);
     else child.stdin?.end();
   });

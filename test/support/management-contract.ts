@@ -31,15 +31,34 @@ export function managementContract(name: string, backend: () => ManagementBacken
       const { kv } = backend();
       const p = prefix();
       expect(await kv.get(`${p}/missing`)).toBeUndefined();
-      await kv.write([{ kind: 'put', key: `${p}/b`, value: '2' }, { kind: 'put', key: `${p}/a`, value: '1' }, { kind: 'put', key: `${p}x/c`, value: '3' }], undefined, 'writing');
+      await kv.write(
+        [
+          { kind: 'put', key: `${p}/b`, value: '2' },
+          { kind: 'put', key: `${p}/a`, value: '1' },
+          { kind: 'put', key: `${p}x/c`, value: '3' },
+        ],
+        undefined,
+        'writing',
+      );
       expect(await kv.get(`${p}/a`)).toBe('1');
-      expect(await kv.getPrefix(`${p}/`)).toEqual([[`${p}/a`, '1'], [`${p}/b`, '2']]);
+      expect(await kv.getPrefix(`${p}/`)).toEqual([
+        [`${p}/a`, '1'],
+        [`${p}/b`, '2'],
+      ]);
     });
 
     it('deletes every key under a prefix and nothing beside it', async () => {
       const { kv } = backend();
       const p = prefix();
-      await kv.write([{ kind: 'put', key: `${p}/a`, value: '1' }, { kind: 'put', key: `${p}/d/b`, value: '2' }, { kind: 'put', key: `${p}x`, value: '3' }], undefined, 'writing');
+      await kv.write(
+        [
+          { kind: 'put', key: `${p}/a`, value: '1' },
+          { kind: 'put', key: `${p}/d/b`, value: '2' },
+          { kind: 'put', key: `${p}x`, value: '3' },
+        ],
+        undefined,
+        'writing',
+      );
       await kv.write([{ kind: 'deletePrefix', key: `${p}/` }], undefined, 'deleting');
       expect(await kv.getPrefix(`${p}/`)).toEqual([]);
       expect(await kv.get(`${p}x`)).toBe('3');
@@ -51,7 +70,18 @@ export function managementContract(name: string, backend: () => ManagementBacken
       const fence = await b.elect(`${p}/leader`, 'a');
       await b.kv.write([{ kind: 'put', key: `${p}/k`, value: 'v1' }], fence, 'writing');
       await b.depose(fence);
-      expect(await codeOf(b.kv.write([{ kind: 'put', key: `${p}/k`, value: 'v2' }, { kind: 'delete', key: `${p}/j` }], fence, 'writing'))).toBe('Conflict');
+      expect(
+        await codeOf(
+          b.kv.write(
+            [
+              { kind: 'put', key: `${p}/k`, value: 'v2' },
+              { kind: 'delete', key: `${p}/j` },
+            ],
+            fence,
+            'writing',
+          ),
+        ),
+      ).toBe('Conflict');
       expect(await b.kv.get(`${p}/k`)).toBe('v1');
       // The key taken again (a new leader) is a new revision: the old fence stays refused.
       const next = await b.elect(`${p}/leader`, 'b');
@@ -64,23 +94,38 @@ export function managementContract(name: string, backend: () => ManagementBacken
       const b = backend();
       const p = prefix();
       await b.kv.write([{ kind: 'put', key: `${p}/r`, value: 'one' }], undefined, 'writing', { key: `${p}/r`, value: undefined });
-      const refused = await b.kv.write([{ kind: 'put', key: `${p}/r`, value: 'two' }], undefined, 'writing', { key: `${p}/r`, value: undefined }).then(
-        () => undefined,
-        (err: unknown) => err as { code?: string; details?: Record<string, unknown> },
-      );
+      const refused = await b.kv
+        .write([{ kind: 'put', key: `${p}/r`, value: 'two' }], undefined, 'writing', { key: `${p}/r`, value: undefined })
+        .then(
+          () => undefined,
+          (err: unknown) => err as { code?: string; details?: Record<string, unknown> },
+        );
       expect(refused).toMatchObject({ code: 'Conflict', details: { guardKey: `${p}/r` } });
       expect(await b.kv.get(`${p}/r`)).toBe('one');
       // With a fence as well: both must hold.
       const fence = await b.elect(`${p}/leader`, 'a');
       await b.kv.write([{ kind: 'put', key: `${p}/r`, value: 'two' }], fence, 'writing', { key: `${p}/r`, value: 'one' });
-      expect(await codeOf(b.kv.write([{ kind: 'put', key: `${p}/r`, value: 'three' }], fence, 'writing', { key: `${p}/r`, value: 'one' }))).toBe('Conflict');
+      expect(
+        await codeOf(b.kv.write([{ kind: 'put', key: `${p}/r`, value: 'three' }], fence, 'writing', { key: `${p}/r`, value: 'one' })),
+      ).toBe('Conflict');
       expect(await b.kv.get(`${p}/r`)).toBe('two');
     });
 
     it('refuses a write that names one key twice, and writes none of it', async () => {
       const { kv } = backend();
       const p = prefix();
-      expect(await codeOf(kv.write([{ kind: 'put', key: `${p}/a`, value: '1' }, { kind: 'delete', key: `${p}/a` }], undefined, 'writing'))).not.toBe('resolved');
+      expect(
+        await codeOf(
+          kv.write(
+            [
+              { kind: 'put', key: `${p}/a`, value: '1' },
+              { kind: 'delete', key: `${p}/a` },
+            ],
+            undefined,
+            'writing',
+          ),
+        ),
+      ).not.toBe('resolved');
       expect(await kv.get(`${p}/a`)).toBeUndefined();
     });
   });
@@ -94,7 +139,10 @@ export function managementContract(name: string, backend: () => ManagementBacken
       const first = await journal.record('c', terminate('i-1'), { now: 1, fence, leader: 'a' });
       const second = await journal.record('c', terminate('i-2'), { now: 2, fence, leader: 'a' });
       await journal.transition('c', first, { state: 'done', result: 'ok' }, { now: 3, fence });
-      expect((await journal.list('c')).map((e) => [e.target, e.state])).toEqual([['i-1', 'done'], ['i-2', 'pending']]);
+      expect((await journal.list('c')).map((e) => [e.target, e.state])).toEqual([
+        ['i-1', 'done'],
+        ['i-2', 'pending'],
+      ]);
       expect((await journal.inFlight('c')).map((e) => e.id)).toEqual([second.id]);
       await journal.transition('c', second, { state: 'failed', error: 'x' }, { now: 4, fence });
       expect(await journal.prune('c', fence)).toBe(1);
@@ -120,7 +168,9 @@ export function managementContract(name: string, backend: () => ManagementBacken
       expect((await store.apply(aSwarmCluster({ name: 'alpha' }))).result).toBe('unchanged');
       const grown = await store.apply(aSwarmCluster({ name: 'alpha', spec: { workers: { count: 5 } } }));
       expect([grown.result, grown.cluster.metadata.generation]).toEqual(['configured', 2]);
-      expect(await codeOf(store.apply(aSwarmCluster({ name: 'alpha' }), { expectedRevision: first.cluster.metadata.resourceVersion }))).toBe('Conflict');
+      expect(
+        await codeOf(store.apply(aSwarmCluster({ name: 'alpha' }), { expectedRevision: first.cluster.metadata.resourceVersion })),
+      ).toBe('Conflict');
       expect(await codeOf(store.apply({ kind: 'SwarmCluster' }))).toBe('SpecInvalid');
       await store.apply(aSwarmCluster({ name: 'beta' }));
       expect((await store.list()).map((c) => c.cluster.metadata.name)).toEqual(['alpha', 'beta']);

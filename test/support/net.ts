@@ -21,7 +21,10 @@ export async function freePort(address: string): Promise<number> {
  * Starts `server` on a fresh address of the loopback block, port chosen by the kernel.
  * stop() closes every connection (held ones too), the server, and releases the address.
  */
-export async function listenOnLoopback(server: HttpServer, block: number): Promise<{ address: string; port: number; stop(): Promise<void> }> {
+export async function listenOnLoopback(
+  server: HttpServer,
+  block: number,
+): Promise<{ address: string; port: number; stop(): Promise<void> }> {
   const address = reserveLoopback({ block });
   try {
     await new Promise<void>((resolve, reject) => {

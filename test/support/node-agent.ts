@@ -70,7 +70,15 @@ export function startTestAgent(o: TestAgentOptions): TestAgent {
       const seen = actions.find(pred);
       if (seen) return Promise.resolve(seen);
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`agent ${o.identity.instanceId}: no matching action within ${timeoutMs} ms; last: ${JSON.stringify(actions.at(-1))}`)), timeoutMs);
+        const timer = setTimeout(
+          () =>
+            reject(
+              new Error(
+                `agent ${o.identity.instanceId}: no matching action within ${timeoutMs} ms; last: ${JSON.stringify(actions.at(-1))}`,
+              ),
+            ),
+          timeoutMs,
+        );
         const onDone = (a: AgentAction): void => {
           clearTimeout(timer);
           resolve(a);

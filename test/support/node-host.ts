@@ -87,7 +87,14 @@ export async function bootNodeFromUserData(opts: BootNodeOptions): Promise<Boote
   let imds: ImdsStandIn | undefined;
   let child: ChildProcess | undefined;
   try {
-    execFileSync('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${nodeRootPath()},upperdir=${join(dir, 'upper')},workdir=${join(dir, 'work')}`, root]);
+    execFileSync('mount', [
+      '-t',
+      'overlay',
+      'overlay',
+      '-o',
+      `lowerdir=${nodeRootPath()},upperdir=${join(dir, 'upper')},workdir=${join(dir, 'work')}`,
+      root,
+    ]);
     applyIgnition(opts.userData, root, dir);
     imds = await startImds({ instanceId: opts.instanceId, localIpv4: opts.address }, opts.imds);
     pointMetadataAt(root, imds.baseUrl);
@@ -141,7 +148,10 @@ export async function bootNodeFromUserData(opts: BootNodeOptions): Promise<Boote
     exec: (command) => {
       const pid = init();
       if (pid === undefined) throw new Error(`node ${opts.instanceId} is not running`);
-      return execFileSync('nsenter', ['--target', String(pid), '--mount', '--pid', '--', ...command], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+      return execFileSync('nsenter', ['--target', String(pid), '--mount', '--pid', '--', ...command], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
     },
     kill,
     async remove() {
@@ -160,14 +170,19 @@ export async function bootNodeFromUserData(opts: BootNodeOptions): Promise<Boote
 /** The real Ignition writes the config into the root, as it does in a Flatcar initramfs. */
 function applyIgnition(userData: string, root: string, dir: string): void {
   if (!userData.trimStart().startsWith('{')) {
-    throw new Error('node-host boots Ignition user-data only (coreos-cloudinit does not build here): launch with the ignition user-data format');
+    throw new Error(
+      'node-host boots Ignition user-data only (coreos-cloudinit does not build here): launch with the ignition user-data format',
+    );
   }
   const config = join(dir, 'user-data.ign');
   writeFileSync(config, userData, { mode: 0o600 });
   try {
     // ignition-apply refuses to run outside a container (it guards hosts from being
     // rewritten); here it only writes under --root, the node's own directory.
-    execFileSync(ignitionApplyPath(), ['--root', root, '--offline', config], { env: { ...process.env, container: 'swarmkeeper-node-host' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    execFileSync(ignitionApplyPath(), ['--root', root, '--offline', config], {
+      env: { ...process.env, container: 'swarmkeeper-node-host' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
   } catch (err) {
     const e = err as { stderr?: Buffer; stdout?: Buffer };
     throw new Error(`ignition-apply failed for ${root}: ${(e.stderr ?? e.stdout ?? '').toString().slice(-2000)}`);
@@ -178,7 +193,8 @@ function applyIgnition(userData: string, root: string, dir: string): void {
 function pointMetadataAt(root: string, baseUrl: string): void {
   const script = join(root, NODE_ENV_SCRIPT);
   const text = readFileSync(script, 'utf8');
-  if (!text.includes(EC2_METADATA_URL)) throw new Error(`${NODE_ENV_SCRIPT} does not name ${EC2_METADATA_URL}: the user-data changed, update node-host`);
+  if (!text.includes(EC2_METADATA_URL))
+    throw new Error(`${NODE_ENV_SCRIPT} does not name ${EC2_METADATA_URL}: the user-data changed, update node-host`);
   writeFileSync(script, text.replaceAll(EC2_METADATA_URL, baseUrl));
 }
 
@@ -201,7 +217,8 @@ function bootRoot(root: string, dir: string, instanceId: string): ChildProcess {
   const enter = cgroups.map((c) => `mkdir -p '${c}' && echo $$ > '${c}/cgroup.procs'`).join(' && ');
   const nspawn = [
     'systemd-nspawn',
-    '-D', root,
+    '-D',
+    root,
     `--machine=${instanceId}`,
     '--register=no',
     '--keep-unit',
@@ -231,7 +248,12 @@ function removeCgroups(instanceId: string): void {
   for (const h of cgroupHierarchies()) {
     const top = `${h}/${nodeCgroup(instanceId)}`;
     if (!existsSync(top)) continue;
-    const dirs = [top, ...readdirSync(top, { recursive: true, withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => join(e.parentPath, e.name))];
+    const dirs = [
+      top,
+      ...readdirSync(top, { recursive: true, withFileTypes: true })
+        .filter((e) => e.isDirectory())
+        .map((e) => join(e.parentPath, e.name)),
+    ];
     for (const d of dirs.sort((a, b) => b.length - a.length)) {
       try {
         rmdirSync(d);
@@ -244,7 +266,10 @@ function removeCgroups(instanceId: string): void {
 
 function nodeJournal(root: string, unit: string, lines: number): string {
   try {
-    return execFileSync('journalctl', ['-D', join(root, 'var/log/journal'), '--no-pager', '-n', String(lines), '-u', unit], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    return execFileSync('journalctl', ['-D', join(root, 'var/log/journal'), '--no-pager', '-n', String(lines), '-u', unit], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
   } catch (err) {
     return `(no journal for ${unit}: ${(err as Error).message.split('\n')[0]})`;
   }

@@ -36,7 +36,9 @@ export async function startPrometheus(opts: PrometheusOptions): Promise<Promethe
   const interval = `${opts.scrapeIntervalSeconds ?? 1}s`;
   const config = {
     global: { scrape_interval: interval, evaluation_interval: interval },
-    scrape_configs: [{ job_name: 'swarmkeeper', scrape_interval: interval, scrape_timeout: interval, static_configs: [{ targets: [...opts.targets] }] }],
+    scrape_configs: [
+      { job_name: 'swarmkeeper', scrape_interval: interval, scrape_timeout: interval, static_configs: [{ targets: [...opts.targets] }] },
+    ],
   };
   writeFileSync(join(dir, 'prometheus.yml'), stringify(config));
   const daemon = await startDaemon({
@@ -68,7 +70,9 @@ export async function startPrometheus(opts: PrometheusOptions): Promise<Promethe
     },
     metricNames: () => api<string[]>('/api/v1/label/__name__/values'),
     async query(expr) {
-      const data = await api<{ result: { metric: Record<string, string>; value: [number, string] }[] }>(`/api/v1/query?query=${encodeURIComponent(expr)}`);
+      const data = await api<{ result: { metric: Record<string, string>; value: [number, string] }[] }>(
+        `/api/v1/query?query=${encodeURIComponent(expr)}`,
+      );
       return data.result;
     },
   };

@@ -78,7 +78,14 @@ async function sample(provider: WatchedProvider, cluster: string, swarms: Map<st
   const answers = managers.map((m) => etcdHealthy(provider.etcdClientUrl(m)));
   const [etcd, swarm] = await Promise.all([anyTrue(answers), anyTrue(managers.map((m) => swarmHasLeader(provider, m, swarms)))]);
   if (etcd) return { at: Date.now(), etcd, swarm, managers: managers.length };
-  const said = await Promise.all(answers.map((a) => a.then((ok) => (ok ? 'healthy' : 'health false, no leader'), (err: unknown) => (err as Error).message)));
+  const said = await Promise.all(
+    answers.map((a) =>
+      a.then(
+        (ok) => (ok ? 'healthy' : 'health false, no leader'),
+        (err: unknown) => (err as Error).message,
+      ),
+    ),
+  );
   const etcdDetail = managers.map((m, i) => `${m.address}: ${said[i]}`).join('; ') || 'no running manager';
   return { at: Date.now(), etcd, swarm, managers: managers.length, etcdDetail };
 }
@@ -155,7 +162,11 @@ export function quorumReport(samples: readonly QuorumSample[]): QuorumReport {
     // from its first quorum, a cluster that never formed would report no gap at all.
     if (!formed && first && last) {
       failures = samples.length;
-      runs.push({ at: new Date(first.at).toISOString(), ms: last.at - first.at, detail: `never had a quorum while sampled; ${first.etcdDetail ?? ''}` });
+      runs.push({
+        at: new Date(first.at).toISOString(),
+        ms: last.at - first.at,
+        detail: `never had a quorum while sampled; ${first.etcdDetail ?? ''}`,
+      });
     }
     return { longest: Math.max(0, ...runs.map((r) => r.ms)), failures, runs };
   };

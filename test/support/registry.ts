@@ -46,7 +46,8 @@ export async function startTestRegistry(opts: { dir?: string } = {}): Promise<Te
       port: reg.port,
       url: reg.url,
       host: reg.host,
-      pushBusybox: async (repository, tag) => (await pushBusyboxImage({ registryUrl: reg.url, ...(repository ? { repository } : {}), ...(tag ? { tag } : {}) })).reference,
+      pushBusybox: async (repository, tag) =>
+        (await pushBusyboxImage({ registryUrl: reg.url, ...(repository ? { repository } : {}), ...(tag ? { tag } : {}) })).reference,
       async stop() {
         await reg.stop();
         process.removeListener('exit', cleanUp);

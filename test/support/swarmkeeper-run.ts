@@ -28,11 +28,15 @@ export interface RunProcess {
 }
 
 export async function startSwarmkeeperRun(o: RunProcessOptions): Promise<RunProcess> {
-  const child = spawn(process.execPath, [CLI, '--etcd-endpoints', o.etcdEndpoints.join(','), '--prefix', o.prefix, 'run', '--http-listen', o.listen, ...(o.args ?? [])], {
-    detached: true,
-    stdio: ['ignore', 'ignore', 'pipe'],
-    env: { ...process.env, ...o.env },
-  });
+  const child = spawn(
+    process.execPath,
+    [CLI, '--etcd-endpoints', o.etcdEndpoints.join(','), '--prefix', o.prefix, 'run', '--http-listen', o.listen, ...(o.args ?? [])],
+    {
+      detached: true,
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, ...o.env },
+    },
+  );
   let stderr = '';
   child.stderr?.on('data', (b: Buffer) => {
     stderr += b.toString();

@@ -10,7 +10,11 @@ export interface UntilOptions {
 }
 
 /** Resolves with the first value of `fn` that is neither undefined nor false. */
-export async function until<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, opts: UntilOptions | number = {}): Promise<T> {
+export async function until<T>(
+  what: string,
+  fn: () => T | undefined | false | Promise<T | undefined | false>,
+  opts: UntilOptions | number = {},
+): Promise<T> {
   const o = typeof opts === 'number' ? { timeoutMs: opts } : opts;
   const timeoutMs = o.timeoutMs ?? 60_000;
   const deadline = Date.now() + timeoutMs;

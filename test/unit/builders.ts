@@ -160,9 +160,15 @@ export function aSnapshot(o: SnapshotOptions): Snapshot {
   const managersExist = o.nodes.some((f) => f.role === 'manager');
   return {
     observedAt: now,
-    instances: unavailable.has('instances') ? { status: 'unavailable', error: 'describing instances: throttled' } : { status: 'ok', value: instances },
-    swarm: unavailable.has('swarm') ? { status: 'unavailable', error: 'listing nodes: connection refused' } : { status: 'ok', value: { nodes, initialized: o.swarmInitialized ?? managersExist } },
-    etcd: unavailable.has('etcd') ? { status: 'unavailable', error: 'etcd: context deadline exceeded' } : { status: 'ok', value: { members: withReports, ...(leaderId === undefined ? {} : { leaderId }), alarms: [] } },
+    instances: unavailable.has('instances')
+      ? { status: 'unavailable', error: 'describing instances: throttled' }
+      : { status: 'ok', value: instances },
+    swarm: unavailable.has('swarm')
+      ? { status: 'unavailable', error: 'listing nodes: connection refused' }
+      : { status: 'ok', value: { nodes, initialized: o.swarmInitialized ?? managersExist } },
+    etcd: unavailable.has('etcd')
+      ? { status: 'unavailable', error: 'etcd: context deadline exceeded' }
+      : { status: 'ok', value: { members: withReports, ...(leaderId === undefined ? {} : { leaderId }), alarms: [] } },
     marks,
     operations: [...(o.operations ?? [])],
     controls,

@@ -16,8 +16,12 @@ function headings(markdown: string): string[] {
 }
 
 function docFiles(): string[] {
-  const top = readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`);
-  const runbooks = readdirSync(join(ROOT, 'docs/runbooks')).filter((f) => f.endsWith('.md')).map((f) => `docs/runbooks/${f}`);
+  const top = readdirSync(join(ROOT, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => `docs/${f}`);
+  const runbooks = readdirSync(join(ROOT, 'docs/runbooks'))
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => `docs/runbooks/${f}`);
   return [...top, ...runbooks, 'README.md'];
 }
 
@@ -35,9 +39,12 @@ describe('docs match the code', () => {
   });
 
   it('every registered metric has a row in docs/operations.md, and every row a metric', () => {
-    const registered = [...(read('src/http/metrics.ts') + read('src/http/backup-metrics.ts')).matchAll(/'(swarmkeeper_[a-z_]+)'/g)].map((m) => m[1] as string);
-    const documented = [...read('docs/operations.md').matchAll(/^\|([^|]+)\|/gm)]
-      .flatMap((m) => [...(m[1] as string).matchAll(/`(swarmkeeper_[a-z_]+)`/g)].map((n) => n[1] as string));
+    const registered = [...(read('src/http/metrics.ts') + read('src/http/backup-metrics.ts')).matchAll(/'(swarmkeeper_[a-z_]+)'/g)].map(
+      (m) => m[1] as string,
+    );
+    const documented = [...read('docs/operations.md').matchAll(/^\|([^|]+)\|/gm)].flatMap((m) =>
+      [...(m[1] as string).matchAll(/`(swarmkeeper_[a-z_]+)`/g)].map((n) => n[1] as string),
+    );
     expect(registered.length).toBeGreaterThan(5);
     expect([...new Set(documented)].sort()).toEqual([...new Set(registered)].sort());
   });

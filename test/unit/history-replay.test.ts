@@ -11,12 +11,16 @@ import { runHistory } from './harness/history.ts';
 const file = process.env.SIM_HISTORY;
 
 describe('history replay', () => {
-  it.runIf(file !== undefined)(`replays SIM_HISTORY=${file ?? ''}`, async () => {
-    const plan = JSON.parse(readFileSync(file ?? '', 'utf8')) as HistoryPlan;
-    const r = await runHistory(plan, { trace: true });
-    process.stdout.write(`${r.trace.join('\n')}\n`);
-    expect(r.violations).toEqual([]);
-  }, 300_000);
+  it.runIf(file !== undefined)(
+    `replays SIM_HISTORY=${file ?? ''}`,
+    async () => {
+      const plan = JSON.parse(readFileSync(file ?? '', 'utf8')) as HistoryPlan;
+      const r = await runHistory(plan, { trace: true });
+      process.stdout.write(`${r.trace.join('\n')}\n`);
+      expect(r.violations).toEqual([]);
+    },
+    300_000,
+  );
 
   it('a history replays the same way', async () => {
     const [plan] = fc.sample(historyPlan, { seed: 4242, numRuns: 1 });

@@ -9,7 +9,9 @@ describe('controller + sim, random fault histories (1/2)', () => {
   it('keeps quorum, one membership change at a time, no repeated launch, no destructive step from a stale or incomplete view, journal before action, fenced writes; converges', async () => {
     const t0 = performance.now();
     const stats = await runPropertySuite(20261122);
-    process.stdout.write(`histories ${stats.runs}, convergence checked ${stats.convergenceChecked}, cycles ${stats.cycles}, port calls ${stats.portCalls}, ${((performance.now() - t0) / 1000).toFixed(1)}s\n`);
+    process.stdout.write(
+      `histories ${stats.runs}, convergence checked ${stats.convergenceChecked}, cycles ${stats.cycles}, port calls ${stats.portCalls}, ${((performance.now() - t0) / 1000).toFixed(1)}s\n`,
+    );
     expect(stats.failure).toBeUndefined();
     expect(stats.convergenceChecked).toBeGreaterThan(stats.runs / 2);
   }, 1_800_000);

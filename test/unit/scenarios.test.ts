@@ -12,7 +12,16 @@ import { describeTarget } from '../../src/plan/format.ts';
 import { parseSnapshot } from '../../src/plan/snapshot-file.ts';
 import type { PlanResult } from '../../src/plan/steps.ts';
 import type { Snapshot } from '../../src/model/snapshot.ts';
-import { aManager, aSnapshot, aSpec, aWorker, type NodeFixture, type NodeOptions, type SnapshotOptions, type SpecOverrides } from './builders.ts';
+import {
+  aManager,
+  aSnapshot,
+  aSpec,
+  aWorker,
+  type NodeFixture,
+  type NodeOptions,
+  type SnapshotOptions,
+  type SpecOverrides,
+} from './builders.ts';
 
 const DIR = new URL('../scenarios/', import.meta.url).pathname;
 const UPDATE = process.env.UPDATE_SCENARIOS === '1';
@@ -46,7 +55,9 @@ export function renderResult(r: PlanResult): Expected {
   };
 }
 
-const files = readdirSync(DIR).filter((f) => f.endsWith('.yaml')).sort();
+const files = readdirSync(DIR)
+  .filter((f) => f.endsWith('.yaml'))
+  .sort();
 
 describe('scenario files', () => {
   it('there are scenarios', () => {

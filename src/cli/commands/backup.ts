@@ -30,8 +30,17 @@ export function registerBackup(program: Command): void {
         return (await listBackups(bs, name)).backups;
       });
       if (opts.output === 'name') process.stdout.write(backups.map((b) => `backup/${b.name}\n`).join(''));
-      else if (format === 'table') printTable(['name', 'purpose', 'age', 'size', 'etcd revision', 'services'], backups.map((b) => backupRow(b)));
-      else process.stdout.write(format === 'json' ? `${JSON.stringify({ kind: 'List', items: backups }, null, 2)}\n` : await toYaml({ kind: 'List', items: backups }));
+      else if (format === 'table')
+        printTable(
+          ['name', 'purpose', 'age', 'size', 'etcd revision', 'services'],
+          backups.map((b) => backupRow(b)),
+        );
+      else
+        process.stdout.write(
+          format === 'json'
+            ? `${JSON.stringify({ kind: 'List', items: backups }, null, 2)}\n`
+            : await toYaml({ kind: 'List', items: backups }),
+        );
     });
   backup
     .command('create')
@@ -40,7 +49,11 @@ export function registerBackup(program: Command): void {
     .option('-o, --output <format>', 'yaml, json or name (default: a line of text)')
     .action(async (name: string, opts: { output?: string }, cmd: Command) => {
       const manifest = await withStore(cmd, (store) => createBackup(store, name));
-      await printManifest(manifest, opts.output, `backup/${manifest.name} created (${sizeOf(manifest)}, etcd revision ${manifest.etcd.revision ?? '?'})\n`);
+      await printManifest(
+        manifest,
+        opts.output,
+        `backup/${manifest.name} created (${sizeOf(manifest)}, etcd revision ${manifest.etcd.revision ?? '?'})\n`,
+      );
     });
   backup
     .command('describe')
@@ -50,7 +63,10 @@ export function registerBackup(program: Command): void {
     .action(async (name: string, opts: { output?: string }, cmd: Command) => {
       const cluster = clusterOfBackup(name);
       const { manifest, location, encryption } = await withStore(cmd, async (store) => {
-        const [{ readBackup, ETCD_ARTIFACT }, { verifyEtcdSnapshot }] = await Promise.all([import('../../backup/backup-catalog.ts'), import('../../etcd/etcd-restore.ts')]);
+        const [{ readBackup, ETCD_ARTIFACT }, { verifyEtcdSnapshot }] = await Promise.all([
+          import('../../backup/backup-catalog.ts'),
+          import('../../etcd/etcd-restore.ts'),
+        ]);
         const bs = await openStoreOf(await specOf(store, cluster));
         const read = await readBackup(bs, cluster, name);
         const snap = read.artifacts.get(ETCD_ARTIFACT);
@@ -74,14 +90,15 @@ async function openStoreOf(spec: ResolvedSpec) {
 }
 
 async function createBackup(store: EtcdClusterStore, name: string): Promise<BackupManifest> {
-  const [{ takeBackup }, { observeLive }, { membershipFingerprint }, { providerForSpec }, { silentLogger }, { etcdFencedKv }] = await Promise.all([
-    import('../../backup/take-backup.ts'),
-    import('./plan.ts'),
-    import('../../plan/backups.ts'),
-    import('../../controller/providers.ts'),
-    import('../../log.ts'),
-    import('../../store/fenced-kv.ts'),
-  ]);
+  const [{ takeBackup }, { observeLive }, { membershipFingerprint }, { providerForSpec }, { silentLogger }, { etcdFencedKv }] =
+    await Promise.all([
+      import('../../backup/take-backup.ts'),
+      import('./plan.ts'),
+      import('../../plan/backups.ts'),
+      import('../../controller/providers.ts'),
+      import('../../log.ts'),
+      import('../../store/fenced-kv.ts'),
+    ]);
   const spec = await specOf(store, name);
   const snapshot = await observeLive(store, spec);
   const provider = providerForSpec(spec, { logger: silentLogger() });
@@ -105,12 +122,23 @@ async function createBackup(store: EtcdClusterStore, name: string): Promise<Back
 /** The cluster a backup belongs to, from its name (`<cluster>-<time>-<purpose>`). */
 export function clusterOfBackup(name: string): string {
   const m = NAME_PATTERN.exec(name);
-  if (!m?.[1]) throw new SwarmkeeperError('Usage', `${JSON.stringify(name)} is not a backup name (like prod-20261201t120000000z-scheduled): see \`swarmkeeper backup list NAME\``);
+  if (!m?.[1])
+    throw new SwarmkeeperError(
+      'Usage',
+      `${JSON.stringify(name)} is not a backup name (like prod-20261201t120000000z-scheduled): see \`swarmkeeper backup list NAME\``,
+    );
   return m[1];
 }
 
 function backupRow(b: BackupManifest): string[] {
-  return [b.name, b.purpose, formatAge(b.takenAt, Date.now()), sizeOf(b), String(b.etcd.revision ?? '-'), b.swarm?.error ? 'error' : String(b.swarm?.services ?? '-')];
+  return [
+    b.name,
+    b.purpose,
+    formatAge(b.takenAt, Date.now()),
+    sizeOf(b),
+    String(b.etcd.revision ?? '-'),
+    b.swarm?.error ? 'error' : String(b.swarm?.services ?? '-'),
+  ];
 }
 
 function sizeOf(b: BackupManifest): string {

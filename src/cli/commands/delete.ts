@@ -26,7 +26,14 @@ export function registerDelete(program: Command): void {
     .command('delete')
     .description('Delete a SwarmCluster: drain and terminate its nodes, then remove its keys')
     .argument('<name>', 'cluster name')
-    .addOption(new Option('--cascade <mode>', 'background: the controller takes the nodes down; orphan: remove the keys only, leave the nodes running').choices(['background', 'foreground', 'orphan']).default('background'))
+    .addOption(
+      new Option(
+        '--cascade <mode>',
+        'background: the controller takes the nodes down; orphan: remove the keys only, leave the nodes running',
+      )
+        .choices(['background', 'foreground', 'orphan'])
+        .default('background'),
+    )
     .option('--wait', 'wait until every node is gone and the keys are removed', false)
     .option('--timeout <duration>', 'with --wait: how long to wait (0 waits for ever)', '15m')
     .option('-o, --output <format>', 'name: print only swarmcluster.swarmkeeper.dev/NAME')
@@ -37,7 +44,8 @@ export function registerDelete(program: Command): void {
     .action(async (name: string, flags: DeleteFlags, cmd: Command) => {
       const format = parseOutputFormat(flags.output, ['table', 'name']);
       const timeoutMs = parseDuration(flags.timeout, '--timeout');
-      const done = (verb: string): void => void process.stdout.write(format === 'name' ? `${RESOURCE}/${name}\n` : `${RESOURCE} "${name}" ${verb}\n`);
+      const done = (verb: string): void =>
+        void process.stdout.write(format === 'name' ? `${RESOURCE}/${name}\n` : `${RESOURCE} "${name}" ${verb}\n`);
       await withStore(cmd, async (store) => {
         if (flags.cascade === 'orphan') {
           if (!(await store.delete(name))) throw notFound(name);
@@ -50,7 +58,10 @@ export function registerDelete(program: Command): void {
           return;
         }
         if (!(await waitForCluster(store, name, { kind: 'delete' }, { timeoutMs }))) {
-          throw new SwarmkeeperError('Timeout', `timed out waiting for the deletion of ${RESOURCES}/${name}; it goes on (swarmkeeper status ${name})`);
+          throw new SwarmkeeperError(
+            'Timeout',
+            `timed out waiting for the deletion of ${RESOURCES}/${name}; it goes on (swarmkeeper status ${name})`,
+          );
         }
         done('deleted');
       });

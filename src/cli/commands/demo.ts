@@ -27,11 +27,20 @@ export function registerDemo(program: Command): void {
     .description('Run swarmkeeper end to end on this machine: create a cluster, scale it, heal it (local dockerd + etcd)')
     .option('--keep', 'leave the cluster and its management etcd running at the end', false)
     .option('--timeout <seconds>', 'how long each stage may take', '300')
-    .addOption(new Option('--provider <name>', 'where nodes come from; auto = local when possible, else sim').choices(['auto', 'local', 'sim']).default('auto'))
+    .addOption(
+      new Option('--provider <name>', 'where nodes come from; auto = local when possible, else sim')
+        .choices(['auto', 'local', 'sim'])
+        .default('auto'),
+    )
     .option('--workers <n>', 'workers to start with', '2')
     .option('--scale-to <n>', 'workers after the scale stage', '3')
     .option('--down <dir>', 'take down a demo kept with --keep (its state directory) and exit')
-    .addOption(new Option('-o, --output <format>', 'json: a summary of the stages (times, phases, the sample service\'s lowest replicas) on stdout; progress goes to stderr').choices(['json']))
+    .addOption(
+      new Option(
+        '-o, --output <format>',
+        "json: a summary of the stages (times, phases, the sample service's lowest replicas) on stdout; progress goes to stderr",
+      ).choices(['json']),
+    )
     .action(async (flags: DemoFlags) => {
       const toStdout = (line: string): void => void process.stdout.write(`${line}\n`);
       // With -o json, stdout carries only the summary: progress goes to stderr.
@@ -96,10 +105,12 @@ async function takeDown(dir: string, print: (l: string) => void): Promise<void> 
   const clusters = existsSync(join(dir, 'state')) ? readdirSync(join(dir, 'state')) : [];
   for (const cluster of clusters) {
     const instances = await provider.list(cluster);
-    await Promise.all(instances.map(async (i) => {
-      await provider.terminate(cluster, i.id);
-      print(`terminated ${i.id}`);
-    }));
+    await Promise.all(
+      instances.map(async (i) => {
+        await provider.terminate(cluster, i.id);
+        print(`terminated ${i.id}`);
+      }),
+    );
   }
   const addressFile = managementEtcdPaths(dir).addressFile;
   const address = existsSync(addressFile) ? readFileSync(addressFile, 'utf8').trim() : undefined;
@@ -110,6 +121,7 @@ async function takeDown(dir: string, print: (l: string) => void): Promise<void> 
 
 function positiveInt(text: string, flag: string, min: number, max = 50): number {
   const n = Number(text);
-  if (!Number.isInteger(n) || n < min || n > max) throw new SwarmkeeperError('Usage', `${flag} must be an integer between ${min} and ${max}, not ${text}`);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new SwarmkeeperError('Usage', `${flag} must be an integer between ${min} and ${max}, not ${text}`);
   return n;
 }

@@ -17,7 +17,7 @@ import { notFound, RESOURCE, RESOURCES, withStore } from '../input.ts';
 import { parseOutputFormat } from '../output.ts';
 
 const HELP = [
-  '# Please edit the object below. Lines beginning with a \'#\' at the top will be ignored,',
+  "# Please edit the object below. Lines beginning with a '#' at the top will be ignored,",
   '# and an empty file will abort the edit. If an error occurs while saving this file will be',
   '# reopened with the relevant failures.',
   '#',
@@ -29,7 +29,10 @@ export function registerEdit(program: Command): void {
     .description('Edit a SwarmCluster in $VISUAL or $EDITOR (validated on save, re-opened on errors)')
     .argument('<name>', 'cluster name')
     .option('-o, --output <format>', 'edit as yaml or json', 'yaml')
-    .addHelpText('after', '\nEnvironment:\n  VISUAL, EDITOR   the editor to run (may include arguments); default vi\n\nExample:\n  EDITOR=nano swarmkeeper edit prod')
+    .addHelpText(
+      'after',
+      '\nEnvironment:\n  VISUAL, EDITOR   the editor to run (may include arguments); default vi\n\nExample:\n  EDITOR=nano swarmkeeper edit prod',
+    )
     .action(async (name: string, opts: { output: string }, cmd: Command) => {
       const format = parseOutputFormat(opts.output, ['yaml', 'json']) as 'yaml' | 'json';
       const message = await withStore(cmd, (store) => editCluster(store, name, format));
@@ -69,19 +72,29 @@ async function editCluster(store: EtcdClusterStore, name: string, format: 'yaml'
       if (content === original) return 'Edit cancelled, no changes made.';
       if (previous !== undefined && edited === previous) {
         keep = true;
-        throw new SwarmkeeperError('SpecInvalid', `Edit cancelled, no valid changes were saved. A copy of your changes has been stored to ${file}`);
+        throw new SwarmkeeperError(
+          'SpecInvalid',
+          `Edit cancelled, no valid changes were saved. A copy of your changes has been stored to ${file}`,
+        );
       }
       try {
         const doc = loadClusterText(content, file, INPUT_FILE_LIMITS);
         if (doc.metadata.name !== name) {
-          throw new SwarmkeeperError('SpecInvalid', `${file}: metadata.name: cannot be changed by edit (was "${name}", now "${doc.metadata.name}")`);
+          throw new SwarmkeeperError(
+            'SpecInvalid',
+            `${file}: metadata.name: cannot be changed by edit (was "${name}", now "${doc.metadata.name}")`,
+          );
         }
         const { result } = await store.apply(doc, { expectedRevision: raw.specRevision });
         return result === 'unchanged' ? 'Edit cancelled, no changes made.' : `${RESOURCE}/${name} edited`;
       } catch (err) {
         if (!isSwarmkeeperError(err, 'SpecInvalid')) {
           keep = true;
-          throw new SwarmkeeperError(isSwarmkeeperError(err) ? err.code : 'Unavailable', `${messageOf(err)}\nA copy of your changes has been stored to ${file}`, { cause: err });
+          throw new SwarmkeeperError(
+            isSwarmkeeperError(err) ? err.code : 'Unavailable',
+            `${messageOf(err)}\nA copy of your changes has been stored to ${file}`,
+            { cause: err },
+          );
         }
         header = `${HELP}\n# ${RESOURCES} "${name}" was not valid:\n${asComment(messageOf(err))}\n#`;
         body = content;
@@ -98,7 +111,8 @@ function runEditor(file: string): void {
   // Through sh, so EDITOR may carry arguments ("code --wait"), as kubectl allows.
   const r = spawnSync('sh', ['-c', `${editor} "$1"`, 'swarmkeeper-edit', file], { stdio: 'inherit' });
   if (r.error) throw new SwarmkeeperError('Unavailable', `cannot run editor "${editor}": ${r.error.message}`);
-  if (r.status !== 0) throw new SwarmkeeperError('Unavailable', `editor "${editor}" exited with status ${String(r.status ?? r.signal)}; edit cancelled`);
+  if (r.status !== 0)
+    throw new SwarmkeeperError('Unavailable', `editor "${editor}" exited with status ${String(r.status ?? r.signal)}; edit cancelled`);
 }
 
 /** Drops the leading block of '#' lines (our header); later comments stay part of the YAML. */

@@ -26,7 +26,10 @@ export function registerGet(program: Command): void {
       await withStore(cmd, async (store) => {
         const clusters = await readAll(store, name);
         for (const c of clusters) {
-          if (c.specError) process.stderr.write(`warning: ${c.specError}\n(${c.cluster.metadata.name}: generation ${c.cluster.metadata.generation ?? 0} stays in force)\n`);
+          if (c.specError)
+            process.stderr.write(
+              `warning: ${c.specError}\n(${c.cluster.metadata.name}: generation ${c.cluster.metadata.generation ?? 0} stays in force)\n`,
+            );
         }
         const render = printList(clusters, format, name !== undefined);
         if (opts.watch === true) await watchChanges(store, name, clusters, render);
@@ -65,7 +68,12 @@ function printList(clusters: readonly StoredCluster[], format: OutputFormat, sin
 }
 
 /** Prints each cluster again whenever what `get` shows of it changes; a deletion shows the last state. */
-async function watchChanges(store: EtcdClusterStore, name: string | undefined, initial: readonly StoredCluster[], render: RenderOne): Promise<void> {
+async function watchChanges(
+  store: EtcdClusterStore,
+  name: string | undefined,
+  initial: readonly StoredCluster[],
+  render: RenderOne,
+): Promise<void> {
   // Compared as stored, not as rendered: the AGE column alone must not print a line.
   const last = new Map<string, { cluster: StoredCluster; text: string }>();
   for (const c of initial) last.set(c.cluster.metadata.name, { cluster: c, text: JSON.stringify(toObject(c)) });
@@ -98,7 +106,8 @@ async function readAll(store: EtcdClusterStore, name: string | undefined): Promi
   for (const n of await store.listNames()) {
     const c = await store.get(n);
     if (c) out.push(c);
-    else process.stderr.write(`warning: SwarmCluster "${n}" has no valid spec: ${specErrorOf(await store.readRaw(n)) ?? 'unknown error'}\n`);
+    else
+      process.stderr.write(`warning: SwarmCluster "${n}" has no valid spec: ${specErrorOf(await store.readRaw(n)) ?? 'unknown error'}\n`);
   }
   return out;
 }

@@ -31,7 +31,10 @@ export function registerNodeVerbs(node: Command): void {
           if (!stored) throw notFound(cluster);
           const known = (stored.status?.nodes ?? []).map((n) => n.instanceId);
           if (!known.includes(instance)) {
-            throw new SwarmkeeperError('NotFound', `${RESOURCE} "${cluster}" has no node "${instance}" (its nodes: ${known.join(', ') || 'none reported yet'}); nothing was changed`);
+            throw new SwarmkeeperError(
+              'NotFound',
+              `${RESOURCE} "${cluster}" has no node "${instance}" (its nodes: ${known.join(', ') || 'none reported yet'}); nothing was changed`,
+            );
           }
           const marks = new EtcdMarkStore(store.client, { prefix: store.prefix });
           const current = (await marks.listControls(cluster)).find((c) => c.instanceId === instance);

@@ -37,7 +37,9 @@ export interface BootstrapFlags {
 }
 
 export function registerNode(program: Command): void {
-  const node = program.command('node').description('Operator requests for one node (cordon, drain, uncordon, replace), and the agent a node runs (bootstrap)');
+  const node = program
+    .command('node')
+    .description('Operator requests for one node (cordon, drain, uncordon, replace), and the agent a node runs (bootstrap)');
   registerNodeVerbs(node);
   node
     .command('bootstrap')
@@ -58,7 +60,9 @@ export function registerNode(program: Command): void {
       const root = program.opts<{ logLevel?: string }>();
       const logger = createLogger({ level: root.logLevel ?? 'info', pretty: false });
       // ec2 (token exchange): no management etcd access at all; local: the etcd given.
-      const kv = config.bootstrapUrl ? await exchangeKvOf(flags, config, identity) : new EtcdManagementKv(createEtcdClient(etcd), etcd.prefix, config.cluster);
+      const kv = config.bootstrapUrl
+        ? await exchangeKvOf(flags, config, identity)
+        : new EtcdManagementKv(createEtcdClient(etcd), etcd.prefix, config.cluster);
       const swarm = new DockerSwarm({ socketPath });
       const abort = new AbortController();
       const stop = (): void => abort.abort();
@@ -84,18 +88,22 @@ export function parseBootstrapFlags(
 ): { config: NodeAgentConfig; identity: NodeIdentity; socketPath: string } {
   if (flags.role !== 'manager' && flags.role !== 'worker') throw usage(`--role must be manager or worker, not ${flags.role}`);
   if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(flags.cluster)) throw usage(`--cluster ${flags.cluster} is not a valid cluster name`);
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(flags.instanceId)) throw usage(`--instance-id ${flags.instanceId} is not a valid instance id`);
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(flags.instanceId))
+    throw usage(`--instance-id ${flags.instanceId} is not a valid instance id`);
   if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(flags.address)) throw usage(`--address ${flags.address} is not an IPv4 address`);
   const m = /^unix:\/\/(\/.+)$/.exec(flags.dockerHost);
   if (!m?.[1]) throw usage(`--docker-host ${flags.dockerHost} must be unix:///path/to/docker.sock`);
   if (!flags.dataDir.startsWith('/')) throw usage(`--data-dir ${flags.dataDir} must be an absolute path`);
-  if (endpoints.length === 0 && flags.bootstrapUrl === undefined) throw usage('--etcd-endpoints: the agent needs the management etcd (or --bootstrap-url and --bootstrap-token-file)');
+  if (endpoints.length === 0 && flags.bootstrapUrl === undefined)
+    throw usage('--etcd-endpoints: the agent needs the management etcd (or --bootstrap-url and --bootstrap-token-file)');
   if ((flags.bootstrapUrl === undefined) !== (flags.bootstrapTokenFile === undefined)) {
     throw usage('give both --bootstrap-url and --bootstrap-token-file (the token exchange needs both), or neither');
   }
-  if (flags.bootstrapUrl !== undefined && !isHttpUrl(flags.bootstrapUrl)) throw usage(`--bootstrap-url ${flags.bootstrapUrl} is not an http(s) URL`);
+  if (flags.bootstrapUrl !== undefined && !isHttpUrl(flags.bootstrapUrl))
+    throw usage(`--bootstrap-url ${flags.bootstrapUrl} is not an http(s) URL`);
   checkBootstrapCaFlag(flags.bootstrapCaFile, flags.bootstrapUrl);
-  if (flags.dockerTlsDir !== undefined && flags.bootstrapUrl === undefined) throw usage('--docker-tls-dir needs --bootstrap-url: the certificate comes with the token exchange');
+  if (flags.dockerTlsDir !== undefined && flags.bootstrapUrl === undefined)
+    throw usage('--docker-tls-dir needs --bootstrap-url: the certificate comes with the token exchange');
   return {
     config: {
       cluster: flags.cluster,
@@ -113,7 +121,12 @@ export function parseBootstrapFlags(
  * endpoints from the controller with the answer's node credential (or from `endpoints`,
  * for tests). Exported for tests.
  */
-export async function exchangeKvOf(flags: BootstrapFlags, config: NodeAgentConfig, node: NodeIdentity, endpoints?: EndpointsSource): Promise<ExchangeKv> {
+export async function exchangeKvOf(
+  flags: BootstrapFlags,
+  config: NodeAgentConfig,
+  node: NodeIdentity,
+  endpoints?: EndpointsSource,
+): Promise<ExchangeKv> {
   const url = config.bootstrapUrl as string;
   const tokenFile = flags.bootstrapTokenFile as string;
   const answerFile = join(node.dataDir, 'bootstrap-answer.json');
@@ -122,7 +135,10 @@ export async function exchangeKvOf(flags: BootstrapFlags, config: NodeAgentConfi
     token = readFileSync(tokenFile, 'utf8').trim();
   } catch (err) {
     // Spent tokens are deleted once their answer is saved: a restarted agent needs none.
-    if (!existsSync(answerFile)) throw new SwarmkeeperError('Usage', `--bootstrap-token-file ${tokenFile}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`, { cause: err });
+    if (!existsSync(answerFile))
+      throw new SwarmkeeperError('Usage', `--bootstrap-token-file ${tokenFile}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`, {
+        cause: err,
+      });
     token = '';
   }
   const tlsDir = flags.dockerTlsDir;
@@ -134,7 +150,13 @@ export async function exchangeKvOf(flags: BootstrapFlags, config: NodeAgentConfi
   // The controller accepts the token only from the instance's private address.
   const fromNode = sourceBoundFetch(node.address, ca ? { ca, caSource: flags.bootstrapCaFile } : {});
   const fromController = (a: JoinResponse): EndpointsSource =>
-    new ControllerEndpoints({ bootstrapUrl: url, cluster: config.cluster, instanceId: node.instanceId, credential: a.nodeCredential ?? '', fetchImpl: fromNode });
+    new ControllerEndpoints({
+      bootstrapUrl: url,
+      cluster: config.cluster,
+      instanceId: node.instanceId,
+      credential: a.nodeCredential ?? '',
+      fetchImpl: fromNode,
+    });
   return new ExchangeKv({
     instanceId: node.instanceId,
     address: node.address,

@@ -31,18 +31,25 @@ interface PlanOpts {
 export function registerPlan(program: Command): void {
   program
     .command('plan')
-    .description("Show the steps the controller would take next, why, and which safety rule allowed or held back each")
+    .description('Show the steps the controller would take next, why, and which safety rule allowed or held back each')
     .argument('[name]', 'cluster name (its spec is read from the management etcd)')
     .option('--snapshot <file>', 'plan against a saved observation (Snapshot JSON) instead of observing the cluster')
     .option('--spec <file>', 'the SwarmCluster document to plan for (YAML or JSON; default: NAME from the management etcd)')
     .option('-o, --output <format>', 'text or json', 'text')
     .option('--detailed-exitcode', 'exit 0 when there is nothing to do, 2 when changes are pending, 1 on error')
     .option('--now <time>', 'plan as of this time (ISO 8601 or epoch ms; default: the snapshot time, or now)')
-    .addHelpText('after', '\nExamples:\n  swarmkeeper plan prod\n  swarmkeeper plan --snapshot snap.json --spec cluster.yaml -o json\n  swarmkeeper plan prod --detailed-exitcode || echo "changes pending"')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  swarmkeeper plan prod\n  swarmkeeper plan --snapshot snap.json --spec cluster.yaml -o json\n  swarmkeeper plan prod --detailed-exitcode || echo "changes pending"',
+    )
     .action(async (name: string | undefined, opts: PlanOpts, cmd: Command) => {
       try {
         const { result, spec } = await runPlan(name, opts, cmd);
-        process.stdout.write(opts.output === 'json' ? `${JSON.stringify({ cluster: spec.name, generation: spec.generation, ...result }, null, 2)}\n` : formatPlan(result, { cluster: spec.name, generation: spec.generation }));
+        process.stdout.write(
+          opts.output === 'json'
+            ? `${JSON.stringify({ cluster: spec.name, generation: spec.generation, ...result }, null, 2)}\n`
+            : formatPlan(result, { cluster: spec.name, generation: spec.generation }),
+        );
         if (opts.detailedExitcode) process.exitCode = result.steps.length > 0 ? 2 : 0;
       } catch (err) {
         if (!opts.detailedExitcode) throw err;
@@ -54,14 +61,17 @@ export function registerPlan(program: Command): void {
 }
 
 async function runPlan(name: string | undefined, opts: PlanOpts, cmd: Command): Promise<{ result: PlanResult; spec: ResolvedSpec }> {
-  if (opts.output !== 'text' && opts.output !== 'json') throw new SwarmkeeperError('Usage', `--output ${opts.output}: expected text or json`);
+  if (opts.output !== 'text' && opts.output !== 'json')
+    throw new SwarmkeeperError('Usage', `--output ${opts.output}: expected text or json`);
   const now = opts.now === undefined ? undefined : parseTime(opts.now);
   if (opts.snapshot !== undefined) {
     const snapshot = readSnapshot(opts.snapshot);
-    const spec = opts.spec !== undefined ? specFromFile(opts.spec, name) : await withStore(cmd, (store) => specFromStore(store, requireName(name)));
+    const spec =
+      opts.spec !== undefined ? specFromFile(opts.spec, name) : await withStore(cmd, (store) => specFromStore(store, requireName(name)));
     return { result: plan(spec, snapshot, { now: now ?? snapshot.observedAt }), spec };
   }
-  if (opts.spec !== undefined) throw new SwarmkeeperError('Usage', '--spec needs --snapshot: a live plan reads the spec in force from the management etcd');
+  if (opts.spec !== undefined)
+    throw new SwarmkeeperError('Usage', '--spec needs --snapshot: a live plan reads the spec in force from the management etcd');
   const cluster = requireName(name);
   return withStore(cmd, async (store) => {
     const spec = await specFromStore(store, cluster);
@@ -89,7 +99,8 @@ function readSnapshot(file: string): Snapshot {
 function specFromFile(file: string, name: string | undefined): ResolvedSpec {
   const { text, source } = readSource(file);
   const cluster = loadClusterText(text, source, INPUT_FILE_LIMITS);
-  if (name !== undefined && name !== cluster.metadata.name) throw new SwarmkeeperError('Usage', `NAME ${name} differs from metadata.name ${cluster.metadata.name} in ${source}`);
+  if (name !== undefined && name !== cluster.metadata.name)
+    throw new SwarmkeeperError('Usage', `NAME ${name} differs from metadata.name ${cluster.metadata.name} in ${source}`);
   return resolveCluster(cluster);
 }
 
@@ -105,7 +116,16 @@ async function specFromStore(store: EtcdClusterStore, name: string): Promise<Res
  * cloud SDKs.
  */
 export async function observeLive(store: EtcdClusterStore, spec: ResolvedSpec): Promise<Snapshot> {
-  const [{ PeerClients }, { providerForSpec }, { livePeerFactories }, { EtcdMarkStore }, { Journal }, { observeWithPublished }, { silentLogger }, { etcdFencedKv }] = await Promise.all([
+  const [
+    { PeerClients },
+    { providerForSpec },
+    { livePeerFactories },
+    { EtcdMarkStore },
+    { Journal },
+    { observeWithPublished },
+    { silentLogger },
+    { etcdFencedKv },
+  ] = await Promise.all([
     import('../../observe/peer-clients.ts'),
     import('../../controller/providers.ts'),
     import('../../controller/live-peers.ts'),
@@ -120,7 +140,13 @@ export async function observeLive(store: EtcdClusterStore, spec: ResolvedSpec): 
   const kv = etcdFencedKv(store.client);
   try {
     return await observeWithPublished(
-      { cluster: spec.name, provider, peers, marks: new EtcdMarkStore(store.client, { prefix: store.prefix }), journal: new Journal(kv, { prefix: store.prefix }) },
+      {
+        cluster: spec.name,
+        provider,
+        peers,
+        marks: new EtcdMarkStore(store.client, { prefix: store.prefix }),
+        journal: new Journal(kv, { prefix: store.prefix }),
+      },
       kv,
       store.prefix,
     );

@@ -21,7 +21,9 @@ interface RecoverOptions {
 export function registerRecover(program: Command): void {
   program
     .command('recover')
-    .description('Rebuild a cluster that lost every manager (or its quorum) from a backup: restore etcd on a new founder, a fresh swarm, re-create the services, grow back')
+    .description(
+      'Rebuild a cluster that lost every manager (or its quorum) from a backup: restore etcd on a new founder, a fresh swarm, re-create the services, grow back',
+    )
     .argument('<name>', 'cluster name')
     .requiredOption('--from <backup>', 'the backup to restore, as `swarmkeeper backup list NAME` shows it')
     .option('--force', "recover even though the cluster's etcd still has quorum (its newer data is lost)")
@@ -34,18 +36,43 @@ export function registerRecover(program: Command): void {
     .action(async (name: string, opts: RecoverOptions, cmd: Command) => {
       const format = opts.output === undefined ? 'text' : parseOutputFormat(opts.output, ['yaml', 'json', 'name']);
       const timeoutMs = parseDuration(opts.timeout, '--timeout');
-      if (clusterOfBackup(opts.from) !== name) throw new SwarmkeeperError('Usage', `backup ${opts.from} belongs to cluster ${clusterOfBackup(opts.from)}, not ${name}`);
+      if (clusterOfBackup(opts.from) !== name)
+        throw new SwarmkeeperError('Usage', `backup ${opts.from} belongs to cluster ${clusterOfBackup(opts.from)}, not ${name}`);
       const out = format === 'text' || format === 'name' ? process.stdout : process.stderr;
       const result = await withStore(cmd, (store) => runRecover(store, name, opts, timeoutMs, (line) => out.write(`${line}\n`)));
-      const summary = { kind: 'Recovery', cluster: name, backup: result.backup.name, founder: result.founder, durationSeconds: result.durationMs / 1000, swarm: result.swarm };
+      const summary = {
+        kind: 'Recovery',
+        cluster: name,
+        backup: result.backup.name,
+        founder: result.founder,
+        durationSeconds: result.durationMs / 1000,
+        swarm: result.swarm,
+      };
       if (format === 'name') process.stdout.write(`swarmcluster.swarmkeeper.dev/${name}\n`);
       else if (format === 'json' || format === 'yaml') printObject(summary, format);
-      else process.stdout.write(`swarmcluster.swarmkeeper.dev/${name} recovered from backup/${result.backup.name}: Ready in ${(result.durationMs / 1000).toFixed(1)}s\n`);
+      else
+        process.stdout.write(
+          `swarmcluster.swarmkeeper.dev/${name} recovered from backup/${result.backup.name}: Ready in ${(result.durationMs / 1000).toFixed(1)}s\n`,
+        );
     });
 }
 
-async function runRecover(store: import('../../store/etcd-store.ts').EtcdClusterStore, name: string, opts: RecoverOptions, timeoutMs: number, progress: (line: string) => void) {
-  const [{ recoverCluster }, { openBackupStore, storeSpecOf }, { providerForSpec }, { observeLive }, { etcdFencedKv }, { silentLogger }, { dockerOf }] = await Promise.all([
+async function runRecover(
+  store: import('../../store/etcd-store.ts').EtcdClusterStore,
+  name: string,
+  opts: RecoverOptions,
+  timeoutMs: number,
+  progress: (line: string) => void,
+) {
+  const [
+    { recoverCluster },
+    { openBackupStore, storeSpecOf },
+    { providerForSpec },
+    { observeLive },
+    { etcdFencedKv },
+    { silentLogger },
+    { dockerOf },
+  ] = await Promise.all([
     import('../../backup/recover-cluster.ts'),
     import('../../backup/store-for-spec.ts'),
     import('../../controller/providers.ts'),
@@ -60,7 +87,10 @@ async function runRecover(store: import('../../store/etcd-store.ts').EtcdCluster
   if (spec.providerName !== 'local') {
     // The founder's agent reads the snapshot from the management etcd; EC2 nodes reach the
     // controller's bootstrap exchange instead, which carries no snapshot.
-    throw new SwarmkeeperError('Usage', `cluster ${name} runs on the ${spec.providerName} provider: recover supports the local provider only; follow docs/runbooks/quorum-lost.md`);
+    throw new SwarmkeeperError(
+      'Usage',
+      `cluster ${name} runs on the ${spec.providerName} provider: recover supports the local provider only; follow docs/runbooks/quorum-lost.md`,
+    );
   }
   const provider = providerForSpec(spec, { logger: silentLogger() });
   try {

@@ -37,10 +37,23 @@ export function registerRenderCloudConfig(program: Command): void {
     .addOption(new Option('--role <role>', 'manager or worker').choices(['manager', 'worker']).makeOptionMandatory())
     .addOption(new Option('--format <format>', 'cloud-config or ignition').choices(['cloud-config', 'ignition']).default('cloud-config'))
     .option('-f, --file <file>', 'read the spec from this file instead of the management etcd')
-    .addOption(new Option('--agent-image <image>', `image that carries the node agent (default: spec.provider.ec2.agentImage, else ${DEFAULT_AGENT_IMAGE})`).env('SWARMKEEPER_AGENT_IMAGE'))
-    .addOption(new Option('--bootstrap-url <url>', "the controller's bootstrap endpoint nodes call").env('SWARMKEEPER_BOOTSTRAP_URL').default('https://swarmkeeper-controller:8443'))
-    .addOption(new Option('--bootstrap-ca-file <file>', 'PEM CA certificates nodes trust for an https:// --bootstrap-url (a private CA)').env('SWARMKEEPER_BOOTSTRAP_CA_FILE'))
-    .option('--docker-tls', "managers also serve docker over mutual TLS on their private address (a controller outside the cluster)")
+    .addOption(
+      new Option(
+        '--agent-image <image>',
+        `image that carries the node agent (default: spec.provider.ec2.agentImage, else ${DEFAULT_AGENT_IMAGE})`,
+      ).env('SWARMKEEPER_AGENT_IMAGE'),
+    )
+    .addOption(
+      new Option('--bootstrap-url <url>', "the controller's bootstrap endpoint nodes call")
+        .env('SWARMKEEPER_BOOTSTRAP_URL')
+        .default('https://swarmkeeper-controller:8443'),
+    )
+    .addOption(
+      new Option('--bootstrap-ca-file <file>', 'PEM CA certificates nodes trust for an https:// --bootstrap-url (a private CA)').env(
+        'SWARMKEEPER_BOOTSTRAP_CA_FILE',
+      ),
+    )
+    .option('--docker-tls', 'managers also serve docker over mutual TLS on their private address (a controller outside the cluster)')
     .action(async (name: string, flags: RenderFlags, cmd: Command) => {
       const etcd = etcdOptionsOf(cmd);
       const bootstrapCa = readBootstrapCaFlag(flags.bootstrapCaFile, flags.bootstrapUrl);
@@ -87,7 +100,11 @@ async function clusterFromStore(name: string, cmd: Command): Promise<SwarmCluste
   const store = new EtcdClusterStore(createEtcdClient(opts), { prefix: opts.prefix });
   try {
     const stored = await store.get(name);
-    if (!stored) throw new SwarmkeeperError('NotFound', `cluster ${name} not found under ${opts.prefix} (create it with swarmkeeper apply -f, or render from a file with -f)`);
+    if (!stored)
+      throw new SwarmkeeperError(
+        'NotFound',
+        `cluster ${name} not found under ${opts.prefix} (create it with swarmkeeper apply -f, or render from a file with -f)`,
+      );
     return stored.cluster;
   } finally {
     await store.close();

@@ -69,31 +69,60 @@ export function registerRun(program: Command): void {
     .option('--identity <id>', 'name shown as the leader (default: host:pid:random)')
     .option('--resync-seconds <n>', 'full resync period of a converged cluster', '30')
     .option('--webhook-token-file <file>', 'bearer token for /v1/alerts (or SWARMKEEPER_WEBHOOK_TOKEN)')
-    .addOption(new Option('--bootstrap-url <url>', "where ec2 nodes reach this controller's POST /v1/bootstrap (serves it; needs --http-listen)").env('SWARMKEEPER_BOOTSTRAP_URL'))
     .addOption(
-      new Option('--bootstrap-ca-file <file>', 'PEM CA certificates written into ec2 user-data: the only ones nodes trust for an https:// --bootstrap-url (a private CA)').env(
-        'SWARMKEEPER_BOOTSTRAP_CA_FILE',
+      new Option(
+        '--bootstrap-url <url>',
+        "where ec2 nodes reach this controller's POST /v1/bootstrap (serves it; needs --http-listen)",
+      ).env('SWARMKEEPER_BOOTSTRAP_URL'),
+    )
+    .addOption(
+      new Option(
+        '--bootstrap-ca-file <file>',
+        'PEM CA certificates written into ec2 user-data: the only ones nodes trust for an https:// --bootstrap-url (a private CA)',
+      ).env('SWARMKEEPER_BOOTSTRAP_CA_FILE'),
+    )
+    .addOption(
+      new Option(
+        '--agent-image <image>',
+        "image ec2 nodes run the agent from, pinned to a version or digest (spec.provider.ec2.agentImage wins; default: this version's published image)",
+      ).env('SWARMKEEPER_AGENT_IMAGE'),
+    )
+    .option(
+      '--notify-webhook-url-file <file>',
+      'file holding the Slack-compatible webhook URL notifications are posted to (or SWARMKEEPER_NOTIFY_WEBHOOK_URL)',
+    )
+    .addOption(
+      new Option(
+        '--self-instance-id <id>',
+        "instance id of the node this controller runs on, replaced last when it is one of the cluster's nodes",
+      ).env('SWARMKEEPER_SELF_INSTANCE_ID'),
+    )
+    .addOption(
+      new Option('--tls-cert-file <file>', 'serve HTTPS with this PEM certificate (chain); needs --tls-key-file').env(
+        'SWARMKEEPER_TLS_CERT_FILE',
       ),
     )
-    .addOption(
-      new Option('--agent-image <image>', "image ec2 nodes run the agent from, pinned to a version or digest (spec.provider.ec2.agentImage wins; default: this version's published image)").env(
-        'SWARMKEEPER_AGENT_IMAGE',
-      ),
-    )
-    .option('--notify-webhook-url-file <file>', 'file holding the Slack-compatible webhook URL notifications are posted to (or SWARMKEEPER_NOTIFY_WEBHOOK_URL)')
-    .addOption(
-      new Option('--self-instance-id <id>', "instance id of the node this controller runs on, replaced last when it is one of the cluster's nodes").env('SWARMKEEPER_SELF_INSTANCE_ID'),
-    )
-    .addOption(new Option('--tls-cert-file <file>', 'serve HTTPS with this PEM certificate (chain); needs --tls-key-file').env('SWARMKEEPER_TLS_CERT_FILE'))
     .addOption(new Option('--tls-key-file <file>', 'the PEM private key of --tls-cert-file').env('SWARMKEEPER_TLS_KEY_FILE'))
     .addOption(
-      new Option('--trusted-proxy <addresses>', 'comma-separated proxy addresses or CIDR blocks whose X-Forwarded-For names the client (a TLS-terminating proxy in front of /v1/bootstrap)').env(
-        'SWARMKEEPER_TRUSTED_PROXY',
-      ),
+      new Option(
+        '--trusted-proxy <addresses>',
+        'comma-separated proxy addresses or CIDR blocks whose X-Forwarded-For names the client (a TLS-terminating proxy in front of /v1/bootstrap)',
+      ).env('SWARMKEEPER_TRUSTED_PROXY'),
     )
-    .addOption(new Option('--spec-source <source>', 'where SwarmCluster specs come from: the management etcd, or SwarmCluster objects in Kubernetes').choices(['etcd', 'kubernetes']).default('etcd').env('SWARMKEEPER_SPEC_SOURCE'))
-    .option('--kubeconfig <file>', 'with --spec-source kubernetes: the kubeconfig (default: KUBECONFIG, ~/.kube/config, then the in-cluster service account)')
-    .addHelpText('after', '\nExamples:\n  swarmkeeper --etcd-endpoints http://127.0.0.1:2379 run\n  swarmkeeper run --spec-source kubernetes --kubeconfig ~/.kube/config\n  swarmkeeper run --http-listen 0.0.0.0:8080')
+    .addOption(
+      new Option('--spec-source <source>', 'where SwarmCluster specs come from: the management etcd, or SwarmCluster objects in Kubernetes')
+        .choices(['etcd', 'kubernetes'])
+        .default('etcd')
+        .env('SWARMKEEPER_SPEC_SOURCE'),
+    )
+    .option(
+      '--kubeconfig <file>',
+      'with --spec-source kubernetes: the kubeconfig (default: KUBECONFIG, ~/.kube/config, then the in-cluster service account)',
+    )
+    .addHelpText(
+      'after',
+      '\nExamples:\n  swarmkeeper --etcd-endpoints http://127.0.0.1:2379 run\n  swarmkeeper run --spec-source kubernetes --kubeconfig ~/.kube/config\n  swarmkeeper run --http-listen 0.0.0.0:8080',
+    )
     .action(async (opts: RunOptions, cmd: Command) => {
       await runController(opts, cmd);
     });
@@ -101,28 +130,37 @@ export function registerRun(program: Command): void {
 
 async function runController(opts: RunOptions, cmd: Command): Promise<void> {
   const etcdOpts = etcdOptionsOf(cmd);
-  if (etcdOpts.endpoints.length === 0) throw new SwarmkeeperError('Usage', '--etcd-endpoints: at least one management etcd endpoint is needed');
+  if (etcdOpts.endpoints.length === 0)
+    throw new SwarmkeeperError('Usage', '--etcd-endpoints: at least one management etcd endpoint is needed');
   const resync = Number(opts.resyncSeconds);
-  if (!Number.isFinite(resync) || resync < 1) throw new SwarmkeeperError('Usage', `--resync-seconds ${opts.resyncSeconds}: expected a number of seconds >= 1`);
+  if (!Number.isFinite(resync) || resync < 1)
+    throw new SwarmkeeperError('Usage', `--resync-seconds ${opts.resyncSeconds}: expected a number of seconds >= 1`);
   const listen = opts.httpListen === undefined ? undefined : parseListen(opts.httpListen);
   const webhookToken = readWebhookToken(opts.webhookTokenFile);
   const tls = readTls(opts);
   const trustedProxies = opts.trustedProxy === undefined ? undefined : parseTrustedProxies(opts.trustedProxy);
-  if ((tls || trustedProxies) && !listen) throw new SwarmkeeperError('Usage', '--tls-cert-file and --trusted-proxy configure the HTTP server: --http-listen is needed too');
+  if ((tls || trustedProxies) && !listen)
+    throw new SwarmkeeperError('Usage', '--tls-cert-file and --trusted-proxy configure the HTTP server: --http-listen is needed too');
   const notifyWebhookUrl = readNotifyWebhookUrl(opts.notifyWebhookUrlFile);
   // Empty counts as unset: the swarm stack derives it from a file that a node not booted by swarmkeeper lacks.
   const selfInstanceId = opts.selfInstanceId?.trim() || undefined;
   if (selfInstanceId !== undefined && !/^[\w.:-]+$/.test(selfInstanceId)) {
-    throw new SwarmkeeperError('Usage', `--self-instance-id ${JSON.stringify(selfInstanceId)}: expected an instance id (letters, digits, . _ : -)`);
+    throw new SwarmkeeperError(
+      'Usage',
+      `--self-instance-id ${JSON.stringify(selfInstanceId)}: expected an instance id (letters, digits, . _ : -)`,
+    );
   }
-  if (opts.bootstrapUrl !== undefined && !listen) throw new SwarmkeeperError('Usage', '--bootstrap-url: nodes exchange their tokens over HTTP, so --http-listen is needed too');
-  if (opts.bootstrapUrl !== undefined && !isHttpUrl(opts.bootstrapUrl)) throw new SwarmkeeperError('Usage', `--bootstrap-url ${opts.bootstrapUrl}: expected an http(s):// URL`);
+  if (opts.bootstrapUrl !== undefined && !listen)
+    throw new SwarmkeeperError('Usage', '--bootstrap-url: nodes exchange their tokens over HTTP, so --http-listen is needed too');
+  if (opts.bootstrapUrl !== undefined && !isHttpUrl(opts.bootstrapUrl))
+    throw new SwarmkeeperError('Usage', `--bootstrap-url ${opts.bootstrapUrl}: expected an http(s):// URL`);
   const bootstrapCa = readBootstrapCaFlag(opts.bootstrapCaFile, opts.bootstrapUrl);
   const imageProblem = opts.agentImage === undefined ? undefined : imageRefProblem(opts.agentImage);
   if (imageProblem) throw new SwarmkeeperError('Usage', `--agent-image ${imageProblem}`);
-  if (opts.specSource !== 'kubernetes' && opts.kubeconfig !== undefined) throw new SwarmkeeperError('Usage', '--kubeconfig: only with --spec-source kubernetes');
+  if (opts.specSource !== 'kubernetes' && opts.kubeconfig !== undefined)
+    throw new SwarmkeeperError('Usage', '--kubeconfig: only with --spec-source kubernetes');
   const kubeConfig = opts.specSource === 'kubernetes' ? loadKubeConfig(opts.kubeconfig) : undefined;
-  const level = (cmd.parent?.opts<{ logLevel?: string }>().logLevel ?? 'info');
+  const level = cmd.parent?.opts<{ logLevel?: string }>().logLevel ?? 'info';
   const logger = createLogger({ level });
   const client = createEtcdClient(etcdOpts);
   const metrics = createMetrics();
@@ -141,7 +179,9 @@ async function runController(opts: RunOptions, cmd: Command): Promise<void> {
           otherProviders: localAgentConfig(etcdOpts.endpoints, etcdOpts.prefix),
         })
       : undefined;
-  const kube = kubeConfig ? kubeSpecSource({ kc: kubeConfig, mgmt: etcdFencedKv(client), fenceHolds: fenceHoldsIn(client), prefix: etcdOpts.prefix, logger }) : undefined;
+  const kube = kubeConfig
+    ? kubeSpecSource({ kc: kubeConfig, mgmt: etcdFencedKv(client), fenceHolds: fenceHoldsIn(client), prefix: etcdOpts.prefix, logger })
+    : undefined;
   const wired = wireController({
     management: etcdManagement(client, etcdOpts.prefix),
     ...(kube ? { specSource: kube } : {}),
@@ -248,14 +288,21 @@ function readWebhookToken(file: string | undefined): string | undefined {
     }
   }
   if (token === '') throw new SwarmkeeperError('Usage', `${where}: the token is blank`);
-  if (token.length < MIN_WEBHOOK_TOKEN_LENGTH) throw new SwarmkeeperError('Usage', `${where}: the token must be at least ${MIN_WEBHOOK_TOKEN_LENGTH} characters long (openssl rand -hex 32)`);
+  if (token.length < MIN_WEBHOOK_TOKEN_LENGTH)
+    throw new SwarmkeeperError(
+      'Usage',
+      `${where}: the token must be at least ${MIN_WEBHOOK_TOKEN_LENGTH} characters long (openssl rand -hex 32)`,
+    );
   return token;
 }
 
 function readTls(opts: RunOptions): { loaded: ServerTls; files: ServerTlsFiles } | undefined {
   if (opts.tlsCertFile === undefined && opts.tlsKeyFile === undefined) return undefined;
   if (opts.tlsCertFile === undefined || opts.tlsKeyFile === undefined) {
-    throw new SwarmkeeperError('Usage', 'give both --tls-cert-file and --tls-key-file (or SWARMKEEPER_TLS_CERT_FILE and SWARMKEEPER_TLS_KEY_FILE), or neither');
+    throw new SwarmkeeperError(
+      'Usage',
+      'give both --tls-cert-file and --tls-key-file (or SWARMKEEPER_TLS_CERT_FILE and SWARMKEEPER_TLS_KEY_FILE), or neither',
+    );
   }
   const files = { certFile: opts.tlsCertFile, keyFile: opts.tlsKeyFile };
   try {
@@ -288,8 +335,7 @@ async function startHttp(
   },
 ): Promise<FastifyInstance> {
   const { store } = wired;
-  const listClusters = async (): Promise<ResolvedSpec[]> =>
-    (await store.list()).map((c) => resolveCluster(c.cluster));
+  const listClusters = async (): Promise<ResolvedSpec[]> => (await store.list()).map((c) => resolveCluster(c.cluster));
   const specOf = async (name: string): Promise<ResolvedSpec | undefined> => {
     const stored = await store.get(name);
     return stored ? resolveCluster(stored.cluster) : undefined;
@@ -305,7 +351,12 @@ async function startHttp(
                 findInstance: instanceFinder(specOf, (spec) => deps.providers.get(spec)),
                 kvFor: (cluster: string) => EtcdManagementKv.forController(deps.client, deps.prefix, cluster),
                 // Only when the controller reaches managers over TLS (dockerAccessFromEnv).
-                ...(process.env.SWARMKEEPER_DOCKER_TLS_CA ? { dockerCa: (cluster: string) => loadOrCreateDockerCa(etcdCreateOnceSecret(deps.client, deps.prefix, cluster, DOCKER_CA_SECRET), cluster) } : {}),
+                ...(process.env.SWARMKEEPER_DOCKER_TLS_CA
+                  ? {
+                      dockerCa: (cluster: string) =>
+                        loadOrCreateDockerCa(etcdCreateOnceSecret(deps.client, deps.prefix, cluster, DOCKER_CA_SECRET), cluster),
+                    }
+                  : {}),
                 logger: deps.logger,
               },
             },
@@ -324,7 +375,12 @@ async function startHttp(
       },
       isLeader: () => wired.controller.isLeader(),
       // Asked on the leader only: it must reach a swarm manager of every cluster it manages.
-      swarm: swarmReadiness({ listClusters, providerFor: (spec) => deps.providers.get(spec), swarmFor: (endpoint) => new DockerSwarm(endpoint), logger: deps.logger }),
+      swarm: swarmReadiness({
+        listClusters,
+        providerFor: (spec) => deps.providers.get(spec),
+        swarmFor: (endpoint) => new DockerSwarm(endpoint),
+        logger: deps.logger,
+      }),
     },
     ...(deps.webhookToken
       ? {

@@ -16,9 +16,23 @@ const status: SwarmClusterStatus = {
   phase: 'Provisioning',
   managers: { desired: 3, ready: 1 },
   workers: { desired: 1, ready: 0 },
-  conditions: [{ type: 'Ready', status: 'False', reason: 'WaitingForNodes', message: 'managers 1/3', lastTransitionTime: '2026-01-01T00:00:00.000Z' }],
+  conditions: [
+    { type: 'Ready', status: 'False', reason: 'WaitingForNodes', message: 'managers 1/3', lastTransitionTime: '2026-01-01T00:00:00.000Z' },
+  ],
   nodes: [
-    { instanceId: 'lc-1', role: 'manager', address: '127.200.0.2', instanceState: 'running', swarmNodeId: 'n1', swarmState: 'ready', swarmRole: 'manager', availability: 'active', etcdMemberId: 'a', etcdMembership: 'voter (leader)', healthy: true },
+    {
+      instanceId: 'lc-1',
+      role: 'manager',
+      address: '127.200.0.2',
+      instanceState: 'running',
+      swarmNodeId: 'n1',
+      swarmState: 'ready',
+      swarmRole: 'manager',
+      availability: 'active',
+      etcdMemberId: 'a',
+      etcdMembership: 'voter (leader)',
+      healthy: true,
+    },
     { instanceId: 'lc-2', role: 'worker', instanceState: 'pending', healthy: false, marks: ['detector:startup: never joined'] },
   ],
   holds: [],
@@ -47,7 +61,9 @@ describe('status view', () => {
   });
 
   it('renders every node with role, id, address, swarm state, etcd membership and health', () => {
-    const text = renderStatusText(buildStatusView(cluster(), status, [entry('2', 'failed', { error: 'boom' })], { specError: 'spec.managers.count: must be odd' }));
+    const text = renderStatusText(
+      buildStatusView(cluster(), status, [entry('2', 'failed', { error: 'boom' })], { specError: 'spec.managers.count: must be odd' }),
+    );
     expect(text).toContain('Cluster prod: Provisioning (generation 3, observed 3)');
     expect(text).toMatch(/manager\s+lc-1\s+127\.200\.0\.2\s+running\s+manager\/ready\s+voter \(leader\)\s+healthy/);
     expect(text).toMatch(/worker\s+lc-2\s+-\s+pending\s+-\s+-\s+unhealthy \(detector:startup: never joined\)/);
@@ -57,7 +73,13 @@ describe('status view', () => {
 
   it('shows the last backup and a newer failure', () => {
     const backup = {
-      lastBackup: { name: 'prod-20261201t120000000z-scheduled', takenAt: '2026-12-01T12:00:00.000Z', purpose: 'scheduled', sizeBytes: 20480, durationSeconds: 0.25 },
+      lastBackup: {
+        name: 'prod-20261201t120000000z-scheduled',
+        takenAt: '2026-12-01T12:00:00.000Z',
+        purpose: 'scheduled',
+        sizeBytes: 20480,
+        durationSeconds: 0.25,
+      },
       lastFailure: { at: '2026-12-01T13:00:00.000Z', purpose: 'pre-change', error: 'streaming an etcd snapshot: refused' },
     };
     const text = renderStatusText(buildStatusView(cluster(), { ...status, backup }, []));

@@ -35,7 +35,12 @@ export interface OperationRow {
   readonly error?: string;
 }
 
-export function buildStatusView(cluster: SwarmCluster, status: SwarmClusterStatus | undefined, journal: readonly JournalEntry[], opts: { specError?: string; operations?: number; requests?: Readonly<Record<string, string>> } = {}): StatusView {
+export function buildStatusView(
+  cluster: SwarmCluster,
+  status: SwarmClusterStatus | undefined,
+  journal: readonly JournalEntry[],
+  opts: { specError?: string; operations?: number; requests?: Readonly<Record<string, string>> } = {},
+): StatusView {
   const recent = journal.slice(-(opts.operations ?? 10)).reverse();
   return {
     name: cluster.metadata.name,
@@ -69,7 +74,9 @@ export function renderStatusText(v: StatusView): string {
   const gen = v.generation === undefined ? '' : ` (generation ${v.generation}, observed ${v.observedGeneration ?? '-'})`;
   out.push(`Cluster ${v.name}: ${v.phase}${gen}`);
   if (v.managers || v.workers) {
-    out.push(`Managers ${v.managers?.ready ?? 0}/${v.managers?.desired ?? 0} ready, workers ${v.workers?.ready ?? 0}/${v.workers?.desired ?? 0} ready`);
+    out.push(
+      `Managers ${v.managers?.ready ?? 0}/${v.managers?.desired ?? 0} ready, workers ${v.workers?.ready ?? 0}/${v.workers?.desired ?? 0} ready`,
+    );
   }
   if (v.specError) out.push(`Spec rejected: ${printable(v.specError)}`);
   if (v.lastReconcileTime) out.push(`Last reconcile: ${v.lastReconcileTime}`);
@@ -77,20 +84,39 @@ export function renderStatusText(v: StatusView): string {
   out.push('', 'NODES');
   out.push(...nodeTableLines(v.nodes, v.requests));
   out.push('', 'CONDITIONS');
-  out.push(...table(['TYPE', 'STATUS', 'REASON', 'MESSAGE'], v.conditions.map((c) => [c.type, c.status, c.reason, c.message])));
+  out.push(
+    ...table(
+      ['TYPE', 'STATUS', 'REASON', 'MESSAGE'],
+      v.conditions.map((c) => [c.type, c.status, c.reason, c.message]),
+    ),
+  );
   if (v.holds.length > 0) {
     out.push('', 'HOLDS');
-    out.push(...table(['RULE', 'REASON', 'MESSAGE'], v.holds.map((h) => [h.rule, h.reason, h.message])));
+    out.push(
+      ...table(
+        ['RULE', 'REASON', 'MESSAGE'],
+        v.holds.map((h) => [h.rule, h.reason, h.message]),
+      ),
+    );
   }
   out.push('', 'RECENT OPERATIONS');
-  out.push(...table(['STARTED', 'STEP', 'TARGET', 'STATE', 'DETAIL'], v.operations.map((o) => [o.startedAt, o.step, o.target, o.state, o.error ?? o.result ?? ''])));
+  out.push(
+    ...table(
+      ['STARTED', 'STEP', 'TARGET', 'STATE', 'DETAIL'],
+      v.operations.map((o) => [o.startedAt, o.step, o.target, o.state, o.error ?? o.result ?? '']),
+    ),
+  );
   return `${out.join('\n')}\n`;
 }
 
 /** The last backup and, when newer, the failure since. */
 function backupLines(b: StatusView['backup']): string[] {
   const last = b?.lastBackup;
-  const lines = [last ? `Last backup: ${last.name} (${last.purpose}, ${last.takenAt}, ${last.sizeBytes} bytes, ${last.durationSeconds.toFixed(2)}s)` : 'Last backup: none'];
+  const lines = [
+    last
+      ? `Last backup: ${last.name} (${last.purpose}, ${last.takenAt}, ${last.sizeBytes} bytes, ${last.durationSeconds.toFixed(2)}s)`
+      : 'Last backup: none',
+  ];
   if (b?.lastFailure) lines.push(`Last backup failure: ${b.lastFailure.at} (${b.lastFailure.purpose}): ${b.lastFailure.error}`);
   return b ? lines : [];
 }

@@ -20,14 +20,18 @@ export function registerStatus(program: Command): void {
     .option('-o, --output <format>', 'json or name (default: text)')
     .option('--operations <n>', 'how many recent operations to show', '10')
     .option('-w, --watch', 'print the view again whenever the cluster changes, until interrupted')
-    .addHelpText('after', '\nExamples:\n  swarmkeeper status prod\n  swarmkeeper status prod -o json | jq .nodes\n  swarmkeeper status prod -w')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  swarmkeeper status prod\n  swarmkeeper status prod -o json | jq .nodes\n  swarmkeeper status prod -w',
+    )
     .action(async (name: string, opts: { output?: string; operations: string; watch?: boolean }, cmd: Command) => {
       if (opts.output !== undefined && opts.output !== 'json' && opts.output !== 'name') {
         throw new SwarmkeeperError('Usage', `--output ${opts.output}: status prints text, json (-o json) or name (-o name)`);
       }
       const format = opts.output ?? 'text';
       const operations = Number.parseInt(opts.operations, 10);
-      if (!Number.isInteger(operations) || operations < 0) throw new SwarmkeeperError('Usage', `--operations ${opts.operations}: expected a whole number`);
+      if (!Number.isInteger(operations) || operations < 0)
+        throw new SwarmkeeperError('Usage', `--operations ${opts.operations}: expected a whole number`);
       await withStore(cmd, async (store) => {
         let shown = render(await requireView(store, name, operations), name, format);
         process.stdout.write(shown);
@@ -60,7 +64,8 @@ async function requireView(store: EtcdClusterStore, name: string, operations: nu
   const view = await readView(store, name, operations);
   if (view) return view;
   const raw = await store.readRaw(name);
-  if (raw.specText !== undefined) throw new SwarmkeeperError('SpecInvalid', `SwarmCluster "${name}" has no valid spec: ${specErrorOf(raw) ?? 'unknown error'}`);
+  if (raw.specText !== undefined)
+    throw new SwarmkeeperError('SpecInvalid', `SwarmCluster "${name}" has no valid spec: ${specErrorOf(raw) ?? 'unknown error'}`);
   throw notFound(name);
 }
 
@@ -73,5 +78,9 @@ async function readView(store: EtcdClusterStore, name: string, operations: numbe
     new EtcdMarkStore(store.client, { prefix: store.prefix }).listControls(name),
   ]);
   const requests = Object.fromEntries(controls.flatMap((c) => (c.request ? [[c.instanceId, c.request.action] as const] : [])));
-  return buildStatusView(stored.cluster, stored.status, journal, { operations, requests, ...(stored.specError ? { specError: stored.specError } : {}) });
+  return buildStatusView(stored.cluster, stored.status, journal, {
+    operations,
+    requests,
+    ...(stored.specError ? { specError: stored.specError } : {}),
+  });
 }

@@ -17,7 +17,10 @@ export function registerWait(program: Command): void {
     .requiredOption('--for <condition>', 'condition=<Ready|Progressing|Degraded|SpecValid>[=true|false|unknown], or delete')
     .option('--timeout <duration>', 'how long to wait (30s, 5m, 1h; 0 waits for ever)', '30s')
     .option('-o, --output <format>', 'name: print only swarmcluster.swarmkeeper.dev/NAME')
-    .addHelpText('after', '\nExit codes: 0 met, 1 timed out (or an error), 2 usage.\n\nExamples:\n  swarmkeeper wait prod --for=condition=Ready --timeout=10m\n  swarmkeeper wait prod --for=condition=Degraded=false\n  swarmkeeper wait prod --for=delete --timeout=15m')
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 met, 1 timed out (or an error), 2 usage.\n\nExamples:\n  swarmkeeper wait prod --for=condition=Ready --timeout=10m\n  swarmkeeper wait prod --for=condition=Degraded=false\n  swarmkeeper wait prod --for=delete --timeout=15m',
+    )
     .action(async (name: string, opts: { for: string; timeout: string; output?: string }, cmd: Command) => {
       const want = parseWaitFor(opts.for);
       const timeoutMs = parseDuration(opts.timeout, '--timeout');
@@ -27,6 +30,8 @@ export function registerWait(program: Command): void {
         return waitForCluster(store, name, want, { timeoutMs });
       });
       if (!met) throw new SwarmkeeperError('Timeout', `timed out waiting for the ${describeWaitFor(want)} on ${RESOURCES}/${name}`);
-      process.stdout.write(format === 'name' ? `${RESOURCE}/${name}\n` : `${RESOURCE}/${name} ${want.kind === 'delete' ? 'deleted' : 'condition met'}\n`);
+      process.stdout.write(
+        format === 'name' ? `${RESOURCE}/${name}\n` : `${RESOURCE}/${name} ${want.kind === 'delete' ? 'deleted' : 'condition met'}\n`,
+      );
     });
 }

@@ -64,7 +64,14 @@ export function localBackend(dir: string, logger: Logger): DemoBackend {
     providerSpec: { local: { baseDir: dir, addressBlock: DEMO_NODE_BLOCK } },
     provider,
     // The same wiring as `swarmkeeper run` (wireController), with this provider.
-    controller: (w) => wireController({ management: etcdManagement(w.client, w.prefix), managementEndpoints: w.managementEndpoints, logger: w.logger, providerFor: () => provider, ...PACING }).controller,
+    controller: (w) =>
+      wireController({
+        management: etcdManagement(w.client, w.prefix),
+        managementEndpoints: w.managementEndpoints,
+        logger: w.logger,
+        providerFor: () => provider,
+        ...PACING,
+      }).controller,
     killManager: async (id) => {
       const dockerd = dockerdPid(nodeDir(id));
       const etcd = runningEtcdPid(join(nodeDir(id), 'agent', 'etcd.pid'));
@@ -77,7 +84,13 @@ export function localBackend(dir: string, logger: Logger): DemoBackend {
       }
       return `kill -9 dockerd (pid ${dockerd ?? 'none'}) and etcd (pid ${etcd ?? 'none'}) of ${id}`;
     },
-    sampleQuorum: (cluster, managerIds, except) => sampleRealQuorum(provider, dir, cluster, managerIds.filter((id) => id !== except)),
+    sampleQuorum: (cluster, managerIds, except) =>
+      sampleRealQuorum(
+        provider,
+        dir,
+        cluster,
+        managerIds.filter((id) => id !== except),
+      ),
     terminateAll: async (cluster) => {
       const all = await provider.list(cluster);
       await Promise.all(all.map((i) => provider.terminate(cluster, i.id)));
@@ -112,8 +125,14 @@ function sampleRealQuorum(provider: LocalProvider, dir: string, cluster: string,
     while (!stopped) {
       const at = Date.now();
       const [e, s] = await Promise.all([
-        withTimeout(etcd.read('/swarmkeeper-demo/probe'), 2_000, 'etcd').then(() => true, () => false),
-        Promise.any(swarms.map((sw) => withTimeout(sw.listNodes(), 2_000, 'swarm'))).then(() => true, () => false),
+        withTimeout(etcd.read('/swarmkeeper-demo/probe'), 2_000, 'etcd').then(
+          () => true,
+          () => false,
+        ),
+        Promise.any(swarms.map((sw) => withTimeout(sw.listNodes(), 2_000, 'swarm'))).then(
+          () => true,
+          () => false,
+        ),
       ]);
       record(tallies.etcd, e, at);
       record(tallies.swarm, s, at);

@@ -18,7 +18,15 @@ describe('DemoProgress', () => {
     const lines: string[] = [];
     const p = new DemoProgress((l) => lines.push(l));
     const done = p.waitFor(convergedOn(1, 0), 'converging', 10_000, new AbortController().signal);
-    p.onEvent({ type: 'cycle', cluster: 'demo', cycle: '1', phase: 'Provisioning', planned: 1, executed: 1, status: aStatus({ phase: 'Provisioning' }) });
+    p.onEvent({
+      type: 'cycle',
+      cluster: 'demo',
+      cycle: '1',
+      phase: 'Provisioning',
+      planned: 1,
+      executed: 1,
+      status: aStatus({ phase: 'Provisioning' }),
+    });
     p.onEvent({
       type: 'step',
       cluster: 'demo',
@@ -42,12 +50,20 @@ describe('DemoProgress', () => {
   it('needs every node healthy and the counts right', () => {
     expect(convergedOn(1, 0)(aStatus())).toBe(true);
     expect(convergedOn(1, 1)(aStatus())).toBe(false);
-    expect(convergedOn(1, 0)(aStatus({ nodes: [{ instanceId: 'lc-1', role: 'manager', instanceState: 'running', healthy: false }] }))).toBe(false);
+    expect(convergedOn(1, 0)(aStatus({ nodes: [{ instanceId: 'lc-1', role: 'manager', instanceState: 'running', healthy: false }] }))).toBe(
+      false,
+    );
   });
 });
 
 describe('pickVictim', () => {
-  const row = (instanceId: string, etcdMembership: string, healthy = true) => ({ instanceId, role: 'manager' as const, instanceState: 'running', etcdMembership, healthy });
+  const row = (instanceId: string, etcdMembership: string, healthy = true) => ({
+    instanceId,
+    role: 'manager' as const,
+    instanceState: 'running',
+    etcdMembership,
+    healthy,
+  });
   it('kills a healthy follower, else the last manager', () => {
     expect(pickVictim({ nodes: [row('a', 'voter (leader)'), row('b', 'voter'), row('c', 'voter', false)] })).toBe('b');
     expect(pickVictim({ nodes: [row('a', 'voter (leader)')] })).toBe('a');

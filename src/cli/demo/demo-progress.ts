@@ -55,7 +55,10 @@ export class DemoProgress {
       };
       const onAbort = (): void => finish(new Error('interrupted'));
       const waiter = { goal, resolve: () => finish() };
-      const timer = setTimeout(() => finish(new Error(`${what}: not reached within ${Math.round(timeoutMs / 1000)} s (see --timeout)`)), timeoutMs);
+      const timer = setTimeout(
+        () => finish(new Error(`${what}: not reached within ${Math.round(timeoutMs / 1000)} s (see --timeout)`)),
+        timeoutMs,
+      );
       signal.addEventListener('abort', onAbort, { once: true });
       this.waiters.push(waiter);
     });

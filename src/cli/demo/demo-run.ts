@@ -90,7 +90,12 @@ export async function runDemo(o: DemoRunOptions): Promise<void> {
     const w = workload;
     if (w) Object.assign(summary, { image: w.image });
 
-    const stage = async (title: string, goal: (s: SwarmClusterStatus) => boolean, act: () => Promise<void>, during?: string): Promise<void> => {
+    const stage = async (
+      title: string,
+      goal: (s: SwarmClusterStatus) => boolean,
+      act: () => Promise<void>,
+      during?: string,
+    ): Promise<void> => {
       o.print(`\n== ${title}`);
       progress.startStage();
       w?.stage();
@@ -101,16 +106,26 @@ export async function runDemo(o: DemoRunOptions): Promise<void> {
       o.print(`  -> ${progress.latest?.phase ?? '?'} in ${seconds.toFixed(1)} s`);
       const service = during ? w?.stage() : undefined;
       if (service && during) o.print(`  ${serviceLine(service, during)}`);
-      summary.stages.push({ stage: title, seconds: round1(seconds), phase: progress.latest?.phase ?? '?', ...(service ? { service } : {}) });
+      summary.stages.push({
+        stage: title,
+        seconds: round1(seconds),
+        phase: progress.latest?.phase ?? '?',
+        ...(service ? { service } : {}),
+      });
     };
 
     await stage(`1/3 Creating cluster ${DEMO_CLUSTER}: 3 managers, ${o.workers} workers`, convergedOn(3, o.workers), async () => {
       await store.apply(demoCluster({ workers: o.workers, provider: b.providerSpec }));
     });
     if (w) {
-      const managers = async () => (await b.provider.list(DEMO_CLUSTER)).filter((i) => i.role === 'manager' && i.state === 'running').map((i) => b.provider.dockerEndpoint(i));
+      const managers = async () =>
+        (await b.provider.list(DEMO_CLUSTER))
+          .filter((i) => i.role === 'manager' && i.state === 'running')
+          .map((i) => b.provider.dockerEndpoint(i));
       const deployed = await w.deploy(managers, o.timeoutMs);
-      o.print(`  Deployed ${deployed.service} (${deployed.replicas} replicas of ${w.image}): ${deployed.latest}/${deployed.replicas} running`);
+      o.print(
+        `  Deployed ${deployed.service} (${deployed.replicas} replicas of ${w.image}): ${deployed.latest}/${deployed.replicas} running`,
+      );
     }
     await stage(
       `2/3 Scaling workers ${o.workers} -> ${o.scaleWorkersTo}`,

@@ -34,8 +34,12 @@ export interface DemoWorkload {
 /** What is missing for the sample service, one line each (empty: it can run). */
 export function demoWorkloadProblems(): string[] {
   return [
-    ...(findInPath(REGISTRY_BINARY, process.env.PATH ?? '') ? [] : [`${REGISTRY_BINARY} was not found: install it with \`apt-get install docker-registry\``]),
-    ...(existsSync(BUSYBOX_BINARY) && canBuildBusyboxImage() ? [] : [`a static ${BUSYBOX_BINARY} is needed for the sample image: install it with \`apt-get install busybox-static\``]),
+    ...(findInPath(REGISTRY_BINARY, process.env.PATH ?? '')
+      ? []
+      : [`${REGISTRY_BINARY} was not found: install it with \`apt-get install docker-registry\``]),
+    ...(existsSync(BUSYBOX_BINARY) && canBuildBusyboxImage()
+      ? []
+      : [`a static ${BUSYBOX_BINARY} is needed for the sample image: install it with \`apt-get install busybox-static\``]),
   ];
 }
 
@@ -78,7 +82,11 @@ const DEPLOY_RETRY_MS = 60_000;
  * the next try goes to the next manager. A Conflict means an earlier try created it and
  * only its answer was lost. Returns the client of the manager that took it.
  */
-async function createThroughAManager(managers: () => Promise<readonly DockerEndpoint[]>, image: string, deadlineMs: number): Promise<Docker> {
+async function createThroughAManager(
+  managers: () => Promise<readonly DockerEndpoint[]>,
+  image: string,
+  deadlineMs: number,
+): Promise<Docker> {
   return retrying(
     async (attempt) => {
       const list = await managers();

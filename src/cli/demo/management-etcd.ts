@@ -16,7 +16,12 @@ export interface ManagementEtcd {
 }
 
 export function managementEtcdPaths(dir: string) {
-  return { dataDir: join(dir, 'mgmt-etcd'), pidFile: join(dir, 'mgmt-etcd.pid'), logFile: join(dir, 'mgmt-etcd.log'), addressFile: join(dir, 'mgmt-etcd.address') };
+  return {
+    dataDir: join(dir, 'mgmt-etcd'),
+    pidFile: join(dir, 'mgmt-etcd.pid'),
+    logFile: join(dir, 'mgmt-etcd.log'),
+    addressFile: join(dir, 'mgmt-etcd.address'),
+  };
 }
 
 export async function startManagementEtcd(dir: string, opts: { detached: boolean }): Promise<ManagementEtcd> {

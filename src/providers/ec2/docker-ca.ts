@@ -43,7 +43,10 @@ export async function createDockerCa(cluster: string, now = Date.now(), validDay
     signingAlgorithm: ALG,
     notBefore: new Date(now - 60_000),
     notAfter: new Date(now + validDays * DAY_MS),
-    extensions: [new x509.BasicConstraintsExtension(true, 0, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true)],
+    extensions: [
+      new x509.BasicConstraintsExtension(true, 0, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+    ],
   });
   const stored = { cert: cert.toString('pem'), key: await privateKeyPem(keys.privateKey) };
   return { ca: await caFromStored(stored), stored };
@@ -62,7 +65,13 @@ export async function loadOrCreateDockerCa(secret: CreateOnceSecret, cluster: st
 async function caFromStored(stored: StoredCa): Promise<DockerCa> {
   const caCert = new x509.X509Certificate(stored.cert);
   const caKey = await webcrypto.subtle.importKey('pkcs8', x509.PemConverter.decodeFirst(stored.key), ALG, false, ['sign']);
-  const sign = async (o: { subject: string; publicKey: x509.PublicKey | CryptoKey; now: number; days: number; extensions: x509.Extension[] }): Promise<string> => {
+  const sign = async (o: {
+    subject: string;
+    publicKey: x509.PublicKey | CryptoKey;
+    now: number;
+    days: number;
+    extensions: x509.Extension[];
+  }): Promise<string> => {
     const cert = await x509.X509CertificateGenerator.create({
       subject: o.subject,
       issuer: caCert.subject,
@@ -71,7 +80,11 @@ async function caFromStored(stored: StoredCa): Promise<DockerCa> {
       signingAlgorithm: ALG,
       notBefore: new Date(o.now - 60_000),
       notAfter: new Date(o.now + o.days * DAY_MS),
-      extensions: [new x509.BasicConstraintsExtension(false, undefined, true), await x509.AuthorityKeyIdentifierExtension.create(caCert), ...o.extensions],
+      extensions: [
+        new x509.BasicConstraintsExtension(false, undefined, true),
+        await x509.AuthorityKeyIdentifierExtension.create(caCert),
+        ...o.extensions,
+      ],
     });
     return cert.toString('pem');
   };
@@ -82,7 +95,11 @@ async function caFromStored(stored: StoredCa): Promise<DockerCa> {
       try {
         csr = new x509.Pkcs10CertificateRequest(csrPem);
       } catch (err) {
-        throw new SwarmkeeperError('SpecInvalid', `the docker certificate request is not a PEM PKCS#10 request: ${(err as Error).message}`, { cause: err });
+        throw new SwarmkeeperError(
+          'SpecInvalid',
+          `the docker certificate request is not a PEM PKCS#10 request: ${(err as Error).message}`,
+          { cause: err },
+        );
       }
       if (!(await csr.verify())) throw new SwarmkeeperError('SpecInvalid', 'the docker certificate request is not signed by its own key');
       return sign({
@@ -104,7 +121,10 @@ async function caFromStored(stored: StoredCa): Promise<DockerCa> {
         publicKey: keys.publicKey,
         now,
         days: 365,
-        extensions: [new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true), new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth])],
+        extensions: [
+          new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+          new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth]),
+        ],
       });
       return { cert, key: await privateKeyPem(keys.privateKey) };
     },

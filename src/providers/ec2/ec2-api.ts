@@ -25,10 +25,15 @@ import {
 export interface Ec2Api {
   runInstances(input: RunInstancesCommandInput): Promise<RunInstancesCommandOutput>;
   /** Every page of DescribeInstances, `pageSize` items per page (EC2 allows 5..1000). */
-  describeInstancesPages(input: Omit<DescribeInstancesCommandInput, 'MaxResults' | 'NextToken'>, pageSize: number): AsyncIterable<readonly Reservation[]>;
+  describeInstancesPages(
+    input: Omit<DescribeInstancesCommandInput, 'MaxResults' | 'NextToken'>,
+    pageSize: number,
+  ): AsyncIterable<readonly Reservation[]>;
   terminateInstances(instanceIds: readonly string[]): Promise<TerminateInstancesCommandOutput>;
   /** Status checks of the given instances (EC2 takes at most 100 ids per call). */
-  describeInstanceStatus(input: Omit<DescribeInstanceStatusCommandInput, 'MaxResults' | 'NextToken'>): AsyncIterable<readonly InstanceStatus[]>;
+  describeInstanceStatus(
+    input: Omit<DescribeInstanceStatusCommandInput, 'MaxResults' | 'NextToken'>,
+  ): AsyncIterable<readonly InstanceStatus[]>;
   close(): void;
 }
 

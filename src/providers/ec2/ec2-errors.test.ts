@@ -39,7 +39,10 @@ describe('EC2 errors sorted into codes', () => {
   });
 
   it('says how to provide missing credentials', () => {
-    const e = classifyEc2Error(Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' }), ctx);
+    const e = classifyEc2Error(
+      Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' }),
+      ctx,
+    );
     expect(e.code).toBe('Unauthorized');
     expect(e.message).toMatch(/AWS_ACCESS_KEY_ID.*AWS_PROFILE.*instance profile/);
   });

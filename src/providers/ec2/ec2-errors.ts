@@ -17,7 +17,15 @@ const SPEC_FIELDS: ReadonlyArray<readonly [RegExp, string]> = [
 const INSUFFICIENT_CAPACITY = new Set(['InsufficientInstanceCapacity', 'InsufficientCapacity', 'InsufficientHostCapacity', 'Unsupported']);
 const QUOTA = new Set(['InstanceLimitExceeded', 'VcpuLimitExceeded', 'MaxSpotInstanceCountExceeded', 'ResourceLimitExceeded']);
 const THROTTLED = new Set(['RequestLimitExceeded', 'Throttling', 'ThrottlingException', 'TooManyRequestsException']);
-const UNAUTHORIZED = new Set(['AuthFailure', 'UnauthorizedOperation', 'InvalidClientTokenId', 'SignatureDoesNotMatch', 'OptInRequired', 'ExpiredToken', 'RequestExpired']);
+const UNAUTHORIZED = new Set([
+  'AuthFailure',
+  'UnauthorizedOperation',
+  'InvalidClientTokenId',
+  'SignatureDoesNotMatch',
+  'OptInRequired',
+  'ExpiredToken',
+  'RequestExpired',
+]);
 
 export const CREDENTIALS_HINT =
   'provide AWS credentials the standard way: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN), AWS_PROFILE with ~/.aws/credentials or SSO, a web identity token (EKS IRSA), or an instance profile';
@@ -50,35 +58,57 @@ export function classifyEc2Error(err: unknown, ctx: ClassifyContext): Swarmkeepe
         details: { field, ec2Code: code },
       });
     }
-    if ((code === 'InvalidParameterValue' && /iamInstanceProfile/i.test(msg)) || (code === 'NoSuchEntity' && /instance profile/i.test(msg))) {
+    if (
+      (code === 'InvalidParameterValue' && /iamInstanceProfile/i.test(msg)) ||
+      (code === 'NoSuchEntity' && /instance profile/i.test(msg))
+    ) {
       return new SwarmkeeperError('SpecInvalid', `${at}EC2 refused spec.provider.ec2.iamInstanceProfile (${code}): ${msg}`, {
         cause: err,
         details: { field: 'spec.provider.ec2.iamInstanceProfile', ec2Code: code },
       });
     }
     if (INSUFFICIENT_CAPACITY.has(code)) {
-      return new SwarmkeeperError('Capacity', `${at}EC2 has no capacity for the instance type here (${code}); other subnets are tried, then the launch is retried later with backoff`, {
-        cause: err,
-        details: { ec2Code: code, capacityKind: 'capacity' satisfies CapacityKind },
-      });
+      return new SwarmkeeperError(
+        'Capacity',
+        `${at}EC2 has no capacity for the instance type here (${code}); other subnets are tried, then the launch is retried later with backoff`,
+        {
+          cause: err,
+          details: { ec2Code: code, capacityKind: 'capacity' satisfies CapacityKind },
+        },
+      );
     }
     if (QUOTA.has(code)) {
-      return new SwarmkeeperError('Capacity', `${at}the account's EC2 quota is exhausted (${code}): ${msg}; raise the quota (Service Quotas) or lower the counts; no more launches until then`, {
-        cause: err,
-        details: { ec2Code: code, capacityKind: 'quota' satisfies CapacityKind },
-      });
+      return new SwarmkeeperError(
+        'Capacity',
+        `${at}the account's EC2 quota is exhausted (${code}): ${msg}; raise the quota (Service Quotas) or lower the counts; no more launches until then`,
+        {
+          cause: err,
+          details: { ec2Code: code, capacityKind: 'quota' satisfies CapacityKind },
+        },
+      );
     }
     if (THROTTLED.has(code)) {
-      return new SwarmkeeperError('Throttled', `${at}EC2 throttled the call and it stayed throttled after adaptive retries (${code})`, { cause: err, details: { ec2Code: code } });
-    }
-    if (UNAUTHORIZED.has(code)) {
-      return new SwarmkeeperError('Unauthorized', `${at}EC2 refused the credentials (${code}): ${msg}; check the IAM policy, or ${CREDENTIALS_HINT}`, {
+      return new SwarmkeeperError('Throttled', `${at}EC2 throttled the call and it stayed throttled after adaptive retries (${code})`, {
         cause: err,
         details: { ec2Code: code },
       });
     }
+    if (UNAUTHORIZED.has(code)) {
+      return new SwarmkeeperError(
+        'Unauthorized',
+        `${at}EC2 refused the credentials (${code}): ${msg}; check the IAM policy, or ${CREDENTIALS_HINT}`,
+        {
+          cause: err,
+          details: { ec2Code: code },
+        },
+      );
+    }
     if (code === 'IdempotentParameterMismatch') {
-      return new SwarmkeeperError('Conflict', `${at}the client token was used before with other parameters (${code}); the launch is left to the next cycle`, { cause: err, details: { ec2Code: code } });
+      return new SwarmkeeperError(
+        'Conflict',
+        `${at}the client token was used before with other parameters (${code}); the launch is left to the next cycle`,
+        { cause: err, details: { ec2Code: code } },
+      );
     }
     if (/\.NotFound$/.test(code)) {
       return new SwarmkeeperError('NotFound', `${at}${msg} (${code})`, { cause: err, details: { ec2Code: code } });
@@ -90,14 +120,21 @@ export function classifyEc2Error(err: unknown, ctx: ClassifyContext): Swarmkeepe
     return new SwarmkeeperError('Unauthorized', `${at}no AWS credentials found; ${CREDENTIALS_HINT}`, { cause: err });
   }
   if (/Region is missing/i.test(msg)) {
-    return new SwarmkeeperError('SpecInvalid', `${at}no AWS region: set spec.provider.ec2.region (or AWS_REGION)`, { cause: err, details: { field: 'spec.provider.ec2.region' } });
-  }
-  const sysCode = (err as { code?: unknown } | null)?.code;
-  if (sysCode === 'ENOTFOUND' && ctx.region !== undefined && msg.includes(ctx.region)) {
-    return new SwarmkeeperError('SpecInvalid', `${at}the EC2 endpoint of region ${ctx.region} does not resolve: is spec.provider.ec2.region a real AWS region?`, {
+    return new SwarmkeeperError('SpecInvalid', `${at}no AWS region: set spec.provider.ec2.region (or AWS_REGION)`, {
       cause: err,
       details: { field: 'spec.provider.ec2.region' },
     });
+  }
+  const sysCode = (err as { code?: unknown } | null)?.code;
+  if (sysCode === 'ENOTFOUND' && ctx.region !== undefined && msg.includes(ctx.region)) {
+    return new SwarmkeeperError(
+      'SpecInvalid',
+      `${at}the EC2 endpoint of region ${ctx.region} does not resolve: is spec.provider.ec2.region a real AWS region?`,
+      {
+        cause: err,
+        details: { field: 'spec.provider.ec2.region' },
+      },
+    );
   }
   return new SwarmkeeperError('Unavailable', `${at}${msg}`, { cause: err });
 }

@@ -53,7 +53,15 @@ export class Ec2Provider implements Provider {
   private access: DockerAccess | undefined;
 
   constructor(private readonly opts: Ec2ProviderOptions) {
-    this.api = opts.api ?? sdkEc2Api(createEc2Client({ region: opts.ec2.region, ...(opts.ec2.endpoint ? { endpoint: opts.ec2.endpoint } : {}), ...(opts.onCommand ? { onCommand: opts.onCommand } : {}) }));
+    this.api =
+      opts.api ??
+      sdkEc2Api(
+        createEc2Client({
+          region: opts.ec2.region,
+          ...(opts.ec2.endpoint ? { endpoint: opts.ec2.endpoint } : {}),
+          ...(opts.onCommand ? { onCommand: opts.onCommand } : {}),
+        }),
+      );
     this.pageSize = opts.pageSize ?? 1000;
     this.statusIntervalMs = opts.statusIntervalMs ?? 60_000;
     this.now = opts.now ?? Date.now;
@@ -85,12 +93,23 @@ export class Ec2Provider implements Provider {
     }
     // Only new launches wait out a capacity or quota backoff; repeats are answered above.
     this.backoff.check(['quota', req.role], now);
-    const userData = renderUserData({ agent: req.agent, units: req.role === 'manager' ? req.spec.managers.units : req.spec.workers.units, format: ec2.userDataFormat ?? this.opts.userDataFormat ?? 'cloud-config', dockerTls: !('socketPath' in this.dockerAccess()) });
+    const userData = renderUserData({
+      agent: req.agent,
+      units: req.role === 'manager' ? req.spec.managers.units : req.spec.workers.units,
+      format: ec2.userDataFormat ?? this.opts.userDataFormat ?? 'cloud-config',
+      dockerTls: !('socketPath' in this.dockerAccess()),
+    });
     const known = this.recent.merge(this.lastList, now);
     const population = subnetPopulation(ec2.subnetIds, known, req.role);
     const zones = new Map(known.filter((i) => i.subnetId && i.zone).map((i) => [i.subnetId as string, i.zone as string]));
     const chunks = splitBatch(req.count, ec2.subnetIds, population, req.zone, zones);
-    const tags = instanceTags({ cluster: req.spec.name, role: req.role, configHash: req.configHash, clientToken: req.clientToken, extra: ec2.tags });
+    const tags = instanceTags({
+      cluster: req.spec.name,
+      role: req.role,
+      configHash: req.configHash,
+      clientToken: req.clientToken,
+      extra: ec2.tags,
+    });
     const launched: Instance[] = [];
     let lastCapacityError: SwarmkeeperError | undefined;
     for (const chunk of chunks) {
@@ -99,7 +118,10 @@ export class Ec2Provider implements Provider {
       let done = false;
       for (const subnetId of tryOrder) {
         try {
-          this.log.info({ role: req.role, count: chunk.count, subnetId, clientToken: req.clientToken, userDataBytes: userData.size.rawBytes }, 'Launching instances');
+          this.log.info(
+            { role: req.role, count: chunk.count, subnetId, clientToken: req.clientToken, userDataBytes: userData.size.rawBytes },
+            'Launching instances',
+          );
           const out = await this.api.runInstances({
             ImageId: ec2.imageId,
             InstanceType: (req.role === 'manager' ? req.spec.managers.instanceType : req.spec.workers.instanceType) as never,
@@ -108,7 +130,13 @@ export class Ec2Provider implements Provider {
             SubnetId: subnetId,
             SecurityGroupIds: [...ec2.securityGroupIds],
             ...(ec2.keyName ? { KeyName: ec2.keyName } : {}),
-            ...(ec2.iamInstanceProfile ? { IamInstanceProfile: ec2.iamInstanceProfile.startsWith('arn:') ? { Arn: ec2.iamInstanceProfile } : { Name: ec2.iamInstanceProfile } } : {}),
+            ...(ec2.iamInstanceProfile
+              ? {
+                  IamInstanceProfile: ec2.iamInstanceProfile.startsWith('arn:')
+                    ? { Arn: ec2.iamInstanceProfile }
+                    : { Name: ec2.iamInstanceProfile },
+                }
+              : {}),
             UserData: Buffer.from(userData.text, 'utf8').toString('base64'),
             TagSpecifications: tagSpecifications(tags),
             // One hop: everything on the node that needs metadata (the metadata unit, the
@@ -118,7 +146,10 @@ export class Ec2Provider implements Provider {
             ClientToken: callClientToken(req.clientToken, subnetId, chunk.count),
           });
           for (const i of out.Instances ?? []) {
-            const inst = instanceFromEc2({ ...i, Tags: i.Tags?.length ? i.Tags : Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) });
+            const inst = instanceFromEc2({
+              ...i,
+              Tags: i.Tags?.length ? i.Tags : Object.entries(tags).map(([Key, Value]) => ({ Key, Value })),
+            });
             if (inst) launched.push(inst);
           }
           done = true;
@@ -141,10 +172,14 @@ export class Ec2Provider implements Provider {
       const retryAt = this.backoff.fail(req.role, lastCapacityError, this.now());
       this.rememberPartial(req.clientToken, launched);
       if (launched.length === 0) {
-        throw new SwarmkeeperError('Capacity', `${doing}: no capacity in any of the spec's subnets; retrying after ${new Date(retryAt).toISOString()}`, {
-          cause: lastCapacityError,
-          details: { ...lastCapacityError.details, retryAt },
-        });
+        throw new SwarmkeeperError(
+          'Capacity',
+          `${doing}: no capacity in any of the spec's subnets; retrying after ${new Date(retryAt).toISOString()}`,
+          {
+            cause: lastCapacityError,
+            details: { ...lastCapacityError.details, retryAt },
+          },
+        );
       }
       return launched;
     }
@@ -206,10 +241,11 @@ export class Ec2Provider implements Provider {
     try {
       const filters = [{ Name: `tag:${TAGS.cluster}`, Values: [cluster] }, { Name: 'instance-state-name', Values: LIVE_STATES }, ...extra];
       for await (const page of this.api.describeInstancesPages({ Filters: filters }, this.pageSize)) {
-        for (const r of page) for (const i of r.Instances ?? []) {
-          const inst = instanceFromEc2(i);
-          if (inst) out.push(inst);
-        }
+        for (const r of page)
+          for (const i of r.Instances ?? []) {
+            const inst = instanceFromEc2(i);
+            if (inst) out.push(inst);
+          }
       }
     } catch (err) {
       // Never a partial list as if it were complete (port contract).
@@ -255,10 +291,18 @@ function statusOk(instance?: string, system?: string): boolean | undefined {
 export function dockerAccessFromEnv(env: NodeJS.ProcessEnv = process.env): DockerAccess {
   const { SWARMKEEPER_DOCKER_TLS_CA: ca, SWARMKEEPER_DOCKER_TLS_CERT: cert, SWARMKEEPER_DOCKER_TLS_KEY: key } = env;
   if (ca && cert && key) {
-    return { port: Number(env.SWARMKEEPER_DOCKER_TLS_PORT ?? 2376), ca: readFileSync(ca, 'utf8'), cert: readFileSync(cert, 'utf8'), key: readFileSync(key, 'utf8') };
+    return {
+      port: Number(env.SWARMKEEPER_DOCKER_TLS_PORT ?? 2376),
+      ca: readFileSync(ca, 'utf8'),
+      cert: readFileSync(cert, 'utf8'),
+      key: readFileSync(key, 'utf8'),
+    };
   }
   if (ca || cert || key) {
-    throw new SwarmkeeperError('Usage', 'SWARMKEEPER_DOCKER_TLS_CA, _CERT and _KEY must be set together (the Docker API is never used over plain TCP)');
+    throw new SwarmkeeperError(
+      'Usage',
+      'SWARMKEEPER_DOCKER_TLS_CA, _CERT and _KEY must be set together (the Docker API is never used over plain TCP)',
+    );
   }
   return { socketPath: env.SWARMKEEPER_DOCKER_SOCKET ?? '/var/run/docker.sock' };
 }

@@ -11,19 +11,59 @@ const S = ['subnet-a', 'subnet-b', 'subnet-c'];
 
 describe('subnet spread', () => {
   it('counts only live instances of the role in the spec subnets', () => {
-    const pop = subnetPopulation(S, [
-      anInstance({ subnetId: 'subnet-a' }),
-      anInstance({ subnetId: 'subnet-a', state: 'terminated' }),
-      anInstance({ subnetId: 'subnet-b', role: 'manager' }),
-      anInstance({ subnetId: 'subnet-z' }),
-    ], 'worker');
-    expect([...pop]).toEqual([['subnet-a', 1], ['subnet-b', 0], ['subnet-c', 0]]);
+    const pop = subnetPopulation(
+      S,
+      [
+        anInstance({ subnetId: 'subnet-a' }),
+        anInstance({ subnetId: 'subnet-a', state: 'terminated' }),
+        anInstance({ subnetId: 'subnet-b', role: 'manager' }),
+        anInstance({ subnetId: 'subnet-z' }),
+      ],
+      'worker',
+    );
+    expect([...pop]).toEqual([
+      ['subnet-a', 1],
+      ['subnet-b', 0],
+      ['subnet-c', 0],
+    ]);
   });
 
   it('puts a single launch into the least-populated subnet, ties by spec order, preferred first', () => {
-    expect(splitBatch(1, S, new Map([['subnet-a', 2], ['subnet-b', 1], ['subnet-c', 1]]))).toEqual([{ subnetId: 'subnet-b', count: 1 }]);
-    expect(splitBatch(1, S, new Map([['subnet-a', 1], ['subnet-b', 1], ['subnet-c', 1]]), 'subnet-c')).toEqual([{ subnetId: 'subnet-c', count: 1 }]);
-    expect(orderSubnets(S, new Map([['subnet-a', 1], ['subnet-b', 0], ['subnet-c', 0]]), 'eu-west-1a', new Map([['subnet-a', 'eu-west-1a']]))[0]).toBe('subnet-a');
+    expect(
+      splitBatch(
+        1,
+        S,
+        new Map([
+          ['subnet-a', 2],
+          ['subnet-b', 1],
+          ['subnet-c', 1],
+        ]),
+      ),
+    ).toEqual([{ subnetId: 'subnet-b', count: 1 }]);
+    expect(
+      splitBatch(
+        1,
+        S,
+        new Map([
+          ['subnet-a', 1],
+          ['subnet-b', 1],
+          ['subnet-c', 1],
+        ]),
+        'subnet-c',
+      ),
+    ).toEqual([{ subnetId: 'subnet-c', count: 1 }]);
+    expect(
+      orderSubnets(
+        S,
+        new Map([
+          ['subnet-a', 1],
+          ['subnet-b', 0],
+          ['subnet-c', 0],
+        ]),
+        'eu-west-1a',
+        new Map([['subnet-a', 'eu-west-1a']]),
+      )[0],
+    ).toBe('subnet-a');
   });
 
   it('levels a batch across subnets (property: final populations differ by at most one, or none was lowered)', () => {

@@ -31,13 +31,26 @@ export function subnetPopulation(subnetIds: readonly string[], instances: readon
  * Subnets in the order to try: the preferred one first (a subnet id, or an availability
  * zone some instance was seen in), then by population, then by spec order.
  */
-export function orderSubnets(subnetIds: readonly string[], population: ReadonlyMap<string, number>, preferred?: string, zoneOfSubnet?: ReadonlyMap<string, string>): string[] {
+export function orderSubnets(
+  subnetIds: readonly string[],
+  population: ReadonlyMap<string, number>,
+  preferred?: string,
+  zoneOfSubnet?: ReadonlyMap<string, string>,
+): string[] {
   const rank = (s: string): number => (s === preferred || (preferred !== undefined && zoneOfSubnet?.get(s) === preferred) ? 0 : 1);
-  return [...subnetIds].sort((a, b) => rank(a) - rank(b) || (population.get(a) ?? 0) - (population.get(b) ?? 0) || subnetIds.indexOf(a) - subnetIds.indexOf(b));
+  return [...subnetIds].sort(
+    (a, b) => rank(a) - rank(b) || (population.get(a) ?? 0) - (population.get(b) ?? 0) || subnetIds.indexOf(a) - subnetIds.indexOf(b),
+  );
 }
 
 /** Water-fills `count` new instances into the least-populated subnets. */
-export function splitBatch(count: number, subnetIds: readonly string[], population: ReadonlyMap<string, number>, preferred?: string, zoneOfSubnet?: ReadonlyMap<string, string>): LaunchChunk[] {
+export function splitBatch(
+  count: number,
+  subnetIds: readonly string[],
+  population: ReadonlyMap<string, number>,
+  preferred?: string,
+  zoneOfSubnet?: ReadonlyMap<string, string>,
+): LaunchChunk[] {
   if (subnetIds.length === 0 || count <= 0) return [];
   const order = orderSubnets(subnetIds, population, preferred, zoneOfSubnet);
   const pop = new Map(order.map((s) => [s, population.get(s) ?? 0]));

@@ -97,10 +97,14 @@ describe('LocalProvider without processes', () => {
   });
   it('refuses bad launch requests naming the field', async () => {
     const p = new LocalProvider({ baseDir: tempDir(), skipPreflight: true });
-    await expect(p.launch({ spec, role: 'manager', count: 0, clientToken: 't', configHash: 'h', agent })).rejects.toThrow(/count must be 1\.\.64/);
+    await expect(p.launch({ spec, role: 'manager', count: 0, clientToken: 't', configHash: 'h', agent })).rejects.toThrow(
+      /count must be 1\.\.64/,
+    );
     await expect(p.launch({ spec, role: 'manager', count: 1, clientToken: 'a b', configHash: 'h', agent })).rejects.toThrow(/clientToken/);
     const noEtcd = { ...agent, managementEtcd: { endpoints: [], prefix: '/sk' } };
-    await expect(p.launch({ spec, role: 'manager', count: 1, clientToken: 't', configHash: 'h', agent: noEtcd })).rejects.toThrow(/management etcd endpoint/);
+    await expect(p.launch({ spec, role: 'manager', count: 1, clientToken: 't', configHash: 'h', agent: noEtcd })).rejects.toThrow(
+      /management etcd endpoint/,
+    );
   });
   it('terminating an instance that is gone resolves', async () => {
     const p = new LocalProvider({ baseDir: tempDir(), skipPreflight: true });
@@ -127,7 +131,11 @@ describe('preflight', () => {
 describe('agent command line', () => {
   it('passes the management etcd as global flags and the node identity to node bootstrap', () => {
     const argv = agentArgv({
-      agent: { cluster: 'demo', role: 'worker', managementEtcd: { endpoints: ['http://127.9.0.2:2379', 'http://127.9.0.3:2379'], prefix: '/sk' } },
+      agent: {
+        cluster: 'demo',
+        role: 'worker',
+        managementEtcd: { endpoints: ['http://127.9.0.2:2379', 'http://127.9.0.3:2379'], prefix: '/sk' },
+      },
       instanceId: 'lc-1',
       address: '127.200.0.7',
       nodeDir: '/tmp/sk/n/lc-1',

@@ -69,7 +69,11 @@ export class LocalProvider implements Provider {
 
   /** The provider a spec's `provider.local` block describes. */
   static fromSpec(spec: LocalProviderSpec | undefined, opts: Omit<LocalProviderOptions, 'baseDir' | 'addressBlock'> = {}): LocalProvider {
-    return new LocalProvider({ ...opts, ...(spec?.baseDir ? { baseDir: spec.baseDir } : {}), ...(spec?.addressBlock ? { addressBlock: spec.addressBlock } : {}) });
+    return new LocalProvider({
+      ...opts,
+      ...(spec?.baseDir ? { baseDir: spec.baseDir } : {}),
+      ...(spec?.addressBlock ? { addressBlock: spec.addressBlock } : {}),
+    });
   }
 
   async list(cluster: string): Promise<Instance[]> {
@@ -106,7 +110,11 @@ export class LocalProvider implements Provider {
   /** Removes the cluster's state directory (records, launch-token ledger) once no record is left. */
   async forgetCluster(cluster: string): Promise<void> {
     const left = await this.list(cluster);
-    if (left.length > 0) throw new SwarmkeeperError('Conflict', `forgetting local cluster ${cluster}: ${left.length} instance(s) still exist (${left.map((i) => i.id).join(', ')})`);
+    if (left.length > 0)
+      throw new SwarmkeeperError(
+        'Conflict',
+        `forgetting local cluster ${cluster}: ${left.length} instance(s) still exist (${left.map((i) => i.id).join(', ')})`,
+      );
     rmSync(stateDir(this.baseDir, cluster), { recursive: true, force: true });
   }
 
@@ -167,7 +175,9 @@ export class LocalProvider implements Provider {
     });
     this.log.info({ cluster, role: req.role, ids }, 'Launching local instances');
     const results = await Promise.allSettled(records.map((r) => this.startInstance(r, req)));
-    const failed = results.flatMap((res, i) => (res.status === 'rejected' ? [{ rec: records[i] as InstanceRecord, err: res.reason as unknown }] : []));
+    const failed = results.flatMap((res, i) =>
+      res.status === 'rejected' ? [{ rec: records[i] as InstanceRecord, err: res.reason as unknown }] : [],
+    );
     for (const f of failed) await this.terminateNow(cluster, f.rec.id).catch(() => undefined);
     if (failed.length > 0) {
       const first = failed[0] as { rec: InstanceRecord; err: unknown };
@@ -198,7 +208,13 @@ export class LocalProvider implements Provider {
       ...(this.opts.agentCommand ? { command: this.opts.agentCommand } : {}),
       ...(this.opts.agentLogLevel ? { logLevel: this.opts.agentLogLevel } : {}),
     });
-    const dockerd = await startDockerd({ address: rec.address, dir: rec.nodeDir, instanceId: rec.id, detached: true, labels: { 'swarmkeeper.cluster': rec.cluster } });
+    const dockerd = await startDockerd({
+      address: rec.address,
+      dir: rec.nodeDir,
+      instanceId: rec.id,
+      detached: true,
+      labels: { 'swarmkeeper.cluster': rec.cluster },
+    });
     const running: InstanceRecord = { ...rec, phase: 'running', pids: { dockerd: dockerd.pid, agent } };
     writeRecord(this.baseDir, running);
     this.log.info({ instanceId: rec.id, address: rec.address, dockerdPid: dockerd.pid, agentPid: agent }, 'Started local instance');
@@ -255,12 +271,18 @@ export function instanceIdOf(baseDir: string, cluster: string, clientToken: stri
 
 function validateLaunch(req: LaunchRequest): void {
   if (!Number.isInteger(req.count) || req.count < 1 || req.count > 64) {
-    throw new SwarmkeeperError('SpecInvalid', `local launch of ${req.count} instances: count must be 1..64`, { details: { field: 'count' } });
+    throw new SwarmkeeperError('SpecInvalid', `local launch of ${req.count} instances: count must be 1..64`, {
+      details: { field: 'count' },
+    });
   }
   if (!req.clientToken || req.clientToken.length > 64 || !/^[\x21-\x7e]+$/.test(req.clientToken)) {
-    throw new SwarmkeeperError('SpecInvalid', 'local launch: clientToken must be 1..64 printable ASCII characters', { details: { field: 'clientToken' } });
+    throw new SwarmkeeperError('SpecInvalid', 'local launch: clientToken must be 1..64 printable ASCII characters', {
+      details: { field: 'clientToken' },
+    });
   }
   if (req.agent.managementEtcd.endpoints.length === 0) {
-    throw new SwarmkeeperError('SpecInvalid', 'local launch: the node agent needs at least one management etcd endpoint', { details: { field: 'agent.managementEtcd.endpoints' } });
+    throw new SwarmkeeperError('SpecInvalid', 'local launch: the node agent needs at least one management etcd endpoint', {
+      details: { field: 'agent.managementEtcd.endpoints' },
+    });
   }
 }

@@ -36,16 +36,26 @@ export function agentArgv(l: AgentLaunch): string[] {
   const files = agentFiles(l.nodeDir);
   return [
     ...(l.command ?? [process.execPath, AGENT_ENTRY]),
-    '--etcd-endpoints', l.agent.managementEtcd.endpoints.join(','),
-    '--prefix', l.agent.managementEtcd.prefix,
-    '--log-level', l.logLevel ?? 'info',
-    'node', 'bootstrap',
-    '--role', l.agent.role,
-    '--cluster', l.agent.cluster,
-    '--instance-id', l.instanceId,
-    '--address', l.address,
-    '--docker-host', `unix://${dockerdPaths(l.nodeDir).socketPath}`,
-    '--data-dir', files.dataDir,
+    '--etcd-endpoints',
+    l.agent.managementEtcd.endpoints.join(','),
+    '--prefix',
+    l.agent.managementEtcd.prefix,
+    '--log-level',
+    l.logLevel ?? 'info',
+    'node',
+    'bootstrap',
+    '--role',
+    l.agent.role,
+    '--cluster',
+    l.agent.cluster,
+    '--instance-id',
+    l.instanceId,
+    '--address',
+    l.address,
+    '--docker-host',
+    `unix://${dockerdPaths(l.nodeDir).socketPath}`,
+    '--data-dir',
+    files.dataDir,
   ];
 }
 
@@ -55,7 +65,21 @@ export function agentArgv(l: AgentLaunch): string[] {
  * password, the webhook token, the notification URL, cloud credentials) stay with it;
  * everything the agent must know comes on its command line.
  */
-const AGENT_ENV = ['PATH', 'HOME', 'USER', 'TMPDIR', 'LANG', 'LC_ALL', 'TZ', 'NODE_OPTIONS', 'NODE_EXTRA_CA_CERTS', 'SWARMKEEPER_LOG_LEVEL', 'SWARMKEEPER_ETCD_CACERT', 'SWARMKEEPER_ETCD_CERT', 'SWARMKEEPER_ETCD_KEY'];
+const AGENT_ENV = [
+  'PATH',
+  'HOME',
+  'USER',
+  'TMPDIR',
+  'LANG',
+  'LC_ALL',
+  'TZ',
+  'NODE_OPTIONS',
+  'NODE_EXTRA_CA_CERTS',
+  'SWARMKEEPER_LOG_LEVEL',
+  'SWARMKEEPER_ETCD_CACERT',
+  'SWARMKEEPER_ETCD_CERT',
+  'SWARMKEEPER_ETCD_KEY',
+];
 
 export function agentEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const out: NodeJS.ProcessEnv = {};

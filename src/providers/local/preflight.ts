@@ -22,7 +22,10 @@ export interface PreflightResult {
   readonly problems: readonly string[];
 }
 
-export function checkLocalPrerequisites(env: NodeJS.ProcessEnv = process.env, uid: number | undefined = process.getuid?.()): PreflightResult {
+export function checkLocalPrerequisites(
+  env: NodeJS.ProcessEnv = process.env,
+  uid: number | undefined = process.getuid?.(),
+): PreflightResult {
   const missing = LOCAL_PREREQUISITES.filter((p) => findInPath(p.binary, env.PATH ?? '') === undefined);
   const root = uid === 0;
   const problems = [

@@ -27,8 +27,10 @@ export class SimEtcd implements EtcdMembershipApi {
     const w = this.world;
     this.requireLeader('adding an etcd learner');
     const url = peerURLs[0] ?? '';
-    if ([...w.members.values()].some((m) => m.peerURL === url)) throw new SwarmkeeperError('Conflict', 'adding an etcd learner: etcdserver: Peer URLs already exists');
-    if ([...w.members.values()].some((m) => m.isLearner)) throw new SwarmkeeperError('Conflict', 'adding an etcd learner: etcdserver: too many learner members in cluster');
+    if ([...w.members.values()].some((m) => m.peerURL === url))
+      throw new SwarmkeeperError('Conflict', 'adding an etcd learner: etcdserver: Peer URLs already exists');
+    if ([...w.members.values()].some((m) => m.isLearner))
+      throw new SwarmkeeperError('Conflict', 'adding an etcd learner: etcdserver: too many learner members in cluster');
     const host = /^http:\/\/([^:]+):/.exec(url)?.[1] ?? '';
     const m = w.addMember(host, { learner: true, started: false, name: '' });
     w.afterChange('controller', `etcd learner ${m.id} added`);
@@ -40,9 +42,13 @@ export class SimEtcd implements EtcdMembershipApi {
     const w = this.world;
     this.requireLeader(`promoting etcd member ${memberId}`);
     const m = this.member(memberId);
-    if (!m.isLearner) throw new SwarmkeeperError('Conflict', `promoting etcd member ${memberId}: etcdserver: can only promote a learner member`);
+    if (!m.isLearner)
+      throw new SwarmkeeperError('Conflict', `promoting etcd member ${memberId}: etcdserver: can only promote a learner member`);
     if (m.caughtUpAt === undefined || m.caughtUpAt > w.now || !w.memberHealthy(m)) {
-      throw new SwarmkeeperError('Precondition', `promoting etcd member ${memberId}: etcdserver: can only promote a learner member which is in sync with leader`);
+      throw new SwarmkeeperError(
+        'Precondition',
+        `promoting etcd member ${memberId}: etcdserver: can only promote a learner member which is in sync with leader`,
+      );
     }
     m.isLearner = false;
     w.afterChange('controller', `etcd member ${memberId} promoted`);
@@ -63,7 +69,8 @@ export class SimEtcd implements EtcdMembershipApi {
     const w = this.world;
     this.requireLeader(`moving etcd leadership to ${toMemberId}`);
     const m = this.member(toMemberId);
-    if (m.isLearner || !w.memberHealthy(m)) throw new SwarmkeeperError('Precondition', `moving etcd leadership to ${toMemberId}: not a healthy voter`);
+    if (m.isLearner || !w.memberHealthy(m))
+      throw new SwarmkeeperError('Precondition', `moving etcd leadership to ${toMemberId}: not a healthy voter`);
     w.etcdLeaderId = m.id;
   }
 
@@ -92,14 +99,17 @@ export class SimEtcd implements EtcdMembershipApi {
 
   private requireAnyMember(what: string): void {
     this.world.maybeFail(what);
-    if (![...this.world.members.values()].some((m) => this.world.memberHealthy(m))) throw new SwarmkeeperError('Unavailable', `${what}: no etcd member answers`);
+    if (![...this.world.members.values()].some((m) => this.world.memberHealthy(m)))
+      throw new SwarmkeeperError('Unavailable', `${what}: no etcd member answers`);
   }
 
   private requireLeader(what: string): void {
     const w = this.world;
     w.maybeFail(what);
     if (w.etcdLeaderId === undefined) throw new SwarmkeeperError('Unavailable', `${what}: etcdserver: no leader`);
-    const recent = [...w.members.values()].some((m) => m.startedAt !== undefined && m.startedAt > w.now - w.timings.reconfigCooldownMs && m.startedAt !== m.caughtUpAt);
+    const recent = [...w.members.values()].some(
+      (m) => m.startedAt !== undefined && m.startedAt > w.now - w.timings.reconfigCooldownMs && m.startedAt !== m.caughtUpAt,
+    );
     if (recent) throw new SwarmkeeperError('Unavailable', `${what}: etcdserver: unhealthy cluster`);
   }
 

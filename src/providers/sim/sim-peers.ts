@@ -45,7 +45,8 @@ function instanceOfEndpoint(endpoint: DockerEndpoint): string {
 async function reach(world: SimWorld, instanceId: string | undefined, ms: number, what: string): Promise<void> {
   const inst = instanceId === undefined ? undefined : world.instances.get(instanceId);
   // Gone, or still booting (nothing listens yet): refused at once.
-  if (!inst || inst.state === 'terminated' || inst.state === 'pending') throw new SwarmkeeperError('Unavailable', `${what}: connection refused (simulated)`);
+  if (!inst || inst.state === 'terminated' || inst.state === 'pending')
+    throw new SwarmkeeperError('Unavailable', `${what}: connection refused (simulated)`);
   if (world.answersController(inst.id)) return;
   await sleep(ms);
   if (!world.answersController(inst.id)) throw new SwarmkeeperError('Unavailable', `${what}: no answer within ${ms} ms (simulated)`);

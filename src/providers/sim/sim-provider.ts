@@ -23,8 +23,13 @@ export class SimProvider implements Provider {
     const w = this.world;
     w.maybeFail('launching instances');
     const previous = w.launchesByToken.get(req.clientToken);
-    if (previous) return previous.map((id) => w.instances.get(id)).filter((i): i is SimInstance => i !== undefined).map(toInstance);
-    if (w.chance(w.faults.launchFailure)) throw new SwarmkeeperError('Capacity', `launching ${req.count} ${req.role}(s): insufficient capacity (simulated)`);
+    if (previous)
+      return previous
+        .map((id) => w.instances.get(id))
+        .filter((i): i is SimInstance => i !== undefined)
+        .map(toInstance);
+    if (w.chance(w.faults.launchFailure))
+      throw new SwarmkeeperError('Capacity', `launching ${req.count} ${req.role}(s): insufficient capacity (simulated)`);
     const out: SimInstance[] = [];
     for (let k = 0; k < req.count; k++) {
       out.push(

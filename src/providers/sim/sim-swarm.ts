@@ -64,9 +64,13 @@ export class SimSwarm implements SwarmApi {
     this.requireLeader(`removing node ${nodeId}`);
     const n = this.node(nodeId);
     if (n.role === 'manager' || n.pendingRole?.role === 'manager') {
-      throw new SwarmkeeperError('Conflict', `removing node ${nodeId}: it is a cluster manager and a member of the raft cluster; demote it first`);
+      throw new SwarmkeeperError(
+        'Conflict',
+        `removing node ${nodeId}: it is a cluster manager and a member of the raft cluster; demote it first`,
+      );
     }
-    if (!force && this.world.reachable(n.instanceId)) throw new SwarmkeeperError('Conflict', `removing node ${nodeId}: the node is not down; use force`);
+    if (!force && this.world.reachable(n.instanceId))
+      throw new SwarmkeeperError('Conflict', `removing node ${nodeId}: the node is not down; use force`);
     this.world.swarmNodes.delete(nodeId);
     this.world.afterChange('controller', `swarm node ${nodeId} removed`);
     this.world.maybeLoseResponse(`removing node ${nodeId}`);
@@ -114,7 +118,8 @@ export class SimSwarm implements SwarmApi {
 
   private versioned(nodeId: string, version: number): SimSwarmNode {
     const n = this.node(nodeId);
-    if (n.version !== version) throw new SwarmkeeperError('Conflict', `updating node ${nodeId}: update out of sequence (version ${version}, current ${n.version})`);
+    if (n.version !== version)
+      throw new SwarmkeeperError('Conflict', `updating node ${nodeId}: update out of sequence (version ${version}, current ${n.version})`);
     return n;
   }
 

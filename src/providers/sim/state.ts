@@ -26,7 +26,14 @@ export interface SimState {
   draw(range: Range): number;
   chance(p: number): boolean;
   currentRaftIndex(): number;
-  createInstance(init: { cluster: string; role: Role; configHash: string; clientToken?: string; zone?: string; tags?: Record<string, string> }): SimInstance;
+  createInstance(init: {
+    cluster: string;
+    role: Role;
+    configHash: string;
+    clientToken?: string;
+    zone?: string;
+    tags?: Record<string, string>;
+  }): SimInstance;
   removeInstance(id: string, cause: Cause): void;
   /** Throws the configured API faults for one port call. */
   maybeFail(what: string): void;

@@ -10,7 +10,14 @@ import { SimWorld } from './index.ts';
 const spec = resolveSpec('sim', 1, { managers: { count: 3 }, workers: { count: 1 }, provider: { sim: {} } });
 
 async function launch(world: SimWorld, role: Role, token: string) {
-  const [inst] = await world.provider.launch({ spec, role, count: 1, clientToken: token, configHash: 'h', agent: { cluster: 'sim', role, managementEtcd: { endpoints: [], prefix: '/sk' } } });
+  const [inst] = await world.provider.launch({
+    spec,
+    role,
+    count: 1,
+    clientToken: token,
+    configHash: 'h',
+    agent: { cluster: 'sim', role, managementEtcd: { endpoints: [], prefix: '/sk' } },
+  });
   if (!inst) throw new Error('no instance');
   return inst;
 }
@@ -93,7 +100,18 @@ describe('SimWorld', () => {
 
   it('attachInstance boots an instance launched elsewhere by the same protocol', async () => {
     const world = await bootstrapped();
-    world.attachInstance({ id: 'i-0123456789abcdef0', role: 'worker', state: 'running', launchedAt: world.now, address: '10.200.0.5', configHash: 'h', tags: {} }, 'sim');
+    world.attachInstance(
+      {
+        id: 'i-0123456789abcdef0',
+        role: 'worker',
+        state: 'running',
+        launchedAt: world.now,
+        address: '10.200.0.5',
+        configHash: 'h',
+        tags: {},
+      },
+      'sim',
+    );
     world.advance(20_000);
     expect((await world.swarm.listNodes()).some((n) => n.instanceId === 'i-0123456789abcdef0' && n.state === 'ready')).toBe(true);
   });

@@ -11,7 +11,18 @@ import type { Instance } from '../../model/snapshot.ts';
 import { etcdClientUrl, etcdPeerUrl } from '../../model/snapshot.ts';
 import { SwarmkeeperError } from '../../errors.ts';
 import type { Role } from '../../spec/schema.ts';
-import { DEFAULT_TIMINGS, NO_FAULTS, type Cause, type FaultRates, type QuorumEvent, type Range, type SimInstance, type SimMember, type SimSwarmNode, type SimTimings } from './model.ts';
+import {
+  DEFAULT_TIMINGS,
+  NO_FAULTS,
+  type Cause,
+  type FaultRates,
+  type QuorumEvent,
+  type Range,
+  type SimInstance,
+  type SimMember,
+  type SimSwarmNode,
+  type SimTimings,
+} from './model.ts';
 import { SeededRandom, type RandomSource } from './rng.ts';
 import { SimProvider } from './sim-provider.ts';
 import { SimSwarm } from './sim-swarm.ts';
@@ -103,7 +114,14 @@ export class SimWorld implements SimState {
 
   // ---- instances ----------------------------------------------------------------------
 
-  createInstance(init: { cluster: string; role: Role; configHash: string; clientToken?: string; zone?: string; tags?: Record<string, string> }): SimInstance {
+  createInstance(init: {
+    cluster: string;
+    role: Role;
+    configHash: string;
+    clientToken?: string;
+    zone?: string;
+    tags?: Record<string, string>;
+  }): SimInstance {
     const bootAt = this.now + this.draw(this.timings.bootMs);
     const inst: SimInstance = {
       id: this.nextId('i-sim'),
@@ -125,7 +143,8 @@ export class SimWorld implements SimState {
       external: false,
     };
     this.instances.set(inst.id, inst);
-    if (init.clientToken !== undefined) this.launchesByToken.set(init.clientToken, [...(this.launchesByToken.get(init.clientToken) ?? []), inst.id]);
+    if (init.clientToken !== undefined)
+      this.launchesByToken.set(init.clientToken, [...(this.launchesByToken.get(init.clientToken) ?? []), inst.id]);
     return inst;
   }
 
@@ -135,7 +154,8 @@ export class SimWorld implements SimState {
    * instance needs an address; it is considered running now.
    */
   attachInstance(instance: Instance, cluster = instance.tags['swarmkeeper.cluster'] ?? ''): SimInstance {
-    if (instance.address === undefined) throw new SwarmkeeperError('Precondition', `attaching ${instance.id}: the instance has no address yet`);
+    if (instance.address === undefined)
+      throw new SwarmkeeperError('Precondition', `attaching ${instance.id}: the instance has no address yet`);
     const existing = this.instances.get(instance.id);
     if (existing) return existing;
     const inst: SimInstance = {
@@ -234,7 +254,8 @@ export class SimWorld implements SimState {
 
   /** After a mutation took effect: maybe lose the answer. */
   maybeLoseResponse(what: string): void {
-    if (this.chance(this.faults.lostResponse)) throw new SwarmkeeperError('Unavailable', `${what}: timed out waiting for the answer (simulated; the change was applied)`);
+    if (this.chance(this.faults.lostResponse))
+      throw new SwarmkeeperError('Unavailable', `${what}: timed out waiting for the answer (simulated; the change was applied)`);
   }
 
   // ---- health and quorum --------------------------------------------------------------
@@ -282,7 +303,10 @@ export class SimWorld implements SimState {
   private checkQuorum(cause: Cause, detail: string): void {
     const etcd = this.etcdQuorumHeld();
     const swarm = this.swarmQuorumHeld();
-    for (const [raft, held] of [['etcd', etcd], ['swarm', swarm]] as const) {
+    for (const [raft, held] of [
+      ['etcd', etcd],
+      ['swarm', swarm],
+    ] as const) {
       if (this.quorum[raft] !== held) this.quorumEvents.push({ at: this.now, raft, kind: held ? 'regained' : 'lost', cause, detail });
       this.quorum[raft] = held;
     }
@@ -298,14 +322,20 @@ export class SimWorld implements SimState {
     else {
       const cur = this.etcdLeaderId === undefined ? undefined : this.members.get(this.etcdLeaderId);
       if (!cur || cur.isLearner || !this.memberHealthy(cur)) {
-        this.etcdLeaderId = [...this.members.values()].filter((m) => !m.isLearner && this.memberHealthy(m)).map((m) => m.id).sort()[0];
+        this.etcdLeaderId = [...this.members.values()]
+          .filter((m) => !m.isLearner && this.memberHealthy(m))
+          .map((m) => m.id)
+          .sort()[0];
       }
     }
     if (!this.swarmQuorumHeld()) this.swarmLeaderId = undefined;
     else {
       const cur = this.swarmLeaderId === undefined ? undefined : this.swarmNodes.get(this.swarmLeaderId);
       if (!cur || cur.role !== 'manager' || !this.reachable(cur.instanceId)) {
-        this.swarmLeaderId = [...this.swarmNodes.values()].filter((n) => n.role === 'manager' && this.reachable(n.instanceId)).map((n) => n.id).sort()[0];
+        this.swarmLeaderId = [...this.swarmNodes.values()]
+          .filter((n) => n.role === 'manager' && this.reachable(n.instanceId))
+          .map((n) => n.id)
+          .sort()[0];
       }
     }
   }

@@ -66,8 +66,13 @@ export class HistoryChecks {
     if (name === 'store.writeStatus') this.checkFence(call.args[2] as LeaderFence | undefined, c, 'a status write');
     const kinds = CALL_STEPS[name];
     if (!kinds) return;
-    if (!this.runningEntry(kinds)) this.violate('journal-before-action', `${c.identity} called ${name} with no running journal entry of ${kinds.join('/')}`);
-    if (MEMBERSHIP_CALLS.has(name)) this.checkOneMembershipChange(name, name === 'swarm.setRole' ? { nodeId: call.args[0] as string, role: call.args[2] as string } : undefined);
+    if (!this.runningEntry(kinds))
+      this.violate('journal-before-action', `${c.identity} called ${name} with no running journal entry of ${kinds.join('/')}`);
+    if (MEMBERSHIP_CALLS.has(name))
+      this.checkOneMembershipChange(
+        name,
+        name === 'swarm.setRole' ? { nodeId: call.args[0] as string, role: call.args[2] as string } : undefined,
+      );
     if (name === 'provider.launch') {
       const req = call.args[0] as { clientToken: string; count: number };
       this.launchCounts.set(req.clientToken, Math.max(req.count, this.launchCounts.get(req.clientToken) ?? 0));
@@ -76,7 +81,8 @@ export class HistoryChecks {
 
   onPlan(spec: ResolvedSpec, snapshot: Snapshot, result: PlanResult): PlanResult {
     const membership = result.steps.filter((s) => MEMBERSHIP_STEP_KINDS.has(s.kind));
-    if (membership.length > 1) this.violate('one-membership-change', `plan holds ${membership.length} membership steps: ${membership.map(describe).join('; ')}`);
+    if (membership.length > 1)
+      this.violate('one-membership-change', `plan holds ${membership.length} membership steps: ${membership.map(describe).join('; ')}`);
     this.checkShortCircuit(spec, snapshot, result);
     return result;
   }
@@ -89,7 +95,8 @@ export class HistoryChecks {
       this.violate('frozen', `a raft lost quorum, yet ${describe(step)} is allowed to run`);
     }
     if (DESTRUCTIVE_STEP_KINDS.has(step.kind)) {
-      if (view.instances.status !== 'ok' || view.swarm.status !== 'ok' || view.etcd.status !== 'ok') this.violate('complete-observation', `${describe(step)} allowed on an incomplete view`);
+      if (view.instances.status !== 'ok' || view.swarm.status !== 'ok' || view.etcd.status !== 'ok')
+        this.violate('complete-observation', `${describe(step)} allowed on an incomplete view`);
       else {
         const stale = this.staleness(view, step);
         if (stale) this.violate('fresh-observation', `${describe(step)} allowed on a stale view: ${stale}`);
@@ -102,7 +109,13 @@ export class HistoryChecks {
   afterCycle(): void {
     const losses = this.world.controllerQuorumLosses();
     if (losses.length > this.quorumLossesSeen) {
-      this.violate('quorum', losses.slice(this.quorumLossesSeen).map((l) => `${l.raft} quorum lost by controller: ${l.detail}`).join('; '));
+      this.violate(
+        'quorum',
+        losses
+          .slice(this.quorumLossesSeen)
+          .map((l) => `${l.raft} quorum lost by controller: ${l.detail}`)
+          .join('; '),
+      );
       this.quorumLossesSeen = losses.length;
     }
     for (const [token, ids] of this.world.launchesByToken) {
@@ -112,7 +125,8 @@ export class HistoryChecks {
 
   private checkFence(fence: LeaderFence | undefined, c: SimController, what: string): void {
     if (!fence) this.violate('fenced-writes', `${c.identity} made ${what} without a leadership fence`);
-    else if (fence.key !== c.leadership.fence.key || fence.createRevision !== c.leadership.fence.createRevision) this.violate('fenced-writes', `${c.identity} made ${what} under a fence not its own`);
+    else if (fence.key !== c.leadership.fence.key || fence.createRevision !== c.leadership.fence.createRevision)
+      this.violate('fenced-writes', `${c.identity} made ${what} under a fence not its own`);
   }
 
   /** A resumed entry keeps the identity of the replica that wrote it first: any running entry counts. */
@@ -130,7 +144,9 @@ export class HistoryChecks {
    * change, not a second one.
    */
   private checkOneMembershipChange(name: string, roleChange?: { nodeId: string; role: string }): void {
-    const pending = [...this.world.swarmNodes.values()].find((n) => n.pendingRole !== undefined && !(n.id === roleChange?.nodeId && n.pendingRole.role === roleChange.role));
+    const pending = [...this.world.swarmNodes.values()].find(
+      (n) => n.pendingRole !== undefined && !(n.id === roleChange?.nodeId && n.pendingRole.role === roleChange.role),
+    );
     if (pending) this.violate('one-membership-change', `${name} while swarm node ${pending.id} is still changing role`);
     const learner = [...this.world.members.values()].find((m) => m.isLearner);
     if (name === 'etcd.addLearner' && learner) this.violate('one-membership-change', `adding a learner while ${learner.id} is one`);
@@ -149,20 +165,27 @@ export class HistoryChecks {
     const seen = new Map(view.swarm.value.nodes.map((n) => [n.id, n] as const));
     // The step's own effect arriving while its view was read (a resumed demotion landing
     // during a slow etcd read) makes the step a no-op, not a danger.
-    const effect = step.kind === 'swarm.demote' ? { nodeId: step.nodeId, role: 'worker' } : step.kind === 'swarm.promote' ? { nodeId: step.nodeId, role: 'manager' } : undefined;
+    const effect =
+      step.kind === 'swarm.demote'
+        ? { nodeId: step.nodeId, role: 'worker' }
+        : step.kind === 'swarm.promote'
+          ? { nodeId: step.nodeId, role: 'manager' }
+          : undefined;
     for (const n of view.swarm.value.nodes) {
       const t = w.swarmNodes.get(n.id);
       if (!t) return `swarm node ${n.id} is gone`;
       if (effect?.nodeId === n.id && t.role === effect.role) continue;
       // Seen down but up by now is no danger (the view is only more cautious); the reverse is.
-      if (t.role !== n.role || (n.state === 'ready' && !w.reachable(t.instanceId))) return `swarm node ${n.id} is ${t.role}/${w.reachable(t.instanceId) ? 'ready' : 'down'}, seen ${n.role}/${n.state}`;
+      if (t.role !== n.role || (n.state === 'ready' && !w.reachable(t.instanceId)))
+        return `swarm node ${n.id} is ${t.role}/${w.reachable(t.instanceId) ? 'ready' : 'down'}, seen ${n.role}/${n.state}`;
     }
     for (const t of w.swarmNodes.values()) if (t.role === 'manager' && !seen.has(t.id)) return `swarm manager ${t.id} not seen`;
     const members = new Map(view.etcd.value.members.map((m) => [m.id, m] as const));
     if (members.size !== w.members.size) return `etcd has ${w.members.size} members, seen ${members.size}`;
     for (const t of w.members.values()) {
       const m = members.get(t.id);
-      if (!m || m.isLearner !== t.isLearner || (m.healthy === true && !w.memberHealthy(t))) return `etcd member ${t.id} is ${t.isLearner ? 'learner' : 'voter'}/${w.memberHealthy(t) ? 'healthy' : 'unhealthy'}, seen ${m ? `${m.isLearner ? 'learner' : 'voter'}/${m.healthy === true ? 'healthy' : 'unhealthy'}` : 'nothing'}`;
+      if (!m || m.isLearner !== t.isLearner || (m.healthy === true && !w.memberHealthy(t)))
+        return `etcd member ${t.id} is ${t.isLearner ? 'learner' : 'voter'}/${w.memberHealthy(t) ? 'healthy' : 'unhealthy'}, seen ${m ? `${m.isLearner ? 'learner' : 'voter'}/${m.healthy === true ? 'healthy' : 'unhealthy'}` : 'nothing'}`;
     }
     return undefined;
   }
@@ -185,7 +208,8 @@ export class HistoryChecks {
       // Without a full manager nothing can be remediated yet (the cluster is being founded
       // again): no brake to show, but still no step may touch the dead nodes.
       const canRemediate = inv.managers.some((m) => m.fullMember);
-      if (canRemediate && !result.holds.some((h) => h.reason === 'MaxUnhealthyExceeded')) this.violate('max-unhealthy', `${dead.length} dead ${role}s but no MaxUnhealthyExceeded hold`);
+      if (canRemediate && !result.holds.some((h) => h.reason === 'MaxUnhealthyExceeded'))
+        this.violate('max-unhealthy', `${dead.length} dead ${role}s but no MaxUnhealthyExceeded hold`);
       const ids = new Set(dead.map((n) => n.id));
       const touched = result.steps.filter((st) => 'instanceId' in st && st.instanceId !== undefined && ids.has(st.instanceId));
       if (touched.length > 0) this.violate('max-unhealthy', `remediation despite the short-circuit: ${touched.map(describe).join('; ')}`);
@@ -194,6 +218,15 @@ export class HistoryChecks {
 }
 
 export function describe(s: Step): string {
-  const target = 'instanceId' in s && s.instanceId ? s.instanceId : 'memberId' in s ? s.memberId : 'nodeId' in s ? s.nodeId : 'clientToken' in s ? s.clientToken : '';
+  const target =
+    'instanceId' in s && s.instanceId
+      ? s.instanceId
+      : 'memberId' in s
+        ? s.memberId
+        : 'nodeId' in s
+          ? s.nodeId
+          : 'clientToken' in s
+            ? s.clientToken
+            : '';
   return `${s.kind} ${target}`.trim();
 }

@@ -40,7 +40,14 @@ const pick = fc.nat({ max: 63 });
 
 const event: fc.Arbitrary<HistoryEvent> = fc.oneof(
   { weight: 6, arbitrary: fc.constant({ kind: 'cycle' as const }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('scale' as const), managers: fc.constantFrom<1 | 3 | 5>(1, 3, 5), workers: fc.nat({ max: 6 }) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('scale' as const),
+      managers: fc.constantFrom<1 | 3 | 5>(1, 3, 5),
+      workers: fc.nat({ max: 6 }),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('rollout' as const), role, generation: fc.integer({ min: 1, max: 9 }) }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('kill' as const), role, pick }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('terminate' as const), pick }) },
@@ -50,9 +57,22 @@ const event: fc.Arbitrary<HistoryEvent> = fc.oneof(
   { weight: 1, arbitrary: fc.constant({ kind: 'heal' as const }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('apiFaults' as const), level: fc.constantFrom<0 | 1 | 2>(0, 1, 2) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('slowBoots' as const), on: fc.boolean() }) },
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant('killBetweenSteps' as const), role: fc.constantFrom<Role>('manager', 'worker'), pick }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('crash' as const), atCall: fc.integer({ min: 1, max: 40 }), applied: fc.boolean() }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('leaderChange' as const), atCall: fc.integer({ min: 1, max: 40 }), noticeAfterMs: fc.integer({ min: 0, max: 10_000 }) }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({ kind: fc.constant('killBetweenSteps' as const), role: fc.constantFrom<Role>('manager', 'worker'), pick }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({ kind: fc.constant('crash' as const), atCall: fc.integer({ min: 1, max: 40 }), applied: fc.boolean() }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('leaderChange' as const),
+      atCall: fc.integer({ min: 1, max: 40 }),
+      noticeAfterMs: fc.integer({ min: 0, max: 10_000 }),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('wait' as const), seconds: fc.integer({ min: 10, max: 120 }) }) },
 );
 

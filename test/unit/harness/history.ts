@@ -90,13 +90,23 @@ class HistoryRun {
     this.picker = new SeededRandom(plan.seed ^ 0x5eed);
     this.time = new VirtualTime(this.world);
     this.store = new MemoryClusterStore(this.kv, PREFIX, Date.now);
-    this.checks = new HistoryChecks(this.world, this.kv, () => this.resolved(), (line) => this.log(line));
+    this.checks = new HistoryChecks(
+      this.world,
+      this.kv,
+      () => this.resolved(),
+      (line) => this.log(line),
+    );
     this.spec = {
       managers: { count: plan.managers },
       workers: { count: plan.workers },
       provider: { sim: { seed: plan.seed, ...(plan.zones ? { zones: ['a', 'b', 'c'] } : {}) } },
       rollout: { maxSurge: plan.maxSurge, maxUnavailable: plan.maxUnavailable, drainTimeoutSeconds: 60 },
-      healing: { unhealthyAfterSeconds: 30, nodeStartupTimeoutSeconds: 600, maxUnhealthy: plan.maxUnhealthy, minHealthySeconds: plan.minHealthySeconds },
+      healing: {
+        unhealthyAfterSeconds: 30,
+        nodeStartupTimeoutSeconds: 600,
+        maxUnhealthy: plan.maxUnhealthy,
+        minHealthySeconds: plan.minHealthySeconds,
+      },
     };
     this.leader = this.newReplica();
   }
@@ -121,7 +131,13 @@ class HistoryRun {
     if (recoverable && this.checks.violations.length === 0 && !(await this.converge(CONVERGE_CYCLES))) {
       this.checks.violate('convergence', `did not converge within ${CONVERGE_CYCLES} cycles after faults stopped`);
     }
-    return { violations: this.checks.violations, convergenceChecked: recoverable, cycles: this.cycles, portCalls: this.portCalls, trace: this.trace };
+    return {
+      violations: this.checks.violations,
+      convergenceChecked: recoverable,
+      cycles: this.cycles,
+      portCalls: this.portCalls,
+      trace: this.trace,
+    };
   }
 
   // ---- the controller replicas --------------------------------------------------------
@@ -137,7 +153,8 @@ class HistoryRun {
       marks: this.marks,
       identity: `r${this.replicas}`,
       plan: (spec, snapshot, o) => this.checks.onPlan(spec, snapshot, plan(spec, snapshot, o)),
-      checkPrecondition: (step, snapshot, now, spec) => this.checks.onPrecondition(replica, step, snapshot, check(step, snapshot, now, spec)),
+      checkPrecondition: (step, snapshot, now, spec) =>
+        this.checks.onPrecondition(replica, step, snapshot, check(step, snapshot, now, spec)),
       onCall: (call, c) => this.onCall(call, c),
     });
     return replica;
@@ -204,11 +221,18 @@ class HistoryRun {
 
   private afterCycle(replica: SimController, r: CycleResult): void {
     if (this.opts.trace && r.snapshot) {
-      for (const [name, src] of [['instances', r.snapshot.instances], ['swarm', r.snapshot.swarm], ['etcd', r.snapshot.etcd]] as const) {
+      for (const [name, src] of [
+        ['instances', r.snapshot.instances],
+        ['swarm', r.snapshot.swarm],
+        ['etcd', r.snapshot.etcd],
+      ] as const) {
         if (src.status !== 'ok') this.log(`${replica.identity}: ${name} unavailable: ${src.error}`);
       }
     }
-    if (this.opts.trace && r.plan) this.log(`${replica.identity}: ${r.plan.phase}, ${r.planned} planned, ${r.executed} done${r.skipped ? ', skipped' : ''}${r.plan.steps.length === 0 && r.plan.holds.length > 0 ? `; holds: ${r.plan.holds.map((h) => h.reason).join(', ')}` : ''}`);
+    if (this.opts.trace && r.plan)
+      this.log(
+        `${replica.identity}: ${r.plan.phase}, ${r.planned} planned, ${r.executed} done${r.skipped ? ', skipped' : ''}${r.plan.steps.length === 0 && r.plan.holds.length > 0 ? `; holds: ${r.plan.holds.map((h) => h.reason).join(', ')}` : ''}`,
+      );
   }
 
   /** The crashed replica's lease runs out; a new replica leads and resumes from the journal. */
@@ -233,15 +257,35 @@ class HistoryRun {
         return this.edit({ [key]: { ...this.spec[key], instanceType: `t3.gen${e.generation}` } });
       }
       case 'kill':
-        return this.fault(this.pick((i) => i.alive && i.state === 'running' && i.role === e.role, e.pick), 'kill', (id) => w.kill(id));
+        return this.fault(
+          this.pick((i) => i.alive && i.state === 'running' && i.role === e.role, e.pick),
+          'kill',
+          (id) => w.kill(id),
+        );
       case 'terminate':
-        return this.fault(this.pick((i) => i.state !== 'terminated', e.pick), 'terminate externally', (id) => w.terminateExternally(id));
+        return this.fault(
+          this.pick((i) => i.state !== 'terminated', e.pick),
+          'terminate externally',
+          (id) => w.terminateExternally(id),
+        );
       case 'partition':
-        return this.fault(this.pick((i) => i.role === 'manager' && i.state === 'running' && !i.partitioned, e.pick), 'partition', (id) => w.partition(id));
+        return this.fault(
+          this.pick((i) => i.role === 'manager' && i.state === 'running' && !i.partitioned, e.pick),
+          'partition',
+          (id) => w.partition(id),
+        );
       case 'freeze':
-        return this.fault(this.pick((i) => i.state === 'running' && !i.frozen, e.pick), 'freeze', (id) => w.freeze(id));
+        return this.fault(
+          this.pick((i) => i.state === 'running' && !i.frozen, e.pick),
+          'freeze',
+          (id) => w.freeze(id),
+        );
       case 'cutController':
-        return this.fault(this.pick((i) => i.state === 'running' && !i.cutFromController, e.pick), 'cut from the controller', (id) => w.cutFromController(id, true));
+        return this.fault(
+          this.pick((i) => i.state === 'running' && !i.cutFromController, e.pick),
+          'cut from the controller',
+          (id) => w.cutFromController(id, true),
+        );
       case 'heal':
         this.healAll();
         this.log('fault: partitions, cuts and freezes healed');
@@ -279,7 +323,10 @@ class HistoryRun {
   }
 
   private pick(pred: (i: SimInstance) => boolean, n: number): string | undefined {
-    const ids = [...this.world.instances.values()].filter(pred).map((i) => i.id).sort();
+    const ids = [...this.world.instances.values()]
+      .filter(pred)
+      .map((i) => i.id)
+      .sort();
     return ids.length === 0 ? undefined : ids[n % ids.length];
   }
 
@@ -314,7 +361,9 @@ class HistoryRun {
       return;
     }
     this.spec = next;
-    this.log(`edit: managers ${this.spec.managers.count} ${this.spec.managers.instanceType ?? ''} workers ${this.spec.workers.count} ${this.spec.workers.instanceType ?? ''}`);
+    this.log(
+      `edit: managers ${this.spec.managers.count} ${this.spec.managers.instanceType ?? ''} workers ${this.spec.workers.count} ${this.spec.workers.instanceType ?? ''}`,
+    );
   }
 
   private async apply(spec: SwarmClusterSpec): Promise<void> {
@@ -351,7 +400,11 @@ class HistoryRun {
     const urls = this.world.publishedClientURLs;
     if (urls === undefined || this.published() !== undefined) return;
     const key = clusterKeys(PREFIX, CLUSTER).endpoints;
-    await this.kv.write([{ kind: 'put', key, value: encodeEndpoints(endpointsOf(urls.map(urlHost), new Date(this.world.now).toISOString())) }], undefined, 'publishing the first endpoints');
+    await this.kv.write(
+      [{ kind: 'put', key, value: encodeEndpoints(endpointsOf(urls.map(urlHost), new Date(this.world.now).toISOString())) }],
+      undefined,
+      'publishing the first endpoints',
+    );
   }
 
   private log(line: string): void {
@@ -372,4 +425,3 @@ function isJournalRecord(call: PortCall): boolean {
     return DESTRUCTIVE_STEP_KINDS.has(kind) || MEMBERSHIP_STEP_KINDS.has(kind);
   });
 }
-

@@ -47,7 +47,11 @@ export async function runPropertySuite(defaultFcSeed: number, runs = RUNS_PER_FI
   );
   if (details.failed && details.counterexample) {
     const [shrunk] = details.counterexample;
-    stats.failure = failureMessage(shrunk, await runHistory(shrunk), `history ${stats.failedAfter} of this run failed first; fast-check seed ${details.seed}, path ${details.counterexamplePath ?? ''}`);
+    stats.failure = failureMessage(
+      shrunk,
+      await runHistory(shrunk),
+      `history ${stats.failedAfter} of this run failed first; fast-check seed ${details.seed}, path ${details.counterexamplePath ?? ''}`,
+    );
   }
   return stats;
 }

@@ -74,7 +74,16 @@ function gated<T extends object>(target: T, port: PortCall['port'], methods: Rec
 }
 
 const PROVIDER = { list: false, launch: true, terminate: true };
-const SWARM = { info: false, listNodes: false, runningTasks: false, tasksNotMoved: false, setAvailability: true, setRole: true, removeNode: true, joinTokens: false };
+const SWARM = {
+  info: false,
+  listNodes: false,
+  runningTasks: false,
+  tasksNotMoved: false,
+  setAvailability: true,
+  setRole: true,
+  removeNode: true,
+  joinTokens: false,
+};
 const ETCD = { view: false, listMembers: false, addLearner: true, promote: true, removeMember: true, moveLeader: true };
 const KV = { get: false, getPrefix: false, write: true };
 const MARKS = { listMarks: false, putMark: true, clearMark: true, listControls: false, putControl: true };

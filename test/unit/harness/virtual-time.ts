@@ -19,7 +19,10 @@ export class VirtualTime {
   onHop: (() => void) | undefined;
 
   constructor(private readonly world: SimWorld) {
-    this.clock = withGlobal(globalThis).install({ now: world.now, toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
+    this.clock = withGlobal(globalThis).install({
+      now: world.now,
+      toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'],
+    });
   }
 
   get now(): number {
