@@ -16,6 +16,7 @@ import {
 import { SwarmkeeperError } from '../errors.ts';
 import type { S3StoreSpec } from '../spec/schema.ts';
 import { assertSafeKey, type BackupStore } from './port.ts';
+import { s3Encryption, s3Location } from './s3-description.ts';
 
 export class S3Store implements BackupStore {
   readonly location: string;
@@ -28,10 +29,8 @@ export class S3Store implements BackupStore {
     config: S3ClientConfig = {},
   ) {
     this.prefix = spec.prefix ?? '';
-    this.location = `s3://${spec.bucket}/${this.prefix}`;
-    this.encryption = spec.serverSideEncryption
-      ? `S3 server-side encryption ${spec.serverSideEncryption}${spec.kmsKeyId ? ` (key ${spec.kmsKeyId})` : ''}`
-      : "the bucket's default encryption";
+    this.location = s3Location(spec);
+    this.encryption = s3Encryption(spec);
     this.client = new S3Client({
       region: spec.region ?? 'us-east-1',
       ...(spec.endpoint ? { endpoint: spec.endpoint } : {}),

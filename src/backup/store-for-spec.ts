@@ -7,7 +7,7 @@ import { LOCAL_BACKUP_SUBDIR, type ResolvedSpec } from '../spec/defaults.ts';
 import type { BackupStoreSpec } from '../spec/schema.ts';
 import { DirectoryStore } from './directory-store.ts';
 import type { BackupStore } from './port.ts';
-import { S3Store } from './s3-store.ts';
+import { lazyS3Store } from './lazy-s3-store.ts';
 
 export function storeSpecOf(spec: ResolvedSpec): BackupStoreSpec {
   if (spec.backup?.store) return spec.backup.store;
@@ -18,7 +18,7 @@ export function storeSpecOf(spec: ResolvedSpec): BackupStoreSpec {
 }
 
 export function openBackupStore(store: BackupStoreSpec): BackupStore {
-  if (store.s3) return new S3Store(store.s3);
+  if (store.s3) return lazyS3Store(store.s3);
   if (store.directory?.path) return new DirectoryStore(store.directory.path);
   throw new SwarmkeeperError('SpecInvalid', 'spec.backup.store.directory.path is required outside the local provider', {
     details: { field: 'spec.backup.store.directory.path' },

@@ -1,12 +1,17 @@
 // The Provider a spec names, for the controller process (`swarmkeeper run`). The sim
 // provider lives in memory with its own simulated swarm and etcd, so it only runs
 // in-process (tests, benchmarks, the demo's fallback), never behind `run`.
+// The EC2 provider and its SDK (about 90 MB resident) are imported only when a cluster
+// names provider ec2.
 import { SwarmkeeperError } from '../errors.ts';
+import { lazyModule } from '../lazy-module.ts';
 import type { Logger } from '../log.ts';
 import type { Provider } from '../providers/provider.ts';
 import { LocalProvider } from '../providers/local/local-provider.ts';
-import { Ec2Provider, dockerAccessFromEnv } from '../providers/ec2/ec2-provider.ts';
 import type { ResolvedSpec } from '../spec/defaults.ts';
+import { lazyProvider } from './lazy-provider.ts';
+
+const ec2Module = lazyModule('spec.provider.ec2 (the EC2 provider)', () => import('../providers/ec2/ec2-provider.ts'));
 
 export interface ProviderWiring {
   readonly logger: Logger;
@@ -28,7 +33,10 @@ export function providerForSpec(spec: ResolvedSpec, wiring: ProviderWiring): Pro
         throw new SwarmkeeperError('SpecInvalid', `cluster ${spec.name}: spec.provider.ec2 is missing`, {
           details: { field: 'spec.provider.ec2' },
         });
-      return new Ec2Provider({ ec2, docker: dockerAccessFromEnv(), logger: wiring.logger });
+      return lazyProvider('ec2', async () => {
+        const { Ec2Provider, dockerAccessFromEnv } = await ec2Module();
+        return new Ec2Provider({ ec2, docker: dockerAccessFromEnv(), logger: wiring.logger });
+      });
     }
     case 'sim':
       throw new SwarmkeeperError(

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backupName, listBackups, pruneBackups, readBackup, writeBackup, type ManifestDraft } from '../../src/backup/backup-catalog.ts';
 import { DirectoryStore } from '../../src/backup/directory-store.ts';
 import type { BackupStore } from '../../src/backup/port.ts';
-import { S3Store } from '../../src/backup/s3-store.ts';
+import { openBackupStore } from '../../src/backup/store-for-spec.ts';
 import { isSwarmkeeperError } from '../../src/errors.ts';
 import { startMoto, type MotoServer } from '../support/moto.ts';
 
@@ -137,12 +137,10 @@ describe('S3 store against moto', () => {
     await moto?.stop();
   });
 
-  const buckets: S3Store[] = [];
-  const make = (): S3Store => {
+  // Through the factory the controller uses, which loads the S3 client at the first call.
+  const make = (): BackupStore => {
     const bucket = `sk-backups-${++bucketNo}`;
-    const store = new S3Store({ bucket, prefix: 'team/', endpoint: moto.endpoint, serverSideEncryption: 'AES256' });
-    buckets.push(store);
-    return store;
+    return openBackupStore({ s3: { bucket, prefix: 'team/', endpoint: moto.endpoint, serverSideEncryption: 'AES256' } });
   };
   // Buckets are created lazily per test (moto is up only after beforeAll).
   const withBucket = (): BackupStore => {
@@ -173,7 +171,7 @@ describe('S3 store against moto', () => {
   });
 
   it('a missing bucket is a NotFound naming the bucket, not a crash', async () => {
-    const s = new S3Store({ bucket: 'sk-no-such-bucket', endpoint: moto.endpoint });
+    const s = openBackupStore({ s3: { bucket: 'sk-no-such-bucket', endpoint: moto.endpoint } });
     await expect(s.list('prod/')).rejects.toSatisfy(
       (e) => isSwarmkeeperError(e, 'NotFound') && /s3:\/\/sk-no-such-bucket\//.test((e as Error).message),
     );
