@@ -1,15 +1,16 @@
 // The leader's /readyz swarm check against real dockerd: ready when a manager of every
 // cluster answers as an active swarm manager (one answering manager is enough), not
 // ready when a cluster's only managers are unreachable or not swarm managers; a
-// follower's /readyz never asks the swarm. The provider is a fixed inventory pointing at
-// the real engines (the readiness check only lists instances and their endpoints).
+// follower's /readyz never asks the swarm. The instances are listed by the sim's provider
+// and each one's docker endpoint is the real engine behind it (the readiness check only
+// lists instances and opens their endpoints).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { swarmReadiness } from '../../src/controller/swarm-readiness.ts';
 import { createMetrics } from '../../src/http/metrics.ts';
 import { buildServer } from '../../src/http/server.ts';
 import { silentLogger } from '../../src/log.ts';
 import type { Instance } from '../../src/model/snapshot.ts';
-import type { Provider } from '../../src/providers/provider.ts';
+import { SimWorld } from '../../src/providers/sim/index.ts';
 import type { DockerEndpoint } from '../../src/swarm/docker-endpoint.ts';
 import { resolveSpec, type ResolvedSpec } from '../../src/spec/defaults.ts';
 import type { Role } from '../../src/spec/schema.ts';
@@ -36,37 +37,40 @@ interface FixedInstance {
   readonly state?: Instance['state'];
 }
 
-/** Lists a fixed inventory per cluster; only list() and dockerEndpoint() are part of the check. */
-function fixedProvider(inventory: Readonly<Record<string, readonly FixedInstance[]>>): Provider {
+/**
+ * The inventory is the sim's provider, holding the given instances per cluster; each
+ * instance's simulated docker endpoint is opened as the real engine's socket.
+ */
+function inventoryOf(inventory: Readonly<Record<string, readonly FixedInstance[]>>): {
+  world: SimWorld;
+  swarmFor: (endpoint: DockerEndpoint) => DockerSwarm;
+} {
+  const world = new SimWorld();
   const sockets = new Map<string, string>();
-  const unused = (what: string) => () => Promise.reject(new Error(`${what} is not used by the readiness check`));
-  return {
-    name: 'local',
-    list: async (cluster) =>
-      (inventory[cluster] ?? []).map((i) => {
-        sockets.set(i.id, i.socketPath);
-        return { id: i.id, role: i.role, state: i.state ?? 'running', launchedAt: 0, configHash: 'x', tags: {} };
-      }),
-    launch: unused('launch'),
-    terminate: unused('terminate'),
-    dockerEndpoint: (i): DockerEndpoint => ({ socketPath: sockets.get(i.id)! }),
-    etcdClientUrl: () => {
-      throw new Error('etcdClientUrl is not used by the readiness check');
-    },
-    close: async () => undefined,
+  for (const [cluster, instances] of Object.entries(inventory)) {
+    for (const i of instances) {
+      const id = `${cluster}-${i.id}`;
+      sockets.set(id, i.socketPath);
+      const attached = world.attachInstance(
+        { id, role: i.role, state: 'running', launchedAt: 0, address: '127.0.0.1', configHash: 'x', tags: {} },
+        cluster,
+      );
+      if (i.state) attached.state = i.state;
+    }
+  }
+  const swarmFor = (endpoint: DockerEndpoint): DockerSwarm => {
+    const id = /\/sim\/([^/]+)\/docker\.sock$/.exec('socketPath' in endpoint ? endpoint.socketPath : '')?.[1] ?? '';
+    return new DockerSwarm({ socketPath: sockets.get(id) ?? `/nonexistent/${id}` });
   };
+  return { world, swarmFor };
 }
 
 const spec = (name: string): ResolvedSpec =>
   resolveSpec(name, 1, { managers: { count: 1 }, workers: { count: 1 }, provider: { local: {} } });
 
 function check(inventory: Readonly<Record<string, readonly FixedInstance[]>>): () => Promise<boolean> {
-  const provider = fixedProvider(inventory);
-  return swarmReadiness({
-    listClusters: async () => Object.keys(inventory).map(spec),
-    providerFor: () => provider,
-    swarmFor: (endpoint) => new DockerSwarm(endpoint),
-  });
+  const { world, swarmFor } = inventoryOf(inventory);
+  return swarmReadiness({ listClusters: async () => Object.keys(inventory).map(spec), providerFor: () => world.provider, swarmFor });
 }
 
 const manager = (): FixedInstance => ({ id: 'm0', role: 'manager', socketPath: swarm.managers[0]!.process.socketPath });
@@ -98,11 +102,11 @@ describe('swarm readiness of the leader (real dockerd)', () => {
   });
 
   it('is not ready when the provider cannot list the instances', async () => {
-    const failing = swarmReadiness({
-      listClusters: async () => [spec('alpha')],
-      providerFor: () => ({ ...fixedProvider({}), list: () => Promise.reject(new Error('DescribeInstances failed')) }),
-      swarmFor: (endpoint) => new DockerSwarm(endpoint),
-    });
+    const { world, swarmFor } = inventoryOf({ alpha: [manager()] });
+    const listing = swarmReadiness({ listClusters: async () => [spec('alpha')], providerFor: () => world.provider, swarmFor });
+    expect(await listing()).toBe(true);
+    world.faults = { ...world.faults, apiError: 1 };
+    const failing = swarmReadiness({ listClusters: async () => [spec('alpha')], providerFor: () => world.provider, swarmFor });
     expect(await failing()).toBe(false);
   });
 
