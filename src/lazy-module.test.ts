@@ -1,6 +1,7 @@
+import type * as ClientNode from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { isSwarmkeeperError } from './errors.ts';
-import { lazyModule } from './lazy-module.ts';
+import { lazyModule, lazyPackage } from './lazy-module.ts';
 
 describe('lazyModule', () => {
   it('imports once and hands the same module to every caller', async () => {
@@ -31,5 +32,20 @@ describe('lazyModule', () => {
     );
     await expect(load()).rejects.toThrow(/could not be loaded/);
     expect(attempts).toBe(2);
+  });
+});
+
+describe('lazyPackage', () => {
+  it('loads an ES module package synchronously, the same instance import() gives', async () => {
+    const load = lazyPackage<typeof ClientNode>('--spec-source kubernetes', '@kubernetes/client-node');
+    expect(load()).toBe(load());
+    expect(load().KubeConfig).toBe((await import('@kubernetes/client-node')).KubeConfig);
+  });
+
+  it('a package that cannot be loaded is an error naming the option that needs it', () => {
+    const load = lazyPackage<unknown>('--spec-source kubernetes (the Kubernetes client)', 'swarmkeeper-no-such-package');
+    expect(() => load()).toThrow(
+      /^--spec-source kubernetes \(the Kubernetes client\) needs a module that could not be loaded: .*swarmkeeper-no-such-package/,
+    );
   });
 });

@@ -6,15 +6,16 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { SwarmkeeperError, messageOf } from '../errors.ts';
+import { clientNode } from './client-node.ts';
 
 /**
  * `serviceAccountRoot` prefixes the pod's service account directory
  * (/var/run/secrets/kubernetes.io/serviceaccount), for tests outside a pod.
  */
 export function loadKubeConfig(kubeconfigFile?: string, env: NodeJS.ProcessEnv = process.env, serviceAccountRoot = ''): KubeConfig {
-  const kc = new KubeConfig();
+  const kc = new (clientNode().KubeConfig)();
   const where = whereFrom(kubeconfigFile, env);
   try {
     if (where.kind === 'file') {

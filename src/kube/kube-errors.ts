@@ -1,14 +1,13 @@
 // client-node's errors sorted into swarmkeeper's codes at the boundary: the rest of the
 // code never sees an ApiException.
-import { ApiException } from '@kubernetes/client-node';
 import { SwarmkeeperError, messageOf, type ErrorCode } from '../errors.ts';
 
 /**
- * The HTTP status of a client-node error, if it carries one: ApiException.code from the
- * generated API clients, `statusCode` from Watch when the server refuses the request.
+ * The HTTP status of a client-node error, if it carries one: `statusCode` from Watch when
+ * the server refuses the request, `code` (a number) from the generated API clients'
+ * ApiException. Read by shape, so classifying an error never loads the client.
  */
 export function statusOf(err: unknown): number | undefined {
-  if (err instanceof ApiException) return err.code;
   const e = err as { code?: unknown; statusCode?: unknown } | null;
   if (typeof e?.statusCode === 'number') return e.statusCode;
   return typeof e?.code === 'number' ? e.code : undefined;

@@ -3,8 +3,9 @@
 // core/v1 Events about it. A narrow port: the store, the intake and the watch know this
 // interface, never the client library. RBAC (manifests/kubernetes/rbac.yaml) grants
 // exactly these calls.
-import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { API_VERSION, KIND, type SwarmClusterStatus } from '../spec/schema.ts';
+import { clientNode } from './client-node.ts';
 import { classifyKubeError, statusOf } from './kube-errors.ts';
 
 const [GROUP, VERSION] = API_VERSION.split('/') as [string, string];
@@ -68,6 +69,7 @@ export interface SwarmClusterApi {
 }
 
 export function swarmClusterApi(kc: KubeConfig, opts: { component?: string } = {}): SwarmClusterApi {
+  const { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } = clientNode();
   const custom = kc.makeApiClient(CustomObjectsApi);
   const core = kc.makeApiClient(CoreV1Api);
   const base = { group: GROUP, version: VERSION, plural: PLURAL };

@@ -9,10 +9,11 @@
 // Only changes the controller acts on are reported: the generation (the spec), the
 // deletion timestamp, finalizers, labels and annotations. A status-only update (the
 // controller's own status write) is not, or every status write would start a cycle.
-import { Watch, type KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import type { ClusterWatchEvent, Watcher } from '../store/port.ts';
 import type { WatchLogger, WatchTuning } from '../store/store-watch.ts';
 import { eventDelivery, watchRetry } from '../store/watch-retry.ts';
+import { clientNode } from './client-node.ts';
 import { statusOf } from './kube-errors.ts';
 import { SWARMCLUSTERS_PATH, type KubeObject, type SwarmClusterApi } from './swarmcluster-api.ts';
 
@@ -23,7 +24,7 @@ export async function watchSwarmClusters(
   logger?: WatchLogger,
   tuning: WatchTuning = {},
 ): Promise<Watcher> {
-  const watch = new Watch(kc);
+  const watch = new (clientNode().Watch)(kc);
   /** Per name, what the controller acts on, as last reported. */
   const known = new Map<string, string>();
   let resourceVersion: string | undefined;
