@@ -26,6 +26,8 @@ let baseDir: string;
 let provider: LocalProvider;
 const swarms: DockerSwarm[] = [];
 const etcds: Etcd3[] = [];
+/** Every cluster a test launched into: afterAll terminates what is left in each. */
+const clusters = new Set<string>();
 
 beforeAll(async () => {
   mgmt = await startEtcdCluster({ size: 1 });
@@ -37,27 +39,29 @@ afterAll(async () => {
   for (const s of swarms) await s.close().catch(() => undefined);
   for (const e of etcds) e.close();
   if (provider) {
-    const left = await provider.list(CLUSTER).catch(() => [] as Instance[]);
-    for (const i of left) await provider.terminate(CLUSTER, i.id).catch(() => undefined);
+    for (const cluster of clusters) {
+      const left = await provider.list(cluster).catch(() => [] as Instance[]);
+      for (const i of left) await provider.terminate(cluster, i.id).catch(() => undefined);
+    }
     // Node dirs of instances whose record is gone but whose processes might not be.
     for (const id of existsSync(join(baseDir, 'n')) ? readdirSync(join(baseDir, 'n')) : []) {
-      await provider.terminate(CLUSTER, id).catch(() => undefined);
+      for (const cluster of clusters) await provider.terminate(cluster, id).catch(() => undefined);
     }
   }
   if (baseDir) rmSync(baseDir, { recursive: true, force: true });
   await mgmt?.stop();
 });
 
-const spec = resolveSpec(CLUSTER, 1, { managers: { count: 1 }, workers: { count: 1 }, provider: { local: { addressBlock: BLOCK } } });
-
-function launchRequest(role: Role, clientToken: string, count = 1): LaunchRequest {
+function launchRequest(role: Role, clientToken: string, cluster = CLUSTER): LaunchRequest {
+  clusters.add(cluster);
+  const spec = resolveSpec(cluster, 1, { managers: { count: 1 }, workers: { count: 1 }, provider: { local: { addressBlock: BLOCK } } });
   return {
     spec,
     role,
-    count,
+    count: 1,
     clientToken,
     configHash: nodeConfigHash(spec, role),
-    agent: { cluster: CLUSTER, role, managementEtcd: { endpoints: mgmt.endpoints, prefix: PREFIX } },
+    agent: { cluster, role, managementEtcd: { endpoints: mgmt.endpoints, prefix: PREFIX } },
   };
 }
 
@@ -70,59 +74,80 @@ function swarmOf(i: Instance): DockerSwarm {
 const eventually = (what: string, check: () => Promise<boolean> | boolean, timeoutMs = 120_000): Promise<boolean> =>
   until(what, check, { timeoutMs, intervalMs: 500 });
 
-describe('LocalProvider (real dockerd, etcd and node agents)', () => {
-  let manager: Instance;
-  let worker: Instance;
+/** Launches a manager into `cluster` and waits until its agent has initialised the swarm. */
+async function aManagerOf(cluster: string, token: string): Promise<{ manager: Instance; launched: Instance[] }> {
+  const launched = await provider.launch(launchRequest('manager', token, cluster));
+  const manager = launched[0]!;
+  const s = swarmOf(manager);
+  await eventually(`the manager of ${cluster} to initialise the swarm`, async () => (await s.info()).isManager);
+  return { manager, launched };
+}
 
+/**
+ * The manager of CLUSTER that the tests which only read it share: launched by whichever
+ * of them runs first, so each also runs alone (`-t`). Tests that kill or terminate a node
+ * launch their own, in a cluster of their own.
+ */
+let sharedManager: Promise<{ manager: Instance; launched: Instance[] }> | undefined;
+const theManager = (): Promise<{ manager: Instance; launched: Instance[] }> => (sharedManager ??= aManagerOf(CLUSTER, 'local-it-g1-m0'));
+
+const pidIn = (file: string): number => Number(readFileSync(file, 'utf8'));
+
+describe('LocalProvider (real dockerd, etcd and node agents)', () => {
   it('launches a manager whose agent starts etcd and initialises the swarm', async () => {
-    const [m, ...rest] = await provider.launch(launchRequest('manager', 'local-it-g1-m0'));
-    expect(rest).toEqual([]);
-    manager = m!;
+    const { manager, launched } = await theManager();
+    expect(launched).toHaveLength(1);
     expect(manager).toMatchObject({ role: 'manager', state: 'running', statusChecksOk: true, clientToken: 'local-it-g1-m0' });
     expect(manager.address).toMatch(new RegExp(`^127\\.${BLOCK}\\.\\d+\\.\\d+$`));
     expect(provider.etcdClientUrl(manager)).toBe(`http://${manager.address}:2379`);
-    const s = swarmOf(manager);
-    await eventually('the manager to initialise the swarm', async () => (await s.info()).isManager);
     const etcd = new Etcd3({ hosts: [provider.etcdClientUrl(manager)] });
     etcds.push(etcd);
     await eventually('the manager etcd to serve', async () => (await etcd.cluster.memberList({})).members.length === 1);
     // The engine labels reach the node description a moment after `swarm init`.
+    const s = swarmOf(manager);
     await eventually(
       'the swarm node labelled with the instance id',
-      async () => (await s.listNodes()).map((n) => n.instanceId).join() === manager.id,
+      async () => (await s.listNodes()).map((n) => n.instanceId).includes(manager.id),
       30_000,
     );
   });
 
   it('is idempotent on the client token: the same instances, nothing new', async () => {
+    const { manager } = await theManager();
+    const listed = (await provider.list(CLUSTER)).map((i) => i.id).sort();
+    const nodeDirs = readdirSync(join(baseDir, 'n')).sort();
     const again = await provider.launch(launchRequest('manager', 'local-it-g1-m0'));
     expect(again.map((i) => i.id)).toEqual([manager.id]);
-    expect(await provider.list(CLUSTER)).toHaveLength(1);
-    expect(readdirSync(join(baseDir, 'n'))).toEqual([manager.id]);
+    expect((await provider.list(CLUSTER)).map((i) => i.id).sort()).toEqual(listed);
+    expect(listed).toContain(manager.id);
+    expect(readdirSync(join(baseDir, 'n')).sort()).toEqual(nodeDirs);
   });
 
   it('keeps its state for a new provider instance (a restarted controller)', async () => {
+    const { manager } = await theManager();
     const fresh = new LocalProvider({ baseDir, addressBlock: BLOCK });
-    const listed = await fresh.list(CLUSTER);
-    expect(
-      listed.map(({ id, role, state, address, configHash, clientToken }) => ({ id, role, state, address, configHash, clientToken })),
-    ).toEqual([
-      {
+    try {
+      const listed = (await fresh.list(CLUSTER)).find((i) => i.id === manager.id);
+      if (!listed) throw new Error(`a new provider does not list ${manager.id}`);
+      const { id, role, state, address, configHash, clientToken } = listed;
+      expect({ id, role, state, address, configHash, clientToken }).toEqual({
         id: manager.id,
         role: 'manager',
         state: 'running',
         address: manager.address,
         configHash: manager.configHash,
         clientToken: manager.clientToken,
-      },
-    ]);
-    expect(fresh.dockerEndpoint(listed[0]!)).toEqual(provider.dockerEndpoint(manager));
-    expect(await fresh.launch(launchRequest('manager', 'local-it-g1-m0'))).toHaveLength(1);
-    await fresh.close();
+      });
+      expect(fresh.dockerEndpoint(listed)).toEqual(provider.dockerEndpoint(manager));
+      expect((await fresh.launch(launchRequest('manager', 'local-it-g1-m0'))).map((i) => i.id)).toEqual([manager.id]);
+    } finally {
+      await fresh.close();
+    }
   });
 
   it('launches a worker that joins the swarm through its agent', async () => {
-    [worker] = (await provider.launch(launchRequest('worker', 'local-it-g1-w1'))) as [Instance];
+    const { manager } = await theManager();
+    const [worker] = (await provider.launch(launchRequest('worker', 'local-it-g1-w1'))) as [Instance];
     const s = swarmOf(manager);
     await eventually('the worker in the swarm', async () =>
       (await s.listNodes()).some((n) => n.instanceId === worker.id && n.state === 'ready'),
@@ -130,27 +155,31 @@ describe('LocalProvider (real dockerd, etcd and node agents)', () => {
   });
 
   it('lists an instance whose dockerd was killed as stopped', async () => {
-    const pid = Number(readFileSync(join(baseDir, 'n', worker.id, 'd.pid'), 'utf8'));
-    process.kill(pid, 'SIGKILL');
+    // A worker of a cluster of its own: its dockerd runs whether or not it joins a swarm.
+    const cluster = 'local-it-kill';
+    const [worker] = (await provider.launch(launchRequest('worker', 'local-it-kill-w0', cluster))) as [Instance];
+    expect(worker.state).toBe('running');
+    process.kill(pidIn(join(baseDir, 'n', worker.id, 'd.pid')), 'SIGKILL');
     await eventually(
       'the worker listed as stopped',
-      async () => (await provider.list(CLUSTER)).find((i) => i.id === worker.id)?.state === 'stopped',
+      async () => (await provider.list(cluster)).find((i) => i.id === worker.id)?.state === 'stopped',
       30_000,
     );
   });
 
   it('treats a manager whose dockerd and etcd were killed as a dead node: its agent stops, it is listed stopped', async () => {
+    const cluster = 'local-it-dead';
+    const { manager } = await aManagerOf(cluster, 'local-it-dead-m0');
     const dir = join(baseDir, 'n', manager.id);
-    const agentPid = Number(readFileSync(join(dir, 'agent.pid'), 'utf8'));
-    for (const pidFile of [join(dir, 'd.pid'), join(dir, 'agent', 'etcd.pid')])
-      process.kill(Number(readFileSync(pidFile, 'utf8')), 'SIGKILL');
+    const agentPid = pidIn(join(dir, 'agent.pid'));
+    for (const pidFile of [join(dir, 'd.pid'), join(dir, 'agent', 'etcd.pid')]) process.kill(pidIn(pidFile), 'SIGKILL');
     await eventually(
       'the agent to give the node up',
       () => !existsSync(`/proc/${agentPid}`) || readFileSync(`/proc/${agentPid}/stat`, 'utf8').includes(') Z '),
       60_000,
     );
     expect(readFileSync(join(dir, 'agent.log'), 'utf8')).toContain('the node is dead');
-    const listed = (await provider.list(CLUSTER)).find((i) => i.id === manager.id);
+    const listed = (await provider.list(cluster)).find((i) => i.id === manager.id);
     expect(listed).toMatchObject({ state: 'stopped', statusChecksOk: false });
   });
 
@@ -158,43 +187,51 @@ describe('LocalProvider (real dockerd, etcd and node agents)', () => {
     // The controller was killed while the provider was starting the node: the record
     // still says 'launching' and the detached processes it had started live on.
     // Reproduce that state on disk.
+    const cluster = 'local-it-crash';
     const crashed = new LocalProvider({ baseDir, addressBlock: BLOCK });
     const token = 'it-crash-mid-launch';
-    const [first] = await crashed.launch(launchRequest('worker', token));
+    const [first] = await crashed.launch(launchRequest('worker', token, cluster));
     if (!first) throw new Error('no instance launched');
     await crashed.close();
-    const recordFile = join(baseDir, 'state', CLUSTER, `${first.id}.json`);
+    const recordFile = join(baseDir, 'state', cluster, `${first.id}.json`);
     const rec = JSON.parse(readFileSync(recordFile, 'utf8')) as Record<string, unknown>;
-    const halfStarted = Number(readFileSync(join(String(rec.nodeDir), 'd.pid'), 'utf8'));
+    const halfStarted = pidIn(join(String(rec.nodeDir), 'd.pid'));
     writeFileSync(recordFile, JSON.stringify({ ...rec, phase: 'launching', pids: {} }));
     const restarted = new LocalProvider({ baseDir, addressBlock: BLOCK });
-    expect((await restarted.list(CLUSTER)).find((i) => i.id === first.id)?.state).toBe('pending');
+    try {
+      expect((await restarted.list(cluster)).find((i) => i.id === first.id)?.state).toBe('pending');
 
-    const again = await restarted.launch(launchRequest('worker', token));
-    expect(again.map((i) => i.id)).toEqual([first.id]);
-    expect(again[0]?.state).toBe('running');
-    // The half-started dockerd was replaced, not left running beside a second one.
-    expect(Number(readFileSync(join(String(rec.nodeDir), 'd.pid'), 'utf8'))).not.toBe(halfStarted);
-    await eventually(
-      'the finished instance to list as running',
-      async () => (await restarted.list(CLUSTER)).find((i) => i.id === first.id)?.state === 'running',
-    );
-    await restarted.terminate(CLUSTER, first.id);
-    await restarted.close();
+      const again = await restarted.launch(launchRequest('worker', token, cluster));
+      expect(again.map((i) => i.id)).toEqual([first.id]);
+      expect(again[0]?.state).toBe('running');
+      // The half-started dockerd was replaced, not left running beside a second one.
+      expect(pidIn(join(String(rec.nodeDir), 'd.pid'))).not.toBe(halfStarted);
+      expect(existsSync(`/proc/${halfStarted}`) && !readFileSync(`/proc/${halfStarted}/stat`, 'utf8').includes(') Z ')).toBe(false);
+      await eventually(
+        'the finished instance to list as running',
+        async () => (await restarted.list(cluster)).find((i) => i.id === first.id)?.state === 'running',
+      );
+      await restarted.terminate(cluster, first.id);
+    } finally {
+      await restarted.close();
+    }
   });
 
   it('terminates: no process, no mount, no directory, address released; a second terminate is a no-op', async () => {
-    for (const inst of [worker, manager]) {
-      await provider.terminate(CLUSTER, inst.id);
-      expect(processesNaming(inst.id)).toEqual([]);
-      expect(readFileSync('/proc/mounts', 'utf8')).not.toContain(join(baseDir, 'n', inst.id));
-      expect(existsSync(join(baseDir, 'n', inst.id))).toBe(false);
-      expect(existsSync(join(DEFAULT_POOL_DIR, inst.address!))).toBe(false);
-      await provider.terminate(CLUSTER, inst.id);
-    }
-    expect(await provider.list(CLUSTER)).toEqual([]);
+    // A manager runs the most processes (dockerd, agent, etcd) and mounts.
+    const cluster = 'local-it-term';
+    const { manager } = await aManagerOf(cluster, 'local-it-term-m0');
+    expect(processesNaming(manager.id)).not.toEqual([]);
+    expect(existsSync(join(DEFAULT_POOL_DIR, manager.address!))).toBe(true);
+    await provider.terminate(cluster, manager.id);
+    expect(processesNaming(manager.id)).toEqual([]);
+    expect(readFileSync('/proc/mounts', 'utf8')).not.toContain(join(baseDir, 'n', manager.id));
+    expect(existsSync(join(baseDir, 'n', manager.id))).toBe(false);
+    expect(existsSync(join(DEFAULT_POOL_DIR, manager.address!))).toBe(false);
+    await provider.terminate(cluster, manager.id);
+    expect(await provider.list(cluster)).toEqual([]);
     // The token stays spent: a repeat launches nothing (the planner never reuses a token).
-    expect(await provider.launch(launchRequest('manager', 'local-it-g1-m0'))).toEqual([]);
-    expect(await provider.list(CLUSTER)).toEqual([]);
+    expect(await provider.launch(launchRequest('manager', 'local-it-term-m0', cluster))).toEqual([]);
+    expect(await provider.list(cluster)).toEqual([]);
   });
 });
