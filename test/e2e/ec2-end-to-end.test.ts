@@ -11,6 +11,11 @@
 // The one substitution: the metadata script asks an IMDSv2 stand-in on loopback instead
 // of 169.254.169.254 (test/support/imds.ts, node-host.ts).
 //
+// The bootstrap exchange is HTTPS with a private CA (openssl): the controller serves it,
+// the user-data carries the CA (--bootstrap-ca-file), the nodes trust only it. The
+// bootstrap URL's host is a TCP forwarder that keeps the client address, standing in for
+// the DNS name users move from the outside controller to the managers (tcp-forwarder.ts).
+//
 // Two shapes. `npm run e2e:ec2` (SWARMKEEPER_E2E_FULL=1): from nothing to 3 managers +
 // 2 workers; workers 2 -> 3 -> 1; a manager's node killed (kill -9 of its PID 1) and
 // replaced. `npm test` (CI, where time is short): 1 manager + 1 worker; workers 1 -> 2 -> 1.
@@ -29,6 +34,7 @@ import { publishManagementImage } from '../support/management-image.ts';
 import { until } from '../support/until.ts';
 import { aSwarmCluster } from '../support/spec-fixtures.ts';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 useTestCredentials();
 
@@ -151,6 +157,14 @@ describe.sequential(`ec2 end to end, nodes booted from their own user-data (${FU
       // The node asked its metadata service with a session token, as IMDSv2 requires.
       expect(booted?.node.imds.requests.get('/latest/api/token')).toBeGreaterThan(0);
       expect(booted?.node.imds.requests.get('/latest/meta-data/instance-id')).toBeGreaterThan(0);
+      // The exchange is HTTPS to the bootstrap URL, trusting only the CA of its user-data.
+      const root = booted?.node.root ?? '';
+      expect(readFileSync(join(root, 'etc/swarmkeeper/bootstrap-ca.pem'), 'utf8')).toBe(
+        readFileSync(world.bootstrap?.caFile ?? '', 'utf8'),
+      );
+      expect(readFileSync(join(root, 'etc/systemd/system/swarmkeeper-bootstrap.service'), 'utf8')).toContain(
+        `--bootstrap-url ${world.bootstrap?.url} --bootstrap-token-file /etc/swarmkeeper/bootstrap-token --bootstrap-ca-file /etc/swarmkeeper/bootstrap-ca.pem`,
+      );
     }
     const perNode = [...fleet.values()].map((n) => (joinedAt.get(n.instanceId) ?? Date.now()) - n.seenAt).sort((a, b) => a - b);
     console.log(

@@ -3,7 +3,11 @@
 // private address is a loopback address), a registry on loopback holding the
 // management image, a management host (a real dockerd) that runs the controller from
 // that image with `docker run`, and the node fleet that boots every instance moto
-// reports from its own user-data. stop() undoes all of it, also after a half start.
+// reports from its own user-data. The bootstrap exchange is HTTPS with a private CA
+// (openssl), as users deploy it: the controller serves it with a certificate that CA
+// signed, the user-data carries the CA (--bootstrap-ca-file) and the nodes trust only it;
+// the URL's host is a forwarder that stands in for the name users point at their
+// controllers (tcp-forwarder.ts). stop() undoes all of it, also after a half start.
 import { execFile } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -20,7 +24,9 @@ import { motoAmazonImageId, TEST_REGION } from './ec2-fixtures.ts';
 import { loadOrCreateDockerCa } from '../../src/providers/ec2/docker-ca.ts';
 import { DOCKER_CA_SECRET, etcdCreateOnceSecret } from '../../src/store/create-once-secret.ts';
 import { releaseLoopback, reserveLoopback } from '../../src/net/loopback-pool.ts';
-import { freePort } from './net.ts';
+import { makeTestCertificates } from './certs.ts';
+import { httpsGet } from './https-get.ts';
+import { startTcpForwarder, type TcpForwarder } from './tcp-forwarder.ts';
 import { until } from './until.ts';
 import type { Ec2ProviderSpec } from '../../src/spec/schema.ts';
 
@@ -43,6 +49,7 @@ export interface E2eWorld {
   readonly dockerTls: { readonly ca: string; readonly cert: string; readonly key: string };
   fleet?: Ec2NodeFleet;
   controller?: ControllerContainer;
+  bootstrap?: BootstrapFront;
   /** `docker` against the management host: its stdout. */
   docker(args: readonly string[]): Promise<string>;
   /** Same, stdout and stderr together (logs). */
@@ -99,6 +106,7 @@ export async function startE2eWorld(cluster: string, prefix: string, opts: { sec
         if (logs) writeFileSync(`${tmpdir()}/sk-e2e-controller-${process.pid}.log`, logs);
         await world.docker(['rm', '-f', 'swarmkeeper-controller']).catch(() => undefined);
         world.controller?.release();
+        await world.bootstrap?.forwarder.stop();
         await world.fleet?.stop();
         client.close();
         await Promise.allSettled(started.map((s) => s.stop()));
@@ -143,6 +151,7 @@ async function loopbackSubnets(endpoint: string): Promise<Ec2ProviderSpec> {
 }
 
 export interface ControllerContainer {
+  /** Where it serves (HTTPS, the bootstrap CA's certificate), directly. */
   readonly baseUrl: string;
   logs(): Promise<string>;
   /** Whether the container is still running (a controller that exits fails the test at once). */
@@ -151,21 +160,82 @@ export interface ControllerContainer {
   release(): void;
 }
 
+/** The bootstrap URL nodes get and what its HTTPS rests on: a private CA and a certificate it signed. */
+export interface BootstrapFront {
+  /** https://<forwarder>:8443, rendered into every node's user-data. */
+  readonly url: string;
+  readonly forwarder: TcpForwarder;
+  /** The CA nodes trust (no key: it lands in user-data). */
+  readonly caFile: string;
+  /** The controllers' certificate (SANs: the forwarder's and the outside controller's address) and key. */
+  readonly certFile: string;
+  readonly keyFile: string;
+}
+
+/** Port of the bootstrap exchange, as the shipped stack serves it. */
+export const BOOTSTRAP_PORT = 8443;
+
 /**
  * `docker run` of the management image on the management host: `swarmkeeper run` with
- * the bootstrap exchange on, the management etcd over TLS with a password, and the
- * managers' docker API over mutual TLS. Host network: it serves on a loopback address.
+ * the bootstrap exchange on over HTTPS (--bootstrap-ca-file), the management etcd over
+ * TLS with a password, and the managers' docker API over mutual TLS. Host network: it
+ * serves on a loopback address, behind the bootstrap URL's forwarder.
  */
 export async function runControllerContainer(world: E2eWorld, image: string, agentImage: string): Promise<ControllerContainer> {
   const address = reserveLoopback({ block: SUBNET_BLOCK - 1 });
-  const port = await freePort(address);
+  const baseUrl = `https://${address}:${BOOTSTRAP_PORT}`;
+  let forwarder: TcpForwarder | undefined;
+  try {
+    forwarder = await startTcpForwarder(SUBNET_BLOCK - 1, BOOTSTRAP_PORT, [{ host: address, port: BOOTSTRAP_PORT }]);
+    const made = makeTestCertificates(world.certDir, [forwarder.address, address], { name: 'bootstrap' });
+    // The controller runs as the image's unprivileged user: it gets copies of the files it
+    // may read, in the directory mounted into its container.
+    const served = copyReadable(world.certDir, 'controller', { cert: made.serverCertFile, key: made.serverKeyFile });
+    world.bootstrap = {
+      url: `https://${forwarder.address}:${BOOTSTRAP_PORT}`,
+      forwarder,
+      caFile: made.caFile,
+      certFile: served.cert,
+      keyFile: served.key,
+    };
+    await startControllerContainer(world, image, agentImage, address, world.bootstrap);
+  } catch (err) {
+    await forwarder?.stop();
+    world.bootstrap = undefined;
+    releaseLoopback(address);
+    throw err;
+  }
+  const caFile = world.bootstrap.caFile;
+  const controller: ControllerContainer = {
+    baseUrl,
+    logs: async () => world.dockerOutput(['logs', '--tail', '400', 'swarmkeeper-controller']).catch((e: unknown) => String(e)),
+    running: async () => (await world.docker(['inspect', '-f', '{{.State.Running}}', 'swarmkeeper-controller'])).trim() === 'true',
+    release: () => releaseLoopback(address),
+  };
+  world.controller = controller;
+  const state = await until(
+    'the controller container to serve /healthz over HTTPS',
+    async () =>
+      (await controller.running())
+        ? (await httpsGet(`${baseUrl}/healthz`, caFile).catch(() => undefined))?.status === 200 && 'serving'
+        : 'exited',
+    { timeoutMs: 120_000, intervalMs: 500 },
+  );
+  if (state === 'exited') throw new Error(`the controller container exited:\n${await controller.logs()}`);
+  return controller;
+}
+
+async function startControllerContainer(
+  world: E2eWorld,
+  image: string,
+  agentImage: string,
+  address: string,
+  front: BootstrapFront,
+): Promise<void> {
   const auth = world.mgmt.auth;
-  // The controller runs as the image's unprivileged user: it gets copies of the etcd
-  // client files it may read, in the directory mounted into its container.
   const tls = world.mgmt.tls
     ? copyReadable(world.certDir, 'etcd', { ca: world.mgmt.tls.caFile, cert: world.mgmt.tls.certFile, key: world.mgmt.tls.keyFile })
     : undefined;
-  const baseUrl = `http://${address}:${port}`;
   const env = {
     SWARMKEEPER_ETCD_ENDPOINTS: world.mgmt.endpoints.join(','),
     SWARMKEEPER_PREFIX: world.prefix,
@@ -174,6 +244,9 @@ export async function runControllerContainer(world: E2eWorld, image: string, age
     SWARMKEEPER_DOCKER_TLS_CA: world.dockerTls.ca,
     SWARMKEEPER_DOCKER_TLS_CERT: world.dockerTls.cert,
     SWARMKEEPER_DOCKER_TLS_KEY: world.dockerTls.key,
+    SWARMKEEPER_TLS_CERT_FILE: front.certFile,
+    SWARMKEEPER_TLS_KEY_FILE: front.keyFile,
+    SWARMKEEPER_BOOTSTRAP_CA_FILE: front.caFile,
     // moto takes any credentials; nothing may look further (no instance metadata, no files).
     AWS_ACCESS_KEY_ID: 'testing',
     AWS_SECRET_ACCESS_KEY: 'testing',
@@ -187,49 +260,27 @@ export async function runControllerContainer(world: E2eWorld, image: string, age
       .join('\n') + '\n',
     { mode: 0o600 },
   );
-  const mounts = ['-v', `${world.certDir}:${world.certDir}:ro`];
-  try {
-    await world.docker([
-      'run',
-      '-d',
-      '--name',
-      'swarmkeeper-controller',
-      '--net=host',
-      '--env-file',
-      envFile,
-      ...mounts,
-      image,
-      'run',
-      '--http-listen',
-      `${address}:${port}`,
-      '--bootstrap-url',
-      baseUrl,
-      '--agent-image',
-      agentImage,
-      '--resync-seconds',
-      '5',
-    ]);
-  } catch (err) {
-    releaseLoopback(address);
-    throw err;
-  }
-  const controller: ControllerContainer = {
-    baseUrl,
-    logs: async () => world.dockerOutput(['logs', '--tail', '400', 'swarmkeeper-controller']).catch((e: unknown) => String(e)),
-    running: async () => (await world.docker(['inspect', '-f', '{{.State.Running}}', 'swarmkeeper-controller'])).trim() === 'true',
-    release: () => releaseLoopback(address),
-  };
-  world.controller = controller;
-  const state = await until(
-    'the controller container to serve /healthz',
-    async () => ((await controller.running()) ? (await fetch(`${baseUrl}/healthz`)).ok && 'serving' : 'exited'),
-    {
-      timeoutMs: 120_000,
-      intervalMs: 500,
-    },
-  );
-  if (state === 'exited') throw new Error(`the controller container exited:\n${await controller.logs()}`);
-  return controller;
+  await world.docker([
+    'run',
+    '-d',
+    '--name',
+    'swarmkeeper-controller',
+    '--net=host',
+    '--env-file',
+    envFile,
+    '-v',
+    `${world.certDir}:${world.certDir}:ro`,
+    image,
+    'run',
+    '--http-listen',
+    `${address}:${BOOTSTRAP_PORT}`,
+    '--bootstrap-url',
+    front.url,
+    '--agent-image',
+    agentImage,
+    '--resync-seconds',
+    '5',
+  ]);
 }
 
 /** Copies PEM files into `dir` as `<name>-<kind>.pem`, readable by any user (test keys only). */
