@@ -18,7 +18,10 @@
 //
 // Two shapes. `npm run e2e:ec2` (SWARMKEEPER_E2E_FULL=1): from nothing to 3 managers +
 // 2 workers; workers 2 -> 3 -> 1; a manager's node killed (kill -9 of its PID 1) and
-// replaced. `npm test` (CI, where time is short): 1 manager + 1 worker; workers 1 -> 2 -> 1.
+// replaced; then the shipped controller stack (manifests/swarm/stack.yml) deployed on the
+// managers takes over from the outside controller, and the node of its leading replica
+// is killed: the other replica leads and replaces it. `npm test` (CI, where time is
+// short): 1 manager + 1 worker; workers 1 -> 2 -> 1.
 // Both sample etcd and swarm quorum every 100 ms from the first manager's join on, and
 // require it never lost.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -35,6 +38,8 @@ import { until } from '../support/until.ts';
 import { aSwarmCluster } from '../support/spec-fixtures.ts';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { deployControllerStack, leadingReplica, replicaUrl, stackLogs, stackTasks } from '../support/e2e-controller-stack.ts';
+import { httpsGet } from '../support/https-get.ts';
 
 useTestCredentials();
 
@@ -53,11 +58,16 @@ let observer: Ec2Provider;
 /** First time each instance was seen healthy (joined both rafts, swarm node ready) in status. */
 const joinedAt = new Map<string, number>();
 let statusPoll: NodeJS.Timeout | undefined;
+/** The registry reference of the image (what nodes and the stack's replicas run). */
+let imageRemote = '';
+/** Set once the outside controller was stopped on purpose (the stack took over). */
+let outsideStopped = false;
 
 beforeAll(async () => {
   world = await startE2eWorld(CLUSTER, PREFIX);
   const image = await publishManagementImage(world);
   store = new EtcdClusterStore(world.client, { prefix: PREFIX, ownsClient: false });
+  imageRemote = image.remote;
   controller = await runControllerContainer(world, image.local, image.remote);
   world.fleet = runEc2NodeFleet({ endpoint: world.moto.endpoint, region: world.ec2.region, cluster: CLUSTER });
   observer = new Ec2Provider({
@@ -103,10 +113,30 @@ async function apply(managers: 1 | 3, workers: number): Promise<void> {
   );
 }
 
+/** A manager the stack was deployed through, once it was (its replicas' logs go into failure messages). */
+let stackManager: string | undefined;
+
 async function context(): Promise<string> {
   const nodes = [...(world.fleet?.nodes.values() ?? [])];
   const journals = nodes.map((n) => `--- ${n.instanceId} ${n.address}\n${n.node.journal('swarmkeeper-bootstrap.service', 15)}`).join('\n');
-  return `fleet errors: ${world.fleet?.errors.join('; ')}\ncontroller:\n${(await controller.logs()).slice(-3000)}\n${journals}`;
+  const stack = stackManager
+    ? `\nstack:\n${await stackTasks(world, stackManager)}\n${(await stackLogs(world, stackManager)).slice(-4000)}`
+    : '';
+  return `fleet errors: ${world.fleet?.errors.join('; ')}\ncontroller:\n${(await controller.logs()).slice(-3000)}\n${journals}${stack}`;
+}
+
+/** Rejects with the failure and what the fleet, the controllers and the nodes said. */
+async function explained<T>(wait: Promise<T>): Promise<T> {
+  try {
+    return await wait;
+  } catch (err) {
+    throw new Error(`${(err as Error).message}\n${await context()}`);
+  }
+}
+
+async function managerAddresses(): Promise<string[]> {
+  const s = await store.get(CLUSTER);
+  return (s?.status?.nodes ?? []).filter((n) => n.role === 'manager' && n.address).map((n) => n.address as string);
 }
 
 /** Waits for Ready at `managers`+`workers`; a boot failure or an exited controller ends the wait at once. */
@@ -115,7 +145,7 @@ async function waitConverged(managers: number, workers: number, timeoutMs: numbe
     `${CLUSTER} converged to ${managers}+${workers}`,
     async () => {
       if (world.fleet?.errors.length) return { fatal: `node fleet: ${world.fleet.errors.join('; ')}` };
-      if (!(await controller.running())) return { fatal: 'the controller container exited' };
+      if (!outsideStopped && !(await controller.running())) return { fatal: 'the controller container exited' };
       const stored = await store.get(CLUSTER);
       const s = stored?.status;
       if (!s || s.observedGeneration !== stored?.cluster.metadata.generation) return undefined;
@@ -170,7 +200,8 @@ describe.sequential(`ec2 end to end, nodes booted from their own user-data (${FU
     console.log(
       `ec2 e2e: RunInstances -> node joined per node (ms): ${perNode.join(', ')}; median ${perNode[Math.floor(perNode.length / 2)]}; 0 -> ${MANAGERS}+${WORKERS[0]} in ${((Date.now() - started) / 1000).toFixed(1)} s since start`,
     );
-  }, 660_000);
+    // The timeout covers both waits above: at load 40-66 a full run's formation outlasted 660 s.
+  }, 1_260_000);
 
   it(`scales workers ${WORKERS.join(' -> ')}`, async () => {
     await apply(MANAGERS, WORKERS[1]);
@@ -204,6 +235,67 @@ describe.sequential(`ec2 end to end, nodes booted from their own user-data (${FU
       await waitConverged(MANAGERS, WORKERS[2], 300_000);
     },
     900_000,
+  );
+
+  it.runIf(FULL)(
+    "the shipped controller stack takes over from the outside controller; after kill -9 of its leader's node the other replica leads and replaces that node (full shape only)",
+    async () => {
+      const front = world.bootstrap;
+      if (!front) throw new Error('no bootstrap front');
+      const managers = await managerAddresses();
+      stackManager = managers[0];
+      if (managers.length !== MANAGERS || !stackManager) throw new Error(`expected ${MANAGERS} managers, have ${managers.join(', ')}`);
+      await deployControllerStack(world, stackManager, imageRemote);
+      const serving = async (m: string): Promise<boolean> =>
+        (await httpsGet(`${replicaUrl(m)}/healthz`, front.caFile, { asHost: front.forwarder.address }).catch(() => undefined))?.status ===
+        200;
+      await explained(
+        until(
+          'two stack replicas serving on their managers',
+          async () => (await Promise.all(managers.map(serving))).filter(Boolean).length === 2,
+          { timeoutMs: 240_000, intervalMs: 1000 },
+        ),
+      );
+      expect(await leadingReplica(world, managers)).toBeUndefined();
+      // The bootstrap URL's name moves to the managers, then the outside controller stops
+      // (SIGTERM: it resigns its lease) and a replica wins the election.
+      front.forwarder.setTargets(managers.map((host) => ({ host, port: 8443 })));
+      const stoppedAt = Date.now();
+      await world.docker(['stop', '--time', '30', 'swarmkeeper-controller']);
+      outsideStopped = true;
+      const leader = await explained(
+        until('a stack replica to lead', () => leadingReplica(world, managers), { timeoutMs: 120_000, intervalMs: 250 }),
+      );
+      console.log(`ec2 e2e: hand-over to the stack replica on ${leader} took ${Date.now() - stoppedAt} ms`);
+
+      const victim = (await store.get(CLUSTER))?.status?.nodes?.find((n) => n.address === leader);
+      const node = victim ? world.fleet?.nodes.get(victim.instanceId) : undefined;
+      if (!victim || !node) throw new Error(`no node for the leading replica's address ${leader}`);
+      console.log(`ec2 e2e: killing the leading replica's node ${victim.instanceId} (${leader}) at ${new Date().toISOString()}`);
+      const killedAt = Date.now();
+      await node.node.kill();
+      const survivors = managers.filter((m) => m !== leader);
+      const next = await explained(
+        until('another replica to lead', () => leadingReplica(world, survivors), { timeoutMs: 180_000, intervalMs: 500 }),
+      );
+      console.log(`ec2 e2e: the replica on ${next} leads ${Date.now() - killedAt} ms after the kill`);
+      await explained(
+        until(
+          "the leader's node to be replaced",
+          async () => {
+            const now = await store.get(CLUSTER);
+            const ids = (now?.status?.nodes ?? []).map((n) => n.instanceId);
+            return !ids.includes(victim.instanceId) && now?.status?.managers?.ready === MANAGERS;
+          },
+          { timeoutMs: 600_000, intervalMs: 1000 },
+        ),
+      );
+      await waitConverged(MANAGERS, WORKERS[2], 300_000);
+      console.log(`ec2 e2e: the leader's node replaced and converged ${((Date.now() - killedAt) / 1000).toFixed(1)} s after the kill`);
+      // The stack's replica led throughout the replacement: the outside controller is gone.
+      expect(await controller.running()).toBe(false);
+    },
+    1_200_000,
   );
 
   it('kept etcd and swarm quorum throughout', async () => {
