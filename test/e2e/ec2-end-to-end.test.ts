@@ -134,6 +134,22 @@ async function explained<T>(wait: Promise<T>): Promise<T> {
   }
 }
 
+/** Waits until a killed node's instance is gone from status and all managers are ready again. */
+async function waitReplaced(what: string, instanceId: string, killedAt: number): Promise<void> {
+  await explained(
+    until(
+      `${what} to be replaced`,
+      async () => {
+        const now = await store.get(CLUSTER);
+        const ids = (now?.status?.nodes ?? []).map((n) => n.instanceId);
+        return !ids.includes(instanceId) && now?.status?.managers?.ready === MANAGERS;
+      },
+      { timeoutMs: 600_000, intervalMs: 500 },
+    ),
+  );
+  console.log(`ec2 e2e: ${what} replaced ${((Date.now() - killedAt) / 1000).toFixed(1)} s after the kill`);
+}
+
 async function managerAddresses(): Promise<string[]> {
   const s = await store.get(CLUSTER);
   return (s?.status?.nodes ?? []).filter((n) => n.role === 'manager' && n.address).map((n) => n.address as string);
@@ -220,18 +236,9 @@ describe.sequential(`ec2 end to end, nodes booted from their own user-data (${FU
       const node = victim ? world.fleet?.nodes.get(victim.instanceId) : undefined;
       if (!victim || !node) throw new Error('no manager node to kill');
       console.log(`ec2 e2e: killing manager ${victim.instanceId} (${victim.address}) at ${new Date().toISOString()}`);
+      const killedAt = Date.now();
       await node.node.kill();
-      await until(
-        'the killed manager to be replaced',
-        async () => {
-          const now = await store.get(CLUSTER);
-          const ids = (now?.status?.nodes ?? []).map((n) => n.instanceId);
-          return !ids.includes(victim.instanceId) && now?.status?.managers?.ready === MANAGERS;
-        },
-        { timeoutMs: 600_000, intervalMs: 500 },
-      ).catch(async (err: unknown) => {
-        throw new Error(`${(err as Error).message}\n${await context()}`);
-      });
+      await waitReplaced('the killed manager', victim.instanceId, killedAt);
       await waitConverged(MANAGERS, WORKERS[2], 300_000);
     },
     900_000,
@@ -279,17 +286,7 @@ describe.sequential(`ec2 end to end, nodes booted from their own user-data (${FU
         until('another replica to lead', () => leadingReplica(world, survivors), { timeoutMs: 180_000, intervalMs: 500 }),
       );
       console.log(`ec2 e2e: the replica on ${next} leads ${Date.now() - killedAt} ms after the kill`);
-      await explained(
-        until(
-          "the leader's node to be replaced",
-          async () => {
-            const now = await store.get(CLUSTER);
-            const ids = (now?.status?.nodes ?? []).map((n) => n.instanceId);
-            return !ids.includes(victim.instanceId) && now?.status?.managers?.ready === MANAGERS;
-          },
-          { timeoutMs: 600_000, intervalMs: 1000 },
-        ),
-      );
+      await waitReplaced("the leading replica's node", victim.instanceId, killedAt);
       await waitConverged(MANAGERS, WORKERS[2], 300_000);
       console.log(`ec2 e2e: the leader's node replaced and converged ${((Date.now() - killedAt) / 1000).toFixed(1)} s after the kill`);
       // The stack's replica led throughout the replacement: the outside controller is gone.
