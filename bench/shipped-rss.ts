@@ -9,6 +9,7 @@
 // What is not in these figures: the reconcile cycle's working heap (bench/scale.ts
 // measures it in the sim: add its per-cycle peak), open connections' buffers, and the
 // HTTP server under load.
+//   npx tsx bench/shipped-rss.ts   (RSS_NODE_FLAGS='--max-semi-space-size=2' tries V8 flags)
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
