@@ -48,6 +48,17 @@ describe('decideAgentAction: the first manager', () => {
   it('starts a new single-member etcd once the claim is its own', () => {
     expect(decideAgentAction(facts({ claim: claimOf('lc-me') }))).toEqual({ kind: 'startEtcd', mode: 'new' });
   });
+  it('starts nothing while dockerd is about to restart for the TLS certificate just written', () => {
+    const awaited = { dockerRestartAwaited: true };
+    for (const f of [
+      facts({ claim: claimOf('lc-me'), ...awaited }),
+      facts({ claim: claimOf('lc-me'), etcdDataPresent: true, ...awaited }),
+      facts({ claim: claimOf('lc-me'), etcdRunning: true, ...awaited }),
+      facts({ claim: claimOf('lc-first'), endpoints: published, tokensStored: true, members: [aMember(), learner], ...awaited }),
+    ]) {
+      expect(decideAgentAction(f)).toMatchObject({ kind: 'wait', reason: expect.stringMatching(/^dockerd restarts/) });
+    }
+  });
   it('restores the recovery snapshot instead of starting an empty etcd while a recovery order is founding', () => {
     expect(decideAgentAction(facts({ claim: claimOf('lc-me'), restoreFrom: 'prod-20261201t120000000z-scheduled' }))).toEqual({
       kind: 'restoreEtcd',

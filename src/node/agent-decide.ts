@@ -20,6 +20,10 @@
 //   fresh one-member data dir instead of starting an empty etcd; the rest is the first
 //   manager's path (swarm init, tokens, endpoints).
 //
+// - A manager whose bootstrap answer brought a new docker TLS certificate starts nothing
+//   until dockerd has restarted to serve it (the node's path unit restarts dockerd, and
+//   the agent's container with it): it resumes from the top when it comes back.
+//
 // Etcd actions come before swarm actions, except that a later manager waiting for its
 // learner entry joins the swarm meanwhile (the two are independent; it saves seconds).
 import type { EtcdMember } from '../model/snapshot.ts';
@@ -50,6 +54,11 @@ export interface AgentFacts {
   readonly members?: readonly EtcdMember[] | 'unavailable';
   /** Manager: the backup a recovery order in its founding phase restores (keys.recovery). */
   readonly restoreFrom?: string;
+  /**
+   * This run wrote docker TLS files that dockerd does not serve yet: dockerd restarts any
+   * moment now and stops this agent with everything it runs under it.
+   */
+  readonly dockerRestartAwaited?: boolean;
 }
 
 export type AgentAction =
@@ -94,6 +103,9 @@ export function clusterClientUrls(f: Pick<AgentFacts, 'instanceId' | 'claim' | '
 
 export function decideAgentAction(f: AgentFacts): AgentAction {
   if (f.swarmState === 'unreachable') return wait("this node's dockerd does not answer");
+  // An etcd member started now would die with dockerd a moment later: for a lone
+  // founder that is the cluster's whole etcd, down until the agent comes back.
+  if (f.dockerRestartAwaited) return wait('dockerd restarts to serve the TLS certificate just written; starting nothing before');
   return f.role === 'manager' ? decideManager(f) : decideWorker(f);
 }
 

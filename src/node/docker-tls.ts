@@ -39,11 +39,15 @@ export async function ensureDockerCsr(dir: string, address: string): Promise<str
   return pem;
 }
 
-/** Writes what the controller's CA issued; dockerd serves TLS with it and the key made above. */
-export function writeDockerTls(dir: string, tls: { readonly ca: string; readonly cert: string }): void {
+/**
+ * Writes what the controller's CA issued; dockerd serves TLS with it and the key made
+ * above. Returns true when server.pem was written, i.e. when the node's path unit
+ * (swarmkeeper-docker-tls.path) now restarts dockerd, and the agent's container with it.
+ */
+export function writeDockerTls(dir: string, tls: { readonly ca: string; readonly cert: string }): boolean {
   const p = dockerTlsPaths(dir);
   writeAtomically(p.ca, tls.ca.endsWith('\n') ? tls.ca : `${tls.ca}\n`, 0o644);
-  writeAtomically(p.cert, tls.cert.endsWith('\n') ? tls.cert : `${tls.cert}\n`, 0o644);
+  return writeAtomically(p.cert, tls.cert.endsWith('\n') ? tls.cert : `${tls.cert}\n`, 0o644);
 }
 
 /**
@@ -52,8 +56,9 @@ export function writeDockerTls(dir: string, tls: { readonly ca: string; readonly
  * every start, so rewriting the same certificate would restart docker, and with it the
  * agent, in a loop until systemd's start limit stops docker for good.
  */
-function writeAtomically(file: string, text: string, mode: number): void {
-  if (existsSync(file) && readFileSync(file, 'utf8') === text) return;
+function writeAtomically(file: string, text: string, mode: number): boolean {
+  if (existsSync(file) && readFileSync(file, 'utf8') === text) return false;
   // Fsynced before the rename: the key and certificates must survive a crash whole.
   writeFileAtomic.sync(file, text, { mode, fsync: true });
+  return true;
 }

@@ -6,7 +6,7 @@ import * as x509 from '@peculiar/x509';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { JoinResponse } from '../protocol/bootstrap-exchange.ts';
 import { dockerTlsPaths, ensureDockerCsr, writeDockerTls } from './docker-tls.ts';
-import { ExchangeKv, type ExchangeClient } from './exchange-kv.ts';
+import { DOCKER_RESTART_WAIT_MS, ExchangeKv, type ExchangeClient } from './exchange-kv.ts';
 import { endpointsOf } from '../protocol/cluster-endpoints.ts';
 
 const dirs: string[] = [];
@@ -154,6 +154,34 @@ describe('ExchangeKv (the ec2 join source)', () => {
     expect(await restarted.hasTokens()).toBe(true);
     expect(client.calls).toBe(1);
     expect(applied).toBe(3);
+  });
+  it('awaits the restart of dockerd only when applying the answer wrote a new certificate, and for a bounded time', async () => {
+    const file = join(temp(), 'answer.json');
+    const client = scripted([{ status: 200, join: initAnswer }]);
+    let now = 1_000;
+    const kvOf = (wrote: boolean): ExchangeKv =>
+      new ExchangeKv({
+        instanceId: 'i-1',
+        address: '10.0.0.5',
+        endpoints,
+        client,
+        answerFile: file,
+        now: () => now,
+        onAnswer: () => wrote,
+      });
+    const first = kvOf(true);
+    expect(first.awaitsDockerRestart()).toBe(false);
+    await first.readClaim();
+    expect(first.awaitsDockerRestart()).toBe(true);
+    now += DOCKER_RESTART_WAIT_MS - 1;
+    expect(first.awaitsDockerRestart()).toBe(true);
+    now += 1;
+    expect(first.awaitsDockerRestart()).toBe(false);
+    // Restarted with dockerd: the saved answer is applied again and finds the files current.
+    const restarted = kvOf(false);
+    await restarted.readClaim();
+    expect(restarted.awaitsDockerRestart()).toBe(false);
+    expect(client.calls).toBe(1);
   });
   it('fails the report step when the controller does not accept it', async () => {
     const kv = kvWith(scripted([{ status: 200, join: initAnswer }], [401]), join(temp(), 'answer.json'));

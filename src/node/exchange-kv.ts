@@ -40,10 +40,21 @@ export interface ExchangeKvOptions {
    * the token again after any restart (a report that changes nothing once recorded).
    */
   readonly onSpent?: () => void;
-  /** Called once with the first answer (the agent writes the docker TLS files from it). */
-  readonly onAnswer?: (a: JoinResponse) => void;
+  /**
+   * Called with the answer once per process (the agent writes the docker TLS files from
+   * it). Returns true when what it wrote makes the node restart dockerd (the TLS path
+   * unit does, for a new server.pem): see awaitsDockerRestart().
+   */
+  readonly onAnswer?: (a: JoinResponse) => boolean | void;
   readonly now?: () => number;
 }
+
+/**
+ * How long a restart of dockerd announced by onAnswer is waited for. Normally it comes in
+ * seconds and stops this agent with it; one that never comes (a path unit that missed the
+ * write) must not hold the node back for ever.
+ */
+export const DOCKER_RESTART_WAIT_MS = 120_000;
 
 /** Someone else's claim, as far as this node can tell (the controller does not say whose). */
 const OTHERS_CLAIM = (now: string): InitClaim => ({ instanceId: '(another node)', address: '', claimedAt: now });
@@ -111,6 +122,17 @@ export class ExchangeKv implements ManagementKv {
     return (await this.endpointsSource()).watchEndpoints(onChange);
   }
 
+  /**
+   * Whether this run wrote docker TLS files that dockerd does not serve yet. Their path
+   * unit restarts dockerd, which stops the agent's container and the etcd member, gateway
+   * or swarm state it would have started: the agent starts none of them before. The agent
+   * restarted with dockerd finds the files current and carries on. Bounded by
+   * DOCKER_RESTART_WAIT_MS.
+   */
+  awaitsDockerRestart(): boolean {
+    return this.restartAnnouncedAt !== undefined && this.now() - this.restartAnnouncedAt < DOCKER_RESTART_WAIT_MS;
+  }
+
   async close(): Promise<void> {
     await this.source?.close();
     if (typeof this.o.endpoints !== 'function') await this.o.endpoints.close();
@@ -168,11 +190,12 @@ export class ExchangeKv implements ManagementKv {
    * it was applied. A failure leaves the saved answer in place for the next try.
    */
   private appliedOnce = false;
+  private restartAnnouncedAt: number | undefined;
 
   private applied(a: JoinResponse): Promise<JoinResponse> {
     if (!this.appliedOnce) {
       try {
-        this.o.onAnswer?.(a);
+        if (this.o.onAnswer?.(a) === true) this.restartAnnouncedAt = this.now();
       } catch (err) {
         return Promise.reject(err);
       }

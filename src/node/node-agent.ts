@@ -46,6 +46,8 @@ export interface NodeAgentDeps {
   readonly onAction?: (action: AgentAction) => void;
   /** How often a steady agent re-checks; default 2000 ms. */
   readonly steadyPollMs?: number;
+  /** ec2 managers: whether dockerd is about to restart for TLS files this run wrote (ExchangeKv.awaitsDockerRestart). */
+  readonly awaitsDockerRestart?: () => boolean;
 }
 
 export type NodeAgentExit = 'stopped' | 'node-dead';
@@ -176,6 +178,8 @@ export async function runNodeAgent(config: NodeAgentConfig, node: NodeIdentity, 
       tokensStored,
       swarmState,
       ...(typeof recovery === 'object' && recovery.phase === 'founding' ? { restoreFrom: recovery.backup } : {}),
+      // Asked after the reads above: the first of them brings the answer that writes the files.
+      ...(deps.awaitsDockerRestart?.() ? { dockerRestartAwaited: true } : {}),
     };
     const clientUrls = clusterClientUrls(base);
     if (!needsMemberList(base) || !clientUrls) return base;

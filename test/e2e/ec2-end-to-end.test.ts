@@ -188,10 +188,8 @@ function expectQuorumKept(r: QuorumReport): void {
 describe.sequential(`ec2 end to end, nodes booted from their own user-data (${FULL ? 'full' : 'short'} shape)`, () => {
   it(`goes from nothing to ${MANAGERS} managers + ${WORKERS[0]} workers`, async () => {
     await apply(MANAGERS, WORKERS[0]);
-    // Sampling starts once the first manager is healthy: the founder's etcd goes down
-    // once right after it forms, when dockerd restarts to take the TLS certificate of
-    // the exchange (the agent and its etcd run under that dockerd). That restart is
-    // measured (16–38 s under load) and described in docs/ec2-end-to-end.md.
+    // Sampling starts once the first manager is healthy. Its etcd stays up from its first
+    // health on (the agent starts it after dockerd's TLS restart: ec2-founder-etcd.test.ts).
     await until('the first manager to join', () => joinedAt.size > 0, { timeoutMs: 600_000, intervalMs: 250 });
     watcher = watchQuorum(observer, CLUSTER, 100);
     const s = await waitConverged(MANAGERS, WORKERS[0], 600_000);

@@ -69,7 +69,14 @@ export function registerNode(program: Command): void {
       process.once('SIGTERM', stop);
       process.once('SIGINT', stop);
       try {
-        const exit = await runNodeAgent(config, identity, { kv, swarm, listClusterMembers: listMembersVia, logger, signal: abort.signal });
+        const exit = await runNodeAgent(config, identity, {
+          kv,
+          swarm,
+          listClusterMembers: listMembersVia,
+          logger,
+          signal: abort.signal,
+          ...(kv instanceof ExchangeKv ? { awaitsDockerRestart: () => kv.awaitsDockerRestart() } : {}),
+        });
         if (exit === 'node-dead') process.exitCode = 1;
       } finally {
         process.removeListener('SIGTERM', stop);
@@ -168,7 +175,7 @@ export async function exchangeKvOf(
       exchange: () => exchangeBootstrapToken(url, { ...who, ...(dockerCsr ? { dockerCsr } : {}) }, fromNode),
       reportInitialized: (swarmTokens) => reportInitialized(url, { ...who, address: node.address, swarmTokens }, fromNode),
     },
-    ...(tls && tlsDir ? { onAnswer: (a: JoinResponse) => (a.dockerTls ? tls.writeDockerTls(tlsDir, a.dockerTls) : undefined) } : {}),
+    ...(tls && tlsDir ? { onAnswer: (a: JoinResponse) => (a.dockerTls ? tls.writeDockerTls(tlsDir, a.dockerTls) : false) } : {}),
   });
 }
 
