@@ -84,15 +84,7 @@ export function renderTemplate(file: string, values: Readonly<Record<string, str
 
 export function buildNodeFiles(model: NodeModel): NodeFiles {
   const { agent } = model;
-  checkShellSafe('cluster', agent.cluster);
-  const agentImage = agent.agentImage ?? DEFAULT_AGENT_IMAGE;
-  checkShellSafe('agentImage', agentImage);
-  const imageProblem = imageRefProblem(agentImage);
-  if (imageProblem)
-    throw new SwarmkeeperError('SpecInvalid', `agentImage ${imageProblem}`, { details: { field: 'spec.provider.ec2.agentImage' } });
-  checkShellSafe('managementEtcd.prefix', agent.managementEtcd.prefix);
-  for (const e of agent.managementEtcd.endpoints) checkShellSafe('managementEtcd.endpoints', e);
-  if (agent.bootstrapUrl) checkShellSafe('bootstrapUrl', agent.bootstrapUrl);
+  const agentImage = checkCommandLineValues(agent);
   // Only managers serve the API over TLS: the controller talks to the swarm through them.
   const tls = model.dockerTls === true && agent.role === 'manager';
   const exchanges = agent.bootstrapUrl !== undefined && agent.bootstrapToken !== undefined;
@@ -105,27 +97,58 @@ export function buildNodeFiles(model: NodeModel): NodeFiles {
       `a bootstrap CA was given for ${agent.bootstrapUrl}, which is not https://: nodes would never use it`,
     );
   }
-  const exchange = exchanges
-    ? ` \\\n  --bootstrap-url ${agent.bootstrapUrl} --bootstrap-token-file ${BOOTSTRAP_TOKEN_PATH}${caFile ? ` --bootstrap-ca-file ${BOOTSTRAP_CA_PATH}` : ''}`
-    : '';
-  const values = {
+  const values = templateValues(agent, { agentImage, tls, exchanges, caFile });
+  const files: NodeFile[] = [{ path: NODE_ENV_SCRIPT, contents: renderTemplate('node-env.sh', values), mode: 0o755 }];
+  if (caFile)
+    files.push({ path: BOOTSTRAP_CA_PATH, contents: checkCaBundle(agent.bootstrapCa ?? '', 'the bootstrap CA bundle'), mode: 0o644 });
+  if (agent.bootstrapToken) files.push({ path: BOOTSTRAP_TOKEN_PATH, contents: `${agent.bootstrapToken}\n`, mode: 0o600 });
+  return { role: agent.role, units: nodeUnits(model, values, tls), files };
+}
+
+/** Checks every agent value that lands on a unit's command line; returns the agent image to run (pinned). */
+function checkCommandLineValues(agent: NodeAgentConfig): string {
+  checkShellSafe('cluster', agent.cluster);
+  const agentImage = agent.agentImage ?? DEFAULT_AGENT_IMAGE;
+  checkShellSafe('agentImage', agentImage);
+  const imageProblem = imageRefProblem(agentImage);
+  if (imageProblem)
+    throw new SwarmkeeperError('SpecInvalid', `agentImage ${imageProblem}`, { details: { field: 'spec.provider.ec2.agentImage' } });
+  checkShellSafe('managementEtcd.prefix', agent.managementEtcd.prefix);
+  for (const e of agent.managementEtcd.endpoints) checkShellSafe('managementEtcd.endpoints', e);
+  if (agent.bootstrapUrl) checkShellSafe('bootstrapUrl', agent.bootstrapUrl);
+  return agentImage;
+}
+
+/** What fills the `{{name}}` placeholders of cloud-config/units. */
+function templateValues(
+  agent: NodeAgentConfig,
+  o: { readonly agentImage: string; readonly tls: boolean; readonly exchanges: boolean; readonly caFile: boolean },
+): Record<string, string> {
+  return {
     cluster: agent.cluster,
     role: agent.role,
-    agentImage,
+    agentImage: o.agentImage,
     // A node that exchanges a token gets no management etcd access at all (least privilege):
     // its endpoints come from the controller with the credential of its answer.
-    managementFlags: exchanges
+    managementFlags: o.exchanges
       ? ''
       : ` --etcd-endpoints ${agent.managementEtcd.endpoints.join(',')} --prefix ${agent.managementEtcd.prefix}`,
     etcdRole: agent.role === 'manager' ? 'etcd voting member' : 'etcd gateway to the managers',
-    exchangeFlags: exchange,
-    dockerTlsScript: tls
+    exchangeFlags: o.exchanges
+      ? ` \\\n  --bootstrap-url ${agent.bootstrapUrl} --bootstrap-token-file ${BOOTSTRAP_TOKEN_PATH}${o.caFile ? ` --bootstrap-ca-file ${BOOTSTRAP_CA_PATH}` : ''}`
+      : '',
+    dockerTlsScript: o.tls
       ? `# Mutual TLS on the private address once the agent has its certificate (never plain TCP).\nif [ -s ${TLS_DIR}/server.pem ]; then\n  tls=" -H=tcp://$ip:2376 --tlsverify --tlscacert=${TLS_DIR}/ca.pem --tlscert=${TLS_DIR}/server.pem --tlskey=${TLS_DIR}/server-key.pem"\nfi`
       : '# Docker over TLS is off: the API is the unix socket only.',
     nodeEnvScript: NODE_ENV_SCRIPT,
-    dockerTlsFlags: tls ? ` --docker-tls-dir ${TLS_DIR}` : '',
+    dockerTlsFlags: o.tls ? ` --docker-tls-dir ${TLS_DIR}` : '',
     startTimeout: AGENT_START_TIMEOUT,
   };
+}
+
+/** swarmkeeper's units, then the spec's extra units of the role; a name used twice is refused. */
+function nodeUnits(model: NodeModel, values: Readonly<Record<string, string>>, tls: boolean): NodeUnit[] {
+  const role = model.agent.role;
   const unit = (name: string, o: Partial<NodeUnit> = {}): NodeUnit => ({
     name,
     contents: renderTemplate(name, values),
@@ -150,22 +173,18 @@ export function buildNodeFiles(model: NodeModel): NodeFiles {
     { name: 'docker-tcp.socket', enable: false, mask: true, dropIns: [] },
     unit('swarmkeeper-bootstrap.service'),
     ...(tls ? [unit('swarmkeeper-docker-tls.path'), unit('swarmkeeper-docker-tls.service', { enable: false, command: undefined })] : []),
-    ...model.units.map((u, i) => extraUnit(u, `spec.${agent.role}s.units[${i}]`)),
+    ...model.units.map((u, i) => extraUnit(u, `spec.${role}s.units[${i}]`)),
   ];
   const names = new Set<string>();
   for (const u of units) {
     if (names.has(u.name)) {
       throw new SwarmkeeperError('SpecInvalid', `unit ${u.name} is declared twice (extra units may not reuse swarmkeeper's unit names)`, {
-        details: { field: `spec.${agent.role}s.units` },
+        details: { field: `spec.${role}s.units` },
       });
     }
     names.add(u.name);
   }
-  const files: NodeFile[] = [{ path: NODE_ENV_SCRIPT, contents: renderTemplate('node-env.sh', values), mode: 0o755 }];
-  if (caFile)
-    files.push({ path: BOOTSTRAP_CA_PATH, contents: checkCaBundle(agent.bootstrapCa ?? '', 'the bootstrap CA bundle'), mode: 0o644 });
-  if (agent.bootstrapToken) files.push({ path: BOOTSTRAP_TOKEN_PATH, contents: `${agent.bootstrapToken}\n`, mode: 0o600 });
-  return { role: agent.role, units, files };
+  return units;
 }
 
 /** A unit file has an [Install] section: only then can systemd enable it. */

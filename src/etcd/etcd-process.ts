@@ -130,32 +130,14 @@ export function etcdArgs(opts: EtcdProcessOptions): string[] {
 
 export async function startEtcdProcess(opts: EtcdProcessOptions): Promise<EtcdProcess> {
   if (opts.clientUrls.length === 0) throw new SwarmkeeperError('Usage', `etcd ${opts.name}: at least one client URL is required`);
-  mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
   const logFile = opts.logFile ?? `${opts.dataDir}.log`;
-  mkdirSync(dirname(logFile), { recursive: true });
   const pidFile = opts.pidFile ?? (opts.detached ? `${opts.dataDir}.pid` : undefined);
-  const logFd = openSync(logFile, 'a');
-  let child: ChildProcess;
-  try {
-    child = spawn(opts.binary ?? 'etcd', etcdArgs(opts), {
-      detached: opts.detached ?? false,
-      stdio: ['ignore', logFd, logFd],
-    });
-  } finally {
-    closeSync(logFd);
-  }
-  const pid = child.pid;
-  if (pid === undefined) {
-    const spawnError = await new Promise<unknown>((resolve) => child.once('error', resolve));
-    throw new SwarmkeeperError('Unavailable', `starting etcd ${opts.name}: ${String((spawnError as Error)?.message ?? spawnError)}`, {
-      cause: spawnError,
-    });
-  }
-  let exited = false;
-  let exitCode: number | null = null;
+  const child = await spawnEtcd(opts, logFile);
+  const pid = child.pid as number;
+  const exit: ExitState = { exited: false, code: null };
   child.once('exit', (code) => {
-    exited = true;
-    exitCode = code;
+    exit.exited = true;
+    exit.code = code;
   });
   if (opts.detached) child.unref();
   if (pidFile) {
@@ -163,7 +145,7 @@ export async function startEtcdProcess(opts: EtcdProcessOptions): Promise<EtcdPr
     writeFileSync(pidFile, `${pid}\n`);
   }
 
-  const isRunning = (): boolean => !exited && isAlive(pid);
+  const isRunning = (): boolean => !exit.exited && isAlive(pid);
   const proc: EtcdProcess = {
     pid,
     name: opts.name,
@@ -184,9 +166,44 @@ export async function startEtcdProcess(opts: EtcdProcessOptions): Promise<EtcdPr
       if (pidFile) rmSync(pidFile, { force: true });
     },
   };
+  if ((opts.waitFor ?? 'health') !== 'none') await waitUntilReady(proc, opts, exit);
+  return proc;
+}
 
-  const waitFor = opts.waitFor ?? 'health';
-  if (waitFor === 'none') return proc;
+/** How an etcd process ended, once Node reports it. */
+interface ExitState {
+  exited: boolean;
+  code: number | null;
+}
+
+/** Spawns etcd with its output appended to `logFile`; a binary that cannot be run fails here. */
+async function spawnEtcd(opts: EtcdProcessOptions, logFile: string): Promise<ChildProcess> {
+  mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
+  mkdirSync(dirname(logFile), { recursive: true });
+  const logFd = openSync(logFile, 'a');
+  let child: ChildProcess;
+  try {
+    child = spawn(opts.binary ?? 'etcd', etcdArgs(opts), {
+      detached: opts.detached ?? false,
+      stdio: ['ignore', logFd, logFd],
+    });
+  } finally {
+    closeSync(logFd);
+  }
+  if (child.pid === undefined) {
+    const spawnError = await new Promise<unknown>((resolve) => child.once('error', resolve));
+    throw new SwarmkeeperError('Unavailable', `starting etcd ${opts.name}: ${String((spawnError as Error)?.message ?? spawnError)}`, {
+      cause: spawnError,
+    });
+  }
+  return child;
+}
+
+/**
+ * Waits until the member answers as `opts.waitFor` asks, on a loopback client URL. One
+ * that exits or is not ready in time is stopped, and the error carries its log's tail.
+ */
+async function waitUntilReady(proc: EtcdProcess, opts: EtcdProcessOptions, exit: ExitState): Promise<void> {
   const probeUrl = loopbackUrlOf(opts.clientUrls);
   const tls: HealthProbeTls | undefined = opts.tls
     ? { caFile: opts.tls.trustedCaFile, certFile: opts.tls.certFile, keyFile: opts.tls.keyFile }
@@ -195,19 +212,18 @@ export async function startEtcdProcess(opts: EtcdProcessOptions): Promise<EtcdPr
     await waitForEtcdHealth(probeUrl, {
       timeoutMs: opts.startTimeoutMs ?? 60_000,
       tls,
-      path: waitFor === 'listening' ? '/version' : '/health',
-      abortIf: () => (isRunning() ? undefined : `etcd ${opts.name} exited before it was ready`),
+      path: opts.waitFor === 'listening' ? '/version' : '/health',
+      abortIf: () => (proc.isRunning() ? undefined : `etcd ${opts.name} exited before it was ready`),
     });
   } catch (err) {
     // /proc can show the process gone a moment before Node reports its exit status:
     // wait briefly for it, so the message says how etcd ended.
-    if (!exited && !isAlive(pid)) await waitUntil(() => exited, 1_000).catch(() => undefined);
+    if (!exit.exited && !isAlive(proc.pid)) await waitUntil(() => exit.exited, 1_000).catch(() => undefined);
     await proc.stop(5_000).catch(() => undefined);
-    const tail = tailOf(logFile, 15);
-    const why = exited ? `etcd ${opts.name} exited (code ${String(exitCode)}) before it was ready` : (err as Error).message;
-    throw new SwarmkeeperError('Unavailable', `${why}; last lines of ${logFile}:\n${tail}`, { cause: err });
+    const tail = tailOf(proc.logFile, 15);
+    const why = exit.exited ? `etcd ${opts.name} exited (code ${String(exit.code)}) before it was ready` : (err as Error).message;
+    throw new SwarmkeeperError('Unavailable', `${why}; last lines of ${proc.logFile}:\n${tail}`, { cause: err });
   }
-  return proc;
 }
 
 /**

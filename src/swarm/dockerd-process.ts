@@ -12,7 +12,7 @@
 // Unix socket paths are limited to 108 bytes and dockerd puts sockets up to 37 bytes deep
 // under exec-root (x/containerd/containerd.sock.ttrpc, x/libnetwork/<12 hex>.sock), so `dir` must be short
 // (/tmp/sk-xxxx style); startDockerd refuses a longer one with a clear error.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { resolve } from 'node:path';
@@ -102,6 +102,49 @@ function installExitHook(): void {
 
 export async function startDockerd(opts: StartDockerdOptions): Promise<DockerdProcess> {
   const paths = dockerdPaths(opts.dir);
+  checkCanStart(opts, paths);
+  installExitHook();
+  mkdirSync(paths.dir, { recursive: true });
+  rmSync(paths.socketPath, { force: true });
+  rmSync(paths.pidFile, { force: true });
+  const child = spawnDockerd(opts, paths);
+  const spawnError = new Promise<Error>((res) => child.once('error', res));
+  if (child.pid === undefined) {
+    throw new SwarmkeeperError('Unavailable', `starting dockerd: ${(await spawnError).message} (is docker.io installed?)`);
+  }
+  const pid = child.pid;
+  if (opts.detached) child.unref();
+  else attachedPids.add(pid);
+  const dropHook = (): void => {
+    attachedPids.delete(pid);
+  };
+  try {
+    await waitUntilAnswering(child, opts, paths);
+  } catch (err) {
+    dropHook();
+    throw err;
+  }
+  return {
+    ...paths,
+    pid,
+    address: opts.address,
+    instanceId: opts.instanceId,
+    stop: async (timeoutMs = 30_000) => {
+      dropHook();
+      await terminate(pid, { timeoutMs });
+      await stopContainerd(paths);
+    },
+    kill: async () => {
+      dropHook();
+      signal(pid, 'SIGKILL');
+      await waitGone(pid, 30_000);
+      await stopContainerd(paths);
+    },
+  };
+}
+
+/** Refuses, before anything is touched, what could not work or would disturb another node's dockerd. */
+function checkCanStart(opts: StartDockerdOptions, paths: DockerdPaths): void {
   if (Buffer.byteLength(paths.dir) > MAX_NODE_DIR_LENGTH) {
     throw new SwarmkeeperError(
       'Usage',
@@ -120,11 +163,10 @@ export async function startDockerd(opts: StartDockerdOptions): Promise<DockerdPr
       details: { pid: running, dir: paths.dir },
     });
   }
-  installExitHook();
-  mkdirSync(paths.dir, { recursive: true });
-  rmSync(paths.socketPath, { force: true });
-  rmSync(paths.pidFile, { force: true });
+}
 
+/** The flags of one node's dockerd: its own roots and socket, no host networking changes, its engine labels. */
+function dockerdArgs(opts: StartDockerdOptions, paths: DockerdPaths): string[] {
   const labels = { ...opts.labels, 'swarmkeeper.instance': opts.instanceId };
   const args = [
     '--data-root',
@@ -157,56 +199,37 @@ export async function startDockerd(opts: StartDockerdOptions): Promise<DockerdPr
       t.keyFile,
     );
   }
-  const logFd = openSync(paths.logFile, 'a');
-  const child = (() => {
-    try {
-      return spawn(opts.binary ?? 'dockerd', args, { detached: opts.detached === true, stdio: ['ignore', logFd, logFd] });
-    } finally {
-      closeSync(logFd);
-    }
-  })();
-  const spawnError = new Promise<Error>((res) => child.once('error', res));
-  if (child.pid === undefined) {
-    throw new SwarmkeeperError('Unavailable', `starting dockerd: ${(await spawnError).message} (is docker.io installed?)`);
-  }
-  const pid = child.pid;
-  if (opts.detached) child.unref();
-  else attachedPids.add(pid);
-  const dropHook = (): void => {
-    attachedPids.delete(pid);
-  };
+  return args;
+}
 
+/** Spawns dockerd with its output appended to the node's log file. */
+function spawnDockerd(opts: StartDockerdOptions, paths: DockerdPaths): ChildProcess {
+  const logFd = openSync(paths.logFile, 'a');
+  try {
+    return spawn(opts.binary ?? 'dockerd', dockerdArgs(opts, paths), { detached: opts.detached === true, stdio: ['ignore', logFd, logFd] });
+  } finally {
+    closeSync(logFd);
+  }
+}
+
+/**
+ * Polls /_ping until dockerd answers. A dockerd that exits first, or does not answer by
+ * the deadline (then stopped with its containerd), fails the start with its log's tail.
+ */
+async function waitUntilAnswering(child: ChildProcess, opts: StartDockerdOptions, paths: DockerdPaths): Promise<void> {
+  const pid = child.pid as number;
   const deadline = Date.now() + (opts.readyTimeoutMs ?? 90_000);
   while (!(await ping(paths.socketPath))) {
     if (!isAlive(pid) || child.exitCode !== null) {
-      dropHook();
       throw new SwarmkeeperError('Unavailable', `dockerd for ${opts.instanceId} exited before answering: ${logTail(paths.logFile)}`);
     }
     if (Date.now() > deadline) {
-      dropHook();
       await terminate(pid, { timeoutMs: 10_000 });
       await stopContainerd(paths);
       throw new SwarmkeeperError('Unavailable', `dockerd for ${opts.instanceId} did not answer /_ping in time: ${logTail(paths.logFile)}`);
     }
     await sleep(200);
   }
-  return {
-    ...paths,
-    pid,
-    address: opts.address,
-    instanceId: opts.instanceId,
-    stop: async (timeoutMs = 30_000) => {
-      dropHook();
-      await terminate(pid, { timeoutMs });
-      await stopContainerd(paths);
-    },
-    kill: async () => {
-      dropHook();
-      signal(pid, 'SIGKILL');
-      await waitGone(pid, 30_000);
-      await stopContainerd(paths);
-    },
-  };
 }
 
 /** Whether the dockerd of `dir` answers its API. */
