@@ -3,7 +3,7 @@
 // step checks its goal first, so a repeat is a no-op. Demotion is asynchronous in
 // swarmkit: the step only ends when the worker role is observed (design rule 7).
 import { SwarmkeeperError } from '../errors.ts';
-import type { Snapshot, SwarmNode } from '../model/snapshot.ts';
+import type { Snapshot, SwarmAvailability, SwarmNode } from '../model/snapshot.ts';
 import type { Step } from '../plan/steps.ts';
 import type { SwarmApi } from '../swarm/port.ts';
 import { DEFAULT_TIMEOUTS, type ActDeps } from './context.ts';
@@ -12,10 +12,12 @@ import { pollUntil, retrying } from '../retry.ts';
 
 type SwarmStep = Extract<Step, { kind: `swarm.${string}` }>;
 
+/** Runs `fn` on the node as the engine has it now, again on a Conflict (stale version) or an Unavailable engine. */
+type NodeUpdate = (what: string, fn: (node: SwarmNode) => Promise<string>) => Promise<string>;
+
 export async function runSwarmStep(step: SwarmStep, snapshot: Snapshot, deps: ActDeps): Promise<string> {
-  const t = { ...DEFAULT_TIMEOUTS, ...deps.timeouts };
   const swarm = await swarmManagerFor(deps, snapshot);
-  const update = (what: string, fn: (node: SwarmNode) => Promise<string>): Promise<string> =>
+  const update: NodeUpdate = (what, fn) =>
     retrying(async () => fn(await findNode(swarm, step.nodeId)), {
       retryOn: ['Conflict', 'Unavailable'],
       deadlineMs: 15_000,
@@ -23,76 +25,93 @@ export async function runSwarmStep(step: SwarmStep, snapshot: Snapshot, deps: Ac
       onRetry: (err) => deps.logger.info({ err }, `Retrying ${what}`),
     });
   switch (step.kind) {
-    case 'swarm.promote': {
-      const res = await update('promoting the node', async (n) => {
-        if (n.role === 'manager') return `node ${n.id} is a manager`;
-        await swarm.setRole(n.id, n.version, 'manager');
-        return `node ${n.id} promoted`;
-      });
-      // Promotion is quick, but the next membership change must see its result: wait
-      // until the node is a reachable manager, so the planner's next cycle observes it.
-      // Asked every 100 ms: it takes well under a second, on the path of every manager add.
-      const seen = await pollUntil(
-        async () => {
-          const n = await findNode(swarm, step.nodeId);
-          return n.role === 'manager' && n.reachability === 'reachable';
-        },
-        { deadlineMs: t.swarmPromoteMs, intervalMs: 100, signal: deps.signal },
-      );
-      if (!seen)
-        throw new SwarmkeeperError(
-          'Unavailable',
-          `promoting swarm node ${step.nodeId}: not a reachable manager after ${t.swarmPromoteMs} ms`,
-        );
-      return res;
-    }
-    case 'swarm.demote': {
-      const res = await update('demoting the node', async (n) => {
-        if (n.role === 'worker') return `node ${n.id} is a worker`;
-        await swarm.setRole(n.id, n.version, 'worker');
-        return `node ${n.id} demoted`;
-      });
-      const seen = await pollUntil(async () => (await findNode(swarm, step.nodeId)).role === 'worker', {
-        deadlineMs: t.demoteMs,
-        signal: deps.signal,
-      });
-      if (!seen)
-        throw new SwarmkeeperError('Unavailable', `demoting swarm node ${step.nodeId}: worker role not observed after ${t.demoteMs} ms`);
-      return res;
-    }
+    case 'swarm.promote':
+      return promoteNode(step.nodeId, swarm, update, deps);
+    case 'swarm.demote':
+      return demoteNode(step.nodeId, swarm, update, deps);
     case 'swarm.drain':
-      return update('draining the node', async (n) => {
-        if (n.availability === 'drain') return `node ${n.id} drained already`;
-        await swarm.setAvailability(n.id, n.version, 'drain');
-        return `node ${n.id} set to drain`;
-      });
+      return setAvailability(swarm, update, 'draining the node', 'drain', (id) => `node ${id} drained already`);
     case 'swarm.activate':
       // Undo of a drain (a removal that was called off): availability back to active.
-      return update('activating the node', async (n) => {
-        if (n.availability === 'active') return `node ${n.id} active already`;
-        await swarm.setAvailability(n.id, n.version, 'active');
-        return `node ${n.id} set to active`;
-      });
+      return setAvailability(swarm, update, 'activating the node', 'active', (id) => `node ${id} active already`);
     case 'swarm.setAvailability':
       // An operator request (node cordon, drain, uncordon).
-      return update(`setting the node to ${step.availability}`, async (n) => {
-        if (n.availability === step.availability) return `node ${n.id} is ${step.availability} already`;
-        await swarm.setAvailability(n.id, n.version, step.availability);
-        return `node ${n.id} set to ${step.availability}`;
-      });
+      return setAvailability(
+        swarm,
+        update,
+        `setting the node to ${step.availability}`,
+        step.availability,
+        (id) => `node ${id} is ${step.availability} already`,
+      );
     case 'swarm.waitDrained':
       return waitDrained(step, swarm, deps);
     case 'swarm.removeNode':
-      return retrying(
-        async () => {
-          const nodes = await swarm.listNodes();
-          if (!nodes.some((n) => n.id === step.nodeId)) return `node ${step.nodeId} already gone`;
-          await swarm.removeNode(step.nodeId, step.force);
-          return `node ${step.nodeId} removed`;
-        },
-        { retryOn: ['Unavailable', 'Conflict'], deadlineMs: 15_000, signal: deps.signal },
-      );
+      return removeNode(step.nodeId, step.force, swarm, deps);
   }
+}
+
+async function promoteNode(nodeId: string, swarm: SwarmApi, update: NodeUpdate, deps: ActDeps): Promise<string> {
+  const { swarmPromoteMs } = { ...DEFAULT_TIMEOUTS, ...deps.timeouts };
+  const res = await update('promoting the node', async (n) => {
+    if (n.role === 'manager') return `node ${n.id} is a manager`;
+    await swarm.setRole(n.id, n.version, 'manager');
+    return `node ${n.id} promoted`;
+  });
+  // Promotion is quick, but the next membership change must see its result: wait
+  // until the node is a reachable manager, so the planner's next cycle observes it.
+  // Asked every 100 ms: it takes well under a second, on the path of every manager add.
+  const seen = await pollUntil(
+    async () => {
+      const n = await findNode(swarm, nodeId);
+      return n.role === 'manager' && n.reachability === 'reachable';
+    },
+    { deadlineMs: swarmPromoteMs, intervalMs: 100, signal: deps.signal },
+  );
+  if (!seen)
+    throw new SwarmkeeperError('Unavailable', `promoting swarm node ${nodeId}: not a reachable manager after ${swarmPromoteMs} ms`);
+  return res;
+}
+
+async function demoteNode(nodeId: string, swarm: SwarmApi, update: NodeUpdate, deps: ActDeps): Promise<string> {
+  const { demoteMs } = { ...DEFAULT_TIMEOUTS, ...deps.timeouts };
+  const res = await update('demoting the node', async (n) => {
+    if (n.role === 'worker') return `node ${n.id} is a worker`;
+    await swarm.setRole(n.id, n.version, 'worker');
+    return `node ${n.id} demoted`;
+  });
+  // Demotion is asynchronous in swarmkit: done only once the worker role is seen.
+  const seen = await pollUntil(async () => (await findNode(swarm, nodeId)).role === 'worker', {
+    deadlineMs: demoteMs,
+    signal: deps.signal,
+  });
+  if (!seen) throw new SwarmkeeperError('Unavailable', `demoting swarm node ${nodeId}: worker role not observed after ${demoteMs} ms`);
+  return res;
+}
+
+function setAvailability(
+  swarm: SwarmApi,
+  update: NodeUpdate,
+  what: string,
+  availability: SwarmAvailability,
+  already: (nodeId: string) => string,
+): Promise<string> {
+  return update(what, async (n) => {
+    if (n.availability === availability) return already(n.id);
+    await swarm.setAvailability(n.id, n.version, availability);
+    return `node ${n.id} set to ${availability}`;
+  });
+}
+
+function removeNode(nodeId: string, force: boolean, swarm: SwarmApi, deps: ActDeps): Promise<string> {
+  return retrying(
+    async () => {
+      const nodes = await swarm.listNodes();
+      if (!nodes.some((n) => n.id === nodeId)) return `node ${nodeId} already gone`;
+      await swarm.removeNode(nodeId, force);
+      return `node ${nodeId} removed`;
+    },
+    { retryOn: ['Unavailable', 'Conflict'], deadlineMs: 15_000, signal: deps.signal },
+  );
 }
 
 /** Why a wait goes on past its drain timeout, by the rule that planned it. */

@@ -23,13 +23,8 @@ import type { ManagementKv } from '../store/management-kv.ts';
 import { endpointsOf } from '../protocol/cluster-endpoints.ts';
 import type { BootstrapTokenVerifier, NodeCredentials } from '../store/bootstrap-tokens.ts';
 import type { DockerCa } from '../providers/ec2/docker-ca.ts';
-import {
-  BOOTSTRAP_PATH,
-  INITIALIZED_PATH,
-  type ExchangeBody,
-  type InitializedBody,
-  type JoinResponse,
-} from '../protocol/bootstrap-exchange.ts';
+import { BOOTSTRAP_PATH, INITIALIZED_PATH, type ExchangeBody, type InitializedBody } from '../protocol/bootstrap-exchange.ts';
+import { founderAnswer, planJoinAnswer, withDockerTls, type AnswerSources, type PlannedAnswer } from './bootstrap-answer.ts';
 import { registerEndpointsRoute } from './endpoints-route.ts';
 import { routeLimiter } from './rate-limit.ts';
 
@@ -85,147 +80,131 @@ const initializedBody = {
 
 const REFUSED = 'bootstrap token invalid, expired or already used';
 
-const INITIALISING_RETRY_SECONDS = 2;
+/** What every handler of the plugin shares. */
+interface RouteContext extends AnswerSources {
+  readonly opts: BootstrapRouteOptions;
+  readonly requireSource: boolean;
+}
 
 export const bootstrapRoute: FastifyPluginAsync<BootstrapRouteOptions> = async (app, opts) => {
-  const log = opts.logger.child({ component: 'bootstrap' });
-  const clock = opts.clock ?? Date.now;
-  const requireSource = opts.requireSourceAddress ?? true;
-
-  const refuse = (reply: FastifyReply, why: string, fields: Record<string, unknown>): FastifyReply => {
-    log.warn({ ...fields, why }, 'Refused a bootstrap token');
-    return reply.code(401).send({ statusCode: 401, error: 'Unauthorized', message: REFUSED });
+  const ctx: RouteContext = {
+    opts,
+    credentials: opts.tokens,
+    kvFor: opts.kvFor,
+    ...(opts.dockerCa ? { dockerCa: opts.dockerCa } : {}),
+    clock: opts.clock ?? Date.now,
+    log: opts.logger.child({ component: 'bootstrap' }),
+    requireSource: opts.requireSourceAddress ?? true,
   };
-  // withDockerTls (below) has logged why.
-  const badCsr = (reply: FastifyReply, _fields: Record<string, unknown>): FastifyReply => {
-    return reply.code(400).send({
-      statusCode: 400,
-      error: 'Bad Request',
-      message: "dockerCsr is not a valid certificate request: send a PEM CSR for this node's private address",
-    });
-  };
-  const later = (reply: FastifyReply, message: string, retryAfterSeconds = 10): FastifyReply =>
-    reply.code(503).header('retry-after', String(retryAfterSeconds)).send({ statusCode: 503, error: 'Service Unavailable', message });
-  const credentialFor = async (cluster: string, instanceId: string): Promise<string> => opts.tokens.nodeCredential(cluster, instanceId);
   registerEndpointsRoute(app, {
     credentials: opts.tokens,
     kvFor: opts.kvFor,
     logger: opts.logger,
     ...(opts.perMinute ? { perMinute: opts.perMinute } : {}),
   });
-
   const onRequest = opts.perMinute ? [routeLimiter(app, opts.perMinute)] : [];
-  app.post<{ Body: ExchangeBody }>(BOOTSTRAP_PATH, { schema: { body: exchangeBody }, bodyLimit: 8192, onRequest }, async (req, reply) => {
-    const { cluster, token, instanceId, dockerCsr } = req.body;
-    /** Adds a manager's docker server certificate when it sent a CSR and the controller uses TLS; undefined: a bad CSR. */
-    const withDockerTls = async (answer: JoinResponse, address: string): Promise<JoinResponse | undefined> => {
-      if (!opts.dockerCa || !dockerCsr) return answer;
-      try {
-        const ca = await opts.dockerCa(cluster);
-        return { ...answer, dockerTls: { ca: ca.caPem, cert: await ca.issueServerCert(dockerCsr, address, clock()) } };
-      } catch (err) {
-        log.warn({ cluster, instanceId, err }, 'Refused a docker certificate request');
-        return undefined;
-      }
-    };
-    const verdict = await opts.tokens.verify(cluster, token, instanceId);
-    if (!verdict.ok && verdict.reason === 'used') {
-      // The one repeat allowed: the first manager lost our answer before it initialised
-      // (it holds the init claim and no join tokens were reported yet). Anything else
-      // could not have been lost usefully and stays refused.
-      const kv = opts.kvFor(cluster);
-      const [claim, tokens] = await Promise.all([kv.readClaim(), kv.readTokens()]).catch(() => [undefined, undefined] as const);
-      const fromClaimant = claim?.instanceId === instanceId && (!requireSource || normaliseIp(req.ip) === claim.address);
-      if (fromClaimant && claim && tokens === undefined) {
-        // The same answer as the first time, its docker certificate included.
-        const first = {
-          cluster,
-          role: 'manager' as const,
-          instanceId,
-          initialize: true,
-          etcd: { clientURLs: [] },
-          nodeCredential: await credentialFor(cluster, instanceId),
-        };
-        const again = await withDockerTls(first, claim.address);
-        if (!again) return badCsr(reply, { cluster, instanceId });
-        log.info({ cluster, instanceId }, 'Answered the initialising manager again');
-        return reply.code(200).send(again);
-      }
-    }
-    if (!verdict.ok) return refuse(reply, verdict.reason, { cluster, instanceId });
-    const fields = { cluster, instanceId, tokenId: verdict.id };
-    const instance = await opts.findInstance(cluster, instanceId);
-    if (!instance || instance.clientToken !== verdict.record.clientToken || instance.role !== verdict.record.role) {
-      return refuse(reply, 'instance not of this launch', fields);
-    }
-    if (requireSource && (!instance.address || normaliseIp(req.ip) !== instance.address))
-      return refuse(reply, 'request not from the instance address', fields);
-    const kv = opts.kvFor(cluster);
-    let answer: JoinResponse;
-    try {
-      const [endpoints, tokens] = await Promise.all([kv.readEndpoints(), kv.readTokens()]);
-      if (endpoints && tokens && endpoints.swarmManagers.length > 0) {
-        answer = {
-          cluster,
-          role: instance.role,
-          instanceId,
-          initialize: false,
-          swarm: { joinToken: tokens.worker, managers: endpoints.swarmManagers },
-          etcd: { clientURLs: endpoints.etcdClientURLs },
-          nodeCredential: await credentialFor(cluster, instanceId),
-        };
-      } else if (instance.role === 'manager' && instance.address) {
-        const claim = { instanceId, address: instance.address, claimedAt: new Date(clock()).toISOString() };
-        const mine = (await kv.claimInit(claim)) || (await kv.readClaim())?.instanceId === instanceId;
-        // Managers of a new cluster boot together; the founder's etcd and swarm take
-        // seconds, so the others ask again soon.
-        if (!mine) return later(reply, 'the first manager is still initialising the cluster; retry', INITIALISING_RETRY_SECONDS);
-        answer = {
-          cluster,
-          role: 'manager',
-          instanceId,
-          initialize: true,
-          etcd: { clientURLs: [] },
-          nodeCredential: await credentialFor(cluster, instanceId),
-        };
-      } else {
-        return later(reply, 'the cluster has no manager yet; retry');
-      }
-    } catch (err) {
-      log.error({ ...fields, err }, 'Reading the join records failed');
-      return later(reply, 'the management etcd did not answer; retry');
-    }
-    if (instance.role === 'manager' && instance.address) {
-      const withTls = await withDockerTls(answer, instance.address);
-      if (!withTls) return badCsr(reply, fields);
-      answer = withTls;
-    }
-    if (!(await opts.tokens.consume(cluster, verdict.id, instanceId))) return refuse(reply, 'used concurrently', fields);
-    log.info({ ...fields, initialize: answer.initialize }, 'Exchanged a bootstrap token');
-    return reply.code(200).send(answer);
-  });
-
-  app.post<{ Body: InitializedBody }>(
-    INITIALIZED_PATH,
-    { schema: { body: initializedBody }, bodyLimit: 4096, onRequest },
-    async (req, reply) => {
-      const { cluster, token, instanceId, address, swarmTokens } = req.body;
-      if (!(await opts.tokens.redeemedBy(cluster, token, instanceId)))
-        return refuse(reply, 'init report without a redeemed token', { cluster, instanceId });
-      const kv = opts.kvFor(cluster);
-      const claim = await kv.readClaim();
-      if (claim?.instanceId !== instanceId || claim.address !== address)
-        return refuse(reply, 'init report from a node that does not hold the init claim', { cluster, instanceId });
-      if (requireSource && normaliseIp(req.ip) !== address)
-        return refuse(reply, 'request not from the instance address', { cluster, instanceId });
-      // Both create-if-absent: a repeated report, or a race, never overwrites.
-      await kv.storeTokens(swarmTokens);
-      await kv.publishInitialEndpoints(endpointsOf([address], new Date(clock()).toISOString()));
-      log.info({ cluster, instanceId }, 'Recorded the initialised cluster');
-      return reply.code(204).send();
-    },
+  app.post<{ Body: ExchangeBody }>(BOOTSTRAP_PATH, { schema: { body: exchangeBody }, bodyLimit: 8192, onRequest }, (req, reply) =>
+    exchangeToken(ctx, req.body, req.ip, reply),
+  );
+  app.post<{ Body: InitializedBody }>(INITIALIZED_PATH, { schema: { body: initializedBody }, bodyLimit: 4096, onRequest }, (req, reply) =>
+    recordInitialized(ctx, req.body, req.ip, reply),
   );
 };
+
+/** POST /v1/bootstrap, checks in the order the file's header gives. */
+async function exchangeToken(ctx: RouteContext, body: ExchangeBody, sourceIp: string, reply: FastifyReply): Promise<FastifyReply> {
+  const { cluster, token, instanceId } = body;
+  const verdict = await ctx.opts.tokens.verify(cluster, token, instanceId);
+  if (!verdict.ok && verdict.reason === 'used') {
+    const repeated = await answerFounderAgain(ctx, body, sourceIp, reply);
+    if (repeated) return repeated;
+  }
+  if (!verdict.ok) return refuse(ctx.log, reply, verdict.reason, { cluster, instanceId });
+  const fields = { cluster, instanceId, tokenId: verdict.id };
+  const instance = await ctx.opts.findInstance(cluster, instanceId);
+  if (!instance || instance.clientToken !== verdict.record.clientToken || instance.role !== verdict.record.role) {
+    return refuse(ctx.log, reply, 'instance not of this launch', fields);
+  }
+  if (ctx.requireSource && (!instance.address || normaliseIp(sourceIp) !== instance.address))
+    return refuse(ctx.log, reply, 'request not from the instance address', fields);
+  let planned: PlannedAnswer;
+  try {
+    planned = await planJoinAnswer(ctx, body, instance);
+  } catch (err) {
+    ctx.log.error({ ...fields, err }, 'Reading the join records failed');
+    return later(reply, 'the management etcd did not answer; retry');
+  }
+  if ('retry' in planned) return later(reply, planned.retry, planned.afterSeconds);
+  let answer = planned.answer;
+  if (instance.role === 'manager' && instance.address) {
+    const withTls = await withDockerTls(ctx, body, answer, instance.address);
+    if (!withTls) return badCsr(reply);
+    answer = withTls;
+  }
+  if (!(await ctx.opts.tokens.consume(cluster, verdict.id, instanceId))) return refuse(ctx.log, reply, 'used concurrently', fields);
+  ctx.log.info({ ...fields, initialize: answer.initialize }, 'Exchanged a bootstrap token');
+  return reply.code(200).send(answer);
+}
+
+/**
+ * The one repeat allowed for a used token: the first manager lost our answer before it
+ * initialised (it holds the init claim and no join tokens were reported yet); it gets
+ * the same answer as the first time, its docker certificate included. Undefined for
+ * anything else, which could not have been lost usefully and stays refused.
+ */
+async function answerFounderAgain(
+  ctx: RouteContext,
+  body: ExchangeBody,
+  sourceIp: string,
+  reply: FastifyReply,
+): Promise<FastifyReply | undefined> {
+  const { cluster, instanceId } = body;
+  const kv = ctx.kvFor(cluster);
+  const [claim, tokens] = await Promise.all([kv.readClaim(), kv.readTokens()]).catch(() => [undefined, undefined] as const);
+  const fromClaimant = claim?.instanceId === instanceId && (!ctx.requireSource || normaliseIp(sourceIp) === claim.address);
+  if (!fromClaimant || !claim || tokens !== undefined) return undefined;
+  const again = await withDockerTls(ctx, body, await founderAnswer(ctx, body), claim.address);
+  if (!again) return badCsr(reply);
+  ctx.log.info({ cluster, instanceId }, 'Answered the initialising manager again');
+  return reply.code(200).send(again);
+}
+
+/** POST /v1/bootstrap/initialized: the first manager reports the join tokens of its new swarm. */
+async function recordInitialized(ctx: RouteContext, body: InitializedBody, sourceIp: string, reply: FastifyReply): Promise<FastifyReply> {
+  const { cluster, token, instanceId, address, swarmTokens } = body;
+  if (!(await ctx.opts.tokens.redeemedBy(cluster, token, instanceId)))
+    return refuse(ctx.log, reply, 'init report without a redeemed token', { cluster, instanceId });
+  const kv = ctx.kvFor(cluster);
+  const claim = await kv.readClaim();
+  if (claim?.instanceId !== instanceId || claim.address !== address)
+    return refuse(ctx.log, reply, 'init report from a node that does not hold the init claim', { cluster, instanceId });
+  if (ctx.requireSource && normaliseIp(sourceIp) !== address)
+    return refuse(ctx.log, reply, 'request not from the instance address', { cluster, instanceId });
+  // Both create-if-absent: a repeated report, or a race, never overwrites.
+  await kv.storeTokens(swarmTokens);
+  await kv.publishInitialEndpoints(endpointsOf([address], new Date(ctx.clock()).toISOString()));
+  ctx.log.info({ cluster, instanceId }, 'Recorded the initialised cluster');
+  return reply.code(204).send();
+}
+
+/** 401 with one message for every kind of bad token; the log says which check failed. */
+function refuse(log: Logger, reply: FastifyReply, why: string, fields: Record<string, unknown>): FastifyReply {
+  log.warn({ ...fields, why }, 'Refused a bootstrap token');
+  return reply.code(401).send({ statusCode: 401, error: 'Unauthorized', message: REFUSED });
+}
+
+/** 400 for a CSR the docker CA refused (withDockerTls has logged why). */
+function badCsr(reply: FastifyReply): FastifyReply {
+  return reply.code(400).send({
+    statusCode: 400,
+    error: 'Bad Request',
+    message: "dockerCsr is not a valid certificate request: send a PEM CSR for this node's private address",
+  });
+}
+
+function later(reply: FastifyReply, message: string, retryAfterSeconds = 10): FastifyReply {
+  return reply.code(503).header('retry-after', String(retryAfterSeconds)).send({ statusCode: 503, error: 'Service Unavailable', message });
+}
 
 function normaliseIp(ip: string): string {
   return ip.startsWith('::ffff:') ? ip.slice(7) : ip;

@@ -110,89 +110,88 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
 /** The metric families, registered on `registry`. */
 function defineMetrics(registry: Registry) {
   const registers = [registry];
-  const reconcileTotal = new Counter({
-    name: METRIC_NAMES.reconcileTotal,
-    help: 'Reconcile cycles run, by outcome',
-    labelNames: ['cluster', 'outcome'],
-    registers,
-  });
-  const reconcileDuration = new Histogram({
-    name: METRIC_NAMES.reconcileDuration,
-    help: 'Time one reconcile cycle took (observe, plan, act)',
-    labelNames: ['cluster'],
-    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
-    registers,
-  });
-  const planSteps = new Counter({
-    name: METRIC_NAMES.planSteps,
-    help: 'Steps the planner produced, by kind',
-    labelNames: ['cluster', 'kind'],
-    registers,
-  });
-  const errors = new Counter({
-    name: METRIC_NAMES.errors,
-    help: 'Errors, by the source they came from',
-    labelNames: ['source'],
-    registers,
-  });
-  const nodes = new Gauge({
-    name: METRIC_NAMES.nodes,
-    help: 'Swarm nodes by role and state (instances not in the swarm count as state "absent")',
-    labelNames: ['cluster', 'role', 'state'],
-    registers,
-  });
-  const desired = new Gauge({
-    name: METRIC_NAMES.nodesDesired,
-    help: 'Nodes the spec asks for, by role',
-    labelNames: ['cluster', 'role'],
-    registers,
-  });
-  const ready = new Gauge({ name: METRIC_NAMES.nodesReady, help: 'Nodes ready, by role', labelNames: ['cluster', 'role'], registers });
-  const leader = new Gauge({ name: METRIC_NAMES.leader, help: '1 when this replica leads, else 0', registers });
-  const etcdMargin = new Gauge({
-    name: METRIC_NAMES.etcdQuorumMargin,
-    help: 'Healthy etcd voters minus the quorum size: how many more may fail (negative: quorum lost)',
-    labelNames: ['cluster'],
-    registers,
-  });
-  const swarmMargin = new Gauge({
-    name: METRIC_NAMES.swarmQuorumMargin,
-    help: 'Reachable swarm managers minus the quorum size: how many more may fail (negative: quorum lost)',
-    labelNames: ['cluster'],
-    registers,
-  });
-  const marks = new Gauge({
-    name: METRIC_NAMES.healthMarks,
-    help: 'Unexpired health marks, by source',
-    labelNames: ['cluster', 'source'],
-    registers,
-  });
-  const alerts = new Counter({
-    name: METRIC_NAMES.alertsReceived,
-    help: 'Alerts received on the webhook, by status and outcome',
-    labelNames: ['status', 'outcome'],
-    registers,
-  });
-  const notifications = new Counter({
-    name: METRIC_NAMES.notifications,
-    help: 'Outgoing notifications, by outcome',
-    labelNames: ['outcome'],
-    registers,
-  });
+  return { ...defineCycleMetrics(registers), ...defineClusterGauges(registers), ...defineIntakeCounters(registers) };
+}
+
+/** What the reconcile loop does: cycles, their duration, the steps planned, errors. */
+function defineCycleMetrics(registers: Registry[]) {
   return {
-    reconcileTotal,
-    reconcileDuration,
-    planSteps,
-    errors,
-    nodes,
-    desired,
-    ready,
-    leader,
-    etcdMargin,
-    swarmMargin,
-    marks,
-    alerts,
-    notifications,
+    reconcileTotal: new Counter({
+      name: METRIC_NAMES.reconcileTotal,
+      help: 'Reconcile cycles run, by outcome',
+      labelNames: ['cluster', 'outcome'],
+      registers,
+    }),
+    reconcileDuration: new Histogram({
+      name: METRIC_NAMES.reconcileDuration,
+      help: 'Time one reconcile cycle took (observe, plan, act)',
+      labelNames: ['cluster'],
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+      registers,
+    }),
+    planSteps: new Counter({
+      name: METRIC_NAMES.planSteps,
+      help: 'Steps the planner produced, by kind',
+      labelNames: ['cluster', 'kind'],
+      registers,
+    }),
+    errors: new Counter({ name: METRIC_NAMES.errors, help: 'Errors, by the source they came from', labelNames: ['source'], registers }),
+  };
+}
+
+/** What the last observation of each cluster showed, and whether this replica leads. */
+function defineClusterGauges(registers: Registry[]) {
+  return {
+    nodes: new Gauge({
+      name: METRIC_NAMES.nodes,
+      help: 'Swarm nodes by role and state (instances not in the swarm count as state "absent")',
+      labelNames: ['cluster', 'role', 'state'],
+      registers,
+    }),
+    desired: new Gauge({
+      name: METRIC_NAMES.nodesDesired,
+      help: 'Nodes the spec asks for, by role',
+      labelNames: ['cluster', 'role'],
+      registers,
+    }),
+    ready: new Gauge({ name: METRIC_NAMES.nodesReady, help: 'Nodes ready, by role', labelNames: ['cluster', 'role'], registers }),
+    leader: new Gauge({ name: METRIC_NAMES.leader, help: '1 when this replica leads, else 0', registers }),
+    etcdMargin: new Gauge({
+      name: METRIC_NAMES.etcdQuorumMargin,
+      help: 'Healthy etcd voters minus the quorum size: how many more may fail (negative: quorum lost)',
+      labelNames: ['cluster'],
+      registers,
+    }),
+    swarmMargin: new Gauge({
+      name: METRIC_NAMES.swarmQuorumMargin,
+      help: 'Reachable swarm managers minus the quorum size: how many more may fail (negative: quorum lost)',
+      labelNames: ['cluster'],
+      registers,
+    }),
+    marks: new Gauge({
+      name: METRIC_NAMES.healthMarks,
+      help: 'Unexpired health marks, by source',
+      labelNames: ['cluster', 'source'],
+      registers,
+    }),
+  };
+}
+
+/** What comes in on the webhook and goes out as notifications. */
+function defineIntakeCounters(registers: Registry[]) {
+  return {
+    alerts: new Counter({
+      name: METRIC_NAMES.alertsReceived,
+      help: 'Alerts received on the webhook, by status and outcome',
+      labelNames: ['status', 'outcome'],
+      registers,
+    }),
+    notifications: new Counter({
+      name: METRIC_NAMES.notifications,
+      help: 'Outgoing notifications, by outcome',
+      labelNames: ['outcome'],
+      registers,
+    }),
   };
 }
 

@@ -33,6 +33,24 @@ describe('EC2 errors sorted into codes', () => {
     expect(e.message.startsWith(ctx.doing)).toBe(true);
   });
 
+  it('names the instance profile field when EC2 refuses it', () => {
+    const e = classifyEc2Error(serviceError('InvalidParameterValue', 'Value (ops) for parameter iamInstanceProfile.name is invalid'), ctx);
+    expect(e.code).toBe('SpecInvalid');
+    expect(e.details.field).toBe('spec.provider.ec2.iamInstanceProfile');
+    // Another InvalidParameterValue is not blamed on the profile.
+    expect(classifyEc2Error(serviceError('InvalidParameterValue', 'bad MinCount'), ctx).code).toBe('Unavailable');
+  });
+
+  it('keeps a SwarmkeeperError as it is, and calls any other failure Unavailable with its cause', () => {
+    const own = classifyEc2Error(serviceError('AuthFailure'), ctx);
+    expect(classifyEc2Error(own, { doing: 'elsewhere' })).toBe(own);
+    const reset = Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+    const e = classifyEc2Error(reset, ctx);
+    expect(e.code).toBe('Unavailable');
+    expect(e.message).toBe(`${ctx.doing}: socket hang up`);
+    expect(e.cause).toBe(reset);
+  });
+
   it('tells capacity from quota', () => {
     expect(classifyEc2Error(serviceError('InsufficientInstanceCapacity'), ctx).details.capacityKind).toBe('capacity');
     expect(classifyEc2Error(serviceError('InstanceLimitExceeded'), ctx).details.capacityKind).toBe('quota');

@@ -2,7 +2,7 @@
 // the controller branches on codes and a person reading status learns what to do.
 // Messages carry the EC2 error code and the spec field it came from, never request
 // parameters (user-data holds a bootstrap token) or credentials.
-import { SwarmkeeperError, messageOf } from '../../errors.ts';
+import { SwarmkeeperError, messageOf, type ErrorCode } from '../../errors.ts';
 
 /** Why a launch could not get instances; the provider and the planner react differently. */
 export type CapacityKind = 'capacity' | 'quota';
@@ -45,98 +45,136 @@ export interface ClassifyContext {
   readonly region?: string;
 }
 
+/** What a rule decides: the code, the message after the "<doing>: " prefix, the details. */
+interface Verdict {
+  readonly code: ErrorCode;
+  readonly message: string;
+  readonly details?: Record<string, unknown>;
+}
+
+/** A rule for an error EC2 answered with a code; the first that matches decides. */
+interface ServiceRule {
+  readonly when: (code: string, msg: string) => boolean;
+  readonly then: (code: string, msg: string) => Verdict;
+}
+
+const specFieldOf = (code: string): string | undefined => SPEC_FIELDS.find(([re]) => re.test(code))?.[1];
+
+const SERVICE_RULES: readonly ServiceRule[] = [
+  {
+    when: (code) => specFieldOf(code) !== undefined,
+    then: (code, msg) => {
+      const field = specFieldOf(code) as string;
+      return { code: 'SpecInvalid', message: `EC2 refused ${field} (${code}): ${msg}; fix the spec`, details: { field, ec2Code: code } };
+    },
+  },
+  {
+    when: (code, msg) =>
+      (code === 'InvalidParameterValue' && /iamInstanceProfile/i.test(msg)) || (code === 'NoSuchEntity' && /instance profile/i.test(msg)),
+    then: (code, msg) => ({
+      code: 'SpecInvalid',
+      message: `EC2 refused spec.provider.ec2.iamInstanceProfile (${code}): ${msg}`,
+      details: { field: 'spec.provider.ec2.iamInstanceProfile', ec2Code: code },
+    }),
+  },
+  {
+    when: (code) => INSUFFICIENT_CAPACITY.has(code),
+    then: (code) => ({
+      code: 'Capacity',
+      message: `EC2 has no capacity for the instance type here (${code}); other subnets are tried, then the launch is retried later with backoff`,
+      details: { ec2Code: code, capacityKind: 'capacity' satisfies CapacityKind },
+    }),
+  },
+  {
+    when: (code) => QUOTA.has(code),
+    then: (code, msg) => ({
+      code: 'Capacity',
+      message: `the account's EC2 quota is exhausted (${code}): ${msg}; raise the quota (Service Quotas) or lower the counts; no more launches until then`,
+      details: { ec2Code: code, capacityKind: 'quota' satisfies CapacityKind },
+    }),
+  },
+  {
+    when: (code) => THROTTLED.has(code),
+    then: (code) => ({
+      code: 'Throttled',
+      message: `EC2 throttled the call and it stayed throttled after adaptive retries (${code})`,
+      details: { ec2Code: code },
+    }),
+  },
+  {
+    when: (code) => UNAUTHORIZED.has(code),
+    then: (code, msg) => ({
+      code: 'Unauthorized',
+      message: `EC2 refused the credentials (${code}): ${msg}; check the IAM policy, or ${CREDENTIALS_HINT}`,
+      details: { ec2Code: code },
+    }),
+  },
+  {
+    when: (code) => code === 'IdempotentParameterMismatch',
+    then: (code) => ({
+      code: 'Conflict',
+      message: `the client token was used before with other parameters (${code}); the launch is left to the next cycle`,
+      details: { ec2Code: code },
+    }),
+  },
+  {
+    when: (code) => /\.NotFound$/.test(code),
+    then: (code, msg) => ({ code: 'NotFound', message: `${msg} (${code})`, details: { ec2Code: code } }),
+  },
+];
+
+/** What is known of an error that carries no EC2 code (the SDK's own, or the network's). */
+interface ClientFailure {
+  readonly name: unknown;
+  readonly sysCode: unknown;
+  readonly msg: string;
+  readonly region: string | undefined;
+}
+
+/** Rules for errors raised before EC2 answered; the first that matches decides. */
+const CLIENT_RULES: readonly { readonly when: (f: ClientFailure) => boolean; readonly then: (f: ClientFailure) => Verdict }[] = [
+  {
+    when: (f) => f.name === 'CredentialsProviderError' || /Could not load credentials/i.test(f.msg),
+    then: () => ({ code: 'Unauthorized', message: `no AWS credentials found; ${CREDENTIALS_HINT}` }),
+  },
+  {
+    when: (f) => /Region is missing/i.test(f.msg),
+    then: () => ({
+      code: 'SpecInvalid',
+      message: 'no AWS region: set spec.provider.ec2.region (or AWS_REGION)',
+      details: { field: 'spec.provider.ec2.region' },
+    }),
+  },
+  {
+    when: (f) => f.sysCode === 'ENOTFOUND' && f.region !== undefined && f.msg.includes(f.region),
+    then: (f) => ({
+      code: 'SpecInvalid',
+      message: `the EC2 endpoint of region ${f.region} does not resolve: is spec.provider.ec2.region a real AWS region?`,
+      details: { field: 'spec.provider.ec2.region' },
+    }),
+  },
+];
+
 export function classifyEc2Error(err: unknown, ctx: ClassifyContext): SwarmkeeperError {
   if (err instanceof SwarmkeeperError) return err;
+  const verdict = verdictOf(err, ctx);
+  return new SwarmkeeperError(verdict.code, `${ctx.doing}: ${verdict.message}`, {
+    cause: err,
+    ...(verdict.details ? { details: verdict.details } : {}),
+  });
+}
+
+function verdictOf(err: unknown, ctx: ClassifyContext): Verdict {
   const code = ec2CodeOf(err);
   const msg = messageOf(err);
-  const at = `${ctx.doing}: `;
   if (code !== undefined) {
-    const field = SPEC_FIELDS.find(([re]) => re.test(code))?.[1];
-    if (field) {
-      return new SwarmkeeperError('SpecInvalid', `${at}EC2 refused ${field} (${code}): ${msg}; fix the spec`, {
-        cause: err,
-        details: { field, ec2Code: code },
-      });
-    }
-    if (
-      (code === 'InvalidParameterValue' && /iamInstanceProfile/i.test(msg)) ||
-      (code === 'NoSuchEntity' && /instance profile/i.test(msg))
-    ) {
-      return new SwarmkeeperError('SpecInvalid', `${at}EC2 refused spec.provider.ec2.iamInstanceProfile (${code}): ${msg}`, {
-        cause: err,
-        details: { field: 'spec.provider.ec2.iamInstanceProfile', ec2Code: code },
-      });
-    }
-    if (INSUFFICIENT_CAPACITY.has(code)) {
-      return new SwarmkeeperError(
-        'Capacity',
-        `${at}EC2 has no capacity for the instance type here (${code}); other subnets are tried, then the launch is retried later with backoff`,
-        {
-          cause: err,
-          details: { ec2Code: code, capacityKind: 'capacity' satisfies CapacityKind },
-        },
-      );
-    }
-    if (QUOTA.has(code)) {
-      return new SwarmkeeperError(
-        'Capacity',
-        `${at}the account's EC2 quota is exhausted (${code}): ${msg}; raise the quota (Service Quotas) or lower the counts; no more launches until then`,
-        {
-          cause: err,
-          details: { ec2Code: code, capacityKind: 'quota' satisfies CapacityKind },
-        },
-      );
-    }
-    if (THROTTLED.has(code)) {
-      return new SwarmkeeperError('Throttled', `${at}EC2 throttled the call and it stayed throttled after adaptive retries (${code})`, {
-        cause: err,
-        details: { ec2Code: code },
-      });
-    }
-    if (UNAUTHORIZED.has(code)) {
-      return new SwarmkeeperError(
-        'Unauthorized',
-        `${at}EC2 refused the credentials (${code}): ${msg}; check the IAM policy, or ${CREDENTIALS_HINT}`,
-        {
-          cause: err,
-          details: { ec2Code: code },
-        },
-      );
-    }
-    if (code === 'IdempotentParameterMismatch') {
-      return new SwarmkeeperError(
-        'Conflict',
-        `${at}the client token was used before with other parameters (${code}); the launch is left to the next cycle`,
-        { cause: err, details: { ec2Code: code } },
-      );
-    }
-    if (/\.NotFound$/.test(code)) {
-      return new SwarmkeeperError('NotFound', `${at}${msg} (${code})`, { cause: err, details: { ec2Code: code } });
-    }
-    return new SwarmkeeperError('Unavailable', `${at}EC2 answered ${code}: ${msg}`, { cause: err, details: { ec2Code: code } });
+    const rule = SERVICE_RULES.find((r) => r.when(code, msg));
+    return rule ? rule.then(code, msg) : { code: 'Unavailable', message: `EC2 answered ${code}: ${msg}`, details: { ec2Code: code } };
   }
-  const name = (err as { name?: unknown } | null)?.name;
-  if (name === 'CredentialsProviderError' || /Could not load credentials/i.test(msg)) {
-    return new SwarmkeeperError('Unauthorized', `${at}no AWS credentials found; ${CREDENTIALS_HINT}`, { cause: err });
-  }
-  if (/Region is missing/i.test(msg)) {
-    return new SwarmkeeperError('SpecInvalid', `${at}no AWS region: set spec.provider.ec2.region (or AWS_REGION)`, {
-      cause: err,
-      details: { field: 'spec.provider.ec2.region' },
-    });
-  }
-  const sysCode = (err as { code?: unknown } | null)?.code;
-  if (sysCode === 'ENOTFOUND' && ctx.region !== undefined && msg.includes(ctx.region)) {
-    return new SwarmkeeperError(
-      'SpecInvalid',
-      `${at}the EC2 endpoint of region ${ctx.region} does not resolve: is spec.provider.ec2.region a real AWS region?`,
-      {
-        cause: err,
-        details: { field: 'spec.provider.ec2.region' },
-      },
-    );
-  }
-  return new SwarmkeeperError('Unavailable', `${at}${msg}`, { cause: err });
+  const e = err as { name?: unknown; code?: unknown } | null;
+  const failure: ClientFailure = { name: e?.name, sysCode: e?.code, msg, region: ctx.region };
+  const rule = CLIENT_RULES.find((r) => r.when(failure));
+  return rule ? rule.then(failure) : { code: 'Unavailable', message: msg };
 }
 
 export function capacityKindOf(err: SwarmkeeperError): CapacityKind | undefined {
