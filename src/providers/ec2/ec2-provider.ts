@@ -12,11 +12,12 @@ import { SwarmkeeperError } from '../../errors.ts';
 import { silentLogger, type Logger } from '../../log.ts';
 import { renderUserData, type UserDataFormat } from '../../cloudconfig/user-data.ts';
 import { createEc2Client, sdkEc2Api, type Ec2Api } from './ec2-api.ts';
-import { capacityKindOf, classifyEc2Error } from './ec2-errors.ts';
-import { TAGS, instanceFromEc2, instanceTags, tagSpecifications } from './ec2-instances.ts';
+import { classifyEc2Error } from './ec2-errors.ts';
+import { TAGS, instanceFromEc2, instanceTags } from './ec2-instances.ts';
+import { launchInSubnets, type LaunchCall } from './ec2-launch.ts';
 import { LaunchBackoff } from './launch-backoff.ts';
 import { RecentLaunches } from './recent-launches.ts';
-import { callClientToken, splitBatch, subnetPopulation } from './subnet-spread.ts';
+import { splitBatch, subnetPopulation, type LaunchChunk } from './subnet-spread.ts';
 
 export interface Ec2ProviderOptions {
   readonly ec2: Ec2ProviderSpec;
@@ -79,30 +80,49 @@ export class Ec2Provider implements Provider {
   }
 
   async launch(req: LaunchRequest): Promise<Instance[]> {
-    const ec2 = req.spec.provider.ec2 ?? this.opts.ec2;
     const doing = `launching ${req.count} ${req.role} instance(s) of cluster ${req.spec.name}`;
     const now = this.now();
-    const remembered = this.recent.launchedWith(req.clientToken, now);
-    if (remembered) return [...remembered];
-    // A restarted controller has no memory: the client-token tag tells what a previous
-    // run of this same launch intent already started.
-    const earlier = await this.describe(req.spec.name, [{ Name: `tag:${TAGS.clientToken}`, Values: [req.clientToken] }], doing);
-    if (earlier.length > 0) {
-      this.recent.remember(req.clientToken, earlier, now);
-      return earlier;
-    }
+    const earlier = await this.earlierLaunch(req, doing, now);
+    if (earlier) return earlier;
     // Only new launches wait out a capacity or quota backoff; repeats are answered above.
     this.backoff.check(['quota', req.role], now);
+    const call = this.launchCall(req, doing);
+    const launched: Instance[] = [];
+    let lastCapacityError: SwarmkeeperError | undefined;
+    for (const chunk of this.chunksOf(req, call.ec2, now)) {
+      let result: Awaited<ReturnType<typeof launchInSubnets>>;
+      try {
+        result = await launchInSubnets(this.api, this.log, call, chunk);
+      } catch (err) {
+        if (err instanceof SwarmkeeperError && err.code === 'Capacity') this.backoff.fail('quota', err, this.now());
+        this.rememberPartial(req.clientToken, launched);
+        throw err;
+      }
+      lastCapacityError = result.capacityError ?? lastCapacityError;
+      if (!result.instances) break;
+      launched.push(...result.instances);
+    }
+    return this.settleLaunch(call, launched, lastCapacityError);
+  }
+
+  /** What an earlier call with this client token launched: remembered, or (after a restart) found by its tag. */
+  private async earlierLaunch(req: LaunchRequest, doing: string, now: number): Promise<Instance[] | undefined> {
+    const remembered = this.recent.launchedWith(req.clientToken, now);
+    if (remembered) return [...remembered];
+    const earlier = await this.describe(req.spec.name, [{ Name: `tag:${TAGS.clientToken}`, Values: [req.clientToken] }], doing);
+    if (earlier.length === 0) return undefined;
+    this.recent.remember(req.clientToken, earlier, now);
+    return earlier;
+  }
+
+  private launchCall(req: LaunchRequest, doing: string): LaunchCall {
+    const ec2 = req.spec.provider.ec2 ?? this.opts.ec2;
     const userData = renderUserData({
       agent: req.agent,
       units: req.role === 'manager' ? req.spec.managers.units : req.spec.workers.units,
       format: ec2.userDataFormat ?? this.opts.userDataFormat ?? 'cloud-config',
       dockerTls: !('socketPath' in this.dockerAccess()),
     });
-    const known = this.recent.merge(this.lastList, now);
-    const population = subnetPopulation(ec2.subnetIds, known, req.role);
-    const zones = new Map(known.filter((i) => i.subnetId && i.zone).map((i) => [i.subnetId as string, i.zone as string]));
-    const chunks = splitBatch(req.count, ec2.subnetIds, population, req.zone, zones);
     const tags = instanceTags({
       cluster: req.spec.name,
       role: req.role,
@@ -110,78 +130,33 @@ export class Ec2Provider implements Provider {
       clientToken: req.clientToken,
       extra: ec2.tags,
     });
-    const launched: Instance[] = [];
-    let lastCapacityError: SwarmkeeperError | undefined;
-    for (const chunk of chunks) {
-      // On "no capacity here", the same chunk is tried in the other subnets in order.
-      const tryOrder = [chunk.subnetId, ...ec2.subnetIds.filter((s) => s !== chunk.subnetId)];
-      let done = false;
-      for (const subnetId of tryOrder) {
-        try {
-          this.log.info(
-            { role: req.role, count: chunk.count, subnetId, clientToken: req.clientToken, userDataBytes: userData.size.rawBytes },
-            'Launching instances',
-          );
-          const out = await this.api.runInstances({
-            ImageId: ec2.imageId,
-            InstanceType: (req.role === 'manager' ? req.spec.managers.instanceType : req.spec.workers.instanceType) as never,
-            MinCount: chunk.count,
-            MaxCount: chunk.count,
-            SubnetId: subnetId,
-            SecurityGroupIds: [...ec2.securityGroupIds],
-            ...(ec2.keyName ? { KeyName: ec2.keyName } : {}),
-            ...(ec2.iamInstanceProfile
-              ? {
-                  IamInstanceProfile: ec2.iamInstanceProfile.startsWith('arn:')
-                    ? { Arn: ec2.iamInstanceProfile }
-                    : { Name: ec2.iamInstanceProfile },
-                }
-              : {}),
-            UserData: Buffer.from(userData.text, 'utf8').toString('base64'),
-            TagSpecifications: tagSpecifications(tags),
-            // One hop: everything on the node that needs metadata (the metadata unit, the
-            // agent with --net=host) is in the host's network namespace; a container on a
-            // bridge network is a hop further and cannot reach the user-data's token.
-            MetadataOptions: { HttpTokens: 'required', HttpEndpoint: 'enabled', HttpPutResponseHopLimit: 1 },
-            ClientToken: callClientToken(req.clientToken, subnetId, chunk.count),
-          });
-          for (const i of out.Instances ?? []) {
-            const inst = instanceFromEc2({
-              ...i,
-              Tags: i.Tags?.length ? i.Tags : Object.entries(tags).map(([Key, Value]) => ({ Key, Value })),
-            });
-            if (inst) launched.push(inst);
-          }
-          done = true;
-          break;
-        } catch (err) {
-          const e = classifyEc2Error(err, { doing: `${doing} in ${subnetId}`, region: ec2.region });
-          if (e.code === 'Capacity' && capacityKindOf(e) === 'capacity') {
-            this.log.warn({ subnetId, ec2Code: e.details.ec2Code }, 'No capacity in subnet, trying the next one');
-            lastCapacityError = e;
-            continue;
-          }
-          if (e.code === 'Capacity') this.backoff.fail('quota', e, this.now());
-          this.rememberPartial(req.clientToken, launched);
-          throw e;
-        }
-      }
-      if (!done) break;
-    }
+    return { req, ec2, doing, userData, tags };
+  }
+
+  /** The batch water-filled into the spec's subnets (preferred zone first, then the least populated by this role). */
+  private chunksOf(req: LaunchRequest, ec2: Ec2ProviderSpec, now: number): LaunchChunk[] {
+    const known = this.recent.merge(this.lastList, now);
+    const population = subnetPopulation(ec2.subnetIds, known, req.role);
+    const zones = new Map(known.filter((i) => i.subnetId && i.zone).map((i) => [i.subnetId as string, i.zone as string]));
+    return splitBatch(req.count, ec2.subnetIds, population, req.zone, zones);
+  }
+
+  /**
+   * Short of the count after "no capacity" everywhere: the role backs off, what did start
+   * is remembered and returned, and nothing started is a Capacity error saying when the
+   * next try is. Otherwise the backoffs clear.
+   */
+  private settleLaunch(call: LaunchCall, launched: Instance[], lastCapacityError: SwarmkeeperError | undefined): Instance[] {
+    const { req } = call;
     if (launched.length < req.count && lastCapacityError) {
       const retryAt = this.backoff.fail(req.role, lastCapacityError, this.now());
       this.rememberPartial(req.clientToken, launched);
-      if (launched.length === 0) {
-        throw new SwarmkeeperError(
-          'Capacity',
-          `${doing}: no capacity in any of the spec's subnets; retrying after ${new Date(retryAt).toISOString()}`,
-          {
-            cause: lastCapacityError,
-            details: { ...lastCapacityError.details, retryAt },
-          },
-        );
-      }
-      return launched;
+      if (launched.length > 0) return launched;
+      throw new SwarmkeeperError(
+        'Capacity',
+        `${call.doing}: no capacity in any of the spec's subnets; retrying after ${new Date(retryAt).toISOString()}`,
+        { cause: lastCapacityError, details: { ...lastCapacityError.details, retryAt } },
+      );
     }
     this.backoff.succeed(req.role);
     this.backoff.succeed('quota');
