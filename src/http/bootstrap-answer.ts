@@ -6,7 +6,7 @@ import type { Logger } from '../log.ts';
 import type { Instance } from '../model/snapshot.ts';
 import type { DockerCa } from '../providers/ec2/docker-ca.ts';
 import type { JoinResponse } from '../protocol/bootstrap-exchange.ts';
-import type { NodeCredentials } from '../store/bootstrap-tokens.ts';
+import type { NodeCredentials } from '../store/bootstrap-token-port.ts';
 import type { ManagementKv } from '../store/management-kv.ts';
 
 /** Where an answer's parts come from. */

@@ -21,7 +21,7 @@ import type { ResolvedSpec } from '../spec/defaults.ts';
 import type { Provider } from '../providers/provider.ts';
 import type { ManagementKv } from '../store/management-kv.ts';
 import { endpointsOf } from '../protocol/cluster-endpoints.ts';
-import type { BootstrapTokenVerifier, NodeCredentials } from '../store/bootstrap-tokens.ts';
+import type { BootstrapTokenVerifier, NodeCredentials } from '../store/bootstrap-token-port.ts';
 import type { DockerCa } from '../providers/ec2/docker-ca.ts';
 import { BOOTSTRAP_PATH, INITIALIZED_PATH, type ExchangeBody, type InitializedBody } from '../protocol/bootstrap-exchange.ts';
 import { founderAnswer, planJoinAnswer, withDockerTls, type AnswerSources, type PlannedAnswer } from './bootstrap-answer.ts';
@@ -29,8 +29,7 @@ import { registerEndpointsRoute } from './endpoints-route.ts';
 import { routeLimiter } from './rate-limit.ts';
 
 export interface BootstrapRouteOptions {
-  readonly tokens: BootstrapTokenVerifier &
-    NodeCredentials & { redeemedBy(cluster: string, token: string, instanceId: string): Promise<boolean> };
+  readonly tokens: BootstrapTokenVerifier & NodeCredentials;
   /** The instance as the provider sees it (EC2: DescribeInstances), or undefined. */
   readonly findInstance: (cluster: string, instanceId: string) => Promise<Instance | undefined>;
   /** The management etcd records of one cluster (claim, endpoints, join tokens). */

@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from '../log.ts';
 import { encodeEndpoints } from '../protocol/cluster-endpoints.ts';
 import type { ManagementKv } from '../store/management-kv.ts';
-import type { NodeCredentials } from '../store/bootstrap-tokens.ts';
+import type { NodeCredentials } from '../store/bootstrap-token-port.ts';
 import { ENDPOINTS_PATH } from '../protocol/bootstrap-exchange.ts';
 import { routeLimiter } from './rate-limit.ts';
 

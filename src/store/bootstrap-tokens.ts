@@ -3,9 +3,7 @@
 // AWS's token server worked). The controller issues one per launch; the node exchanges
 // it at POST /v1/bootstrap (src/http/bootstrap-route.ts) for what it needs to join.
 //
-// Shape: `skb1.<id>.<secret>`. <id> names the record under keys.bootstrapTokens; only
-// sha256(<secret>) is stored, so reading the management etcd does not yield a usable
-// token. The secret is HMAC(cluster key, cluster|clientToken|role): issuing again for
+// The token's shape and derivation are in bootstrap-token-format.ts. Issuing again for
 // the same launch intent yields the same token, so the user-data of a repeated
 // RunInstances is byte-identical and EC2's ClientToken idempotency holds (another token
 // would be "the same client token with other parameters"). The HMAC key lives under
@@ -14,89 +12,31 @@
 // Validity: until the spec's node startup timeout (a node that has not joined by then
 // is cleaned up anyway). Batches: one token for a launch of N instances; each instance
 // redeems it once, with its instance id, which the route checks belongs to that launch.
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Etcd3 } from 'etcd3';
 import { SwarmkeeperError, wrapError } from '../errors.ts';
 import type { ResolvedSpec } from '../spec/defaults.ts';
 import type { Role } from '../spec/schema.ts';
+import type {
+  BootstrapTokenIssuer,
+  BootstrapTokenRecord,
+  BootstrapTokenVerifier,
+  IssueRequest,
+  NodeCredentials,
+  VerifyResult,
+} from './bootstrap-token-port.ts';
 import { clusterKeys } from './keys.ts';
 import type { NodeAgentConfig } from '../protocol/agent-config.ts';
+import {
+  deriveBootstrapToken,
+  deriveNodeCredential,
+  parseBootstrapToken,
+  sameDigest,
+  sameNodeCredential,
+  sha256Hex,
+} from './bootstrap-token-format.ts';
 
-export const TOKEN_SCHEME = 'skb1';
 const HMAC_KEY_SECRET = 'bootstrap-hmac-key';
-
-export interface BootstrapTokenRecord {
-  readonly cluster: string;
-  readonly role: Role;
-  readonly clientToken: string;
-  /** sha256 of the secret part, hex. */
-  readonly hash: string;
-  readonly issuedAt: number;
-  readonly expiresAt: number;
-  /** instance id -> when it redeemed the token (ms). */
-  readonly redeemed: Readonly<Record<string, number>>;
-  /**
-   * How many instances the launch covers: once that many redeemed, every other request
-   * fails at the record, before any provider list. Absent in records of older controllers.
-   */
-  readonly instances?: number;
-}
-
-export interface IssueRequest {
-  readonly cluster: string;
-  readonly role: Role;
-  readonly clientToken: string;
-  readonly ttlSeconds: number;
-  /** Instances the launch covers (the step's count); without it, no fast fail once all redeemed. */
-  readonly instances?: number;
-}
-
-/** What the controller's executor calls at launch. */
-export interface BootstrapTokenIssuer {
-  issue(req: IssueRequest): Promise<string>;
-}
-
-export type VerifyFailure = 'malformed' | 'unknown' | 'mismatch' | 'expired' | 'used';
-
-export type VerifyResult =
-  | { readonly ok: true; readonly id: string; readonly record: BootstrapTokenRecord }
-  | { readonly ok: false; readonly reason: VerifyFailure };
-
-/**
- * A node's standing credential after its exchange: it reads its own cluster's published
- * endpoints at the controller (GET /v1/bootstrap/endpoints) and nothing else. Derived,
- * not stored: HMAC(cluster key, "endpoints" NUL cluster NUL instance id).
- */
-export interface NodeCredentials {
-  nodeCredential(cluster: string, instanceId: string): Promise<string>;
-  verifyNodeCredential(cluster: string, instanceId: string, credential: string): Promise<boolean>;
-}
-
-export const NODE_CREDENTIAL_SCHEME = 'skn1';
-
-/** What the bootstrap route needs. */
-export interface BootstrapTokenVerifier {
-  /** Checks a token for one instance without using it up. */
-  verify(cluster: string, token: string, instanceId: string): Promise<VerifyResult>;
-  /** Records the instance's redemption; false when it had redeemed already (or a race lost). */
-  consume(cluster: string, id: string, instanceId: string): Promise<boolean>;
-}
-
-export function parseBootstrapToken(token: string): { id: string; secret: string } | undefined {
-  const m = /^skb1\.([0-9a-f]{16})\.([0-9a-f]{32})$/.exec(token.trim());
-  return m ? { id: m[1] as string, secret: m[2] as string } : undefined;
-}
-
-function sha256Hex(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
-}
-
-/** Constant-time comparison of two hex digests (length is public: both are sha256). */
-export function sameDigest(a: string, b: string): boolean {
-  const x = Buffer.from(a, 'hex');
-  const y = Buffer.from(b, 'hex');
-  return x.length === y.length && x.length > 0 && timingSafeEqual(x, y);
-}
 
 export class EtcdBootstrapTokens implements BootstrapTokenIssuer, BootstrapTokenVerifier, NodeCredentials {
   private readonly hmacKeys = new Map<string, Buffer>();
@@ -110,9 +50,7 @@ export class EtcdBootstrapTokens implements BootstrapTokenIssuer, BootstrapToken
   async issue(req: IssueRequest): Promise<string> {
     if (!/^[\x21-\x7e]{1,64}$/.test(req.clientToken))
       throw new SwarmkeeperError('Internal', 'issuing a bootstrap token: the client token is not 1-64 printable ASCII');
-    const key = await this.hmacKey(req.cluster);
-    const id = sha256Hex(`${req.cluster}|${req.clientToken}`).slice(0, 16);
-    const secret = createHmac('sha256', key).update(`${req.cluster}|${req.clientToken}|${req.role}`).digest('hex').slice(0, 32);
+    const { id, secret, token } = deriveBootstrapToken(await this.hmacKey(req.cluster), req);
     const recordKey = this.recordKey(req.cluster, id);
     const now = this.now();
     const fresh: BootstrapTokenRecord = {
@@ -149,7 +87,7 @@ export class EtcdBootstrapTokens implements BootstrapTokenIssuer, BootstrapToken
     } catch (err) {
       throw wrapError(`issuing a bootstrap token for launch ${req.clientToken}`, err);
     }
-    return `${TOKEN_SCHEME}.${id}.${secret}`;
+    return token;
   }
 
   async verify(cluster: string, token: string, instanceId: string): Promise<VerifyResult> {
@@ -187,7 +125,6 @@ export class EtcdBootstrapTokens implements BootstrapTokenIssuer, BootstrapToken
     throw new SwarmkeeperError('Conflict', 'recording a bootstrap token redemption: too many concurrent writers');
   }
 
-  /** Whether `instanceId` redeemed the token `id` (the init report is allowed only then). */
   async redeemedBy(cluster: string, token: string, instanceId: string): Promise<boolean> {
     const parsed = parseBootstrapToken(token);
     if (!parsed) return false;
@@ -197,18 +134,11 @@ export class EtcdBootstrapTokens implements BootstrapTokenIssuer, BootstrapToken
   }
 
   async nodeCredential(cluster: string, instanceId: string): Promise<string> {
-    // NUL separators: no token's HMAC input (cluster|clientToken|role) can equal this one.
-    const mac = createHmac('sha256', await this.hmacKey(cluster))
-      .update(`endpoints\0${cluster}\0${instanceId}`)
-      .digest('hex');
-    return `${NODE_CREDENTIAL_SCHEME}.${mac.slice(0, 40)}`;
+    return deriveNodeCredential(await this.hmacKey(cluster), cluster, instanceId);
   }
 
   async verifyNodeCredential(cluster: string, instanceId: string, credential: string): Promise<boolean> {
-    const m = /^skn1\.([0-9a-f]{40})$/.exec(credential);
-    if (!m?.[1]) return false;
-    const expected = (await this.nodeCredential(cluster, instanceId)).slice(NODE_CREDENTIAL_SCHEME.length + 1);
-    return sameDigest(m[1], expected);
+    return sameNodeCredential(credential, await this.nodeCredential(cluster, instanceId));
   }
 
   /** Deletes records whose validity ended; returns how many. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { parseBootstrapToken, sameDigest } from './bootstrap-tokens.ts';
+import { parseBootstrapToken, sameDigest } from './bootstrap-token-format.ts';
 
 describe('bootstrap token format', () => {
   it('parses skb1.<16 hex>.<32 hex> and nothing else', () => {
