@@ -52,11 +52,7 @@ export async function runSwarmStep(step: SwarmStep, snapshot: Snapshot, deps: Ac
 
 async function promoteNode(nodeId: string, swarm: SwarmApi, update: NodeUpdate, deps: ActDeps): Promise<string> {
   const { swarmPromoteMs } = { ...DEFAULT_TIMEOUTS, ...deps.timeouts };
-  const res = await update('promoting the node', async (n) => {
-    if (n.role === 'manager') return `node ${n.id} is a manager`;
-    await swarm.setRole(n.id, n.version, 'manager');
-    return `node ${n.id} promoted`;
-  });
+  const res = await setRole(swarm, update, 'promoting the node', 'manager', 'promoted');
   // Promotion is quick, but the next membership change must see its result: wait
   // until the node is a reachable manager, so the planner's next cycle observes it.
   // Asked every 100 ms: it takes well under a second, on the path of every manager add.
@@ -74,11 +70,7 @@ async function promoteNode(nodeId: string, swarm: SwarmApi, update: NodeUpdate, 
 
 async function demoteNode(nodeId: string, swarm: SwarmApi, update: NodeUpdate, deps: ActDeps): Promise<string> {
   const { demoteMs } = { ...DEFAULT_TIMEOUTS, ...deps.timeouts };
-  const res = await update('demoting the node', async (n) => {
-    if (n.role === 'worker') return `node ${n.id} is a worker`;
-    await swarm.setRole(n.id, n.version, 'worker');
-    return `node ${n.id} demoted`;
-  });
+  const res = await setRole(swarm, update, 'demoting the node', 'worker', 'demoted');
   // Demotion is asynchronous in swarmkit: done only once the worker role is seen.
   const seen = await pollUntil(async () => (await findNode(swarm, nodeId)).role === 'worker', {
     deadlineMs: demoteMs,
@@ -86,6 +78,14 @@ async function demoteNode(nodeId: string, swarm: SwarmApi, update: NodeUpdate, d
   });
   if (!seen) throw new SwarmkeeperError('Unavailable', `demoting swarm node ${nodeId}: worker role not observed after ${demoteMs} ms`);
   return res;
+}
+
+function setRole(swarm: SwarmApi, update: NodeUpdate, what: string, role: SwarmNode['role'], done: string): Promise<string> {
+  return update(what, async (n) => {
+    if (n.role === role) return `node ${n.id} is a ${role}`;
+    await swarm.setRole(n.id, n.version, role);
+    return `node ${n.id} ${done}`;
+  });
 }
 
 function setAvailability(
