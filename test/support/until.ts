@@ -40,3 +40,19 @@ export async function untilResolves<T>(what: string, fn: () => Promise<T>, opts:
   const boxed = await until(what, async () => ({ value: await fn() }), opts);
   return boxed.value;
 }
+
+/**
+ * Runs `check` every `intervalMs` (1 s) until `forMs` have passed: for a condition that
+ * must keep holding (nothing replaced during a hold). A check that throws fails at once
+ * with its own error. Resolves with the number of checks made.
+ */
+export async function holdsFor(check: () => unknown, opts: { readonly forMs: number; readonly intervalMs?: number }): Promise<number> {
+  const end = Date.now() + opts.forMs;
+  let checks = 0;
+  for (;;) {
+    await check();
+    checks++;
+    if (Date.now() >= end) return checks;
+    await new Promise((r) => setTimeout(r, Math.min(opts.intervalMs ?? 1_000, Math.max(0, end - Date.now()))));
+  }
+}
