@@ -6,6 +6,7 @@ import { createLogger } from '../log.ts';
 import { releaseLoopback, reserveLoopback } from '../net/loopback-pool.ts';
 import { formatNotification, type NotificationEvent } from './format.ts';
 import { Notifier } from './notifier.ts';
+import { until } from '../../test/support/until.ts';
 
 const BLOCK = 47;
 const SECRET_PATH = '/services/T000/B000/XXXXsecretXXXX';
@@ -64,14 +65,6 @@ function capturedLogger() {
     },
   });
   return { logger: createLogger({ destination, level: 'debug' }), lines };
-}
-
-async function until(cond: () => boolean, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 const events: NotificationEvent[] = [
@@ -139,7 +132,7 @@ describe('Notifier', () => {
     const started = performance.now();
     for (let i = 0; i < 10; i++) n.notify({ kind: 'specInvalid', cluster: `c${i}`, message: `problem ${i}` });
     expect(performance.now() - started).toBeLessThan(200);
-    await until(() => stalled.length === 1);
+    await until('the first message to reach the stalled receiver', () => stalled.length === 1, { timeoutMs: 20_000, intervalMs: 20 });
     // One message is in flight, three wait, six were dropped (the oldest ones).
     expect(n.stats.dropped).toBe(6);
     expect(outcomes.filter((o) => o === 'dropped')).toHaveLength(6);

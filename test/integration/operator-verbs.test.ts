@@ -16,6 +16,7 @@ import { DEFAULT_POOL_DIR } from '../../src/net/loopback-pool.ts';
 import { EtcdMarkStore } from '../../src/store/mark-store.ts';
 import { startControllerHarness, type ControllerHarness } from '../support/controller-harness.ts';
 import { processesNaming } from '../support/processes.ts';
+import { until as pollUntil } from '../support/until.ts';
 import type { WiredController } from '../../src/controller/wire.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/swarmkeeper.js', import.meta.url));
@@ -47,6 +48,8 @@ interface Watching {
   until(re: RegExp, timeoutMs: number): Promise<string>;
   /** Sends SIGINT; resolves with the exit code. */
   interrupt(): Promise<number | null>;
+  /** Resolves with the exit code and the whole output once the command exits by itself. */
+  exited(): Promise<Run>;
 }
 
 /** A long-running CLI command (`get -w`, `status -w`) whose output is read as it comes. */
@@ -59,12 +62,16 @@ function skWatching(...args: string[]): Watching {
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   return {
     async until(re, timeoutMs) {
-      const deadline = Date.now() + timeoutMs;
-      while (!re.test(out)) {
-        if (Date.now() > deadline || child.exitCode !== null) throw new Error(`${args.join(' ')}: no ${re} in\n${out}\nstderr:\n${err}`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
+      // Stops waiting early when the command exits: its output will not change any more.
+      await pollUntil(`${args.join(' ')} to print ${re}`, () => re.test(out) || child.exitCode !== null, {
+        timeoutMs,
+        intervalMs: 100,
+      }).catch(() => undefined);
+      if (!re.test(out)) throw new Error(`${args.join(' ')}: no ${re} in\n${out}\nstderr:\n${err}`);
       return out;
+    },
+    async exited() {
+      return { code: (await exited) ?? -1, stdout: out, stderr: err }; // -1: killed by a signal
     },
     async interrupt() {
       child.kill('SIGINT');
@@ -85,7 +92,6 @@ function clusterFile(name: string, managers: number, workers: number): string {
 
 beforeAll(async () => {
   h = await startControllerHarness({ block: 217 });
-  controller = await h.startController('verbs-1');
 }, 120_000);
 afterAll(async () => {
   await h?.stop();
@@ -95,9 +101,14 @@ describe('operator verbs on a real local cluster', () => {
   it('get -w and apply --wait follow the build; drain and uncordon a worker (status -w reprints), refuse an unknown instance, wait, then delete leaving nothing behind', async () => {
     const getWatch = skWatching('get', '-w');
     // h.apply registers the cluster for the harness's clean-up; apply --wait then writes
-    // the same document (unchanged) and follows the controller's steps to Ready.
+    // the same document (unchanged) and follows the controller's steps to Ready. The
+    // controller starts only once apply --wait follows: the steps it took before would
+    // not be narrated (a loaded machine starts the CLI slower than the first launch).
     await h.apply('verbs', 1, 1);
-    const applied = await sk('apply', '-f', clusterFile('verbs', 1, 1), '--wait', '--timeout=4m');
+    const applying = skWatching('apply', '-f', clusterFile('verbs', 1, 1), '--wait', '--timeout=4m');
+    await applying.until(/verbs unchanged/, 60_000);
+    controller = await h.startController('verbs-1');
+    const applied = await applying.exited();
     expect(applied.code, applied.stderr).toBe(0);
     expect(applied.stdout).toContain('swarmcluster.swarmkeeper.dev/verbs unchanged');
     expect(applied.stdout).toMatch(/^step instance\.launch \S+: (running|done)/m);
