@@ -13,7 +13,7 @@
 //   4. with no instance left, nor a launch the provider may still list, `cluster.release`
 //      removes the cluster's keys.
 import type { PlanContext } from './context.ts';
-import { drainDeadline, emitRemoval } from './chains.ts';
+import { drainDeadline, emitRemoval } from './removal-chain.ts';
 import { orderVictims, zonePopulation } from './choose-victim.ts';
 import type { NodeView } from './inventory.ts';
 import { unseenLaunches } from './tokens.ts';

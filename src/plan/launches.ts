@@ -71,3 +71,8 @@ export function emitNewLaunches(ctx: PlanContext, role: Role, intent: LaunchInte
     ctx.takeOrdinal();
   }
 }
+
+/** The zones new instances may go to: the EC2 subnets, or the sim's zones. */
+export function zonesOf(ctx: PlanContext): readonly string[] {
+  return ctx.spec.provider.ec2?.subnetIds ?? ctx.spec.provider.sim?.zones ?? [];
+}

@@ -7,7 +7,7 @@
 // the inventory counts the node as outdated, so the rollout rules replace it (managers
 // add-first, rule 6; workers within maxSurge/maxUnavailable, rule 9).
 import type { PlanContext } from './context.ts';
-import { drainDeadline, drainSettled } from './chains.ts';
+import { drainDeadline, drainSettled } from './removal-chain.ts';
 import { targetOf } from './targets.ts';
 
 export function planNodeRequests(ctx: PlanContext): void {

@@ -3,7 +3,7 @@
 // They are marked (so status shows why) and cleaned up: member removed if any, then
 // terminated. Nothing is leaked.
 import type { PlanContext } from './context.ts';
-import { emitRemoval } from './chains.ts';
+import { emitRemoval } from './removal-chain.ts';
 import type { NodeView } from './inventory.ts';
 
 export function emitOrphanCleanup(ctx: PlanContext, n: NodeView): void {

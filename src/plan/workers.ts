@@ -3,11 +3,10 @@
 // dead workers, orphan cleanup. Workers do not vote in either raft, so many worker
 // steps may share one plan; each removal is a full rule-8 chain.
 import type { PlanContext } from './context.ts';
-import { emitRemoval } from './chains.ts';
+import { emitRemoval } from './removal-chain.ts';
 import { chooseZones, orderVictims, victimReason, zoneOf, zonePopulation } from './choose-victim.ts';
 import type { NodeView } from './inventory.ts';
-import { emitNewLaunches, resumeLaunches } from './launches.ts';
-import { zonesOf } from './managers.ts';
+import { emitNewLaunches, resumeLaunches, zonesOf } from './launches.ts';
 import { emitOrphanCleanup } from './orphans.ts';
 import { remediableNodes } from './remediation.ts';
 

@@ -1,7 +1,8 @@
-// Step chains for one node. A chain is the node's remaining path, emitted up to and
+// The removal chain of one node. A chain is the node's remaining path, emitted up to and
 // including its first membership step (that step's result must be observed before the
 // next: rule 3). Re-planned from the observed state each cycle, a chain resumes where
-// the world is, so a crash between steps repeats nothing.
+// the world is, so a crash between steps repeats nothing. The add path of a manager is
+// the join chain (manager-join.ts).
 //
 // Manager removal order (rule 7): drain, move etcd leadership away, swarm demote (the
 // executor waits to SEE the worker role), etcd member remove through a survivor, swarm
@@ -19,7 +20,6 @@
 // An unhealthy node (remediation) is not waited for: it may be dead while the swarm
 // still lists it ready, and swarm reschedules its tasks when it leaves.
 import type { EtcdMember, SwarmNode } from '../model/snapshot.ts';
-import { etcdPeerUrl } from '../model/snapshot.ts';
 import type { PlanContext } from './context.ts';
 import type { NodeView } from './inventory.ts';
 import { compareStrings } from './inventory.ts';
@@ -214,120 +214,4 @@ export function drainDeadline(
   const drains = ctx.snapshot.operations.filter((op) => op.stepKind === drainKind && (op.target === instanceId || op.target === nodeId));
   const started = drains.reduce<number | undefined>((acc, op) => (acc === undefined || op.startedAt > acc ? op.startedAt : acc), undefined);
   return (started ?? ctx.now) + ctx.spec.rollout.drainTimeoutSeconds * 1000;
-}
-
-/** The add path of a manager (rule 6): learner, caught up, promote, swarm promote. */
-export function emitManagerJoin(ctx: PlanContext, n: NodeView): void {
-  const etcd = ctx.inv.etcd;
-  const inst = n.instance;
-  if (inst.state !== 'running' || inst.address === undefined) {
-    ctx.hold('converge', 'WaitingForNodes', `manager ${n.id} is booting`);
-    return;
-  }
-  // The etcd steps need only etcd's view: the swarm may be unreadable while the first
-  // manager initialises it, and the learner must not wait for that.
-  if (!etcd) {
-    ctx.hold('R1-complete-observation', 'ObservationIncomplete', `adding manager ${n.id} waits for etcd to be observed`);
-    return;
-  }
-  const m = n.member;
-  // A fresh instance gets its learner as soon as it runs: its agent starts etcd while
-  // dockerd and the swarm join come up, and etcd's 5 s health window (which gates the
-  // NEXT member add) starts that much earlier. A learner has no vote, so one whose node
-  // never starts costs no quorum; it turns the node into an orphan (rule 14).
-  // An instance the journal shows as a member or on its way out before (a removal cut
-  // short after its member went) is re-added only once its agent has joined the swarm
-  // as a worker: that proves a live agent, not a stale etcd data dir. Past the
-  // journal's memory such a node is an orphan already (launched long ago, not joined).
-  if (!m && journalShowsMembership(ctx, n.id) && (!n.swarm || n.swarm.state !== 'ready')) {
-    ctx.hold('converge', 'WaitingForNodes', `manager ${n.id} was an etcd member before: re-added once it has joined the swarm as a worker`);
-    return;
-  }
-  if (!m) {
-    const other = etcd.members.find((x) => x.isLearner || x.name === '');
-    if (other) {
-      ctx.hold(
-        'R6-replace-order',
-        'LearnerInFlight',
-        `adding ${n.id} waits: member ${other.id} is a learner or not started (one at a time)`,
-      );
-      return;
-    }
-    ctx.emit({
-      kind: 'etcd.addLearner',
-      instanceId: n.id,
-      peerURL: etcdPeerUrl(inst.address),
-      rule: 'R6-replace-order',
-      reason: `add ${n.id} to etcd as a learner (no vote until caught up)`,
-    });
-    return;
-  }
-  if (m.isLearner) {
-    if (!learnerCaughtUp(ctx, m)) {
-      ctx.hold('R6-replace-order', 'LearnerCatchingUp', `learner of ${n.id} has not started or caught up yet`);
-      return;
-    }
-    const p = projectChange(etcdQuorum(etcd), { add: { healthy: true } });
-    if (!p.ok) {
-      ctx.hold('R5-projected-quorum', 'QuorumAtRisk', `promoting ${n.id} refused: ${describeProjection('etcd', p)}`);
-      return;
-    }
-    ctx.emit({
-      kind: 'etcd.promote',
-      instanceId: n.id,
-      memberId: m.id,
-      rule: 'R6-replace-order',
-      reason: `promote the caught-up learner of ${n.id} (${describeProjection('etcd', p)})`,
-    });
-    return;
-  }
-  const sw = n.swarm;
-  if (!ctx.inv.swarm) {
-    ctx.hold(
-      'R1-complete-observation',
-      'ObservationIncomplete',
-      `promoting manager ${n.id} in the swarm waits for the swarm to be observed`,
-    );
-    return;
-  }
-  if (!sw || sw.state !== 'ready') {
-    ctx.hold('converge', 'WaitingForNodes', `manager ${n.id} has not joined the swarm as a worker yet`);
-    return;
-  }
-  if (sw.role === 'worker') {
-    const p = projectChange(swarmQuorum(ctx.inv.swarm), { add: { healthy: true } });
-    if (!p.ok) {
-      ctx.hold('R5-projected-quorum', 'QuorumAtRisk', `promoting ${n.id} in the swarm refused: ${describeProjection('swarm', p)}`);
-      return;
-    }
-    ctx.emit({
-      kind: 'swarm.promote',
-      instanceId: n.id,
-      nodeId: sw.id,
-      rule: 'R6-replace-order',
-      reason: `promote ${n.id} to swarm manager (${describeProjection('swarm', p)})`,
-    });
-  }
-}
-
-const MEMBERSHIP_EVIDENCE: ReadonlySet<string> = new Set([
-  'etcd.addLearner',
-  'etcd.removeMember',
-  'swarm.drain',
-  'swarm.demote',
-  'swarm.removeNode',
-]);
-
-/** A finished step of the journal added this instance to etcd or started its removal. */
-function journalShowsMembership(ctx: PlanContext, instanceId: string): boolean {
-  return ctx.snapshot.operations.some((op) => op.state === 'done' && op.target === instanceId && MEMBERSHIP_EVIDENCE.has(op.stepKind));
-}
-
-/** etcd promotes a learner whose log is within 90% of the leader's; unknown indexes: started and healthy. */
-export function learnerCaughtUp(ctx: PlanContext, m: EtcdMember): boolean {
-  if (!isHealthyMember(m)) return false;
-  const etcd = ctx.inv.etcd;
-  const leader = etcd?.members.find((x) => x.leader || x.id === etcd.leaderId);
-  if (m.raftIndex === undefined || leader?.raftIndex === undefined) return true;
-  return m.raftIndex >= leader.raftIndex * 0.9;
 }
