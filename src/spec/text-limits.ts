@@ -75,30 +75,15 @@ interface Collection {
 }
 
 /**
- * One pass over the text. Stops counting as soon as any measure passes its limit (the
- * answer is then already known), so the cost is linear in the text and small.
+ * One pass over the text, line by line. Stops counting as soon as any measure passes its
+ * limit (the answer is then already known), so the cost is linear in the text and small.
  */
 export function measureText(text: string, limits: TextLimits): TextShape {
-  const stack: Collection[] = [];
-  let depth = 0;
-  let entries = 0;
-  let largest = 0;
-  let aliases = 0;
+  const meter = new ShapeMeter(text, limits);
   let blockScalarIndent = -2;
-  const count = (c: Collection | undefined): void => {
-    entries++;
-    if (c) largest = Math.max(largest, ++c.entries);
-  };
-  const push = (c: Collection): void => {
-    stack.push(c);
-    depth = Math.max(depth, stack.length);
-  };
-  const over = (): boolean =>
-    depth > limits.maxDepth || largest > limits.maxCollectionEntries || entries > limits.maxEntries || aliases > limits.maxAliases;
-
   let i = 0;
   const n = text.length;
-  while (i < n && !over()) {
+  while (i < n && !meter.over()) {
     // At the start of a line.
     let indent = 0;
     while (i < n && text[i] === ' ') {
@@ -118,26 +103,12 @@ export function measureText(text: string, limits: TextLimits): TextShape {
       i = lineEnd + 1;
       continue;
     }
-    const inFlow = stack.length > 0 && stack[stack.length - 1]!.indent === -1;
-    if (!inFlow) {
-      while (stack.length > 0 && stack[stack.length - 1]!.indent > indent) stack.pop();
-      // `- - x` opens one sequence per dash on the same line.
-      let col = indent;
-      let first = true;
-      while (i < lineEnd && (text[i] === '-' || text[i] === '?') && (i + 1 === lineEnd || text[i + 1] === ' ')) {
-        openBlock(col, first);
-        if (over()) return { depth, entries, largestCollection: largest, aliases };
-        first = false;
-        i += 2;
-        col += 2;
-        while (i < lineEnd && text[i] === ' ') {
-          i++;
-          col++;
-        }
-      }
-      if (first) openBlock(indent, true);
+    if (!meter.inFlow()) {
+      const rest = meter.openBlockEntries(i, indent, lineEnd);
+      if (rest === undefined) return meter.shape();
+      i = rest;
     }
-    const stop = scanLine(i, lineEnd);
+    const stop = meter.scanLine(i, lineEnd);
     if (stop > lineEnd) {
       // A quoted string ran over the line end: go on after it, at the start of its last line's rest.
       i = nextNewline(text, stop) + 1;
@@ -146,22 +117,70 @@ export function measureText(text: string, limits: TextLimits): TextShape {
     if (endsWithBlockScalarIndicator(text, i, lineEnd)) blockScalarIndent = indent;
     i = lineEnd + 1;
   }
-  return { depth, entries, largestCollection: largest, aliases };
+  return meter.shape();
+}
 
-  /** An entry of the block collection at `col`, opened if this is its first. */
-  function openBlock(col: number, sameLineFirst: boolean): void {
-    const top = stack[stack.length - 1];
-    if (top && top.indent === col && sameLineFirst) {
-      count(top);
-      return;
+/** The running tally of one measure: open collections, depth, entries, aliases. */
+class ShapeMeter {
+  private readonly stack: Collection[] = [];
+  private depth = 0;
+  private entries = 0;
+  private largest = 0;
+  private aliases = 0;
+
+  constructor(
+    private readonly text: string,
+    private readonly limits: TextLimits,
+  ) {}
+
+  shape(): TextShape {
+    return { depth: this.depth, entries: this.entries, largestCollection: this.largest, aliases: this.aliases };
+  }
+
+  over(): boolean {
+    const { limits } = this;
+    return (
+      this.depth > limits.maxDepth ||
+      this.largest > limits.maxCollectionEntries ||
+      this.entries > limits.maxEntries ||
+      this.aliases > limits.maxAliases
+    );
+  }
+
+  /** Inside a flow collection (`[...]`, `{...}`), where indentation means nothing. */
+  inFlow(): boolean {
+    return this.stack.length > 0 && this.stack[this.stack.length - 1]!.indent === -1;
+  }
+
+  /**
+   * Closes the block collections this line's indentation leaves, then counts its entry;
+   * `- - x` opens one sequence per dash on the same line. Returns where the line's
+   * content starts, or undefined once a limit is passed.
+   */
+  openBlockEntries(from: number, indent: number, lineEnd: number): number | undefined {
+    const { text, stack } = this;
+    while (stack.length > 0 && stack[stack.length - 1]!.indent > indent) stack.pop();
+    let i = from;
+    let col = indent;
+    let first = true;
+    while (i < lineEnd && (text[i] === '-' || text[i] === '?') && (i + 1 === lineEnd || text[i + 1] === ' ')) {
+      this.openBlock(col, first);
+      if (this.over()) return undefined;
+      first = false;
+      i += 2;
+      col += 2;
+      while (i < lineEnd && text[i] === ' ') {
+        i++;
+        col++;
+      }
     }
-    const c: Collection = { indent: col, entries: 0 };
-    push(c);
-    count(c);
+    if (first) this.openBlock(indent, true);
+    return i;
   }
 
   /** Scans the rest of a line for quotes, flow brackets, separators, aliases, comments; returns where it stopped. */
-  function scanLine(from: number, lineEnd: number): number {
+  scanLine(from: number, lineEnd: number): number {
+    const { text, stack } = this;
     let j = from;
     while (j < lineEnd) {
       const ch = text[j];
@@ -174,19 +193,41 @@ export function measureText(text: string, limits: TextLimits): TextShape {
       if (ch === '#' && (j === 0 || text[j - 1] === ' ' || text[j - 1] === '\t')) return lineEnd;
       if (ch === '[' || ch === '{') {
         const c: Collection = { indent: -1, entries: 0 };
-        push(c);
-        if (!isEmptyFlow(text, j + 1)) count(c);
-      } else if ((ch === ']' || ch === '}') && stack.length > 0 && stack[stack.length - 1]!.indent === -1) {
+        this.push(c);
+        if (!isEmptyFlow(text, j + 1)) this.count(c);
+      } else if ((ch === ']' || ch === '}') && this.inFlow()) {
         stack.pop();
-      } else if (ch === ',' && stack.length > 0 && stack[stack.length - 1]!.indent === -1) {
-        count(stack[stack.length - 1]);
+      } else if (ch === ',' && this.inFlow()) {
+        this.count(stack[stack.length - 1]);
       } else if (ch === '*' && (j === from || ' [{,:'.includes(text[j - 1] ?? ' '))) {
-        aliases++;
+        this.aliases++;
       }
-      if (over()) return lineEnd;
+      if (this.over()) return lineEnd;
       j++;
     }
     return j;
+  }
+
+  /** An entry of the block collection at `col`, opened if this is its first. */
+  private openBlock(col: number, sameLineFirst: boolean): void {
+    const top = this.stack[this.stack.length - 1];
+    if (top && top.indent === col && sameLineFirst) {
+      this.count(top);
+      return;
+    }
+    const c: Collection = { indent: col, entries: 0 };
+    this.push(c);
+    this.count(c);
+  }
+
+  private count(c: Collection | undefined): void {
+    this.entries++;
+    if (c) this.largest = Math.max(this.largest, ++c.entries);
+  }
+
+  private push(c: Collection): void {
+    this.stack.push(c);
+    this.depth = Math.max(this.depth, this.stack.length);
   }
 }
 
