@@ -1,42 +1,20 @@
 // EtcdMembershipApi over etcd3: membership of the CLUSTER etcd (the members on the
-// managers), not the management etcd. One etcd3 client per endpoint, because several
-// calls must reach one particular member: status() asks each member about itself,
-// moveLeader must go to the current leader, removeMember goes through a member other
-// than the one removed. etcd3's own retry/failover is switched off for that reason; the
-// adapter retries where etcd says "try again" (the unhealthy-cluster window).
+// managers), not the management etcd. Calls reach particular members through one etcd3
+// client each (etcd-member-clients.ts); this adapter retries where etcd says "try
+// again" (the unhealthy-cluster window).
 //
 // Member ids are uint64: etcd3 hands them over as decimal strings and they stay strings.
 // Idempotence (every step may be re-run after a crash): addLearner returns the existing
 // member for a peer URL already added; promote of a voter, remove of a member that is
 // gone and moveLeader to the current leader resolve.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { readFileSync } from 'node:fs';
-import { Etcd3, type IMember, type IOptions } from 'etcd3';
+import type { IMember } from 'etcd3';
 import { SwarmkeeperError } from '../errors.ts';
 import type { EtcdMember, EtcdView } from '../model/snapshot.ts';
 import type { EtcdMembershipApi } from './port.ts';
-import { toEtcdError } from './etcd-errors.ts';
+import { MemberClients, type EtcdMembershipOptions } from './etcd-member-clients.ts';
 
-export interface EtcdMembershipTls {
-  /** PEM files; or the PEM text itself in ca/cert/key. */
-  readonly caFile?: string;
-  readonly certFile?: string;
-  readonly keyFile?: string;
-  readonly ca?: string | Buffer;
-  readonly cert?: string | Buffer;
-  readonly key?: string | Buffer;
-}
-
-export interface EtcdMembershipOptions {
-  /** Client URLs of (some) members; more are learnt from the member list. */
-  readonly endpoints: readonly string[];
-  readonly credentials?: { readonly username: string; readonly password: string };
-  readonly tls?: EtcdMembershipTls;
-  /** Deadline of each call to one member; default 5 s. A member slower than this counts as unhealthy. */
-  readonly callTimeoutMs?: number;
-  /** How long membership changes keep retrying etcd's "unhealthy cluster" refusal; default 15 s. */
-  readonly unhealthyRetryMs?: number;
-}
+export type { EtcdMembershipOptions, EtcdMembershipTls } from './etcd-member-clients.ts';
 
 interface MemberProbe {
   readonly healthy: boolean;
@@ -46,51 +24,29 @@ interface MemberProbe {
 }
 
 export class EtcdMembership implements EtcdMembershipApi {
-  private readonly clients = new Map<string, Etcd3>();
-  private readonly seeds: readonly string[];
-  private readonly callTimeoutMs: number;
+  private readonly members: MemberClients;
   private readonly unhealthyRetryMs: number;
-  private readonly baseOptions: Omit<IOptions, 'hosts'>;
-  /** Client URLs of the voters in the last member list, tried before the seeds. */
-  private known: readonly string[] = [];
-  /**
-   * The URL that answered last, asked first next time: a member that does not answer
-   * costs a whole call timeout, and a few of them ahead of a live one in the list would
-   * outlast the observation's deadline every cycle (dead managers would then never be
-   * seen, so never replaced).
-   */
-  private answered: string | undefined;
 
   constructor(opts: EtcdMembershipOptions) {
-    if (opts.endpoints.length === 0) throw new SwarmkeeperError('Usage', 'etcd membership: no endpoints given');
-    for (const e of opts.endpoints) {
-      if (!/^https?:\/\/[^/]+/.test(e)) throw new SwarmkeeperError('Usage', `etcd membership: endpoint ${e} is not an http(s):// URL`);
-    }
-    this.seeds = [...opts.endpoints];
-    this.callTimeoutMs = opts.callTimeoutMs ?? 5_000;
+    this.members = new MemberClients(opts);
     this.unhealthyRetryMs = opts.unhealthyRetryMs ?? 15_000;
-    const noop = { execute: <T>(fn: () => T) => fn() };
-    this.baseOptions = {
-      dialTimeout: this.callTimeoutMs,
-      defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + this.callTimeoutMs }),
-      faultHandling: { host: () => noop as never, global: noop as never },
-      ...(opts.credentials ? { auth: { username: opts.credentials.username, password: opts.credentials.password } } : {}),
-      ...(opts.tls ? { credentials: tlsCredentials(opts.tls) } : {}),
-    };
   }
 
   async listMembers(): Promise<EtcdMember[]> {
-    const { members, leaderId } = await this.anyMember('listing etcd members', async (c) => {
+    const { members, leaderId } = await this.members.anyMember('listing etcd members', async (c) => {
       const [list, status] = await Promise.all([c.cluster.memberList({ linearizable: true }), c.maintenance.status()]);
       return { members: list.members, leaderId: status.leader };
     });
-    this.learn(members);
+    this.members.learn(members);
     return members.map((m) => toMember(m, { leader: m.ID === leaderId }));
   }
 
   async view(): Promise<EtcdView> {
-    const members = await this.anyMember('listing etcd members', async (c) => (await c.cluster.memberList({ linearizable: true })).members);
-    this.learn(members);
+    const members = await this.members.anyMember(
+      'listing etcd members',
+      async (c) => (await c.cluster.memberList({ linearizable: true })).members,
+    );
+    this.members.learn(members);
     const probes = await Promise.all(members.map((m) => this.probe(m)));
     const leaderId = mostReported(probes.flatMap((p) => (p.healthy && p.leaderId ? [p.leaderId] : [])));
     const alarms = await this.readAlarms(members, probes);
@@ -116,7 +72,7 @@ export class EtcdMembership implements EtcdMembershipApi {
       // Re-read before each attempt: an earlier attempt that timed out may have been applied.
       const existing = (await this.listMembers()).find((m) => m.peerURLs.some((u) => peerURLs.includes(u)));
       if (existing) return existing.id;
-      const res = await this.anyMember(context, (c) => c.cluster.memberAdd({ peerURLs: [...peerURLs], isLearner: true }));
+      const res = await this.members.anyMember(context, (c) => c.cluster.memberAdd({ peerURLs: [...peerURLs], isLearner: true }));
       return res.member.ID;
     });
   }
@@ -125,7 +81,7 @@ export class EtcdMembership implements EtcdMembershipApi {
     const context = `promoting etcd learner ${memberId}`;
     await this.retryUnhealthy(async () => {
       try {
-        await this.anyMember(context, (c) => c.cluster.memberPromote({ ID: memberId }));
+        await this.members.anyMember(context, (c) => c.cluster.memberPromote({ ID: memberId }));
       } catch (err) {
         // A retry after a promotion that was applied: the member is a voter already.
         const member = (await this.listMembers()).find((m) => m.id === memberId);
@@ -144,7 +100,7 @@ export class EtcdMembership implements EtcdMembershipApi {
       const through = members.filter((m) => m.id !== memberId && m.clientURLs.length > 0).map((m) => m.clientURLs[0]!);
       if (through.length === 0) throw new SwarmkeeperError('Precondition', `${context}: no other member to ask`, { details: { memberId } });
       try {
-        await this.firstAnswering(context, through, (c) => c.cluster.memberRemove({ ID: memberId }));
+        await this.members.firstAnswering(context, through, (c) => c.cluster.memberRemove({ ID: memberId }));
       } catch (err) {
         if (err instanceof SwarmkeeperError && err.code === 'NotFound') return;
         throw err;
@@ -163,7 +119,7 @@ export class EtcdMembership implements EtcdMembershipApi {
       const url = leader?.clientURLs[0];
       if (!leader || !url) throw new SwarmkeeperError('Unavailable', `${context}: the cluster has no leader now`);
       try {
-        await this.call(context, url, (c) => c.maintenance.moveLeader({ targetID: toMemberId }));
+        await this.members.call(context, url, (c) => c.maintenance.moveLeader({ targetID: toMemberId }));
         return;
       } catch (err) {
         // Leadership moved between reading it and asking: look again, once.
@@ -173,8 +129,7 @@ export class EtcdMembership implements EtcdMembershipApi {
   }
 
   async close(): Promise<void> {
-    for (const c of this.clients.values()) c.close();
-    this.clients.clear();
+    this.members.close();
   }
 
   /**
@@ -210,7 +165,7 @@ export class EtcdMembership implements EtcdMembershipApi {
     if (!url) return { healthy: false };
     const learner = m.isLearner === true;
     try {
-      const [status, list] = await this.call(`probing etcd ${learner ? 'learner' : 'member'} ${m.ID}`, url, (c) =>
+      const [status, list] = await this.members.call(`probing etcd ${learner ? 'learner' : 'member'} ${m.ID}`, url, (c) =>
         Promise.all([c.maintenance.status(), learner ? undefined : c.cluster.memberList({ linearizable: false })]),
       );
       const hasLeader = status.leader !== '0' && status.leader !== '';
@@ -229,56 +184,10 @@ export class EtcdMembership implements EtcdMembershipApi {
   private async readAlarms(members: readonly IMember[], probes: readonly MemberProbe[]): Promise<string[]> {
     const urls = members.filter((m, i) => probes[i]!.healthy && m.isLearner !== true).map((m) => m.clientURLs[0]!);
     if (urls.length === 0) return [];
-    const res = await this.firstAnswering('reading etcd alarms', urls, (c) =>
+    const res = await this.members.firstAnswering('reading etcd alarms', urls, (c) =>
       c.maintenance.alarm({ action: 'Get', memberID: 0, alarm: 'None' }),
     );
     return [...new Set((res.alarms ?? []).map((a) => String(a.alarm)).filter((a) => a !== 'None'))].sort();
-  }
-
-  private anyMember<T>(context: string, fn: (c: Etcd3) => Promise<T>): Promise<T> {
-    return this.firstAnswering(context, [...new Set([...this.known, ...this.seeds])], fn);
-  }
-
-  /**
-   * Runs `fn` against each URL in turn until one answers. Only an unreachable member moves
-   * on to the next; an answer that is a refusal (precondition, conflict) is final.
-   */
-  private async firstAnswering<T>(context: string, urls: readonly string[], fn: (c: Etcd3) => Promise<T>): Promise<T> {
-    let last: SwarmkeeperError | undefined;
-    const first = this.answered !== undefined && urls.includes(this.answered) ? this.answered : undefined;
-    for (const url of first === undefined ? urls : [first, ...urls.filter((u) => u !== first)]) {
-      try {
-        const out = await this.call(context, url, fn);
-        this.answered = url;
-        return out;
-      } catch (err) {
-        if (!(err instanceof SwarmkeeperError) || err.code !== 'Unavailable' || /unhealthy cluster/i.test(err.message)) throw err;
-        last = err;
-      }
-    }
-    throw last ?? new SwarmkeeperError('Unavailable', `${context}: no endpoint to ask`);
-  }
-
-  private async call<T>(context: string, url: string, fn: (c: Etcd3) => Promise<T>): Promise<T> {
-    try {
-      return await fn(this.clientFor(url));
-    } catch (err) {
-      throw toEtcdError(`${context} (via ${url})`, err, { endpoint: url });
-    }
-  }
-
-  private clientFor(url: string): Etcd3 {
-    let c = this.clients.get(url);
-    if (!c) {
-      c = new Etcd3({ ...this.baseOptions, hosts: [url] });
-      this.clients.set(url, c);
-    }
-    return c;
-  }
-
-  /** Only voters are remembered as endpoints to ask: a learner refuses MemberList and membership changes. */
-  private learn(members: readonly IMember[]): void {
-    this.known = members.flatMap((m) => (m.isLearner === true ? [] : m.clientURLs.slice(0, 1)));
   }
 }
 
@@ -298,24 +207,4 @@ function mostReported(values: readonly string[]): string | undefined {
   const counts = new Map<string, number>();
   for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1);
   return [...counts.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))[0]?.[0];
-}
-
-function tlsCredentials(tls: EtcdMembershipTls): NonNullable<IOptions['credentials']> {
-  const read = (pem: string | Buffer | undefined, file: string | undefined, what: string): Buffer | undefined => {
-    if (pem !== undefined) return Buffer.isBuffer(pem) ? pem : Buffer.from(pem);
-    if (file === undefined) return undefined;
-    try {
-      return readFileSync(file);
-    } catch (err) {
-      throw new SwarmkeeperError('Usage', `etcd TLS: cannot read the ${what} file ${file}: ${(err as Error).message}`, { cause: err });
-    }
-  };
-  const rootCertificate = read(tls.ca, tls.caFile, 'CA');
-  if (!rootCertificate) throw new SwarmkeeperError('Usage', 'etcd TLS: a CA (caFile) is required to verify the members');
-  const privateKey = read(tls.key, tls.keyFile, 'key');
-  const certChain = read(tls.cert, tls.certFile, 'certificate');
-  if ((privateKey === undefined) !== (certChain === undefined)) {
-    throw new SwarmkeeperError('Usage', 'etcd TLS: give both the client certificate and its key, or neither');
-  }
-  return { rootCertificate, ...(privateKey && certChain ? { privateKey, certChain } : {}) };
 }
