@@ -103,3 +103,10 @@ export const DEFAULT_TIMINGS: SimTimings = {
   drainMs: [1_000, 10_000],
   reconfigCooldownMs: 5_000,
 };
+
+/** A new instance record: alive, answering everyone, never joined. */
+export function newSimInstance(
+  init: Omit<SimInstance, 'alive' | 'partitioned' | 'frozen' | 'cutFromController' | 'joinedOnce'>,
+): SimInstance {
+  return { ...init, alive: true, partitioned: false, frozen: false, cutFromController: false, joinedOnce: false };
+}
