@@ -5,6 +5,16 @@
 import type { Role } from '../../spec/schema.ts';
 import type { Cause, FaultRates, Range, SimInstance, SimMember, SimSwarmNode, SimTimings } from './model.ts';
 
+/** What a launch asks of the world for one instance. */
+export interface InstanceLaunch {
+  readonly cluster: string;
+  readonly role: Role;
+  readonly configHash: string;
+  readonly clientToken?: string;
+  readonly zone?: string;
+  readonly tags?: Record<string, string>;
+}
+
 export interface SimState {
   /** The virtual clock (ms since the epoch). */
   readonly now: number;
@@ -26,14 +36,7 @@ export interface SimState {
   draw(range: Range): number;
   chance(p: number): boolean;
   currentRaftIndex(): number;
-  createInstance(init: {
-    cluster: string;
-    role: Role;
-    configHash: string;
-    clientToken?: string;
-    zone?: string;
-    tags?: Record<string, string>;
-  }): SimInstance;
+  createInstance(init: InstanceLaunch): SimInstance;
   removeInstance(id: string, cause: Cause): void;
   /** Throws the configured API faults for one port call. */
   maybeFail(what: string): void;

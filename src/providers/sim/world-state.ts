@@ -24,7 +24,7 @@ import {
 } from './model.ts';
 import { SeededRandom, type RandomSource } from './rng.ts';
 import { runAgents } from './agents.ts';
-import type { SimState } from './state.ts';
+import type { InstanceLaunch, SimState } from './state.ts';
 import { electLeaders, etcdQuorumHeld, instanceOfAddress, isMemberHealthy, isReachable, swarmQuorumHeld } from './sim-raft.ts';
 
 export interface SimWorldOptions {
@@ -105,14 +105,7 @@ export class WorldState implements SimState {
 
   // ---- instances ----------------------------------------------------------------------
 
-  createInstance(init: {
-    cluster: string;
-    role: Role;
-    configHash: string;
-    clientToken?: string;
-    zone?: string;
-    tags?: Record<string, string>;
-  }): SimInstance {
+  createInstance(init: InstanceLaunch): SimInstance {
     const bootAt = this.now + this.draw(this.timings.bootMs);
     const inst = newSimInstance({
       id: this.nextId('i-sim'),
