@@ -17,7 +17,8 @@
 // (the sim lists a cluster in one call; EC2 pages 1,000 instances per DescribeInstances
 // call, so a cycle that lists once stays within the target); a 10,000-node cycle under
 // 200 ms; RSS under 200 MB.
-//   node --expose-gc --import tsx bench/scale.ts   (SCALE_STEADY_CYCLES=N, default 20;
+//   node --max-semi-space-size=2 --expose-gc --import tsx bench/scale.ts   (the V8 flag
+//   the image runs the controller with, manifests/Dockerfile; SCALE_STEADY_CYCLES=N, default 20;
 //   npx tsx bench/scale.ts works too, without the heap-at-rest figure)
 import { plan } from '../src/plan/plan.ts';
 import { checkPrecondition } from '../src/plan/preconditions.ts';

@@ -9,7 +9,7 @@
 // What is not in these figures: the reconcile cycle's working heap (bench/scale.ts
 // measures it in the sim: add its per-cycle peak), open connections' buffers, and the
 // HTTP server under load.
-//   npx tsx bench/shipped-rss.ts   (RSS_NODE_FLAGS='--max-semi-space-size=2' tries V8 flags)
+//   npx tsx bench/shipped-rss.ts   (with the image's V8 flags; RSS_NODE_FLAGS='' runs without them)
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -29,6 +29,8 @@ export interface ShippedRss {
 }
 
 const REFUSED = 'http://127.0.0.1:1';
+/** The V8 flags manifests/Dockerfile starts the controller with. */
+const IMAGE_NODE_FLAGS = '--max-semi-space-size=2';
 
 // Plain JavaScript run by `node --expose-gc` in the repository root, on dist/ only.
 const USE: Record<ShippedConfiguration, string> = {
@@ -88,7 +90,7 @@ export function measureShippedRss(): ShippedRss[] {
       const out = execFileSync(
         process.execPath,
         [
-          ...(process.env.RSS_NODE_FLAGS?.split(' ').filter(Boolean) ?? []),
+          ...(process.env.RSS_NODE_FLAGS ?? IMAGE_NODE_FLAGS).split(' ').filter(Boolean),
           '--expose-gc',
           '--input-type=module',
           '-e',
