@@ -15,7 +15,7 @@ import type { Provider } from '../providers/provider.ts';
 import { resolveCluster, type ResolvedSpec } from '../spec/defaults.ts';
 import type { Journal } from '../store/journal.ts';
 import type { Leadership } from '../store/election.ts';
-import type { ClusterStore, LeaderFence } from '../store/port.ts';
+import type { ClusterStore, LeaderFence, StoredCluster } from '../store/port.ts';
 import { observeWithPublished } from './published-endpoints.ts';
 import { buildStatus, statusWorthWriting } from './status.ts';
 import { applyDetectors, type DetectorState } from './detect-marks.ts';
@@ -77,121 +77,167 @@ export async function reconcileCluster(name: string, cycle: string, deps: CycleD
   const stored = await deps.loop.store.get(name);
   if (!stored) return { deleted: true, planned: 0, executed: 0, skipped: false, converged: true };
   const spec = resolveCluster(stored.cluster);
-  const fence = deps.leadership.fence;
-  let snapshot: Snapshot | undefined;
-  let planned: PlanResult | undefined;
-  const executed: Step[] = [];
-  let skipped = false;
-  let error: string | undefined;
-  let errorCode: ErrorCode | undefined;
-  let status: SwarmClusterStatus | undefined;
-  let released = false;
+  const run: CycleRecord = { executed: [], skipped: false, released: false };
+  let planned: PlanResult;
+  let status: SwarmClusterStatus;
   try {
-    const provider = deps.loop.providerFor(spec);
-    const observeDeps: ObserveDeps = {
-      cluster: name,
-      provider,
-      peers: deps.loop.peers,
-      marks: deps.loop.marks,
-      journal: deps.loop.journal,
-      now: deps.loop.now,
-      timeoutMs: deps.loop.observeTimeoutMs,
-      selfInstanceId: deps.loop.selfInstanceId,
-      hints: deps.hints,
-    };
-    const observe = (): Promise<Snapshot> => observeWithPublished(observeDeps, deps.loop.mgmt, deps.loop.prefix);
-    const view = new CycleView({
-      observe,
-      refresh: (base, parts) => refreshSources(observeDeps, base, parts),
-      now: deps.loop.now,
-      maxAgeMs: VIEW_MAX_AGE_MS,
-    });
-    // The loop's context is the executor's shared part (LoopContext extends ActShared).
-    const act: ActDeps = {
-      ...deps.loop,
-      cluster: name,
-      spec,
-      provider,
-      fence,
-      signal: deps.leadership.signal,
-      leader: deps.leadership.identity,
-      observe: (step) => view.forStep(step),
-      logger: log,
-    };
-
-    for (const entry of await deps.loop.journal.inFlight(name)) {
-      const out = await resumeEntry(entry, act);
-      view.after(entry.step, out.instances);
-      report(deps, name, cycle, entry.step, out);
-      if (out.status === 'failed') throw out.error ?? new Error(`resuming ${entry.stepKind} failed`);
+    const { observe, view, act } = cycleActors(name, spec, deps, log);
+    await resumeInFlight(name, cycle, deps, act, view);
+    run.snapshot = await observe();
+    if (deps.loop.marks) {
+      run.snapshot = await applyDetectors(name, spec, run.snapshot, deps.loop.marks, deps.detectors, deps.loop.now(), log);
     }
-
-    snapshot = await observe();
-    if (deps.loop.marks) snapshot = await applyDetectors(name, spec, snapshot, deps.loop.marks, deps.detectors, deps.loop.now(), log);
-    planned = deps.loop.plan(spec, snapshot, { now: deps.loop.now() });
+    planned = run.planned = deps.loop.plan(spec, run.snapshot, { now: deps.loop.now() });
     log.debug({ phase: planned.phase, steps: planned.steps.length, holds: planned.holds.length }, 'Planned');
-    view.start(snapshot);
-    for (const step of planned.steps) {
-      deps.emit({ type: 'step', cluster: name, cycle, status: 'started', step, message: describeStep(step) });
-      const out = await executeStep(step, act);
-      view.after(step, out.instances);
-      report(deps, name, cycle, step, out);
-      if (out.status === 'done') {
-        executed.push(step);
-        // A released cluster has no keys left: nothing more is written for it.
-        if (step.kind === 'cluster.release') {
-          released = true;
-          break;
-        }
-        continue;
-      }
-      if (out.status === 'skipped') {
-        skipped = true;
-        break;
-      }
-      throw out.error ?? new Error(`${step.kind} failed`);
-    }
+    view.start(run.snapshot);
+    await executePlan(planned.steps, name, cycle, deps, act, view, run);
   } catch (err) {
-    error = messageOf(err);
-    errorCode = isSwarmkeeperError(err) ? err.code : undefined;
+    run.error = messageOf(err);
+    run.errorCode = isSwarmkeeperError(err) ? err.code : undefined;
     log.warn({ err }, 'Reconcile failed');
     throw err;
   } finally {
-    if (released) log.info('Cluster released: its nodes are gone and its keys removed');
-    status = buildStatus({
-      spec,
-      previous: stored.status,
-      specError: stored.specError,
-      snapshot,
-      plan: planned,
-      executed,
-      error,
-      errorCode,
-      now: deps.loop.now(),
-    });
-    if (!deps.leadership.signal.aborted && !released && statusWorthWriting(stored.status, status, deps.loop.now())) {
-      await deps.loop.store.writeStatus(name, status, fence).catch((e: unknown) => log.warn({ err: e }, 'Writing status failed'));
-    }
-    deps.emit({
-      type: 'cycle',
-      cluster: name,
-      cycle,
-      phase: status.phase ?? 'Pending',
-      planned: planned?.steps.length ?? 0,
-      executed: executed.length,
-      status,
-      ...(error ? { error } : {}),
-    });
+    status = await finishCycle(name, cycle, stored, spec, run, deps, log);
   }
-  if (released) return { deleted: true, planned: planned.steps.length, executed: executed.length, skipped: false, converged: true };
-  const converged = planned.phase === 'Ready' && planned.steps.length === 0;
+  return cycleResult(run, planned, status, spec);
+}
+
+/** What a cycle has seen and done so far: its status is built from it even when the cycle fails. */
+interface CycleRecord {
+  snapshot?: Snapshot;
+  planned?: PlanResult;
+  readonly executed: Step[];
+  skipped: boolean;
+  /** cluster.release ran: the cluster has no keys left, nothing more is written for it. */
+  released: boolean;
+  error?: string;
+  errorCode?: ErrorCode;
+}
+
+/** How this cycle observes (a view that steps re-read) and acts (the executor's deps). */
+function cycleActors(name: string, spec: ResolvedSpec, deps: CycleDeps, log: Logger) {
+  const provider = deps.loop.providerFor(spec);
+  const observeDeps: ObserveDeps = {
+    cluster: name,
+    provider,
+    peers: deps.loop.peers,
+    marks: deps.loop.marks,
+    journal: deps.loop.journal,
+    now: deps.loop.now,
+    timeoutMs: deps.loop.observeTimeoutMs,
+    selfInstanceId: deps.loop.selfInstanceId,
+    hints: deps.hints,
+  };
+  const observe = (): Promise<Snapshot> => observeWithPublished(observeDeps, deps.loop.mgmt, deps.loop.prefix);
+  const view = new CycleView({
+    observe,
+    refresh: (base, parts) => refreshSources(observeDeps, base, parts),
+    now: deps.loop.now,
+    maxAgeMs: VIEW_MAX_AGE_MS,
+  });
+  // The loop's context is the executor's shared part (LoopContext extends ActShared).
+  const act: ActDeps = {
+    ...deps.loop,
+    cluster: name,
+    spec,
+    provider,
+    fence: deps.leadership.fence,
+    signal: deps.leadership.signal,
+    leader: deps.leadership.identity,
+    observe: (step) => view.forStep(step),
+    logger: log,
+  };
+  return { observe, view, act };
+}
+
+/** Finishes the journal entries a previous leader (or this one) left in flight. */
+async function resumeInFlight(name: string, cycle: string, deps: CycleDeps, act: ActDeps, view: CycleView): Promise<void> {
+  for (const entry of await deps.loop.journal.inFlight(name)) {
+    const out = await resumeEntry(entry, act);
+    view.after(entry.step, out.instances);
+    report(deps, name, cycle, entry.step, out);
+    if (out.status === 'failed') throw out.error ?? new Error(`resuming ${entry.stepKind} failed`);
+  }
+}
+
+/** Runs the steps in order, stopping at the first that does not complete (a failure throws). */
+async function executePlan(
+  steps: readonly Step[],
+  name: string,
+  cycle: string,
+  deps: CycleDeps,
+  act: ActDeps,
+  view: CycleView,
+  run: CycleRecord,
+): Promise<void> {
+  for (const step of steps) {
+    deps.emit({ type: 'step', cluster: name, cycle, status: 'started', step, message: describeStep(step) });
+    const out = await executeStep(step, act);
+    view.after(step, out.instances);
+    report(deps, name, cycle, step, out);
+    if (out.status === 'skipped') {
+      run.skipped = true;
+      return;
+    }
+    if (out.status !== 'done') throw out.error ?? new Error(`${step.kind} failed`);
+    run.executed.push(step);
+    if (step.kind === 'cluster.release') {
+      run.released = true;
+      return;
+    }
+  }
+}
+
+/** The deferred part of a cycle: status built (and written unless leadership or the cluster is gone), the cycle reported. */
+async function finishCycle(
+  name: string,
+  cycle: string,
+  stored: StoredCluster,
+  spec: ResolvedSpec,
+  run: CycleRecord,
+  deps: CycleDeps,
+  log: Logger,
+): Promise<SwarmClusterStatus> {
+  if (run.released) log.info('Cluster released: its nodes are gone and its keys removed');
+  const status = buildStatus({
+    spec,
+    previous: stored.status,
+    specError: stored.specError,
+    snapshot: run.snapshot,
+    plan: run.planned,
+    executed: run.executed,
+    error: run.error,
+    errorCode: run.errorCode,
+    now: deps.loop.now(),
+  });
+  if (!deps.leadership.signal.aborted && !run.released && statusWorthWriting(stored.status, status, deps.loop.now())) {
+    await deps.loop.store
+      .writeStatus(name, status, deps.leadership.fence)
+      .catch((e: unknown) => log.warn({ err: e }, 'Writing status failed'));
+  }
+  deps.emit({
+    type: 'cycle',
+    cluster: name,
+    cycle,
+    phase: status.phase ?? 'Pending',
+    planned: run.planned?.steps.length ?? 0,
+    executed: run.executed.length,
+    status,
+    ...(run.error ? { error: run.error } : {}),
+  });
+  return status;
+}
+
+/** The result of a cycle that completed (a failed one has thrown). */
+function cycleResult(run: CycleRecord, planned: PlanResult, status: SwarmClusterStatus, spec: ResolvedSpec): CycleResult {
+  if (run.released) return { deleted: true, planned: planned.steps.length, executed: run.executed.length, skipped: false, converged: true };
   return {
     phase: planned.phase,
     planned: planned.steps.length,
-    executed: executed.length,
-    skipped,
-    converged,
-    snapshot,
+    executed: run.executed.length,
+    skipped: run.skipped,
+    converged: planned.phase === 'Ready' && planned.steps.length === 0,
+    snapshot: run.snapshot,
     plan: planned,
     status,
     spec,

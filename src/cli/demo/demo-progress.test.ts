@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { SwarmClusterStatus } from '../../spec/schema.ts';
 import { convergedOn, DemoProgress } from './demo-progress.ts';
-import { pickVictim } from './demo-run.ts';
+import { pickVictim } from './demo-stages.ts';
 
 function aStatus(overrides: Partial<SwarmClusterStatus> = {}): SwarmClusterStatus {
   return {
