@@ -8,7 +8,7 @@
 import type { Etcd3, Watcher as EtcdWatcher } from 'etcd3';
 import { clusterNameOfKey, clustersPrefix } from './keys.ts';
 import type { ClusterWatchEvent, Watcher } from './port.ts';
-import { eventDelivery, watchRetry, type WatchRetryTuning } from './watch-retry.ts';
+import { eventDelivery, watchRetry, type WatchRetry, type WatchRetryTuning } from './watch-retry.ts';
 
 export interface WatchLogger {
   warn(obj: object, msg: string): void;
@@ -28,90 +28,134 @@ export async function watchClusterSpecs(
   logger?: WatchLogger,
   tuning: WatchTuning = {},
 ): Promise<Watcher> {
-  const p = clustersPrefix(prefix);
-  const known = new Set<string>();
-  let closed = false;
-  let current: EtcdWatcher | undefined;
+  const watch = new SpecWatch(
+    client,
+    new ClusterKeys(prefix, tuning.includeStatus === true),
+    eventDelivery(onEvent, logger),
+    logger,
+    tuning,
+  );
+  await watch.start();
+  return { close: () => watch.close() };
+}
 
-  const isSpecKey = (key: string): string | undefined => {
-    const name = clusterNameOfKey(prefix, key);
-    return name !== undefined && key === `${p}${name}/spec` ? name : undefined;
-  };
+/** Which keys under the prefix are a cluster's spec, and which ask for a cycle at once. */
+class ClusterKeys {
+  readonly clusters: string;
+
+  constructor(
+    private readonly prefix: string,
+    private readonly includeStatus: boolean,
+  ) {
+    this.clusters = clustersPrefix(prefix);
+  }
+
+  /** The cluster whose spec key this is. */
+  specOf(key: string): string | undefined {
+    const name = clusterNameOfKey(this.prefix, key);
+    return name !== undefined && key === `${this.clusters}${name}/spec` ? name : undefined;
+  }
 
   /** Operator requests that need a cycle at once (a deletion, a node request), and status when asked for. */
-  const isRequestKey = (key: string): string | undefined => {
-    const name = clusterNameOfKey(prefix, key);
+  requestOf(key: string): string | undefined {
+    const name = clusterNameOfKey(this.prefix, key);
     if (name === undefined) return undefined;
+    const p = this.clusters;
     if (key === `${p}${name}/deletion` || key.startsWith(`${p}${name}/controls/`)) return name;
-    return tuning.includeStatus === true && key === `${p}${name}/status` ? name : undefined;
-  };
+    return this.includeStatus && key === `${p}${name}/status` ? name : undefined;
+  }
+}
 
-  const emit = eventDelivery(onEvent, logger);
+/** The list-resync-watch loop, started again from a fresh list whenever etcd cancels the watch. */
+class SpecWatch {
+  /** The clusters with a spec key, as last listed or watched. */
+  private readonly known = new Set<string>();
+  private closed = false;
+  private current: EtcdWatcher | undefined;
+  private readonly retry: WatchRetry;
+
+  constructor(
+    private readonly client: Etcd3,
+    private readonly keys: ClusterKeys,
+    private readonly emit: (e: ClusterWatchEvent) => void,
+    private readonly logger: WatchLogger | undefined,
+    tuning: WatchTuning,
+  ) {
+    this.retry = watchRetry(
+      () => this.start(),
+      {
+        onSuccess: () => this.logger?.info({}, 'Spec watch re-established'),
+        onFailure: (err) => this.logger?.warn({ err }, 'Re-listing for the spec watch failed; retrying'),
+      },
+      tuning,
+    );
+  }
 
   /** Lists, resyncs and watches from the listed revision. Resolves once the watch is created. */
-  const start = async (): Promise<void> => {
-    const res = await client.kv.range({ key: Buffer.from(p), range_end: Buffer.from(prefixEnd(p)), keys_only: true });
-    const names = new Set<string>();
-    for (const kv of res.kvs) {
-      const name = isSpecKey(kv.key.toString('utf8'));
-      if (name) names.add(name);
-    }
-    for (const name of [...new Set([...known, ...names])].sort()) emit({ name, type: 'resync' });
-    known.clear();
-    for (const n of names) known.add(n);
-    if (closed) return;
-    const next = BigInt(res.header.revision) + 1n;
-    const w = await client.watch().prefix(p).startRevision(next.toString()).create();
-    if (closed) {
+  async start(): Promise<void> {
+    const revision = await this.resync();
+    if (this.closed) return;
+    const w = await this.client
+      .watch()
+      .prefix(this.keys.clusters)
+      .startRevision((revision + 1n).toString())
+      .create();
+    if (this.closed) {
       await w.cancel();
       return;
     }
-    current = w;
-    w.on('put', (kv) => {
-      const key = kv.key.toString('utf8');
-      const requested = isRequestKey(key);
-      if (requested && known.has(requested)) emit({ name: requested, type: 'put' });
-      const name = isSpecKey(key);
-      if (!name) return;
-      known.add(name);
-      emit({ name, type: 'put' });
-    });
-    w.on('delete', (kv) => {
-      const name = isSpecKey(kv.key.toString('utf8'));
-      if (!name) return;
-      known.delete(name);
-      emit({ name, type: 'delete' });
-    });
-    w.on('disconnected', (err) => logger?.warn({ err }, 'Spec watch disconnected; reconnecting'));
-    w.on('connected', () => retry.reset());
+    this.current = w;
+    w.on('put', (kv) => this.onPut(kv.key.toString('utf8')));
+    w.on('delete', (kv) => this.onDelete(kv.key.toString('utf8')));
+    w.on('disconnected', (err) => this.logger?.warn({ err }, 'Spec watch disconnected; reconnecting'));
+    w.on('connected', () => this.retry.reset());
     w.on('error', (err) => {
       // Compaction of the revision we resume from, or any cancellation: start over.
-      logger?.warn({ err }, 'Spec watch cancelled; re-listing');
-      if (current === w) current = undefined;
+      this.logger?.warn({ err }, 'Spec watch cancelled; re-listing');
+      if (this.current === w) this.current = undefined;
       void w.cancel().catch(() => undefined);
-      retry.schedule();
+      this.retry.schedule();
     });
-  };
+  }
 
-  const retry = watchRetry(
-    start,
-    {
-      onSuccess: () => logger?.info({}, 'Spec watch re-established'),
-      onFailure: (err) => logger?.warn({ err }, 'Re-listing for the spec watch failed; retrying'),
-    },
-    tuning,
-  );
+  async close(): Promise<void> {
+    this.closed = true;
+    this.retry.close();
+    const w = this.current;
+    this.current = undefined;
+    if (w) await w.cancel().catch(() => undefined);
+  }
 
-  await start();
-  return {
-    close: async () => {
-      closed = true;
-      retry.close();
-      const w = current;
-      current = undefined;
-      if (w) await w.cancel().catch(() => undefined);
-    },
-  };
+  /** Lists the spec keys (keys only), reports 'resync' for every cluster known before or now; returns the list's revision. */
+  private async resync(): Promise<bigint> {
+    const p = this.keys.clusters;
+    const res = await this.client.kv.range({ key: Buffer.from(p), range_end: Buffer.from(prefixEnd(p)), keys_only: true });
+    const names = new Set<string>();
+    for (const kv of res.kvs) {
+      const name = this.keys.specOf(kv.key.toString('utf8'));
+      if (name) names.add(name);
+    }
+    for (const name of [...new Set([...this.known, ...names])].sort()) this.emit({ name, type: 'resync' });
+    this.known.clear();
+    for (const n of names) this.known.add(n);
+    return BigInt(res.header.revision);
+  }
+
+  private onPut(key: string): void {
+    const requested = this.keys.requestOf(key);
+    if (requested && this.known.has(requested)) this.emit({ name: requested, type: 'put' });
+    const name = this.keys.specOf(key);
+    if (!name) return;
+    this.known.add(name);
+    this.emit({ name, type: 'put' });
+  }
+
+  private onDelete(key: string): void {
+    const name = this.keys.specOf(key);
+    if (!name) return;
+    this.known.delete(name);
+    this.emit({ name, type: 'delete' });
+  }
 }
 
 /** The smallest key greater than every key with prefix `p` (etcd's range_end for a prefix). */
