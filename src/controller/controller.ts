@@ -8,9 +8,8 @@
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import type { MarkStore } from '../store/mark-port.ts';
 import { silentLogger, type Logger } from '../log.ts';
-import type { ActDeps, AgentConfigFactory, ActTimeouts, BackupTaker, PreconditionCheck } from '../act/context.ts';
+import type { AgentConfigFactory } from '../act/context.ts';
 import { PeerClients, type PeerFactories } from '../observe/peer-clients.ts';
 import type { ObserveHints } from '../observe/observe.ts';
 import type { Provider } from '../providers/provider.ts';
@@ -19,9 +18,9 @@ import type { LeaderElection, Leadership } from '../store/election.ts';
 import type { ManagementLink } from '../store/management.ts';
 import { Journal } from '../store/journal.ts';
 import type { FencedKv } from '../store/fenced-kv.ts';
-import type { ClusterStore, LeaderFence, Watcher } from '../store/port.ts';
+import type { Watcher } from '../store/port.ts';
 import type { ProgressEvent } from './events.ts';
-import { reconcileCluster, type LoopContext, type PlanFn } from './reconcile.ts';
+import { reconcileCluster, type LoopContext, type LoopSettings } from './reconcile.ts';
 import { ProviderCache } from './provider-cache.ts';
 import { WorkQueue, type RunOutcome } from './work-queue.ts';
 import { localAgentConfig } from './agent-config.ts';
@@ -29,26 +28,13 @@ import type { DetectorState } from './detect-marks.ts';
 import type { LoopMetrics } from './loop-metrics.ts';
 import type { CycleResult } from './reconcile.ts';
 
-export interface ControllerDeps {
-  readonly store: ClusterStore;
-  /** The management etcd's election and fenced writes (journal, endpoints). */
-  readonly management: ManagementLink;
-  readonly prefix: string;
+/** How a controller runs, whoever wires it (wire.ts passes its caller's on as they are). */
+export interface ControllerSettings {
   /** Management etcd endpoints as nodes' agents should reach them (local launches). */
   readonly managementEndpoints?: readonly string[];
-  readonly providerFor: (spec: ResolvedSpec) => Provider;
-  readonly peers: PeerFactories;
-  readonly plan: PlanFn;
-  readonly checkPrecondition: PreconditionCheck;
-  readonly marks?: MarkStore;
   /** Prometheus metrics; recorded per cycle when given. */
   readonly metrics?: LoopMetrics;
-  /** Runs backup.create steps (src/backup/take-backup.ts); without it they fail. */
-  readonly takeBackup?: BackupTaker;
   readonly agentConfig?: AgentConfigFactory;
-  readonly ingest?: (name: string, fence: LeaderFence) => Promise<unknown>;
-  /** Runs cluster.release (default: releaseCluster); a spec source with its own object wraps it. */
-  readonly release?: ActDeps['release'];
   readonly logger?: Logger;
   /** Shown as the leader's value; host:pid:random by default. */
   readonly identity?: string;
@@ -62,10 +48,17 @@ export interface ControllerDeps {
    */
   readonly convergingMs?: number;
   readonly electionTtlSeconds?: number;
-  readonly observeTimeoutMs?: number;
-  readonly timeouts?: Partial<ActTimeouts>;
-  readonly selfInstanceId?: string;
   readonly now?: () => number;
+}
+
+export interface ControllerDeps extends ControllerSettings {
+  /** What every cycle is given as it is: the spec store, the planner, marks, intake, step settings. */
+  readonly loop: LoopSettings;
+  /** The management etcd's election and fenced writes (journal, endpoints). */
+  readonly management: ManagementLink;
+  readonly prefix: string;
+  readonly providerFor: (spec: ResolvedSpec) => Provider;
+  readonly peers: PeerFactories;
 }
 
 export interface Controller {
@@ -116,24 +109,15 @@ class ReconcileController extends EventEmitter implements Controller {
     this.peers = new PeerClients(deps.peers);
     this.providers = new ProviderCache(deps.providerFor);
     this.loop = {
-      store: deps.store,
+      ...deps.loop,
       mgmt: this.kv,
       prefix: deps.prefix,
       journal: this.journal,
-      marks: deps.marks,
       peers: this.peers,
       providerFor: (spec) => this.providers.get(spec),
-      plan: deps.plan,
-      checkPrecondition: deps.checkPrecondition,
       agentConfig: deps.agentConfig ?? localAgentConfig(deps.managementEndpoints ?? [], deps.prefix),
-      ingest: deps.ingest,
       logger: this.log,
       now: deps.now ?? Date.now,
-      observeTimeoutMs: deps.observeTimeoutMs,
-      timeouts: deps.timeouts,
-      selfInstanceId: deps.selfInstanceId,
-      ...(deps.takeBackup ? { takeBackup: deps.takeBackup } : {}),
-      ...(deps.release ? { release: deps.release } : {}),
     };
     this.queue = new WorkQueue((name) => this.runCycle(name), {
       backoffInitialMs: 500,
@@ -151,7 +135,7 @@ class ReconcileController extends EventEmitter implements Controller {
     });
     this.election.on('lost', () => this.emitProgress({ type: 'leadership', leader: false, identity: this.identity }));
     // The watch runs on every replica (cheap), but only the leader enqueues work.
-    this.watcher = await this.deps.store.watch((e) => {
+    this.watcher = await this.deps.loop.store.watch((e) => {
       if (!this.isLeader()) return;
       if (e.type === 'resync') void this.enqueueAll();
       else this.queue.add(e.name);
@@ -194,7 +178,7 @@ class ReconcileController extends EventEmitter implements Controller {
 
   private async enqueueAll(): Promise<void> {
     try {
-      for (const c of await this.deps.store.list()) this.queue.add(c.cluster.metadata.name);
+      for (const c of await this.deps.loop.store.list()) this.queue.add(c.cluster.metadata.name);
     } catch (err) {
       this.log.warn({ err }, 'Listing clusters failed');
     }

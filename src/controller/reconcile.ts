@@ -5,7 +5,8 @@
 // that took over completes what its predecessor started instead of starting it again.
 import { isSwarmkeeperError, messageOf, type ErrorCode } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import type { ActDeps, ActShared } from '../act/context.ts';
+import type { ActDeps, ActShared, ActTimeouts, BackupTaker, PreconditionCheck } from '../act/context.ts';
+import type { MarkStore } from '../store/mark-port.ts';
 import { executeStep, resumeEntry, describeStep, type StepOutcome } from '../act/execute-step.ts';
 import { refreshSources, type ObserveDeps, type ObserveHints } from '../observe/observe.ts';
 import { CycleView } from './cycle-view.ts';
@@ -25,20 +26,36 @@ import type { SwarmClusterStatus } from '../spec/schema.ts';
 export type PlanFn = (spec: ResolvedSpec, snapshot: Snapshot, opts: { now: number }) => PlanResult;
 
 /**
+ * The part of the loop's context its caller decides: given once (ControllerDeps.loop)
+ * and handed on as it is, beside what the controller builds itself (the journal, the
+ * peer clients, the provider cache, the clock).
+ */
+export interface LoopSettings {
+  readonly store: ClusterStore;
+  readonly plan: PlanFn;
+  readonly checkPrecondition: PreconditionCheck;
+  readonly marks?: MarkStore;
+  /** Spec intake: validates the spec key and moves it to last-good (ingestSpec). */
+  readonly ingest?: (name: string, fence: LeaderFence) => Promise<unknown>;
+  /** Runs cluster.release (default: releaseCluster); a spec source with its own object wraps it. */
+  readonly release?: ActShared['release'];
+  /** Runs backup.create steps (src/backup/take-backup.ts); without it they fail. */
+  readonly takeBackup?: BackupTaker;
+  readonly timeouts?: Partial<ActTimeouts>;
+  readonly observeTimeoutMs?: number;
+  /** The node this controller runs on: replaced last (observe reads it). */
+  readonly selfInstanceId?: string;
+}
+
+/**
  * What every cycle of one controller shares: built once by the Controller
  * (controller.ts), handed to each cycle as it is rather than copied field by field.
  */
-export interface LoopContext extends ActShared {
-  readonly store: ClusterStore;
+export interface LoopContext extends ActShared, LoopSettings {
   /** The journal itself (ActShared's is the executor's write-only view of it). */
   readonly journal: Journal;
   readonly providerFor: (spec: ResolvedSpec) => Provider;
-  readonly plan: PlanFn;
-  /** Spec intake: validates the spec key and moves it to last-good (ingestSpec). */
-  readonly ingest?: (name: string, fence: LeaderFence) => Promise<unknown>;
   readonly logger: Logger;
-  readonly observeTimeoutMs?: number;
-  readonly selfInstanceId?: string;
 }
 
 /** One cycle: the loop's context and what belongs to this cycle alone. */

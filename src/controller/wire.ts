@@ -3,7 +3,6 @@
 // the dockerode and etcd adapters, the mark store and the provider the spec names.
 // `swarmkeeper run`, the demo and the integration tests all build their controller
 // here, so they run the same thing.
-import type { LoopMetrics } from './loop-metrics.ts';
 import type { Logger } from '../log.ts';
 import { checkPrecondition } from '../plan/preconditions.ts';
 import { plan } from '../plan/plan.ts';
@@ -15,8 +14,9 @@ import type { ClusterStore, LeaderFence } from '../store/port.ts';
 import { ingestSpec } from '../store/spec-intake.ts';
 import { backupTaker } from '../backup/take-backup.ts';
 import { livePeerFactories } from './live-peers.ts';
-import type { ActDeps, AgentConfigFactory, ActTimeouts } from '../act/context.ts';
-import { createController, type Controller } from './controller.ts';
+import type { ActDeps } from '../act/context.ts';
+import { createController, type Controller, type ControllerSettings } from './controller.ts';
+import type { LoopSettings } from './reconcile.ts';
 import { providerForSpec, type ProviderWiring } from './providers.ts';
 
 /**
@@ -32,25 +32,24 @@ export interface SpecSource {
   readonly release?: ActDeps['release'];
 }
 
-export interface ControllerWiring {
+/**
+ * What `swarmkeeper run`, the demo and the tests give: the management etcd and how the
+ * controller runs (ControllerSettings, passed on as they are). The wiring adds the real
+ * adapters: the spec source, the planner, the peers, the provider the spec names.
+ */
+export interface ControllerWiring extends ControllerSettings {
   /** The management etcd's ports (src/store/management.ts); the caller owns its client. */
   readonly management: Management;
   /** Management etcd endpoints as node agents reach them. */
   readonly managementEndpoints: readonly string[];
   readonly logger: Logger;
-  readonly identity?: string;
-  readonly metrics?: LoopMetrics;
-  readonly agentConfig?: AgentConfigFactory;
   /** Replaces the provider the spec names (tests, the demo's sim fallback). */
   readonly providerFor?: (spec: ResolvedSpec) => Provider;
   readonly local?: ProviderWiring['local'];
-  readonly resyncMs?: number;
-  readonly convergingMs?: number;
-  readonly electionTtlSeconds?: number;
-  readonly timeouts?: Partial<ActTimeouts>;
-  readonly selfInstanceId?: string;
   /** Another spec source than the management etcd (Kubernetes: src/kube/kube-source.ts). */
   readonly specSource?: SpecSource;
+  /** Step and observation settings every cycle is given as they are. */
+  readonly cycles?: Pick<LoopSettings, 'timeouts' | 'observeTimeoutMs' | 'selfInstanceId'>;
 }
 
 export interface WiredController {
@@ -60,33 +59,26 @@ export interface WiredController {
 }
 
 export function wireController(w: ControllerWiring): WiredController {
-  const { marks, prefix } = w.management;
-  const source = w.specSource ?? etcdSpecSource(w.management);
-  const store = source.store;
+  const { management, providerFor, local, specSource, cycles, ...settings } = w;
+  const source = specSource ?? etcdSpecSource(management);
   const controller = createController({
-    store,
-    management: w.management,
-    prefix,
-    managementEndpoints: w.managementEndpoints,
-    providerFor: w.providerFor ?? ((spec) => providerForSpec(spec, { logger: w.logger, ...(w.local ? { local: w.local } : {}) })),
+    ...settings,
+    management,
+    prefix: management.prefix,
+    providerFor: providerFor ?? ((spec) => providerForSpec(spec, { logger: w.logger, ...(local ? { local } : {}) })),
     peers: livePeerFactories(),
-    plan,
-    checkPrecondition,
-    marks,
-    ingest: (name, fence) => source.ingest(name, fence),
-    ...(source.release ? { release: source.release } : {}),
-    logger: w.logger,
-    ...(w.identity ? { identity: w.identity } : {}),
-    ...(w.metrics ? { metrics: w.metrics } : {}),
-    ...(w.agentConfig ? { agentConfig: w.agentConfig } : {}),
-    ...(w.resyncMs ? { resyncMs: w.resyncMs } : {}),
-    ...(w.convergingMs ? { convergingMs: w.convergingMs } : {}),
-    ...(w.electionTtlSeconds ? { electionTtlSeconds: w.electionTtlSeconds } : {}),
-    ...(w.timeouts ? { timeouts: w.timeouts } : {}),
-    ...(w.selfInstanceId ? { selfInstanceId: w.selfInstanceId } : {}),
-    takeBackup: backupTaker((cluster, o) => w.metrics?.backups.recordAttempt(cluster, o)),
+    loop: {
+      ...cycles,
+      store: source.store,
+      plan,
+      checkPrecondition,
+      marks: management.marks,
+      ingest: (name, fence) => source.ingest(name, fence),
+      ...(source.release ? { release: source.release } : {}),
+      takeBackup: backupTaker((cluster, o) => w.metrics?.backups.recordAttempt(cluster, o)),
+    },
   });
-  return { controller, store, marks };
+  return { controller, store: source.store, marks: management.marks };
 }
 
 /** Specs in the management etcd: the store plus spec intake (validation, last-good). */

@@ -167,7 +167,6 @@ beforeAll(async () => {
   const level = process.env.SWARMKEEPER_TEST_LOG;
   const logger = level ? createLogger({ level }) : silentLogger();
   controller = createController({
-    store,
     management: etcdManagementLink(client),
     prefix: PREFIX,
     managementEndpoints: mgmt.endpoints,
@@ -176,14 +175,17 @@ beforeAll(async () => {
         new Ec2Provider({ ec2: spec.provider.ec2 ?? ec2, now: () => world.now, logger, onCommand: (n) => calls.push(n) }),
       ),
     peers: { swarm: () => world.swarm, etcd: () => world.etcd },
-    plan: (spec, snapshot, opts) => {
-      cycles += 1;
-      calls.push(PLAN_MARK);
-      return plan(spec, snapshot, opts);
+    loop: {
+      store,
+      plan: (spec, snapshot, opts) => {
+        cycles += 1;
+        calls.push(PLAN_MARK);
+        return plan(spec, snapshot, opts);
+      },
+      checkPrecondition,
+      marks: new EtcdMarkStore(client, { prefix: PREFIX }),
+      ingest: (name, fence) => ingestSpec(store, name, world.now, fence),
     },
-    checkPrecondition,
-    marks: new EtcdMarkStore(client, { prefix: PREFIX }),
-    ingest: (name, fence) => ingestSpec(store, name, world.now, fence),
     agentConfig: bootstrapAgentConfig({
       issuer: tokens,
       bootstrapUrl: 'https://10.0.0.5:8443',

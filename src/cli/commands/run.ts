@@ -181,7 +181,7 @@ function wireRunController(
     resyncMs: flags.resyncMs,
     ...(agentConfig ? { agentConfig } : {}),
     ...(flags.identity ? { identity: flags.identity } : {}),
-    ...(flags.selfInstanceId ? { selfInstanceId: flags.selfInstanceId } : {}),
+    ...(flags.selfInstanceId ? { cycles: { selfInstanceId: flags.selfInstanceId } } : {}),
   });
   return { wired, ...(tokens ? { tokens } : {}), ...(kube ? { kube } : {}) };
 }

@@ -171,16 +171,18 @@ export function simBackend(seed = 7): DemoBackend & { readonly world: SimWorld }
       const management = etcdManagement(w.client, w.prefix, () => world.now);
       const store = management.specs;
       return createController({
-        store,
         management,
         prefix: w.prefix,
         managementEndpoints: w.managementEndpoints,
         providerFor: () => world.provider,
         peers: { swarm: () => world.swarm, etcd: () => world.etcd },
-        plan,
-        checkPrecondition,
-        marks: management.marks,
-        ingest: (name, fence) => ingestSpec(store, name, world.now, fence),
+        loop: {
+          store,
+          plan,
+          checkPrecondition,
+          marks: management.marks,
+          ingest: (name, fence) => ingestSpec(store, name, world.now, fence),
+        },
         logger: w.logger,
         now: () => world.now,
         ...PACING,
