@@ -79,7 +79,9 @@ describe('manifests/Dockerfile', () => {
     expect(finalStage).toContain('EXPOSE 8080');
     const hc = finalStage.find((l) => l.startsWith('HEALTHCHECK'));
     expect(hc).toMatch(/127\.0\.0\.1:8080\/healthz/);
-    expect(finalStage.find((l) => l.startsWith('ENTRYPOINT'))).toBe('ENTRYPOINT ["node", "--max-semi-space-size=2", "/app/bin/swarmkeeper.js"]');
+    expect(finalStage.find((l) => l.startsWith('ENTRYPOINT'))).toBe(
+      'ENTRYPOINT ["node", "--max-semi-space-size=2", "/app/bin/swarmkeeper.js"]',
+    );
     // Without --http-listen nothing serves /healthz and the health check would fail.
     expect(finalStage.find((l) => l.startsWith('CMD'))).toBe('CMD ["run", "--http-listen", "0.0.0.0:8080"]');
   });
