@@ -10,7 +10,7 @@ import { connect } from 'node:net';
 import { X509Certificate } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Etcd3 } from 'etcd3';
-import Fastify, { type FastifyInstance } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { startEtcdCluster, type EtcdTestCluster } from '../support/etcd.ts';
 import { DOCKERD_TEST_BLOCK } from '../support/dockerd.ts';
 import { releaseLoopback, reserveLoopback } from '../../src/net/loopback-pool.ts';
@@ -21,10 +21,8 @@ import { createDockerCa, createDockerCsr, loadOrCreateDockerCa } from '../../src
 import { DOCKER_CA_SECRET, etcdCreateOnceSecret } from '../../src/store/create-once-secret.ts';
 import { Ec2Provider } from '../../src/providers/ec2/ec2-provider.ts';
 import { EtcdBootstrapTokens } from '../../src/store/bootstrap-tokens.ts';
-import { EtcdManagementKv } from '../../src/store/management-kv.ts';
-import { bootstrapRoute } from '../../src/http/bootstrap-route.ts';
+import { bootstrapRouteApp } from '../support/bootstrap-route.ts';
 import type { JoinResponse } from '../../src/protocol/bootstrap-exchange.ts';
-import { silentLogger } from '../../src/log.ts';
 import type { Instance } from '../../src/model/snapshot.ts';
 
 const PREFIX = '/sk-tls';
@@ -76,14 +74,12 @@ describe('docker API over TLS with certificates issued at bootstrap', () => {
       clientToken: 'launch-tls-1',
       tags: {},
     };
-    app = Fastify();
-    await app.register(bootstrapRoute, {
+    app = await bootstrapRouteApp({
+      client,
+      prefix: PREFIX,
       tokens,
-      // The instance as a provider would list it (the EC2 binding is tested with moto in ec2-bootstrap.test.ts).
-      findInstance: async (_c: string, id: string) => (id === instance.id ? instance : undefined),
-      kvFor: (cluster: string) => EtcdManagementKv.forController(client, PREFIX, cluster),
+      instance,
       dockerCa: (cluster: string) => loadOrCreateDockerCa(etcdCreateOnceSecret(client, PREFIX, cluster, DOCKER_CA_SECRET), cluster),
-      logger: silentLogger(),
     });
     // The node side: its key stays here; only the request travels.
     const node = await createDockerCsr('203.0.113.9');
@@ -185,13 +181,12 @@ describe('docker API over TLS with certificates issued at bootstrap', () => {
       clientToken: 'launch-tls-2',
       tags: {},
     };
-    const local = Fastify();
-    await local.register(bootstrapRoute, {
+    const local = await bootstrapRouteApp({
+      client,
+      prefix: PREFIX,
       tokens,
-      findInstance: async () => instance,
-      kvFor: (cluster: string) => EtcdManagementKv.forController(client, PREFIX, cluster),
+      instance,
       dockerCa: (cluster: string) => loadOrCreateDockerCa(etcdCreateOnceSecret(client, PREFIX, cluster, DOCKER_CA_SECRET), cluster),
-      logger: silentLogger(),
     });
     try {
       const bad = await local.inject({

@@ -20,15 +20,14 @@ import { promisify } from 'node:util';
 import { X509Certificate } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Etcd3 } from 'etcd3';
-import Fastify, { type FastifyInstance } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { renderUserData } from '../../src/cloudconfig/user-data.ts';
 import { releaseLoopback, reserveLoopback } from '../../src/net/loopback-pool.ts';
-import { bootstrapRoute } from '../../src/http/bootstrap-route.ts';
+import { bootstrapRouteApp } from '../support/bootstrap-route.ts';
 import { loadOrCreateDockerCa, type DockerCa } from '../../src/providers/ec2/docker-ca.ts';
 import { DOCKER_CA_SECRET, etcdCreateOnceSecret } from '../../src/store/create-once-secret.ts';
 import { EtcdBootstrapTokens } from '../../src/store/bootstrap-tokens.ts';
 import { EtcdManagementKv } from '../../src/store/management-kv.ts';
-import { silentLogger } from '../../src/log.ts';
 import type { Instance } from '../../src/model/snapshot.ts';
 import { startEtcdCluster, type EtcdTestCluster } from '../support/etcd.ts';
 import { bootNodeFromUserData, type BootedNode } from '../support/node-host.ts';
@@ -69,15 +68,7 @@ beforeAll(async () => {
     clientToken,
     tags: {},
   };
-  // The controller's bootstrap route, as `swarmkeeper run` mounts it.
-  app = Fastify();
-  await app.register(bootstrapRoute, {
-    tokens,
-    findInstance: async (_c: string, id: string) => (id === instance.id ? instance : undefined),
-    kvFor: (cluster: string) => EtcdManagementKv.forController(client, PREFIX, cluster),
-    dockerCa: async () => ca,
-    logger: silentLogger(),
-  });
+  app = await bootstrapRouteApp({ client, prefix: PREFIX, tokens, instance, dockerCa: async () => ca });
   await app.listen({ host: routeAddress, port: 0 });
   const port = (app.server.address() as { port: number }).port;
   const agentImage = `${AGENT_REPOSITORY}:${PACKAGE_VERSION}`;
