@@ -159,6 +159,7 @@ describe('ExchangeKv (the ec2 join source)', () => {
     const file = join(temp(), 'answer.json');
     const client = scripted([{ status: 200, join: initAnswer }]);
     let now = 1_000;
+    let overdue = 0;
     const kvOf = (wrote: boolean): ExchangeKv =>
       new ExchangeKv({
         instanceId: 'i-1',
@@ -168,6 +169,7 @@ describe('ExchangeKv (the ec2 join source)', () => {
         answerFile: file,
         now: () => now,
         onAnswer: () => wrote,
+        onDockerRestartOverdue: () => overdue++,
       });
     const first = kvOf(true);
     expect(first.awaitsDockerRestart()).toBe(false);
@@ -175,8 +177,12 @@ describe('ExchangeKv (the ec2 join source)', () => {
     expect(first.awaitsDockerRestart()).toBe(true);
     now += DOCKER_RESTART_WAIT_MS - 1;
     expect(first.awaitsDockerRestart()).toBe(true);
+    expect(overdue).toBe(0);
     now += 1;
     expect(first.awaitsDockerRestart()).toBe(false);
+    expect(first.awaitsDockerRestart()).toBe(false);
+    // Said once, when the wait ran out.
+    expect(overdue).toBe(1);
     // Restarted with dockerd: the saved answer is applied again and finds the files current.
     const restarted = kvOf(false);
     await restarted.readClaim();

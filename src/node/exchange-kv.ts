@@ -46,6 +46,11 @@ export interface ExchangeKvOptions {
    * unit does, for a new server.pem): see awaitsDockerRestart().
    */
   readonly onAnswer?: (a: JoinResponse) => boolean | void;
+  /**
+   * Called once when an announced dockerd restart has not come within
+   * DOCKER_RESTART_WAIT_MS: the node carries on without it, and says so.
+   */
+  readonly onDockerRestartOverdue?: () => void;
   readonly now?: () => number;
 }
 
@@ -130,7 +135,11 @@ export class ExchangeKv implements ManagementKv {
    * DOCKER_RESTART_WAIT_MS.
    */
   awaitsDockerRestart(): boolean {
-    return this.restartAnnouncedAt !== undefined && this.now() - this.restartAnnouncedAt < DOCKER_RESTART_WAIT_MS;
+    if (this.restartAnnouncedAt === undefined) return false;
+    if (this.now() - this.restartAnnouncedAt < DOCKER_RESTART_WAIT_MS) return true;
+    this.restartAnnouncedAt = undefined;
+    this.o.onDockerRestartOverdue?.();
+    return false;
   }
 
   async close(): Promise<void> {

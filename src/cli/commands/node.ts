@@ -8,13 +8,13 @@ import { EtcdMembership } from '../../etcd/etcd-membership.ts';
 import { SwarmkeeperError } from '../../errors.ts';
 import type { EtcdMember } from '../../model/snapshot.ts';
 import { createEtcdClient } from '../../store/etcd-client.ts';
-import { createLogger } from '../../log.ts';
+import { createLogger, type Logger } from '../../log.ts';
 import type { NodeAgentConfig } from '../../protocol/agent-config.ts';
 import { exchangeBootstrapToken, reportInitialized } from '../../node/bootstrap-client.ts';
 import type { JoinResponse } from '../../protocol/bootstrap-exchange.ts';
 import { sourceBoundFetch } from '../../node/source-bound-fetch.ts';
 import { readCaBundle } from '../../net/ca-bundle.ts';
-import { ExchangeKv } from '../../node/exchange-kv.ts';
+import { DOCKER_RESTART_WAIT_MS, ExchangeKv } from '../../node/exchange-kv.ts';
 import { ControllerEndpoints, type EndpointsSource } from '../../node/controller-endpoints.ts';
 import { EtcdManagementKv } from '../../store/management-kv.ts';
 import { runNodeAgent, type NodeIdentity } from '../../node/node-agent.ts';
@@ -61,7 +61,7 @@ export function registerNode(program: Command): void {
       const logger = createLogger({ level: root.logLevel ?? 'info', pretty: false });
       // ec2 (token exchange): no management etcd access at all; local: the etcd given.
       const kv = config.bootstrapUrl
-        ? await exchangeKvOf(flags, config, identity)
+        ? await exchangeKvOf(flags, config, identity, undefined, logger)
         : new EtcdManagementKv(createEtcdClient(etcd), etcd.prefix, config.cluster);
       const swarm = new DockerSwarm({ socketPath });
       const abort = new AbortController();
@@ -133,6 +133,7 @@ export async function exchangeKvOf(
   config: NodeAgentConfig,
   node: NodeIdentity,
   endpoints?: EndpointsSource,
+  logger?: Logger,
 ): Promise<ExchangeKv> {
   const url = config.bootstrapUrl as string;
   const tokenFile = flags.bootstrapTokenFile as string;
@@ -176,6 +177,11 @@ export async function exchangeKvOf(
       reportInitialized: (swarmTokens) => reportInitialized(url, { ...who, address: node.address, swarmTokens }, fromNode),
     },
     ...(tls && tlsDir ? { onAnswer: (a: JoinResponse) => (a.dockerTls ? tls.writeDockerTls(tlsDir, a.dockerTls) : false) } : {}),
+    onDockerRestartOverdue: () =>
+      logger?.warn(
+        { waitedMs: DOCKER_RESTART_WAIT_MS },
+        'dockerd did not restart for the docker TLS certificate just written (swarmkeeper-docker-tls.path); carrying on without it',
+      ),
   });
 }
 
