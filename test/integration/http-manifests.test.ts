@@ -109,8 +109,9 @@ describe('the CLI the manifests call', () => {
       const code = text.replaceAll(/^\s*#.*$/gm, '').replaceAll(/\$\{[A-Z_]+/g, '');
       for (const m of code.matchAll(/\b(SWARMKEEPER_[A-Z_]+)\b/g)) used.add(m[1] as string);
     }
-    // Flags of other programs that appear in those files.
+    // Flags of other programs that appear in those files (node's own before the script).
     for (const other of [
+      '--max-semi-space-size',
       '--build-arg',
       '--user',
       '--no-audit',
