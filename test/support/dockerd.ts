@@ -3,13 +3,12 @@
 // swarmkeeper.instance=<instanceId>. `cleanup()` always stops every dockerd, unmounts
 // and removes the directories and releases the addresses, also when start-up failed
 // half-way (startSwarm cleans up itself before rethrowing). Use it in afterAll/afterEach.
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { releaseLoopback, reserveLoopback } from '../../src/net/loopback-pool.ts';
 import { removeNodeDirs, startDockerd, type DockerdProcess } from '../../src/swarm/dockerd-process.ts';
 import { DockerSwarm } from '../../src/swarm/docker-swarm.ts';
 import type { Role } from '../../src/spec/schema.ts';
+import { makeOpensslCa } from './openssl-ca.ts';
 
 export const DOCKERD_TEST_BLOCK = 30;
 
@@ -149,50 +148,10 @@ export interface DockerTestTls {
  * made with openssl in `dir` (EC keys: fast). `name` keeps several sets apart in one dir.
  */
 export function makeDockerTlsCertificates(dir: string, address: string, name = 'docker'): DockerTestTls {
-  const p = (f: string): string => join(dir, `${name}-${f}`);
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  const openssl = (args: string[]): void => {
-    execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  };
-  openssl(['req', '-x509', ...ec, '-keyout', p('ca.key'), '-out', p('ca.crt'), '-days', '2', '-subj', `/CN=${name}-test-ca`]);
-  writeFileSync(p('server.ext'), `subjectAltName=IP:${address}\nextendedKeyUsage=serverAuth\n`);
-  openssl(['req', ...ec, '-keyout', p('server.key'), '-out', p('server.csr'), '-subj', '/CN=dockerd']);
-  openssl([
-    'x509',
-    '-req',
-    '-in',
-    p('server.csr'),
-    '-CA',
-    p('ca.crt'),
-    '-CAkey',
-    p('ca.key'),
-    '-CAcreateserial',
-    '-out',
-    p('server.crt'),
-    '-days',
-    '2',
-    '-extfile',
-    p('server.ext'),
-  ]);
-  writeFileSync(p('client.ext'), 'extendedKeyUsage=clientAuth\n');
-  openssl(['req', ...ec, '-keyout', p('client.key'), '-out', p('client.csr'), '-subj', '/CN=swarmkeeper']);
-  openssl([
-    'x509',
-    '-req',
-    '-in',
-    p('client.csr'),
-    '-CA',
-    p('ca.crt'),
-    '-CAkey',
-    p('ca.key'),
-    '-CAcreateserial',
-    '-out',
-    p('client.crt'),
-    '-days',
-    '2',
-    '-extfile',
-    p('client.ext'),
-  ]);
+  const ca = makeOpensslCa(dir, `/CN=${name}-test-ca`, `${name}-`);
+  const p = ca.file;
+  ca.sign('server', '/CN=dockerd', `subjectAltName=IP:${address}\nextendedKeyUsage=serverAuth\n`);
+  ca.sign('client', '/CN=swarmkeeper', 'extendedKeyUsage=clientAuth\n');
   const read = (f: string): string => readFileSync(p(f), 'utf8');
   return {
     caFile: p('ca.crt'),

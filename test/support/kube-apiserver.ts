@@ -7,7 +7,7 @@
 //
 //   const kube = await startKubeApiServer();
 //   afterAll(() => kube.stop());
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { releaseLoopback, reserveLoopback } from '../../src/net/loopback-pool.ts';
 import { startEtcdCluster, type EtcdTestCluster } from './etcd.ts';
 import { until } from './until.ts';
+import { makeOpensslCa, openssl } from './openssl-ca.ts';
 
 export const KUBE_VERSION = 'v1.34.4';
 /** Second octet of the addresses test API servers listen on (127.48.x.y). */
@@ -176,33 +177,9 @@ function apiServerArgs(address: string, etcdServers: readonly string[], c: KubeC
 
 /** A CA, a serving cert for `address`, an admin client cert (O=system:masters) and an RSA service-account key pair. */
 function makeKubeCertificates(dir: string, address: string): KubeCerts {
-  const p = (f: string): string => join(dir, f);
-  const openssl = (args: string[]): void => {
-    execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  };
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  openssl(['req', '-x509', ...ec, '-keyout', p('ca.key'), '-out', p('ca.crt'), '-days', '2', '-subj', '/CN=swarmkeeper-test-kube-ca']);
-  const sign = (name: string, subject: string, ext: string): void => {
-    writeFileSync(p(`${name}.ext`), ext);
-    openssl(['req', ...ec, '-keyout', p(`${name}.key`), '-out', p(`${name}.csr`), '-subj', subject]);
-    openssl([
-      'x509',
-      '-req',
-      '-in',
-      p(`${name}.csr`),
-      '-CA',
-      p('ca.crt'),
-      '-CAkey',
-      p('ca.key'),
-      '-CAcreateserial',
-      '-out',
-      p(`${name}.crt`),
-      '-days',
-      '2',
-      '-extfile',
-      p(`${name}.ext`),
-    ]);
-  };
+  const ca = makeOpensslCa(dir, '/CN=swarmkeeper-test-kube-ca');
+  const p = ca.file;
+  const sign = ca.sign;
   sign(
     'server',
     '/CN=kube-apiserver',
