@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { selfSignedCaPem } from '../../test/support/openssl-ca.ts';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { parse } from 'yaml';
@@ -10,28 +11,7 @@ import { ignitionProblems, cloudConfigProblems, USER_DATA_LIMIT_BYTES } from './
 
 const TOKEN = 'skb1.abcdefabcdef.0123456789abcdef0123456789abcdef';
 /** A real (throwaway) self-signed CA certificate. */
-const TEST_CA = execFileSync(
-  'openssl',
-  [
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
-    '-keyout',
-    '/dev/null',
-    '-days',
-    '1',
-    '-subj',
-    '/CN=bootstrap-test-ca',
-  ],
-  {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'ignore'],
-  },
-);
+const TEST_CA = selfSignedCaPem('/CN=bootstrap-test-ca');
 
 function anAgent(o: Partial<NodeAgentConfig> = {}): NodeAgentConfig {
   return {

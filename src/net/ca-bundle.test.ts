@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { makeOpensslCa } from '../../test/support/openssl-ca.ts';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,30 +9,8 @@ const dir = mkdtempSync(join(tmpdir(), 'sk-ca-bundle-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function makeCa(name: string): { cert: string; key: string } {
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-keyout',
-      join(dir, `${name}.key`),
-      '-out',
-      join(dir, `${name}.crt`),
-      '-days',
-      '1',
-      '-subj',
-      `/CN=${name}`,
-    ],
-    {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    },
-  );
-  return { cert: readFileSync(join(dir, `${name}.crt`), 'utf8'), key: readFileSync(join(dir, `${name}.key`), 'utf8') };
+  const ca = makeOpensslCa(dir, `/CN=${name}`, `${name}-`);
+  return { cert: readFileSync(ca.file('ca.crt'), 'utf8'), key: readFileSync(ca.file('ca.key'), 'utf8') };
 }
 
 describe('CA bundles for the bootstrap URL', () => {

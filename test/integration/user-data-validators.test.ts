@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NodeAgentConfig } from '../../src/protocol/agent-config.ts';
 import type { Role, Unit } from '../../src/spec/schema.ts';
 import { renderUserData, type UserDataFormat } from '../../src/cloudconfig/user-data.ts';
+import { selfSignedCaPem } from '../support/openssl-ca.ts';
 
 let tools: { ignition: string; cloudinit: string };
 let dir: string;
@@ -68,28 +69,7 @@ describe('rendered user-data under the upstream validators', () => {
   });
 
   it.each(['cloud-config', 'ignition'] as const)('%s with a private CA for the bootstrap URL: accepted without a warning', (format) => {
-    const ca = execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-keyout',
-        '/dev/null',
-        '-days',
-        '1',
-        '-subj',
-        '/CN=ops-ca',
-      ],
-      {
-        encoding: 'utf8',
-        stdio: ['ignore', 'pipe', 'ignore'],
-      },
-    );
+    const ca = selfSignedCaPem('/CN=ops-ca');
     const { text } = renderUserData({ agent: { ...anAgent('manager'), bootstrapCa: ca }, units: extraUnits, format, dockerTls: true });
     expect(text).toContain('bootstrap-ca.pem');
     expect(findings(format, text)).toEqual([]);

@@ -46,3 +46,11 @@ export function makeOpensslCa(dir: string, caSubject: string, prefix = ''): Open
     },
   };
 }
+
+/** The PEM certificate of a new self-signed CA whose key is thrown away (a CA only to be trusted). */
+export function selfSignedCaPem(subject: string): string {
+  return execFileSync('openssl', ['req', '-x509', ...EC_KEY, '-keyout', '/dev/null', '-days', '1', '-subj', subject], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+}
