@@ -296,6 +296,9 @@ describe.sequential(`ec2 end to end, nodes booted from their own user-data (${FU
     const report = await watcher?.stop();
     watcher = undefined;
     if (!report) throw new Error('no quorum report');
+    console.log(
+      `ec2 e2e: quorum sampled ${report.samples} times, every ${report.medianIntervalMs} ms (median; p95 ${report.p95IntervalMs} ms, ${report.skippedTicks} ticks skipped); longest etcd gap ${report.longestEtcdGapMs} ms, longest swarm gap ${report.longestSwarmGapMs} ms`,
+    );
     console.log(`ec2 e2e: quorum ${JSON.stringify(report)}`);
     expectQuorumKept(report);
   });

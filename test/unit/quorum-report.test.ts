@@ -1,4 +1,4 @@
-// The quorum watcher's verdict on a run of samples (test/support/quorum-watcher.ts): the
+// The quorum watcher's verdict on a run of samples (test/support/quorum-report.ts): the
 // tests that watch a cluster's rafts fail on its longest gap, so a gap must not hide.
 import { describe, expect, it } from 'vitest';
 import { quorumReport, type QuorumSample } from '../support/quorum-watcher.ts';
@@ -32,5 +32,23 @@ describe('quorumReport', () => {
     expect(quorumReport(samples(...Array.from({ length: 30 }, () => 'nn'))).etcdGaps).toEqual([
       expect.objectContaining({ ms: 2_900, detail: expect.stringMatching(/^never had a quorum/) }),
     ]);
+  });
+
+  it('orders samples by their start time: samples that finished out of order give the same gaps', () => {
+    const inOrder = samples('yy', 'yn', 'nn', 'nn', 'yy', 'yy');
+    // Completion order: a slow sample (the first without quorum) finishes last.
+    const finished = [inOrder[0], inOrder[2], inOrder[3], inOrder[4], inOrder[5], inOrder[1]] as QuorumSample[];
+    expect(quorumReport(finished)).toEqual(quorumReport(inOrder));
+    expect(quorumReport(finished)).toMatchObject({ longestEtcdGapMs: 200, longestSwarmGapMs: 300 });
+  });
+
+  it('says the achieved interval: median and 95th percentile of the time between sample starts', () => {
+    // 20 intervals: 18 of 100 ms, then two of 400 ms (the process was busy).
+    const intervals = [...Array.from({ length: 18 }, () => 100), 400, 400];
+    const starts = intervals.reduce((at, ms) => [...at, (at.at(-1) as number) + ms], [1_000_000]);
+    const r = quorumReport(starts.map((at) => ({ at, etcd: true, swarm: true, managers: 3 })).reverse(), 2);
+    expect(r).toMatchObject({ samples: 21, medianIntervalMs: 100, p95IntervalMs: 400, skippedTicks: 2 });
+    expect(quorumReport(samples('yy', 'yy', 'yy'))).toMatchObject({ medianIntervalMs: 100, p95IntervalMs: 100, skippedTicks: 0 });
+    expect(quorumReport([])).toMatchObject({ samples: 0, medianIntervalMs: 0, p95IntervalMs: 0 });
   });
 });
