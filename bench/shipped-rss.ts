@@ -4,8 +4,8 @@
 // used. The ec2 and S3 clients and the Kubernetes client each make one real call, to a
 // loopback port that refuses it (127.0.0.1:1), so the parts an SDK loads at its first
 // request (credential chain, signer, retry strategy, HTTP handler) are counted too. The
-// ec2 figure includes the Docker CA's x509 library, which only a controller reaching its
-// nodes' dockerd over TLS (SWARMKEEPER_DOCKER_TLS_CA) loads.
+// ec2 figure includes the Docker CA's x509 library, which a controller loads when one of
+// its clusters uses docker TLS (it signs its managers' certificates).
 // What is not in these figures: the reconcile cycle's working heap (bench/scale.ts
 // measures it in the sim: add its per-cycle peak), open connections' buffers, and the
 // HTTP server under load.

@@ -2,8 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { isSwarmkeeperError } from '../errors.ts';
 import { silentLogger } from '../log.ts';
 import { resolveSpec } from '../spec/defaults.ts';
-import type { CreateOnceSecret } from '../store/create-once-secret.ts';
-import { loadOrCreateDockerCa, providerForSpec } from './providers.ts';
+import { providerForSpec } from './providers.ts';
 
 describe('providerForSpec', () => {
   it('an ec2 cluster gets the EC2 provider, loaded at its first call (here to a loopback port that refuses it)', async () => {
@@ -34,21 +33,5 @@ describe('providerForSpec', () => {
       if (saved.id === undefined) delete process.env.AWS_ACCESS_KEY_ID;
       if (saved.secret === undefined) delete process.env.AWS_SECRET_ACCESS_KEY;
     }
-  }, 60_000);
-});
-
-describe('loadOrCreateDockerCa', () => {
-  it('creates the cluster CA once and reads the same one back', async () => {
-    let stored: string | undefined;
-    const secret: CreateOnceSecret = {
-      async getOrCreate(create) {
-        stored ??= await create();
-        return stored;
-      },
-    };
-    const first = await loadOrCreateDockerCa(secret, 'prod');
-    const second = await loadOrCreateDockerCa(secret, 'prod');
-    expect(second.caPem).toBe(first.caPem);
-    expect(first.caPem).toMatch(/^-----BEGIN CERTIFICATE-----/);
   }, 60_000);
 });

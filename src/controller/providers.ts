@@ -6,23 +6,12 @@
 import { SwarmkeeperError } from '../errors.ts';
 import { lazyModule } from '../lazy-module.ts';
 import type { Logger } from '../log.ts';
-import type { DockerCa } from '../providers/ec2/docker-ca.ts';
 import type { Provider } from '../providers/provider.ts';
 import { LocalProvider } from '../providers/local/local-provider.ts';
 import type { ResolvedSpec } from '../spec/defaults.ts';
-import type { CreateOnceSecret } from '../store/create-once-secret.ts';
 import { lazyProvider } from './lazy-provider.ts';
 
 const ec2Module = lazyModule('spec.provider.ec2 (the EC2 provider)', () => import('../providers/ec2/ec2-provider.ts'));
-const dockerCaModule = lazyModule(
-  'SWARMKEEPER_DOCKER_TLS_CA (the Docker CA that signs ec2 nodes)',
-  () => import('../providers/ec2/docker-ca.ts'),
-);
-
-/** The cluster's Docker CA (providers/ec2/docker-ca.ts), with its x509 library loaded at the first use. */
-export async function loadOrCreateDockerCa(secret: CreateOnceSecret, cluster: string): Promise<DockerCa> {
-  return (await dockerCaModule()).loadOrCreateDockerCa(secret, cluster);
-}
 
 export interface ProviderWiring {
   readonly logger: Logger;

@@ -13,7 +13,8 @@ import type { ManagementKv } from '../store/management-kv.ts';
 export interface AnswerSources {
   readonly credentials: NodeCredentials;
   readonly kvFor: (cluster: string) => ManagementKv;
-  readonly dockerCa?: (cluster: string) => Promise<DockerCa>;
+  /** The cluster's docker CA; undefined when the cluster does not use docker TLS. */
+  readonly dockerCa?: (cluster: string) => Promise<DockerCa | undefined>;
   readonly clock: () => number;
   readonly log: Logger;
 }
@@ -72,23 +73,41 @@ export async function founderAnswer(src: AnswerSources, asker: Asker): Promise<J
   };
 }
 
+/** withDockerTls when the CA could not be read: the node asks again later. */
+export const CA_UNAVAILABLE = 'ca-unavailable';
+/** withDockerTls when the CA refused the node's CSR. */
+export const CSR_REFUSED = 'csr-refused';
+
 /**
  * `answer` with a docker server certificate for `address` when the manager sent a CSR
- * and the controller reaches managers over TLS; `answer` itself otherwise. Undefined
- * when the CSR was refused (logged here, without the CSR).
+ * and its cluster has a docker CA; `answer` itself otherwise. CSR_REFUSED when the CA
+ * refused the CSR, CA_UNAVAILABLE when the CA could not be read (both logged here,
+ * without the CSR or anything of the CA record).
  */
 export async function withDockerTls(
   src: AnswerSources,
   asker: Asker,
   answer: JoinResponse,
   address: string,
-): Promise<JoinResponse | undefined> {
+): Promise<JoinResponse | typeof CSR_REFUSED | typeof CA_UNAVAILABLE> {
   if (!src.dockerCa || !asker.dockerCsr) return answer;
+  const who = { cluster: asker.cluster, instanceId: asker.instanceId };
+  let ca: DockerCa | undefined;
   try {
-    const ca = await src.dockerCa(asker.cluster);
+    ca = await src.dockerCa(asker.cluster);
+  } catch (err) {
+    src.log.error({ ...who, err }, 'Reading the docker CA failed');
+    return CA_UNAVAILABLE;
+  }
+  if (!ca) {
+    // Its user-data asked for docker TLS (rendered by hand?) while no controller made its cluster a CA.
+    src.log.warn(who, 'A manager asked for a docker certificate, but its cluster has no docker CA: answering without one');
+    return answer;
+  }
+  try {
     return { ...answer, dockerTls: { ca: ca.caPem, cert: await ca.issueServerCert(asker.dockerCsr, address, src.clock()) } };
   } catch (err) {
-    src.log.warn({ cluster: asker.cluster, instanceId: asker.instanceId, err }, 'Refused a docker certificate request');
-    return undefined;
+    src.log.warn({ ...who, err }, 'Refused a docker certificate request');
+    return CSR_REFUSED;
   }
 }

@@ -24,7 +24,15 @@ import { endpointsOf } from '../protocol/cluster-endpoints.ts';
 import type { BootstrapTokenVerifier, NodeCredentials } from '../store/bootstrap-token-port.ts';
 import type { DockerCa } from '../providers/ec2/docker-ca.ts';
 import { BOOTSTRAP_PATH, INITIALIZED_PATH, type ExchangeBody, type InitializedBody } from '../protocol/bootstrap-exchange.ts';
-import { founderAnswer, planJoinAnswer, withDockerTls, type AnswerSources, type PlannedAnswer } from './bootstrap-answer.ts';
+import {
+  CA_UNAVAILABLE,
+  CSR_REFUSED,
+  founderAnswer,
+  planJoinAnswer,
+  withDockerTls,
+  type AnswerSources,
+  type PlannedAnswer,
+} from './bootstrap-answer.ts';
 import { registerEndpointsRoute } from './endpoints-route.ts';
 import { routeLimiter } from './rate-limit.ts';
 
@@ -37,10 +45,11 @@ export interface BootstrapRouteOptions {
   /** Require the request's source address to be the instance's private address (default true). */
   readonly requireSourceAddress?: boolean;
   /**
-   * When the controller reaches managers over TLS TCP: the cluster's docker CA. A
-   * manager that sends a CSR gets a server certificate for its private address.
+   * The cluster's docker CA, undefined when the cluster does not use docker TLS
+   * (src/controller/cluster-docker-tls.ts). A manager that sends a CSR gets a server
+   * certificate for its private address.
    */
-  readonly dockerCa?: (cluster: string) => Promise<DockerCa>;
+  readonly dockerCa?: (cluster: string) => Promise<DockerCa | undefined>;
   readonly logger: Logger;
   readonly clock?: () => number;
   /** Requests per minute per source address (server.ts passes its setting). */
@@ -137,7 +146,8 @@ async function exchangeToken(ctx: RouteContext, body: ExchangeBody, sourceIp: st
   let answer = planned.answer;
   if (instance.role === 'manager' && instance.address) {
     const withTls = await withDockerTls(ctx, body, answer, instance.address);
-    if (!withTls) return badCsr(reply);
+    if (withTls === CSR_REFUSED) return badCsr(reply);
+    if (withTls === CA_UNAVAILABLE) return later(reply, 'the docker CA could not be read; retry');
     answer = withTls;
   }
   if (!(await ctx.opts.tokens.consume(cluster, verdict.id, instanceId))) return refuse(ctx.log, reply, 'used concurrently', fields);
@@ -163,7 +173,8 @@ async function answerFounderAgain(
   const fromClaimant = claim?.instanceId === instanceId && (!ctx.requireSource || normaliseIp(sourceIp) === claim.address);
   if (!fromClaimant || !claim || tokens !== undefined) return undefined;
   const again = await withDockerTls(ctx, body, await founderAnswer(ctx, body), claim.address);
-  if (!again) return badCsr(reply);
+  if (again === CSR_REFUSED) return badCsr(reply);
+  if (again === CA_UNAVAILABLE) return later(reply, 'the docker CA could not be read; retry');
   ctx.log.info({ cluster, instanceId }, 'Answered the initialising manager again');
   return reply.code(200).send(again);
 }

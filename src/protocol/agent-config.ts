@@ -21,4 +21,9 @@ export interface NodeAgentConfig {
   readonly bootstrapToken?: string;
   /** Image of the management container that carries the agent (ec2 cloud-config). */
   readonly agentImage?: string;
+  /**
+   * ec2 managers: dockerd serves its API on :2376 with mutual TLS, from a certificate the
+   * bootstrap exchange issues (the cluster uses docker TLS). Absent: the local socket only.
+   */
+  readonly dockerTls?: boolean;
 }

@@ -211,6 +211,8 @@ export interface BootstrapAgentConfigOptions {
   readonly managementEndpoints: readonly string[];
   readonly prefix: string;
   readonly agentImage?: string;
+  /** Whether the cluster's new managers serve docker over TLS (src/controller/cluster-docker-tls.ts); default no. */
+  readonly dockerTls?: (cluster: string) => Promise<boolean>;
   /**
    * For clusters of other providers (local passes the config on a command line, where a
    * token would be visible): their factory, e.g. localAgentConfig. Without it every
@@ -253,6 +255,7 @@ async function ec2AgentConfig(
       ...(count === undefined ? {} : { instances: count }),
     }),
     ...agentImageOf(spec, opts.agentImage),
+    ...(role === 'manager' && (await opts.dockerTls?.(spec.name)) ? { dockerTls: true } : {}),
   };
 }
 

@@ -9,6 +9,10 @@ import { clusterKeys } from './keys.ts';
 export interface CreateOnceSecret {
   /** The stored value; when there is none yet, `create()`'s, stored first. */
   getOrCreate(create: () => Promise<string>): Promise<string>;
+  /** The stored value, or undefined when none was created; never creates one. */
+  read(): Promise<string | undefined>;
+  /** Whether a value was created, without reading it. */
+  exists(): Promise<boolean>;
 }
 
 /** Name of the cluster's docker CA record under keys.secrets. */
@@ -26,6 +30,12 @@ export function etcdCreateOnceSecret(client: Etcd3, prefix: string, cluster: str
       }
       if (text === null) throw new SwarmkeeperError('Internal', `secret ${name} of cluster ${cluster} vanished right after it was created`);
       return text;
+    },
+    async read() {
+      return (await client.get(key).string()) ?? undefined;
+    },
+    exists() {
+      return client.get(key).exists();
     },
   };
 }

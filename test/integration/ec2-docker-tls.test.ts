@@ -22,6 +22,8 @@ import { DOCKER_CA_SECRET, etcdCreateOnceSecret } from '../../src/store/create-o
 import { Ec2Provider } from '../../src/providers/ec2/ec2-provider.ts';
 import { EtcdBootstrapTokens } from '../../src/store/bootstrap-tokens.ts';
 import { bootstrapRouteApp } from '../support/bootstrap-route.ts';
+import { clusterDockerTls } from '../../src/controller/cluster-docker-tls.ts';
+import { clusterKeys } from '../../src/store/keys.ts';
 import type { JoinResponse } from '../../src/protocol/bootstrap-exchange.ts';
 import type { Instance } from '../../src/model/snapshot.ts';
 
@@ -209,6 +211,50 @@ describe('docker API over TLS with certificates issued at bootstrap', () => {
       });
       expect(good.statusCode).toBe(200);
       expect(good.json<JoinResponse>().dockerTls).toBeUndefined();
+    } finally {
+      await local.close();
+    }
+  });
+
+  it('answers 503 for a CA record it cannot read, without quoting it or using the token up; with no record, answers without TLS', async () => {
+    const tokens = new EtcdBootstrapTokens(client, PREFIX);
+    const token = await tokens.issue({ cluster: 'damaged', role: 'manager', clientToken: 'launch-tls-3', ttlSeconds: 600 });
+    const instance: Instance = {
+      id: 'i-damaged',
+      role: 'manager',
+      state: 'running',
+      launchedAt: 0,
+      address: '127.0.0.1',
+      configHash: 'h',
+      clientToken: 'launch-tls-3',
+      tags: {},
+    };
+    const recordKey = `${clusterKeys(PREFIX, 'damaged').secrets}${DOCKER_CA_SECRET}`;
+    await client.put(recordKey).value('{"key":"MIGHAgEAMBMGByqGSM49-damaged');
+    // A controller on a manager's socket: it signs only for clusters that have a CA record.
+    const onSocket = clusterDockerTls({
+      secretOf: (cluster) => etcdCreateOnceSecret(client, PREFIX, cluster, DOCKER_CA_SECRET),
+      controllerUsesTls: false,
+    });
+    const local = await bootstrapRouteApp({ client, prefix: PREFIX, tokens, instance, dockerCa: onSocket.caOf });
+    const { csr } = await createDockerCsr('127.0.0.1');
+    const ask = () =>
+      local.inject({
+        method: 'POST',
+        url: '/v1/bootstrap',
+        remoteAddress: '127.0.0.1',
+        payload: { cluster: 'damaged', token, instanceId: instance.id, dockerCsr: csr },
+      });
+    try {
+      const refused = await ask();
+      expect(refused.statusCode).toBe(503);
+      expect(refused.headers['retry-after']).toBeDefined();
+      expect(refused.body).not.toContain('MIGHAgEA');
+      await client.delete().key(recordKey);
+      const answered = await ask();
+      expect(answered.statusCode).toBe(200);
+      expect(answered.json<JoinResponse>().dockerTls).toBeUndefined();
+      expect(await etcdCreateOnceSecret(client, PREFIX, 'damaged', DOCKER_CA_SECRET).exists()).toBe(false);
     } finally {
       await local.close();
     }

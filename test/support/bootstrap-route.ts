@@ -15,7 +15,7 @@ export interface BootstrapRouteSetup {
   readonly prefix: string;
   readonly tokens: EtcdBootstrapTokens;
   readonly instance: Instance;
-  readonly dockerCa: (cluster: string) => Promise<DockerCa>;
+  readonly dockerCa: (cluster: string) => Promise<DockerCa | undefined>;
 }
 
 /** A Fastify app with only the bootstrap route registered (not listening yet). */

@@ -17,8 +17,7 @@ import { resolveCluster, type ResolvedSpec } from '../../spec/defaults.ts';
 import type { EtcdBootstrapTokens } from '../../store/bootstrap-tokens.ts';
 import { bootstrapRoute, instanceFinder } from '../../http/bootstrap-route.ts';
 import { EtcdManagementKv } from '../../store/management-kv.ts';
-import { loadOrCreateDockerCa } from '../../controller/providers.ts';
-import { DOCKER_CA_SECRET, etcdCreateOnceSecret } from '../../store/create-once-secret.ts';
+import type { ClusterDockerTls } from '../../controller/cluster-docker-tls.ts';
 import { clustersPrefix } from '../../store/keys.ts';
 
 export interface RunHttpDeps {
@@ -29,6 +28,8 @@ export interface RunHttpDeps {
   readonly providers: ProviderCache;
   readonly prefix: string;
   readonly tokens?: EtcdBootstrapTokens;
+  /** With tokens: which clusters use docker TLS and their CA (the route signs managers' certificates). */
+  readonly dockerTls?: ClusterDockerTls;
   readonly tls?: ServerTls;
   readonly trustedProxies?: readonly string[];
 }
@@ -70,13 +71,8 @@ function bootstrapPlugin(
       tokens,
       findInstance: instanceFinder(specOf, (spec) => deps.providers.get(spec)),
       kvFor: (cluster: string) => EtcdManagementKv.forController(deps.client, deps.prefix, cluster),
-      // Only when the controller reaches managers over TLS (dockerAccessFromEnv).
-      ...(process.env.SWARMKEEPER_DOCKER_TLS_CA
-        ? {
-            dockerCa: (cluster: string) =>
-              loadOrCreateDockerCa(etcdCreateOnceSecret(deps.client, deps.prefix, cluster, DOCKER_CA_SECRET), cluster),
-          }
-        : {}),
+      // Whenever the cluster uses docker TLS, whether or not this controller reaches managers over it.
+      ...(deps.dockerTls ? { dockerCa: deps.dockerTls.caOf } : {}),
       logger: deps.logger,
     },
   };

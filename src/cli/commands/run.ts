@@ -23,6 +23,8 @@ import { ProviderCache } from '../../controller/provider-cache.ts';
 import { providerForSpec } from '../../controller/providers.ts';
 import { EtcdBootstrapTokens, bootstrapAgentConfig } from '../../store/bootstrap-tokens.ts';
 import { localAgentConfig } from '../../controller/agent-config.ts';
+import { clusterDockerTls, controllerUsesDockerTls, type ClusterDockerTls } from '../../controller/cluster-docker-tls.ts';
+import { DOCKER_CA_SECRET, etcdCreateOnceSecret } from '../../store/create-once-secret.ts';
 import { kubeSpecSource, type KubeSpecSource } from '../../kube/kube-source.ts';
 import { attachKubeEvents } from '../../kube/kube-events.ts';
 import { etcdFencedKv } from '../../store/fenced-kv.ts';
@@ -102,7 +104,7 @@ async function runController(opts: RunOptions, cmd: Command): Promise<void> {
   const logger = createLogger({ level: flags.logLevel });
   const client = createEtcdClient(flags.etcd);
   const metrics = createMetrics();
-  const { wired, tokens, kube } = wireRunController(flags, { logger, client, metrics });
+  const { wired, tokens, kube, dockerTls } = wireRunController(flags, { logger, client, metrics });
   const reporters = attachReporters(wired, flags, { logger, metrics, kube });
   let server: FastifyInstance | undefined;
   let stopTlsReload: (() => void) | undefined;
@@ -117,7 +119,7 @@ async function runController(opts: RunOptions, cmd: Command): Promise<void> {
         providers,
         prefix: flags.etcd.prefix,
         ...(flags.webhookToken ? { webhookToken: flags.webhookToken } : {}),
-        ...(tokens ? { tokens } : {}),
+        ...(tokens ? { tokens, dockerTls } : {}),
         ...(flags.tls ? { tls: flags.tls.loaded } : {}),
         ...(flags.trustedProxies ? { trustedProxies: flags.trustedProxies } : {}),
       });
@@ -152,8 +154,13 @@ interface RunParts {
 function wireRunController(
   flags: RunFlags,
   { logger, client, metrics }: RunParts,
-): { wired: WiredController; tokens?: EtcdBootstrapTokens; kube?: KubeSpecSource } {
+): { wired: WiredController; tokens?: EtcdBootstrapTokens; kube?: KubeSpecSource; dockerTls: ClusterDockerTls } {
   const { endpoints, prefix } = flags.etcd;
+  // Shared by launches (user-data) and the bootstrap route (certificates): both follow the cluster's record.
+  const dockerTls = clusterDockerTls({
+    secretOf: (cluster) => etcdCreateOnceSecret(client, prefix, cluster, DOCKER_CA_SECRET),
+    controllerUsesTls: controllerUsesDockerTls(),
+  });
   // ec2 launches carry a one-time bootstrap token instead of secrets; local
   // launches keep passing the management etcd on the agent's command line.
   const tokens = flags.bootstrapUrl ? new EtcdBootstrapTokens(client, prefix) : undefined;
@@ -166,6 +173,7 @@ function wireRunController(
           managementEndpoints: endpoints,
           prefix,
           ...(flags.agentImage ? { agentImage: flags.agentImage } : {}),
+          dockerTls: (cluster) => dockerTls.usesDockerTls(cluster),
           otherProviders: localAgentConfig(endpoints, prefix),
         })
       : undefined;
@@ -183,7 +191,7 @@ function wireRunController(
     ...(flags.identity ? { identity: flags.identity } : {}),
     ...(flags.selfInstanceId ? { cycles: { selfInstanceId: flags.selfInstanceId } } : {}),
   });
-  return { wired, ...(tokens ? { tokens } : {}), ...(kube ? { kube } : {}) };
+  return { wired, ...(tokens ? { tokens } : {}), ...(kube ? { kube } : {}), dockerTls };
 }
 
 /**

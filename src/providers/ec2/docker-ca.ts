@@ -56,10 +56,40 @@ export async function createDockerCa(cluster: string, now = Date.now(), validDay
 export async function loadOrCreateDockerCa(secret: CreateOnceSecret, cluster: string): Promise<DockerCa> {
   try {
     const text = await secret.getOrCreate(async () => JSON.stringify((await createDockerCa(cluster)).stored));
-    return await caFromStored(JSON.parse(text) as StoredCa);
+    return await caFromStored(parseStoredCa(text, cluster));
   } catch (err) {
     throw wrapError(`loading the docker CA of cluster ${cluster}`, err);
   }
+}
+
+/** The cluster's CA when its secret exists; undefined when no CA was ever created (nothing is created here). */
+export async function loadDockerCa(secret: CreateOnceSecret, cluster: string): Promise<DockerCa | undefined> {
+  try {
+    const text = await secret.read();
+    return text === undefined ? undefined : await caFromStored(parseStoredCa(text, cluster));
+  } catch (err) {
+    throw wrapError(`loading the docker CA of cluster ${cluster}`, err);
+  }
+}
+
+/**
+ * The record holds the CA's private key: a record that does not parse is reported
+ * without the parser's message or cause, which quote the text around the fault.
+ */
+function parseStoredCa(text: string, cluster: string): StoredCa {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  const record = parsed as Partial<StoredCa> | undefined;
+  if (typeof record?.cert !== 'string' || typeof record.key !== 'string')
+    throw new SwarmkeeperError(
+      'Corrupt',
+      `the docker CA record of cluster ${cluster} (secrets/docker-ca) is not a {cert, key} JSON record: restore it from a backup of the management etcd`,
+    );
+  return { cert: record.cert, key: record.key };
 }
 
 async function caFromStored(stored: StoredCa): Promise<DockerCa> {

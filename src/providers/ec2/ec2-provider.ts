@@ -121,7 +121,9 @@ export class Ec2Provider implements Provider {
       agent: req.agent,
       units: req.role === 'manager' ? req.spec.managers.units : req.spec.workers.units,
       format: ec2.userDataFormat ?? this.opts.userDataFormat ?? 'cloud-config',
-      dockerTls: !('socketPath' in this.dockerAccess()),
+      // The cluster's record (agent.dockerTls) decides, so a controller on a manager's socket
+      // keeps giving new managers docker TLS; this controller reaching them over TLS needs it too.
+      dockerTls: req.agent.dockerTls === true || !('socketPath' in this.dockerAccess()),
     });
     const tags = instanceTags({
       cluster: req.spec.name,
