@@ -8,22 +8,16 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  CreateSubnetCommand,
-  CreateVpcCommand,
-  DescribeInstanceAttributeCommand,
-  DescribeInstancesCommand,
-  DescribeSecurityGroupsCommand,
-  EC2Client,
-} from '@aws-sdk/client-ec2';
+import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse, stringify } from 'yaml';
+import { stringify } from 'yaml';
 import { exchangeKvOf, type BootstrapFlags } from '../../src/cli/commands/node.ts';
 import { releaseLoopback, reserveLoopback } from '../../src/net/loopback-pool.ts';
 import { makeTestCertificates, type TestCertificates } from '../support/certs.ts';
 import { motoEc2Spec, TEST_REGION, useTestCredentials } from '../support/ec2-fixtures.ts';
 import { startEtcdCluster, type EtcdTestCluster } from '../support/etcd.ts';
 import { startMoto, type MotoServer } from '../support/moto.ts';
+import { joinedLines, launchedCloudConfig, loopbackSubnet, type WrittenFile } from '../support/moto-loopback.ts';
 import { startSwarmkeeperRun, type RunProcess } from '../support/swarmkeeper-run.ts';
 import { until } from '../support/until.ts';
 
@@ -50,14 +44,7 @@ beforeAll(async () => {
   otherCa = makeTestCertificates(dir, [address], { name: 'other' }).caFile;
   ec2 = new EC2Client({ region: TEST_REGION, endpoint: moto.endpoint });
   // A loopback subnet: the instance's private address is one this machine can send from.
-  const vpc = (await ec2.send(new CreateVpcCommand({ CidrBlock: '127.235.0.0/16' }))).Vpc;
-  const subnet = (
-    await ec2.send(
-      new CreateSubnetCommand({ VpcId: vpc?.VpcId, CidrBlock: `127.235.${process.pid % 250}.0/24`, AvailabilityZone: `${TEST_REGION}a` }),
-    )
-  ).Subnet;
-  const sg = ((await ec2.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'vpc-id', Values: [vpc?.VpcId as string] }] })))
-    .SecurityGroups ?? [])[0];
+  const net = await loopbackSubnet(ec2, 235);
   const base = await motoEc2Spec(moto.endpoint);
   const spec = {
     apiVersion: 'swarmkeeper.dev/v1alpha1',
@@ -69,8 +56,8 @@ beforeAll(async () => {
       provider: {
         ec2: {
           ...base,
-          subnetIds: [subnet?.SubnetId],
-          securityGroupIds: [sg?.GroupId],
+          subnetIds: [net.subnetId],
+          securityGroupIds: [net.securityGroupId],
           agentImage: 'registry.example.com/swarmkeeper:0.1.0',
         },
       },
@@ -107,14 +94,8 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 }, 60_000);
 
-interface WriteFile {
-  path: string;
-  content: string;
-  permissions: string;
-}
-
 /** The launched instance and the cloud-config it was given, as moto keeps it. */
-async function launchedNode(): Promise<{ id: string; address: string; files: Map<string, WriteFile>; bootstrapUnit: string }> {
+async function launchedNode(): Promise<{ id: string; address: string; files: Map<string, WrittenFile>; bootstrapUnit: string }> {
   const inst = await until(
     'the controller to launch the manager into moto',
     async () =>
@@ -123,16 +104,12 @@ async function launchedNode(): Promise<{ id: string; address: string; files: Map
       ),
     { timeoutMs: 120_000, intervalMs: 500, context: () => run?.stderr().slice(-3000) ?? '' },
   );
-  const attr = await ec2.send(new DescribeInstanceAttributeCommand({ InstanceId: inst.InstanceId, Attribute: 'userData' }));
-  const doc = parse(Buffer.from(attr.UserData?.Value ?? '', 'base64').toString('utf8')) as {
-    write_files: WriteFile[];
-    coreos: { units: { name: string; content?: string }[] };
-  };
+  const { files, units } = await launchedCloudConfig(ec2, inst.InstanceId as string);
   return {
     id: inst.InstanceId as string,
     address: inst.PrivateIpAddress as string,
-    files: new Map(doc.write_files.map((f) => [f.path, f])),
-    bootstrapUnit: doc.coreos.units.find((u) => u.name === 'swarmkeeper-bootstrap.service')?.content ?? '',
+    files,
+    bootstrapUnit: units.get('swarmkeeper-bootstrap.service') ?? '',
   };
 }
 
@@ -143,7 +120,7 @@ describe('the bootstrap exchange with a private CA', () => {
     const caFile = node.files.get('/etc/swarmkeeper/bootstrap-ca.pem');
     expect(caFile?.permissions).toBe('0644');
     expect(caFile?.content.trim()).toBe(readFileSync(certs.caFile, 'utf8').trim());
-    expect(node.bootstrapUnit.replace(/\\\n\s*/g, ' ')).toContain(
+    expect(joinedLines(node.bootstrapUnit)).toContain(
       `--bootstrap-url https://${address}:8443 --bootstrap-token-file /etc/swarmkeeper/bootstrap-token --bootstrap-ca-file /etc/swarmkeeper/bootstrap-ca.pem`,
     );
 

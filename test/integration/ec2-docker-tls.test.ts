@@ -28,6 +28,11 @@ import type { JoinResponse } from '../../src/protocol/bootstrap-exchange.ts';
 import type { Instance } from '../../src/model/snapshot.ts';
 
 const PREFIX = '/sk-tls';
+
+/** A running manager of launch `clientToken`, as the provider would list it. */
+function runningManager(id: string, clientToken: string, at: string): Instance {
+  return { id, role: 'manager', state: 'running', launchedAt: 0, address: at, configHash: 'h', clientToken, tags: {} };
+}
 let etcd: EtcdTestCluster;
 let client: Etcd3;
 let address: string;
@@ -66,16 +71,7 @@ describe('docker API over TLS with certificates issued at bootstrap', () => {
   it('a manager gets a server certificate at bootstrap; the controller reaches its dockerd with a client certificate', async () => {
     const tokens = new EtcdBootstrapTokens(client, PREFIX);
     const token = await tokens.issue({ cluster: 'prod', role: 'manager', clientToken: 'launch-tls-1', ttlSeconds: 600 });
-    const instance: Instance = {
-      id: 'i-tls',
-      role: 'manager',
-      state: 'running',
-      launchedAt: 0,
-      address,
-      configHash: 'h',
-      clientToken: 'launch-tls-1',
-      tags: {},
-    };
+    const instance = runningManager('i-tls', 'launch-tls-1', address);
     app = await bootstrapRouteApp({
       client,
       prefix: PREFIX,
@@ -173,16 +169,7 @@ describe('docker API over TLS with certificates issued at bootstrap', () => {
   it('refuses a request that is not a valid CSR, without using the token up', async () => {
     const tokens = new EtcdBootstrapTokens(client, PREFIX);
     const token = await tokens.issue({ cluster: 'csr', role: 'manager', clientToken: 'launch-tls-2', ttlSeconds: 600 });
-    const instance: Instance = {
-      id: 'i-csr',
-      role: 'manager',
-      state: 'running',
-      launchedAt: 0,
-      address: '127.0.0.1',
-      configHash: 'h',
-      clientToken: 'launch-tls-2',
-      tags: {},
-    };
+    const instance = runningManager('i-csr', 'launch-tls-2', '127.0.0.1');
     const local = await bootstrapRouteApp({
       client,
       prefix: PREFIX,
@@ -219,16 +206,7 @@ describe('docker API over TLS with certificates issued at bootstrap', () => {
   it('answers 503 for a CA record it cannot read, without quoting it or using the token up; with no record, answers without TLS', async () => {
     const tokens = new EtcdBootstrapTokens(client, PREFIX);
     const token = await tokens.issue({ cluster: 'damaged', role: 'manager', clientToken: 'launch-tls-3', ttlSeconds: 600 });
-    const instance: Instance = {
-      id: 'i-damaged',
-      role: 'manager',
-      state: 'running',
-      launchedAt: 0,
-      address: '127.0.0.1',
-      configHash: 'h',
-      clientToken: 'launch-tls-3',
-      tags: {},
-    };
+    const instance = runningManager('i-damaged', 'launch-tls-3', '127.0.0.1');
     const recordKey = `${clusterKeys(PREFIX, 'damaged').secrets}${DOCKER_CA_SECRET}`;
     await client.put(recordKey).value('{"key":"MIGHAgEAMBMGByqGSM49-damaged');
     // A controller on a manager's socket: it signs only for clusters that have a CA record.

@@ -14,14 +14,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  CreateSubnetCommand,
-  CreateVpcCommand,
-  DescribeInstanceAttributeCommand,
-  DescribeInstancesCommand,
-  DescribeSecurityGroupsCommand,
-  EC2Client,
-} from '@aws-sdk/client-ec2';
+import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { exchangeKvOf, type BootstrapFlags } from '../../src/cli/commands/node.ts';
@@ -32,6 +25,7 @@ import { makeTestCertificates, type TestCertificates } from '../support/certs.ts
 import { motoEc2Spec, TEST_REGION, useTestCredentials } from '../support/ec2-fixtures.ts';
 import { startEtcdCluster, type EtcdTestCluster } from '../support/etcd.ts';
 import { startMoto, type MotoServer } from '../support/moto.ts';
+import { joinedLines, launchedCloudConfig, loopbackSubnet, type WrittenFile } from '../support/moto-loopback.ts';
 import { startSwarmkeeperRun, type RunProcess } from '../support/swarmkeeper-run.ts';
 import { until } from '../support/until.ts';
 
@@ -84,14 +78,7 @@ beforeAll(async () => {
   certs = makeTestCertificates(dir, [address]);
   ec2 = new EC2Client({ region: TEST_REGION, endpoint: moto.endpoint });
   // A loopback subnet: the instances' private addresses are ones this machine can send from.
-  const vpc = (await ec2.send(new CreateVpcCommand({ CidrBlock: '127.237.0.0/16' }))).Vpc;
-  const subnet = (
-    await ec2.send(
-      new CreateSubnetCommand({ VpcId: vpc?.VpcId, CidrBlock: `127.237.${process.pid % 250}.0/24`, AvailabilityZone: `${TEST_REGION}a` }),
-    )
-  ).Subnet;
-  const sg = ((await ec2.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'vpc-id', Values: [vpc?.VpcId as string] }] })))
-    .SecurityGroups ?? [])[0];
+  const net = await loopbackSubnet(ec2, 237);
   const base = await motoEc2Spec(moto.endpoint);
   const env = stackEnvironment({
     secrets: {
@@ -124,7 +111,7 @@ beforeAll(async () => {
       spec: {
         managers: { count: 1 },
         workers: { count: 0 },
-        provider: { ec2: { ...base, subnetIds: [subnet?.SubnetId], securityGroupIds: [sg?.GroupId] } },
+        provider: { ec2: { ...base, subnetIds: [net.subnetId], securityGroupIds: [net.securityGroupId] } },
       },
     };
     writeFileSync(join(dir, `${name}.yaml`), stringify(spec));
@@ -165,7 +152,7 @@ afterAll(async () => {
 interface LaunchedNode {
   readonly id: string;
   readonly address: string;
-  readonly files: Map<string, { path: string; content: string }>;
+  readonly files: Map<string, WrittenFile>;
   readonly units: Map<string, string>;
 }
 
@@ -186,16 +173,10 @@ async function launchedManager(cluster: string): Promise<LaunchedNode> {
       ).Reservations?.flatMap((r) => r.Instances ?? [])[0],
     { timeoutMs: 120_000, intervalMs: 500, context: () => run?.stderr().slice(-3000) ?? '' },
   );
-  const attr = await ec2.send(new DescribeInstanceAttributeCommand({ InstanceId: inst.InstanceId, Attribute: 'userData' }));
-  const doc = parse(Buffer.from(attr.UserData?.Value ?? '', 'base64').toString('utf8')) as {
-    write_files: { path: string; content: string }[];
-    coreos: { units: { name: string; content?: string }[] };
-  };
   return {
     id: inst.InstanceId as string,
     address: inst.PrivateIpAddress as string,
-    files: new Map(doc.write_files.map((f) => [f.path, f])),
-    units: new Map(doc.coreos.units.map((u) => [u.name, u.content ?? ''])),
+    ...(await launchedCloudConfig(ec2, inst.InstanceId as string)),
   };
 }
 
@@ -243,7 +224,7 @@ describe('a controller configured as the shipped stack', () => {
   it("gives a new manager of a cluster that uses docker TLS a certificate for its address signed by the cluster's CA", async () => {
     const node = await launchedManager(TLS_CLUSTER);
     expect(node.address).toMatch(/^127\.237\./);
-    const bootstrapUnit = (node.units.get('swarmkeeper-bootstrap.service') ?? '').replace(/\\\n\s*/g, ' ');
+    const bootstrapUnit = joinedLines(node.units.get('swarmkeeper-bootstrap.service') ?? '');
     expect(bootstrapUnit).toContain('--docker-tls-dir /etc/swarmkeeper/tls');
     expect(node.units.has('swarmkeeper-docker-tls.path')).toBe(true);
 
@@ -278,9 +259,7 @@ describe('a controller configured as the shipped stack', () => {
 
   it('gives no docker TLS to a cluster that never used it, and makes it no CA', async () => {
     const node = await launchedManager(PLAIN_CLUSTER);
-    expect((node.units.get('swarmkeeper-bootstrap.service') ?? '').replace(/\\\n\s*/g, ' ')).not.toContain(
-      '--docker-tls-dir /etc/swarmkeeper/tls',
-    );
+    expect(joinedLines(node.units.get('swarmkeeper-bootstrap.service') ?? '')).not.toContain('--docker-tls-dir /etc/swarmkeeper/tls');
     expect(node.units.has('swarmkeeper-docker-tls.path')).toBe(false);
     // An agent that asks anyway (user-data rendered by hand with --docker-tls) joins without a certificate.
     const tlsDir = join(dir, PLAIN_CLUSTER, 'tls');
