@@ -1,0 +1,141 @@
+// swarmkeeper's side of bench/converge-ec2.ts, set up exactly as the EC2 end-to-end test
+// sets it up: the controller container from the management image (bootstrap exchange
+// over HTTPS with a private CA, management etcd with TLS and a password, mutual TLS to
+// the managers' docker API), the node fleet booting every instance it launches into moto
+// from its own user-data. Timed from the spec's apply to the status saying Ready with
+// every node healthy (the e2e's convergence test), with each node's phases read from its
+// journal and the status, and the controller's and agents' log lines for a trace.
+import { EtcdClusterStore } from '../src/store/etcd-store.ts';
+import { getCondition } from '../src/spec/conditions.ts';
+import { runControllerContainer, type E2eWorld } from '../test/support/ec2-e2e-world.ts';
+import { runEc2NodeFleet } from '../test/support/ec2-node-fleet.ts';
+import type { PublishedImage } from '../test/support/management-image.ts';
+import { controllerLeads } from '../test/support/https-get.ts';
+import { aSwarmCluster } from '../test/support/spec-fixtures.ts';
+import { until } from '../test/support/until.ts';
+import { describeLogLine, readNodeJournal, summarisePhase, type PhaseSummary } from './ec2-node-timeline.ts';
+
+export interface Ec2SwarmkeeperOptions {
+  readonly managers: 1 | 3 | 5 | 7;
+  readonly workers: number;
+  readonly image: PublishedImage;
+}
+
+export interface TraceLine {
+  /** ms from the apply */
+  readonly at: number;
+  readonly text: string;
+}
+
+export interface Ec2SwarmkeeperResult {
+  readonly totalMs: number;
+  /** ms from the apply; per-node phases as {all, median}. */
+  readonly phases: Record<string, number | PhaseSummary | undefined>;
+  /** Docker restarts per node after its first start (the managers' restart once their TLS certificate is written). */
+  readonly dockerRestarts: number[];
+  readonly trace: TraceLine[];
+}
+
+const NODE_UNITS = ['swarmkeeper-node-env.service', 'docker.service', 'swarmkeeper-bootstrap.service', 'swarmkeeper-docker-tls.service'];
+
+export async function runEc2Swarmkeeper(world: E2eWorld, cluster: string, opts: Ec2SwarmkeeperOptions): Promise<Ec2SwarmkeeperResult> {
+  const controller = await runControllerContainer(world, opts.image.local, opts.image.remote);
+  const caFile = world.bootstrap?.caFile ?? '';
+  // As bench/converge.ts: the clock starts with a leading controller, not with its start.
+  await until('the controller container to lead', async () => (await controllerLeads(controller.baseUrl, caFile)) === true, {
+    timeoutMs: 120_000,
+    intervalMs: 250,
+  });
+  const fleet = runEc2NodeFleet({ endpoint: world.moto.endpoint, region: world.ec2.region, cluster });
+  world.fleet = fleet;
+  const store = new EtcdClusterStore(world.client, { prefix: world.prefix, ownsClient: false });
+  const joinedAt = new Map<string, number>();
+  const t0 = Date.now();
+  await store.apply(
+    aSwarmCluster({
+      name: cluster,
+      spec: {
+        managers: { count: opts.managers },
+        workers: { count: opts.workers },
+        provider: { ec2: world.ec2 },
+        healing: { unhealthyAfterSeconds: 10, nodeStartupTimeoutSeconds: 600, minHealthySeconds: 0 },
+      },
+    }),
+  );
+  const outcome = await until<{ at: number } | { fatal: string }>(
+    `${cluster} converged to ${opts.managers}+${opts.workers}`,
+    async () => {
+      if (fleet.errors.length > 0) return { fatal: `node fleet: ${fleet.errors.join('; ')}` };
+      if (!(await controller.running())) return { fatal: `the controller container exited:\n${await controller.logs()}` };
+      const stored = await store.get(cluster);
+      const s = stored?.status;
+      for (const n of s?.nodes ?? []) if (n.healthy && !joinedAt.has(n.instanceId)) joinedAt.set(n.instanceId, Date.now());
+      if (!s || s.observedGeneration !== stored?.cluster.metadata.generation) return undefined;
+      const ready = getCondition(s.conditions, 'Ready')?.status === 'True';
+      const all = opts.managers + opts.workers;
+      const ok = ready && s.managers?.ready === opts.managers && s.workers?.ready === opts.workers && (s.nodes ?? []).length === all;
+      return ok && { at: Date.now() };
+    },
+    { timeoutMs: 900_000, intervalMs: 250 },
+  );
+  if ('fatal' in outcome) throw new Error(outcome.fatal);
+  const nodes = [...fleet.nodes.values()];
+  const journals = await Promise.all(nodes.map((n) => readNodeJournal(n.node.root, NODE_UNITS)));
+  const controllerLog = await world.dockerOutput(['logs', 'swarmkeeper-controller']).catch(() => '');
+  return {
+    totalMs: outcome.at - t0,
+    phases: {
+      instanceRunning: summarisePhase(
+        nodes.map((n) => n.seenAt),
+        t0,
+      ),
+      nodeBooted: summarisePhase(
+        nodes.map((n) => n.bootedAt),
+        t0,
+      ),
+      dockerUp: summarisePhase(
+        journals.map((j) => j.starts('docker.service')[0]),
+        t0,
+      ),
+      // The bootstrap unit counts as started once its ExecStartPre pulled the image.
+      imagePulledAgentStarted: summarisePhase(
+        journals.map((j) => j.starts('swarmkeeper-bootstrap.service')[0]),
+        t0,
+      ),
+      healthyInStatus: summarisePhase(
+        nodes.map((n) => joinedAt.get(n.instanceId)),
+        t0,
+      ),
+    },
+    dockerRestarts: journals.map((j) => Math.max(0, j.starts('docker.service').length - 1)),
+    trace: traceLines(
+      t0,
+      outcome.at,
+      controllerLog,
+      nodes.map((n, i) => ({ name: n.address, journal: journals[i] })),
+    ),
+  };
+}
+
+/** Controller log lines, node unit starts and agent lines on one clock (ms from the apply). */
+function traceLines(
+  t0: number,
+  until: number,
+  controllerLog: string,
+  nodes: { name: string; journal: Awaited<ReturnType<typeof readNodeJournal>> | undefined }[],
+): TraceLine[] {
+  const lines: TraceLine[] = [];
+  for (const raw of controllerLog.split('\n')) {
+    if (!raw.startsWith('{')) continue;
+    const time = (JSON.parse(raw) as { time?: number }).time;
+    if (time !== undefined && time >= t0 && time <= until) lines.push({ at: time - t0, text: `controller ${describeLogLine(raw)}` });
+  }
+  for (const { name, journal } of nodes) {
+    for (const unit of NODE_UNITS)
+      for (const at of journal?.starts(unit) ?? []) if (at <= until) lines.push({ at: at - t0, text: `${name} started ${unit}` });
+    for (const l of journal?.lines ?? [])
+      if (l.unit === 'swarmkeeper-bootstrap.service' && l.at <= until)
+        lines.push({ at: l.at - t0, text: `${name} ${describeLogLine(l.message)}` });
+  }
+  return lines.sort((a, b) => a.at - b.at);
+}
