@@ -13,7 +13,7 @@ import type { PublishedImage } from '../test/support/management-image.ts';
 import { controllerLeads } from '../test/support/https-get.ts';
 import { aSwarmCluster } from '../test/support/spec-fixtures.ts';
 import { until } from '../test/support/until.ts';
-import { describeLogLine, readNodeJournal, summarisePhase, type PhaseSummary } from './ec2-node-timeline.ts';
+import { describeLogLine, readNodeJournal, summarisePhase, type NodeJournal, type PhaseSummary } from './ec2-node-timeline.ts';
 
 export interface Ec2SwarmkeeperOptions {
   readonly managers: 1 | 3 | 5 | 7;
@@ -81,31 +81,23 @@ export async function runEc2Swarmkeeper(world: E2eWorld, cluster: string, opts: 
   if ('fatal' in outcome) throw new Error(outcome.fatal);
   const nodes = [...fleet.nodes.values()];
   const journals = await Promise.all(nodes.map((n) => readNodeJournal(n.node.root, NODE_UNITS)));
+  const phase = (times: readonly (number | undefined)[]): PhaseSummary | undefined => summarisePhase(times, t0);
   const controllerLog = await world.dockerOutput(['logs', 'swarmkeeper-controller']).catch(() => '');
   return {
     totalMs: outcome.at - t0,
     phases: {
-      instanceRunning: summarisePhase(
-        nodes.map((n) => n.seenAt),
-        t0,
-      ),
-      nodeBooted: summarisePhase(
-        nodes.map((n) => n.bootedAt),
-        t0,
-      ),
-      dockerUp: summarisePhase(
-        journals.map((j) => j.starts('docker.service')[0]),
-        t0,
-      ),
+      instanceRunning: phase(nodes.map((n) => n.seenAt)),
+      nodeBooted: phase(nodes.map((n) => n.bootedAt)),
+      dockerUp: phase(journals.map((j) => j.starts('docker.service')[0])),
       // The bootstrap unit counts as started once its ExecStartPre pulled the image.
-      imagePulledAgentStarted: summarisePhase(
-        journals.map((j) => j.starts('swarmkeeper-bootstrap.service')[0]),
-        t0,
+      imagePulledAgentStarted: phase(journals.map((j) => j.starts('swarmkeeper-bootstrap.service')[0])),
+      agentStarting: phase(journals.map((j) => firstAgentLine(j, 'Starting node agent'))),
+      // Managers only: docker restarted to serve the certificate the exchange brought.
+      managersDockerRestartedForTls: phase(
+        journals.filter((j) => j.starts('docker.service').length > 1).map((j) => j.starts('docker.service')[1]),
       ),
-      healthyInStatus: summarisePhase(
-        nodes.map((n) => joinedAt.get(n.instanceId)),
-        t0,
-      ),
+      nodeSaysJoined: phase(journals.map((j) => firstAgentLine(j, 'Node joined'))),
+      healthyInStatus: phase(nodes.map((n) => joinedAt.get(n.instanceId))),
     },
     dockerRestarts: journals.map((j) => Math.max(0, j.starts('docker.service').length - 1)),
     trace: traceLines(
@@ -117,12 +109,20 @@ export async function runEc2Swarmkeeper(world: E2eWorld, cluster: string, opts: 
   };
 }
 
+/** When the node agent first logged a message starting with `prefix`. */
+function firstAgentLine(journal: NodeJournal, prefix: string): number | undefined {
+  return journal.lines.find((l) => l.unit === 'swarmkeeper-bootstrap.service' && describeLogLine(l.message).startsWith(prefix))?.at;
+}
+
+/** docker pull's per-layer progress: noise in a timeline (its Digest and Status lines stay). */
+const PULL_PROGRESS = /^[0-9a-f]{12}: (Pulling fs layer|Waiting|Verifying Checksum|Download complete|Pull complete|Already exists)$/;
+
 /** Controller log lines, node unit starts and agent lines on one clock (ms from the apply). */
 function traceLines(
   t0: number,
   until: number,
   controllerLog: string,
-  nodes: { name: string; journal: Awaited<ReturnType<typeof readNodeJournal>> | undefined }[],
+  nodes: { name: string; journal: NodeJournal | undefined }[],
 ): TraceLine[] {
   const lines: TraceLine[] = [];
   for (const raw of controllerLog.split('\n')) {
@@ -134,7 +134,7 @@ function traceLines(
     for (const unit of NODE_UNITS)
       for (const at of journal?.starts(unit) ?? []) if (at <= until) lines.push({ at: at - t0, text: `${name} started ${unit}` });
     for (const l of journal?.lines ?? [])
-      if (l.unit === 'swarmkeeper-bootstrap.service' && l.at <= until)
+      if (l.unit === 'swarmkeeper-bootstrap.service' && l.at <= until && !PULL_PROGRESS.test(l.message))
         lines.push({ at: l.at - t0, text: `${name} ${describeLogLine(l.message)}` });
   }
   return lines.sort((a, b) => a.at - b.at);

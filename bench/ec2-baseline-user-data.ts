@@ -22,8 +22,6 @@ const KEPT_UNITS = new Set(['swarmkeeper-node-env.service', 'docker.service', 'd
 export interface BaselineUserDataInput {
   readonly cluster: string;
   readonly role: Role;
-  /** The image whose reference the rendering checks (the baseline pulls it by script, not by a unit). */
-  readonly image: string;
   /** A manager's TLS files, issued for its pinned private address. */
   readonly tls?: { readonly caPem: string; readonly certPem: string; readonly keyPem: string };
 }
