@@ -7,8 +7,11 @@
 // journal and the status, and the controller's and agents' log lines for a trace.
 import { EtcdClusterStore } from '../src/store/etcd-store.ts';
 import { getCondition } from '../src/spec/conditions.ts';
-import { runControllerContainer, type E2eWorld } from '../test/support/ec2-e2e-world.ts';
-import { runEc2NodeFleet } from '../test/support/ec2-node-fleet.ts';
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runControllerContainer, type ControllerContainer, type E2eWorld } from '../test/support/ec2-e2e-world.ts';
+import { runEc2NodeFleet, type Ec2NodeFleet } from '../test/support/ec2-node-fleet.ts';
 import type { PublishedImage } from '../test/support/management-image.ts';
 import { controllerLeads } from '../test/support/https-get.ts';
 import { aSwarmCluster } from '../test/support/spec-fixtures.ts';
@@ -48,6 +51,26 @@ export async function runEc2Swarmkeeper(world: E2eWorld, cluster: string, opts: 
   });
   const fleet = runEc2NodeFleet({ endpoint: world.moto.endpoint, region: world.ec2.region, cluster });
   world.fleet = fleet;
+  try {
+    return await timeConvergence(world, cluster, opts, fleet);
+  } finally {
+    // Nothing of this side keeps running while the other side is timed.
+    await fleet.stop();
+    world.fleet = undefined;
+    const log = await world.dockerOutput(['logs', 'swarmkeeper-controller']).catch(() => '');
+    if (log) writeFileSync(join(tmpdir(), `sk-bench-ec2-controller-${process.pid}.log`), log);
+    await world.docker(['rm', '-f', 'swarmkeeper-controller']).catch(() => undefined);
+  }
+}
+
+/** From the apply to Ready with every node healthy; the phases read from the nodes before they go. */
+async function timeConvergence(
+  world: E2eWorld,
+  cluster: string,
+  opts: Ec2SwarmkeeperOptions,
+  fleet: Ec2NodeFleet,
+): Promise<Ec2SwarmkeeperResult> {
+  const controller = world.controller as ControllerContainer;
   const store = new EtcdClusterStore(world.client, { prefix: world.prefix, ownsClient: false });
   const joinedAt = new Map<string, number>();
   const t0 = Date.now();

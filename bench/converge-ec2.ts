@@ -54,11 +54,14 @@ const BASELINE_CLUSTER = 'handmade';
 const PREFIX = '/swarmkeeper';
 
 interface RunFigures {
+  order: string;
   baselineMs: number;
   swarmkeeperMs: number;
   ratio: number;
   baselinePhases: Ec2BaselineResult['phases'];
   swarmkeeperPhases: Ec2SwarmkeeperResult['phases'];
+  /** 1-minute load average at the start and the end of each side's timing. */
+  load1: { baseline: [number, number]; swarmkeeper: [number, number] };
   swarmkeeperDockerRestarts: number[];
   uptimeAtStart: string;
   uptimeAtEnd: string;
@@ -85,26 +88,41 @@ function uptime(): string {
   }
 }
 
+const load1 = (): number => Math.round((loadavg()[0] ?? 0) * 10) / 10;
+
+async function withLoad<T>(side: () => Promise<T>): Promise<T & { load1: [number, number] }> {
+  const atStart = load1();
+  const result = await side();
+  return { ...result, load1: [atStart, load1()] };
+}
+
 async function oneRun(r: number): Promise<RunFigures> {
   const uptimeAtStart = uptime();
   const world = await startE2eWorld(CLUSTER, PREFIX);
   try {
     const image = await publishManagementImage(world);
     const dockerCa = await loadOrCreateDockerCa(etcdCreateOnceSecret(world.client, PREFIX, CLUSTER, DOCKER_CA_SECRET), CLUSTER);
-    const baseline = values['skip-baseline']
-      ? { totalMs: Number.NaN, phases: {} }
-      : await runEc2Baseline(world, { cluster: BASELINE_CLUSTER, managers, workers, image: image.remote, dockerCa });
-    process.stderr.write(`run ${r + 1}: baseline ${baseline.totalMs} ms (${uptime()})\n`);
-    const sk = await runEc2Swarmkeeper(world, CLUSTER, { managers, workers, image });
+    const timeBaseline = async (): Promise<Ec2BaselineResult> =>
+      values['skip-baseline']
+        ? { totalMs: Number.NaN, phases: {} }
+        : runEc2Baseline(world, { cluster: BASELINE_CLUSTER, managers, workers, image: image.remote, dockerCa });
+    const timeSwarmkeeper = (): Promise<Ec2SwarmkeeperResult> => runEc2Swarmkeeper(world, CLUSTER, { managers, workers, image });
+    // Odd runs time swarmkeeper first: neither side always meets a cold page cache or the other's leftovers.
+    const baselineFirst = r % 2 === 0;
+    const baseline = baselineFirst ? await withLoad(timeBaseline) : undefined;
+    const sk = await withLoad(timeSwarmkeeper);
+    const base = baseline ?? (await withLoad(timeBaseline));
+    process.stderr.write(`run ${r + 1}: baseline ${base.totalMs} ms, swarmkeeper ${sk.totalMs} ms (${uptime()})\n`);
     if (values.trace) for (const l of sk.trace) process.stderr.write(`${String(Math.round(l.at)).padStart(7)} ms  ${l.text}\n`);
     const uptimeAtEnd = uptime();
-    process.stderr.write(`run ${r + 1}: swarmkeeper ${sk.totalMs} ms (${uptimeAtEnd})\n`);
     return {
-      baselineMs: baseline.totalMs,
+      order: baselineFirst ? 'baseline first' : 'swarmkeeper first',
+      baselineMs: base.totalMs,
       swarmkeeperMs: sk.totalMs,
-      ratio: Math.round((sk.totalMs / baseline.totalMs) * 100) / 100,
-      baselinePhases: baseline.phases,
+      ratio: Math.round((sk.totalMs / base.totalMs) * 100) / 100,
+      baselinePhases: base.phases,
       swarmkeeperPhases: sk.phases,
+      load1: { baseline: base.load1, swarmkeeper: sk.load1 },
       swarmkeeperDockerRestarts: sk.dockerRestarts,
       uptimeAtStart,
       uptimeAtEnd,
