@@ -47,6 +47,8 @@ interface Launched {
 export async function runEc2Baseline(world: E2eWorld, opts: Ec2BaselineOptions): Promise<Ec2BaselineResult> {
   const ec2 = new EC2Client({ region: world.ec2.region, endpoint: world.ec2.endpoint });
   const fleet = runEc2NodeFleet({ endpoint: world.moto.endpoint, region: world.ec2.region, cluster: opts.cluster });
+  // The world's fleet while this side runs: an interrupted bench's world.stop() removes its nodes.
+  world.fleet = fleet;
   const clients: Etcd3[] = [];
   try {
     const managerAddresses = await pinnedAddresses(ec2, world.ec2.subnetIds[0] as string, opts.managers);
@@ -90,6 +92,7 @@ export async function runEc2Baseline(world: E2eWorld, opts: Ec2BaselineOptions):
   } finally {
     for (const c of clients) c.close();
     await fleet.stop();
+    world.fleet = undefined;
     ec2.destroy();
   }
 }

@@ -16,6 +16,7 @@ import type { PublishedImage } from '../test/support/management-image.ts';
 import { controllerLeads } from '../test/support/https-get.ts';
 import { aSwarmCluster } from '../test/support/spec-fixtures.ts';
 import { until } from '../test/support/until.ts';
+import { fleetProblem } from './ec2-node-script.ts';
 import { describeLogLine, readNodeJournal, summarisePhase, type NodeJournal, type PhaseSummary } from './ec2-node-timeline.ts';
 
 export interface Ec2SwarmkeeperOptions {
@@ -88,7 +89,8 @@ async function timeConvergence(
   const outcome = await until<{ at: number } | { fatal: string }>(
     `${cluster} converged to ${opts.managers}+${opts.workers}`,
     async () => {
-      if (fleet.errors.length > 0) return { fatal: `node fleet: ${fleet.errors.join('; ')}` };
+      const problem = fleetProblem(fleet);
+      if (problem) return { fatal: problem };
       if (!(await controller.running())) return { fatal: `the controller container exited:\n${await controller.logs()}` };
       const stored = await store.get(cluster);
       const s = stored?.status;

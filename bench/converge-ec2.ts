@@ -23,7 +23,7 @@
 import { execFileSync } from 'node:child_process';
 import { availableParallelism, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { startE2eWorld } from '../test/support/ec2-e2e-world.ts';
+import { startE2eWorld, type E2eWorld } from '../test/support/ec2-e2e-world.ts';
 import { publishManagementImage } from '../test/support/management-image.ts';
 import { useTestCredentials } from '../test/support/ec2-fixtures.ts';
 import { loadOrCreateDockerCa } from '../src/providers/ec2/docker-ca.ts';
@@ -96,9 +96,19 @@ async function withLoad<T>(side: () => Promise<T>): Promise<T & { load1: [number
   return { ...result, load1: [atStart, load1()] };
 }
 
+/** The world of the run under way: an interrupted bench stops it (nodes, peers, containers) before it exits. */
+let current: E2eWorld | undefined;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    process.stderr.write(`converge-ec2: ${signal}: stopping the run's world\n`);
+    void (current?.stop() ?? Promise.resolve()).finally(() => process.exit(130));
+  });
+}
+
 async function oneRun(r: number): Promise<RunFigures> {
   const uptimeAtStart = uptime();
   const world = await startE2eWorld(CLUSTER, PREFIX);
+  current = world;
   try {
     const image = await publishManagementImage(world);
     const dockerCa = await loadOrCreateDockerCa(etcdCreateOnceSecret(world.client, PREFIX, CLUSTER, DOCKER_CA_SECRET), CLUSTER);
@@ -128,6 +138,7 @@ async function oneRun(r: number): Promise<RunFigures> {
       uptimeAtEnd,
     };
   } finally {
+    current = undefined;
     await world.stop();
   }
 }

@@ -41,7 +41,17 @@ export function nodeScript(fleet: Ec2NodeFleet, image: string, marks: Map<string
       p = (async () => {
         const n = await until(`instance ${id} booted by the fleet`, () => bootedOrFailed(fleet, id), WAIT);
         if (n instanceof Error) throw n;
-        await until(`docker on ${id}`, async () => (await docker(n, ['version', '--format', '{{.Server.Version}}'])).trim() !== '', WAIT);
+        // A node that dies while docker comes up ends the run at once, not at the deadline.
+        const up = await until(
+          `docker on ${id}`,
+          async () => {
+            const problem = fleetProblem(fleet);
+            if (problem) return new Error(problem);
+            return (await docker(n, ['version', '--format', '{{.Server.Version}}'])).trim() !== '';
+          },
+          WAIT,
+        );
+        if (up instanceof Error) throw up;
         mark(id, 'dockerUp');
         return n;
       })();
@@ -99,10 +109,29 @@ export async function checkManagerTls(world: E2eWorld, managers: readonly string
   }
 }
 
-/** The fleet's node for `id`, or the fleet's boot failures (which end the run at once). */
+/** The fleet's node for `id`, or what went wrong with the fleet (which ends the run at once). */
 function bootedOrFailed(fleet: Ec2NodeFleet, id: string): FleetNode | Error | undefined {
-  if (fleet.errors.length > 0) return new Error(`node fleet: ${fleet.errors.join('; ')}`);
-  return fleet.nodes.get(id);
+  const problem = fleetProblem(fleet);
+  return problem ? new Error(problem) : fleet.nodes.get(id);
+}
+
+/** A booted node's systemd-nspawn gets its PID 1 going well within this, even on a loaded machine. */
+const INIT_GRACE_MS = 15_000;
+
+/**
+ * The fleet's boot failures, or a node whose systemd-nspawn is gone (the fleet does not
+ * watch its nodes after the boot: such a node would only be noticed at the cluster's
+ * startup timeout, minutes later). Undefined while all is well.
+ */
+export function fleetProblem(fleet: Ec2NodeFleet): string | undefined {
+  if (fleet.errors.length > 0) return `node fleet: ${fleet.errors.join('; ')}`;
+  for (const n of fleet.nodes.values()) {
+    if (n.node.initPid() === undefined && Date.now() - n.bootedAt > INIT_GRACE_MS) {
+      const console = n.node.console().trim().split('\n').slice(-5).join('\n');
+      return `node ${n.instanceId} (${n.address}) is not running; its console ends with:\n${console}`;
+    }
+  }
+  return undefined;
 }
 
 function timeout(ms: number): Promise<never> {
