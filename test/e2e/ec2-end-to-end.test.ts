@@ -297,7 +297,7 @@ describe.sequential(`ec2 end to end, nodes booted from their own user-data (${FU
     watcher = undefined;
     if (!report) throw new Error('no quorum report');
     console.log(
-      `ec2 e2e: quorum sampled ${report.samples} times, every ${report.medianIntervalMs} ms (median; p95 ${report.p95IntervalMs} ms, ${report.skippedTicks} ticks skipped); longest etcd gap ${report.longestEtcdGapMs} ms, longest swarm gap ${report.longestSwarmGapMs} ms`,
+      `ec2 e2e: quorum sampled ${report.samples} times, every ${report.medianIntervalMs} ms (median; p95 ${report.p95IntervalMs} ms, ${report.skippedTicks} ticks skipped; longest stall of the test's process ${report.longestStallMs} ms, ${report.inconclusiveSamples} samples inconclusive); longest etcd gap ${report.longestEtcdGapMs} ms, longest swarm gap ${report.longestSwarmGapMs} ms`,
     );
     console.log(`ec2 e2e: quorum ${JSON.stringify(report)}`);
     expectQuorumKept(report);

@@ -28,6 +28,12 @@ export interface QuorumReport {
   readonly p95IntervalMs: number;
   /** Ticks with no sample because too many samples were still waiting on their checks. */
   readonly skippedTicks: number;
+  /** Samples without quorum left out because the watcher's own process stalled while they ran. */
+  readonly inconclusiveSamples: number;
+  /** The longest such stall (ms): a time the watcher could not see. */
+  readonly longestStallMs: number;
+  /** Stalls longer than a second, oldest first. */
+  readonly stalls: readonly { readonly at: string; readonly ms: number }[];
   /** Longest run of samples without an etcd quorum, after etcd first had one; all of the sampling when it never had one (ms). */
   readonly longestEtcdGapMs: number;
   readonly longestSwarmGapMs: number;
@@ -43,7 +49,17 @@ interface Gaps {
   readonly runs: QuorumGap[];
 }
 
-export function quorumReport(unordered: readonly QuorumSample[], skippedTicks = 0): QuorumReport {
+/** How the sampling went, besides the samples (quorum-sampler.ts). */
+export interface SamplingCounts {
+  readonly skippedTicks: number;
+  readonly inconclusiveSamples: number;
+  /** When the watcher's own process stalled (ms since the epoch). */
+  readonly stalls: readonly { readonly from: number; readonly to: number }[];
+}
+
+const NOTHING_MISSED: SamplingCounts = { skippedTicks: 0, inconclusiveSamples: 0, stalls: [] };
+
+export function quorumReport(unordered: readonly QuorumSample[], counts: SamplingCounts = NOTHING_MISSED): QuorumReport {
   const samples = [...unordered].sort((a, b) => a.at - b.at);
   const e = gapsOf(samples, (s) => s.etcd);
   const w = gapsOf(samples, (s) => s.swarm);
@@ -52,7 +68,10 @@ export function quorumReport(unordered: readonly QuorumSample[], skippedTicks = 
     samples: samples.length,
     medianIntervalMs: percentile(intervals, 50),
     p95IntervalMs: percentile(intervals, 95),
-    skippedTicks,
+    skippedTicks: counts.skippedTicks,
+    inconclusiveSamples: counts.inconclusiveSamples,
+    longestStallMs: Math.max(0, ...counts.stalls.map((x) => x.to - x.from)),
+    stalls: counts.stalls.filter((x) => x.to - x.from > 1000).map((x) => ({ at: new Date(x.from).toISOString(), ms: x.to - x.from })),
     longestEtcdGapMs: e.longest,
     longestSwarmGapMs: w.longest,
     etcdFailures: e.failures,

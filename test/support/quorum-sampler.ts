@@ -9,7 +9,14 @@
 //   asks the latest list: listing instances (a DescribeInstances on EC2) costs more than
 //   a tick;
 // - at most `maxInFlight` samples wait on their checks at once (each check has its own
-//   timeout, so a sample always ends); a tick beyond that bound is skipped and counted.
+//   timeout, so a sample always ends); a tick beyond that bound is skipped and counted;
+// - the watcher shares its process with the test, whose synchronous calls (a node's
+//   Ignition run, a mount) can hold the event loop for seconds: a tick that comes more
+//   than `stallMs` late marks a stall, a time the watcher could not see. A sample without
+//   quorum that lived through a stall is inconclusive (its checks may have timed out on
+//   the watcher's clock, not the peer's) and is dropped and counted, never taken for a
+//   gap; a lost quorum does not end with the stall, so the samples after it still show
+//   it. A sample with quorum is evidence whatever its timing, and is kept.
 import type { QuorumSample } from './quorum-report.ts';
 
 /** What one sample found, before the sampler stamps it with its start time and list size. */
@@ -21,17 +28,33 @@ export interface QuorumProbe {
 
 export interface QuorumSamplerOptions<M> {
   readonly intervalMs: number;
+  /** A tick this much later than due marks a stall of the watcher's own process. */
+  readonly stallMs: number;
   readonly listEveryMs: number;
   readonly maxInFlight: number;
   /** The cluster's running managers. A failed listing keeps the last list. */
   readonly listManagers: () => Promise<readonly M[]>;
-  /** Checks both rafts through `managers`; resolves once every check settled. */
+  /** Checks both rafts through `managers`; each check bounded by its own timeout. */
   readonly probe: (managers: readonly M[]) => Promise<QuorumProbe>;
 }
 
 export interface QuorumSampling {
   readonly samples: readonly QuorumSample[];
   readonly skippedTicks: number;
+  /** Samples without quorum dropped because the watcher stalled while they ran. */
+  readonly inconclusiveSamples: number;
+  /** The stalls of the watcher's process, oldest first: times it could not see. */
+  readonly stalls: readonly Stall[];
+}
+
+export interface Stall {
+  readonly from: number;
+  readonly to: number;
+}
+
+interface TimedSample {
+  readonly sample: QuorumSample;
+  readonly endedAt: number;
 }
 
 export interface QuorumSampler {
@@ -40,7 +63,8 @@ export interface QuorumSampler {
 }
 
 export function startQuorumSampler<M>(o: QuorumSamplerOptions<M>): QuorumSampler {
-  const samples: QuorumSample[] = [];
+  const samples: TimedSample[] = [];
+  const stalls: Stall[] = [];
   const inFlight = new Set<Promise<void>>();
   let managers: readonly M[] | undefined;
   let running = true;
@@ -73,7 +97,7 @@ export function startQuorumSampler<M>(o: QuorumSamplerOptions<M>): QuorumSampler
       .probe(list)
       .catch((err: unknown) => ({ etcd: false, swarm: false, etcdDetail: `probe failed: ${(err as Error).message}` }))
       .then((p) => {
-        samples.push({ at, managers: list.length, ...p });
+        samples.push({ sample: { at, managers: list.length, ...p }, endedAt: Date.now() });
       })
       .finally(() => inFlight.delete(done));
     inFlight.add(done);
@@ -83,6 +107,9 @@ export function startQuorumSampler<M>(o: QuorumSamplerOptions<M>): QuorumSampler
   let tick = 0;
   const onTick = (): void => {
     if (!running) return;
+    const now = Date.now();
+    const due = start + tick * o.intervalMs;
+    if (now - due > o.stallMs) stalls.push({ from: due, to: now });
     // No sample before the first list: nothing is known to ask yet.
     if (managers !== undefined) {
       if (inFlight.size >= o.maxInFlight) skippedTicks++;
@@ -101,7 +128,14 @@ export function startQuorumSampler<M>(o: QuorumSamplerOptions<M>): QuorumSampler
       timers.clear();
       // A listing still under way is left to finish on its own: no sample needs it now.
       await Promise.all([...inFlight]);
-      return { samples: [...samples], skippedTicks };
+      return { ...judged(samples, stalls), skippedTicks, stalls: [...stalls] };
     },
   };
+}
+
+/** Drops the samples without quorum that lived through a stall (see the top of the file). */
+function judged(samples: readonly TimedSample[], stalls: readonly Stall[]): { samples: QuorumSample[]; inconclusiveSamples: number } {
+  const stalled = (t: TimedSample): boolean => stalls.some((x) => x.from < t.endedAt && x.to > t.sample.at);
+  const kept = samples.filter((t) => (t.sample.etcd && t.sample.swarm) || !stalled(t));
+  return { samples: kept.map((t) => t.sample), inconclusiveSamples: samples.length - kept.length };
 }

@@ -46,8 +46,23 @@ describe('quorumReport', () => {
     // 20 intervals: 18 of 100 ms, then two of 400 ms (the process was busy).
     const intervals = [...Array.from({ length: 18 }, () => 100), 400, 400];
     const starts = intervals.reduce((at, ms) => [...at, (at.at(-1) as number) + ms], [1_000_000]);
-    const r = quorumReport(starts.map((at) => ({ at, etcd: true, swarm: true, managers: 3 })).reverse(), 2);
-    expect(r).toMatchObject({ samples: 21, medianIntervalMs: 100, p95IntervalMs: 400, skippedTicks: 2 });
+    const r = quorumReport(starts.map((at) => ({ at, etcd: true, swarm: true, managers: 3 })).reverse(), {
+      skippedTicks: 2,
+      inconclusiveSamples: 1,
+      stalls: [
+        { from: 1_000_500, to: 1_001_400 },
+        { from: 1_002_000, to: 1_002_400 },
+      ],
+    });
+    expect(r).toMatchObject({
+      samples: 21,
+      medianIntervalMs: 100,
+      p95IntervalMs: 400,
+      skippedTicks: 2,
+      inconclusiveSamples: 1,
+      longestStallMs: 900,
+    });
+    expect(r.stalls).toEqual([]); // none over a second
     expect(quorumReport(samples('yy', 'yy', 'yy'))).toMatchObject({ medianIntervalMs: 100, p95IntervalMs: 100, skippedTicks: 0 });
     expect(quorumReport([])).toMatchObject({ samples: 0, medianIntervalMs: 0, p95IntervalMs: 0 });
   });

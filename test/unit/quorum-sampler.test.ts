@@ -24,6 +24,7 @@ describe('startQuorumSampler', () => {
     let n = 0;
     const sampler = startQuorumSampler({
       intervalMs: 100,
+      stallMs: 750,
       listEveryMs: 1000,
       maxInFlight: 40,
       listManagers: async () => ['m1', 'm2', 'm3'],
@@ -50,6 +51,7 @@ describe('startQuorumSampler', () => {
     let listings = 0;
     const sampler = startQuorumSampler({
       intervalMs: 100,
+      stallMs: 750,
       listEveryMs: 1000,
       maxInFlight: 40,
       // The first listing is quick; later ones take 600 ms, like DescribeInstances on a loaded machine.
@@ -73,6 +75,7 @@ describe('startQuorumSampler', () => {
     let listings = 0;
     const sampler = startQuorumSampler({
       intervalMs: 100,
+      stallMs: 750,
       listEveryMs: 1000,
       maxInFlight: 5,
       listManagers: async () => {
@@ -96,9 +99,37 @@ describe('startQuorumSampler', () => {
     expect(samples.every((s) => s.managers === 1 && !s.etcd && s.etcdDetail === 'm1: timeout')).toBe(true);
   });
 
+  it('leaves out a sample without quorum that lived through a stall of its own process, and says how long the stall was', async () => {
+    let phase: 'healthy' | 'slow' = 'healthy';
+    const sampler = startQuorumSampler({
+      intervalMs: 100,
+      stallMs: 750,
+      listEveryMs: 1000,
+      maxInFlight: 40,
+      listManagers: async () => ['m1'],
+      // While slow, a check times out after 1.5 s: no answer, no quorum.
+      probe: () => (phase === 'slow' ? after(1_500, { etcd: false, swarm: false, etcdDetail: 'm1: timeout' }) : Promise.resolve(healthy)),
+    });
+    await vi.advanceTimersByTimeAsync(1_000);
+    phase = 'slow';
+    await vi.advanceTimersByTimeAsync(250); // the samples of 1100 and 1200 ms wait on their checks
+    // The test's process holds the event loop for 3 s (a synchronous call): the clock moves, no timer runs.
+    vi.setSystemTime(Date.now() + 3_000);
+    phase = 'healthy';
+    await vi.advanceTimersByTimeAsync(2_000);
+    const sampling = await stopped(sampler);
+    expect(sampling.inconclusiveSamples).toBe(2);
+    expect(sampling.samples.every((s) => s.etcd && s.swarm)).toBe(true);
+    const r = quorumReport(sampling.samples, sampling);
+    expect(r).toMatchObject({ longestEtcdGapMs: 0, longestSwarmGapMs: 0, inconclusiveSamples: 2 });
+    expect(r.longestStallMs).toBeGreaterThanOrEqual(3_000);
+    expect(r.stalls).toEqual([{ at: new Date(1_001_300).toISOString(), ms: r.longestStallMs }]);
+  });
+
   it('records a probe that failed as a sample without quorum, so that a broken check cannot hide a gap', async () => {
     const sampler = startQuorumSampler({
       intervalMs: 100,
+      stallMs: 750,
       listEveryMs: 1000,
       maxInFlight: 40,
       listManagers: async () => ['m1'],
