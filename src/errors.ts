@@ -18,7 +18,8 @@ export const ERROR_CODES = {
   Usage: 'The command line is wrong: an unknown flag, a missing argument.',
   Precondition: 'A step re-checked its precondition against a fresh observation and it no longer holds.',
   QuorumAtRisk: 'The step would cost etcd or swarm its quorum and was refused.',
-  Corrupt: 'Stored data (a backup) failed its checksum or is truncated: it is refused and nothing was changed.',
+  Corrupt:
+    'Stored data (a backup, a docker CA record) failed its checksum, is truncated or does not parse: it is refused and nothing was changed.',
   Timeout: 'A wait (swarmkeeper wait, apply --wait, delete --wait) ended before its condition was met.',
   NotProgressing: 'A wait (apply --wait) ended early: the cluster cannot reach the goal by itself (Frozen or Degraded for too long).',
   Internal: 'A bug: an invariant of swarmkeeper itself did not hold.',

@@ -25,6 +25,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   node: async () => (await import('./commands/node.ts')).registerNode,
   completion: async () => (await import('./commands/completion.ts')).registerCompletion,
   'render-cloud-config': async () => (await import('./commands/render-cloud-config.ts')).registerRenderCloudConfig,
+  'docker-cert': async () => (await import('./commands/docker-cert.ts')).registerDockerCert,
 };
 
 /**

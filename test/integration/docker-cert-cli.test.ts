@@ -1,0 +1,129 @@
+// `swarmkeeper docker-cert` as a user runs it (bin/swarmkeeper.js in a child process,
+// a real management etcd): it writes the cluster's docker CA and a client certificate
+// signed by it (openssl verifies it), creates the CA record when the cluster has none (the
+// cluster then uses docker TLS), never overwrites files, never prints a key, and refuses an
+// unknown cluster and a cluster that is not ec2 without creating anything.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { clusterDockerTls } from '../../src/controller/cluster-docker-tls.ts';
+import { DOCKER_CA_SECRET, etcdCreateOnceSecret } from '../../src/store/create-once-secret.ts';
+import { EtcdClusterStore } from '../../src/store/etcd-store.ts';
+import { startEtcdCluster, type EtcdTestCluster } from '../support/etcd.ts';
+
+const BIN = new URL('../../bin/swarmkeeper.js', import.meta.url).pathname;
+const PREFIX = '/sk-docker-cert';
+let etcd: EtcdTestCluster;
+let dir: string;
+
+const spec = (name: string, provider: Record<string, unknown>) => ({
+  apiVersion: 'swarmkeeper.dev/v1alpha1',
+  kind: 'SwarmCluster',
+  metadata: { name },
+  spec: { managers: { count: 1 }, workers: { count: 0 }, provider },
+});
+
+function sk(args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [BIN, '--etcd-endpoints', etcd.endpoints.join(','), '--prefix', PREFIX, ...args], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+async function caRecordExists(cluster: string): Promise<boolean> {
+  const client = etcd.client();
+  try {
+    return await etcdCreateOnceSecret(client, PREFIX, cluster, DOCKER_CA_SECRET).exists();
+  } finally {
+    client.close();
+  }
+}
+
+beforeAll(async () => {
+  etcd = await startEtcdCluster({ size: 1 });
+  dir = mkdtempSync(join(tmpdir(), 'sk-docker-cert-'));
+  const store = new EtcdClusterStore(etcd.client(), { prefix: PREFIX });
+  await store.apply(
+    spec('prod', {
+      ec2: {
+        region: 'eu-west-1',
+        imageId: 'ami-0123456789abcdef0',
+        subnetIds: ['subnet-0123456789abcdef0'],
+        securityGroupIds: ['sg-0123456789abcdef0'],
+      },
+    }),
+  );
+  await store.apply(spec('lab', { local: {} }));
+  await store.close();
+}, 120_000);
+
+afterAll(async () => {
+  await etcd?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('swarmkeeper docker-cert', () => {
+  it("writes the cluster's CA and a client certificate it signed, and prints the settings that point at them", async () => {
+    expect(await caRecordExists('prod')).toBe(false);
+    const out = join(dir, 'prod');
+    const r = sk(['docker-cert', 'prod', '--out-dir', out]);
+    expect(r.stderr).toContain(`wrote ${out}/ca.pem`);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(
+      `SWARMKEEPER_DOCKER_TLS_CA=${out}/ca.pem\nSWARMKEEPER_DOCKER_TLS_CERT=${out}/cert.pem\nSWARMKEEPER_DOCKER_TLS_KEY=${out}/key.pem\n`,
+    );
+    expect(r.stdout + r.stderr).not.toContain('PRIVATE KEY');
+    expect(statSync(join(out, 'key.pem')).mode & 0o777).toBe(0o600);
+    expect(readFileSync(join(out, 'key.pem'), 'utf8')).toContain('PRIVATE KEY');
+    expect(execFileSync('openssl', ['verify', '-CAfile', join(out, 'ca.pem'), join(out, 'cert.pem')], { encoding: 'utf8' })).toContain(
+      ': OK',
+    );
+    const ext = execFileSync('openssl', ['x509', '-in', join(out, 'cert.pem'), '-noout', '-subject', '-ext', 'extendedKeyUsage'], {
+      encoding: 'utf8',
+    });
+    expect(ext).toContain('CN = swarmkeeper-controller');
+    expect(ext).toContain('TLS Web Client Authentication');
+    // The CA is the cluster's record, which now says the cluster uses docker TLS.
+    const client = etcd.client();
+    try {
+      const onSocket = clusterDockerTls({
+        secretOf: (cluster) => etcdCreateOnceSecret(client, PREFIX, cluster, DOCKER_CA_SECRET),
+        controllerUsesTls: false,
+      });
+      expect(await onSocket.usesDockerTls('prod')).toBe(true);
+      expect((await onSocket.caOf('prod'))?.caPem).toBe(readFileSync(join(out, 'ca.pem'), 'utf8'));
+    } finally {
+      client.close();
+    }
+    // A second operator gets a certificate of the same CA.
+    const other = join(dir, 'alice');
+    expect(sk(['docker-cert', 'prod', '--out-dir', other, '--common-name', 'alice']).code).toBe(0);
+    expect(readFileSync(join(other, 'ca.pem'), 'utf8')).toBe(readFileSync(join(out, 'ca.pem'), 'utf8'));
+    expect(readFileSync(join(other, 'cert.pem'), 'utf8')).not.toBe(readFileSync(join(out, 'cert.pem'), 'utf8'));
+  });
+
+  it('never overwrites: files already in --out-dir are a usage error and stay as they were', () => {
+    const out = join(dir, 'prod');
+    const before = readFileSync(join(out, 'key.pem'), 'utf8');
+    const r = sk(['docker-cert', 'prod', '--out-dir', out]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`${out}/ca.pem, ${out}/cert.pem, ${out}/key.pem already exist`);
+    expect(readFileSync(join(out, 'key.pem'), 'utf8')).toBe(before);
+  });
+
+  it('refuses an unknown cluster and a cluster that is not ec2, creating nothing', async () => {
+    const missing = sk(['docker-cert', 'nope', '--out-dir', join(dir, 'nope')]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('"nope" not found');
+    const local = sk(['docker-cert', 'lab', '--out-dir', join(dir, 'lab')]);
+    expect(local.code).toBe(1);
+    expect(local.stderr).toContain('cluster lab uses provider local');
+    expect(existsSync(join(dir, 'nope'))).toBe(false);
+    expect(existsSync(join(dir, 'lab'))).toBe(false);
+    expect(await caRecordExists('nope')).toBe(false);
+    expect(await caRecordExists('lab')).toBe(false);
+  });
+});
