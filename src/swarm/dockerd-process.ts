@@ -13,12 +13,11 @@
 // under exec-root (x/containerd/containerd.sock.ttrpc, x/libnetwork/<12 hex>.sock), so `dir` must be short
 // (/tmp/sk-xxxx style); startDockerd refuses a longer one with a clear error.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
-import { request } from 'node:http';
+import { closeSync, mkdirSync, openSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { SwarmkeeperError } from '../errors.ts';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { cmdlineOf, isAlive, readPidFile, signal, stopByPidFile, terminate, waitGone } from '../process/process-control.ts';
+import { pingSocket, stopContainerdOf, waitUntilAnswering } from './dockerd-readiness.ts';
 
 // Re-exported: the local provider and the tests import these from here.
 export { isAlive } from '../process/process-control.ts';
@@ -101,6 +100,27 @@ function installExitHook(): void {
 }
 
 export async function startDockerd(opts: StartDockerdOptions): Promise<DockerdProcess> {
+  const spawned = await spawnNodeDockerd(opts);
+  await spawned.answering;
+  return spawned.process;
+}
+
+/** A dockerd spawned, not yet known to answer. */
+export interface SpawnedDockerd {
+  readonly process: DockerdProcess;
+  /**
+   * Settles when the dockerd answers /_ping, or rejects as startDockerd fails (it exited
+   * first; it did not answer by readyTimeoutMs and was stopped; `signal` was aborted).
+   */
+  readonly answering: Promise<void>;
+}
+
+/**
+ * Spawns a node's dockerd and returns at once, as a cloud API returns a pending
+ * instance; `answering` says when it is up. The local provider's launches use it, so a
+ * reconcile cycle is not held while nodes boot.
+ */
+export async function spawnNodeDockerd(opts: StartDockerdOptions & { readonly signal?: AbortSignal }): Promise<SpawnedDockerd> {
   const paths = dockerdPaths(opts.dir);
   checkCanStart(opts, paths);
   installExitHook();
@@ -118,13 +138,16 @@ export async function startDockerd(opts: StartDockerdOptions): Promise<DockerdPr
   const dropHook = (): void => {
     attachedPids.delete(pid);
   };
-  try {
-    await waitUntilAnswering(child, opts, paths);
-  } catch (err) {
-    dropHook();
-    throw err;
-  }
-  return {
+  const answering = waitUntilAnswering({
+    ...paths,
+    instanceId: opts.instanceId,
+    pid,
+    running: () => isAlive(pid) && child.exitCode === null,
+    timeoutMs: opts.readyTimeoutMs ?? 90_000,
+    ...(opts.signal ? { signal: opts.signal } : {}),
+  });
+  answering.catch(dropHook);
+  const dockerd: DockerdProcess = {
     ...paths,
     pid,
     address: opts.address,
@@ -132,15 +155,16 @@ export async function startDockerd(opts: StartDockerdOptions): Promise<DockerdPr
     stop: async (timeoutMs = 30_000) => {
       dropHook();
       await terminate(pid, { timeoutMs });
-      await stopContainerd(paths);
+      await stopContainerdOf(paths.execRoot);
     },
     kill: async () => {
       dropHook();
       signal(pid, 'SIGKILL');
       await waitGone(pid, 30_000);
-      await stopContainerd(paths);
+      await stopContainerdOf(paths.execRoot);
     },
   };
+  return { process: dockerd, answering };
 }
 
 /** Refuses, before anything is touched, what could not work or would disturb another node's dockerd. */
@@ -212,29 +236,9 @@ function spawnDockerd(opts: StartDockerdOptions, paths: DockerdPaths): ChildProc
   }
 }
 
-/**
- * Polls /_ping until dockerd answers. A dockerd that exits first, or does not answer by
- * the deadline (then stopped with its containerd), fails the start with its log's tail.
- */
-async function waitUntilAnswering(child: ChildProcess, opts: StartDockerdOptions, paths: DockerdPaths): Promise<void> {
-  const pid = child.pid as number;
-  const deadline = Date.now() + (opts.readyTimeoutMs ?? 90_000);
-  while (!(await ping(paths.socketPath))) {
-    if (!isAlive(pid) || child.exitCode !== null) {
-      throw new SwarmkeeperError('Unavailable', `dockerd for ${opts.instanceId} exited before answering: ${logTail(paths.logFile)}`);
-    }
-    if (Date.now() > deadline) {
-      await terminate(pid, { timeoutMs: 10_000 });
-      await stopContainerd(paths);
-      throw new SwarmkeeperError('Unavailable', `dockerd for ${opts.instanceId} did not answer /_ping in time: ${logTail(paths.logFile)}`);
-    }
-    await sleep(200);
-  }
-}
-
 /** Whether the dockerd of `dir` answers its API. */
 export function pingDockerd(dir: string): Promise<boolean> {
-  return ping(dockerdPaths(dir).socketPath);
+  return pingSocket(dockerdPaths(dir).socketPath);
 }
 
 /**
@@ -245,20 +249,23 @@ export function dockerdPid(dir: string): number | undefined {
   return readLivePid(dockerdPaths(dir));
 }
 
-/** Stops the dockerd of `dir` by its pid file (SIGTERM, then SIGKILL); resolves when none runs. */
-export async function stopDockerd(dir: string, timeoutMs = 30_000): Promise<void> {
-  const paths = dockerdPaths(dir);
-  await stopByPidFile(paths.pidFile, { isOurs: (cmdline) => isDockerdOf(cmdline, paths), timeoutMs });
-  await stopContainerd(paths);
+/**
+ * Whether `pid`, taken when the dockerd of `dir` was spawned (before dockerd writes its
+ * pid file), still is that dockerd.
+ */
+export function isDockerdPidOf(pid: number, dir: string): boolean {
+  return isAlive(pid) && isDockerdOf(cmdlineOf(pid), dockerdPaths(dir));
 }
 
-/** dockerd's own containerd normally dies with it (parent-death signal); make sure. */
-async function stopContainerd(paths: DockerdPaths): Promise<void> {
-  // No grace: its dockerd is gone. An exiting containerd (parent-death signal) is waited out.
-  await stopByPidFile(`${paths.execRoot}/containerd/containerd.pid`, {
-    isOurs: (cmdline) => cmdline.includes(paths.execRoot),
-    timeoutMs: 0,
-  });
+/**
+ * Stops the dockerd of `dir` by its pid file (SIGTERM, then SIGKILL), and the one
+ * spawned as `spawnedPid` if it has not written its pid file yet; resolves when none runs.
+ */
+export async function stopDockerd(dir: string, timeoutMs = 30_000, spawnedPid?: number): Promise<void> {
+  const paths = dockerdPaths(dir);
+  await stopByPidFile(paths.pidFile, { isOurs: (cmdline) => isDockerdOf(cmdline, paths), timeoutMs });
+  if (spawnedPid !== undefined && isDockerdPidOf(spawnedPid, dir)) await terminate(spawnedPid, { timeoutMs });
+  await stopContainerdOf(paths.execRoot);
 }
 
 function readLivePid(paths: DockerdPaths): number | undefined {
@@ -269,25 +276,4 @@ function readLivePid(paths: DockerdPaths): number | undefined {
 
 function isDockerdOf(cmdline: string, paths: DockerdPaths): boolean {
   return cmdline.includes('dockerd') && cmdline.includes(paths.socketPath);
-}
-
-function ping(socketPath: string): Promise<boolean> {
-  return new Promise((res) => {
-    const req = request({ socketPath, path: '/_ping', method: 'GET', timeout: 2_000 }, (resp) => {
-      resp.resume();
-      res(resp.statusCode === 200);
-    });
-    req.on('timeout', () => req.destroy());
-    req.on('error', () => res(false));
-    req.end();
-  });
-}
-
-function logTail(file: string): string {
-  try {
-    const lines = readFileSync(file, 'utf8').trim().split('\n');
-    return `last log lines of ${file}:\n${lines.slice(-8).join('\n')}`;
-  } catch {
-    return `no log at ${file}`;
-  }
 }

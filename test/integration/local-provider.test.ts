@@ -97,7 +97,11 @@ describe('LocalProvider (real dockerd, etcd and node agents)', () => {
   it('launches a manager whose agent starts etcd and initialises the swarm', async () => {
     const { manager, launched } = await theManager();
     expect(launched).toHaveLength(1);
-    expect(manager).toMatchObject({ role: 'manager', state: 'running', statusChecksOk: true, clientToken: 'local-it-g1-m0' });
+    // The launch returns at the spawn, as RunInstances does: pending until dockerd answers.
+    expect(manager).toMatchObject({ role: 'manager', state: 'pending', clientToken: 'local-it-g1-m0' });
+    expect(manager).not.toHaveProperty('statusChecksOk');
+    const listed = (await provider.list(CLUSTER)).find((i) => i.id === manager.id);
+    expect(listed).toMatchObject({ state: 'running', statusChecksOk: true });
     expect(manager.address).toMatch(new RegExp(`^127\\.${BLOCK}\\.\\d+\\.\\d+$`));
     expect(provider.etcdClientUrl(manager)).toBe(`http://${manager.address}:2379`);
     const etcd = new Etcd3({ hosts: [provider.etcdClientUrl(manager)] });
@@ -158,7 +162,10 @@ describe('LocalProvider (real dockerd, etcd and node agents)', () => {
     // A worker of a cluster of its own: its dockerd runs whether or not it joins a swarm.
     const cluster = 'local-it-kill';
     const [worker] = (await provider.launch(launchRequest('worker', 'local-it-kill-w0', cluster))) as [Instance];
-    expect(worker.state).toBe('running');
+    await eventually(
+      'the worker listed as running',
+      async () => (await provider.list(cluster)).find((i) => i.id === worker.id)?.state === 'running',
+    );
     process.kill(pidIn(join(baseDir, 'n', worker.id, 'd.pid')), 'SIGKILL');
     await eventually(
       'the worker listed as stopped',
@@ -192,6 +199,8 @@ describe('LocalProvider (real dockerd, etcd and node agents)', () => {
     const token = 'it-crash-mid-launch';
     const [first] = await crashed.launch(launchRequest('worker', token, cluster));
     if (!first) throw new Error('no instance launched');
+    // Up, so its dockerd has written the pid file a restarted provider stops it by.
+    await eventually('the first dockerd up', async () => (await crashed.list(cluster)).find((i) => i.id === first.id)?.state === 'running');
     await crashed.close();
     const recordFile = join(baseDir, 'state', cluster, `${first.id}.json`);
     const rec = JSON.parse(readFileSync(recordFile, 'utf8')) as Record<string, unknown>;
@@ -203,18 +212,58 @@ describe('LocalProvider (real dockerd, etcd and node agents)', () => {
 
       const again = await restarted.launch(launchRequest('worker', token, cluster));
       expect(again.map((i) => i.id)).toEqual([first.id]);
-      expect(again[0]?.state).toBe('running');
-      // The half-started dockerd was replaced, not left running beside a second one.
-      expect(pidIn(join(String(rec.nodeDir), 'd.pid'))).not.toBe(halfStarted);
-      expect(existsSync(`/proc/${halfStarted}`) && !readFileSync(`/proc/${halfStarted}/stat`, 'utf8').includes(') Z ')).toBe(false);
+      expect(again[0]?.state).toBe('pending');
       await eventually(
         'the finished instance to list as running',
         async () => (await restarted.list(cluster)).find((i) => i.id === first.id)?.state === 'running',
       );
+      // The half-started dockerd was replaced, not left running beside a second one.
+      expect(pidIn(join(String(rec.nodeDir), 'd.pid'))).not.toBe(halfStarted);
+      expect(existsSync(`/proc/${halfStarted}`) && !readFileSync(`/proc/${halfStarted}/stat`, 'utf8').includes(') Z ')).toBe(false);
       await restarted.terminate(cluster, first.id);
     } finally {
       await restarted.close();
     }
+  });
+
+  it('settles a node left booting by a controller that stopped: pending, then running, never started twice', async () => {
+    const cluster = 'local-it-boot';
+    const token = 'it-left-booting';
+    const launcher = new LocalProvider({ baseDir, addressBlock: BLOCK });
+    const [node] = await launcher.launch(launchRequest('worker', token, cluster));
+    if (!node) throw new Error('no instance launched');
+    expect(node.state).toBe('pending');
+    // The launcher goes away at once: its wait for the first answer ends with it.
+    await launcher.close();
+    const recordFile = join(baseDir, 'state', cluster, `${node.id}.json`);
+    const spawned = (JSON.parse(readFileSync(recordFile, 'utf8')) as { pids: { dockerd: number } }).pids.dockerd;
+    const next = new LocalProvider({ baseDir, addressBlock: BLOCK });
+    try {
+      // A repeat of the launch (the journal resuming it) returns the node and starts nothing.
+      expect((await next.launch(launchRequest('worker', token, cluster))).map((i) => [i.id, i.state === 'terminated'])).toEqual([
+        [node.id, false],
+      ]);
+      await eventually(
+        'the node listed as running',
+        async () => (await next.list(cluster)).find((i) => i.id === node.id)?.state === 'running',
+      );
+      expect(JSON.parse(readFileSync(recordFile, 'utf8'))).toMatchObject({ phase: 'running', pids: { dockerd: spawned } });
+      expect(pidIn(join(baseDir, 'n', node.id, 'd.pid'))).toBe(spawned);
+      await next.terminate(cluster, node.id);
+      expect(processesNaming(node.id)).toEqual([]);
+    } finally {
+      await next.close();
+    }
+  });
+
+  it('terminates a node still booting: no process is left', async () => {
+    const cluster = 'local-it-boot-term';
+    const [node] = await provider.launch(launchRequest('manager', 'it-term-booting', cluster));
+    if (!node) throw new Error('no instance launched');
+    await provider.terminate(cluster, node.id);
+    expect(processesNaming(node.id)).toEqual([]);
+    expect(existsSync(join(baseDir, 'n', node.id))).toBe(false);
+    expect(await provider.list(cluster)).toEqual([]);
   });
 
   it('terminates: no process, no mount, no directory, address released; a second terminate is a no-op', async () => {

@@ -11,7 +11,8 @@
 // Records are written whole to a temporary file and renamed, so a reader never sees half
 // a record. A record is written BEFORE any process starts (phase 'launching'): a crash
 // mid-launch leaves a record the controller sees (and cleans up as never joined), never
-// an untracked process.
+// an untracked process. Once the processes are spawned it says 'booting' with their
+// pids, and 'running' from its dockerd's first answer (booting.ts).
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
@@ -33,8 +34,11 @@ export interface InstanceRecord {
   readonly launchIndex: number;
   readonly launchedAt: number;
   readonly nodeDir: string;
-  /** launching: processes being started; running: started; terminating: being torn down. */
-  readonly phase: 'launching' | 'running' | 'terminating';
+  /**
+   * launching: processes being spawned; booting: spawned, dockerd not answering yet;
+   * running: dockerd has answered; terminating: being torn down.
+   */
+  readonly phase: 'launching' | 'booting' | 'running' | 'terminating';
   readonly pids: InstancePids;
   readonly zone?: string;
 }

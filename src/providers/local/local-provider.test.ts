@@ -60,6 +60,9 @@ describe('instance state', () => {
     expect(instanceStateOf('running', { dockerd: true, agent: false })).toBe('running');
     expect(instanceStateOf('running', { dockerd: false, agent: true })).toBe('stopped');
     expect(instanceStateOf('launching', undefined)).toBe('pending');
+    // Spawned, dockerd not answering yet: pending however long it takes, stopped once its dockerd is gone.
+    expect(instanceStateOf('booting', { dockerd: true, agent: false })).toBe('pending');
+    expect(instanceStateOf('booting', { dockerd: false, agent: false })).toBe('stopped');
     expect(instanceStateOf('terminating', undefined)).toBe('shutting-down');
   });
   it('derives short deterministic ids from state dir, cluster, token and index', () => {
@@ -88,6 +91,14 @@ describe('LocalProvider without processes', () => {
     expect(i).toMatchObject({ id: 'lc-0000000001', state: 'stopped', statusChecksOk: false, address: '127.200.0.2' });
     expect(p.dockerEndpoint(i!)).toEqual({ socketPath: join(base, 'n', 'lc-0000000001', 'd.sock') });
     expect(p.etcdClientUrl(i!)).toBe('http://127.200.0.2:2379');
+  });
+  it('lists a booting record whose spawned dockerd is gone as stopped, without status checks', async () => {
+    const base = tempDir();
+    writeRecord(base, aRecord({ nodeDir: join(base, 'n', 'lc-0000000001'), phase: 'booting', pids: { dockerd: 2 ** 22 + 1 } }));
+    const [i] = await new LocalProvider({ baseDir: base, skipPreflight: true }).list('demo');
+    expect(i).toMatchObject({ state: 'stopped' });
+    expect(i).not.toHaveProperty('statusChecksOk');
+    expect(readRecord(base, 'demo', 'lc-0000000001')?.phase).toBe('booting');
   });
   it('answers a spent token with what is left of its launch and starts nothing', async () => {
     const base = tempDir();

@@ -13,7 +13,8 @@
 //   replaces a stopped instance at once (its etcd member and swarm node go with it).
 // - dockerd up, node agent gone    -> state 'running', statusChecksOk false: a health
 //   detector marks it and it is replaced after the hold-down, like failing EC2 checks.
-// - record written, still starting -> 'pending'; being terminated -> 'shutting-down'.
+// - record written, processes starting or dockerd not answering yet -> 'pending'
+//   (booting.ts); being terminated -> 'shutting-down'.
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,15 +22,19 @@ import { SwarmkeeperError, wrapError } from '../../errors.ts';
 import { silentLogger, type Logger } from '../../log.ts';
 import { DEFAULT_POOL_DIR, releaseLoopback, reserveLoopback, transferLoopback } from '../../net/loopback-pool.ts';
 import type { Instance, InstanceState } from '../../model/snapshot.ts';
-import { fnv1a64Hex } from '../../spec/config-hash.ts';
 import type { LocalProviderSpec } from '../../spec/schema.ts';
-import { dockerdPaths, removeNodeDirs, startDockerd } from '../../swarm/dockerd-process.ts';
+import { dockerdPaths, removeNodeDirs, spawnNodeDockerd } from '../../swarm/dockerd-process.ts';
 import type { LaunchRequest, Provider } from '../provider.ts';
 import type { DockerEndpoint } from '../../swarm/docker-endpoint.ts';
 import { deleteRecord, listRecords, nodeDirOf, readRecord, stateDir, writeRecord, type InstanceRecord } from './instance-records.ts';
 import { livenessOf, spawnAgent, stopNodeProcesses, type NodeLiveness } from './node-processes.ts';
+import { BootWaits, bootingLiveness, settleBooting } from './booting.ts';
 import { assertLocalPrerequisites } from './preflight.ts';
 import { readTokenLedger, writeTokenLedger } from './token-ledger.ts';
+import { instanceIdOf, validateLaunch } from './launch-request.ts';
+
+// Re-exported: tests and tools name instances as the provider does.
+export { instanceIdOf } from './launch-request.ts';
 
 /** Short on purpose: dockerd's unix sockets live under <baseDir>/n/<id>/ (108-byte limit). */
 export const DEFAULT_LOCAL_BASE_DIR = join(tmpdir(), 'sk');
@@ -59,12 +64,14 @@ export class LocalProvider implements Provider {
   private readonly log: Logger;
   private queue: Promise<unknown> = Promise.resolve();
   private readonly terminating = new Map<string, Promise<void>>();
+  private readonly boots: BootWaits;
 
   constructor(private readonly opts: LocalProviderOptions = {}) {
     this.baseDir = opts.baseDir ?? DEFAULT_LOCAL_BASE_DIR;
     this.block = opts.addressBlock ?? DEFAULT_ADDRESS_BLOCK;
     this.poolDir = opts.poolDir ?? DEFAULT_POOL_DIR;
     this.log = (opts.logger ?? silentLogger()).child({ provider: 'local' });
+    this.boots = new BootWaits(this.baseDir, this.log);
   }
 
   /** The provider a spec's `provider.local` block describes. */
@@ -78,7 +85,10 @@ export class LocalProvider implements Provider {
 
   async list(cluster: string): Promise<Instance[]> {
     try {
-      return listRecords(this.baseDir, cluster).map((r) => this.toInstance(r));
+      const records = await Promise.all(
+        listRecords(this.baseDir, cluster).map((r) => (this.boots.isWatching(r.id) ? r : settleBooting(this.baseDir, r))),
+      );
+      return records.map((r) => this.toInstance(r));
     } catch (err) {
       throw wrapError(`listing local instances of ${cluster} under ${this.baseDir}`, err);
     }
@@ -121,6 +131,7 @@ export class LocalProvider implements Provider {
   async close(): Promise<void> {
     await this.queue.catch(() => undefined);
     await Promise.allSettled([...this.terminating.values()]);
+    await this.boots.close();
   }
 
   /** Launches one at a time: a token is looked up and recorded in one go. */
@@ -144,8 +155,13 @@ export class LocalProvider implements Provider {
       // A record still 'launching' here was left by a launcher that died mid-launch
       // (launches are serialised within a provider, and only the leading controller
       // launches). Finish it: the journal re-issues an interrupted launch with its token
-      // after a crash, and that repeat must yield a node, not a pending husk.
-      return Promise.all(records.map((r) => (r.phase === 'launching' ? this.finishInterruptedLaunch(r, req) : this.toInstance(r))));
+      // after a crash, and that repeat must yield a node, not a pending husk. A booting
+      // one boots on: its dockerd's first answer settles it (booting.ts).
+      return Promise.all(
+        records.map(async (r) =>
+          r.phase === 'launching' ? this.finishInterruptedLaunch(r, req) : this.toInstance(await settleBooting(this.baseDir, r)),
+        ),
+      );
     }
     if (!this.opts.skipPreflight) assertLocalPrerequisites();
     const ids = Array.from({ length: req.count }, (_, i) => instanceIdOf(this.baseDir, cluster, req.clientToken, i));
@@ -194,11 +210,15 @@ export class LocalProvider implements Provider {
     return this.startInstance(rec, req);
   }
 
+  /**
+   * Spawns the node's processes and returns it booting ('pending'), as RunInstances
+   * does: the wait for its dockerd's first answer goes on in the background (booting.ts).
+   */
   private async startInstance(rec: InstanceRecord, req: LaunchRequest): Promise<Instance> {
     // The agent is spawned first and loads while dockerd starts (it waits until its
     // engine answers): loading it takes longer than dockerd's start, so the node is up
-    // that much sooner. A dockerd that fails to start fails the launch, and the launch's
-    // clean-up stops the agent by its pid file.
+    // that much sooner. A dockerd that cannot be spawned fails the launch, and the
+    // launch's clean-up stops the agent by its pid file.
     mkdirSync(rec.nodeDir, { recursive: true });
     const agent = spawnAgent({
       agent: req.agent,
@@ -208,17 +228,21 @@ export class LocalProvider implements Provider {
       ...(this.opts.agentCommand ? { command: this.opts.agentCommand } : {}),
       ...(this.opts.agentLogLevel ? { logLevel: this.opts.agentLogLevel } : {}),
     });
-    const dockerd = await startDockerd({
+    const dockerd = await spawnNodeDockerd({
       address: rec.address,
       dir: rec.nodeDir,
       instanceId: rec.id,
       detached: true,
       labels: { 'swarmkeeper.cluster': rec.cluster },
+      // A slow boot is the planner's to give up on (its startup timeout), not this wait's.
+      readyTimeoutMs: req.spec.healing.nodeStartupTimeoutSeconds * 1000,
+      signal: this.boots.signal,
     });
-    const running: InstanceRecord = { ...rec, phase: 'running', pids: { dockerd: dockerd.pid, agent } };
-    writeRecord(this.baseDir, running);
-    this.log.info({ instanceId: rec.id, address: rec.address, dockerdPid: dockerd.pid, agentPid: agent }, 'Started local instance');
-    return this.toInstance(running);
+    const booting: InstanceRecord = { ...rec, phase: 'booting', pids: { dockerd: dockerd.process.pid, agent } };
+    writeRecord(this.baseDir, booting);
+    this.boots.watch(booting, dockerd.answering);
+    this.log.info({ instanceId: rec.id, address: rec.address, dockerdPid: dockerd.process.pid, agentPid: agent }, 'Started local instance');
+    return this.toInstance(booting);
   }
 
   private async terminateNow(cluster: string, instanceId: string): Promise<void> {
@@ -228,7 +252,7 @@ export class LocalProvider implements Provider {
     this.log.info({ cluster, instanceId }, 'Terminating local instance');
     if (rec) writeRecord(this.baseDir, { ...rec, phase: 'terminating' });
     try {
-      await stopNodeProcesses(nodeDir, instanceId);
+      await stopNodeProcesses(nodeDir, instanceId, rec?.pids.dockerd);
       removeNodeDirs(nodeDir);
     } catch (err) {
       throw wrapError(`terminating local instance ${instanceId}`, err);
@@ -238,7 +262,7 @@ export class LocalProvider implements Provider {
   }
 
   private toInstance(r: InstanceRecord): Instance {
-    const live = r.phase === 'running' ? livenessOf(r.nodeDir, r.id) : undefined;
+    const live = r.phase === 'running' ? livenessOf(r.nodeDir, r.id) : r.phase === 'booting' ? bootingLiveness(r) : undefined;
     return {
       id: r.id,
       role: r.role,
@@ -249,7 +273,7 @@ export class LocalProvider implements Provider {
       configHash: r.configHash,
       clientToken: r.clientToken,
       tags: { 'swarmkeeper.cluster': r.cluster, 'swarmkeeper.role': r.role, 'swarmkeeper.local/node-dir': r.nodeDir },
-      ...(live ? { statusChecksOk: live.dockerd && live.agent } : {}),
+      ...(live && r.phase === 'running' ? { statusChecksOk: live.dockerd && live.agent } : {}),
     };
   }
 }
@@ -258,31 +282,6 @@ export class LocalProvider implements Provider {
 export function instanceStateOf(phase: InstanceRecord['phase'], live: NodeLiveness | undefined): InstanceState {
   if (phase === 'launching') return 'pending';
   if (phase === 'terminating') return 'shutting-down';
+  if (phase === 'booting') return live?.dockerd === false ? 'stopped' : 'pending';
   return live?.dockerd ? 'running' : 'stopped';
-}
-
-/**
- * Deterministic per (provider state dir, cluster, token, index): a repeated launch names
- * the same instances, and two providers on one machine (two demos) never share an id.
- */
-export function instanceIdOf(baseDir: string, cluster: string, clientToken: string, index: number): string {
-  return `lc-${fnv1a64Hex(`${baseDir}\n${cluster}\n${clientToken}\n${index}`).slice(0, 10)}`;
-}
-
-function validateLaunch(req: LaunchRequest): void {
-  if (!Number.isInteger(req.count) || req.count < 1 || req.count > 64) {
-    throw new SwarmkeeperError('SpecInvalid', `local launch of ${req.count} instances: count must be 1..64`, {
-      details: { field: 'count' },
-    });
-  }
-  if (!req.clientToken || req.clientToken.length > 64 || !/^[\x21-\x7e]+$/.test(req.clientToken)) {
-    throw new SwarmkeeperError('SpecInvalid', 'local launch: clientToken must be 1..64 printable ASCII characters', {
-      details: { field: 'clientToken' },
-    });
-  }
-  if (req.agent.managementEtcd.endpoints.length === 0) {
-    throw new SwarmkeeperError('SpecInvalid', 'local launch: the node agent needs at least one management etcd endpoint', {
-      details: { field: 'agent.managementEtcd.endpoints' },
-    });
-  }
 }

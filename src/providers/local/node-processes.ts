@@ -125,13 +125,13 @@ export function livenessOf(nodeDir: string, instanceId: string): NodeLiveness {
 
 /**
  * Stops everything of the node: the agent's process group (SIGTERM, SIGKILL after 10 s),
- * its etcd member or gateway by pid file, then dockerd (with its containerd). Resolves
- * when none of them runs. Safe to repeat.
+ * its etcd member or gateway by pid file, then dockerd (with its containerd; by its pid
+ * at spawn too, for one still booting). Resolves when none of them runs. Safe to repeat.
  */
-export async function stopNodeProcesses(nodeDir: string, instanceId: string): Promise<void> {
+export async function stopNodeProcesses(nodeDir: string, instanceId: string, dockerdSpawnPid?: number): Promise<void> {
   await stopByPidFile(agentFiles(nodeDir).pidFile, { isOurs: (cmd) => isAgentOf(cmd, instanceId), timeoutMs: 10_000, group: true });
   const paths = nodeAgentPaths(agentFiles(nodeDir).dataDir);
   await stopEtcdByPidFile(paths.etcdPidFile, 10_000);
   await stopGatewayByPidFile(paths.gatewayPidFile);
-  if (existsSync(nodeDir)) await stopDockerd(nodeDir, 20_000);
+  if (existsSync(nodeDir)) await stopDockerd(nodeDir, 20_000, dockerdSpawnPid);
 }
