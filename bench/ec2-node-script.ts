@@ -34,15 +34,15 @@ export function nodeScript(fleet: Ec2NodeFleet, image: string, marks: Map<string
     if (pid === undefined) throw new Error(`node ${n.instanceId} is not running`);
     return (await run('docker', ['-H', `unix:///proc/${pid}/root/run/docker.sock`, ...args], { timeout: 300_000 })).stdout;
   };
-  const up = new Map<string, Promise<FleetNode>>();
+  const once = new Map<string, Promise<FleetNode>>();
   const dockerUp = (id: string): Promise<FleetNode> => {
-    let p = up.get(id);
+    let p = once.get(id);
     if (!p) {
       p = (async () => {
         const n = await until(`instance ${id} booted by the fleet`, () => bootedOrFailed(fleet, id), WAIT);
         if (n instanceof Error) throw n;
         // A node that dies while docker comes up ends the run at once, not at the deadline.
-        const up = await until(
+        const answered = await until(
           `docker on ${id}`,
           async () => {
             const problem = fleetProblem(fleet);
@@ -51,11 +51,11 @@ export function nodeScript(fleet: Ec2NodeFleet, image: string, marks: Map<string
           },
           WAIT,
         );
-        if (up instanceof Error) throw up;
+        if (answered instanceof Error) throw answered;
         mark(id, 'dockerUp');
         return n;
       })();
-      up.set(id, p);
+      once.set(id, p);
     }
     return p;
   };
