@@ -11,7 +11,8 @@ import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runControllerContainer, type ControllerContainer, type E2eWorld } from '../test/support/ec2-e2e-world.ts';
-import { runEc2NodeFleet, type Ec2NodeFleet } from '../test/support/ec2-node-fleet.ts';
+import { runEc2NodeFleet, type Ec2NodeFleet, type FleetNode } from '../test/support/ec2-node-fleet.ts';
+import type { Role } from '../src/spec/schema.ts';
 import type { PublishedImage } from '../test/support/management-image.ts';
 import { controllerLeads } from '../test/support/https-get.ts';
 import { aSwarmCluster } from '../test/support/spec-fixtures.ts';
@@ -74,6 +75,7 @@ async function timeConvergence(
   const controller = world.controller as ControllerContainer;
   const store = new EtcdClusterStore(world.client, { prefix: world.prefix, ownsClient: false });
   const joinedAt = new Map<string, number>();
+  const roles = new Map<string, Role>();
   const t0 = Date.now();
   await store.apply(
     aSwarmCluster({
@@ -94,7 +96,10 @@ async function timeConvergence(
       if (!(await controller.running())) return { fatal: `the controller container exited:\n${await controller.logs()}` };
       const stored = await store.get(cluster);
       const s = stored?.status;
-      for (const n of s?.nodes ?? []) if (n.healthy && !joinedAt.has(n.instanceId)) joinedAt.set(n.instanceId, Date.now());
+      for (const n of s?.nodes ?? []) {
+        if (n.role) roles.set(n.instanceId, n.role);
+        if (n.healthy && !joinedAt.has(n.instanceId)) joinedAt.set(n.instanceId, Date.now());
+      }
       if (!s || s.observedGeneration !== stored?.cluster.metadata.generation) return undefined;
       const ready = getCondition(s.conditions, 'Ready')?.status === 'True';
       const all = opts.managers + opts.workers;
@@ -106,24 +111,18 @@ async function timeConvergence(
   if ('fatal' in outcome) throw new Error(outcome.fatal);
   const nodes = [...fleet.nodes.values()];
   const journals = await Promise.all(nodes.map((n) => readNodeJournal(n.node.root, NODE_UNITS)));
-  const phase = (times: readonly (number | undefined)[]): PhaseSummary | undefined => summarisePhase(times, t0);
   const controllerLog = await world.dockerOutput(['logs', 'swarmkeeper-controller']).catch(() => '');
   return {
     totalMs: outcome.at - t0,
-    phases: {
-      instanceRunning: phase(nodes.map((n) => n.seenAt)),
-      nodeBooted: phase(nodes.map((n) => n.bootedAt)),
-      dockerUp: phase(journals.map((j) => j.starts('docker.service')[0])),
-      // The bootstrap unit counts as started once its ExecStartPre pulled the image.
-      imagePulledAgentStarted: phase(journals.map((j) => j.starts('swarmkeeper-bootstrap.service')[0])),
-      agentStarting: phase(journals.map((j) => firstAgentLine(j, 'Starting node agent'))),
-      // Managers only: docker restarted to serve the certificate the exchange brought.
-      managersDockerRestartedForTls: phase(
-        journals.filter((j) => j.starts('docker.service').length > 1).map((j) => j.starts('docker.service')[1]),
-      ),
-      nodeSaysJoined: phase(journals.map((j) => firstAgentLine(j, 'Node joined'))),
-      healthyInStatus: phase(nodes.map((n) => joinedAt.get(n.instanceId))),
-    },
+    phases: phasesOf(
+      nodes.map((n, i) => ({
+        fleet: n,
+        journal: journals[i] as NodeJournal,
+        role: roles.get(n.instanceId),
+        joinedAt: joinedAt.get(n.instanceId),
+      })),
+      t0,
+    ),
     dockerRestarts: journals.map((j) => Math.max(0, j.starts('docker.service').length - 1)),
     trace: traceLines(
       t0,
@@ -131,6 +130,40 @@ async function timeConvergence(
       controllerLog,
       nodes.map((n, i) => ({ name: n.address, journal: journals[i] })),
     ),
+  };
+}
+
+interface NodeRecord {
+  readonly fleet: FleetNode;
+  readonly journal: NodeJournal;
+  readonly role: Role | undefined;
+  /** First time the status showed the node healthy. */
+  readonly joinedAt: number | undefined;
+}
+
+/** Per-node phases over all nodes, then per role where the roles' paths differ (workers are launched later). */
+function phasesOf(nodes: readonly NodeRecord[], t0: number): Ec2SwarmkeeperResult['phases'] {
+  const phase = (of: readonly NodeRecord[], pick: (n: NodeRecord) => number | undefined): PhaseSummary | undefined =>
+    summarisePhase(of.map(pick), t0);
+  const managers = nodes.filter((n) => n.role === 'manager');
+  const workers = nodes.filter((n) => n.role === 'worker');
+  // The bootstrap unit counts as started once its ExecStartPre pulled the image.
+  const pulled = (n: NodeRecord): number | undefined => n.journal.starts('swarmkeeper-bootstrap.service')[0];
+  return {
+    instanceRunning: phase(nodes, (n) => n.fleet.seenAt),
+    nodeBooted: phase(nodes, (n) => n.fleet.bootedAt),
+    dockerUp: phase(nodes, (n) => n.journal.starts('docker.service')[0]),
+    imagePulledAgentStarted: phase(nodes, pulled),
+    agentStarting: phase(nodes, (n) => firstAgentLine(n.journal, 'Starting node agent')),
+    nodeSaysJoined: phase(nodes, (n) => firstAgentLine(n.journal, 'Node joined')),
+    healthyInStatus: phase(nodes, (n) => n.joinedAt),
+    managersImagePulled: phase(managers, pulled),
+    // docker restarted to serve the certificate the exchange brought.
+    managersDockerRestartedForTls: phase(managers, (n) => n.journal.starts('docker.service')[1]),
+    managersHealthyInStatus: phase(managers, (n) => n.joinedAt),
+    workersRunning: phase(workers, (n) => n.fleet.seenAt),
+    workersImagePulled: phase(workers, pulled),
+    workersHealthyInStatus: phase(workers, (n) => n.joinedAt),
   };
 }
 
