@@ -45,10 +45,10 @@ const spec5 = aSpec({ managers: 5, workers: 0 });
 const rows: Row[] = [
   { name: 'converged cluster: nothing to do', spec: spec3, snapshot: aConvergedCluster(3, 2), steps: [], phase: 'Ready' },
   {
-    name: 'nothing exists: every manager launched at once (one claims initialisation, the others join it), the workers beside them',
+    name: 'nothing exists: every manager launched at once (one claims initialisation, the others join it)',
     spec: spec3,
     snapshot: aSnapshot({ spec: spec3, nodes: [] }),
-    steps: ['launch managerx3', 'launch workerx2'],
+    steps: ['launch managerx3'],
     holds: ['WaitingForNodes'],
     phase: 'Pending',
   },

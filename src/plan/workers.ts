@@ -31,7 +31,6 @@ export function planWorkers(ctx: PlanContext): void {
   const unseen = resumeLaunches(ctx, 'worker');
   if (!swarmReady) {
     if (spec.workers.count > 0) ctx.hold('converge', 'WaitingForNodes', 'workers wait until the first manager has initialised the swarm');
-    planFoundingWorkers(ctx, workers, unseen);
     return;
   }
   const remediable = remediableNodes(ctx, 'worker');
@@ -42,29 +41,6 @@ export function planWorkers(ctx: PlanContext): void {
   // partition that heals must not find twice the workers).
   const held = workers.filter((w) => w.dead && !w.removing && !remediable.includes(w)).length;
   planWorkerCounts(ctx, workers, unseen + held);
-}
-
-/**
- * A cluster founded from nothing (no manager instance, the swarm seen and not
- * initialised, no recovery under way) launches its workers in the same plan as its
- * managers, so their boots overlap the managers' instead of following them. Launching
- * is no membership change: a worker's agent joins the swarm only once the founder has
- * stored the join tokens, and its etcd gateway follows the published endpoints. Nothing
- * else is planned for workers until the swarm exists: no removal, rollout or
- * remediation; and once managers exist, missing workers wait for the swarm as before.
- */
-function planFoundingWorkers(ctx: PlanContext, workers: readonly NodeView[], unseen: number): void {
-  const { inv, snapshot } = ctx;
-  if (!inv.complete || inv.swarm?.initialized !== false || inv.managers.length > 0 || snapshot.recovery !== undefined) return;
-  const live = workers.filter((w) => !w.removing && !w.dead && !w.orphan);
-  const toLaunch = ctx.spec.workers.count - live.length - unseen;
-  if (toLaunch <= 0) return;
-  emitNewLaunches(ctx, 'worker', {
-    reason: `launch ${toLaunch} worker${toLaunch === 1 ? '' : 's'} while the managers found the cluster: they join once the swarm exists`,
-    rule: 'converge',
-    zones: chooseZones(zonesOf(ctx), zonePopulation(live), toLaunch),
-    maxRoleInstances: ctx.spec.workers.count,
-  });
 }
 
 /**
