@@ -4,9 +4,8 @@
 // booting, instance by instance.
 //
 // New instances of one role bound for the same zone go out as ONE step with a count (a
-// batch: one intent, one token): the executor runs steps one after another and a
-// provider launch waits for the node's processes to start, so per-instance steps would
-// boot the nodes one after another.
+// batch: one intent, one token): one provider call (RunInstances, or the local
+// provider's spawns) instead of one journaled step, with its re-check, per instance.
 import type { Role } from '../spec/schema.ts';
 import type { PlanContext } from './context.ts';
 import type { RuleId } from './steps.ts';
