@@ -29,6 +29,7 @@ import { useTestCredentials } from '../test/support/ec2-fixtures.ts';
 import { loadOrCreateDockerCa } from '../src/providers/ec2/docker-ca.ts';
 import { DOCKER_CA_SECRET, etcdCreateOnceSecret } from '../src/store/create-once-secret.ts';
 import { runEc2Baseline, type Ec2BaselineResult } from './converge-ec2-baseline.ts';
+import { spanBetween } from './ec2-node-timeline.ts';
 import { runEc2Swarmkeeper, type Ec2SwarmkeeperResult } from './converge-ec2-swarmkeeper.ts';
 
 useTestCredentials();
@@ -63,6 +64,7 @@ interface RunFigures {
   /** 1-minute load average at the start and the end of each side's timing. */
   load1: { baseline: [number, number]; swarmkeeper: [number, number] };
   swarmkeeperDockerRestarts: number[];
+  afterLastImagePulledMs: { baseline: number | undefined; swarmkeeperManagers: number | undefined };
   uptimeAtStart: string;
   uptimeAtEnd: string;
 }
@@ -134,6 +136,12 @@ async function oneRun(r: number): Promise<RunFigures> {
       swarmkeeperPhases: sk.phases,
       load1: { baseline: base.load1, swarmkeeper: sk.load1 },
       swarmkeeperDockerRestarts: sk.dockerRestarts,
+      // What load moves least: the orchestration once the image is on the nodes (swarmkeeper's
+      // workers are left out: they are launched later, see workersRunning).
+      afterLastImagePulledMs: {
+        baseline: spanBetween(base.phases.imagePulled, base.phases.swarmReady),
+        swarmkeeperManagers: spanBetween(sk.phases.managersImagePulled, sk.phases.managersHealthyInStatus),
+      },
       uptimeAtStart,
       uptimeAtEnd,
     };

@@ -82,3 +82,11 @@ export function summarisePhase(times: readonly (number | undefined)[], t0: numbe
   const rel = times.map((t) => (t as number) - t0).sort((a, b) => a - b);
   return { all: rel.at(-1) as number, median: rel[Math.floor(rel.length / 2)] as number };
 }
+
+/** ms from the moment every node had reached phase `from` to the moment of `to` (a time or the last node's); undefined when either is missing. */
+export function spanBetween(from: PhaseSummary | number | undefined, to: PhaseSummary | number | undefined): number | undefined {
+  const at = (p: PhaseSummary | number | undefined): number | undefined => (typeof p === 'number' ? p : p?.all);
+  const a = at(from);
+  const b = at(to);
+  return a === undefined || b === undefined ? undefined : b - a;
+}

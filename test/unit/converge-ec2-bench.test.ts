@@ -3,7 +3,7 @@
 // and the phase summaries and log-line reading the bench prints.
 import { describe, expect, it } from 'vitest';
 import { baselineUserData } from '../../bench/ec2-baseline-user-data.ts';
-import { describeLogLine, summarisePhase } from '../../bench/ec2-node-timeline.ts';
+import { describeLogLine, spanBetween, summarisePhase } from '../../bench/ec2-node-timeline.ts';
 import { renderUserData } from '../../src/cloudconfig/user-data.ts';
 import { NODE_ENV_SCRIPT, TLS_DIR } from '../../src/cloudconfig/node-model.ts';
 import { ignitionProblems } from '../../src/cloudconfig/validate-user-data.ts';
@@ -80,6 +80,12 @@ describe('phase summaries', () => {
   it('gives nothing when a node never got there, or there are no nodes', () => {
     expect(summarisePhase([1300, undefined], 1000)).toBeUndefined();
     expect(summarisePhase([], 1000)).toBeUndefined();
+  });
+
+  it('measures a span from the last node of one phase to a moment or the last node of another', () => {
+    expect(spanBetween({ all: 5000, median: 4000 }, 7500)).toBe(2500);
+    expect(spanBetween({ all: 5000, median: 4000 }, { all: 9000, median: 8000 })).toBe(4000);
+    expect(spanBetween(undefined, 7500)).toBeUndefined();
   });
 
   it("reads a pino line's message with its reason, and other output as it is", () => {
