@@ -29,6 +29,7 @@ import { EtcdClusterStore } from '../../src/store/etcd-store.ts';
 import { getCondition } from '../../src/spec/conditions.ts';
 import type { SwarmClusterStatus } from '../../src/spec/schema.ts';
 import { Ec2Provider } from '../../src/providers/ec2/ec2-provider.ts';
+import { DockerSwarm } from '../../src/swarm/docker-swarm.ts';
 import { useTestCredentials } from '../support/ec2-fixtures.ts';
 import { runControllerContainer, startE2eWorld, type ControllerContainer, type E2eWorld } from '../support/ec2-e2e-world.ts';
 import { runEc2NodeFleet } from '../support/ec2-node-fleet.ts';
@@ -111,6 +112,20 @@ async function apply(managers: 1 | 3, workers: number): Promise<void> {
       },
     }),
   );
+}
+
+/** The manager that is not one of `before` answers the docker API over TLS with a swarm leader in its node list. */
+async function expectDockerApiOverTls(before: readonly string[]): Promise<void> {
+  const replacement = (await observer.list(CLUSTER)).find(
+    (i) => i.role === 'manager' && i.state === 'running' && i.address !== undefined && !before.includes(i.address),
+  );
+  if (!replacement) throw new Error(`no manager outside ${before.join(', ')}`);
+  const swarm = new DockerSwarm(observer.dockerEndpoint(replacement));
+  try {
+    expect((await swarm.listNodes()).some((n) => n.leader)).toBe(true);
+  } finally {
+    await swarm.close();
+  }
 }
 
 /** A manager the stack was deployed through, once it was (its replicas' logs go into failure messages). */
@@ -286,6 +301,10 @@ describe.sequential(`ec2 end to end, nodes booted from their own user-data (${FU
       await waitReplaced("the leading replica's node", victim.instanceId, killedAt);
       await waitConverged(MANAGERS, WORKERS[2], 300_000);
       console.log(`ec2 e2e: the leader's node replaced and converged ${((Date.now() - killedAt) / 1000).toFixed(1)} s after the kill`);
+      // A stack replica (no docker TLS settings of its own) launched the replacement: the
+      // cluster's CA record still gives it a docker certificate, so it serves the API on :2376
+      // to a client of that CA, as an operator's controller outside the swarm reaches it.
+      await expectDockerApiOverTls(managers);
       // The stack's replica led throughout the replacement: the outside controller is gone.
       expect(await controller.running()).toBe(false);
     },
