@@ -2,7 +2,9 @@
 // 2377 and 7946): each gets an address of its own in 127.0.0.0/8. Reservations are
 // files created with O_EXCL in one directory shared by every process on the machine,
 // so parallel test workers, the local provider and the demo never hand out the same
-// address twice. A reservation whose owner process has died is taken over.
+// address twice. A reservation whose owner process has died is taken over, and an
+// address where something still listens (a process its dead owner left behind, such as
+// an etcd of a killed test run) is passed over: its next user would talk to that process.
 import { mkdirSync, openSync, closeSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,9 +25,11 @@ export function reserveLoopback(opts: ReserveOptions): string {
   const dir = opts.dir ?? DEFAULT_POOL_DIR;
   mkdirSync(dir, { recursive: true });
   const owner = opts.ownerPid ?? process.pid;
+  const listening = listeningAddresses();
   for (let third = 0; third < 256; third++) {
     for (let fourth = 2; fourth < 255; fourth++) {
       const address = `127.${opts.block}.${third}.${fourth}`;
+      if (listening.has(address)) continue;
       if (tryClaim(join(dir, address), owner)) return address;
     }
   }
@@ -73,6 +77,30 @@ function tryClaim(file: string, owner: number): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * The IPv4 addresses with a listening TCP socket bound to them (not the wildcard), from
+ * /proc/net/tcp. Empty where that file does not exist: the pool then relies on owners alone.
+ */
+export function listeningAddresses(procNetTcp = '/proc/net/tcp'): Set<string> {
+  let text: string;
+  try {
+    text = readFileSync(procNetTcp, 'utf8');
+  } catch {
+    return new Set();
+  }
+  const found = new Set<string>();
+  for (const line of text.split('\n').slice(1)) {
+    // "  sl  local_address rem_address   st ...": the address is little-endian hex, state 0A is LISTEN.
+    const [, local, , state] = line.trim().split(/\s+/);
+    if (state !== '0A' || !local) continue;
+    const hex = local.split(':')[0] ?? '';
+    if (hex.length !== 8) continue;
+    const address = [6, 4, 2, 0].map((i) => Number.parseInt(hex.slice(i, i + 2), 16)).join('.');
+    if (address !== '0.0.0.0') found.add(address);
+  }
+  return found;
 }
 
 function readOwner(file: string): number {
