@@ -21,7 +21,7 @@ import { pingSocket, stopContainerdOf, waitUntilAnswering } from './dockerd-read
 
 // Re-exported: the local provider and the tests import these from here.
 export { isAlive } from '../process/process-control.ts';
-export { mountsUnder, removeNodeDirs } from './node-dirs.ts';
+export { mountsUnder, removeNodeDirs, removeNodeDirsAsync } from './node-dirs.ts';
 
 /** Longest `dir` accepted: 108-byte socket limit minus the deepest socket dockerd makes under it. */
 export const MAX_NODE_DIR_LENGTH = 64;

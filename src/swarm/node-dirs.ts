@@ -2,9 +2,11 @@
 // network namespaces under exec-root and overlay layers under data-root; a crash leaves
 // them mounted, and deleting the directory then fails with "Device or resource busy"
 // (measured with dockerd 20.10). So: unmount first, deepest first, lazily.
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { promisify } from 'node:util';
 import { SwarmkeeperError } from '../errors.ts';
 
 /**
@@ -22,6 +24,24 @@ export function removeNodeDirs(dir: string): void {
   }
   try {
     rmSync(root, { recursive: true, force: true, maxRetries: 3 });
+  } catch (err) {
+    throw new SwarmkeeperError('Internal', `removing node directory ${root}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/**
+ * removeNodeDirs without holding the event loop, for every caller that is not exiting: a
+ * node's data-root holds its images and layers, and deleting them synchronously stalled a
+ * process (a controller's cycle, a test's stand-ins) for seconds to tens of seconds under load.
+ */
+export async function removeNodeDirsAsync(dir: string): Promise<void> {
+  const root = resolve(dir);
+  for (const mountPoint of mountsUnder(root)) {
+    // Already gone (a lazy unmount of a parent can take children with it): rm says if not.
+    await promisify(execFile)('umount', ['-l', mountPoint]).catch(() => undefined);
+  }
+  try {
+    await rm(root, { recursive: true, force: true, maxRetries: 3 });
   } catch (err) {
     throw new SwarmkeeperError('Internal', `removing node directory ${root}: ${(err as Error).message}`, { cause: err });
   }

@@ -17,12 +17,10 @@
 //
 // kill() is `kill -9` of the node's PID 1: every process of the node dies at once, as
 // when an instance is lost. remove() also unmounts and deletes everything it made.
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
-import { promisify } from 'node:util';
-import { mountsUnder, removeNodeDirs } from '../../src/swarm/node-dirs.ts';
+import { dirname, join } from 'node:path';
+import { removeNodeDirs, removeNodeDirsAsync } from '../../src/swarm/node-dirs.ts';
 import { NODE_ENV_SCRIPT } from '../../src/cloudconfig/node-model.ts';
 import { startImds, type ImdsOptions, type ImdsStandIn } from './imds.ts';
 import { ignitionApplyPath, nodeRootPath } from './node-root.ts';
@@ -243,20 +241,6 @@ function bootRoot(root: string, dir: string, instanceId: string): ChildProcess {
 
 function nodeCgroup(instanceId: string): string {
   return `swarmkeeper-node-${instanceId}`;
-}
-
-/**
- * removeNodeDirs without holding the event loop: a node's directory holds its docker
- * images (hundreds of MB), and deleting it synchronously stalled the test's process, its
- * metadata stand-ins and its bootstrap forwarder for up to 20 s on a loaded machine.
- */
-async function removeNodeDirsAsync(dir: string): Promise<void> {
-  const root = resolve(dir);
-  for (const mountPoint of mountsUnder(root)) {
-    // Already gone (a lazy unmount of a parent can take children with it): rm says if not.
-    await promisify(execFile)('umount', ['-l', mountPoint]).catch(() => undefined);
-  }
-  await rm(root, { recursive: true, force: true, maxRetries: 3 });
 }
 
 /** Removes the node's cgroups, deepest first, once its processes are gone. */

@@ -23,7 +23,7 @@ import { silentLogger, type Logger } from '../../log.ts';
 import { DEFAULT_POOL_DIR, releaseLoopback, reserveLoopback, transferLoopback } from '../../net/loopback-pool.ts';
 import type { Instance, InstanceState } from '../../model/snapshot.ts';
 import type { LocalProviderSpec } from '../../spec/schema.ts';
-import { dockerdPaths, removeNodeDirs, spawnNodeDockerd } from '../../swarm/dockerd-process.ts';
+import { dockerdPaths, removeNodeDirsAsync, spawnNodeDockerd } from '../../swarm/dockerd-process.ts';
 import type { LaunchRequest, Provider } from '../provider.ts';
 import type { DockerEndpoint } from '../../swarm/docker-endpoint.ts';
 import { deleteRecord, listRecords, nodeDirOf, readRecord, stateDir, writeRecord, type InstanceRecord } from './instance-records.ts';
@@ -253,7 +253,7 @@ export class LocalProvider implements Provider {
     if (rec) writeRecord(this.baseDir, { ...rec, phase: 'terminating' });
     try {
       await stopNodeProcesses(nodeDir, instanceId, rec?.pids.dockerd);
-      removeNodeDirs(nodeDir);
+      await removeNodeDirsAsync(nodeDir);
     } catch (err) {
       throw wrapError(`terminating local instance ${instanceId}`, err);
     }
