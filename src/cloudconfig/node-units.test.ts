@@ -83,6 +83,8 @@ describe('the agent image', () => {
       expect(run).toContain(`-v ${mount}`);
     }
     expect(run).toContain('--net=host');
+    // The image's health check probes the controller's HTTP port, which the agent does not serve.
+    expect(run).toContain('--no-healthcheck');
   });
 
   it('gives the pull a start timeout (a hung pull fails and is retried) and pulls only a missing image', () => {
