@@ -35,9 +35,10 @@ export interface ClusterDockerTlsOptions {
 export function clusterDockerTls(opts: ClusterDockerTlsOptions): ClusterDockerTls {
   const caOf = async (cluster: string): Promise<DockerCa | undefined> => {
     const secret = opts.secretOf(cluster);
-    const mod = opts.controllerUsesTls || (await secret.exists()) ? await dockerCaModule() : undefined;
-    if (!mod) return undefined;
-    return opts.controllerUsesTls ? mod.loadOrCreateDockerCa(secret, cluster) : mod.loadDockerCa(secret, cluster);
+    if (opts.controllerUsesTls) return (await dockerCaModule()).loadOrCreateDockerCa(secret, cluster);
+    // One read: the record's text, when there is one, is what the CA is made from.
+    const record = await secret.read();
+    return record === undefined ? undefined : (await dockerCaModule()).dockerCaFromRecord(record, cluster);
   };
   return {
     caOf,

@@ -39,3 +39,8 @@ export function etcdCreateOnceSecret(client: Etcd3, prefix: string, cluster: str
     },
   };
 }
+
+/** Each cluster's docker CA record (keys.secrets `docker-ca`) in the management etcd. */
+export function etcdDockerCaSecrets(client: Etcd3, prefix: string): (cluster: string) => CreateOnceSecret {
+  return (cluster) => etcdCreateOnceSecret(client, prefix, cluster, DOCKER_CA_SECRET);
+}

@@ -9,9 +9,9 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { clusterDockerTls } from '../../controller/cluster-docker-tls.ts';
+import { etcdDockerCaSecrets } from '../../store/create-once-secret.ts';
 import { SwarmkeeperError } from '../../errors.ts';
 import { resolveCluster } from '../../spec/defaults.ts';
-import { DOCKER_CA_SECRET, etcdCreateOnceSecret } from '../../store/create-once-secret.ts';
 import { notFound, withStore } from '../input.ts';
 
 interface DockerCertFlags {
@@ -47,11 +47,9 @@ export function registerDockerCert(program: Command): void {
             'Precondition',
             `cluster ${name} uses provider ${provider}: its managers' docker API is their local socket (docker TLS is for ec2)`,
           );
-        const tls = clusterDockerTls({
-          secretOf: (cluster) => etcdCreateOnceSecret(store.client, store.prefix, cluster, DOCKER_CA_SECRET),
-          controllerUsesTls: true,
-        });
-        const ca = await tls.caOf(name);
+        const ca = await clusterDockerTls({ secretOf: etcdDockerCaSecrets(store.client, store.prefix), controllerUsesTls: true }).caOf(
+          name,
+        );
         if (!ca) throw new SwarmkeeperError('Internal', `no docker CA for cluster ${name} after creating it`);
         return { caPem: ca.caPem, ...(await ca.issueClientCert(flags.commonName)) };
       });

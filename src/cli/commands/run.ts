@@ -24,7 +24,7 @@ import { providerForSpec } from '../../controller/providers.ts';
 import { EtcdBootstrapTokens, bootstrapAgentConfig } from '../../store/bootstrap-tokens.ts';
 import { localAgentConfig } from '../../controller/agent-config.ts';
 import { clusterDockerTls, controllerUsesDockerTls, type ClusterDockerTls } from '../../controller/cluster-docker-tls.ts';
-import { DOCKER_CA_SECRET, etcdCreateOnceSecret } from '../../store/create-once-secret.ts';
+import { etcdDockerCaSecrets } from '../../store/create-once-secret.ts';
 import { kubeSpecSource, type KubeSpecSource } from '../../kube/kube-source.ts';
 import { attachKubeEvents } from '../../kube/kube-events.ts';
 import { etcdFencedKv } from '../../store/fenced-kv.ts';
@@ -157,10 +157,7 @@ function wireRunController(
 ): { wired: WiredController; tokens?: EtcdBootstrapTokens; kube?: KubeSpecSource; dockerTls: ClusterDockerTls } {
   const { endpoints, prefix } = flags.etcd;
   // Shared by launches (user-data) and the bootstrap route (certificates): both follow the cluster's record.
-  const dockerTls = clusterDockerTls({
-    secretOf: (cluster) => etcdCreateOnceSecret(client, prefix, cluster, DOCKER_CA_SECRET),
-    controllerUsesTls: controllerUsesDockerTls(),
-  });
+  const dockerTls = clusterDockerTls({ secretOf: etcdDockerCaSecrets(client, prefix), controllerUsesTls: controllerUsesDockerTls() });
   // ec2 launches carry a one-time bootstrap token instead of secrets; local
   // launches keep passing the management etcd on the agent's command line.
   const tokens = flags.bootstrapUrl ? new EtcdBootstrapTokens(client, prefix) : undefined;

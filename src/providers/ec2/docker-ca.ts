@@ -62,11 +62,10 @@ export async function loadOrCreateDockerCa(secret: CreateOnceSecret, cluster: st
   }
 }
 
-/** The cluster's CA when its secret exists; undefined when no CA was ever created (nothing is created here). */
-export async function loadDockerCa(secret: CreateOnceSecret, cluster: string): Promise<DockerCa | undefined> {
+/** The cluster's CA from its stored record (the text of the `docker-ca` secret), read by the caller. */
+export async function dockerCaFromRecord(text: string, cluster: string): Promise<DockerCa> {
   try {
-    const text = await secret.read();
-    return text === undefined ? undefined : await caFromStored(parseStoredCa(text, cluster));
+    return await caFromStored(parseStoredCa(text, cluster));
   } catch (err) {
     throw wrapError(`loading the docker CA of cluster ${cluster}`, err);
   }
