@@ -17,7 +17,7 @@ import type { NodeAgentConfig } from '../protocol/agent-config.ts';
 import { backoffDelay } from '../retry.ts';
 import { performAction } from './agent-actions.ts';
 import { nodeAgentPaths, type AgentContext, type NodeAgentDeps, type NodeIdentity } from './agent-context.ts';
-import { decideAgentAction, type AgentAction, type AgentFacts } from './agent-decide.ts';
+import { decideAgentAction, type AgentAction } from './agent-decide.ts';
 import { observeNode } from './agent-observe.ts';
 import { stopLeftoverProcesses, type NodeChild } from './agent-processes.ts';
 import { EndpointsWatch, Wakeup } from './agent-wakeups.ts';
@@ -35,6 +35,8 @@ interface LoopState {
   failures: number;
   /** When the supervised process exited lately (the last 5 minutes). */
   readonly deaths: number[];
+  /** The supervised process exited and has not been started again yet. */
+  exitedNotRestarted: boolean;
   /** The last decision logged, so a repeated wait is logged once. */
   lastLogged: string;
 }
@@ -53,7 +55,7 @@ export async function runNodeAgent(config: NodeAgentConfig, node: NodeIdentity, 
   const wake = new Wakeup();
   deps.signal?.addEventListener('abort', () => wake.fire(), { once: true });
   const watch = new EndpointsWatch(deps.kv, () => wake.fire(), deps.signal);
-  const state: LoopState = { child: undefined, failures: 0, deaths: [], lastLogged: '' };
+  const state: LoopState = { child: undefined, failures: 0, deaths: [], exitedNotRestarted: false, lastLogged: '' };
 
   // A previous run of the agent (a reboot, a crash) may have left its etcd or gateway
   // running: stop them, then start afresh from the data dir.
@@ -76,9 +78,14 @@ export async function runNodeAgent(config: NodeAgentConfig, node: NodeIdentity, 
 
 /** One turn of the loop: observe, decide, act. */
 async function turn(ctx: AgentContext, s: LoopState): Promise<TurnOutcome> {
-  const childDied = s.child !== undefined && !s.child.isRunning();
   const facts = await observeNode(ctx, s.child);
-  if (childDied) return afterChildExit(ctx, s, facts);
+  // Asked after the observation, so an exit during it counts too. Its dockerd answer may
+  // predate the exit: whether the node is dead is judged at the next turn, on fresh facts.
+  if (s.child !== undefined && !s.child.isRunning()) return afterChildExit(ctx, s);
+  if (s.exitedNotRestarted && facts.swarmState === 'unreachable') {
+    ctx.log.error("Node's etcd exited and its dockerd is gone: the node is dead, stopping");
+    return 'node-dead';
+  }
   const action = decideAgentAction(facts);
   ctx.deps.onAction?.(action);
   logDecision(ctx.log, s, action);
@@ -91,6 +98,7 @@ async function turn(ctx: AgentContext, s: LoopState): Promise<TurnOutcome> {
   }
   try {
     s.child = await performAction(ctx, action, s.child);
+    if (s.child?.isRunning()) s.exitedNotRestarted = false;
     s.failures = 0;
     return 'at-once';
   } catch (err) {
@@ -101,20 +109,18 @@ async function turn(ctx: AgentContext, s: LoopState): Promise<TurnOutcome> {
 }
 
 /**
- * The supervised process exited: with dockerd gone too the node is dead; otherwise it is
- * started again at the next turn, after a pause that grows with how often it died lately
- * (each start itself succeeds, so failed starts do not count a crash loop).
+ * The supervised process exited. The next turn decides on fresh facts: with dockerd gone
+ * too the node is dead; otherwise the process is started again, after a pause that grows
+ * with how often it died lately (each start itself succeeds, so failed starts do not
+ * count a crash loop). The pause is also the time a dying machine's dockerd has to go.
  */
-function afterChildExit(ctx: AgentContext, s: LoopState, facts: AgentFacts): TurnOutcome {
-  if (facts.swarmState === 'unreachable') {
-    ctx.log.error("Node's etcd exited and its dockerd is gone: the node is dead, stopping");
-    return 'node-dead';
-  }
+function afterChildExit(ctx: AgentContext, s: LoopState): TurnOutcome {
   const now = Date.now();
   s.deaths.push(now);
   while (s.deaths.length > 0 && (s.deaths[0] ?? now) < now - 5 * 60_000) s.deaths.shift();
-  ctx.log.warn({ process: s.child?.kind, recentExits: s.deaths.length }, 'Restarting the etcd process of the node after it exited');
+  ctx.log.warn({ process: s.child?.kind, recentExits: s.deaths.length }, 'The etcd process of the node exited');
   s.child = undefined;
+  s.exitedNotRestarted = true;
   return backoffDelay(s.deaths.length, AGENT_BACKOFF);
 }
 

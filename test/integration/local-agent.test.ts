@@ -1,7 +1,7 @@
 // The node agent against real peers: a management etcd, real dockerds, the etcd members
 // and gateway it starts itself. The test plays the controller's part (learner add,
 // promote, publish endpoints) directly, as the join protocol in src/node/agent-decide.ts describes.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,6 +20,7 @@ import { startEtcdCluster, type EtcdTestCluster } from '../support/etcd.ts';
 import { startSwarm, type TestDockerNode, type TestSwarm } from '../support/dockerd.ts';
 import { runningTestAgents, startTestAgent, stopAllTestAgents, type TestAgent } from '../support/node-agent.ts';
 import { untilResolves } from '../support/until.ts';
+import type { SwarmInfo } from '../../src/swarm/port.ts';
 
 const CLUSTER = 'agent-it';
 const PREFIX = '/sk-agent-it';
@@ -191,6 +192,44 @@ describe('node agent (real etcd and dockerd)', () => {
     await retry('the restarted member serving', async () => {
       expect(await clusterEtcd(m1.address).get('/probe').string()).toBe('from-worker');
     });
+  });
+
+  it('gives the node up when its etcd and dockerd die while it observes (the timing forced by a SwarmApi wrapper that kills both inside info())', async () => {
+    // The race seen in CI: dockerd answered the observation's first read, both processes
+    // died before it ended. Deciding on that stale answer restarted etcd and kept a dead
+    // node's agent waiting for its dockerd forever.
+    const node = await swarm.addNode('manager');
+    let killDuringInfo = false;
+    const etcdPidFile = join(node.dir, 'agent', 'etcd.pid');
+    const info = async (): Promise<SwarmInfo> => {
+      const answer = await node.api.info();
+      if (killDuringInfo) {
+        killDuringInfo = false;
+        const etcdPid = Number(readFileSync(etcdPidFile, 'utf8'));
+        await node.process.kill();
+        process.kill(etcdPid, 'SIGKILL');
+        await retry('the etcd process reaped', async () => {
+          expect(existsSync(`/proc/${etcdPid}`)).toBe(false);
+        });
+      }
+      return answer;
+    };
+    const racing = new Proxy(node.api, {
+      get: (target, key) => (key === 'info' ? info : (Reflect.get(target, key, target) as unknown)),
+    });
+    const agent = startTestAgent({
+      cluster: 'agent-it-race',
+      role: 'manager',
+      identity: { instanceId: node.instanceId, address: node.address, dataDir: join(node.dir, 'agent') },
+      managementEndpoints: mgmt.endpoints,
+      prefix: PREFIX,
+      swarm: racing,
+    });
+    await agent.waitFor(isSteady);
+    killDuringInfo = true;
+    const exit = await Promise.race([agent.done, new Promise((r) => setTimeout(() => r('still running after 30 s'), 30_000))]);
+    expect(exit).toBe('node-dead');
+    expect(agent.actions.filter((a) => a.kind === 'startEtcd')).toEqual([{ kind: 'startEtcd', mode: 'new' }]);
   });
 
   it('frees the init claim of a node that dies before publishing the endpoints', async () => {

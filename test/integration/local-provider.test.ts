@@ -71,8 +71,12 @@ function swarmOf(i: Instance): DockerSwarm {
   return s;
 }
 
-const eventually = (what: string, check: () => Promise<boolean> | boolean, timeoutMs = 120_000): Promise<boolean> =>
-  until(what, check, { timeoutMs, intervalMs: 500 });
+const eventually = (what: string, check: () => Promise<boolean> | boolean, timeoutMs = 120_000, context?: () => string): Promise<boolean> =>
+  until(what, check, { timeoutMs, intervalMs: 500, ...(context ? { context } : {}) });
+
+/** The last lines of a file, for a timeout's message. */
+const tailOf = (file: string, lines = 30): string =>
+  existsSync(file) ? readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n') : `${file} does not exist`;
 
 /** Launches a manager into `cluster` and waits until its agent has initialised the swarm. */
 async function aManagerOf(cluster: string, token: string): Promise<{ manager: Instance; launched: Instance[] }> {
@@ -184,6 +188,7 @@ describe('LocalProvider (real dockerd, etcd and node agents)', () => {
       'the agent to give the node up',
       () => !existsSync(`/proc/${agentPid}`) || readFileSync(`/proc/${agentPid}/stat`, 'utf8').includes(') Z '),
       60_000,
+      () => `agent.log:\n${tailOf(join(dir, 'agent.log'))}`,
     );
     expect(readFileSync(join(dir, 'agent.log'), 'utf8')).toContain('the node is dead');
     const listed = (await provider.list(cluster)).find((i) => i.id === manager.id);
