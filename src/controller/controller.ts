@@ -219,8 +219,12 @@ class ReconcileController extends EventEmitter implements Controller {
     // look again almost at once (a short floor keeps a step that changes nothing from
     // spinning).
     if (result.executed > 0) return { requeueAfterMs: 20 };
-    if (result.skipped) return { requeueAfterMs: 300 };
-    if (!result.converged) return { requeueAfterMs: this.deps.convergingMs ?? this.providers.peek(name)?.convergingRecheckMs ?? 1000 };
+    const converging = this.deps.convergingMs ?? this.providers.peek(name)?.convergingRecheckMs ?? 1000;
+    // A step whose precondition went between the plan and its re-read: the world is
+    // moving (a swarm that was being initialised a moment ago); look again no later than
+    // a converging cluster would, and at most every 300 ms where that is sooner.
+    if (result.skipped) return { requeueAfterMs: Math.min(300, converging) };
+    if (!result.converged) return { requeueAfterMs: converging };
     return { requeueAfterMs: this.deps.resyncMs ?? 30_000 };
   }
 
