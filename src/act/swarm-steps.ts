@@ -55,13 +55,14 @@ async function promoteNode(nodeId: string, swarm: SwarmApi, update: NodeUpdate, 
   const res = await setRole(swarm, update, 'promoting the node', 'manager', 'promoted');
   // Promotion is quick, but the next membership change must see its result: wait
   // until the node is a reachable manager, so the planner's next cycle observes it.
-  // Asked every 100 ms: it takes well under a second, on the path of every manager add.
+  // Asked every 50 ms (one node listing): it takes well under a second, on the path of
+  // every manager add.
   const seen = await pollUntil(
     async () => {
       const n = await findNode(swarm, nodeId);
       return n.role === 'manager' && n.reachability === 'reachable';
     },
-    { deadlineMs: swarmPromoteMs, intervalMs: 100, signal: deps.signal },
+    { deadlineMs: swarmPromoteMs, intervalMs: 50, signal: deps.signal },
   );
   if (!seen)
     throw new SwarmkeeperError('Unavailable', `promoting swarm node ${nodeId}: not a reachable manager after ${swarmPromoteMs} ms`);

@@ -146,7 +146,7 @@ function decideManager(f: AgentFacts): AgentAction {
 
 type EtcdJoin = Extract<AgentAction, { kind: 'startEtcd' } | { kind: 'wait' }>;
 
-const LEARNER_RECHECK_MS = 100;
+const LEARNER_RECHECK_MS = 50;
 
 function decideEtcdJoin(f: AgentFacts): EtcdJoin {
   if (!clusterClientUrls(f)) return wait('waiting for the cluster endpoints to be published');

@@ -8,11 +8,12 @@ import type { AgentContext } from './agent-context.ts';
 
 export async function observeNode(ctx: AgentContext, current: NodeChild | undefined): Promise<AgentFacts> {
   const { config, node, deps } = ctx;
-  const swarmState = await deps.swarm.info().then(
-    (i) => i.localNodeState,
-    () => 'unreachable' as const,
-  );
-  const [claim, endpoints, tokensStored, recovery] = await Promise.all([
+  // Asked together: each turn of a joining node waits on these before it can act.
+  const [swarmState, claim, endpoints, tokensStored, recovery] = await Promise.all([
+    deps.swarm.info().then(
+      (i) => i.localNodeState,
+      () => 'unreachable' as const,
+    ),
     config.role === 'manager' ? deps.kv.readClaim().catch(() => 'unread' as const) : undefined,
     deps.kv.readEndpoints().catch(() => undefined),
     deps.kv.hasTokens().catch(() => false),
