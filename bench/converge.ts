@@ -15,7 +15,8 @@
 // so the node agents run compiled (the output says which they ran).
 //
 // Runs vary by about a second either way on two cores: etcd's first election takes a
-// random 0.1-1.1 s and six processes boot at once. Use --runs 5 for a figure.
+// random 0.1-1.1 s and six processes boot at once. Use --runs 5 for a figure. Runs 2, 4,
+// ... time swarmkeeper first, runs 1, 3, ... the baseline first.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { availableParallelism, loadavg } from 'node:os';
@@ -130,31 +131,44 @@ async function timeEditToAction(h: ControllerHarness, name: string, n: number): 
   return out;
 }
 
+/** One swarmkeeper run in a controller harness of its own, torn down before it returns; the edits too when asked. */
+async function swarmkeeperRun(r: number, withEdits: boolean): Promise<{ ms: number; editLatencies: number[] }> {
+  const h = await startControllerHarness({ block: 208, prefix: `/bench${r}` });
+  try {
+    await h.startController('bench');
+    await h.waitFor('leadership', async () => h.events.some((e) => e.event.type === 'leadership' && e.event.leader), 30_000);
+    const ms = await timeSwarmkeeper(h, `bench${r}`, 3, 3);
+    return { ms, editLatencies: withEdits ? await timeEditToAction(h, `bench${r}`, edits) : [] };
+  } finally {
+    await h.stop();
+  }
+}
+
 async function main(): Promise<void> {
   const figures: RunFigures[] = [];
   let editLatencies: number[] = [];
+  const timeBaseline = async (): Promise<{ totalMs: number; phases: Record<string, number> }> =>
+    values['skip-baseline'] ? { totalMs: Number.NaN, phases: {} } : runBaseline({ managers: 3, workers: 3, block: 207 });
   for (let r = 0; r < runs; r++) {
     const loadAtStart = load1();
-    const baseline = values['skip-baseline']
-      ? { totalMs: Number.NaN, phases: {} }
-      : await runBaseline({ managers: 3, workers: 3, block: 207 });
-    const h = await startControllerHarness({ block: 208, prefix: `/bench${r}` });
-    try {
-      await h.startController('bench');
-      await h.waitFor('leadership', async () => h.events.some((e) => e.event.type === 'leadership' && e.event.leader), 30_000);
-      const sk = await timeSwarmkeeper(h, `bench${r}`, 3, 3);
-      figures.push({
-        baselineMs: baseline.totalMs,
-        swarmkeeperMs: sk,
-        ratio: Math.round((sk / baseline.totalMs) * 100) / 100,
-        baselinePhases: baseline.phases,
-        load1: loadAtStart,
-      });
-      process.stderr.write(`run ${r + 1}: baseline ${baseline.totalMs} ms, swarmkeeper ${sk} ms, load ${loadAtStart}\n`);
-      if (r === runs - 1 && edits > 0) editLatencies = await timeEditToAction(h, `bench${r}`, edits);
-    } finally {
-      await h.stop();
-    }
+    // Runs 2, 4, ... time swarmkeeper first: the side that goes second starts while the first
+    // one's teardown (hundreds of MB of node directories deleted, six dockerds stopped)
+    // is still being written back to disk, and that must not always be the same side.
+    const swarmkeeperFirst = r % 2 === 1;
+    const baselineBefore = swarmkeeperFirst ? undefined : await timeBaseline();
+    const sk = await swarmkeeperRun(r, r === runs - 1 && edits > 0);
+    const baseline = baselineBefore ?? (await timeBaseline());
+    if (sk.editLatencies.length > 0) editLatencies = sk.editLatencies;
+    figures.push({
+      baselineMs: baseline.totalMs,
+      swarmkeeperMs: sk.ms,
+      ratio: Math.round((sk.ms / baseline.totalMs) * 100) / 100,
+      baselinePhases: baseline.phases,
+      load1: loadAtStart,
+    });
+    process.stderr.write(
+      `run ${r + 1}: baseline ${baseline.totalMs} ms, swarmkeeper ${sk.ms} ms (timed ${swarmkeeperFirst ? 'first' : 'second'}), load ${loadAtStart}\n`,
+    );
   }
   const sorted = [...editLatencies].sort((a, b) => a - b);
   const result = {
