@@ -2,7 +2,8 @@
 // `swarmkeeper [global options] node bootstrap ...`, without loading every other command
 // (the AWS SDK, fastify, the controller). A local node boots seconds sooner on a busy
 // machine (measured: 0.8 s to load this graph against 3.3 s for the whole CLI).
-// bin/swarmkeeper-node.js runs it; the full CLI keeps `node bootstrap` too.
+// bin/swarmkeeper-node.js runs it; the full CLI keeps `node bootstrap` too. `npm run
+// build` bundles this entry into one file (scripts/build.mjs), which loads faster still.
 import { Command } from 'commander';
 import { registerNode } from './commands/node.ts';
 import { addGlobalOptions } from './global-options.ts';
