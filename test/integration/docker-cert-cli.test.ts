@@ -86,6 +86,10 @@ describe('swarmkeeper docker-cert', () => {
     });
     expect(ext).toContain('CN = swarmkeeper-controller');
     expect(ext).toContain('TLS Web Client Authentication');
+    // The expiry printed is the certificate's own (to the second: printed in ISO form).
+    const enddate = execFileSync('openssl', ['x509', '-in', join(out, 'cert.pem'), '-noout', '-enddate'], { encoding: 'utf8' });
+    const printed = /valid until (\S+)\)/.exec(r.stderr)?.[1];
+    expect(Math.abs(Date.parse(printed ?? '') - Date.parse(enddate.replace('notAfter=', '').trim()))).toBeLessThan(1_000);
     // The CA is the cluster's record, which now says the cluster uses docker TLS.
     const client = etcd.client();
     try {

@@ -58,7 +58,9 @@ export function registerDockerCert(program: Command): void {
       writeFileSync(files.ca, issued.caPem, { mode: 0o644, flag: 'wx' });
       writeFileSync(files.cert, issued.cert, { mode: 0o644, flag: 'wx' });
       writeFileSync(files.key, issued.key, { mode: 0o600, flag: 'wx' });
-      process.stderr.write(`wrote ${files.ca}, ${files.cert} and ${files.key} (CN=${flags.commonName}, valid 365 days)\n`);
+      process.stderr.write(
+        `wrote ${files.ca}, ${files.cert} and ${files.key} (CN=${flags.commonName}, valid until ${issued.notAfter.toISOString()})\n`,
+      );
       process.stdout.write(
         `SWARMKEEPER_DOCKER_TLS_CA=${files.ca}\nSWARMKEEPER_DOCKER_TLS_CERT=${files.cert}\nSWARMKEEPER_DOCKER_TLS_KEY=${files.key}\n`,
       );

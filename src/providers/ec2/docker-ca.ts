@@ -21,13 +21,15 @@ x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoPro
 
 const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 const DAY_MS = 86_400_000;
+/** How long the certificates the CA issues (nodes' dockerd, clients) are valid. */
+export const ISSUED_CERT_DAYS = 365;
 
 export interface DockerCa {
   readonly caPem: string;
   /** Signs a node's CSR (PEM) for its private address; the CSR's own names are ignored. */
   issueServerCert(csrPem: string, address: string, now?: number): Promise<string>;
-  /** A client certificate and key for the controller (or an operator). */
-  issueClientCert(commonName: string, now?: number): Promise<{ cert: string; key: string }>;
+  /** A client certificate and key for the controller (or an operator), and when the certificate expires. */
+  issueClientCert(commonName: string, now?: number): Promise<{ cert: string; key: string; notAfter: Date }>;
 }
 
 interface StoredCa {
@@ -135,7 +137,7 @@ async function caFromStored(stored: StoredCa): Promise<DockerCa> {
         subject: `CN=${address}`,
         publicKey: csr.publicKey,
         now,
-        days: 365,
+        days: ISSUED_CERT_DAYS,
         extensions: [
           new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
           new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
@@ -149,13 +151,13 @@ async function caFromStored(stored: StoredCa): Promise<DockerCa> {
         subject: `CN=${commonName}`,
         publicKey: keys.publicKey,
         now,
-        days: 365,
+        days: ISSUED_CERT_DAYS,
         extensions: [
           new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
           new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth]),
         ],
       });
-      return { cert, key: await privateKeyPem(keys.privateKey) };
+      return { cert, key: await privateKeyPem(keys.privateKey), notAfter: new Date(now + ISSUED_CERT_DAYS * DAY_MS) };
     },
   };
 }
