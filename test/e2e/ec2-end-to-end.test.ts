@@ -192,6 +192,9 @@ async function waitConverged(managers: number, workers: number, timeoutMs: numbe
 
 function expectQuorumKept(r: QuorumReport): void {
   expect(r.samples).toBeGreaterThan(50);
+  // Samples without quorum that lived through a stall of this process are dropped as
+  // inconclusive (quorum-sampler.ts): a run that dropped many could hide a gap in them.
+  expect(r.inconclusiveSamples).toBeLessThanOrEqual(Math.max(10, Math.floor(r.samples * 0.02)));
   // A leader election after a member leaves makes a bounded gap; a lost quorum never
   // ends. etcd elects within about a second (election timeout 1000 ms). Swarmkit waits
   // 10 ticks of 1 s before electing: killing the swarm leader's node left no leader for

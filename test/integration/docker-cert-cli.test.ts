@@ -3,40 +3,28 @@
 // signed by it (openssl verifies it), creates the CA record when the cluster has none (the
 // cluster then uses docker TLS), never overwrites files, never prints a key, and refuses an
 // unknown cluster and a cluster that is not ec2 without creating anything.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterDockerTls } from '../../src/controller/cluster-docker-tls.ts';
-import { DOCKER_CA_SECRET, etcdCreateOnceSecret } from '../../src/store/create-once-secret.ts';
+import { etcdDockerCaSecrets } from '../../src/store/create-once-secret.ts';
 import { EtcdClusterStore } from '../../src/store/etcd-store.ts';
+import { runCli, type CliRun } from '../support/cli-run.ts';
 import { startEtcdCluster, type EtcdTestCluster } from '../support/etcd.ts';
+import { aSwarmCluster, anEc2Cluster } from '../support/spec-fixtures.ts';
 
-const BIN = new URL('../../bin/swarmkeeper.js', import.meta.url).pathname;
 const PREFIX = '/sk-docker-cert';
 let etcd: EtcdTestCluster;
 let dir: string;
 
-const spec = (name: string, provider: Record<string, unknown>) => ({
-  apiVersion: 'swarmkeeper.dev/v1alpha1',
-  kind: 'SwarmCluster',
-  metadata: { name },
-  spec: { managers: { count: 1 }, workers: { count: 0 }, provider },
-});
-
-function sk(args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [BIN, '--etcd-endpoints', etcd.endpoints.join(','), '--prefix', PREFIX, ...args], {
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const sk = (args: string[]): CliRun => runCli({ endpoints: etcd.endpoints, prefix: PREFIX }, args);
 
 async function caRecordExists(cluster: string): Promise<boolean> {
   const client = etcd.client();
   try {
-    return await etcdCreateOnceSecret(client, PREFIX, cluster, DOCKER_CA_SECRET).exists();
+    return await etcdDockerCaSecrets(client, PREFIX)(cluster).exists();
   } finally {
     client.close();
   }
@@ -46,17 +34,8 @@ beforeAll(async () => {
   etcd = await startEtcdCluster({ size: 1 });
   dir = mkdtempSync(join(tmpdir(), 'sk-docker-cert-'));
   const store = new EtcdClusterStore(etcd.client(), { prefix: PREFIX });
-  await store.apply(
-    spec('prod', {
-      ec2: {
-        region: 'eu-west-1',
-        imageId: 'ami-0123456789abcdef0',
-        subnetIds: ['subnet-0123456789abcdef0'],
-        securityGroupIds: ['sg-0123456789abcdef0'],
-      },
-    }),
-  );
-  await store.apply(spec('lab', { local: {} }));
+  await store.apply(anEc2Cluster({ name: 'prod' }));
+  await store.apply(aSwarmCluster({ name: 'lab' }));
   await store.close();
 }, 120_000);
 
@@ -94,7 +73,7 @@ describe('swarmkeeper docker-cert', () => {
     const client = etcd.client();
     try {
       const onSocket = clusterDockerTls({
-        secretOf: (cluster) => etcdCreateOnceSecret(client, PREFIX, cluster, DOCKER_CA_SECRET),
+        secretOf: etcdDockerCaSecrets(client, PREFIX),
         controllerUsesTls: false,
       });
       expect(await onSocket.usesDockerTls('prod')).toBe(true);

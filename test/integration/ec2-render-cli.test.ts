@@ -1,18 +1,17 @@
 // `swarmkeeper render-cloud-config` as a user runs it (bin/swarmkeeper.js in a child
 // process): the spec from a real management etcd, or from -f FILE; the output is the
 // user-data a node would get, with the placeholder token, and valid.
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli, type CliRun } from '../support/cli-run.ts';
 import { startEtcdCluster, type EtcdTestCluster } from '../support/etcd.ts';
 import { EtcdClusterStore } from '../../src/store/etcd-store.ts';
 import { cloudConfigProblems, ignitionProblems, USER_DATA_LIMIT_BYTES } from '../../src/cloudconfig/validate-user-data.ts';
 import { PACKAGE_VERSION } from '../../src/version.ts';
 
-const BIN = new URL('../../bin/swarmkeeper.js', import.meta.url).pathname;
 const PREFIX = '/sk-render';
 let etcd: EtcdTestCluster;
 let dir: string;
@@ -45,13 +44,7 @@ const cluster = {
   },
 };
 
-function sk(args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [BIN, '--etcd-endpoints', etcd.endpoints.join(','), '--prefix', PREFIX, ...args], {
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const sk = (args: string[]): CliRun => runCli({ endpoints: etcd.endpoints, prefix: PREFIX }, args);
 
 beforeAll(async () => {
   etcd = await startEtcdCluster({ size: 1 });

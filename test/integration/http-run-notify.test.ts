@@ -4,7 +4,6 @@
 // refused attempt: retried with backoff), the metrics count it, the webhook URL (a
 // secret) never appears in the log; the leader's /readyz asks the swarm of every
 // cluster it manages; bad flag values are usage errors that do not echo the URL.
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -13,11 +12,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { releaseLoopback, reserveLoopback } from '../../src/net/loopback-pool.ts';
 import { clusterKeys } from '../../src/store/keys.ts';
 import { ALERTING_TEST_BLOCK } from '../support/alertmanager.ts';
+import { runCli, type CliRun } from '../support/cli-run.ts';
 import { startEtcdCluster, type EtcdTestCluster } from '../support/etcd.ts';
 import { startSwarmkeeperRun, type RunProcess } from '../support/swarmkeeper-run.ts';
 import { until as untilShared } from '../support/until.ts';
 
-const CLI = new URL('../../bin/swarmkeeper.js', import.meta.url).pathname;
 const PREFIX = '/sk-run-notify';
 const SECRET_PATH = '/services/T0SECRET/B0SECRET/notify-secret-5e4d3c2b1a';
 const SELF = 'i-0controllerself';
@@ -35,14 +34,7 @@ const attempts: { status: number; body: string }[] = [];
 /** Bodies the receiver accepted. */
 const received: { text: string }[] = [];
 
-function sk(args: string[], env: Record<string, string> = {}): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, '--etcd-endpoints', etcd!.endpoints.join(','), '--prefix', PREFIX, ...args], {
-    encoding: 'utf8',
-    env: { ...process.env, ...env },
-    timeout: 60_000,
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const sk = (args: string[], env: Record<string, string> = {}): CliRun => runCli({ endpoints: etcd!.endpoints, prefix: PREFIX }, args, env);
 
 async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
   return untilShared(what, fn, { timeoutMs: ms, context: () => run?.stderr().slice(-2000) ?? '' });

@@ -20,7 +20,7 @@ import { parse, stringify } from 'yaml';
 import { exchangeKvOf, type BootstrapFlags } from '../../src/cli/commands/node.ts';
 import { clusterDockerTls } from '../../src/controller/cluster-docker-tls.ts';
 import { releaseLoopback, reserveLoopback } from '../../src/net/loopback-pool.ts';
-import { DOCKER_CA_SECRET, etcdCreateOnceSecret } from '../../src/store/create-once-secret.ts';
+import { etcdDockerCaSecrets } from '../../src/store/create-once-secret.ts';
 import { makeTestCertificates, type TestCertificates } from '../support/certs.ts';
 import { motoEc2Spec, TEST_REGION, useTestCredentials } from '../support/ec2-fixtures.ts';
 import { startEtcdCluster, type EtcdTestCluster } from '../support/etcd.ts';
@@ -96,7 +96,7 @@ beforeAll(async () => {
   const client = etcd.client();
   try {
     const outside = clusterDockerTls({
-      secretOf: (cluster) => etcdCreateOnceSecret(client, prefix, cluster, DOCKER_CA_SECRET),
+      secretOf: etcdDockerCaSecrets(client, prefix),
       controllerUsesTls: true,
     });
     expect(await outside.usesDockerTls(TLS_CLUSTER)).toBe(true);
@@ -234,7 +234,7 @@ describe('a controller configured as the shipped stack', () => {
     let caPem = '';
     try {
       const onSocket = clusterDockerTls({
-        secretOf: (cluster) => etcdCreateOnceSecret(client, prefix, cluster, DOCKER_CA_SECRET),
+        secretOf: etcdDockerCaSecrets(client, prefix),
         controllerUsesTls: false,
       });
       caPem = (await onSocket.caOf(TLS_CLUSTER))?.caPem ?? '';
@@ -267,7 +267,7 @@ describe('a controller configured as the shipped stack', () => {
     expect(existsSync(join(tlsDir, 'server.pem'))).toBe(false);
     const client = etcd.client();
     try {
-      expect(await etcdCreateOnceSecret(client, prefix, PLAIN_CLUSTER, DOCKER_CA_SECRET).exists()).toBe(false);
+      expect(await etcdDockerCaSecrets(client, prefix)(PLAIN_CLUSTER).exists()).toBe(false);
     } finally {
       client.close();
     }

@@ -5,6 +5,9 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { startQuorumSampler, type QuorumProbe } from '../support/quorum-sampler.ts';
 import { quorumReport } from '../support/quorum-report.ts';
 
+/** The watcher's own timing (quorum-watcher.ts), a bigger in-flight bound unless a case says otherwise. */
+const TIMING = { intervalMs: 100, stallMs: 750, listEveryMs: 1000, maxInFlight: 40 } as const;
+
 const healthy: QuorumProbe = { etcd: true, swarm: true };
 
 function after<T>(ms: number, value: T): Promise<T> {
@@ -23,10 +26,7 @@ describe('startQuorumSampler', () => {
     const finished: number[] = [];
     let n = 0;
     const sampler = startQuorumSampler({
-      intervalMs: 100,
-      stallMs: 750,
-      listEveryMs: 1000,
-      maxInFlight: 40,
+      ...TIMING,
       listManagers: async () => ['m1', 'm2', 'm3'],
       // Every other sample waits 750 ms on a slow check: samples finish out of order.
       probe: async () => {
@@ -50,10 +50,7 @@ describe('startQuorumSampler', () => {
   it('refreshes the manager list in its own loop, once a second, and a listing slower than a tick delays no sample', async () => {
     let listings = 0;
     const sampler = startQuorumSampler({
-      intervalMs: 100,
-      stallMs: 750,
-      listEveryMs: 1000,
-      maxInFlight: 40,
+      ...TIMING,
       // The first listing is quick; later ones take 600 ms, like DescribeInstances on a loaded machine.
       listManagers: async () => {
         listings++;
@@ -74,9 +71,7 @@ describe('startQuorumSampler', () => {
   it('skips and counts ticks while too many samples still wait on their checks, and keeps the last list when a listing fails', async () => {
     let listings = 0;
     const sampler = startQuorumSampler({
-      intervalMs: 100,
-      stallMs: 750,
-      listEveryMs: 1000,
+      ...TIMING,
       maxInFlight: 5,
       listManagers: async () => {
         if (++listings > 1) throw new Error('describing instances: connection refused');
@@ -102,10 +97,7 @@ describe('startQuorumSampler', () => {
   it('leaves out a sample without quorum that lived through a stall of its own process, and says how long the stall was', async () => {
     let phase: 'healthy' | 'slow' = 'healthy';
     const sampler = startQuorumSampler({
-      intervalMs: 100,
-      stallMs: 750,
-      listEveryMs: 1000,
-      maxInFlight: 40,
+      ...TIMING,
       listManagers: async () => ['m1'],
       // While slow, a check times out after 1.5 s: no answer, no quorum.
       probe: () => (phase === 'slow' ? after(1_500, { etcd: false, swarm: false, etcdDetail: 'm1: timeout' }) : Promise.resolve(healthy)),
@@ -128,10 +120,7 @@ describe('startQuorumSampler', () => {
 
   it('records a probe that failed as a sample without quorum, so that a broken check cannot hide a gap', async () => {
     const sampler = startQuorumSampler({
-      intervalMs: 100,
-      stallMs: 750,
-      listEveryMs: 1000,
-      maxInFlight: 40,
+      ...TIMING,
       listManagers: async () => ['m1'],
       probe: async () => {
         throw new Error('no address');

@@ -22,7 +22,7 @@ x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoPro
 const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 const DAY_MS = 86_400_000;
 /** How long the certificates the CA issues (nodes' dockerd, clients) are valid. */
-export const ISSUED_CERT_DAYS = 365;
+const ISSUED_CERT_DAYS = 365;
 
 export interface DockerCa {
   readonly caPem: string;
@@ -100,25 +100,22 @@ async function caFromStored(stored: StoredCa): Promise<DockerCa> {
     subject: string;
     publicKey: x509.PublicKey | CryptoKey;
     now: number;
-    days: number;
     extensions: x509.Extension[];
-  }): Promise<string> => {
-    const cert = await x509.X509CertificateGenerator.create({
+  }): Promise<x509.X509Certificate> =>
+    x509.X509CertificateGenerator.create({
       subject: o.subject,
       issuer: caCert.subject,
       publicKey: o.publicKey,
       signingKey: caKey as CryptoKey,
       signingAlgorithm: ALG,
       notBefore: new Date(o.now - 60_000),
-      notAfter: new Date(o.now + o.days * DAY_MS),
+      notAfter: new Date(o.now + ISSUED_CERT_DAYS * DAY_MS),
       extensions: [
         new x509.BasicConstraintsExtension(false, undefined, true),
         await x509.AuthorityKeyIdentifierExtension.create(caCert),
         ...o.extensions,
       ],
     });
-    return cert.toString('pem');
-  };
   return {
     caPem: stored.cert,
     async issueServerCert(csrPem, address, now = Date.now()) {
@@ -133,17 +130,17 @@ async function caFromStored(stored: StoredCa): Promise<DockerCa> {
         );
       }
       if (!(await csr.verify())) throw new SwarmkeeperError('SpecInvalid', 'the docker certificate request is not signed by its own key');
-      return sign({
+      const cert = await sign({
         subject: `CN=${address}`,
         publicKey: csr.publicKey,
         now,
-        days: ISSUED_CERT_DAYS,
         extensions: [
           new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
           new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
           new x509.SubjectAlternativeNameExtension([{ type: 'ip', value: address }]),
         ],
       });
+      return cert.toString('pem');
     },
     async issueClientCert(commonName, now = Date.now()) {
       const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as CryptoKeyPair;
@@ -151,13 +148,12 @@ async function caFromStored(stored: StoredCa): Promise<DockerCa> {
         subject: `CN=${commonName}`,
         publicKey: keys.publicKey,
         now,
-        days: ISSUED_CERT_DAYS,
         extensions: [
           new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
           new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth]),
         ],
       });
-      return { cert, key: await privateKeyPem(keys.privateKey), notAfter: new Date(now + ISSUED_CERT_DAYS * DAY_MS) };
+      return { cert: cert.toString('pem'), key: await privateKeyPem(keys.privateKey), notAfter: cert.notAfter };
     },
   };
 }
