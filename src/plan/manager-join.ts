@@ -1,10 +1,13 @@
 // The join chain of a manager (rule 6): etcd learner, caught up, etcd promote, swarm
 // promote. Like the removal chain (removal-chain.ts), it is emitted up to its first
 // membership step and re-planned from the observed state each cycle, so it resumes where
-// the world is.
+// the world is. One exception to the order: while etcd's health window refuses member
+// adds (etcd-window.ts), a node already in the swarm as a worker is promoted in the swarm
+// first, so its swarm promotion is not on the path after the window.
 import type { EtcdMember, EtcdView } from '../model/snapshot.ts';
 import { etcdPeerUrl } from '../model/snapshot.ts';
 import type { PlanContext } from './context.ts';
+import { etcdAddRefusedForMs } from './etcd-window.ts';
 import type { NodeView } from './inventory.ts';
 import { describeProjection, etcdQuorum, isHealthyMember, projectChange, swarmQuorum } from './quorum.ts';
 
@@ -23,9 +26,25 @@ export function emitManagerJoin(ctx: PlanContext, n: NodeView): void {
     return;
   }
   const m = n.member;
-  if (!m) emitLearnerAdd(ctx, n, etcd, inst.address);
-  else if (m.isLearner) emitLearnerPromotion(ctx, n, m, etcd);
+  if (!m) {
+    if (swarmFirstWhileEtcdRefuses(ctx, n)) emitSwarmPromotion(ctx, n);
+    else emitLearnerAdd(ctx, n, etcd, inst.address);
+  } else if (m.isLearner) emitLearnerPromotion(ctx, n, m, etcd);
   else emitSwarmPromotion(ctx, n);
+}
+
+/**
+ * Whether this joining manager, not an etcd member yet, takes its swarm promotion first:
+ * etcd refuses its learner add for a while yet, it is a ready swarm worker, and no other
+ * learner waits (that one goes first either way). Both rafts keep the projected-quorum
+ * check and the one-change-at-a-time budget; the swarm simply stops sitting at an even
+ * manager count while etcd waits out its window.
+ */
+export function swarmFirstWhileEtcdRefuses(ctx: Pick<PlanContext, 'inv' | 'snapshot'>, n: NodeView): boolean {
+  const { inv } = ctx;
+  if (n.member || n.swarm?.role !== 'worker' || n.swarm.state !== 'ready') return false;
+  if (inv.etcd?.members.some((x) => x.isLearner || x.name === '')) return false;
+  return etcdAddRefusedForMs(ctx.snapshot.operations, inv.now) > 0;
 }
 
 /**
@@ -76,7 +95,10 @@ function emitLearnerPromotion(ctx: PlanContext, n: NodeView, m: EtcdMember, etcd
   });
 }
 
-/** An etcd voter becomes a swarm manager once its agent has joined the swarm as a worker. */
+/**
+ * An etcd voter becomes a swarm manager once its agent has joined the swarm as a worker
+ * (or, during etcd's health window, a node that is not a member yet: see above).
+ */
 function emitSwarmPromotion(ctx: PlanContext, n: NodeView): void {
   const sw = n.swarm;
   if (!ctx.inv.swarm) {
@@ -97,12 +119,14 @@ function emitSwarmPromotion(ctx: PlanContext, n: NodeView): void {
     ctx.hold('R5-projected-quorum', 'QuorumAtRisk', `promoting ${n.id} in the swarm refused: ${describeProjection('swarm', p)}`);
     return;
   }
+  const refusedMs = n.member ? 0 : etcdAddRefusedForMs(ctx.snapshot.operations, ctx.inv.now);
+  const why = refusedMs > 0 ? `; etcd refuses member adds for ${(refusedMs / 1000).toFixed(1)} s more, so the swarm goes first` : '';
   ctx.emit({
     kind: 'swarm.promote',
     instanceId: n.id,
     nodeId: sw.id,
     rule: 'R6-replace-order',
-    reason: `promote ${n.id} to swarm manager (${describeProjection('swarm', p)})`,
+    reason: `promote ${n.id} to swarm manager (${describeProjection('swarm', p)})${why}`,
   });
 }
 

@@ -1,4 +1,5 @@
 // Re-checks of the swarm steps: role changes, availability, and node removal.
+import { swarmFirstWhileEtcdRefuses } from './manager-join.ts';
 import { drainSettled } from './removal-chain.ts';
 import type { Inventory } from './inventory.ts';
 import { describeProjection, isReachableManager, projectChange, swarmQuorum } from './quorum.ts';
@@ -7,12 +8,13 @@ import { OK, nodeById, refuse, satisfied, type KindChecks, type PreconditionResu
 export const SWARM_CHECKS: KindChecks<
   'swarm.promote' | 'swarm.demote' | 'swarm.drain' | 'swarm.setAvailability' | 'swarm.activate' | 'swarm.waitDrained' | 'swarm.removeNode'
 > = {
-  'swarm.promote': (step, { inv }) => {
+  'swarm.promote': (step, { inv, snapshot }) => {
     const sw = nodeById(inv, step.nodeId);
     if (!sw) return refuse('R6-replace-order', `swarm node ${step.nodeId} does not exist`);
     if (sw.role === 'manager') return satisfied(`${step.nodeId} is a manager`);
     const n = inv.managers.find((x) => x.id === step.instanceId);
-    if (!n?.member || n.member.isLearner)
+    const swarmFirst = n !== undefined && swarmFirstWhileEtcdRefuses({ inv, snapshot }, n);
+    if (!swarmFirst && (!n?.member || n.member.isLearner))
       return refuse('R6-replace-order', `${step.instanceId} is not an etcd voter yet: etcd first, then swarm`);
     if (sw.state !== 'ready' || !inv.swarm) return refuse('R6-replace-order', `${step.nodeId} is not ready`);
     const p = projectChange(swarmQuorum(inv.swarm), { add: { healthy: true } });

@@ -128,6 +128,36 @@ const rows: Row[] = [
     expect: 'refused:R6-replace-order',
   },
   {
+    name: 'swarm promote of a non-member while etcd refuses member adds (its 5 s window)',
+    step: { ...base, kind: 'swarm.promote', instanceId: 'm3', nodeId: 'node-m3' },
+    snapshot: aSnapshot({
+      spec,
+      nodes: [aManager(), aManager(), aManager({ member: 'none', swarmRole: 'worker' })],
+      operations: [anOperation({ stepKind: 'etcd.addLearner', target: 'm2', state: 'done', startedAt: NOW - 2000 })],
+    }),
+    expect: 'ok',
+  },
+  {
+    name: 'swarm promote of a non-member once etcd takes member adds again',
+    step: { ...base, kind: 'swarm.promote', instanceId: 'm3', nodeId: 'node-m3' },
+    snapshot: aSnapshot({
+      spec,
+      nodes: [aManager(), aManager(), aManager({ member: 'none', swarmRole: 'worker' })],
+      operations: [anOperation({ stepKind: 'etcd.addLearner', target: 'm2', state: 'done', startedAt: NOW - 6000 })],
+    }),
+    expect: 'refused:R6-replace-order',
+  },
+  {
+    name: 'swarm promote of a learner, even inside the window (its etcd promotion comes first)',
+    step: { ...base, kind: 'swarm.promote', instanceId: 'm3', nodeId: 'node-m3' },
+    snapshot: aSnapshot({
+      spec,
+      nodes: [aManager(), aManager(), aManager({ member: 'learner', swarmRole: 'worker' })],
+      operations: [anOperation({ stepKind: 'etcd.addLearner', target: 'm3', state: 'done', startedAt: NOW - 1000 })],
+    }),
+    expect: 'refused:R6-replace-order',
+  },
+  {
     name: 'membership step while the journal has another in flight',
     step: { ...base, kind: 'swarm.demote', instanceId: 'm2', nodeId: 'node-m2' },
     snapshot: aSnapshot({

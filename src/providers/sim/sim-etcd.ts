@@ -25,7 +25,7 @@ export class SimEtcd implements EtcdMembershipApi {
 
   async addLearner(peerURLs: readonly string[]): Promise<string> {
     const w = this.world;
-    this.requireLeader('adding an etcd learner');
+    this.requireLeader('adding an etcd learner', { settled: true });
     const url = peerURLs[0] ?? '';
     if ([...w.members.values()].some((m) => m.peerURL === url))
       throw new SwarmkeeperError('Conflict', 'adding an etcd learner: etcdserver: Peer URLs already exists');
@@ -57,7 +57,7 @@ export class SimEtcd implements EtcdMembershipApi {
 
   async removeMember(memberId: string): Promise<void> {
     const w = this.world;
-    this.requireLeader(`removing etcd member ${memberId}`);
+    this.requireLeader(`removing etcd member ${memberId}`, { settled: true });
     this.member(memberId);
     w.members.delete(memberId);
     if (w.etcdLeaderId === memberId) w.etcdLeaderId = undefined;
@@ -103,10 +103,16 @@ export class SimEtcd implements EtcdMembershipApi {
       throw new SwarmkeeperError('Unavailable', `${what}: no etcd member answers`);
   }
 
-  private requireLeader(what: string): void {
+  /**
+   * `settled`: the call is refused while a member started lately, as etcd's strict
+   * reconfiguration check refuses member adds and removes (not promotions, nor a
+   * leadership move) until every voter has been connected for 5 s.
+   */
+  private requireLeader(what: string, opts: { settled?: boolean } = {}): void {
     const w = this.world;
     w.maybeFail(what);
     if (w.etcdLeaderId === undefined) throw new SwarmkeeperError('Unavailable', `${what}: etcdserver: no leader`);
+    if (!opts.settled) return;
     const recent = [...w.members.values()].some(
       (m) => m.startedAt !== undefined && m.startedAt > w.now - w.timings.reconfigCooldownMs && m.startedAt !== m.caughtUpAt,
     );

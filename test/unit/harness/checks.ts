@@ -64,9 +64,10 @@ export class HistoryChecks {
     const name = `${call.port}.${call.method}`;
     if (name === 'kv.write') this.checkFence(call.args[1] as LeaderFence | undefined, c, 'a management write');
     if (name === 'store.writeStatus') this.checkFence(call.args[2] as LeaderFence | undefined, c, 'a status write');
+    if (name === 'kv.write' && c.holdsLeadership()) this.noteOwnJournalWrites(call, c);
     const kinds = CALL_STEPS[name];
     if (!kinds) return;
-    if (!this.runningEntry(kinds))
+    if (!this.runningEntry(kinds) && !this.stepOfDeposedReplica(c, kinds))
       this.violate('journal-before-action', `${c.identity} called ${name} with no running journal entry of ${kinds.join('/')}`);
     if (MEMBERSHIP_CALLS.has(name))
       this.checkOneMembershipChange(
@@ -127,6 +128,33 @@ export class HistoryChecks {
     if (!fence) this.violate('fenced-writes', `${c.identity} made ${what} without a leadership fence`);
     else if (fence.key !== c.leadership.fence.key || fence.createRevision !== c.leadership.fence.createRevision)
       this.violate('fenced-writes', `${c.identity} made ${what} under a fence not its own`);
+  }
+
+  /**
+   * The step kind each replica last set running with a write that went through (it held
+   * leadership, so the fence let it), until it closes that entry.
+   */
+  private readonly ownRunning = new Map<string, string>();
+
+  private noteOwnJournalWrites(call: PortCall, c: SimController): void {
+    const ops = call.args[0] as ReadonlyArray<{ kind: string; key: string; value?: string }>;
+    for (const op of ops) {
+      if (op.kind !== 'put' || !op.key.includes('/journal/') || op.value === undefined) continue;
+      const e = JSON.parse(op.value) as { state: string; stepKind: string };
+      if (e.state === 'running') this.ownRunning.set(c.identity, e.stepKind);
+      else if (this.ownRunning.get(c.identity) === e.stepKind) this.ownRunning.delete(c.identity);
+    }
+  }
+
+  /**
+   * A deposed replica that has not noticed yet finishes the step it set running while it
+   * led (its journal writes are fenced, so it can start no other), even when the new
+   * leader has resumed and closed that entry meanwhile: its calls still follow its own
+   * journal write. The overlap itself is judged by the membership and launch checks.
+   */
+  private stepOfDeposedReplica(c: SimController, kinds: readonly string[]): boolean {
+    const own = this.ownRunning.get(c.identity);
+    return !c.holdsLeadership() && own !== undefined && kinds.includes(own);
   }
 
   /** A resumed entry keeps the identity of the replica that wrote it first: any running entry counts. */

@@ -32,6 +32,12 @@ export interface HistoryPlan {
   readonly zones: boolean;
   readonly maxUnhealthy: '40%' | '100%' | 2;
   readonly minHealthySeconds: 0 | 30;
+  /**
+   * Learners catch up and agents join within about a second (a small cluster on a fast
+   * network, as on the local provider): managers then finish joining inside etcd's health
+   * window, where the planner takes the next one's swarm promotion first.
+   */
+  readonly fastJoins?: boolean;
   readonly events: readonly HistoryEvent[];
 }
 
@@ -86,6 +92,7 @@ export const historyPlan: fc.Arbitrary<HistoryPlan> = fc
     zones: fc.boolean(),
     maxUnhealthy: fc.constantFrom<'40%' | '100%' | 2>('40%', '100%', 2),
     minHealthySeconds: fc.constantFrom<0 | 30>(0, 30),
+    fastJoins: fc.boolean(),
     events: fc.array(event, { minLength: 5, maxLength: 25 }),
   })
   // A rollout needs room: maxSurge and maxUnavailable cannot both be 0.

@@ -30,8 +30,12 @@ import { urlHost } from '../../../src/model/snapshot.ts';
 
 export const CLUSTER = 'prop';
 const START = 1_700_000_000_000;
+/** HistoryPlan.fastJoins: nodes boot in seconds, join the swarm and catch up within about a second. */
+const FAST_JOINS = { bootMs: [1_000, 5_000], joinMs: [300, 1_500], catchUpMs: [100, 1_000] } as const;
 /** The controller's re-check period while converging (ControllerDeps.convergingMs). */
 const CONVERGING_MS = 5_000;
+/** With fastJoins, a cloud controller's pace (1 s): joins then land inside etcd's 5 s window. */
+const FAST_CONVERGING_MS = 1_000;
 const BOOTSTRAP_CYCLES = 300;
 const CONVERGE_CYCLES = 400;
 /** How long a dead leader's lease keeps the others waiting (election TTL). */
@@ -86,7 +90,7 @@ class HistoryRun {
     private readonly plan: HistoryPlan,
     private readonly opts: HistoryOptions,
   ) {
-    this.world = new SimWorld({ seed: plan.seed, start: START });
+    this.world = new SimWorld({ seed: plan.seed, start: START, ...(plan.fastJoins ? { timings: FAST_JOINS } : {}) });
     this.picker = new SeededRandom(plan.seed ^ 0x5eed);
     this.time = new VirtualTime(this.world);
     this.store = new MemoryClusterStore(this.kv, PREFIX, Date.now);
@@ -118,7 +122,8 @@ class HistoryRun {
   async run(): Promise<HistoryResult> {
     await this.apply(this.spec);
     this.log(`spec ${JSON.stringify(this.spec)}`);
-    if (!(await this.converge(BOOTSTRAP_CYCLES))) this.checks.violate('bootstrap', `did not converge within ${BOOTSTRAP_CYCLES} cycles`);
+    const bootstrapCycles = BOOTSTRAP_CYCLES * this.paceScale();
+    if (!(await this.converge(bootstrapCycles))) this.checks.violate('bootstrap', `did not converge within ${bootstrapCycles} cycles`);
     this.faultsOn = true;
     for (const e of this.plan.events) {
       if (this.checks.violations.length > 0) break;
@@ -128,8 +133,9 @@ class HistoryRun {
     this.faultsOn = false;
     await this.stopFaults();
     const recoverable = this.world.etcdQuorumHeld() && this.world.swarmQuorumHeld();
-    if (recoverable && this.checks.violations.length === 0 && !(await this.converge(CONVERGE_CYCLES))) {
-      this.checks.violate('convergence', `did not converge within ${CONVERGE_CYCLES} cycles after faults stopped`);
+    const convergeCycles = CONVERGE_CYCLES * this.paceScale();
+    if (recoverable && this.checks.violations.length === 0 && !(await this.converge(convergeCycles))) {
+      this.checks.violate('convergence', `did not converge within ${convergeCycles} cycles after faults stopped`);
     }
     return {
       violations: this.checks.violations,
@@ -214,7 +220,7 @@ class HistoryRun {
     this.running = [];
     if (this.leader.gate.dead) await this.restartAfterCrash(this.leader);
     this.checks.afterCycle();
-    await this.time.pass(requeueAfterMs(mine?.result, CONVERGING_MS));
+    await this.time.pass(requeueAfterMs(mine?.result, this.plan.fastJoins ? FAST_CONVERGING_MS : CONVERGING_MS));
     await this.agentsPublish();
     return mine?.result;
   }
@@ -297,7 +303,7 @@ class HistoryRun {
         return;
       }
       case 'slowBoots':
-        w.slowBoots(e.on ? [200_000, 900_000] : [20_000, 60_000]);
+        w.slowBoots(e.on ? [200_000, 900_000] : this.normalBoots());
         this.log(`fault: slow boots ${e.on ? 'on' : 'off'}`);
         return;
       case 'killBetweenSteps':
@@ -338,10 +344,20 @@ class HistoryRun {
     }
   }
 
+  /** The world's own boot times, between slowBoots faults. */
+  private normalBoots(): readonly [number, number] {
+    return this.plan.fastJoins ? FAST_JOINS.bootMs : [20_000, 60_000];
+  }
+
+  /** The cycle budgets are for the 5 s pace: a faster pace gets as much virtual time. */
+  private paceScale(): number {
+    return this.plan.fastJoins ? CONVERGING_MS / FAST_CONVERGING_MS : 1;
+  }
+
   /** Faults stop: API faults end, partitions heal, boots are normal, crashes disarmed. */
   private async stopFaults(): Promise<void> {
     this.world.faults = { apiError: 0, throttle: 0, lostResponse: 0, launchFailure: 0, duplicate: 0 };
-    this.world.slowBoots([20_000, 60_000]);
+    this.world.slowBoots(this.normalBoots());
     this.healAll();
     this.killBetweenSteps = undefined;
     this.leaderChange = undefined;
