@@ -74,11 +74,23 @@ export function plan(spec: ResolvedSpec, snapshot: Snapshot, opts: PlanOptions):
  */
 function emitEndpoints(ctx: PlanContext, snapshot: Snapshot): void {
   if (!ctx.inv.etcd || !ctx.inv.swarm) return;
-  // A voter whose swarm promotion is in this plan counts already: that step waits until
-  // it is a reachable manager and the publish's precondition checks it again on a fresh
-  // observation, so the nodes learn of it a cycle sooner.
-  const promoting = new Set(ctx.steps.flatMap((st) => (st.kind === 'swarm.promote' ? [st.instanceId] : [])));
-  const urls = desiredEndpoints(ctx.inv.managers.flatMap((m) => (m.member && (m.fullMember || promoting.has(m.id)) ? [m.member] : [])));
+  // A manager whose last promotion is in this plan counts already: a voter's swarm
+  // promotion (the step waits until it is a reachable manager), or the etcd promotion of a
+  // swarm manager that took its swarm promotion first (manager-join.ts). The publish's
+  // precondition checks it again on a fresh observation, so the nodes learn of it a cycle
+  // sooner.
+  const swarmManager = (id: string): boolean => ctx.inv.managers.some((m) => m.id === id && m.swarm?.role === 'manager');
+  const promoting = new Set(
+    ctx.steps.flatMap((st) =>
+      st.kind === 'swarm.promote' || (st.kind === 'etcd.promote' && swarmManager(st.instanceId)) ? [st.instanceId] : [],
+    ),
+  );
+  const urls = desiredEndpoints(
+    ctx.inv.managers.flatMap((m) => {
+      if (!m.member || !(m.fullMember || promoting.has(m.id))) return [];
+      return [promoting.has(m.id) ? { ...m.member, isLearner: false } : m.member];
+    }),
+  );
   if (urls.length === 0) return;
   const published = [...(snapshot.publishedClientURLs ?? [])].sort();
   if (published.length === urls.length && published.every((u, i) => u === urls[i])) return;
