@@ -40,9 +40,17 @@ export interface ActTimeouts {
   readonly demoteMs: number;
   /** Waiting to see a promoted node as a reachable manager. */
   readonly swarmPromoteMs: number;
+  /** How long a learner add waits to see the learner start, when its node's agent is known to run. */
+  readonly learnerStartMs: number;
 }
 
-export const DEFAULT_TIMEOUTS: ActTimeouts = { etcdMs: 30_000, promoteMs: 60_000, demoteMs: 60_000, swarmPromoteMs: 30_000 };
+export const DEFAULT_TIMEOUTS: ActTimeouts = {
+  etcdMs: 30_000,
+  promoteMs: 60_000,
+  demoteMs: 60_000,
+  swarmPromoteMs: 30_000,
+  learnerStartMs: 2_000,
+};
 
 /**
  * What the executor needs that is the same for every cycle of one controller. The

@@ -8,7 +8,8 @@ import type { Step } from '../plan/steps.ts';
 import type { Snapshot } from '../model/snapshot.ts';
 import { DEFAULT_TIMEOUTS, type ActDeps } from './context.ts';
 import { etcdFor } from './peers.ts';
-import { retrying } from '../retry.ts';
+import type { EtcdMembershipApi } from '../etcd/port.ts';
+import { pollUntil, retrying } from '../retry.ts';
 
 type EtcdStep = Extract<Step, { kind: `etcd.${string}` }>;
 
@@ -32,13 +33,20 @@ export async function runEtcdStep(step: EtcdStep, snapshot: Snapshot, deps: ActD
     case 'etcd.addLearner': {
       const existing = byPeerUrl(await etcd.listMembers(), step.peerURL);
       if (existing) return `member ${existing.id} already present`;
-      return retry('adding the learner', t.etcdMs, async () => {
+      const added = await retry('adding the learner', t.etcdMs, async () => {
         // A timed-out add may have been applied: look before adding again.
         const again = byPeerUrl(await etcd.listMembers(), step.peerURL);
         if (again) return `member ${again.id} already present`;
         const id = await etcd.addLearner([step.peerURL]);
         return `learner ${id} added`;
       });
+      // A node already in the swarm runs an agent that looks for this entry every 50 ms
+      // and starts etcd at once: seeing the start here lets the next cycle promote the
+      // learner, instead of a cycle finding it not started yet and waiting a recheck.
+      if (agentRuns(snapshot, step.instanceId) && (await learnerStarted(etcd, step.peerURL, t.learnerStartMs, deps.signal))) {
+        return `${added}, started`;
+      }
+      return added;
     }
     case 'etcd.promote':
       return retry(
@@ -69,6 +77,22 @@ export async function runEtcdStep(step: EtcdStep, snapshot: Snapshot, deps: ActD
       });
   }
 }
+
+/** The node joined the swarm and answers in it: its agent runs. */
+function agentRuns(snapshot: Snapshot, instanceId: string): boolean {
+  return snapshot.swarm.status === 'ok' && snapshot.swarm.value.nodes.some((n) => n.instanceId === instanceId && n.state === 'ready');
+}
+
+/** Whether the member with `peerURL` started (etcd names a member once it has joined) within `ms`. */
+async function learnerStarted(etcd: EtcdMembershipApi, peerURL: string, ms: number, signal?: AbortSignal): Promise<boolean> {
+  return pollUntil(async () => (byPeerUrl(await etcd.listMembers(), peerURL)?.name ?? '') !== '', {
+    deadlineMs: ms,
+    intervalMs: LEARNER_START_POLL_MS,
+    ...(signal ? { signal } : {}),
+  });
+}
+
+const LEARNER_START_POLL_MS = 25;
 
 function byPeerUrl(members: readonly EtcdMember[], peerURL: string): EtcdMember | undefined {
   return members.find((m) => m.peerURLs.includes(peerURL));
