@@ -14,7 +14,7 @@
 // On abort (SIGTERM) it stops its etcd/gateway and resolves 'stopped'.
 import type { Logger } from 'pino';
 import type { NodeAgentConfig } from '../protocol/agent-config.ts';
-import { backoffDelay } from '../retry.ts';
+import { backoffDelay, pollUntil } from '../retry.ts';
 import { performAction } from './agent-actions.ts';
 import { nodeAgentPaths, type AgentContext, type NodeAgentDeps, type NodeIdentity } from './agent-context.ts';
 import { decideAgentAction, type AgentAction } from './agent-decide.ts';
@@ -27,6 +27,8 @@ export { nodeAgentPaths, type NodeAgentDeps, type NodeIdentity } from './agent-c
 export type NodeAgentExit = 'stopped' | 'node-dead';
 
 const AGENT_BACKOFF = { initialMs: 500, maxMs: 8_000 };
+/** How often a turn waiting for its dockerd asks it again. */
+const DOCKERD_POLL_MS = 25;
 
 /** What the loop carries from one turn to the next. */
 interface LoopState {
@@ -91,7 +93,19 @@ async function turn(ctx: AgentContext, s: LoopState): Promise<TurnOutcome> {
   logDecision(ctx.log, s, action);
   // Short waits, and shorter where the decision asks (a later manager waiting for its
   // learner entry is on the convergence path).
-  if (action.kind === 'wait') return action.recheckMs ?? 250;
+  if (action.kind === 'wait') {
+    const ms = action.recheckMs ?? 250;
+    if (facts.swarmState !== 'unreachable') return ms;
+    // A booting node's dockerd answers any moment, and every first step waits on it:
+    // asking it alone (a refused connect on its socket costs nothing) starts the next
+    // turn as soon as it does, without reading the management etcd more often.
+    await pollUntil(() => ctx.deps.swarm.info().then(() => true), {
+      deadlineMs: ms,
+      intervalMs: DOCKERD_POLL_MS,
+      signal: ctx.deps.signal,
+    }).catch(() => false);
+    return 'at-once';
+  }
   if (action.kind === 'steady') {
     s.failures = 0;
     return ctx.deps.steadyPollMs ?? 2_000;
