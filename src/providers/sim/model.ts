@@ -91,7 +91,7 @@ export interface SimTimings {
   readonly catchUpMs: Range;
   readonly demoteMs: Range;
   readonly drainMs: Range;
-  /** etcd refuses membership changes this long after a member started ("unhealthy cluster"). */
+  /** etcd refuses member adds and removes this long after a member started ("unhealthy cluster"); promotions go through. */
   readonly reconfigCooldownMs: number;
 }
 
