@@ -22,6 +22,20 @@ interface Row {
 const deleting = aSpec({ managers: 3, workers: 2, deletionRequestedAt: NOW - 60_000 });
 const lastManager = aSnapshot({ spec: deleting, nodes: [aManager({ leader: true })] });
 
+/** m3, a swarm worker, promoted in the swarm while the journal's last learner add (of `addedFor`) started `addStartedAgoMs` ago. */
+function swarmPromoteOfM3(what: string, member: 'none' | 'learner', addedFor: string, addStartedAgoMs: number, expect: Row['expect']): Row {
+  return {
+    name: `swarm promote ${what}`,
+    step: { ...base, kind: 'swarm.promote', instanceId: 'm3', nodeId: 'node-m3' },
+    snapshot: aSnapshot({
+      spec,
+      nodes: [aManager(), aManager(), aManager({ member, swarmRole: 'worker' })],
+      operations: [anOperation({ stepKind: 'etcd.addLearner', target: addedFor, state: 'done', startedAt: NOW - addStartedAgoMs })],
+    }),
+    expect,
+  };
+}
+
 const rows: Row[] = [
   {
     name: 'demote with quorum to spare',
@@ -127,36 +141,15 @@ const rows: Row[] = [
     snapshot: aSnapshot({ spec, nodes: [aManager(), aManager(), aManager({ member: 'learner', swarmRole: 'worker' })] }),
     expect: 'refused:R6-replace-order',
   },
-  {
-    name: 'swarm promote of a non-member while etcd refuses member adds (its 5 s window)',
-    step: { ...base, kind: 'swarm.promote', instanceId: 'm3', nodeId: 'node-m3' },
-    snapshot: aSnapshot({
-      spec,
-      nodes: [aManager(), aManager(), aManager({ member: 'none', swarmRole: 'worker' })],
-      operations: [anOperation({ stepKind: 'etcd.addLearner', target: 'm2', state: 'done', startedAt: NOW - 2000 })],
-    }),
-    expect: 'ok',
-  },
-  {
-    name: 'swarm promote of a non-member once etcd takes member adds again',
-    step: { ...base, kind: 'swarm.promote', instanceId: 'm3', nodeId: 'node-m3' },
-    snapshot: aSnapshot({
-      spec,
-      nodes: [aManager(), aManager(), aManager({ member: 'none', swarmRole: 'worker' })],
-      operations: [anOperation({ stepKind: 'etcd.addLearner', target: 'm2', state: 'done', startedAt: NOW - 6000 })],
-    }),
-    expect: 'refused:R6-replace-order',
-  },
-  {
-    name: 'swarm promote of a learner, even inside the window (its etcd promotion comes first)',
-    step: { ...base, kind: 'swarm.promote', instanceId: 'm3', nodeId: 'node-m3' },
-    snapshot: aSnapshot({
-      spec,
-      nodes: [aManager(), aManager(), aManager({ member: 'learner', swarmRole: 'worker' })],
-      operations: [anOperation({ stepKind: 'etcd.addLearner', target: 'm3', state: 'done', startedAt: NOW - 1000 })],
-    }),
-    expect: 'refused:R6-replace-order',
-  },
+  swarmPromoteOfM3('of a non-member while etcd refuses member adds (its 5 s window)', 'none', 'm2', 2000, 'ok'),
+  swarmPromoteOfM3('of a non-member once etcd takes member adds again', 'none', 'm2', 6000, 'refused:R6-replace-order'),
+  swarmPromoteOfM3(
+    'of a learner, even inside the window (its etcd promotion comes first)',
+    'learner',
+    'm3',
+    1000,
+    'refused:R6-replace-order',
+  ),
   {
     name: 'membership step while the journal has another in flight',
     step: { ...base, kind: 'swarm.demote', instanceId: 'm2', nodeId: 'node-m2' },
