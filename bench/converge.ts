@@ -11,22 +11,30 @@
 // Targets: swarmkeeper within 1.15x of the baseline (mean of the runs); edit to first
 // action < 250 ms. The machine's load average is printed with the figures (taken at the
 // start of each run and at the end): wall times on a shared machine mean little without it.
-// Needs root, dockerd and etcd (as the integration tests do), and `npm run build` first
-// so the node agents run compiled (the output says which they ran).
+// Needs root, dockerd and etcd (as the integration tests do). A dist/ older than src/ is
+// rebuilt first: agents run from the sources through tsx load ~0.2 s of CPU slower each,
+// which alone moves the ratio by several hundredths (the output says which they ran).
 //
 // Runs vary by about a second either way on two cores: etcd's first election takes a
 // random 0.1-1.1 s and six processes boot at once. Use --runs 5 for a figure. Runs 2, 4,
 // ... time swarmkeeper first, runs 1, 3, ... the baseline first.
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { availableParallelism, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
+import { compiledIsCurrent } from '../scripts/build-freshness.mjs';
 import { useCurrentBuild } from '../test/support/build-or-sources.ts';
 import { runBaseline } from './converge-baseline.ts';
 import { startControllerHarness, type ControllerHarness } from '../test/support/controller-harness.ts';
 import type { ProgressEvent } from '../src/controller/events.ts';
 
-// Before any agent starts: a stale dist/ would run old code.
+// Before any agent starts: a stale dist/ would run old code, and sources run slower.
+if (!compiledIsCurrent()) {
+  process.stderr.write('dist/ is older than src/: npm run build\n');
+  const built = spawnSync(process.execPath, ['scripts/build.mjs'], { stdio: 'inherit', cwd: new URL('..', import.meta.url) });
+  if (built.status !== 0) process.exit(built.status ?? 1);
+}
 const agentBuild = useCurrentBuild();
 
 const { values } = parseArgs({
