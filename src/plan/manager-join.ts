@@ -37,8 +37,9 @@ export function emitManagerJoin(ctx: PlanContext, n: NodeView): void {
  * Whether this joining manager, not an etcd member yet, takes its swarm promotion first:
  * etcd refuses its learner add for a while yet, it is a ready swarm worker, and no other
  * learner waits (that one goes first either way). Both rafts keep the projected-quorum
- * check and the one-change-at-a-time budget; the swarm simply stops sitting at an even
- * manager count while etcd waits out its window.
+ * check and the one-change-at-a-time budget; a change the node needs anyway moves into
+ * time etcd would spend waiting (and a swarm growing from one manager spends less time
+ * at two).
  */
 export function swarmFirstWhileEtcdRefuses(ctx: Pick<PlanContext, 'inv' | 'snapshot'>, n: NodeView): boolean {
   const { inv } = ctx;
