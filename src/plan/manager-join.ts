@@ -45,7 +45,17 @@ export function swarmFirstWhileEtcdRefuses(ctx: Pick<PlanContext, 'inv' | 'snaps
   const { inv } = ctx;
   if (n.member || n.swarm?.role !== 'worker' || n.swarm.state !== 'ready') return false;
   if (inv.etcd?.members.some((x) => x.isLearner || x.name === '')) return false;
+  if (replacingManagers(inv)) return false;
   return etcdAddRefusedForMs(ctx.snapshot.operations, inv.now) > 0;
+}
+
+/**
+ * Managers beyond the spec's count, outdated or on their way out: a replacement is under
+ * way, and rule 6 keeps its order (etcd learner, caught up, promote, then swarm) whatever
+ * etcd's window says. The swarm-first exception is for a control plane that grows.
+ */
+function replacingManagers(inv: PlanContext['inv']): boolean {
+  return inv.managers.length > inv.spec.managers.count || inv.managers.some((m) => m.outdated || m.removing);
 }
 
 /**
