@@ -23,18 +23,15 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { availableParallelism, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { compiledIsCurrent } from '../scripts/build-freshness.mjs';
 import { useCurrentBuild } from '../test/support/build-or-sources.ts';
 import { runBaseline } from './converge-baseline.ts';
 import { startControllerHarness, type ControllerHarness } from '../test/support/controller-harness.ts';
 import type { ProgressEvent } from '../src/controller/events.ts';
 
 // Before any agent starts: a stale dist/ would run old code, and sources run slower.
-if (!compiledIsCurrent()) {
-  process.stderr.write('dist/ is older than src/: npm run build\n');
-  const built = spawnSync(process.execPath, ['scripts/build.mjs'], { stdio: 'inherit', cwd: new URL('..', import.meta.url) });
-  if (built.status !== 0) process.exit(built.status ?? 1);
-}
+// The build checks its own freshness (as scripts/setup.sh asks it to).
+const built = spawnSync(process.execPath, ['scripts/build.mjs', '--if-stale'], { stdio: 'inherit', cwd: new URL('..', import.meta.url) });
+if (built.status !== 0) process.exit(built.status ?? 1);
 const agentBuild = useCurrentBuild();
 
 const { values } = parseArgs({

@@ -66,8 +66,8 @@ function etcd3ProtoFromNodeModules() {
 
 /**
  * Node's built-in modules imported through require, not as ES modules: an ES import of a
- * built-in evaluates every getter it exports, and node:http's start undici (its lazy
- * WebSocket), node:crypto's webcrypto, neither of which the agent uses: ~30 ms of CPU
+ * built-in evaluates every getter it exports: node:http's loads undici (for its lazy
+ * WebSocket), node:crypto's initialises webcrypto, neither used by the agent: ~30 ms of CPU
  * at every agent start (node -e, import of node:http and node:https against require).
  */
 function builtinsThroughRequire() {

@@ -10,7 +10,7 @@ import { etcdClientUrl, urlHost } from '../model/snapshot.ts';
 import type { ResolvedSpec } from '../spec/defaults.ts';
 import { PlanContext, type PlanOptions } from './context.ts';
 import { quorumLostReason } from './gates.ts';
-import { buildInventory, type Inventory } from './inventory.ts';
+import { buildInventory, type Inventory, type NodeView } from './inventory.ts';
 import { planScheduledBackup } from './backups.ts';
 import { planDeletion } from './deletion.ts';
 import { planManagers } from './managers.ts';
@@ -74,21 +74,20 @@ export function plan(spec: ResolvedSpec, snapshot: Snapshot, opts: PlanOptions):
  */
 function emitEndpoints(ctx: PlanContext, snapshot: Snapshot): void {
   if (!ctx.inv.etcd || !ctx.inv.swarm) return;
-  // A manager whose last promotion is in this plan counts already: a voter's swarm
-  // promotion (the step waits until it is a reachable manager), or the etcd promotion of a
-  // swarm manager that took its swarm promotion first (manager-join.ts). The publish's
-  // precondition checks it again on a fresh observation, so the nodes learn of it a cycle
-  // sooner.
-  const swarmManager = (id: string): boolean => ctx.inv.managers.some((m) => m.id === id && m.swarm?.role === 'manager');
-  const promoting = new Set(
-    ctx.steps.flatMap((st) =>
-      st.kind === 'swarm.promote' || (st.kind === 'etcd.promote' && swarmManager(st.instanceId)) ? [st.instanceId] : [],
-    ),
-  );
+  // A manager whose last promotion is in this plan counts already, as the voter it will
+  // be: a voter's swarm promotion (the step waits until it is a reachable manager), or
+  // the etcd promotion of a swarm manager that took its swarm promotion first
+  // (manager-join.ts). The publish's precondition checks it again on a fresh observation,
+  // so the nodes learn of it a cycle sooner.
+  const lastPromotionPlanned = (m: NodeView): boolean =>
+    ctx.steps.some(
+      (st) => (st.kind === 'swarm.promote' || (st.kind === 'etcd.promote' && m.swarm?.role === 'manager')) && st.instanceId === m.id,
+    );
   const urls = desiredEndpoints(
     ctx.inv.managers.flatMap((m) => {
-      if (!m.member || !(m.fullMember || promoting.has(m.id))) return [];
-      return [promoting.has(m.id) ? { ...m.member, isLearner: false } : m.member];
+      if (!m.member) return [];
+      if (m.fullMember) return [m.member];
+      return lastPromotionPlanned(m) ? [{ ...m.member, isLearner: false }] : [];
     }),
   );
   if (urls.length === 0) return;

@@ -21,7 +21,7 @@ import type { MemoryFencedKv } from '../../../src/store/memory-kv.ts';
 import type { LeaderFence } from '../../../src/store/port.ts';
 import { clusterKeys } from '../../../src/store/keys.ts';
 import { checkStepBounds } from './invariants.ts';
-import { PREFIX, type PortCall, type SimController } from './sim-controller.ts';
+import { journalPuts, PREFIX, type PortCall, type SimController } from './sim-controller.ts';
 
 export interface Violation {
   readonly invariant: string;
@@ -137,10 +137,7 @@ export class HistoryChecks {
   private readonly ownRunning = new Map<string, string>();
 
   private noteOwnJournalWrites(call: PortCall, c: SimController): void {
-    const ops = call.args[0] as ReadonlyArray<{ kind: string; key: string; value?: string }>;
-    for (const op of ops) {
-      if (op.kind !== 'put' || !op.key.includes('/journal/') || op.value === undefined) continue;
-      const e = JSON.parse(op.value) as { state: string; stepKind: string };
+    for (const e of journalPuts(call)) {
       if (e.state === 'running') this.ownRunning.set(c.identity, e.stepKind);
       else if (this.ownRunning.get(c.identity) === e.stepKind) this.ownRunning.delete(c.identity);
     }

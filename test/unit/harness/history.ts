@@ -10,7 +10,7 @@ import { plan as productionPlan } from '../../../src/plan/plan.ts';
 import { checkPrecondition } from '../../../src/plan/preconditions.ts';
 import type { CycleResult, PlanFn } from '../../../src/controller/reconcile.ts';
 import { MemoryMarkStore } from '../../../src/store/memory-mark-store.ts';
-import { SeededRandom, SimWorld } from '../../../src/providers/sim/index.ts';
+import { DEFAULT_TIMINGS, SeededRandom, SimWorld, type SimTimings } from '../../../src/providers/sim/index.ts';
 import type { SimInstance } from '../../../src/providers/sim/model.ts';
 import type { PreconditionCheck } from '../../../src/act/context.ts';
 import { resolveCluster, type ResolvedSpec } from '../../../src/spec/defaults.ts';
@@ -21,21 +21,30 @@ import { MemoryClusterStore } from '../../../src/store/memory-store.ts';
 import { HistoryChecks, type Violation } from './checks.ts';
 import { checkConverged } from './invariants.ts';
 import type { HistoryEvent, HistoryPlan } from './history-plan.ts';
-import { PREFIX, requeueAfterMs, SimController, type PortCall } from './sim-controller.ts';
+import { journalPuts, PREFIX, requeueAfterMs, SimController, type PortCall } from './sim-controller.ts';
 import { VirtualTime } from './virtual-time.ts';
-import { DESTRUCTIVE_STEP_KINDS, MEMBERSHIP_STEP_KINDS, type StepKind } from '../../../src/plan/steps.ts';
+import { DESTRUCTIVE_STEP_KINDS, MEMBERSHIP_STEP_KINDS } from '../../../src/plan/steps.ts';
 import { clusterKeys } from '../../../src/store/keys.ts';
 import { encodeEndpoints, endpointsOf, parseEndpoints } from '../../../src/protocol/cluster-endpoints.ts';
 import { urlHost } from '../../../src/model/snapshot.ts';
 
 export const CLUSTER = 'prop';
 const START = 1_700_000_000_000;
-/** HistoryPlan.fastJoins: nodes boot in seconds, join the swarm and catch up within about a second. */
-const FAST_JOINS = { bootMs: [1_000, 5_000], joinMs: [300, 1_500], catchUpMs: [100, 1_000] } as const;
-/** The controller's re-check period while converging (ControllerDeps.convergingMs). */
-const CONVERGING_MS = 5_000;
-/** With fastJoins, a cloud controller's pace (1 s): joins then land inside etcd's 5 s window. */
-const FAST_CONVERGING_MS = 1_000;
+/**
+ * How fast the world moves (the sim's timings) and how soon the controller looks again
+ * while converging (ControllerDeps.convergingMs). HistoryPlan.fastJoins: nodes boot in
+ * seconds, join the swarm and catch up within about a second, and the controller keeps a
+ * cloud controller's 1 s pace, so joins land inside etcd's 5 s window.
+ */
+interface Pace {
+  readonly timings: SimTimings;
+  readonly convergingMs: number;
+}
+const NORMAL_PACE: Pace = { timings: DEFAULT_TIMINGS, convergingMs: 5_000 };
+const FAST_PACE: Pace = {
+  timings: { ...DEFAULT_TIMINGS, bootMs: [1_000, 5_000], joinMs: [300, 1_500], catchUpMs: [100, 1_000] },
+  convergingMs: 1_000,
+};
 const BOOTSTRAP_CYCLES = 300;
 const CONVERGE_CYCLES = 400;
 /** How long a dead leader's lease keeps the others waiting (election TTL). */
@@ -68,6 +77,7 @@ export async function runHistory(plan: HistoryPlan, opts: HistoryOptions = {}): 
 
 class HistoryRun {
   private readonly world: SimWorld;
+  private readonly pace: Pace;
   private readonly time: VirtualTime;
   private readonly kv = new MemoryFencedKv();
   private readonly store: MemoryClusterStore;
@@ -90,7 +100,8 @@ class HistoryRun {
     private readonly plan: HistoryPlan,
     private readonly opts: HistoryOptions,
   ) {
-    this.world = new SimWorld({ seed: plan.seed, start: START, ...(plan.fastJoins ? { timings: FAST_JOINS } : {}) });
+    this.pace = plan.fastJoins ? FAST_PACE : NORMAL_PACE;
+    this.world = new SimWorld({ seed: plan.seed, start: START, timings: this.pace.timings });
     this.picker = new SeededRandom(plan.seed ^ 0x5eed);
     this.time = new VirtualTime(this.world);
     this.store = new MemoryClusterStore(this.kv, PREFIX, Date.now);
@@ -122,7 +133,7 @@ class HistoryRun {
   async run(): Promise<HistoryResult> {
     await this.apply(this.spec);
     this.log(`spec ${JSON.stringify(this.spec)}`);
-    const bootstrapCycles = BOOTSTRAP_CYCLES * this.paceScale();
+    const bootstrapCycles = BOOTSTRAP_CYCLES * this.cycleBudgetScale();
     if (!(await this.converge(bootstrapCycles))) this.checks.violate('bootstrap', `did not converge within ${bootstrapCycles} cycles`);
     this.faultsOn = true;
     for (const e of this.plan.events) {
@@ -133,7 +144,7 @@ class HistoryRun {
     this.faultsOn = false;
     await this.stopFaults();
     const recoverable = this.world.etcdQuorumHeld() && this.world.swarmQuorumHeld();
-    const convergeCycles = CONVERGE_CYCLES * this.paceScale();
+    const convergeCycles = CONVERGE_CYCLES * this.cycleBudgetScale();
     if (recoverable && this.checks.violations.length === 0 && !(await this.converge(convergeCycles))) {
       this.checks.violate('convergence', `did not converge within ${convergeCycles} cycles after faults stopped`);
     }
@@ -220,7 +231,7 @@ class HistoryRun {
     this.running = [];
     if (this.leader.gate.dead) await this.restartAfterCrash(this.leader);
     this.checks.afterCycle();
-    await this.time.pass(requeueAfterMs(mine?.result, this.plan.fastJoins ? FAST_CONVERGING_MS : CONVERGING_MS));
+    await this.time.pass(requeueAfterMs(mine?.result, this.pace.convergingMs));
     await this.agentsPublish();
     return mine?.result;
   }
@@ -303,7 +314,7 @@ class HistoryRun {
         return;
       }
       case 'slowBoots':
-        w.slowBoots(e.on ? [200_000, 900_000] : this.normalBoots());
+        w.slowBoots(e.on ? [200_000, 900_000] : this.pace.timings.bootMs);
         this.log(`fault: slow boots ${e.on ? 'on' : 'off'}`);
         return;
       case 'killBetweenSteps':
@@ -344,20 +355,15 @@ class HistoryRun {
     }
   }
 
-  /** The world's own boot times, between slowBoots faults. */
-  private normalBoots(): readonly [number, number] {
-    return this.plan.fastJoins ? FAST_JOINS.bootMs : [20_000, 60_000];
-  }
-
-  /** The cycle budgets are for the 5 s pace: a faster pace gets as much virtual time. */
-  private paceScale(): number {
-    return this.plan.fastJoins ? CONVERGING_MS / FAST_CONVERGING_MS : 1;
+  /** The cycle budgets are for the normal pace: a faster one gets as much virtual time. */
+  private cycleBudgetScale(): number {
+    return NORMAL_PACE.convergingMs / this.pace.convergingMs;
   }
 
   /** Faults stop: API faults end, partitions heal, boots are normal, crashes disarmed. */
   private async stopFaults(): Promise<void> {
     this.world.faults = { apiError: 0, throttle: 0, lostResponse: 0, launchFailure: 0, duplicate: 0 };
-    this.world.slowBoots(this.normalBoots());
+    this.world.slowBoots(this.pace.timings.bootMs);
     this.healAll();
     this.killBetweenSteps = undefined;
     this.leaderChange = undefined;
@@ -433,11 +439,7 @@ class HistoryRun {
  * and the step's precondition re-check where a fault hurts most (the adversary's timing).
  */
 function isJournalRecord(call: PortCall): boolean {
-  if (call.port !== 'kv' || call.method !== 'write') return false;
-  const ops = call.args[0] as ReadonlyArray<{ kind: string; key: string; value?: string }>;
-  return ops.some((op) => {
-    if (op.kind !== 'put' || !op.key.includes('/journal/') || op.value?.includes('"state":"pending"') !== true) return false;
-    const kind = (JSON.parse(op.value) as { stepKind: StepKind }).stepKind;
-    return DESTRUCTIVE_STEP_KINDS.has(kind) || MEMBERSHIP_STEP_KINDS.has(kind);
-  });
+  return journalPuts(call).some(
+    (e) => e.state === 'pending' && (DESTRUCTIVE_STEP_KINDS.has(e.stepKind) || MEMBERSHIP_STEP_KINDS.has(e.stepKind)),
+  );
 }

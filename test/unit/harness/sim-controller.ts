@@ -22,6 +22,7 @@ import type { MemoryFencedKv } from '../../../src/store/memory-kv.ts';
 import type { MemoryClusterStore } from '../../../src/store/memory-store.ts';
 import type { ClusterStore } from '../../../src/store/port.ts';
 import type { EtcdMembershipApi } from '../../../src/etcd/port.ts';
+import type { StepKind } from '../../../src/plan/steps.ts';
 import type { SwarmApi } from '../../../src/swarm/port.ts';
 
 export const PREFIX = '/swarmkeeper';
@@ -32,6 +33,17 @@ export interface PortCall {
   readonly method: string;
   readonly args: readonly unknown[];
   readonly mutating: boolean;
+}
+
+/** The journal entries a management write puts, for the checks and faults that follow the journal. */
+export function journalPuts(call: PortCall): { readonly stepKind: StepKind; readonly state: string }[] {
+  if (call.port !== 'kv' || call.method !== 'write') return [];
+  const ops = call.args[0] as ReadonlyArray<{ kind: string; key: string; value?: string }>;
+  return ops.flatMap((op) =>
+    op.kind === 'put' && op.key.includes('/journal/') && op.value !== undefined
+      ? [JSON.parse(op.value) as { stepKind: StepKind; state: string }]
+      : [],
+  );
 }
 
 const NEVER = new Promise<never>(() => undefined);
