@@ -114,7 +114,13 @@ async function apply(managers: 1 | 3, workers: number): Promise<void> {
   );
 }
 
-/** The manager that is not one of `before` answers the docker API over TLS with a swarm leader in its node list. */
+/**
+ * The manager that is not one of `before` answers the docker API over TLS with a swarm
+ * leader in its node list. A freshly promoted manager is listed as one (and counted ready)
+ * once it is in the swarm's raft, a moment before its own dockerd serves the control API:
+ * meanwhile that dockerd answers 503 "This node is not a swarm manager", which is waited
+ * out (60 s at most); any other error (a TLS refusal above all) fails at once.
+ */
 async function expectDockerApiOverTls(before: readonly string[]): Promise<void> {
   const replacement = (await observer.list(CLUSTER)).find(
     (i) => i.role === 'manager' && i.state === 'running' && i.address !== undefined && !before.includes(i.address),
@@ -122,7 +128,22 @@ async function expectDockerApiOverTls(before: readonly string[]): Promise<void> 
   if (!replacement) throw new Error(`no manager outside ${before.join(', ')}`);
   const swarm = new DockerSwarm(observer.dockerEndpoint(replacement));
   try {
-    expect((await swarm.listNodes()).some((n) => n.leader)).toBe(true);
+    const asked = Date.now();
+    const outcome = await until(
+      `the manager ${replacement.address} to serve the swarm's control API`,
+      async () => {
+        try {
+          return { nodes: await swarm.listNodes() };
+        } catch (err) {
+          if (/not a swarm manager/.test((err as Error).message)) throw err;
+          return { fatal: err as Error };
+        }
+      },
+      { timeoutMs: 60_000, intervalMs: 500 },
+    );
+    if ('fatal' in outcome) throw outcome.fatal;
+    console.log(`ec2 e2e: the manager ${replacement.address} served the control API ${Date.now() - asked} ms after it was asked first`);
+    expect(outcome.nodes.some((n) => n.leader)).toBe(true);
   } finally {
     await swarm.close();
   }
