@@ -110,8 +110,13 @@ describe('decideAgentAction: a later manager', () => {
   });
   it('waits for the controller to add it as a learner', () => {
     const a = decideAgentAction({ ...later, swarmState: 'active', members: [aMember()] });
-    // Looked at again soon: the learner's start opens etcd's window for the next add.
-    expect(a).toEqual({ kind: 'wait', reason: 'waiting for the controller to add this node as an etcd learner', recheckMs: 50 });
+    // Watched on its own (the learner's start opens etcd's window for the next add): where
+    // the member list is read and which peer URL the entry carries.
+    expect(a).toEqual({
+      kind: 'wait',
+      reason: 'waiting for the controller to add this node as an etcd learner',
+      learnerEntry: { clientUrls: published.etcdClientURLs, peerUrl: 'http://127.200.0.5:2380' },
+    });
   });
   it('starts etcd with the existing cluster once its peer URL is listed, matching the unnamed learner by peer URL', () => {
     const a = decideAgentAction({ ...later, members: [aMember(), learner] });

@@ -72,12 +72,22 @@ export type AgentAction =
   | { readonly kind: 'publishEndpoints'; readonly endpoints: ClusterEndpoints }
   | { readonly kind: 'joinSwarm'; readonly remoteAddrs: readonly string[] }
   | { readonly kind: 'startGateway'; readonly endpoints: readonly string[] }
-  /** Nothing to do yet; look again after `recheckMs` (default: the agent's wait pace). */
-  | { readonly kind: 'wait'; readonly reason: string; readonly recheckMs?: number }
+  /**
+   * Nothing to do yet; look again at the agent's wait pace. With `learnerEntry`, what is
+   * awaited is this node's entry in the cluster's member list: the agent asks for that
+   * list alone, often, until the entry appears or the pace's time is up.
+   */
+  | { readonly kind: 'wait'; readonly reason: string; readonly learnerEntry?: LearnerEntryWait }
   /** Joined everywhere: supervise etcd/gateway and follow keys.endpoints. */
   | { readonly kind: 'steady' };
 
 export type AgentActionKind = AgentAction['kind'];
+
+/** Where a later manager looks for the learner entry the controller adds for it. */
+export interface LearnerEntryWait {
+  readonly clientUrls: readonly string[];
+  readonly peerUrl: string;
+}
 
 type MemberListFacts = Pick<AgentFacts, 'role' | 'instanceId' | 'etcdDataPresent' | 'etcdRunning' | 'claim' | 'endpoints'>;
 
@@ -146,16 +156,15 @@ function decideManager(f: AgentFacts): AgentAction {
 
 type EtcdJoin = Extract<AgentAction, { kind: 'startEtcd' } | { kind: 'wait' }>;
 
-const LEARNER_RECHECK_MS = 50;
-
 function decideEtcdJoin(f: AgentFacts): EtcdJoin {
-  if (!clusterClientUrls(f)) return wait('waiting for the cluster endpoints to be published');
+  const clientUrls = clusterClientUrls(f);
+  if (!clientUrls) return wait('waiting for the cluster endpoints to be published');
   if (f.members === undefined || f.members === 'unavailable') return wait("reading the cluster etcd's member list");
   const peerUrl = etcdPeerUrl(f.address);
   const own = f.members.find((m) => m.peerURLs.includes(peerUrl));
   // The controller adds the learner any moment now, and etcd's 5 s window for the next
-  // member add starts when this member connects: look again soon.
-  if (!own) return { ...wait('waiting for the controller to add this node as an etcd learner'), recheckMs: LEARNER_RECHECK_MS };
+  // member add starts when this member connects: watch for the entry closely.
+  if (!own) return { ...wait('waiting for the controller to add this node as an etcd learner'), learnerEntry: { clientUrls, peerUrl } };
   return { kind: 'startEtcd', mode: 'existing', initialCluster: initialClusterOf(f.members, own, f.instanceId) };
 }
 

@@ -17,7 +17,7 @@ import type { NodeAgentConfig } from '../protocol/agent-config.ts';
 import { backoffDelay, pollUntil } from '../retry.ts';
 import { performAction } from './agent-actions.ts';
 import { nodeAgentPaths, type AgentContext, type NodeAgentDeps, type NodeIdentity } from './agent-context.ts';
-import { decideAgentAction, type AgentAction } from './agent-decide.ts';
+import { decideAgentAction, type AgentAction, type AgentFacts } from './agent-decide.ts';
 import { observeNode } from './agent-observe.ts';
 import { stopLeftoverProcesses, type NodeChild } from './agent-processes.ts';
 import { EndpointsWatch, Wakeup } from './agent-wakeups.ts';
@@ -27,8 +27,10 @@ export { nodeAgentPaths, type NodeAgentDeps, type NodeIdentity } from './agent-c
 export type NodeAgentExit = 'stopped' | 'node-dead';
 
 const AGENT_BACKOFF = { initialMs: 500, maxMs: 8_000 };
-/** How often a turn waiting for its dockerd asks it again. */
-const DOCKERD_POLL_MS = 25;
+/** The pause after a turn that found nothing to do. */
+const WAIT_MS = 250;
+/** How often a waiting turn asks again for an event it watches on its own (waitFor). */
+const EVENT_POLL_MS = 25;
 
 /** What the loop carries from one turn to the next. */
 interface LoopState {
@@ -91,21 +93,7 @@ async function turn(ctx: AgentContext, s: LoopState): Promise<TurnOutcome> {
   const action = decideAgentAction(facts);
   ctx.deps.onAction?.(action);
   logDecision(ctx.log, s, action);
-  // Short waits, and shorter where the decision asks (a later manager waiting for its
-  // learner entry is on the convergence path).
-  if (action.kind === 'wait') {
-    const ms = action.recheckMs ?? 250;
-    if (facts.swarmState !== 'unreachable') return ms;
-    // A booting node's dockerd answers any moment, and every first step waits on it:
-    // asking it alone (a refused connect on its socket costs nothing) starts the next
-    // turn as soon as it does, without reading the management etcd more often.
-    await pollUntil(() => ctx.deps.swarm.info().then(() => true), {
-      deadlineMs: ms,
-      intervalMs: DOCKERD_POLL_MS,
-      signal: ctx.deps.signal,
-    }).catch(() => false);
-    return 'at-once';
-  }
+  if (action.kind === 'wait') return waitFor(ctx, action, facts);
   if (action.kind === 'steady') {
     s.failures = 0;
     return ctx.deps.steadyPollMs ?? 2_000;
@@ -120,6 +108,32 @@ async function turn(ctx: AgentContext, s: LoopState): Promise<TurnOutcome> {
     ctx.log.warn({ action: action.kind, err, attempt: s.failures }, 'Action failed, retrying');
     return backoffDelay(s.failures, AGENT_BACKOFF);
   }
+}
+
+/**
+ * A turn that found nothing to do. Most waits look again at the wait pace. Two awaited
+ * events are on every node's way in and are watched on their own, more often, so the
+ * next turn starts as soon as they happen (without reading everything more often):
+ * - a booting node's dockerd answering (every first step waits on it; a refused connect
+ *   on its socket costs nothing);
+ * - a later manager's learner entry in the cluster's member list: etcd's 5 s window for
+ *   the next member add starts only once this member runs, and a turn's full
+ *   observation (dockerd's info on a swarm manager above all) takes 0.1-0.2 s.
+ */
+async function waitFor(ctx: AgentContext, action: Extract<AgentAction, { kind: 'wait' }>, facts: AgentFacts): Promise<TurnOutcome> {
+  const { deps } = ctx;
+  const poll = (check: () => Promise<boolean>) =>
+    pollUntil(check, { deadlineMs: WAIT_MS, intervalMs: EVENT_POLL_MS, signal: deps.signal }).catch(() => false);
+  if (facts.swarmState === 'unreachable') {
+    await poll(() => deps.swarm.info().then(() => true));
+    return 'at-once';
+  }
+  const entry = action.learnerEntry;
+  if (entry) {
+    await poll(() => deps.listClusterMembers(entry.clientUrls).then((ms) => ms.some((m) => m.peerURLs.includes(entry.peerUrl))));
+    return 'at-once';
+  }
+  return WAIT_MS;
 }
 
 /**
