@@ -42,7 +42,7 @@ async function bundleNodeAgent() {
     format: 'esm',
     target: 'node22',
     external: ['ssh2', 'cpu-features'],
-    plugins: [etcd3ProtoFromNodeModules(), builtinsThroughRequire()],
+    plugins: [etcd3ProtoFromNodeModules(), sshTransportOnDemand(), builtinsThroughRequire()],
     // CommonJS dependencies call require(): give the ES module bundle one.
     banner: { js: "import { createRequire as __skCreateRequire } from 'node:module'; const require = __skCreateRequire(import.meta.url);" },
     logLevel: 'warning',
@@ -59,6 +59,27 @@ function etcd3ProtoFromNodeModules() {
         const from = '`${__dirname}/../proto/rpc.proto`';
         if (!source.includes(from)) throw new Error(`${args.path} no longer loads ${from}: see scripts/build.mjs`);
         return { contents: source.replace(from, "require.resolve('etcd3/proto/rpc.proto')"), loader: 'js' };
+      });
+    },
+  };
+}
+
+/**
+ * docker-modem requires its ssh transport (and with it the ssh2 library, outside the
+ * bundle) when it loads, ~30 ms of CPU at every agent start; the agent speaks to its
+ * dockerd over a unix socket or TLS. The bundle loads the transport when a connection
+ * over ssh:// asks for it, as docker-modem itself would have used it.
+ */
+function sshTransportOnDemand() {
+  return {
+    name: 'ssh-transport-on-demand',
+    setup(b) {
+      b.onLoad({ filter: /docker-modem[\\/]lib[\\/]modem\.js$/ }, (args) => {
+        const source = readFileSync(args.path, 'utf8');
+        const from = "ssh = require('./ssh'),";
+        if (!source.includes(from)) throw new Error(`${args.path} no longer loads its ssh transport with ${from}: see scripts/build.mjs`);
+        const lazy = "ssh = function (opt) { return require('./ssh')(opt); },";
+        return { contents: source.replace(from, lazy), loader: 'js' };
       });
     },
   };
