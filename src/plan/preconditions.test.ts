@@ -130,6 +130,35 @@ const rows: Row[] = [
     expect: 'refused:R6-replace-order',
   },
   {
+    // Right after `swarm init` the founder's node reads 'unknown' until it registers with
+    // its own dispatcher; the raft leader answering the node list still holds quorum.
+    name: 'add a learner while the swarm founder, its leader, is still registering',
+    step: { ...base, kind: 'etcd.addLearner', instanceId: 'm2', peerURL: 'http://10.0.1.2:2380' },
+    snapshot: aSnapshot({
+      spec,
+      nodes: [
+        aManager({ leader: true, swarmState: 'unknown' }),
+        aManager({ member: 'none', joined: false }),
+        aManager({ member: 'none', joined: false }),
+      ],
+    }),
+    expect: 'ok',
+  },
+  {
+    name: 'quorum lost: only the leader counts while registering, not other managers',
+    step: { ...base, kind: 'etcd.addLearner', instanceId: 'm4', peerURL: 'http://10.0.1.4:2380' },
+    snapshot: aSnapshot({
+      spec,
+      nodes: [
+        aManager({ leader: true, swarmState: 'unknown' }),
+        aManager({ swarmState: 'unknown' }),
+        aManager({ swarmState: 'unknown' }),
+        aManager({ member: 'none', swarmRole: 'worker' }),
+      ],
+    }),
+    expect: 'refused:R12-quorum-lost-freeze',
+  },
+  {
     name: 'add a learner that exists (a lost answer)',
     step: { ...base, kind: 'etcd.addLearner', instanceId: 'm3', peerURL: 'http://10.0.1.3:2380' },
     snapshot: healthy,

@@ -20,8 +20,15 @@ export function swarmManagers(view: SwarmView): SwarmNode[] {
   return view.nodes.filter((n) => n.role === 'manager');
 }
 
+/**
+ * A manager that counts towards swarm quorum: reachable in the raft and its node ready.
+ * The leader counts while its node still reads 'unknown': the dispatcher marks every
+ * node so until it registers (right after `swarm init`, and after a leader change), and
+ * the node list just read was served through the leader, so it is answering.
+ */
 export function isReachableManager(n: SwarmNode): boolean {
-  return n.role === 'manager' && n.reachability === 'reachable' && n.state === 'ready';
+  if (n.role !== 'manager' || n.reachability !== 'reachable') return false;
+  return n.state === 'ready' || (n.state === 'unknown' && n.leader);
 }
 
 export interface QuorumState {

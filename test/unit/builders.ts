@@ -43,6 +43,8 @@ export interface NodeOptions {
   /** Seen unreachable but without a mark yet (a partition just started). */
   readonly unreachable?: boolean;
   readonly leader?: boolean;
+  /** The swarm node's state when healthy (default 'ready'; 'unknown' until it registers with the leader). */
+  readonly swarmState?: SwarmNode['state'];
   readonly outdated?: boolean;
   readonly instanceState?: Instance['state'];
   /** false: no swarm node (never joined). */
@@ -118,7 +120,7 @@ export function aSnapshot(o: SnapshotOptions): Snapshot {
         id: `node-${id}`,
         role,
         availability: p.availability ?? 'active',
-        state: healthy ? 'ready' : 'down',
+        state: healthy ? (p.swarmState ?? 'ready') : 'down',
         ...(role === 'manager' ? { reachability: healthy ? 'reachable' : 'unreachable' } : {}),
         leader: role === 'manager' && isLeader,
         instanceId: id,
