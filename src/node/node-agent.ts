@@ -13,6 +13,7 @@
 // 'node-dead' rather than resurrect half a node; the controller replaces it.
 // On abort (SIGTERM) it stops its etcd/gateway and resolves 'stopped'.
 import type { Logger } from 'pino';
+import type { EtcdMember } from '../model/snapshot.ts';
 import type { NodeAgentConfig } from '../protocol/agent-config.ts';
 import { backoffDelay, pollUntil } from '../retry.ts';
 import { performAction } from './agent-actions.ts';
@@ -31,6 +32,8 @@ const AGENT_BACKOFF = { initialMs: 500, maxMs: 8_000 };
 const WAIT_MS = 250;
 /** How often a waiting turn asks again for an event it watches on its own (waitFor). */
 const EVENT_POLL_MS = 25;
+/** How long a joined node watches for its learner entry alone before a full turn. */
+const LEARNER_ALONE_WAIT_MS = 2_000;
 
 /** What the loop carries from one turn to the next. */
 interface LoopState {
@@ -90,10 +93,20 @@ async function turn(ctx: AgentContext, s: LoopState): Promise<TurnOutcome> {
     ctx.log.error("Node's etcd exited and its dockerd is gone: the node is dead, stopping");
     return 'node-dead';
   }
-  const action = decideAgentAction(facts);
+  let action = decideAgentAction(facts);
   ctx.deps.onAction?.(action);
   logDecision(ctx.log, s, action);
-  if (action.kind === 'wait') return waitFor(ctx, action, facts);
+  if (action.kind === 'wait') {
+    const waited = await waitFor(ctx, action, facts);
+    if (typeof waited !== 'object') return waited;
+    // The learner entry appeared: decide again on this turn's facts with the list that
+    // shows it (the others are a moment old and nothing else was awaited), instead of
+    // observing everything once more before starting etcd.
+    action = decideAgentAction({ ...facts, members: waited.members });
+    if (action.kind !== 'startEtcd') return 'at-once';
+    ctx.deps.onAction?.(action);
+    logDecision(ctx.log, s, action);
+  }
   if (action.kind === 'steady') {
     s.failures = 0;
     return ctx.deps.steadyPollMs ?? 2_000;
@@ -118,22 +131,34 @@ async function turn(ctx: AgentContext, s: LoopState): Promise<TurnOutcome> {
  *   on its socket costs nothing);
  * - a later manager's learner entry in the cluster's member list: etcd's 5 s window for
  *   the next member add starts only once this member runs, and a turn's full
- *   observation (dockerd's info on a swarm manager above all) takes 0.1-0.2 s.
+ *   observation (dockerd's info on a swarm manager above all) takes 0.1-0.4 s on a
+ *   busy machine. With its swarm side joined there is nothing else to wait for, so the
+ *   list alone is watched for longer between full turns. Resolves with the list that
+ *   shows the entry.
  */
-async function waitFor(ctx: AgentContext, action: Extract<AgentAction, { kind: 'wait' }>, facts: AgentFacts): Promise<TurnOutcome> {
+async function waitFor(
+  ctx: AgentContext,
+  action: Extract<AgentAction, { kind: 'wait' }>,
+  facts: AgentFacts,
+): Promise<TurnOutcome | { readonly members: EtcdMember[] }> {
   const { deps } = ctx;
-  const poll = (check: () => Promise<boolean>) =>
-    pollUntil(check, { deadlineMs: WAIT_MS, intervalMs: EVENT_POLL_MS, signal: deps.signal }).catch(() => false);
+  const poll = (check: () => Promise<boolean>, deadlineMs: number) =>
+    pollUntil(check, { deadlineMs, intervalMs: EVENT_POLL_MS, signal: deps.signal }).catch(() => false);
   if (facts.swarmState === 'unreachable') {
-    await poll(() => deps.swarm.info().then(() => true));
+    await poll(() => deps.swarm.info().then(() => true), WAIT_MS);
     return 'at-once';
   }
   const entry = action.learnerEntry;
-  if (entry) {
-    await poll(() => deps.listClusterMembers(entry.clientUrls).then((ms) => ms.some((m) => m.peerURLs.includes(entry.peerUrl))));
-    return 'at-once';
-  }
-  return WAIT_MS;
+  if (!entry) return WAIT_MS;
+  let members: EtcdMember[] = [];
+  const listed = await poll(
+    async () => {
+      members = await deps.listClusterMembers(entry.clientUrls);
+      return members.some((m) => m.peerURLs.includes(entry.peerUrl));
+    },
+    facts.swarmState === 'active' ? LEARNER_ALONE_WAIT_MS : WAIT_MS,
+  );
+  return listed ? { members } : 'at-once';
 }
 
 /**
