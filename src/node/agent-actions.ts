@@ -5,6 +5,7 @@ import { rename, rm } from 'node:fs/promises';
 import { restoreEtcdSnapshot } from '../etcd/etcd-restore.ts';
 import { etcdClientUrl, etcdPeerUrl } from '../model/snapshot.ts';
 import type { AgentAction } from './agent-decide.ts';
+import type { InitClaim } from '../protocol/cluster-endpoints.ts';
 import { startNodeEtcd, startNodeGateway, type NodeChild, type NodeEtcdOptions } from './agent-processes.ts';
 import type { AgentContext } from './agent-context.ts';
 
@@ -15,12 +16,9 @@ export async function performAction(
 ): Promise<NodeChild | undefined> {
   const { node, deps, log } = ctx;
   switch (action.kind) {
-    case 'claimInit': {
-      log.info('Claiming cluster initialisation');
-      const won = await deps.kv.claimInit({ instanceId: node.instanceId, address: node.address, claimedAt: new Date().toISOString() });
-      log.info({ won }, won ? 'Claimed cluster initialisation' : 'Another node initialises the cluster');
+    case 'claimInit':
+      await claimInitialisation(ctx);
       return current;
-    }
     case 'startEtcd': {
       log.info({ mode: action.mode }, 'Starting etcd member');
       const started = await startNodeEtcd({
@@ -61,6 +59,16 @@ export async function performAction(
     case 'steady':
       return current;
   }
+}
+
+/** Claims the cluster's initialisation for this node; resolves with the claim when it won. */
+export async function claimInitialisation(ctx: AgentContext): Promise<InitClaim | undefined> {
+  const { node, deps, log } = ctx;
+  log.info('Claiming cluster initialisation');
+  const claim: InitClaim = { instanceId: node.instanceId, address: node.address, claimedAt: new Date().toISOString() };
+  const won = await deps.kv.claimInit(claim);
+  log.info({ won }, won ? 'Claimed cluster initialisation' : 'Another node initialises the cluster');
+  return won ? claim : undefined;
 }
 
 /** This node's etcd member, whatever the mode it starts in. */

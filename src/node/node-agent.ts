@@ -16,7 +16,7 @@ import type { Logger } from 'pino';
 import type { EtcdMember } from '../model/snapshot.ts';
 import type { NodeAgentConfig } from '../protocol/agent-config.ts';
 import { backoffDelay, pollUntil } from '../retry.ts';
-import { performAction } from './agent-actions.ts';
+import { claimInitialisation, performAction } from './agent-actions.ts';
 import { nodeAgentPaths, type AgentContext, type NodeAgentDeps, type NodeIdentity } from './agent-context.ts';
 import { decideAgentAction, type AgentAction, type AgentFacts } from './agent-decide.ts';
 import { observeNode } from './agent-observe.ts';
@@ -112,6 +112,18 @@ async function turn(ctx: AgentContext, s: LoopState): Promise<TurnOutcome> {
     return ctx.deps.steadyPollMs ?? 2_000;
   }
   try {
+    if (action.kind === 'claimInit') {
+      const claim = await claimInitialisation(ctx);
+      s.failures = 0;
+      // Won: this node founds the cluster and starting its etcd is what the next turn
+      // would decide; decided on this turn's facts with the claim instead of after
+      // observing everything again (the founder's etcd is the start of every join).
+      const next = claim && decideAgentAction({ ...facts, claim });
+      if (!next || (next.kind !== 'startEtcd' && next.kind !== 'restoreEtcd')) return 'at-once';
+      action = next;
+      ctx.deps.onAction?.(action);
+      logDecision(ctx.log, s, action);
+    }
     s.child = await performAction(ctx, action, s.child);
     if (s.child?.isRunning()) s.exitedNotRestarted = false;
     s.failures = 0;
