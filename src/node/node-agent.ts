@@ -83,7 +83,11 @@ export async function runNodeAgent(config: NodeAgentConfig, node: NodeIdentity, 
   }
 }
 
-/** One turn of the loop: observe, decide, act. */
+/**
+ * One turn of the loop: observe, decide, act. Where what the turn itself just learned is
+ * the one fact the next decision waited on (the founder's won claim, a later manager's
+ * learner entry), it decides again on its facts with it and starts etcd in the same turn.
+ */
 async function turn(ctx: AgentContext, s: LoopState): Promise<TurnOutcome> {
   const facts = await observeNode(ctx, s.child);
   // Asked after the observation, so an exit during it counts too. Its dockerd answer may
@@ -93,19 +97,21 @@ async function turn(ctx: AgentContext, s: LoopState): Promise<TurnOutcome> {
     ctx.log.error("Node's etcd exited and its dockerd is gone: the node is dead, stopping");
     return 'node-dead';
   }
-  let action = decideAgentAction(facts);
-  ctx.deps.onAction?.(action);
-  logDecision(ctx.log, s, action);
+  const decide = (known: AgentFacts): AgentAction => {
+    const decided = decideAgentAction(known);
+    ctx.deps.onAction?.(decided);
+    logDecision(ctx.log, s, decided);
+    return decided;
+  };
+  let action = decide(facts);
   if (action.kind === 'wait') {
     const waited = await waitFor(ctx, action, facts);
     if (typeof waited !== 'object') return waited;
     // The learner entry appeared: decide again on this turn's facts with the list that
     // shows it (the others are a moment old and nothing else was awaited), instead of
     // observing everything once more before starting etcd.
-    action = decideAgentAction({ ...facts, members: waited.members });
-    if (action.kind !== 'startEtcd') return 'at-once';
-    ctx.deps.onAction?.(action);
-    logDecision(ctx.log, s, action);
+    action = decide({ ...facts, members: waited.members });
+    if (!startsEtcd(action)) return 'at-once';
   }
   if (action.kind === 'steady') {
     s.failures = 0;
@@ -118,11 +124,9 @@ async function turn(ctx: AgentContext, s: LoopState): Promise<TurnOutcome> {
       // Won: this node founds the cluster and starting its etcd is what the next turn
       // would decide; decided on this turn's facts with the claim instead of after
       // observing everything again (the founder's etcd is the start of every join).
-      const next = claim && decideAgentAction({ ...facts, claim });
-      if (!next || (next.kind !== 'startEtcd' && next.kind !== 'restoreEtcd')) return 'at-once';
-      action = next;
-      ctx.deps.onAction?.(action);
-      logDecision(ctx.log, s, action);
+      if (!claim) return 'at-once';
+      action = decide({ ...facts, claim });
+      if (!startsEtcd(action)) return 'at-once';
     }
     s.child = await performAction(ctx, action, s.child);
     if (s.child?.isRunning()) s.exitedNotRestarted = false;
@@ -133,6 +137,10 @@ async function turn(ctx: AgentContext, s: LoopState): Promise<TurnOutcome> {
     ctx.log.warn({ action: action.kind, err, attempt: s.failures }, 'Action failed, retrying');
     return backoffDelay(s.failures, AGENT_BACKOFF);
   }
+}
+
+function startsEtcd(a: AgentAction): boolean {
+  return a.kind === 'startEtcd' || a.kind === 'restoreEtcd';
 }
 
 /**
