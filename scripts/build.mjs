@@ -63,16 +63,17 @@ async function bundleNodeAgent() {
  * built from it with etcd3's own options.
  */
 function etcd3ProtoParsedAtBuild() {
-  const call = '(0, proto_loader_1.loadSync)(`${__dirname}/../proto/rpc.proto`, {';
-  return {
+  const rewrite = dependencyLineRewrite({
     name: 'etcd3-proto-parsed-at-build',
+    file: /etcd3[\\/]lib[\\/]connection-pool\.js$/,
+    what: 'loads its protos',
+    from: '(0, proto_loader_1.loadSync)(`${__dirname}/../proto/rpc.proto`, {',
+    to: "(0, proto_loader_1.fromJSON)(require('etcd3-rpc-proto-json'), {",
+  });
+  return {
+    name: rewrite.name,
     setup(b) {
-      b.onLoad({ filter: /etcd3[\\/]lib[\\/]connection-pool\.js$/ }, (args) => {
-        const source = readFileSync(args.path, 'utf8');
-        if (!source.includes(call)) throw new Error(`${args.path} no longer loads its protos with ${call}: see scripts/build.mjs`);
-        const lazy = "(0, proto_loader_1.fromJSON)(require('etcd3-rpc-proto-json'), {";
-        return { contents: source.replace(call, lazy), loader: 'js' };
-      });
+      rewrite.setup(b);
       b.onResolve({ filter: /^etcd3-rpc-proto-json$/ }, () => ({ path: 'etcd3-rpc-proto-json', namespace: 'etcd3-proto' }));
       b.onLoad({ filter: /.*/, namespace: 'etcd3-proto' }, () => {
         const protobuf = nodeRequire('protobufjs');
@@ -90,15 +91,30 @@ function etcd3ProtoParsedAtBuild() {
  * over ssh:// asks for it, as docker-modem itself would have used it.
  */
 function sshTransportOnDemand() {
-  return {
+  return dependencyLineRewrite({
     name: 'ssh-transport-on-demand',
+    file: /docker-modem[\\/]lib[\\/]modem\.js$/,
+    what: 'loads its ssh transport',
+    from: "ssh = require('./ssh'),",
+    to: "ssh = function (opt) { return require('./ssh')(opt); },",
+  });
+}
+
+/**
+ * An esbuild plugin replacing one exact line of a dependency's file in the bundle. A
+ * dependency whose file no longer holds that line fails the build, so an upgrade cannot
+ * silently undo the rewrite.
+ */
+function dependencyLineRewrite({ name, file, what, from, to }) {
+  return {
+    name,
     setup(b) {
-      b.onLoad({ filter: /docker-modem[\\/]lib[\\/]modem\.js$/ }, (args) => {
+      b.onLoad({ filter: file }, (args) => {
         const source = readFileSync(args.path, 'utf8');
-        const from = "ssh = require('./ssh'),";
-        if (!source.includes(from)) throw new Error(`${args.path} no longer loads its ssh transport with ${from}: see scripts/build.mjs`);
-        const lazy = "ssh = function (opt) { return require('./ssh')(opt); },";
-        return { contents: source.replace(from, lazy), loader: 'js' };
+        if (!source.includes(from)) {
+          throw new Error(`${args.path} no longer ${what} with \`${from}\`: update or remove the '${name}' rewrite in scripts/build.mjs`);
+        }
+        return { contents: source.replace(from, to), loader: 'js' };
       });
     },
   };
