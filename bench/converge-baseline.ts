@@ -57,14 +57,18 @@ export async function runBaseline(opts: { managers: number; workers: number; blo
     const etcdSide = (async () => {
       const first = await startEtcdProcess(member(dir, mAddr[0]!, 'm0', `m0=http://${mAddr[0]}:2380`, 'new'));
       etcds.push(first);
+      mark('etcd m0 listening');
       client = new Etcd3({ hosts: `http://${mAddr[0]}:2379` });
       let initial = `m0=http://${mAddr[0]}:2380`;
       for (let i = 1; i < opts.managers; i++) {
         const peer = `http://${mAddr[i]}:2380`;
         const added = await retry(() => client!.cluster.memberAdd({ peerURLs: [peer], isLearner: true }));
+        mark(`learner m${i} added`);
         initial += `,m${i}=${peer}`;
         etcds.push(await startEtcdProcess(member(dir, mAddr[i]!, `m${i}`, initial, 'existing')));
+        mark(`learner m${i} listening`);
         await retry(() => client!.cluster.memberPromote({ ID: added.member.ID }));
+        mark(`learner m${i} promoted`);
       }
       mark('etcd grown');
       const endpoints = mAddr.map((a) => `${a}:2379`);

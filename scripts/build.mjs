@@ -48,7 +48,7 @@ async function bundleNodeAgent() {
     minifyWhitespace: true,
     minifySyntax: true,
     external: ['ssh2', 'cpu-features'],
-    plugins: [etcd3ProtoParsedAtBuild(), sshTransportOnDemand(), builtinsThroughRequire()],
+    plugins: [etcd3ProtoParsedAtBuild(), protoReflectionOnDemand(), sshTransportOnDemand(), builtinsThroughRequire()],
     // CommonJS dependencies call require(): give the ES module bundle one.
     banner: { js: "import { createRequire as __skCreateRequire } from 'node:module'; const require = __skCreateRequire(import.meta.url);" },
     logLevel: 'warning',
@@ -63,7 +63,7 @@ async function bundleNodeAgent() {
  * built from it with etcd3's own options.
  */
 function etcd3ProtoParsedAtBuild() {
-  const rewrite = dependencyLineRewrite({
+  const rewrite = dependencyRewrite({
     name: 'etcd3-proto-parsed-at-build',
     file: /etcd3[\\/]lib[\\/]connection-pool\.js$/,
     what: 'loads its protos',
@@ -85,13 +85,77 @@ function etcd3ProtoParsedAtBuild() {
 }
 
 /**
+ * @grpc/proto-loader describes every message and enum of a package definition for
+ * reflection as it builds it (each file's descriptor encoded, each type's descriptor
+ * turned into an object), and loads protobufjs's descriptor extension for that when it
+ * loads. gRPC calls never read those descriptions (grpc-js takes the paths and the
+ * serializers): for etcd3's ~140 types they cost ~50 ms of CPU at every agent start, a
+ * quarter of its load. In the bundle the extension loads, and a type is described,
+ * when a description is first read.
+ */
+function protoReflectionOnDemand() {
+  const extension = 'descriptorExtension()';
+  const typeDefinition = (fn, param, local, format) => ({
+    from: [
+      `function ${fn}(${param}, fileDescriptors) {`,
+      `    const ${local} = ${param}.toDescriptor('proto3');`,
+      '    return {',
+      `        format: '${format}',`,
+      `        type: ${local}.$type.toObject(${local}, descriptorOptions),`,
+      '        fileDescriptorProtos: fileDescriptors,',
+      '    };',
+      '}',
+    ].join('\n'),
+    to: `function ${fn}(${param}, fileDescriptors) { return describedOnDemand('${format}', ${param}, fileDescriptors); }`,
+  });
+  // What both type definitions become: the same fields, each built on its first read.
+  const describedOnDemand = [
+    'function describedOnDemand(format, reflected, fileDescriptors) {',
+    '    let type;',
+    '    return {',
+    '        format,',
+    `        get type() { if (type === undefined) { ${extension}; const d = reflected.toDescriptor('proto3'); type = d.$type.toObject(d, descriptorOptions); } return type; },`,
+    '        get fileDescriptorProtos() { return fileDescriptors(); },',
+    '    };',
+    '}',
+  ].join('\n');
+  const messageDefinition = typeDefinition('createMessageDefinition', 'message', 'messageDescriptor', 'Protocol Buffer 3 DescriptorProto');
+  return dependencyRewrite({
+    name: 'proto-reflection-on-demand',
+    // The copy etcd3 loads (grpc-js has its own, for channelz, left as it is).
+    file: exactPath(createRequire(nodeRequire.resolve('etcd3')).resolve('@grpc/proto-loader')),
+    what: 'describes its types as it builds a package definition',
+    edits: [
+      {
+        from: 'const descriptor = require("protobufjs/ext/descriptor");',
+        to: `const ${extension.replace('()', '')} = () => require("protobufjs/ext/descriptor");`,
+      },
+      { from: messageDefinition.from, to: `${messageDefinition.to}\n${describedOnDemand}` },
+      typeDefinition('createEnumDefinition', 'enumType', 'enumDescriptor', 'Protocol Buffer 3 EnumDescriptorProto'),
+      {
+        from: [
+          "    const descriptorList = root.toDescriptor('proto3').file;",
+          '    const bufferList = descriptorList.map(value => Buffer.from(descriptor.FileDescriptorProto.encode(value).finish()));',
+        ].join('\n'),
+        to: [
+          '    let encodedFiles;',
+          `    const bufferList = () => (encodedFiles ??= ((proto) => root.toDescriptor('proto3').file.map((value) => Buffer.from(proto.encode(value).finish())))(${extension}.FileDescriptorProto));`,
+        ].join('\n'),
+      },
+      { from: 'descriptor.FileDescriptorSet.decode(', to: `${extension}.FileDescriptorSet.decode(` },
+      { from: 'descriptor.FileDescriptorSet.fromObject(', to: `${extension}.FileDescriptorSet.fromObject(` },
+    ],
+  });
+}
+
+/**
  * docker-modem requires its ssh transport (and with it the ssh2 library, outside the
  * bundle) when it loads, ~30 ms of CPU at every agent start; the agent speaks to its
  * dockerd over a unix socket or TLS. The bundle loads the transport when a connection
  * over ssh:// asks for it, as docker-modem itself would have used it.
  */
 function sshTransportOnDemand() {
-  return dependencyLineRewrite({
+  return dependencyRewrite({
     name: 'ssh-transport-on-demand',
     file: /docker-modem[\\/]lib[\\/]modem\.js$/,
     what: 'loads its ssh transport',
@@ -100,21 +164,32 @@ function sshTransportOnDemand() {
   });
 }
 
+/** An esbuild filter matching one file. */
+function exactPath(path) {
+  return new RegExp(`^${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
+}
+
 /**
- * An esbuild plugin replacing one exact line of a dependency's file in the bundle. A
- * dependency whose file no longer holds that line fails the build, so an upgrade cannot
- * silently undo the rewrite.
+ * An esbuild plugin replacing exact pieces of a dependency's file in the bundle (one
+ * `from`/`to` pair, or several in `edits`). A dependency whose file no longer holds a
+ * piece fails the build, so an upgrade cannot silently undo the rewrite.
  */
-function dependencyLineRewrite({ name, file, what, from, to }) {
+function dependencyRewrite({ name, file, what, from, to, edits = [{ from, to }] }) {
   return {
     name,
     setup(b) {
       b.onLoad({ filter: file }, (args) => {
-        const source = readFileSync(args.path, 'utf8');
-        if (!source.includes(from)) {
-          throw new Error(`${args.path} no longer ${what} with \`${from}\`: update or remove the '${name}' rewrite in scripts/build.mjs`);
+        let source = readFileSync(args.path, 'utf8');
+        for (const edit of edits) {
+          if (!source.includes(edit.from)) {
+            const first = edit.from.split('\n')[0];
+            throw new Error(
+              `${args.path} no longer ${what} with \`${first}\`: update or remove the '${name}' rewrite in scripts/build.mjs`,
+            );
+          }
+          source = source.replace(edit.from, edit.to);
         }
-        return { contents: source.replace(from, to), loader: 'js' };
+        return { contents: source, loader: 'js' };
       });
     },
   };
