@@ -30,6 +30,8 @@ export interface NodeAgentDeps {
   readonly onAction?: (action: AgentAction) => void;
   /** How often a steady agent re-checks; default 2000 ms. */
   readonly steadyPollMs?: number;
+  /** How long a dockerd may take to answer for the first time before the node counts as failed to boot; default 120 s. */
+  readonly dockerdBootLimitMs?: number;
   /** ec2 managers: whether dockerd is about to restart for TLS files this run wrote (ExchangeKv.awaitsDockerRestart). */
   readonly awaitsDockerRestart?: () => boolean;
 }

@@ -231,6 +231,32 @@ describe('decideAgentAction: the node itself', () => {
   it('waits while its dockerd does not answer', () => {
     expect(decideAgentAction(facts({ swarmState: 'unreachable' }))).toMatchObject({ kind: 'wait' });
   });
+  it("starts a manager's first etcd before its booting dockerd answers, and nothing else", () => {
+    const booting = { swarmState: 'booting' } as const;
+    expect(decideAgentAction(facts(booting))).toEqual({ kind: 'claimInit' });
+    expect(decideAgentAction(facts({ ...booting, claim: claimOf('lc-me') }))).toEqual({ kind: 'startEtcd', mode: 'new' });
+    expect(decideAgentAction(facts({ ...booting, claim: claimOf('lc-me'), restoreFrom: 'b1' }))).toEqual({
+      kind: 'restoreEtcd',
+      backup: 'b1',
+    });
+    expect(decideAgentAction(facts({ ...booting, claim: claimOf('lc-first'), members: [aMember(), learner] }))).toMatchObject({
+      kind: 'startEtcd',
+      mode: 'existing',
+    });
+    const waitsForDockerd = { kind: 'wait', reason: "this node's dockerd has not answered yet" };
+    for (const f of [
+      facts({ ...booting, claim: claimOf('lc-me'), etcdRunning: true }), // swarm init waits
+      facts({ ...booting, claim: claimOf('lc-me'), etcdDataPresent: true }), // resume waits
+      facts({ ...booting, claim: claimOf('lc-first'), members: [aMember()] }), // no entry yet
+      facts({ ...booting, role: 'worker', endpoints: published }),
+    ]) {
+      expect(decideAgentAction(f)).toEqual(waitsForDockerd);
+    }
+    expect(decideAgentAction(facts({ ...booting, dockerRestartAwaited: true }))).toMatchObject({
+      kind: 'wait',
+      reason: expect.stringMatching(/^dockerd restarts/),
+    });
+  });
   it('waits on a swarm that is pending or in error', () => {
     expect(decideAgentAction(facts({ claim: claimOf('lc-me'), etcdRunning: true, swarmState: 'pending' }))).toMatchObject({ kind: 'wait' });
   });

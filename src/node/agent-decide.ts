@@ -20,6 +20,8 @@
 //   fresh one-member data dir instead of starting an empty etcd; the rest is the first
 //   manager's path (swarm init, tokens, endpoints).
 //
+// - While the node's dockerd has not answered yet (booting), a manager claims and starts
+//   an etcd member that never ran here; nothing else happens before dockerd answers.
 // - A manager whose bootstrap answer brought a new docker TLS certificate starts nothing
 //   until dockerd has restarted to serve it (the node's path unit restarts dockerd, and
 //   the agent's container with it): it resumes from the top when it comes back.
@@ -48,8 +50,12 @@ export interface AgentFacts {
   readonly endpoints?: ClusterEndpoints;
   /** Whether the swarm-tokens secret exists (its value never enters the facts). */
   readonly tokensStored: boolean;
-  /** The local engine's swarm state, or 'unreachable' when dockerd does not answer. */
-  readonly swarmState: SwarmInfo['localNodeState'] | 'unreachable';
+  /**
+   * The local engine's swarm state; 'booting' while this node's dockerd has not answered
+   * the agent yet (a failed call, or one still pending when the management etcd's reads
+   * were in); 'unreachable' when a dockerd that answered before no longer does.
+   */
+  readonly swarmState: SwarmInfo['localNodeState'] | 'booting' | 'unreachable';
   /** Later manager: the cluster etcd's member list, or 'unavailable' when it could not be read. */
   readonly members?: readonly EtcdMember[] | 'unavailable';
   /** Manager: the backup a recovery order in its founding phase restores (keys.recovery). */
@@ -116,7 +122,21 @@ export function decideAgentAction(f: AgentFacts): AgentAction {
   // An etcd member started now would die with dockerd a moment later: for a lone
   // founder that is the cluster's whole etcd, down until the agent comes back.
   if (f.dockerRestartAwaited) return wait('dockerd restarts to serve the TLS certificate just written; starting nothing before');
-  return f.role === 'manager' ? decideManager(f) : decideWorker(f);
+  const action = f.role === 'manager' ? decideManager(f) : decideWorker(f);
+  if (f.swarmState === 'booting' && !isFirstEtcdStart(action)) return wait("this node's dockerd has not answered yet");
+  return action;
+}
+
+/**
+ * What a manager may do before its dockerd first answers: claim the cluster and start an
+ * etcd member that has never run on this node (new, joining or restored). A node boots
+ * its dockerd and its agent together, and on a busy machine dockerd takes a second or
+ * more to answer; the founder's etcd is where every join starts, and a member that has
+ * never run holds nothing the node could lose. A member with data (`resume`) waits for
+ * dockerd, as does everything on the swarm side.
+ */
+function isFirstEtcdStart(a: AgentAction): boolean {
+  return a.kind === 'claimInit' || a.kind === 'restoreEtcd' || (a.kind === 'startEtcd' && a.mode !== 'resume');
 }
 
 function decideManager(f: AgentFacts): AgentAction {

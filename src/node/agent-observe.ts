@@ -6,20 +6,35 @@ import { clusterClientUrls, needsMemberList, type AgentFacts } from './agent-dec
 import type { NodeChild } from './agent-processes.ts';
 import type { AgentContext } from './agent-context.ts';
 
-export async function observeNode(ctx: AgentContext, current: NodeChild | undefined): Promise<AgentFacts> {
+/** Whether this node's dockerd has answered the agent since it started (set by the observation). */
+export interface DockerdSeen {
+  answered: boolean;
+}
+
+export async function observeNode(ctx: AgentContext, current: NodeChild | undefined, dockerd: DockerdSeen): Promise<AgentFacts> {
   const { config, node, deps } = ctx;
   // Asked together: each turn of a joining node waits on these before it can act.
-  const [swarmState, claim, endpoints, tokensStored, recovery] = await Promise.all([
-    deps.swarm.info().then(
-      (i) => i.localNodeState,
-      () => 'unreachable' as const,
-    ),
+  const info = deps.swarm.info().then(
+    (i) => {
+      dockerd.answered = true;
+      return i.localNodeState;
+    },
+    () => (dockerd.answered ? ('unreachable' as const) : ('booting' as const)),
+  );
+  const reads = Promise.all([
     config.role === 'manager' ? deps.kv.readClaim().catch(() => 'unread' as const) : undefined,
     deps.kv.readEndpoints().catch(() => undefined),
     deps.kv.hasTokens().catch(() => false),
     // Only a manager about to found the cluster asks; an unreadable order reads as
     // 'unread' so the founder waits rather than start an empty etcd by mistake.
     config.role === 'manager' && !current ? deps.kv.readRecoveryOrder().catch(() => 'unread' as const) : undefined,
+  ]);
+  // A dockerd that has never answered is booting (on a busy machine for a second or
+  // more): the turn goes on without it once the reads are in, and the facts say
+  // 'booting'. One that answered before is always waited for.
+  const [swarmState, [claim, endpoints, tokensStored, recovery]] = await Promise.all([
+    dockerd.answered ? info : Promise.race([info, reads.then(() => 'booting' as const)]),
+    reads,
   ]);
   const etcdRunning = current?.isRunning() ?? false;
   const base: AgentFacts = {

@@ -10,16 +10,19 @@
 // (workers): a crashed one is restarted, the gateway follows keys.endpoints (watched).
 // When the etcd process dies AND the node's dockerd is gone too, the node is dead (the
 // local provider's picture of a failed machine): the agent stops and resolves
-// 'node-dead' rather than resurrect half a node; the controller replaces it.
+// 'node-dead' rather than resurrect half a node; the controller replaces it. So is a
+// node whose dockerd never answered within the boot limit: a manager may have claimed
+// the cluster and started its first etcd meanwhile (agent-decide.ts), and stopping frees
+// that claim for another manager.
 // On abort (SIGTERM) it stops its etcd/gateway and resolves 'stopped'.
 import type { Logger } from 'pino';
 import type { EtcdMember } from '../model/snapshot.ts';
 import type { NodeAgentConfig } from '../protocol/agent-config.ts';
-import { backoffDelay, pollUntil } from '../retry.ts';
+import { backoffDelay, pollUntil, sleep } from '../retry.ts';
 import { claimInitialisation, performAction } from './agent-actions.ts';
 import { nodeAgentPaths, type AgentContext, type NodeAgentDeps, type NodeIdentity } from './agent-context.ts';
 import { decideAgentAction, type AgentAction, type AgentFacts } from './agent-decide.ts';
-import { observeNode } from './agent-observe.ts';
+import { observeNode, type DockerdSeen } from './agent-observe.ts';
 import { stopLeftoverProcesses, type NodeChild } from './agent-processes.ts';
 import { EndpointsWatch, Wakeup } from './agent-wakeups.ts';
 
@@ -34,6 +37,8 @@ const WAIT_MS = 250;
 const EVENT_POLL_MS = 25;
 /** How long a joined node watches for its learner entry alone before a full turn. */
 const LEARNER_ALONE_WAIT_MS = 2_000;
+/** How long a booting dockerd may take to answer first (the local provider waits 90 s for it). */
+const DOCKERD_BOOT_LIMIT_MS = 120_000;
 
 /** What the loop carries from one turn to the next. */
 interface LoopState {
@@ -46,6 +51,9 @@ interface LoopState {
   exitedNotRestarted: boolean;
   /** The last decision logged, so a repeated wait is logged once. */
   lastLogged: string;
+  readonly dockerd: DockerdSeen;
+  /** When the loop started (ms since the epoch): the boot limit counts from here. */
+  readonly startedAt: number;
 }
 
 /** After a turn: pause this long (ms) before the next, go on at once, or stop: the node is dead. */
@@ -62,7 +70,15 @@ export async function runNodeAgent(config: NodeAgentConfig, node: NodeIdentity, 
   const wake = new Wakeup();
   deps.signal?.addEventListener('abort', () => wake.fire(), { once: true });
   const watch = new EndpointsWatch(deps.kv, () => wake.fire(), deps.signal);
-  const state: LoopState = { child: undefined, failures: 0, deaths: [], exitedNotRestarted: false, lastLogged: '' };
+  const state: LoopState = {
+    child: undefined,
+    failures: 0,
+    deaths: [],
+    exitedNotRestarted: false,
+    lastLogged: '',
+    dockerd: { answered: false },
+    startedAt: Date.now(),
+  };
 
   // A previous run of the agent (a reboot, a crash) may have left its etcd or gateway
   // running: stop them, then start afresh from the data dir.
@@ -89,12 +105,17 @@ export async function runNodeAgent(config: NodeAgentConfig, node: NodeIdentity, 
  * learner entry), it decides again on its facts with it and starts etcd in the same turn.
  */
 async function turn(ctx: AgentContext, s: LoopState): Promise<TurnOutcome> {
-  const facts = await observeNode(ctx, s.child);
+  const facts = await observeNode(ctx, s.child, s.dockerd);
   // Asked after the observation, so an exit during it counts too. Its dockerd answer may
   // predate the exit: whether the node is dead is judged at the next turn, on fresh facts.
   if (s.child !== undefined && !s.child.isRunning()) return afterChildExit(ctx, s);
   if (s.exitedNotRestarted && facts.swarmState === 'unreachable') {
     ctx.log.error("Node's etcd exited and its dockerd is gone: the node is dead, stopping");
+    return 'node-dead';
+  }
+  const bootLimitMs = ctx.deps.dockerdBootLimitMs ?? DOCKERD_BOOT_LIMIT_MS;
+  if (facts.swarmState === 'booting' && Date.now() - s.startedAt > bootLimitMs) {
+    ctx.log.error({ limitMs: bootLimitMs }, "Node's dockerd never answered: the node failed to boot, stopping");
     return 'node-dead';
   }
   const decide = (known: AgentFacts): AgentAction => {
@@ -164,8 +185,11 @@ async function waitFor(
   const { deps } = ctx;
   const poll = (check: () => Promise<boolean>, deadlineMs: number) =>
     pollUntil(check, { deadlineMs, intervalMs: EVENT_POLL_MS, signal: deps.signal }).catch(() => false);
-  if (facts.swarmState === 'unreachable') {
-    await poll(() => deps.swarm.info().then(() => true), WAIT_MS);
+  if (facts.swarmState === 'unreachable' || facts.swarmState === 'booting') {
+    // Each ask is bounded too: a dockerd can accept a connection and not answer (one
+    // still starting up, or stopped), and the loop must come round to judge the boot limit.
+    const answers = () => Promise.race([deps.swarm.info().then(() => true), sleep(WAIT_MS, deps.signal).then(() => false)]);
+    await poll(answers, WAIT_MS);
     return 'at-once';
   }
   const entry = action.learnerEntry;

@@ -21,6 +21,9 @@ import { startSwarm, type TestDockerNode, type TestSwarm } from '../support/dock
 import { runningTestAgents, startTestAgent, stopAllTestAgents, type TestAgent } from '../support/node-agent.ts';
 import { untilResolves } from '../support/until.ts';
 import type { SwarmInfo } from '../../src/swarm/port.ts';
+import { runningEtcdPid } from '../../src/etcd/etcd-process.ts';
+
+const runningEtcd = (pidFile: string): boolean => runningEtcdPid(pidFile) !== undefined;
 
 const CLUSTER = 'agent-it';
 const PREFIX = '/sk-agent-it';
@@ -230,6 +233,38 @@ describe('node agent (real etcd and dockerd)', () => {
     const exit = await Promise.race([agent.done, new Promise((r) => setTimeout(() => r('still running after 30 s'), 30_000))]);
     expect(exit).toBe('node-dead');
     expect(agent.actions.filter((a) => a.kind === 'startEtcd')).toEqual([{ kind: 'startEtcd', mode: 'new' }]);
+  });
+
+  it('founds the cluster before its booting dockerd answers, and gives the node up when that dockerd never does (a stopped dockerd: SIGSTOP)', async () => {
+    // A node boots its dockerd and agent together: the founder's etcd does not wait for
+    // dockerd. A dockerd that never answers is a failed boot; the agent stops, and its
+    // etcd and its claim on the cluster go with it.
+    const node = await swarm.addNode('manager');
+    process.kill(node.process.pid, 'SIGSTOP');
+    try {
+      const agent = startTestAgent({
+        cluster: 'agent-it-boot',
+        role: 'manager',
+        identity: { instanceId: node.instanceId, address: node.address, dataDir: join(node.dir, 'agent') },
+        managementEndpoints: mgmt.endpoints,
+        prefix: PREFIX,
+        swarm: node.api,
+        dockerdBootLimitMs: 8_000,
+      });
+      await agent.waitFor((a) => a.kind === 'startEtcd');
+      expect(agent.actions.map((a) => a.kind)).toEqual(['claimInit', 'startEtcd']);
+      const etcd = clusterEtcd(node.address);
+      await retry('the founder etcd to answer', async () => {
+        expect((await etcd.cluster.memberList({})).members).toHaveLength(1);
+      });
+      const exit = await Promise.race([agent.done, new Promise((r) => setTimeout(() => r('still running after 30 s'), 30_000))]);
+      expect(exit).toBe('node-dead');
+      expect(existsSync(join(node.dir, 'agent', 'etcd.pid')) && runningEtcd(join(node.dir, 'agent', 'etcd.pid'))).toBe(false);
+      expect(agent.actions.filter((a) => a.kind === 'swarmInit')).toEqual([]);
+      await agent.stop();
+    } finally {
+      process.kill(node.process.pid, 'SIGCONT');
+    }
   });
 
   it('frees the init claim of a node that dies before publishing the endpoints', async () => {

@@ -32,6 +32,8 @@ export interface TestAgentOptions {
   /** The join source; default the management etcd itself (the local provider's). */
   readonly kv?: ManagementKv;
   readonly logger?: Logger;
+  /** The agent's limit for a dockerd's first answer (default the agent's own). */
+  readonly dockerdBootLimitMs?: number;
 }
 
 const running = new Set<TestAgent>();
@@ -51,6 +53,7 @@ export function startTestAgent(o: TestAgentOptions): TestAgent {
       logger: o.logger ?? silentLogger(),
       signal: abort.signal,
       steadyPollMs: 500,
+      ...(o.dockerdBootLimitMs === undefined ? {} : { dockerdBootLimitMs: o.dockerdBootLimitMs }),
       onAction: (a) => {
         actions.push(a);
         for (const w of [...waiters]) {
