@@ -18,7 +18,7 @@ import type { AgentAction } from '../../src/node/agent-decide.ts';
 import { EtcdManagementKv } from '../../src/store/management-kv.ts';
 import { startEtcdCluster, type EtcdTestCluster } from '../support/etcd.ts';
 import { startSwarm, type TestDockerNode, type TestSwarm } from '../support/dockerd.ts';
-import { runningTestAgents, startTestAgent, stopAllTestAgents, type TestAgent } from '../support/node-agent.ts';
+import { runningTestAgents, startTestAgent, stopAllTestAgents, type TestAgent, type TestAgentOptions } from '../support/node-agent.ts';
 import { untilResolves } from '../support/until.ts';
 import type { SwarmInfo } from '../../src/swarm/port.ts';
 import { runningEtcdPid } from '../../src/etcd/etcd-process.ts';
@@ -52,7 +52,8 @@ afterAll(async () => {
   await mgmt?.stop();
 });
 
-function agentOn(node: TestDockerNode): TestAgent {
+/** The agent of `node` in CLUSTER, unless `overrides` say otherwise. */
+function agentOn(node: TestDockerNode, overrides: Partial<TestAgentOptions> = {}): TestAgent {
   return startTestAgent({
     cluster: CLUSTER,
     role: node.role,
@@ -60,8 +61,13 @@ function agentOn(node: TestDockerNode): TestAgent {
     managementEndpoints: mgmt.endpoints,
     prefix: PREFIX,
     swarm: node.api,
+    ...overrides,
   });
 }
+
+/** How the agent ended, or 'still running after 30 s'. */
+const exitWithin30s = (agent: TestAgent): Promise<unknown> =>
+  Promise.race([agent.done, new Promise((r) => setTimeout(() => r('still running after 30 s'), 30_000))]);
 
 function clusterEtcd(address: string): Etcd3 {
   const c = new Etcd3({ hosts: [`http://${address}:2379`], dialTimeout: 3_000 });
@@ -220,18 +226,10 @@ describe('node agent (real etcd and dockerd)', () => {
     const racing = new Proxy(node.api, {
       get: (target, key) => (key === 'info' ? info : (Reflect.get(target, key, target) as unknown)),
     });
-    const agent = startTestAgent({
-      cluster: 'agent-it-race',
-      role: 'manager',
-      identity: { instanceId: node.instanceId, address: node.address, dataDir: join(node.dir, 'agent') },
-      managementEndpoints: mgmt.endpoints,
-      prefix: PREFIX,
-      swarm: racing,
-    });
+    const agent = agentOn(node, { cluster: 'agent-it-race', swarm: racing });
     await agent.waitFor(isSteady);
     killDuringInfo = true;
-    const exit = await Promise.race([agent.done, new Promise((r) => setTimeout(() => r('still running after 30 s'), 30_000))]);
-    expect(exit).toBe('node-dead');
+    expect(await exitWithin30s(agent)).toBe('node-dead');
     expect(agent.actions.filter((a) => a.kind === 'startEtcd')).toEqual([{ kind: 'startEtcd', mode: 'new' }]);
   });
 
@@ -242,23 +240,14 @@ describe('node agent (real etcd and dockerd)', () => {
     const node = await swarm.addNode('manager');
     process.kill(node.process.pid, 'SIGSTOP');
     try {
-      const agent = startTestAgent({
-        cluster: 'agent-it-boot',
-        role: 'manager',
-        identity: { instanceId: node.instanceId, address: node.address, dataDir: join(node.dir, 'agent') },
-        managementEndpoints: mgmt.endpoints,
-        prefix: PREFIX,
-        swarm: node.api,
-        dockerdBootLimitMs: 8_000,
-      });
+      const agent = agentOn(node, { cluster: 'agent-it-boot', dockerdBootLimitMs: 8_000 });
       await agent.waitFor((a) => a.kind === 'startEtcd');
       expect(agent.actions.map((a) => a.kind)).toEqual(['claimInit', 'startEtcd']);
       const etcd = clusterEtcd(node.address);
       await retry('the founder etcd to answer', async () => {
         expect((await etcd.cluster.memberList({})).members).toHaveLength(1);
       });
-      const exit = await Promise.race([agent.done, new Promise((r) => setTimeout(() => r('still running after 30 s'), 30_000))]);
-      expect(exit).toBe('node-dead');
+      expect(await exitWithin30s(agent)).toBe('node-dead');
       expect(existsSync(join(node.dir, 'agent', 'etcd.pid')) && runningEtcd(join(node.dir, 'agent', 'etcd.pid'))).toBe(false);
       expect(agent.actions.filter((a) => a.kind === 'swarmInit')).toEqual([]);
       await agent.stop();
