@@ -93,7 +93,11 @@ make_etcd_root() {
   for deb in "$work"/*.deb; do dpkg-deb -x "$deb" "$work/x"; done
   cp "$work/x/usr/bin/etcd" "$work/x/usr/bin/etcdctl" "$work/root/usr/local/bin/"
   local got
-  got=$("$work/root/usr/local/bin/etcd" --version | head -1)
+  # The first line, cut here: etcd prints its version in several writes, and a pipe to
+  # `head -1` can close before the last, which kills etcd with SIGPIPE (exit 141 under
+  # pipefail) and the whole build with it.
+  got=$("$work/root/usr/local/bin/etcd" --version)
+  got=${got%%$'\n'*}
   if [ "$got" != "etcd Version: $BASE_ETCD_VERSION" ]; then
     echo "image: Debian's etcd-server is not $BASE_ETCD_VERSION: $got" >&2
     rm -rf "$work"
