@@ -5,22 +5,44 @@ import { existsSync } from 'node:fs';
 import { clusterClientUrls, needsMemberList, type AgentFacts } from './agent-decide.ts';
 import type { NodeChild } from './agent-processes.ts';
 import type { AgentContext } from './agent-context.ts';
+import type { SwarmApi } from '../swarm/port.ts';
 
-/** Whether this node's dockerd has answered the agent since it started (set by the observation). */
-export interface DockerdSeen {
-  answered: boolean;
+/**
+ * This node's dockerd as the agent asks it. Whether it has ever answered this agent
+ * decides what a failed or slow answer means: before the first answer dockerd is still
+ * booting, after it a dockerd that does not answer is gone (the dead-node rule).
+ */
+export class NodeDockerd {
+  private answered = false;
+
+  constructor(private readonly swarm: SwarmApi) {}
+
+  get hasAnswered(): boolean {
+    return this.answered;
+  }
+
+  /** Whether it answers now. */
+  async answers(): Promise<boolean> {
+    const state = await this.state();
+    return state !== 'booting' && state !== 'unreachable';
+  }
+
+  /** Its swarm state; 'booting' or 'unreachable' when the call fails (see above). */
+  state(): Promise<AgentFacts['swarmState']> {
+    return this.swarm.info().then(
+      (i) => {
+        this.answered = true;
+        return i.localNodeState;
+      },
+      () => (this.answered ? 'unreachable' : 'booting'),
+    );
+  }
 }
 
-export async function observeNode(ctx: AgentContext, current: NodeChild | undefined, dockerd: DockerdSeen): Promise<AgentFacts> {
+export async function observeNode(ctx: AgentContext, current: NodeChild | undefined, dockerd: NodeDockerd): Promise<AgentFacts> {
   const { config, node, deps } = ctx;
   // Asked together: each turn of a joining node waits on these before it can act.
-  const info = deps.swarm.info().then(
-    (i) => {
-      dockerd.answered = true;
-      return i.localNodeState;
-    },
-    () => (dockerd.answered ? ('unreachable' as const) : ('booting' as const)),
-  );
+  const info = dockerd.state();
   const reads = Promise.all([
     config.role === 'manager' ? deps.kv.readClaim().catch(() => 'unread' as const) : undefined,
     deps.kv.readEndpoints().catch(() => undefined),
@@ -33,7 +55,7 @@ export async function observeNode(ctx: AgentContext, current: NodeChild | undefi
   // more): the turn goes on without it once the reads are in, and the facts say
   // 'booting'. One that answered before is always waited for.
   const [swarmState, [claim, endpoints, tokensStored, recovery]] = await Promise.all([
-    dockerd.answered ? info : Promise.race([info, reads.then(() => 'booting' as const)]),
+    dockerd.hasAnswered ? info : Promise.race([info, reads.then(() => 'booting' as const)]),
     reads,
   ]);
   const etcdRunning = current?.isRunning() ?? false;

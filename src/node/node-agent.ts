@@ -22,7 +22,7 @@ import { backoffDelay, pollUntil, sleep } from '../retry.ts';
 import { claimInitialisation, performAction } from './agent-actions.ts';
 import { nodeAgentPaths, type AgentContext, type NodeAgentDeps, type NodeIdentity } from './agent-context.ts';
 import { decideAgentAction, type AgentAction, type AgentFacts } from './agent-decide.ts';
-import { observeNode, type DockerdSeen } from './agent-observe.ts';
+import { NodeDockerd, observeNode } from './agent-observe.ts';
 import { stopLeftoverProcesses, type NodeChild } from './agent-processes.ts';
 import { EndpointsWatch, Wakeup } from './agent-wakeups.ts';
 
@@ -51,7 +51,7 @@ interface LoopState {
   exitedNotRestarted: boolean;
   /** The last decision logged, so a repeated wait is logged once. */
   lastLogged: string;
-  readonly dockerd: DockerdSeen;
+  readonly dockerd: NodeDockerd;
   /** When the loop started (ms since the epoch): the boot limit counts from here. */
   readonly startedAt: number;
 }
@@ -76,7 +76,7 @@ export async function runNodeAgent(config: NodeAgentConfig, node: NodeIdentity, 
     deaths: [],
     exitedNotRestarted: false,
     lastLogged: '',
-    dockerd: { answered: false },
+    dockerd: new NodeDockerd(deps.swarm),
     startedAt: Date.now(),
   };
 
@@ -126,7 +126,7 @@ async function turn(ctx: AgentContext, s: LoopState): Promise<TurnOutcome> {
   };
   let action = decide(facts);
   if (action.kind === 'wait') {
-    const waited = await waitFor(ctx, action, facts);
+    const waited = await waitFor(ctx, action, facts, s.dockerd);
     if (typeof waited !== 'object') return waited;
     // The learner entry appeared: decide again on this turn's facts with the list that
     // shows it (the others are a moment old and nothing else was awaited), instead of
@@ -181,6 +181,7 @@ async function waitFor(
   ctx: AgentContext,
   action: Extract<AgentAction, { kind: 'wait' }>,
   facts: AgentFacts,
+  dockerd: NodeDockerd,
 ): Promise<TurnOutcome | { readonly members: EtcdMember[] }> {
   const { deps } = ctx;
   const poll = (check: () => Promise<boolean>, deadlineMs: number) =>
@@ -188,7 +189,7 @@ async function waitFor(
   if (facts.swarmState === 'unreachable' || facts.swarmState === 'booting') {
     // Each ask is bounded too: a dockerd can accept a connection and not answer (one
     // still starting up, or stopped), and the loop must come round to judge the boot limit.
-    const answers = () => Promise.race([deps.swarm.info().then(() => true), sleep(WAIT_MS, deps.signal).then(() => false)]);
+    const answers = () => Promise.race([dockerd.answers(), sleep(WAIT_MS, deps.signal).then(() => false)]);
     await poll(answers, WAIT_MS);
     return 'at-once';
   }
