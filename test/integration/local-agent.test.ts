@@ -23,8 +23,6 @@ import { untilResolves } from '../support/until.ts';
 import type { SwarmInfo } from '../../src/swarm/port.ts';
 import { runningEtcdPid } from '../../src/etcd/etcd-process.ts';
 
-const runningEtcd = (pidFile: string): boolean => runningEtcdPid(pidFile) !== undefined;
-
 const CLUSTER = 'agent-it';
 const PREFIX = '/sk-agent-it';
 const keys = clusterKeys(PREFIX, CLUSTER);
@@ -235,23 +233,30 @@ describe('node agent (real etcd and dockerd)', () => {
 
   it('founds the cluster before its booting dockerd answers, and gives the node up when that dockerd never does (a stopped dockerd: SIGSTOP)', async () => {
     // A node boots its dockerd and agent together: the founder's etcd does not wait for
-    // dockerd. A dockerd that never answers is a failed boot; the agent stops, and its
-    // etcd and its claim on the cluster go with it.
+    // dockerd. A dockerd that never answers is a failed boot; the agent stops, its etcd
+    // with it, and once it is gone (here: stopped, as the CLI closes it on 'node-dead')
+    // its claim on the cluster expires with its lease.
     const node = await swarm.addNode('manager');
+    const claims = new EtcdManagementKv(mgmt.client(), PREFIX, 'agent-it-boot');
     process.kill(node.process.pid, 'SIGSTOP');
     try {
       const agent = agentOn(node, { cluster: 'agent-it-boot', dockerdBootLimitMs: 8_000 });
       await agent.waitFor((a) => a.kind === 'startEtcd');
       expect(agent.actions.map((a) => a.kind)).toEqual(['claimInit', 'startEtcd']);
+      expect((await claims.readClaim())?.instanceId).toBe(node.instanceId);
       const etcd = clusterEtcd(node.address);
       await retry('the founder etcd to answer', async () => {
         expect((await etcd.cluster.memberList({})).members).toHaveLength(1);
       });
       expect(await exitWithin30s(agent)).toBe('node-dead');
-      expect(existsSync(join(node.dir, 'agent', 'etcd.pid')) && runningEtcd(join(node.dir, 'agent', 'etcd.pid'))).toBe(false);
+      expect(runningEtcdPid(join(node.dir, 'agent', 'etcd.pid'))).toBeUndefined();
       expect(agent.actions.filter((a) => a.kind === 'swarmInit')).toEqual([]);
       await agent.stop();
+      await retry('the claim to expire', async () => {
+        expect(await claims.readClaim()).toBeUndefined();
+      });
     } finally {
+      await claims.close();
       process.kill(node.process.pid, 'SIGCONT');
     }
   });
